@@ -1,0 +1,386 @@
+// Splits a byte stream of JSON into records without parsing it whole. The container is detected, not declared:
+// a top-level array yields its elements, an object holding an envelope key with an array (`{"data":[...]}`)
+// yields that array's elements, any other object is one record, and several top-level values in a row
+// (JSONL, concatenated pages) are read one after the other. A pure push/end core, so the same bytes give the
+// same records whatever the chunk sizes; Node streams are adapted in record-stream.ts.
+
+import { ChatportError, type ErrorCode } from '../errors.js';
+
+export type ContainerShape = 'array' | 'envelope' | 'object';
+
+/** One record's bytes and where it came from; `problem` is set when the bytes cannot become a record. */
+export interface RawRecord {
+  readonly bytes: Buffer;
+  readonly recordIndex: number;
+  readonly byteOffset: number;
+  readonly line: number;
+  readonly shape: ContainerShape;
+  /** A number literal with more digits than a double holds appears outside strings. */
+  readonly hasLongNumber: boolean;
+  readonly problem?: ChatportError;
+}
+
+export interface SplitterOptions {
+  readonly file: string;
+  /** Keys whose array value holds the records when they appear in a top-level object. */
+  readonly envelopeKeys: readonly string[];
+  readonly maxRecordBytes: number;
+  readonly maxDepth: number;
+}
+
+export const DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_DEPTH = 256;
+
+const enum Ch {
+  Tab = 9,
+  Lf = 10,
+  Cr = 13,
+  Space = 32,
+  Quote = 34,
+  Comma = 44,
+  Colon = 58,
+  Backslash = 92,
+  OpenBracket = 91,
+  CloseBracket = 93,
+  OpenBrace = 123,
+  CloseBrace = 125,
+  Zero = 48,
+  Nine = 57,
+  Dot = 46,
+  Minus = 45,
+}
+
+/** Where the scanner is between records. */
+const enum Ctx {
+  /** Between top-level values. */
+  Top,
+  /** Inside a top-level array, between elements. */
+  ArrayItems,
+  /** Inside a top-level object at depth 1, looking at its keys: it may turn out to be an envelope. */
+  TopObject,
+  /** Inside an envelope's record array, between elements. */
+  EnvelopeItems,
+  /** Inside a top-level object after its envelope array closed; skipping the rest of it. */
+  EnvelopeTail,
+}
+
+const BOM = [0xef, 0xbb, 0xbf];
+const isWs = (c: number) => c === Ch.Space || c === Ch.Lf || c === Ch.Cr || c === Ch.Tab;
+
+export class RecordSplitter {
+  private ctx: Ctx = Ctx.Top;
+  private offset = 0; // absolute offset of the current chunk's first byte
+  private line = 1;
+  private recordIndex = 0;
+  private seenAny = false; // any non-whitespace byte at all
+  private bomMatched = 0; // bytes of a leading BOM matched so far; -1 once past the start
+
+  // the value being collected (a record, or a top-level object that may become a record)
+  private collecting = false;
+  private parts: Buffer[] = [];
+  private partStart = 0; // start of the current chunk's part
+  private collectedBytes = 0;
+  private valueStart = 0;
+  private valueLine = 1;
+  private valueDepth = 0; // depth at which the value started (its closing bracket returns here)
+  private scalar = false; // the value is a bare scalar (ends at , ] } or whitespace)
+  private oversize = false;
+  private tooDeep = false;
+  private longNumber = false;
+  private digitRun = 0;
+
+  // lexical state
+  private depth = 0;
+  private inString = false;
+  private escape = false;
+  // key tracking for envelope detection in a top-level object
+  private keyBytes: number[] | null = null;
+  private expectKey = false;
+  private pendingKey: string | null = null;
+  private topObjectHasEnvelope = false;
+  private readonly envelopeKeys: Set<string>;
+
+  constructor(private readonly options: SplitterOptions) {
+    this.envelopeKeys = new Set(options.envelopeKeys);
+  }
+
+  push(chunk: Buffer): RawRecord[] {
+    const out: RawRecord[] = [];
+    let i = 0;
+    // A UTF-8 byte order mark is tolerated at the very start (Windows tools write one), even split across chunks.
+    while (this.bomMatched >= 0 && i < chunk.length) {
+      if (chunk[i] === BOM[this.bomMatched]) {
+        i++;
+        if (++this.bomMatched === 3) this.bomMatched = -1;
+      } else if (this.bomMatched === 0) {
+        this.bomMatched = -1;
+      } else {
+        throw this.error('READ_INVALID_UTF8', 'input starts with an incomplete byte order mark', this.offset + i);
+      }
+    }
+    this.partStart = this.collecting ? 0 : i;
+    const n = chunk.length;
+    for (; i < n; i++) {
+      const c = chunk[i]!;
+      if (c === Ch.Lf) this.line++;
+      if (this.inString) {
+        if (this.escape) this.escape = false;
+        else if (c === Ch.Backslash) this.escape = true;
+        else if (c === Ch.Quote) {
+          this.inString = false;
+          if (this.keyBytes) this.finishKey();
+          if (this.collecting && this.scalar && this.depth === this.valueDepth) {
+            this.endValue(chunk, i + 1, out);
+          }
+        } else if (this.keyBytes && this.keyBytes.length < 256) this.keyBytes.push(c);
+        continue;
+      }
+      if (isWs(c)) {
+        if (this.collecting && this.scalar && this.depth === this.valueDepth) this.endValue(chunk, i, out);
+        this.digitRun = 0;
+        continue;
+      }
+      this.seenAny = true;
+      // digit runs outside strings: a number with more digits than a double keeps
+      if ((c >= Ch.Zero && c <= Ch.Nine) || c === Ch.Dot) {
+        if (c !== Ch.Dot) this.digitRun++;
+        if (this.digitRun > 15) this.longNumber = true;
+      } else if (c !== Ch.Minus) this.digitRun = 0;
+
+      switch (this.ctx) {
+        case Ctx.Top:
+          if (c === Ch.OpenBracket) {
+            this.ctx = Ctx.ArrayItems;
+            this.depth = 1;
+            continue;
+          }
+          if (c === Ch.OpenBrace) {
+            // may be a record or an envelope: collect until we know
+            this.ctx = Ctx.TopObject;
+            this.topObjectHasEnvelope = false;
+            this.beginValue(chunk, i, 0, false);
+            this.depth = 1;
+            this.expectKey = true;
+            continue;
+          }
+          // a top-level scalar is never a record
+          throw this.error(
+            this.recordIndex === 0 && !this.hadValue ? 'READ_UNKNOWN_CONTAINER' : 'READ_TRAILING_DATA',
+            this.recordIndex === 0 && !this.hadValue
+              ? `input does not start with a JSON array, object or JSONL records (found ${describeByte(c)})`
+              : `unexpected ${describeByte(c)} after the end of the JSON data`,
+            this.offset + i,
+          );
+        case Ctx.ArrayItems:
+        case Ctx.EnvelopeItems: {
+          const base = this.ctx === Ctx.ArrayItems ? 1 : 2;
+          if (!this.collecting && this.depth === base) {
+            if (c === Ch.Comma) continue;
+            if (c === Ch.CloseBracket) {
+              this.depth--;
+              if (this.ctx === Ctx.ArrayItems) {
+                this.ctx = Ctx.Top;
+                this.hadValue = true;
+              } else {
+                this.ctx = Ctx.EnvelopeTail;
+                this.expectKey = false;
+              }
+              continue;
+            }
+            if (c === Ch.CloseBrace) throw this.error('READ_INVALID_JSON', `unexpected "}" in an array`, this.offset + i);
+            this.beginValue(chunk, i, base, !(c === Ch.OpenBrace || c === Ch.OpenBracket));
+            if (c === Ch.Quote) {
+              this.inString = true;
+              continue;
+            }
+            if (this.scalar) continue;
+          } else if (this.collecting && this.scalar && this.depth === base) {
+            if (c === Ch.Comma || c === Ch.CloseBracket) {
+              this.endValue(chunk, i, out);
+              i--; // let the separator be seen again between elements
+              continue;
+            }
+            continue;
+          }
+          break;
+        }
+        case Ctx.TopObject:
+        case Ctx.EnvelopeTail:
+          if (this.depth === 1) {
+            if (c === Ch.Quote && this.expectKey) {
+              this.inString = true;
+              this.keyBytes = [];
+              continue;
+            }
+            if (c === Ch.Colon) {
+              this.expectKey = false;
+              continue;
+            }
+            if (c === Ch.Comma) {
+              this.expectKey = true;
+              this.pendingKey = null;
+              continue;
+            }
+            if (
+              c === Ch.OpenBracket &&
+              this.ctx === Ctx.TopObject &&
+              this.pendingKey !== null &&
+              this.envelopeKeys.has(this.pendingKey) &&
+              !this.topObjectHasEnvelope
+            ) {
+              // an envelope: drop what was collected of the wrapper and read the array's elements as records
+              this.abandonValue();
+              this.topObjectHasEnvelope = true;
+              this.ctx = Ctx.EnvelopeItems;
+              this.depth = 2;
+              this.pendingKey = null;
+              continue;
+            }
+            if (c === Ch.CloseBrace) {
+              this.depth = 0;
+              if (this.ctx === Ctx.TopObject) {
+                this.ctx = Ctx.Top;
+                this.endValue(chunk, i + 1, out, 'object');
+              } else {
+                this.ctx = Ctx.Top;
+              }
+              this.hadValue = true;
+              this.pendingKey = null;
+              continue;
+            }
+          }
+          break;
+      }
+      // nesting inside a value
+      if (c === Ch.Quote) {
+        this.inString = true;
+        continue;
+      }
+      if (c === Ch.OpenBrace || c === Ch.OpenBracket) {
+        this.depth++;
+        if (this.collecting && this.depth - this.valueDepth > this.options.maxDepth) this.tooDeep = true;
+        continue;
+      }
+      if (c === Ch.CloseBrace || c === Ch.CloseBracket) {
+        this.depth--;
+        if (this.depth < 0) throw this.error('READ_INVALID_JSON', `unbalanced ${describeByte(c)}`, this.offset + i);
+        if (this.collecting && !this.scalar && this.depth === this.valueDepth && this.ctx !== Ctx.TopObject) {
+          this.endValue(chunk, i + 1, out);
+        }
+        continue;
+      }
+    }
+    if (this.collecting) this.keepPart(chunk, this.partStart, n);
+    this.offset += n;
+    return out;
+  }
+
+  private hadValue = false;
+
+  /** Call at the end of input: fails on a value left open, returns nothing else. */
+  end(): RawRecord[] {
+    const out: RawRecord[] = [];
+    if (this.collecting && this.scalar && !this.inString && this.depth === this.valueDepth) {
+      this.endValue(Buffer.alloc(0), 0, out);
+    }
+    if (this.inString || this.depth > 0 || this.collecting) {
+      const where = this.collecting ? this.valueStart : this.offset;
+      throw this.error(
+        'READ_TRUNCATED',
+        `input ends inside ${this.inString ? 'a string' : this.ctx === Ctx.ArrayItems || this.ctx === Ctx.EnvelopeItems ? 'the record array' : 'a JSON value'} (at byte ${this.offset}); the file is cut short`,
+        where,
+        this.collecting ? this.valueLine : undefined,
+      );
+    }
+    if (!this.seenAny) throw this.error('READ_EMPTY', 'input is empty (no JSON at all)', 0);
+    return out;
+  }
+
+  private finishKey(): void {
+    const bytes = this.keyBytes!;
+    this.keyBytes = null;
+    this.pendingKey = Buffer.from(bytes).toString('utf8');
+  }
+
+  private beginValue(chunk: Buffer, i: number, depth: number, scalar: boolean): void {
+    this.collecting = true;
+    this.parts = [];
+    this.partStart = i;
+    this.collectedBytes = 0;
+    this.valueStart = this.offset + i;
+    this.valueLine = this.line;
+    this.valueDepth = depth;
+    this.scalar = scalar;
+    this.oversize = false;
+    this.tooDeep = false;
+    this.longNumber = false;
+    this.digitRun = chunk[i]! >= Ch.Zero && chunk[i]! <= Ch.Nine ? 1 : 0;
+  }
+
+  private abandonValue(): void {
+    this.collecting = false;
+    this.parts = [];
+    this.collectedBytes = 0;
+  }
+
+  private keepPart(chunk: Buffer, start: number, end: number): void {
+    if (end <= start) return;
+    this.collectedBytes += end - start;
+    if (this.collectedBytes > this.options.maxRecordBytes) {
+      if (!this.oversize) this.parts = [];
+      this.oversize = true;
+      return;
+    }
+    // copy: the caller may reuse the chunk's memory
+    this.parts.push(Buffer.from(chunk.subarray(start, end)));
+  }
+
+  private endValue(chunk: Buffer, end: number, out: RawRecord[], shape?: ContainerShape): void {
+    this.keepPart(chunk, this.partStart, end);
+    this.partStart = end;
+    this.collecting = false;
+    const bytes = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
+    this.parts = [];
+    const recordShape: ContainerShape =
+      shape ?? (this.ctx === Ctx.EnvelopeItems ? 'envelope' : this.ctx === Ctx.ArrayItems ? 'array' : 'object');
+    let problem: ChatportError | undefined;
+    if (this.oversize) {
+      problem = this.error(
+        'READ_RECORD_TOO_LARGE',
+        `record is ${this.collectedBytes} bytes, over the limit of ${this.options.maxRecordBytes} (raise it with --max-record-mb)`,
+        this.valueStart,
+        this.valueLine,
+      );
+    } else if (this.tooDeep) {
+      problem = this.error(
+        'READ_TOO_DEEP',
+        `record nests deeper than ${this.options.maxDepth} levels`,
+        this.valueStart,
+        this.valueLine,
+      );
+    }
+    out.push({
+      bytes: problem ? Buffer.alloc(0) : bytes,
+      recordIndex: this.recordIndex++,
+      byteOffset: this.valueStart,
+      line: this.valueLine,
+      shape: recordShape,
+      hasLongNumber: this.longNumber,
+      ...(problem ? { problem } : {}),
+    });
+  }
+
+  private error(code: ErrorCode, message: string, byteOffset: number, line?: number): ChatportError {
+    return new ChatportError(code, message, 'read', {
+      file: this.options.file,
+      byteOffset,
+      recordIndex: this.recordIndex,
+      ...(line !== undefined ? { line } : { line: this.line }),
+    });
+  }
+}
+
+function describeByte(c: number): string {
+  if (c >= 32 && c < 127) return `"${String.fromCharCode(c)}"`;
+  return `byte 0x${c.toString(16).padStart(2, '0')}`;
+}
