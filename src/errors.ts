@@ -30,6 +30,13 @@ export type ErrorCode =
   // writing output
   | 'WRITE_OUTPUT_DIR'
   | 'WRITE_IO'
+  // migrating into a target vendor (src/migrate)
+  | 'MIGRATE_BAD_ROW'
+  | 'MIGRATE_STATE_CORRUPT'
+  | 'MIGRATE_STATE_MISMATCH'
+  | 'MIGRATE_AUTH'
+  | 'MIGRATE_REJECTED'
+  | 'MIGRATE_INCOMPLETE'
   // accounting
   | 'INTERNAL_RECONCILIATION';
 
@@ -92,6 +99,10 @@ export function exitCodeFor(code: ErrorCode): number {
   if (code.startsWith('CONFIG_')) return 64; // usage / configuration
   if (code.startsWith('READ_') || code.startsWith('MAP_')) return 65; // bad input data
   if (code.startsWith('WRITE_')) return 73; // cannot create output
+  if (code === 'MIGRATE_BAD_ROW' || code === 'MIGRATE_REJECTED') return 65; // bad input data / the target refused some
+  if (code === 'MIGRATE_STATE_CORRUPT' || code === 'MIGRATE_STATE_MISMATCH') return 64; // wrong --state for these options
+  if (code === 'MIGRATE_AUTH') return 77; // no permission: token missing, refused or lacking rights
+  if (code === 'MIGRATE_INCOMPLETE') return 75; // temporary failure: resume with the same --state
   return 70; // internal
 }
 
