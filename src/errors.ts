@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'MIGRATE_BAD_ROW'
   | 'MIGRATE_STATE_CORRUPT'
   | 'MIGRATE_STATE_MISMATCH'
+  | 'MIGRATE_STATE_LOCKED'
   | 'MIGRATE_AUTH'
   | 'MIGRATE_REJECTED'
   | 'MIGRATE_INCOMPLETE'
@@ -102,7 +103,7 @@ export function exitCodeFor(code: ErrorCode): number {
   if (code === 'MIGRATE_BAD_ROW' || code === 'MIGRATE_REJECTED') return 65; // bad input data / the target refused some
   if (code === 'MIGRATE_STATE_CORRUPT' || code === 'MIGRATE_STATE_MISMATCH') return 64; // wrong --state for these options
   if (code === 'MIGRATE_AUTH') return 77; // no permission: token missing, refused or lacking rights
-  if (code === 'MIGRATE_INCOMPLETE') return 75; // temporary failure: resume with the same --state
+  if (code === 'MIGRATE_INCOMPLETE' || code === 'MIGRATE_STATE_LOCKED') return 75; // temporary: resume / wait for the other run
   return 70; // internal
 }
 
