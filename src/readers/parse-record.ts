@@ -2,16 +2,63 @@
 // double kept exactly as LosslessNumber (ids up to 2^64-1, microsecond timestamps).
 
 import { isUtf8 } from 'node:buffer';
+import { setFlagsFromString } from 'node:v8';
 import { ChatportError, type Position } from '../errors.js';
 import { LosslessNumber, isUnsafeNumberText } from '../json/lossless-number.js';
 import type { RawRecord } from './record-splitter.js';
 
-/** JSON.parse's reviver receives the literal's source text since V8 11 (Node 20): used only when needed. */
+// Long number literals are kept exact by quoting them with a leading NUL before JSON.parse (fast, native)
+// and turning those strings into LosslessNumber afterwards. A NUL can only reach a parsed string through the
+// escape \u0000 (raw control characters are invalid JSON), so when the record has no such escape the marker is
+// unambiguous. Records that do contain \u0000 take the slower reviver path, which reads each literal's source
+// text (V8's JSON.parse source access, behind a flag in Node 20 and on by default later).
+setFlagsFromString('--harmony-json-parse-with-source');
+
+const MARK = 0;
+const OPEN = Buffer.from('"\\u0000');
+const CLOSE = Buffer.from('"');
+const NUL_ESCAPE = Buffer.from('\\u0000');
+
 type ReviverContext = { source?: string };
 
 function keepLongNumbers(this: unknown, _key: string, value: unknown, context?: ReviverContext): unknown {
-  if (typeof value === 'number' && context?.source !== undefined && isUnsafeNumberText(context.source)) {
-    return new LosslessNumber(context.source);
+  if (typeof value === 'number') {
+    if (context?.source === undefined) throw new Error('this Node.js cannot keep long numbers exact (JSON.parse source access is missing)');
+    if (isUnsafeNumberText(context.source)) return new LosslessNumber(context.source);
+  }
+  return value;
+}
+
+/** The record's bytes with each long number literal turned into a marked string. */
+function markLongNumbers(bytes: Buffer, ranges: number[]): Buffer {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (let k = 0; k < ranges.length; k += 2) {
+    const start = ranges[k]!;
+    const end = ranges[k + 1]!;
+    parts.push(bytes.subarray(at, start), OPEN, bytes.subarray(start, end), CLOSE);
+    at = end;
+  }
+  parts.push(bytes.subarray(at));
+  return Buffer.concat(parts);
+}
+
+/** Replaces marked strings with LosslessNumber, in place; stops once `remaining` were found. */
+function unmark(value: unknown, remaining: { n: number }): unknown {
+  if (typeof value === 'string') return value.charCodeAt(0) === MARK ? (remaining.n--, new LosslessNumber(value.slice(1))) : value;
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length && remaining.n > 0; i++) {
+      const v = value[i];
+      if (typeof v === 'string' || (v !== null && typeof v === 'object')) value[i] = unmark(v, remaining);
+    }
+    return value;
+  }
+  const obj = value as Record<string, unknown>;
+  for (const key in obj) {
+    if (remaining.n <= 0) break;
+    const v = obj[key];
+    if (typeof v === 'string' || (v !== null && typeof v === 'object')) obj[key] = unmark(v, remaining);
   }
   return value;
 }
@@ -24,9 +71,26 @@ export function decodeRecordText(raw: RawRecord, file: string): string {
   return raw.bytes.toString('utf8');
 }
 
-export function parseRecordText(text: string, raw: RawRecord, file: string): unknown {
+/** Decodes and parses one record, keeping long numbers exact. */
+export function parseRecord(raw: RawRecord, file: string): { text: string; value: unknown } {
+  const text = decodeRecordText(raw, file);
+  const ranges = raw.longNumbers;
+  if (ranges === null) return { text, value: parseJson(text, raw, file, false) };
+  if (raw.bytes.indexOf(NUL_ESCAPE) >= 0) return { text, value: parseJson(text, raw, file, true) };
+  const marked = markLongNumbers(raw.bytes, ranges).toString('utf8');
+  let value: unknown;
   try {
-    return raw.hasLongNumber ? JSON.parse(text, keepLongNumbers as (k: string, v: unknown) => unknown) : JSON.parse(text);
+    value = JSON.parse(marked);
+  } catch {
+    // report the error against the original text, with its own positions
+    return { text, value: parseJson(text, raw, file, false) };
+  }
+  return { text, value: unmark(value, { n: ranges.length / 2 }) };
+}
+
+function parseJson(text: string, raw: RawRecord, file: string, withReviver: boolean): unknown {
+  try {
+    return withReviver ? JSON.parse(text, keepLongNumbers as (k: string, v: unknown) => unknown) : JSON.parse(text);
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     const at = /position (\d+)/.exec(message);

@@ -5,6 +5,7 @@
 // same records whatever the chunk sizes; Node streams are adapted in record-stream.ts.
 
 import { ChatportError, type ErrorCode } from '../errors.js';
+import { SAFE_DIGITS } from '../json/lossless-number.js';
 
 export type ContainerShape = 'array' | 'envelope' | 'object';
 
@@ -15,8 +16,11 @@ export interface RawRecord {
   readonly byteOffset: number;
   readonly line: number;
   readonly shape: ContainerShape;
-  /** A number literal with more digits than a double holds appears outside strings. */
-  readonly hasLongNumber: boolean;
+  /**
+   * Byte ranges [start, end, start, end, ...] (relative to `bytes`) of number literals with more significant
+   * digits than a double keeps; null when there are none. parse-record.ts keeps these exact.
+   */
+  readonly longNumbers: number[] | null;
   readonly problem?: ChatportError;
 }
 
@@ -65,6 +69,7 @@ const enum Ctx {
 }
 
 const BOM = [0xef, 0xbb, 0xbf];
+const isNumberChar = (c: number) => (c >= Ch.Zero && c <= Ch.Nine) || c === Ch.Dot || c === Ch.Minus || c === 43 || c === 101 || c === 69;
 const isWs = (c: number) => c === Ch.Space || c === Ch.Lf || c === Ch.Cr || c === Ch.Tab;
 
 export class RecordSplitter {
@@ -86,8 +91,13 @@ export class RecordSplitter {
   private scalar = false; // the value is a bare scalar (ends at , ] } or whitespace)
   private oversize = false;
   private tooDeep = false;
-  private longNumber = false;
-  private digitRun = 0;
+  private longNumbers: number[] | null = null;
+  // the number literal being scanned (outside strings)
+  private inNumber = false;
+  private numStart = 0;
+  private numDigits = 0;
+  private numSignificant = false;
+  private numExponent = false;
 
   // lexical state
   private depth = 0;
@@ -136,16 +146,27 @@ export class RecordSplitter {
         continue;
       }
       if (isWs(c)) {
+        if (this.inNumber) this.endNumber(this.offset + i);
         if (this.collecting && this.scalar && this.depth === this.valueDepth) this.endValue(chunk, i, out);
-        this.digitRun = 0;
         continue;
       }
       this.seenAny = true;
-      // digit runs outside strings: a number with more digits than a double keeps
-      if ((c >= Ch.Zero && c <= Ch.Nine) || c === Ch.Dot) {
-        if (c !== Ch.Dot) this.digitRun++;
-        if (this.digitRun > 15) this.longNumber = true;
-      } else if (c !== Ch.Minus) this.digitRun = 0;
+      // number literals outside strings: count significant digits to find those a double cannot keep
+      if ((c >= Ch.Zero && c <= Ch.Nine) || (this.inNumber && isNumberChar(c)) || (!this.inNumber && c === Ch.Minus)) {
+        if (!this.inNumber) {
+          this.inNumber = true;
+          this.numStart = this.offset + i;
+          this.numDigits = 0;
+          this.numSignificant = false;
+          this.numExponent = false;
+        }
+        if (c >= Ch.Zero && c <= Ch.Nine) {
+          if (!this.numExponent && (this.numSignificant || c !== Ch.Zero)) {
+            this.numSignificant = true;
+            this.numDigits++;
+          }
+        } else if (c === 101 || c === 69) this.numExponent = true;
+      } else if (this.inNumber) this.endNumber(this.offset + i);
 
       switch (this.ctx) {
         case Ctx.Top:
@@ -280,6 +301,7 @@ export class RecordSplitter {
   /** Call at the end of input: fails on a value left open, returns nothing else. */
   end(): RawRecord[] {
     const out: RawRecord[] = [];
+    if (this.inNumber) this.endNumber(this.offset);
     if (this.collecting && this.scalar && !this.inString && this.depth === this.valueDepth) {
       this.endValue(Buffer.alloc(0), 0, out);
     }
@@ -313,8 +335,15 @@ export class RecordSplitter {
     this.scalar = scalar;
     this.oversize = false;
     this.tooDeep = false;
-    this.longNumber = false;
-    this.digitRun = chunk[i]! >= Ch.Zero && chunk[i]! <= Ch.Nine ? 1 : 0;
+    this.longNumbers = null;
+    void chunk;
+  }
+
+  private endNumber(absEnd: number): void {
+    this.inNumber = false;
+    if (this.numDigits > SAFE_DIGITS && this.collecting) {
+      (this.longNumbers ??= []).push(this.numStart - this.valueStart, absEnd - this.valueStart);
+    }
   }
 
   private abandonValue(): void {
@@ -365,7 +394,7 @@ export class RecordSplitter {
       byteOffset: this.valueStart,
       line: this.valueLine,
       shape: recordShape,
-      hasLongNumber: this.longNumber,
+      longNumbers: problem ? null : this.longNumbers,
       ...(problem ? { problem } : {}),
     });
   }

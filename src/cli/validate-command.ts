@@ -1,0 +1,130 @@
+// `chatport validate`: runs a mapping over a real export without writing any output and reports what a user
+// must know before a migration: source fields no rule reads (they went to `extra`), enum values that fell to
+// a default, records that failed and why, and canonical columns that stayed empty.
+
+import { writeFile } from 'node:fs/promises';
+import { ChatportError } from '../errors.js';
+import { loadMapping } from '../mapping/load-mapping.js';
+import { expandInputs } from '../readers/input-sources.js';
+import { mappedRows, type RejectEntry } from '../pipeline/canonical-stream.js';
+import { RunStats } from '../pipeline/run-stats.js';
+import { TABLES, type TableName } from '../model/canonical-schema.js';
+import { LosslessNumber } from '../json/lossless-number.js';
+
+export interface ValidateArgs {
+  from: string;
+  input: string[];
+  report?: string;
+  maxRecordMb: number;
+}
+
+export const VALIDATE_EXAMPLES: [string, string][] = [
+  ['$0 validate --from ./my-vendor.yaml --input sample-export.json', 'Check a new mapping against a real export'],
+  ['$0 validate --from dashly --input parts.jsonl --report check.json', 'The same report as JSON'],
+];
+
+export interface ValidationReport {
+  vendor: string;
+  records_read: number;
+  records_mapped: number;
+  records_failed: number;
+  failures: { code: string; count: number; examples: { file: string; line: number | null; record_index: number; path: string | null; reason: string }[] }[];
+  unmapped_fields: Record<string, Record<string, number>>;
+  unknown_enum_values: Record<string, Record<string, number>>;
+  empty_columns: Record<string, string[]>;
+  rows: Record<string, number>;
+}
+
+const MAX_EXAMPLES = 5;
+
+export async function validateMapping(from: string, inputs: string[], maxRecordBytes: number): Promise<ValidationReport> {
+  const mapping = await loadMapping(from);
+  const sources = await expandInputs(inputs);
+  const stats = new RunStats();
+  const failures = new Map<string, ValidationReport['failures'][number]>();
+  const unmapped = new Map<TableName, Map<string, number>>();
+  const filled = new Map<TableName, Set<string>>();
+  const rows = new Map<TableName, number>();
+  const onReject = (r: RejectEntry) => {
+    let f = failures.get(r.code);
+    if (!f) failures.set(r.code, (f = { code: r.code, count: 0, examples: [] }));
+    f.count++;
+    if (f.examples.length < MAX_EXAMPLES) f.examples.push({ file: r.file, line: r.line, record_index: r.record_index, path: r.path, reason: r.reason });
+  };
+  for await (const { table, row } of mappedRows({ mapping, sources, onError: 'skip', stats, onReject, maxRecordBytes })) {
+    rows.set(table, (rows.get(table) ?? 0) + 1);
+    let f = filled.get(table);
+    if (!f) filled.set(table, (f = new Set()));
+    for (const [k, v] of Object.entries(row)) if (v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0)) f.add(k);
+    if (row.extra && typeof row.extra === 'object') {
+      let u = unmapped.get(table);
+      if (!u) unmapped.set(table, (u = new Map()));
+      for (const p of leafPaths(row.extra as Record<string, unknown>, '', 0)) u.set(p, (u.get(p) ?? 0) + 1);
+    }
+  }
+  const json = stats.toJSON();
+  const empty: Record<string, string[]> = {};
+  for (const t of mapping.outputTables) {
+    const f = filled.get(t) ?? new Set<string>();
+    empty[t] = TABLES[t].columns.map((c) => c.name).filter((c) => !f.has(c));
+  }
+  return {
+    vendor: mapping.vendor,
+    records_read: stats.recordsRead,
+    records_mapped: stats.recordsMapped,
+    records_failed: stats.recordsRejected,
+    failures: [...failures.values()].sort((a, b) => b.count - a.count),
+    unmapped_fields: Object.fromEntries([...unmapped].map(([t, m]) => [t, Object.fromEntries([...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)))])),
+    unknown_enum_values: json.unknown_enum_values as ValidationReport['unknown_enum_values'],
+    empty_columns: empty,
+    rows: Object.fromEntries(rows),
+  };
+}
+
+/** Field paths in `extra`, two levels deep at most (deeper objects are reported at their parent). */
+function leafPaths(obj: Record<string, unknown>, prefix: string, depth: number): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(obj)) {
+    const p = prefix ? `${prefix}.${k}` : k;
+    if (depth < 1 && v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof LosslessNumber)) out.push(...leafPaths(v as Record<string, unknown>, p, depth + 1));
+    else out.push(p);
+  }
+  return out;
+}
+
+export function formatValidation(r: ValidationReport): string {
+  const lines: string[] = [];
+  lines.push(`Mapping ${r.vendor}: ${r.records_read} records read, ${r.records_mapped} mapped, ${r.records_failed} failed.`);
+  lines.push(`Rows: ${Object.entries(r.rows).map(([t, n]) => `${n} ${t}`).join(', ') || 'none'}.`);
+  if (r.failures.length) {
+    lines.push('Failed records:');
+    for (const f of r.failures) {
+      lines.push(`  ${f.code} x${f.count}`);
+      for (const e of f.examples) lines.push(`    ${e.file}${e.line !== null ? `:${e.line}` : ''} (record ${e.record_index})${e.path ? ` at ${e.path}` : ''}: ${e.reason}`);
+    }
+  }
+  for (const [t, fields] of Object.entries(r.unmapped_fields)) {
+    lines.push(`Source fields no rule reads (kept in ${t}.extra):`);
+    for (const [p, n] of Object.entries(fields)) lines.push(`  ${p}: ${n} record${n === 1 ? '' : 's'}`);
+  }
+  for (const [col, values] of Object.entries(r.unknown_enum_values)) {
+    lines.push(`Unknown enum values in ${col} (fell to the default):`);
+    for (const [v, n] of Object.entries(values)) lines.push(`  ${JSON.stringify(v)}: ${n}`);
+  }
+  for (const [t, cols] of Object.entries(r.empty_columns)) if (cols.length) lines.push(`Columns of ${t} that stayed empty: ${cols.join(', ')}.`);
+  return lines.join('\n');
+}
+
+export async function validateCommand(args: ValidateArgs): Promise<number> {
+  const report = await validateMapping(args.from, args.input, Math.floor(args.maxRecordMb * 1024 * 1024));
+  process.stdout.write(formatValidation(report) + '\n');
+  if (args.report) {
+    try {
+      await writeFile(args.report, JSON.stringify(report, null, 2) + '\n');
+    } catch (e) {
+      throw new ChatportError('WRITE_IO', `cannot write the report ${args.report}: ${(e as Error).message}`, 'write', { file: args.report });
+    }
+  }
+  // a mapping that fails records is not ready: say so in the exit code too
+  return report.records_failed > 0 ? 65 : 0;
+}

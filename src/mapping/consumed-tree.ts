@@ -1,0 +1,82 @@
+// Which source paths the mapping placed in columns, as a tree; `rest(record)` is everything else, which goes
+// to the `extra` column so that no vendor field is dropped silently. Reading `from.id` consumes only `id`
+// inside `from`: the rest of `from` stays in extra. A path read through a scalar conversion (id, text,
+// timestamp...) consumes the value only when it is a scalar: if the vendor sent an object there instead,
+// the object stays in extra.
+
+import type { Segment } from './paths.js';
+import { LosslessNumber } from '../json/lossless-number.js';
+
+interface Entry {
+  whole: boolean;
+  scalar: boolean;
+  children: Map<string, Entry> | null;
+}
+
+export class ConsumedTree {
+  private readonly root = new Map<string, Entry>();
+
+  mark(segments: readonly Segment[], scalarOnly = false): void {
+    let node = this.root;
+    for (let i = 0; i < segments.length; i++) {
+      const s = segments[i]!;
+      if (typeof s === 'number') return; // records are objects; an index at the top consumes nothing
+      let entry = node.get(s);
+      if (!entry) {
+        entry = { whole: false, scalar: false, children: null };
+        node.set(s, entry);
+      }
+      if (entry.whole) return;
+      const last = i === segments.length - 1;
+      // a path into an array element consumes the whole array: arrays are not split between columns and extra
+      if (!last && typeof segments[i + 1] === 'number') {
+        entry.whole = true;
+        return;
+      }
+      if (last) {
+        if (scalarOnly) entry.scalar = true;
+        else entry.whole = true;
+        return;
+      }
+      entry.children ??= new Map();
+      node = entry.children;
+    }
+  }
+
+  /** The value minus consumed paths; null when nothing is left. */
+  rest(value: unknown): Record<string, unknown> | null {
+    return restOf(value, this.root);
+  }
+
+  /** Top-level keys that some rule reads (for validate reports). */
+  topKeys(): string[] {
+    return [...this.root.keys()];
+  }
+}
+
+function isScalar(v: unknown): boolean {
+  return v === null || typeof v !== 'object' || v instanceof LosslessNumber;
+}
+
+function restOf(value: unknown, node: Map<string, Entry>): Record<string, unknown> | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+  let out: Record<string, unknown> | null = null;
+  for (const key of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[key];
+    const entry = node.get(key);
+    let kept: unknown = v;
+    if (entry) {
+      if (entry.whole) continue;
+      if (isScalar(v)) {
+        if (entry.scalar) continue;
+      } else if (entry.children && !Array.isArray(v)) {
+        kept = restOf(v, entry.children);
+        if (kept === null) continue;
+      }
+    }
+    out ??= {};
+    if (key === '__proto__') Object.defineProperty(out, key, { value: kept, enumerable: true, writable: true, configurable: true });
+    else out[key] = kept;
+  }
+  return out;
+}

@@ -1,0 +1,163 @@
+// The read -> parse -> map -> redact -> derive stages as one async generator of canonical rows. Writers
+// (export) and the Dashly migration both consume it, so redaction and error policy cannot differ between them.
+
+import { ChatportError, type Position } from '../errors.js';
+import type { CompiledMapping } from '../mapping/compile-mapping.js';
+import { mapRecord } from '../mapping/compile-mapping.js';
+import type { MapContext } from '../mapping/compile-rule.js';
+import { loadMapping } from '../mapping/load-mapping.js';
+import type { Row, TableName } from '../model/canonical-schema.js';
+import { mustRedact, redactRow } from '../redact/redact.js';
+import { expandInputs, type InputSource } from '../readers/input-sources.js';
+import { parseRecord, positionOf } from '../readers/parse-record.js';
+import { readRawRecords } from '../readers/record-stream.js';
+import type { RawRecord } from '../readers/record-splitter.js';
+import { ConversationDeriver } from './derive-conversations.js';
+import { RunStats } from './run-stats.js';
+
+export type ErrorPolicy = 'fail' | 'skip';
+
+export interface CanonicalRow {
+  readonly table: TableName;
+  readonly row: Row;
+}
+
+/** A record that could not be turned into rows, as written to rejects.jsonl. */
+export interface RejectEntry {
+  file: string;
+  line: number | null;
+  record_index: number;
+  byte_offset: number;
+  code: string;
+  stage: string;
+  path: string | null;
+  reason: string;
+  /** The record's text; null when withheld (removed record, or not kept because it was too large). */
+  raw: string | null;
+  raw_withheld: string | null;
+}
+
+export interface MappedStreamOptions {
+  readonly mapping: CompiledMapping;
+  readonly sources: readonly InputSource[];
+  readonly onError: ErrorPolicy;
+  readonly stats: RunStats;
+  readonly onReject?: (entry: RejectEntry) => Promise<void> | void;
+  readonly maxRecordBytes?: number;
+  readonly maxDepth?: number;
+}
+
+export async function* mappedRows(options: MappedStreamOptions): AsyncGenerator<CanonicalRow> {
+  const { mapping, stats } = options;
+  const derivers = mapping.derived.map((d) => new ConversationDeriver(d));
+  for (const t of mapping.tables) {
+    stats.table(t.name);
+    if (!t.forEach) stats.recordLevelTables.add(t.name);
+  }
+  for (const d of mapping.derived) stats.table(d.name);
+  const ctx: MapContext = { removed: false, unknownEnum: (c, v) => stats.unknownEnum(c, v) };
+  const removalHint = removalHintOf(mapping);
+
+  for (const source of options.sources) {
+    const input = { name: source.name, bytes: 0, records: 0 };
+    stats.inputs.push(input);
+    const raws = readRawRecords(source, {
+      envelopeKeys: mapping.envelopeKeys,
+      ...(options.maxRecordBytes !== undefined ? { maxRecordBytes: options.maxRecordBytes } : {}),
+      ...(options.maxDepth !== undefined ? { maxDepth: options.maxDepth } : {}),
+      onBytes: (n) => {
+        input.bytes += n;
+        stats.bytesRead += n;
+      },
+    });
+    for await (const raw of raws) {
+      stats.recordsRead++;
+      input.records++;
+      let mapped;
+      let text: string | null = null;
+      try {
+        if (raw.problem) throw raw.problem;
+        const parsed = parseRecord(raw, source.name);
+        text = parsed.text;
+        const value = parsed.value;
+        ctx.removed = false;
+        mapped = mapRecord(mapping, value, ctx);
+      } catch (e) {
+        if (!(e instanceof ChatportError)) throw e;
+        const error = e.at(positionOf(raw, source.name));
+        if (options.onError === 'fail') throw error;
+        stats.rejected(error.code);
+        await options.onReject?.(rejectEntry(error, raw, text, ctx.removed, removalHint));
+        continue;
+      }
+      stats.recordsMapped++;
+      if (mapped.removed) stats.recordsRedacted++;
+      for (const [table, n] of Object.entries(mapped.skippedByRule)) stats.table(table as TableName).skippedByRule += n;
+      for (const out of mapped.rows) {
+        if (mustRedact(mapped.removed, out.row)) {
+          if (!mapped.removed) stats.recordsRedacted++;
+          redactRow(out.table, out.row);
+        }
+        for (const d of derivers) if (d.derive.from === out.table) d.add(out.row, ctx);
+        stats.table(out.table).emitted++;
+        yield out;
+      }
+    }
+  }
+  for (const d of derivers) {
+    for (const row of d.rows()) {
+      stats.table(d.derive.name).emitted++;
+      yield { table: d.derive.name, row };
+    }
+  }
+}
+
+/** Convenience for other commands (migrate): load the mapping and inputs, then stream canonical rows. */
+export async function* canonicalRows(options: {
+  from: string;
+  inputs: readonly string[];
+  onError?: ErrorPolicy;
+  stats?: RunStats;
+  onReject?: (entry: RejectEntry) => Promise<void> | void;
+}): AsyncGenerator<CanonicalRow> {
+  const mapping = await loadMapping(options.from);
+  const sources = await expandInputs(options.inputs);
+  yield* mappedRows({
+    mapping,
+    sources,
+    onError: options.onError ?? 'fail',
+    stats: options.stats ?? new RunStats(),
+    ...(options.onReject ? { onReject: options.onReject } : {}),
+  });
+}
+
+/**
+ * A test on raw text for "this record may be removed", from the keys of the mapping's removed_when paths:
+ * used when a record is too broken to evaluate the rule, so that its body never reaches rejects.jsonl.
+ */
+function removalHintOf(mapping: CompiledMapping): RegExp | null {
+  if (!mapping.removedWhenKeys.length) return null;
+  const keys = mapping.removedWhenKeys.map((k) => JSON.stringify(k).slice(1, -1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`"(?:${keys.join('|')})"\\s*:\\s*(?!null\\b|false\\b|0\\s*[,}\\]]|""|"0")`);
+}
+
+function rejectEntry(error: ChatportError, raw: RawRecord, text: string | null, removed: boolean, hint: RegExp | null): RejectEntry {
+  const p: Position = error.position;
+  const rawText = text ?? (raw.bytes.length ? raw.bytes.toString('utf8') : null);
+  let withheld: string | null = null;
+  if (removed) withheld = 'the record is marked removed (GDPR)';
+  else if (rawText === null) withheld = 'the record was not kept (too large or too deep)';
+  else if (error.stage === 'read' && hint && hint.test(rawText)) withheld = 'the record could not be parsed and may be marked removed (GDPR)';
+  return {
+    file: p.file ?? '',
+    line: raw.shape === 'object' ? raw.line : null,
+    record_index: raw.recordIndex,
+    byte_offset: raw.byteOffset,
+    code: error.code,
+    stage: error.stage,
+    path: p.path ?? null,
+    reason: error.message,
+    raw: withheld ? null : rawText,
+    raw_withheld: withheld,
+  };
+}

@@ -1,0 +1,104 @@
+// `chatport export`: canonical rows -> one writer per table, in batches. Outputs and rejects are written under
+// temporary names and renamed only after the whole run succeeded and reconciled; any failure or signal
+// removes the temporary files and leaves earlier outputs untouched.
+
+import path from 'node:path';
+import { ChatportError } from '../errors.js';
+import type { CompiledMapping } from '../mapping/compile-mapping.js';
+import { TABLES, type Row, type TableName } from '../model/canonical-schema.js';
+import type { InputSource } from '../readers/input-sources.js';
+import { AtomicFile } from '../writers/atomic-file.js';
+import { writerFor } from '../writers/registry.js';
+import type { FormatName, TableWriter } from '../writers/writer.js';
+import { stableStringify } from '../json/stable-json.js';
+import { mappedRows, type ErrorPolicy, type RejectEntry } from './canonical-stream.js';
+import { RunStats } from './run-stats.js';
+
+export interface ExportOptions {
+  readonly mapping: CompiledMapping;
+  readonly sources: readonly InputSource[];
+  readonly format: FormatName;
+  readonly outDir: string;
+  readonly onError: ErrorPolicy;
+  readonly csvRaw: boolean;
+  readonly maxRecordBytes?: number;
+  readonly maxDepth?: number;
+  readonly stats?: RunStats;
+  /** Aborts the run (SIGINT/SIGTERM): temporary files are removed, nothing is renamed. */
+  readonly signal?: AbortSignal;
+}
+
+const BATCH_ROWS = 4096;
+
+export async function runExport(options: ExportOptions): Promise<RunStats> {
+  const stats = options.stats ?? new RunStats();
+  const writerDef = writerFor(options.format);
+  const writers = new Map<TableName, TableWriter>();
+  const batches = new Map<TableName, Row[]>();
+  let rejects: AtomicFile | null = null;
+  const rejectsPath = path.join(options.outDir, 'rejects.jsonl');
+  let rejectsBuffer = '';
+
+  try {
+    for (const table of options.mapping.outputTables) {
+      const file = path.join(options.outDir, `${table}${writerDef.extension}`);
+      writers.set(table, await writerDef.open({ table: TABLES[table], path: file, csvRaw: options.csvRaw }));
+      batches.set(table, []);
+    }
+    if (options.onError === 'skip') rejects = await AtomicFile.create(rejectsPath);
+
+    const onReject = async (entry: RejectEntry) => {
+      rejectsBuffer += stableStringify(entry) + '\n';
+      if (rejectsBuffer.length > 1 << 20) {
+        await rejects!.write(rejectsBuffer);
+        rejectsBuffer = '';
+      }
+    };
+    const rows = mappedRows({
+      mapping: options.mapping,
+      sources: options.sources,
+      onError: options.onError,
+      stats,
+      onReject,
+      ...(options.maxRecordBytes !== undefined ? { maxRecordBytes: options.maxRecordBytes } : {}),
+      ...(options.maxDepth !== undefined ? { maxDepth: options.maxDepth } : {}),
+    });
+    for await (const { table, row } of rows) {
+      if (options.signal?.aborted) throw abortError(options.signal);
+      const batch = batches.get(table)!;
+      batch.push(row);
+      if (batch.length >= BATCH_ROWS) {
+        await writers.get(table)!.write(batch);
+        batches.set(table, []);
+      }
+    }
+    for (const [table, batch] of batches) if (batch.length) await writers.get(table)!.write(batch);
+    if (options.signal?.aborted) throw abortError(options.signal);
+
+    // Every record must be accounted for before anything gets a final name.
+    for (const t of stats.tables.values()) t.written = t.emitted;
+    stats.assertReconciled();
+    for (const [table, w] of writers) {
+      const { rows: written } = await w.close();
+      stats.table(table).written = written;
+    }
+    if (rejects) {
+      if (rejectsBuffer) await rejects.write(rejectsBuffer);
+      if (stats.recordsRejected > 0) {
+        await rejects.commit();
+        stats.rejectsFile = rejectsPath;
+      } else await rejects.abort();
+    }
+    stats.assertReconciled();
+    return stats;
+  } catch (e) {
+    await Promise.allSettled([...writers.values()].map((w) => w.abort()));
+    if (rejects) await rejects.abort();
+    throw e;
+  }
+}
+
+function abortError(signal: AbortSignal): ChatportError {
+  const reason = typeof signal.reason === 'string' ? signal.reason : 'interrupted';
+  return new ChatportError('RUN_INTERRUPTED', `run interrupted (${reason}); no output was renamed into place`, 'cli');
+}

@@ -1,0 +1,136 @@
+// Counters of one run and the honest summary built from them: records read and what became of each
+// (rows written, rejected, skipped by rule, redacted), unknown enum values by column and value, throughput.
+// reconcile() checks that every record is accounted for; a mismatch is a bug and fails the run.
+
+import { ChatportError } from '../errors.js';
+import type { TableName } from '../model/canonical-schema.js';
+
+export interface TableCounts {
+  /** Rows the mapping produced (after redaction) and handed to the writer. */
+  emitted: number;
+  /** Rows the writer reports as written to the final file. */
+  written: number;
+  /** Records for which the table's `when` rule did not hold. */
+  skippedByRule: number;
+}
+
+export interface InputCounts {
+  name: string;
+  bytes: number;
+  records: number;
+}
+
+export class RunStats {
+  readonly startedAt = Date.now();
+  recordsRead = 0;
+  recordsMapped = 0;
+  recordsRejected = 0;
+  recordsRedacted = 0;
+  bytesRead = 0;
+  readonly inputs: InputCounts[] = [];
+  readonly tables = new Map<TableName, TableCounts>();
+  /** Record-level tables: one row per mapped record unless skipped by rule. */
+  readonly recordLevelTables = new Set<TableName>();
+  readonly unknownEnums = new Map<string, Map<string, number>>();
+  readonly rejectsByCode = new Map<string, number>();
+  rejectsFile: string | null = null;
+
+  table(name: TableName): TableCounts {
+    let t = this.tables.get(name);
+    if (!t) {
+      t = { emitted: 0, written: 0, skippedByRule: 0 };
+      this.tables.set(name, t);
+    }
+    return t;
+  }
+
+  unknownEnum(column: string, value: string): void {
+    let byValue = this.unknownEnums.get(column);
+    if (!byValue) {
+      byValue = new Map();
+      this.unknownEnums.set(column, byValue);
+    }
+    byValue.set(value, (byValue.get(value) ?? 0) + 1);
+  }
+
+  rejected(code: string): void {
+    this.recordsRejected++;
+    this.rejectsByCode.set(code, (this.rejectsByCode.get(code) ?? 0) + 1);
+  }
+
+  /** Every record read is mapped or rejected; every record-level row is written or skipped by rule. */
+  reconcile(): { ok: boolean; problems: string[] } {
+    const problems: string[] = [];
+    if (this.recordsRead !== this.recordsMapped + this.recordsRejected) {
+      problems.push(`records read ${this.recordsRead} != mapped ${this.recordsMapped} + rejected ${this.recordsRejected}`);
+    }
+    for (const [name, t] of this.tables) {
+      if (t.emitted !== t.written) problems.push(`${name}: rows emitted ${t.emitted} != rows written ${t.written}`);
+      if (this.recordLevelTables.has(name) && t.emitted + t.skippedByRule !== this.recordsMapped) {
+        problems.push(`${name}: rows ${t.emitted} + skipped by rule ${t.skippedByRule} != records mapped ${this.recordsMapped}`);
+      }
+    }
+    return { ok: problems.length === 0, problems };
+  }
+
+  assertReconciled(): void {
+    const r = this.reconcile();
+    if (!r.ok) throw new ChatportError('INTERNAL_RECONCILIATION', `the run does not add up (a bug in chatport): ${r.problems.join('; ')}`, 'internal');
+  }
+
+  seconds(): number {
+    return (Date.now() - this.startedAt) / 1000;
+  }
+
+  toJSON(): Record<string, unknown> {
+    const seconds = this.seconds();
+    const rec = this.reconcile();
+    return {
+      records_read: this.recordsRead,
+      records_mapped: this.recordsMapped,
+      records_rejected: this.recordsRejected,
+      records_redacted: this.recordsRedacted,
+      rejects_by_code: Object.fromEntries([...this.rejectsByCode].sort()),
+      rejects_file: this.rejectsFile,
+      tables: Object.fromEntries(
+        [...this.tables].map(([name, t]) => [name, { rows_written: t.written, skipped_by_rule: t.skippedByRule }]),
+      ),
+      unknown_enum_values: Object.fromEntries(
+        [...this.unknownEnums].sort(([a], [b]) => (a < b ? -1 : 1)).map(([col, m]) => [col, Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : 1)))]),
+      ),
+      inputs: this.inputs,
+      input_bytes: this.bytesRead,
+      seconds: round(seconds, 3),
+      mb_per_s: round(this.bytesRead / 1e6 / Math.max(seconds, 1e-3), 1),
+      records_per_s: Math.round(this.recordsRead / Math.max(seconds, 1e-3)),
+      peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
+      reconciled: rec.ok,
+      reconciliation_problems: rec.problems,
+    };
+  }
+
+  /** The one-paragraph summary printed at the end of a run. */
+  toText(): string {
+    const j = this.toJSON();
+    const tables = [...this.tables].map(([name, t]) => `${t.written} ${name}`).join(', ');
+    const skipped = [...this.tables].filter(([, t]) => t.skippedByRule > 0).map(([n, t]) => `${t.skippedByRule} ${n}`);
+    const unknown = [...this.unknownEnums].map(
+      ([col, m]) => `${col}: ${[...m].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([v, n]) => `${JSON.stringify(v)} x${n}`).join(', ')}${m.size > 5 ? ', ...' : ''}`,
+    );
+    const parts = [
+      `Read ${this.recordsRead} records (${round(this.bytesRead / 1e6, 1)} MB) from ${this.inputs.length} input${this.inputs.length === 1 ? '' : 's'}; wrote ${tables || 'nothing'}.`,
+      `${this.recordsRedacted} removed (GDPR) record${this.recordsRedacted === 1 ? '' : 's'} redacted.`,
+      this.recordsRejected ? `${this.recordsRejected} record${this.recordsRejected === 1 ? '' : 's'} rejected${this.rejectsFile ? ` (see ${this.rejectsFile})` : ''}: ${[...this.rejectsByCode].map(([c, n]) => `${c} x${n}`).join(', ')}.` : 'No record rejected.',
+      skipped.length ? `Skipped by mapping rule: ${skipped.join(', ')}.` : '',
+      unknown.length ? `Unknown enum values kept with defaults: ${unknown.join('; ')}.` : 'No unknown enum values.',
+      `${j.seconds}s, ${j.mb_per_s} MB/s, ${j.records_per_s} records/s, peak RSS ${j.peak_rss_mb} MB.`,
+      j.reconciled ? 'All records accounted for.' : `RECONCILIATION FAILED: ${(j.reconciliation_problems as string[]).join('; ')}.`,
+    ];
+    return parts.filter(Boolean).join(' ');
+  }
+}
+
+function round(n: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}

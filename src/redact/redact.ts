@@ -1,0 +1,45 @@
+// The one place where GDPR-removed content is cleared. Every row passes here before any writer, deriver,
+// reject file or migration target sees it; a mapping can say which records are removed (removed_when,
+// removed_at) but cannot turn this off or choose what survives. What survives is an allow-list per table:
+// ids, times and classification. Everything else, including `extra`, is cleared.
+
+import type { Row, TableName } from '../model/canonical-schema.js';
+
+/** Columns that survive redaction. Any column not listed here (present or future) is cleared. */
+export const KEPT_ON_REDACTION: Record<TableName, ReadonlySet<string>> = {
+  messages: new Set([
+    'source',
+    'conversation_id',
+    'message_id',
+    'created_at',
+    'edited_at',
+    'removed_at',
+    'kind',
+    'event_type',
+    'role',
+    'author_id',
+    'channel',
+    'content_type',
+    'visibility',
+    'language',
+    'source_type',
+    'redacted',
+  ]),
+  conversations: new Set(['source', 'conversation_id', 'created_at', 'updated_at', 'last_activity_at', 'status', 'channel']),
+  answers: new Set(['source', 'conversation_id', 'answer_id', 'position']),
+};
+
+/** Whether a row must be redacted: its record was marked removed, or the row carries a removal time. */
+export function mustRedact(recordRemoved: boolean, row: Row): boolean {
+  return recordRemoved || (row.removed_at !== undefined && row.removed_at !== null);
+}
+
+/** Clears every non-allow-listed column in place and marks the row. Returns the row for chaining. */
+export function redactRow(table: TableName, row: Row): Row {
+  const kept = KEPT_ON_REDACTION[table];
+  for (const key of Object.keys(row)) {
+    if (!kept.has(key)) row[key] = null;
+  }
+  if ('redacted' in row) row.redacted = true;
+  return row;
+}
