@@ -1,6 +1,7 @@
 // The read -> parse -> map -> redact -> derive stages as one async generator of canonical rows. Writers
 // (export) and the Dashly migration both consume it, so redaction and error policy cannot differ between them.
 
+import type { Readable } from 'node:stream';
 import { ChatportError, type Position } from '../errors.js';
 import type { CompiledMapping } from '../mapping/compile-mapping.js';
 import { mapRecord } from '../mapping/compile-mapping.js';
@@ -45,6 +46,8 @@ export interface MappedStreamOptions {
   readonly onReject?: (entry: RejectEntry) => Promise<void> | void;
   readonly maxRecordBytes?: number;
   readonly maxDepth?: number;
+  /** Replaces how sources are opened (tests feed bytes in chosen chunk sizes). */
+  readonly open?: (source: InputSource) => Readable;
 }
 
 export async function* mappedRows(options: MappedStreamOptions): AsyncGenerator<CanonicalRow> {
@@ -65,6 +68,7 @@ export async function* mappedRows(options: MappedStreamOptions): AsyncGenerator<
       envelopeKeys: mapping.envelopeKeys,
       ...(options.maxRecordBytes !== undefined ? { maxRecordBytes: options.maxRecordBytes } : {}),
       ...(options.maxDepth !== undefined ? { maxDepth: options.maxDepth } : {}),
+      ...(options.open ? { open: options.open } : {}),
       onBytes: (n) => {
         input.bytes += n;
         stats.bytesRead += n;

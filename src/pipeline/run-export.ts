@@ -3,6 +3,7 @@
 // removes the temporary files and leaves earlier outputs untouched.
 
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { ChatportError } from '../errors.js';
 import type { CompiledMapping } from '../mapping/compile-mapping.js';
 import { TABLES, type Row, type TableName } from '../model/canonical-schema.js';
@@ -26,6 +27,8 @@ export interface ExportOptions {
   readonly stats?: RunStats;
   /** Aborts the run (SIGINT/SIGTERM): temporary files are removed, nothing is renamed. */
   readonly signal?: AbortSignal;
+  /** Replaces how sources are opened (tests feed bytes in chosen chunk sizes). */
+  readonly open?: (source: InputSource) => Readable;
 }
 
 const BATCH_ROWS = 4096;
@@ -62,6 +65,7 @@ export async function runExport(options: ExportOptions): Promise<RunStats> {
       onReject,
       ...(options.maxRecordBytes !== undefined ? { maxRecordBytes: options.maxRecordBytes } : {}),
       ...(options.maxDepth !== undefined ? { maxDepth: options.maxDepth } : {}),
+      ...(options.open ? { open: options.open } : {}),
     });
     for await (const { table, row } of rows) {
       if (options.signal?.aborted) throw abortError(options.signal);
