@@ -44,6 +44,7 @@ const RULE_KEYS = new Set([
   'object',
   'each',
   'fields',
+  'allow_single',
   'index',
   'when',
   'convert',
@@ -104,6 +105,7 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
     throw invalid(scope, sources.length === 0 ? 'a column rule needs one of path, const, first_of, object, each, index' : `a column rule takes one of ${sources.join(', ')}, not several`);
   }
   if ('fields' in spec && !('each' in spec)) throw invalid(scope, '"fields" goes with "each"');
+  if ('allow_single' in spec && !('each' in spec)) throw invalid({ ...scope, at: `${scope.at}.allow_single` }, '"allow_single" goes with "each"');
 
   // conversion: explicit, or the column type's default
   let conversion: Conversion | undefined = spec.convert;
@@ -293,10 +295,17 @@ function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
       }),
     ] as const;
   });
+  if (spec.allow_single !== undefined && typeof spec.allow_single !== 'boolean') {
+    throw invalid({ ...scope, at: `${scope.at}.allow_single` }, 'allow_single must be true or false');
+  }
+  // Some vendors send one sub-record as a bare object where others send a list (Expertflow CX's body.attachment):
+  // with allow_single, such an object is read as a list of one. Without it, an object there is an error.
+  const allowSingle = spec.allow_single === true;
   const where = arrayPath.text;
   return (rec, parent, _index, ctx) => {
-    const arr = get(rec, parent);
+    let arr = get(rec, parent);
     if (arr === null || arr === undefined) return null;
+    if (allowSingle && isPlainObject(arr)) arr = [arr];
     if (!Array.isArray(arr)) {
       throw new ChatportError('MAP_INVALID_VALUE', `${scope.column}: expected an array, got ${typeof arr === 'object' ? 'an object' : `a ${typeof arr}`}`, 'map', { path: where });
     }

@@ -1,5 +1,6 @@
 // The mapping language, as TypeScript types: what a file under mappings/ may say. The validator checks a
-// loaded file against these shapes (mapping-validate.ts); mapping.schema.json publishes them for editors.
+// loaded file against these shapes (compile-mapping.ts, compile-rule.ts, compile-derive.ts); mappings/mapping.schema.json
+// publishes them for editors, and a test keeps the two in step.
 
 /** A path into a record: `a.b`, `a["odd key "].c`, `items[0]`, `^.id` (the parent record, in for_each tables). */
 export type PathText = string;
@@ -55,6 +56,8 @@ export interface RuleSpec {
   object?: Record<string, RuleSpec>;
   each?: PathText;
   fields?: Record<string, RuleSpec>;
+  /** With `each`: a bare object where a list is expected counts as a list of one. */
+  allow_single?: boolean;
   index?: boolean;
   when?: ConditionSpec;
   convert?: Conversion;
