@@ -14,6 +14,7 @@ import { parseRecord, positionOf } from '../readers/parse-record.js';
 import { readRawRecords } from '../readers/record-stream.js';
 import type { RawRecord } from '../readers/record-splitter.js';
 import { ConversationDeriver } from './derive-conversations.js';
+import { DuplicateKeys } from './duplicate-keys.js';
 import { RunStats } from './run-stats.js';
 
 export type ErrorPolicy = 'fail' | 'skip';
@@ -60,6 +61,8 @@ export async function* mappedRows(options: MappedStreamOptions): AsyncGenerator<
   for (const d of mapping.derived) stats.table(d.name);
   const ctx: MapContext = { removed: false, unknownEnum: (c, v) => stats.unknownEnum(c, v) };
   const removalHint = removalHintOf(mapping);
+  // one fingerprint set per table with a key; derived tables are keyed by construction
+  const seenKeys = new Map(mapping.tables.map((t) => [t.name, { keys: t.def.key, seen: new DuplicateKeys() }] as const));
 
   for (const source of options.sources) {
     const input = { name: source.name, bytes: 0, records: 0 };
@@ -86,6 +89,7 @@ export async function* mappedRows(options: MappedStreamOptions): AsyncGenerator<
         const value = parsed.value;
         ctx.removed = false;
         mapped = mapRecord(mapping, value, ctx);
+        rejectDuplicates(mapped.rows, seenKeys);
       } catch (e) {
         if (!(e instanceof ChatportError)) throw e;
         const error = e.at(positionOf(raw, source.name));
@@ -133,6 +137,24 @@ export async function* canonicalRows(options: {
     stats: options.stats ?? new RunStats(),
     ...(options.onReject ? { onReject: options.onReject } : {}),
   });
+}
+
+/** A record whose row key was already seen is rejected whole: the first occurrence wins. */
+function rejectDuplicates(rows: readonly CanonicalRow[], seenKeys: Map<TableName, { keys: readonly string[]; seen: DuplicateKeys }>): void {
+  const pending: [DuplicateKeys, string][] = [];
+  for (const { table, row } of rows) {
+    const entry = seenKeys.get(table);
+    if (!entry) continue;
+    let key = '';
+    for (const k of entry.keys) key += String(row[k]) + '\u0000';
+    if (entry.seen.has(key)) {
+      const what = entry.keys.map((k) => `${k} ${String(row[k])}`).join(', ');
+      throw new ChatportError('MAP_DUPLICATE_ID', `duplicate ${table} row (${what}): an earlier record had the same id; the first one is kept`, 'map');
+    }
+    pending.push([entry.seen, key]);
+  }
+  // remember only once the whole record passed, so a rejected record leaves no trace
+  for (const [seen, key] of pending) seen.add(key);
 }
 
 /**

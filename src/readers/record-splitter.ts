@@ -30,6 +30,8 @@ export interface SplitterOptions {
   readonly envelopeKeys: readonly string[];
   readonly maxRecordBytes: number;
   readonly maxDepth: number;
+  /** Treat the input as JSONL from the first byte (a .jsonl/.ndjson name); otherwise detected after a one-line object. */
+  readonly lines?: boolean;
 }
 
 export const DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024;
@@ -66,6 +68,8 @@ const enum Ctx {
   EnvelopeItems,
   /** Inside a top-level object after its envelope array closed; skipping the rest of it. */
   EnvelopeTail,
+  /** JSONL: inside a line that is not an object or array; it ends at the end of the line. */
+  LineValue,
 }
 
 const BOM = [0xef, 0xbb, 0xbf];
@@ -112,6 +116,7 @@ export class RecordSplitter {
 
   constructor(private readonly options: SplitterOptions) {
     this.envelopeKeys = new Set(options.envelopeKeys);
+    this.lineMode = options.lines === true;
   }
 
   push(chunk: Buffer): RawRecord[] {
@@ -132,7 +137,13 @@ export class RecordSplitter {
     const n = chunk.length;
     for (; i < n; i++) {
       const c = chunk[i]!;
-      if (c === Ch.Lf) this.line++;
+      if (c === Ch.Lf) {
+        if (this.lineMode && (this.collecting || this.ctx !== Ctx.Top || this.inString)) {
+          // JSONL: a line is one record, whatever it holds; a broken line never swallows the next one
+          this.endLine(chunk, i, out);
+        }
+        this.line++;
+      }
       if (this.inString) {
         if (this.escape) this.escape = false;
         else if (c === Ch.Backslash) this.escape = true;
@@ -184,7 +195,14 @@ export class RecordSplitter {
             this.expectKey = true;
             continue;
           }
-          // a top-level scalar is never a record
+          if (this.lineMode) {
+            // JSONL: anything else on a line is a record that will fail to parse or map, with its position
+            this.beginValue(chunk, i, 0, false);
+            this.lineRecord = true;
+            this.ctx = Ctx.LineValue;
+            continue;
+          }
+          // outside JSONL a top-level scalar is never a record
           throw this.error(
             this.recordIndex === 0 && !this.hadValue ? 'READ_UNKNOWN_CONTAINER' : 'READ_TRAILING_DATA',
             this.recordIndex === 0 && !this.hadValue
@@ -225,6 +243,9 @@ export class RecordSplitter {
           }
           break;
         }
+        case Ctx.LineValue:
+          if (c === Ch.Quote) this.inString = true;
+          continue;
         case Ctx.TopObject:
         case Ctx.EnvelopeTail:
           if (this.depth === 1) {
@@ -261,6 +282,8 @@ export class RecordSplitter {
               this.depth = 0;
               if (this.ctx === Ctx.TopObject) {
                 this.ctx = Ctx.Top;
+                // a one-line object record: this is JSONL, read it line by line from now on
+                if (this.valueLine === this.line) this.lineMode = true;
                 this.endValue(chunk, i + 1, out, 'object');
               } else {
                 this.ctx = Ctx.Top;
@@ -297,10 +320,57 @@ export class RecordSplitter {
   }
 
   private hadValue = false;
+  private lineMode = false;
+  private lineRecord = false;
+
+  /** JSONL: the line ended. Emits what it held (complete or not) and resets the scanner for the next line. */
+  private endLine(chunk: Buffer, lf: number, out: RawRecord[]): void {
+    if (this.inNumber) this.endNumber(this.offset + lf);
+    const end = lf > 0 && chunk[lf - 1] === Ch.Cr ? lf - 1 : lf;
+    if (this.collecting) {
+      // complete or not, the line is the record: JSON.parse says what is wrong and rejects keep the raw line
+      this.endValue(chunk, end, out, 'object');
+    } else if (this.ctx !== Ctx.Top) {
+      out.push({
+        bytes: Buffer.alloc(0),
+        recordIndex: this.recordIndex++,
+        byteOffset: this.offset + lf,
+        line: this.line,
+        shape: 'object',
+        longNumbers: null,
+        problem: this.error('READ_INVALID_JSON', `line ${this.line} ends inside an unclosed array or envelope`, this.offset + lf, this.line),
+      });
+    }
+    this.ctx = Ctx.Top;
+    this.depth = 0;
+    this.inString = false;
+    this.escape = false;
+    this.keyBytes = null;
+    this.pendingKey = null;
+    this.lineRecord = false;
+    this.collecting = false;
+  }
 
   /** Call at the end of input: fails on a value left open, returns nothing else. */
   end(): RawRecord[] {
     const out: RawRecord[] = [];
+    if (this.lineMode && (this.collecting || this.ctx !== Ctx.Top)) {
+      // the last line has no newline: complete or cut short, it is one record
+      const cut = this.inString || this.depth !== this.valueDepth || this.ctx === Ctx.ArrayItems || this.ctx === Ctx.EnvelopeItems;
+      const start = this.valueStart;
+      const line = this.valueLine;
+      this.endLine(Buffer.alloc(0), 0, out);
+      if (cut && out.length) {
+        const last = out[out.length - 1]!;
+        out[out.length - 1] = {
+          ...last,
+          bytes: last.bytes,
+          problem: this.error('READ_TRUNCATED', `the last line is cut short (no closing bracket or quote before the end of the input)`, start, line),
+        };
+      }
+      if (!this.seenAny) throw this.error('READ_EMPTY', 'input is empty (no JSON at all)', 0);
+      return out;
+    }
     if (this.inNumber) this.endNumber(this.offset);
     if (this.collecting && this.scalar && !this.inString && this.depth === this.valueDepth) {
       this.endValue(Buffer.alloc(0), 0, out);

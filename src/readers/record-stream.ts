@@ -27,6 +27,7 @@ export async function* readRawRecords(source: InputSource, options: ReadOptions)
     envelopeKeys: options.envelopeKeys,
     maxRecordBytes: options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
     maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
+    lines: /\.(jsonl|ndjson)(\.gz)?$/i.test(source.name),
   });
   let bytes: AsyncIterable<Buffer> = input;
   try {

@@ -99,3 +99,48 @@ describe('record splitter', () => {
     );
   });
 });
+
+describe('JSONL line mode', () => {
+  const lines = (input: string, chunk = 3, opts: { lines?: boolean } = {}) => {
+    const s = new RecordSplitter({ file: 'in.jsonl', envelopeKeys: ['data'], maxRecordBytes: 1 << 20, maxDepth: 64, ...opts });
+    const buf = Buffer.from(input);
+    const out: RawRecord[] = [];
+    for (let i = 0; i < buf.length; i += chunk) out.push(...s.push(buf.subarray(i, i + chunk)));
+    out.push(...s.end());
+    return out;
+  };
+
+  it('a broken line is one bad record and never swallows the next lines', () => {
+    for (const size of [1, 3, 1000]) {
+      const rs = lines('{"id":1}\n{"id":2,"t":"unterminated\n{"id":3}\nnull\n42\n{"id":4} junk\n{"id":5}\n', size);
+      expect(rs.map((r) => [r.line, r.bytes.toString(), r.problem?.code ?? null])).toEqual([
+        [1, '{"id":1}', null],
+        [2, '{"id":2,"t":"unterminated', null],
+        [3, '{"id":3}', null],
+        [4, 'null', null],
+        [5, '42', null],
+        [6, '{"id":4}', null],
+        [6, 'junk', null],
+        [7, '{"id":5}', null],
+      ]);
+    }
+  });
+
+  it('a last line cut short is a READ_TRUNCATED record, not a fatal error', () => {
+    const rs = lines('{"id":1}\n{"id":2,"t":"abc');
+    expect(rs.map((r) => r.problem?.code ?? null)).toEqual([null, 'READ_TRUNCATED']);
+  });
+
+  it('CRLF line ends and blank lines are fine', () => {
+    expect(texts(lines('{"id":1}\r\n\r\n{"id":2}\r\n'))).toEqual(['{"id":1}', '{"id":2}']);
+  });
+
+  it('a .jsonl file is read by lines from its first line', () => {
+    const rs = lines('{"id":1,"t":"cut\n{"id":2}\n', 2, { lines: true });
+    expect(texts(rs)).toEqual(['{"id":1,"t":"cut', '{"id":2}']);
+  });
+
+  it('pretty-printed concatenated objects are still read structurally', () => {
+    expect(texts(lines('{\n "id": 1\n}\n{\n "id": 2\n}\n')).map((t) => JSON.parse(t).id)).toEqual([1, 2]);
+  });
+});

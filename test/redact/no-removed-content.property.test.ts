@@ -15,9 +15,9 @@ const text = fc.string({ unit: 'grapheme', maxLength: 40 });
 function part(i: number, removed: boolean, secret: string, shape: { type: string; body: string; malformed: boolean; withAttachment: boolean; fromAdmin: boolean }) {
   const content = (s: string) => (removed ? `${s} ${secret}` : s);
   const p: Record<string, unknown> = {
-    id: 1453279698921457000 + i,
+    id: 5_000_000 + i, // safe integers: doubles above 2^53 would collide and be rejected as duplicates
     created: shape.malformed && removed ? `not a time ${secret}` : 1684923942.123456 + i,
-    conversation: 1447294760057308402 + (i % 3),
+    conversation: 7_000_000 + (i % 3),
     type: shape.type,
     body: removed ? content(shape.body) : `KEPT${i}X ${shape.body}`,
     body_json: removed ? { form: { answer: secret } } : {},

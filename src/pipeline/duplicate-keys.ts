@@ -1,0 +1,66 @@
+// Finds rows whose key (e.g. conversation_id + message_id) was already seen in this run. Keys are kept as
+// 64-bit fingerprints in one open-addressing table of 32-bit words: at most about 23 bytes per row (load
+// kept between 0.35 and 0.7), with no per-key objects. Two different keys share a fingerprint with probability
+// about n^2 / 2^65 (below one in a million at 5 million rows).
+
+function fingerprint(key: string): [number, number] {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ key.length;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  h1 >>>= 0;
+  h2 >>>= 0;
+  return h1 === 0 && h2 === 0 ? [0, 1] : [h1, h2];
+}
+
+export class DuplicateKeys {
+  private table = new Uint32Array(1 << 16); // pairs of words; (0,0) means empty
+  private count = 0;
+
+  has(key: string): boolean {
+    const [h1, h2] = fingerprint(key);
+    return this.hasHash(h1, h2);
+  }
+
+  add(key: string): void {
+    const [h1, h2] = fingerprint(key);
+    if (this.hasHash(h1, h2)) return;
+    if ((this.count + 1) * 10 > (this.table.length / 2) * 7) this.grow();
+    this.insert(h1, h2);
+    this.count++;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  private hasHash(h1: number, h2: number): boolean {
+    const t = this.table;
+    const mask = t.length / 2 - 1;
+    for (let slot = (h1 ^ Math.imul(h2, 31)) & mask; ; slot = (slot + 1) & mask) {
+      const a = t[slot * 2]!;
+      const b = t[slot * 2 + 1]!;
+      if (a === 0 && b === 0) return false;
+      if (a === h1 && b === h2) return true;
+    }
+  }
+
+  private insert(h1: number, h2: number): void {
+    const t = this.table;
+    const mask = t.length / 2 - 1;
+    let slot = (h1 ^ Math.imul(h2, 31)) & mask;
+    while (t[slot * 2] !== 0 || t[slot * 2 + 1] !== 0) slot = (slot + 1) & mask;
+    t[slot * 2] = h1;
+    t[slot * 2 + 1] = h2;
+  }
+
+  private grow(): void {
+    const old = this.table;
+    this.table = new Uint32Array(old.length * 2);
+    for (let i = 0; i < old.length; i += 2) if (old[i] !== 0 || old[i + 1] !== 0) this.insert(old[i]!, old[i + 1]!);
+  }
+}
