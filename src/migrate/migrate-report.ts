@@ -1,0 +1,159 @@
+// What a migration run did, counted so that every input message lands in exactly one bucket, plus the
+// plain-text rendering printed at the end of `chatport migrate`. Holds no message text and no token: reasons
+// come from Dashly's error envelope after masking, examples are ids.
+
+import type { RetryCause } from './dashly-api.js';
+
+export interface Rejection {
+  readonly status: number;
+  readonly error: string;
+  readonly reason: string;
+  count: number;
+  /** Up to three `conversation/message` ids. */
+  readonly examples: string[];
+}
+
+export interface MigrationReport {
+  dryRun: boolean;
+  /** The run stopped early (Ctrl-C, or a fatal answer such as 401): resume with the same --state. */
+  stopped: string | null;
+  conversations: {
+    total: number;
+    /** Had a Dashly conversation (mapped, from the state, or started). */
+    withTarget: number;
+    /** Started in this run through startconversation (dry run: would be started). */
+    started: number;
+    skippedNoTarget: number;
+    /** Stopped in the middle to keep order (retries exhausted, an outcome that could not be checked). */
+    halted: number;
+  };
+  /** Every input message is in exactly one of these buckets (see `reconcile`). */
+  messages: {
+    total: number;
+    /** Delivered in this run (dry run: would be sent). */
+    sent: number;
+    /** Delivered by an earlier run of this --state. */
+    alreadySent: number;
+    /** Refused by Dashly (this run or an earlier one); final. */
+    rejected: number;
+    redacted: number;
+    eventsSkipped: number;
+    noTarget: number;
+    /** Same message id twice in one conversation: only the first is sent. */
+    duplicates: number;
+    /** Not sent because its conversation halted or the run stopped: a resume sends them. */
+    pending: number;
+  };
+  requests: {
+    /** reply requests made (dry run: planned), retries included. */
+    replies: number;
+    starts: number;
+    /** GET .../parts pages read to settle an in-flight request. */
+    checks: number;
+    /** In-flight requests that the check found already in Dashly (not resent). */
+    foundOnCheck: number;
+    /** Messages sent in more than one part. */
+    splitMessages: number;
+    retried: number;
+    retriedBy: Record<RetryCause, number>;
+  };
+  rejections: Rejection[];
+  /** Conversation id and why it halted (first 100). */
+  halted: { conversation: string; reason: string }[];
+  /** Source conversation id and the Dashly conversation started for it (first 100; all are in the state file). */
+  started: { conversation: string; target: string }[];
+  warnings: string[];
+}
+
+const LIST_CAP = 100;
+
+export function emptyReport(dryRun: boolean): MigrationReport {
+  return {
+    dryRun,
+    stopped: null,
+    conversations: { total: 0, withTarget: 0, started: 0, skippedNoTarget: 0, halted: 0 },
+    messages: { total: 0, sent: 0, alreadySent: 0, rejected: 0, redacted: 0, eventsSkipped: 0, noTarget: 0, duplicates: 0, pending: 0 },
+    requests: { replies: 0, starts: 0, checks: 0, foundOnCheck: 0, splitMessages: 0, retried: 0, retriedBy: { rate_limited: 0, server_error: 0, connection: 0, timeout: 0 } },
+    rejections: [],
+    halted: [],
+    started: [],
+    warnings: [],
+  };
+}
+
+export function addRejection(report: MigrationReport, r: { status: number; error: string; reason: string }, example: string): void {
+  report.messages.rejected++;
+  let entry = report.rejections.find((x) => x.status === r.status && x.error === r.error && x.reason === r.reason);
+  if (!entry) {
+    if (report.rejections.length >= LIST_CAP) entry = report.rejections.find((x) => x.error === '(other)');
+    if (!entry) {
+      const other = report.rejections.length >= LIST_CAP;
+      entry = { status: other ? 0 : r.status, error: other ? '(other)' : r.error, reason: other ? 'more distinct reasons than the report lists' : r.reason, count: 0, examples: [] };
+      report.rejections.push(entry);
+    }
+  }
+  entry.count++;
+  if (entry.examples.length < 3) entry.examples.push(example);
+}
+
+export function addHalted(report: MigrationReport, conversation: string, reason: string): void {
+  report.conversations.halted++;
+  if (report.halted.length < LIST_CAP) report.halted.push({ conversation, reason });
+}
+
+export function addStarted(report: MigrationReport, conversation: string, target: string): void {
+  report.conversations.started++;
+  if (report.started.length < LIST_CAP) report.started.push({ conversation, target });
+}
+
+/** Sum of the message buckets minus the total: 0 when every message was counted exactly once. */
+export function reconcile(report: MigrationReport): number {
+  const m = report.messages;
+  return m.sent + m.alreadySent + m.rejected + m.redacted + m.eventsSkipped + m.noTarget + m.duplicates + m.pending - m.total;
+}
+
+export function formatReport(report: MigrationReport): string {
+  const m = report.messages;
+  const c = report.conversations;
+  const q = report.requests;
+  const lines: string[] = [];
+  const row = (label: string, n: number, note = ''): void => {
+    lines.push(`  ${label.padEnd(16)}${String(n).padStart(9)}${note ? `  ${note}` : ''}`);
+  };
+  lines.push(`chatport migrate -> dashly${report.dryRun ? ' (dry run: nothing was sent)' : ''}${report.stopped ? ` (stopped: ${report.stopped})` : ''}`);
+  lines.push(
+    `conversations: ${c.total} (${c.withTarget} with a Dashly conversation, ${c.started} ${report.dryRun ? 'to start' : 'started'}, ${c.skippedNoTarget} skipped without one, ${c.halted} halted)`,
+  );
+  lines.push(`messages: ${m.total}`);
+  row(report.dryRun ? 'would send' : 'sent', m.sent, q.splitMessages ? `${q.splitMessages} of them in several parts` : '');
+  row('already sent', m.alreadySent, 'by an earlier run of this state');
+  row('rejected', m.rejected);
+  row('redacted', m.redacted, 'never sent');
+  row('events skipped', m.eventsSkipped);
+  row('no target', m.noTarget, 'conversation not mapped or not started');
+  row('duplicates', m.duplicates);
+  row('pending', m.pending, m.pending ? 'resume with the same --state to send them' : '');
+  const by = Object.entries(q.retriedBy)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k.replace('_', ' ')} ${n}`)
+    .join(', ');
+  lines.push(
+    `requests: ${q.replies} ${report.dryRun ? 'replies planned' : 'replies'}, ${q.starts} starts, ${q.checks} outcome checks (${q.foundOnCheck} found already delivered); retried ${q.retried}${by ? ` (${by})` : ''}`,
+  );
+  if (report.rejections.length) {
+    lines.push('rejected by Dashly:');
+    for (const r of report.rejections) lines.push(`  ${r.count} x ${r.status} ${r.error}: ${r.reason} (e.g. ${r.examples.join(', ')})`);
+  }
+  if (report.halted.length) {
+    lines.push('halted conversations:');
+    for (const h of report.halted) lines.push(`  ${h.conversation}: ${h.reason}`);
+    if (c.halted > report.halted.length) lines.push(`  ... and ${c.halted - report.halted.length} more`);
+  }
+  if (report.started.length) {
+    lines.push(`started conversations (all are recorded in the state file as "target" records):`);
+    for (const s of report.started.slice(0, 20)) lines.push(`  ${s.conversation} -> ${s.target}`);
+    if (c.started > 20) lines.push(`  ... and ${c.started - 20} more`);
+  }
+  for (const w of report.warnings) lines.push(`warning: ${w}`);
+  return lines.join('\n') + '\n';
+}

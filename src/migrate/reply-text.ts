@@ -1,0 +1,165 @@
+// The text Dashly receives for one canonical message: the configurable template that carries the original
+// author and time (Dashly stamps its own time), attachments as links, the split into numbered parts when a
+// body is too big, and the deterministic random_id. Pure functions: the same row and options give the same bytes,
+// which is what lets a resumed run rebuild the exact body of a request that was in flight.
+
+import { createHash } from 'node:crypto';
+import { ChatportError } from '../errors.js';
+import { formatMicros } from '../model/timestamp.js';
+import type { MigrateMessage } from './migrate-message.js';
+
+export const TEMPLATE_PLACEHOLDERS = [
+  'author',
+  'author_name',
+  'author_id',
+  'role',
+  'time',
+  'text',
+  'attachments',
+  'details',
+  'kind',
+  'event_type',
+  'message_id',
+  'conversation_id',
+  'source',
+] as const;
+export type Placeholder = (typeof TEMPLATE_PLACEHOLDERS)[number];
+
+/** Messages and notes. */
+export const DEFAULT_TEMPLATE = '{author} ({role}), {time}:\n{text}{attachments}';
+/** Events sent as notes (`--events notes`). */
+export const DEFAULT_EVENT_TEMPLATE = '[event] {event_type} by {author}, {time}{details}';
+/** Body of the user message that `POST /users/{id}/startconversation` creates (`--start-conversations`). */
+export const DEFAULT_START_TEMPLATE = 'Conversation {conversation_id} imported from {source} by chatport.';
+
+export type CompiledTemplate = readonly (string | { readonly name: Placeholder })[];
+
+/** `{name}` is a placeholder, `{{` and `}}` are literal braces; anything else is a configuration error. */
+export function compileTemplate(source: string, option: string): CompiledTemplate {
+  const out: (string | { name: Placeholder })[] = [];
+  let literal = '';
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!;
+    if (c === '{' && source[i + 1] === '{') {
+      literal += '{';
+      i++;
+    } else if (c === '}' && source[i + 1] === '}') {
+      literal += '}';
+      i++;
+    } else if (c === '{') {
+      const end = source.indexOf('}', i);
+      const name = end < 0 ? '' : source.slice(i + 1, end);
+      if (!(TEMPLATE_PLACEHOLDERS as readonly string[]).includes(name)) {
+        const what = end < 0 ? 'an unclosed {' : `unknown placeholder {${name}}`;
+        throw new ChatportError('CONFIG_BAD_OPTION', `${option} has ${what}; placeholders: ${TEMPLATE_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')} (write {{ and }} for braces)`, 'config');
+      }
+      if (literal) out.push(literal);
+      literal = '';
+      out.push({ name: name as Placeholder });
+      i = end;
+    } else if (c === '}') {
+      throw new ChatportError('CONFIG_BAD_OPTION', `${option} has a lone }; write }} for a literal brace`, 'config');
+    } else {
+      literal += c;
+    }
+  }
+  if (literal) out.push(literal);
+  return out;
+}
+
+export function renderTemplate(template: CompiledTemplate, message: MigrateMessage): string {
+  let out = '';
+  for (const piece of template) out += typeof piece === 'string' ? piece : placeholderValue(piece.name, message);
+  return out;
+}
+
+function placeholderValue(name: Placeholder, m: MigrateMessage): string {
+  switch (name) {
+    case 'author':
+      return m.author_name ?? m.author_id ?? m.role ?? 'unknown';
+    case 'time':
+      return m.created_at === null ? '' : formatMicros(m.created_at);
+    case 'text':
+      return m.text ?? '';
+    case 'attachments':
+      return attachmentLines(m);
+    case 'details':
+      return m.text ? `: ${m.text}` : '';
+    case 'source':
+      return m.source ?? '';
+    default:
+      return m[name] ?? '';
+  }
+}
+
+/** Each attachment on its own line after the text, as a link (the reply API takes one uploaded file, not links). */
+function attachmentLines(m: MigrateMessage): string {
+  let out = '';
+  for (const a of m.attachments) {
+    const details = [a.mime_type, a.size === null ? null : `${a.size} bytes`].filter((x) => x !== null).join(', ');
+    const name = a.name ?? a.id ?? 'file';
+    out += `\n[attachment] ${name}${details ? ` (${details})` : ''}: ${a.url ?? '(no link in the export)'}`;
+  }
+  return out;
+}
+
+// ---- numbered parts ------------------------------------------------------------------------------------
+
+/** Label that starts every part of a split body. */
+export function partLabel(part: number, of: number): string {
+  return `[part ${part}/${of}]\n`;
+}
+/** Room kept for the label, so a chunk's size never depends on how many parts there turn out to be. */
+export const LABEL_RESERVE = partLabel(99999, 99999).length;
+/** Below this many characters of text per part, splitting further is pointless: the message is rejected. */
+export const MIN_CHUNK = 64;
+
+/**
+ * End offsets of the chunks that cover text[from..] when each body (label + chunk) must be at most `limit`
+ * UTF-16 code units. Greedy from the left and decided by (text, from, limit) alone, so re-planning the rest of a
+ * message from a part boundary gives the same remaining parts. Prefers to cut after a newline, then after a
+ * space, in the last fifth of a chunk; never inside a surrogate pair. The chunks concatenate to the text exactly.
+ */
+export function chunkEnds(text: string, from: number, limit: number): number[] {
+  const capacity = limit - LABEL_RESERVE;
+  if (capacity < MIN_CHUNK) throw new RangeError(`limit ${limit} leaves less than ${MIN_CHUNK} characters per part`);
+  const ends: number[] = [];
+  let start = from;
+  while (start < text.length) {
+    let end = start + capacity;
+    if (end >= text.length) {
+      end = text.length;
+    } else {
+      const floor = start + Math.floor(capacity * 0.8);
+      const nl = text.lastIndexOf('\n', end - 1);
+      if (nl >= floor) end = nl + 1;
+      else {
+        const sp = text.lastIndexOf(' ', end - 1);
+        if (sp >= floor) end = sp + 1;
+        else if (isHighSurrogate(text.charCodeAt(end - 1))) end -= 1;
+      }
+    }
+    ends.push(end);
+    start = end;
+  }
+  return ends;
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
+/** The body of part `part` of `of` covering text[from..to]; a message sent whole (of = 1, part 1) has no label. */
+export function partBody(text: string, part: number, of: number, from: number, to: number): string {
+  const chunk = text.slice(from, to);
+  return of === 1 && part === 1 ? chunk : partLabel(part, of) + chunk;
+}
+
+/**
+ * random_id for a part: a positive 31-bit integer from SHA-256 of the source message id and the part number
+ * (Dashly documents a 32-bit integer; 31 bits stays positive in any signed reader). 0 means "none" to Dashly.
+ */
+export function randomIdFor(messageId: string, part: number): number {
+  const digest = createHash('sha256').update(`${messageId}\u0000${part}`).digest();
+  return digest.readUInt32BE(0) & 0x7fffffff || 1;
+}

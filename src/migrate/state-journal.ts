@@ -1,0 +1,296 @@
+// The --state journal: an append-only JSONL file with one record before each request ("begin", "start") and one
+// after it ("sent", "rejected", "too-big", "retry", "target"). Each record is written with one write(2) and
+// fdatasync'd before the request goes out or the next step runs, so after a kill -9 (or a power cut) the file says,
+// for every request, either "settled" or "may be in flight". Loading replays the records through the same apply()
+// that running uses, giving per conversation its Dashly target and per message how far it got. A lock file keeps
+// two runs off one journal.
+
+import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, readSync, fstatSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { ChatportError } from '../errors.js';
+import type { RetryCause } from './dashly-api.js';
+
+export const JOURNAL_VERSION = 1;
+
+export type JournalRecord =
+  | { t: 'run'; v: number; fingerprint: string; at: number }
+  | { t: 'start'; conv: string; user: string; at: number }
+  | { t: 'target'; conv: string; target: string }
+  | {
+      t: 'begin';
+      conv: string;
+      msg: string;
+      part: number;
+      of: number;
+      from: number;
+      to: number;
+      /** Split limit the part was cut with; null when the message goes whole. */
+      limit: number | null;
+      target: string;
+      random_id: number;
+      /** Body length in UTF-16 code units. */
+      len: number;
+      at: number;
+    }
+  | { t: 'sent'; conv: string; msg: string; part: number; part_id: string | null; found?: boolean }
+  | { t: 'retry'; conv: string; msg: string; part: number; cause: RetryCause; landed: 'no' | 'unknown' }
+  | { t: 'too-big'; conv: string; msg: string; part: number; len: number; limit: number }
+  | { t: 'rejected'; conv: string; msg: string; part: number; status: number; error: string; reason: string };
+
+/** A part whose request was begun and whose outcome is not known: it must be looked for before a resend. */
+export interface InFlight {
+  readonly part: number;
+  readonly of: number;
+  readonly from: number;
+  readonly to: number;
+  readonly limit: number | null;
+  readonly randomId: number;
+  readonly len: number;
+  readonly at: number;
+  readonly target: string;
+}
+
+export type MessageState =
+  | { readonly status: 'sent' }
+  | { readonly status: 'rejected'; readonly part: number; readonly httpStatus: number; readonly error: string; readonly reason: string }
+  | {
+      readonly status: 'open';
+      /** Parts already in Dashly; the next part is sentParts + 1 and starts at `offset` of the rendered text. */
+      sentParts: number;
+      offset: number;
+      /** Parts in the current plan (labels say "part i/of"); 0 before the first begin. */
+      of: number;
+      limit: number | null;
+      inflight: InFlight | null;
+    };
+
+export interface ConversationState {
+  target: string | null;
+  /** A startconversation request whose answer was never recorded. */
+  startPending: { user: string; at: number } | null;
+  /** Id of the newest part known to be ours in the target: where the search for an in-flight part may stop. */
+  lastPartId: string | null;
+  readonly messages: Map<string, MessageState>;
+}
+
+const SENT: MessageState = Object.freeze({ status: 'sent' });
+
+export interface JournalOptions {
+  /** Dry runs read the journal but never write or lock it. */
+  readonly readOnly: boolean;
+  /** fdatasync after each record (default true): survives power loss, not only a killed process. */
+  readonly durable?: boolean;
+  readonly now: () => number;
+}
+
+export class StateJournal {
+  private readonly conversations = new Map<string, ConversationState>();
+  private fd: number | null = null;
+  private lockPath: string | null = null;
+  /** Smallest split limit any ReplyTooBig taught (applies to messages not begun yet). */
+  learnedLimit: number | null = null;
+  /** Longest body Dashly accepted. */
+  maxAccepted = 0;
+  /** Records replayed from earlier runs. */
+  loadedRecords = 0;
+
+  private constructor(
+    private readonly path: string | null,
+    private readonly options: JournalOptions,
+  ) {}
+
+  static async open(path: string | null, fingerprint: string, options: JournalOptions): Promise<StateJournal> {
+    const journal = new StateJournal(path, options);
+    if (path === null) return journal;
+    if (!options.readOnly) journal.lock(path);
+    try {
+      const endsClean = existsSync(path) ? await journal.load(path, fingerprint) : true;
+      if (!options.readOnly) {
+        journal.fd = openSync(path, 'a');
+        if (!endsClean) journal.write('\n'); // a torn last record: start the next one on its own line
+        journal.append({ t: 'run', v: JOURNAL_VERSION, fingerprint, at: options.now() });
+      }
+    } catch (e) {
+      journal.close();
+      throw e;
+    }
+    return journal;
+  }
+
+  conversation(id: string): ConversationState | undefined {
+    return this.conversations.get(id);
+  }
+
+  /** Applies a record to the in-memory state and, unless read-only, makes it durable before returning. */
+  append(record: JournalRecord): void {
+    this.apply(record, null);
+    if (this.fd !== null) this.write(JSON.stringify(record) + '\n');
+  }
+
+  close(): void {
+    if (this.fd !== null) {
+      closeSync(this.fd);
+      this.fd = null;
+    }
+    if (this.lockPath !== null) {
+      try {
+        unlinkSync(this.lockPath);
+      } catch {
+        // already gone
+      }
+      this.lockPath = null;
+    }
+  }
+
+  private write(text: string): void {
+    const buf = Buffer.from(text);
+    let done = 0;
+    while (done < buf.length) done += writeSync(this.fd!, buf, done);
+    if (this.options.durable !== false) fdatasyncSync(this.fd!);
+  }
+
+  private lock(path: string): void {
+    const lockPath = `${path}.lock`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+        this.lockPath = lockPath;
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const pid = Number(readFileSync(lockPath, 'utf8').trim());
+        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+          throw new ChatportError('MIGRATE_STATE_LOCKED', `${path} is in use by process ${pid} (lock ${lockPath}); two runs on one state would send twice`, 'migrate', { file: path });
+        }
+        unlinkSync(lockPath); // left by a run that was killed
+      }
+    }
+    throw new ChatportError('MIGRATE_STATE_LOCKED', `could not lock ${path}`, 'migrate', { file: path });
+  }
+
+  /** Replays the file; returns whether it ends with a newline (false: the last record was torn by a kill). */
+  private async load(path: string, fingerprint: string): Promise<boolean> {
+    const endsClean = lastByteIsNewline(path);
+    const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+    let lineNo = 0;
+    let pendingError: ChatportError | null = null;
+    for await (const line of lines) {
+      lineNo++;
+      if (pendingError) throw pendingError; // a bad line that was not the last one
+      if (!line.trim()) continue;
+      let record: JournalRecord;
+      try {
+        record = JSON.parse(line) as JournalRecord;
+      } catch {
+        pendingError = new ChatportError('MIGRATE_STATE_CORRUPT', `line ${lineNo} is not a JSON record`, 'migrate', { file: path, line: lineNo });
+        continue;
+      }
+      if (record.t === 'run' && record.fingerprint !== fingerprint) {
+        throw new ChatportError(
+          'MIGRATE_STATE_MISMATCH',
+          'this state was written with other text options or another --api-url; bodies would differ from the ones already sent. Use the same options, or a new --state',
+          'migrate',
+          { file: path, line: lineNo },
+        );
+      }
+      this.apply(record, { file: path, line: lineNo });
+      this.loadedRecords++;
+    }
+    if (pendingError && endsClean) throw pendingError; // a torn record can only be the last, unterminated one
+    return endsClean;
+  }
+
+  private apply(r: JournalRecord, at: { file: string; line: number } | null): void {
+    const corrupt = (why: string): never => {
+      throw new ChatportError('MIGRATE_STATE_CORRUPT', why, at ? 'migrate' : 'internal', at ?? {});
+    };
+    if (r.t === 'run') return;
+    if (typeof r.conv !== 'string') corrupt(`record ${r.t} without conv`);
+    const conv = this.conv(r.conv);
+    switch (r.t) {
+      case 'start':
+        conv.startPending = { user: r.user, at: r.at };
+        return;
+      case 'target':
+        conv.target = r.target;
+        conv.startPending = null;
+        return;
+      case 'begin': {
+        const m = conv.messages.get(r.msg);
+        if (m && m.status !== 'open') return corrupt(`begin for message ${r.msg}, already ${m.status}`);
+        conv.target ??= r.target;
+        const inflight: InFlight = { part: r.part, of: r.of, from: r.from, to: r.to, limit: r.limit, randomId: r.random_id, len: r.len, at: r.at, target: r.target };
+        if (m) {
+          m.inflight = inflight;
+          m.of = r.of;
+          m.limit = r.limit;
+        } else conv.messages.set(r.msg, { status: 'open', sentParts: r.part - 1, offset: r.from, of: r.of, limit: r.limit, inflight });
+        return;
+      }
+      case 'sent': {
+        const m = conv.messages.get(r.msg);
+        if (!m || m.status !== 'open' || !m.inflight || m.inflight.part !== r.part) return corrupt(`sent for message ${r.msg} part ${r.part} without its begin`);
+        if (r.part_id !== null) conv.lastPartId = r.part_id;
+        this.maxAccepted = Math.max(this.maxAccepted, m.inflight.len);
+        if (r.part >= m.inflight.of) conv.messages.set(r.msg, SENT);
+        else {
+          m.sentParts = r.part;
+          m.offset = m.inflight.to;
+          m.inflight = null;
+        }
+        return;
+      }
+      case 'retry': {
+        const m = conv.messages.get(r.msg);
+        if (m?.status === 'open' && r.landed === 'no') m.inflight = null;
+        return;
+      }
+      case 'too-big': {
+        const m = conv.messages.get(r.msg);
+        if (m?.status === 'open') {
+          m.inflight = null;
+          m.limit = r.limit;
+        }
+        this.learnedLimit = this.learnedLimit === null ? r.limit : Math.min(this.learnedLimit, r.limit);
+        return;
+      }
+      case 'rejected':
+        conv.messages.set(r.msg, { status: 'rejected', part: r.part, httpStatus: r.status, error: r.error, reason: r.reason });
+        return;
+      default:
+        return corrupt(`unknown record type ${(r as { t: unknown }).t}`);
+    }
+  }
+
+  private conv(id: string): ConversationState {
+    let c = this.conversations.get(id);
+    if (!c) {
+      c = { target: null, startPending: null, lastPartId: null, messages: new Map() };
+      this.conversations.set(id, c);
+    }
+    return c;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function lastByteIsNewline(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return true;
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, size - 1);
+    return b[0] === 10;
+  } finally {
+    closeSync(fd);
+  }
+}
