@@ -1,0 +1,489 @@
+// The benchmark harness for issue 5 (`npm run bench`): generates synthetic vendor exports once (cached by seed,
+// size and generator version), runs `chatport export` on each case as a separate process, and reports wall
+// seconds, MB/s, records/s and the peak RSS the OS recorded for that process, as a markdown table on stdout and as
+// JSON in <out-dir>/results.json. A case whose chatport run fails is reported with its stderr line and makes the
+// bench exit 1; unmet targets only do so with --strict (CI runs a small --records smoke test with no timing check).
+//
+// Peak RSS: by default GNU time (`/usr/bin/time -f %M`), whose figure is the ru_maxrss the kernel returns from
+// wait4() for the exited child: exact, and taken after the process ended, so a peak in the last milliseconds
+// counts. A calibration run checks its unit first (GNU time 1.7 reported 4x too much). Without GNU time it falls back to
+// polling VmHWM (the kernel's own high-water mark) in /proc/<pid>/status; see bench/README.md for the trade-offs.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { generateFiles } from './generate.mjs';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(BENCH_DIR, '..');
+const GNU_TIME = '/usr/bin/time';
+const MB = 1e6; // decimal megabytes throughout (input sizes, MB/s and RSS)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Cases
+
+/** Input kinds: a shape plus compression. Each becomes one cached file per (vendor, records, seed). */
+const INPUT_KINDS = {
+  jsonl: { shape: 'jsonl', gzip: false, ext: 'jsonl' },
+  array: { shape: 'array', gzip: false, ext: 'array.json' },
+  // meta after data, as in Dashly's own response example: a reader that wants meta.status before streaming data
+  // would have to buffer the whole array, and this case shows it.
+  envelope: { shape: 'envelope', meta: 'last', gzip: false, ext: 'envelope.json' },
+  'jsonl.gz': { shape: 'jsonl', gzip: true, ext: 'jsonl.gz' },
+};
+
+/** The issue's targets, by input kind and output format. */
+function targetFor(kind, format) {
+  if (format === 'parquet' && (kind === 'jsonl' || kind === 'jsonl.gz')) {
+    return { minRecordsPerSec: 150_000, maxPeakRssMB: 300, text: '>=150k/s, <=300 MB' };
+  }
+  if (format === 'parquet') return { minRecordsPerSec: 120_000, text: '>=120k/s' };
+  return { minRecordsPerSec: 150_000, text: '>=150k/s' };
+}
+
+export function buildCases(records) {
+  const cases = [];
+  for (const kind of ['jsonl', 'array', 'envelope', 'jsonl.gz']) {
+    for (const format of ['parquet', 'jsonl', 'csv']) {
+      cases.push({ id: `dashly-${kind}-${format}`, vendor: 'dashly', kind, format, records, target: targetFor(kind, format) });
+    }
+  }
+  cases.push({ id: 'expertflow-jsonl-parquet', vendor: 'expertflow', kind: 'jsonl', format: 'parquet', records, target: targetFor('jsonl', 'parquet') });
+  cases.push({ id: 'oncehub-array-parquet', vendor: 'oncehub', kind: 'array', format: 'parquet', records, target: targetFor('array', 'parquet') });
+  // Memory growth: the same pipeline at N and 4N records; peak RSS at 4N must stay within 10% of the peak at N.
+  cases.push({
+    id: 'growth-dashly-jsonl-parquet', vendor: 'dashly', kind: 'jsonl', format: 'parquet', records, growth: true,
+    target: { maxGrowth: 1.1, text: 'RSS(4N) <= 1.10 x RSS(N)' },
+  });
+  return cases;
+}
+
+/** `--cases a,b*`: comma-separated patterns; `*` is a wildcard, a pattern without one matches as a substring. */
+export function selectCases(cases, filter) {
+  if (!filter) return cases;
+  const patterns = filter.split(',').map((p) => p.trim()).filter(Boolean).map((p) =>
+    p.includes('*')
+      ? new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`)
+      : { test: (id) => id.includes(p) });
+  return cases.filter((c) => patterns.some((re) => re.test(c.id)));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Inputs (generated once, cached)
+
+async function generatorVersion() {
+  // Any change to the generator changes its output, so it invalidates cached inputs.
+  return createHash('sha256').update(await readFile(path.join(BENCH_DIR, 'generate.mjs'))).digest('hex').slice(0, 10);
+}
+
+function inputPath(dir, vendor, records, seed, genVersion, kind) {
+  const seedTag = String(seed).replace(/[^A-Za-z0-9_-]/g, '_');
+  return path.join(dir, `${vendor}-${records}-s${seedTag}-g${genVersion}.${INPUT_KINDS[kind].ext}`);
+}
+
+/** Makes sure every input the cases need exists; one generator pass per (vendor, records) writes all its kinds. */
+async function prepareInputs(cases, { inputsDir, seed, genVersion, log }) {
+  await mkdir(inputsDir, { recursive: true });
+  // Inputs left by an older generator are stale forever: remove them so the cache does not grow without bound.
+  for (const name of await readdir(inputsDir)) {
+    const m = /-g([0-9a-f]{10})\./.exec(name);
+    if ((m && m[1] !== genVersion) || name.endsWith('.tmp')) await rm(path.join(inputsDir, name), { force: true });
+  }
+  const wanted = new Map(); // `${vendor}:${records}` -> Set(kind)
+  for (const c of cases) {
+    const sizes = c.growth ? [c.records, c.records * 4] : [c.records];
+    for (const n of sizes) {
+      const key = `${c.vendor}:${n}`;
+      if (!wanted.has(key)) wanted.set(key, new Set());
+      wanted.get(key).add(c.kind);
+    }
+  }
+  const inputs = new Map(); // `${vendor}:${records}:${kind}` -> {path, fileBytes, jsonBytes, records}
+  for (const [key, kinds] of wanted) {
+    const [vendor, n] = [key.split(':')[0], Number(key.split(':')[1])];
+    const missing = [];
+    for (const kind of kinds) {
+      const p = inputPath(inputsDir, vendor, n, seed, genVersion, kind);
+      if (existsSync(p) && existsSync(`${p}.meta.json`)) {
+        inputs.set(`${key}:${kind}`, JSON.parse(await readFile(`${p}.meta.json`, 'utf8')));
+      } else missing.push(kind);
+    }
+    if (missing.length === 0) continue;
+    log(`generating ${vendor} ${n.toLocaleString('en-US')} records (${missing.join(', ')}) ...`);
+    const result = await generateFiles({
+      vendor, records: n, seed,
+      outputs: missing.map((kind) => ({ ...INPUT_KINDS[kind], out: inputPath(inputsDir, vendor, n, seed, genVersion, kind) })),
+    });
+    for (let i = 0; i < missing.length; i++) {
+      const f = result.files[i];
+      const info = { path: f.out, records: n, removed: result.removed, fileBytes: f.fileBytes, jsonBytes: f.bytes };
+      await writeFile(`${f.out}.meta.json`, JSON.stringify(info, null, 2) + '\n');
+      inputs.set(`${key}:${missing[i]}`, info);
+    }
+    log(`  done in ${result.seconds.toFixed(1)} s`);
+  }
+  return inputs;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Measuring a child process
+
+// Children run in their own process group (so a timeout can stop the whole group); that also keeps them from
+// receiving the terminal's Ctrl-C, so the bench forwards it to the groups it started.
+const running = new Set();
+function forwardInterrupts() {
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.on(sig, () => {
+      for (const pid of running) { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }
+      process.exit(130);
+    });
+  }
+}
+
+/**
+ * Runs `command args` and resolves { exitCode, signal, seconds, peakRssBytes, stderr, timedOut }. Never rejects for
+ * a failing command: a failure is data.
+ */
+export function measure(command, args, { method, timeoutMs, cwd = ROOT, env = process.env, tmpDir }) {
+  return new Promise((resolve, reject) => {
+    const timeFile = path.join(tmpDir, `time-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.txt`);
+    const [file, argv] = method === 'time'
+      ? [GNU_TIME, ['-f', '%M', '-o', timeFile, command, ...args]]
+      : [command, args];
+    const t0 = process.hrtime.bigint();
+    // detached: own process group, so a timeout can stop the command and anything it started (and nothing else).
+    const child = spawn(file, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    running.add(child.pid);
+    let stderr = '';
+    let stdout = '';
+    const keepTail = (s, chunk) => (s + chunk).slice(-64 * 1024);
+    child.stderr.setEncoding('utf8').on('data', (d) => { stderr = keepTail(stderr, d); });
+    child.stdout.setEncoding('utf8').on('data', (d) => { stdout = keepTail(stdout, d); });
+
+    // proc method: VmHWM is the kernel's peak-RSS counter for the process; polling only has to read it before the
+    // process exits. The last poll may precede a final spike (documented as a lower bound).
+    let hwmKiB = 0;
+    let poller = null;
+    if (method === 'proc') {
+      const statusPath = `/proc/${child.pid}/status`;
+      const poll = async () => {
+        try {
+          const m = /^VmHWM:\s+(\d+) kB/m.exec(await readFile(statusPath, 'utf8'));
+          if (m) hwmKiB = Math.max(hwmKiB, Number(m[1]));
+        } catch { /* exited between polls */ }
+      };
+      poll();
+      poller = setInterval(poll, 10);
+    }
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+    }, timeoutMs);
+    child.on('error', (err) => { clearTimeout(timer); if (poller) clearInterval(poller); reject(err); });
+    child.on('close', async (code, signal) => {
+      running.delete(child.pid);
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      clearTimeout(timer);
+      if (poller) clearInterval(poller);
+      let peakRssBytes = null;
+      let exitCode = code;
+      if (method === 'time') {
+        // GNU time writes "Command exited with non-zero status N" / "Command terminated by signal N" before the
+        // format line; the last all-digits line is %M (KiB).
+        const text = await readFile(timeFile, 'utf8').catch(() => '');
+        await rm(timeFile, { force: true });
+        const lines = text.trim().split('\n');
+        const last = lines[lines.length - 1];
+        if (/^\d+$/.test(last ?? '')) peakRssBytes = Number(last) * 1024;
+        const sig = /terminated by signal (\d+)/.exec(text);
+        if (sig) {
+          signal = Object.keys(os.constants.signals).find((k) => os.constants.signals[k] === Number(sig[1])) ?? `signal ${sig[1]}`;
+          exitCode = null;
+        }
+      } else {
+        peakRssBytes = hwmKiB > 0 ? hwmKiB * 1024 : null;
+      }
+      resolve({ exitCode, signal, seconds, peakRssBytes, stderr, stdout, timedOut });
+    });
+  });
+}
+
+/**
+ * Picks the RSS method. GNU time is trusted only if it agrees with the kernel's VmHWM on a process that touches a
+ * known amount of memory and prints its own VmHWM at exit (catches the 4x-inflated %M of GNU time 1.7 and
+ * BSD-style `time` binaries).
+ */
+async function chooseRssMethod(requested, tmpDir) {
+  if (requested === 'proc') return { method: 'proc', note: 'requested' };
+  const haveTime = existsSync(GNU_TIME);
+  if (!haveTime) {
+    if (requested === 'time') throw new Error(`--rss-method time: ${GNU_TIME} not found`);
+    return { method: 'proc', note: `${GNU_TIME} not found` };
+  }
+  const probe = "const b=Buffer.alloc(160e6,1);const m=/VmHWM:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status','utf8'));process.stdout.write(m[1]+' '+b[5])";
+  const r = await measure(process.execPath, ['-e', probe], { method: 'time', timeoutMs: 30_000, tmpDir });
+  const selfKiB = Number(r.stdout.split(' ')[0]);
+  const timeKiB = r.peakRssBytes === null ? NaN : r.peakRssBytes / 1024;
+  const ratio = timeKiB / selfKiB;
+  if (r.exitCode === 0 && ratio > 0.95 && ratio < 1.1) {
+    return { method: 'time', note: `GNU time %M agrees with VmHWM (${(timeKiB / 1024).toFixed(0)} vs ${(selfKiB / 1024).toFixed(0)} MiB)` };
+  }
+  if (requested === 'time') throw new Error(`--rss-method time: GNU time disagrees with VmHWM (${timeKiB} vs ${selfKiB} KiB)`);
+  return { method: 'proc', note: `GNU time disagrees with VmHWM (${timeKiB} vs ${selfKiB} KiB)` };
+}
+
+async function dirBytes(dir) {
+  let total = 0;
+  let entries;
+  try { entries = await readdir(dir, { withFileTypes: true }); } catch { return 0; }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    total += e.isDirectory() ? await dirBytes(p) : (await stat(p)).size;
+  }
+  return total;
+}
+
+/** The number of records chatport says it read, if its report names one (the report format is chatport's). */
+export function reportedRecords(report) {
+  if (!report || typeof report !== 'object') return null;
+  const candidates = [report.records_read, report.recordsRead, report.records?.read, report.input?.records, report.read?.records,
+    report.totals?.recordsRead, report.records];
+  for (const c of candidates) if (Number.isSafeInteger(c)) return c;
+  return null;
+}
+
+function lastLine(text) {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.length ? lines[lines.length - 1] : '';
+}
+
+async function runOne(c, input, ctx) {
+  const runDir = path.join(ctx.outDir, 'runs', `${c.id}-${input.records}`);
+  const outDir = path.join(runDir, 'out');
+  const reportPath = path.join(runDir, 'report.json');
+  await rm(runDir, { recursive: true, force: true });
+  await mkdir(outDir, { recursive: true });
+  const args = [ctx.bin, 'export', '--from', c.vendor, '--input', input.path, '--format', c.format,
+    '--out', outDir, '--quiet', '--report', reportPath];
+  ctx.log(`running ${c.id} (${input.records.toLocaleString('en-US')} records) ...`);
+  const timeoutMs = ctx.timeoutSeconds !== undefined ? ctx.timeoutSeconds * 1000 : 120_000 + input.records / 2;
+  const m = await measure(process.execPath, args, { method: ctx.rssMethod, timeoutMs, tmpDir: ctx.tmpDir });
+  const outputBytes = await dirBytes(outDir);
+  let report = null;
+  try { report = JSON.parse(await readFile(reportPath, 'utf8')); } catch { /* absent or not JSON: noted below */ }
+  let error = null;
+  if (m.timedOut) error = `timed out after ${(timeoutMs / 1000).toFixed(0)} s`;
+  else if (m.signal) error = `killed by ${m.signal}${lastLine(m.stderr) ? `: ${lastLine(m.stderr)}` : ''}`;
+  else if (m.exitCode !== 0) error = `exit ${m.exitCode}: ${lastLine(m.stderr) || '(no stderr)'}`;
+  else if (outputBytes === 0) error = 'exit 0 but no output files were written';
+  const warnings = [];
+  const seen = reportedRecords(report);
+  if (!error && report === null) warnings.push('no readable --report file');
+  if (!error && seen !== null && seen !== input.records) warnings.push(`chatport reported ${seen} records read, input has ${input.records}`);
+  // Every removed (GDPR) record of the input must come out redacted.
+  const redacted = report?.records_redacted ?? report?.recordsRedacted;
+  if (!error && Number.isSafeInteger(redacted) && redacted !== input.removed) {
+    warnings.push(`chatport reported ${redacted} records redacted, input has ${input.removed} removed`);
+  }
+  if (!ctx.keep) await rm(outDir, { recursive: true, force: true });
+  return {
+    status: error ? 'failed' : 'ok',
+    error,
+    warnings,
+    command: ['node', ...args.map((a) => (path.isAbsolute(a) ? path.relative(ROOT, a) : a))].join(' '),
+    exitCode: m.exitCode,
+    signal: m.signal,
+    records: input.records,
+    inputFile: path.relative(ROOT, input.path),
+    inputBytes: input.fileBytes,
+    jsonBytes: input.jsonBytes,
+    seconds: m.seconds,
+    mbPerSec: input.jsonBytes / MB / m.seconds,
+    recordsPerSec: input.records / m.seconds,
+    peakRssBytes: m.peakRssBytes,
+    outputBytes,
+    report,
+  };
+}
+
+function judge(c, r) {
+  if (r.status !== 'ok') return null;
+  const t = c.target;
+  let met = true;
+  if (t.minRecordsPerSec !== undefined) met &&= r.recordsPerSec >= t.minRecordsPerSec;
+  if (t.maxPeakRssMB !== undefined) met &&= r.peakRssBytes !== null && r.peakRssBytes / MB <= t.maxPeakRssMB;
+  return met;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Output
+
+const fmt = (x, digits = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits));
+const fmtInt = (x) => (x === null || x === undefined ? '-' : Math.round(x).toLocaleString('en-US'));
+
+export function markdownTable(results) {
+  const rows = [
+    '| case | input MB | records | seconds | MB/s | records/s | peak RSS MB | target | met? |',
+    '|---|---:|---:|---:|---:|---:|---:|---|---|',
+  ];
+  for (const r of results) {
+    const met = r.status === 'failed' ? 'FAILED' : r.status === 'skipped' ? 'skipped' : r.met ? 'yes' : 'no';
+    if (r.growth) {
+      const [a, b] = r.runs;
+      const rss = a && b && a.peakRssBytes && b.peakRssBytes
+        ? `${fmt(a.peakRssBytes / MB, 0)} -> ${fmt(b.peakRssBytes / MB, 0)} (x${fmt(r.growthRatio, 2)})` : '-';
+      rows.push(`| ${r.id} (N, 4N) | ${b ? fmt(b.inputBytes / MB) : '-'} | ${b ? fmtInt(b.records) : '-'} | ${b ? fmt(b.seconds, 2) : '-'} | ${b ? fmt(b.mbPerSec) : '-'} | ${b ? fmtInt(b.recordsPerSec) : '-'} | ${rss} | ${r.target.text} | ${met} |`);
+      continue;
+    }
+    if (r.status !== 'ok') {
+      // A failed run's time and memory describe the failure, not the pipeline: keep them in results.json only.
+      rows.push(`| ${r.id} | ${fmt(r.inputBytes / MB)} | ${fmtInt(r.records)} | - | - | - | - | ${r.target.text} | ${met} |`);
+      continue;
+    }
+    rows.push(`| ${r.id} | ${fmt(r.inputBytes / MB)}${r.jsonBytes !== r.inputBytes && r.inputBytes ? ` (${fmt(r.jsonBytes / MB, 0)} raw)` : ''} | ${fmtInt(r.records)} | ${fmt(r.seconds, 2)} | ${fmt(r.mbPerSec)} | ${fmtInt(r.recordsPerSec)} | ${r.peakRssBytes ? fmt(r.peakRssBytes / MB, 0) : '-'} | ${r.target.text} | ${met} |`);
+  }
+  return rows.join('\n');
+}
+
+function gitCommit() {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return dirty ? `${head}+dirty` : head;
+  } catch { return null; }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+const USAGE = `usage: node bench/run-bench.mjs [--records N] [--cases PATTERNS] [--growth] [--keep] [--out-dir DIR]
+  --records N        records per input (default 1000000; CI smoke test: 20000)
+  --cases P[,P...]   run only matching case ids ('*' wildcard, else substring), e.g. --cases 'dashly-jsonl-*,oncehub'
+  --growth           also run the memory-growth case (dashly jsonl->parquet at N and 4N)
+  --keep             keep chatport's outputs under <out-dir>/runs (deleted after each case otherwise)
+  --out-dir DIR      default bench/out (inputs are cached in <out-dir>/inputs)
+  --seed S           generator seed (default chatport-bench)
+  --rss-method M     auto | time | proc (default auto: GNU time if calibrated, else /proc VmHWM polling)
+  --bin FILE         the chatport entry point (default bin/chatport.js)
+  --timeout SEC      per-run timeout (default 120 s + 0.5 ms per record)
+  --strict           exit 1 when a target is not met (default: only failures do)
+  --list             print the case ids and exit`;
+
+export async function main(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      records: { type: 'string', default: '1000000' },
+      cases: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      'out-dir': { type: 'string', default: path.join(ROOT, 'bench', 'out') },
+      seed: { type: 'string', default: 'chatport-bench' },
+      growth: { type: 'boolean', default: false },
+      'rss-method': { type: 'string', default: 'auto' },
+      bin: { type: 'string', default: path.join(ROOT, 'bin', 'chatport.js') },
+      timeout: { type: 'string' },
+      strict: { type: 'boolean', default: false },
+      list: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) { process.stdout.write(USAGE + '\n'); return 0; }
+  const records = Number(values.records);
+  if (!Number.isSafeInteger(records) || records < 1) throw new Error(`--records must be a positive integer, not ${values.records}`);
+  if (!['auto', 'time', 'proc'].includes(values['rss-method'])) throw new Error('--rss-method must be auto, time or proc');
+  const timeoutSeconds = values.timeout === undefined ? undefined : Number(values.timeout);
+  if (timeoutSeconds !== undefined && !(timeoutSeconds > 0)) throw new Error('--timeout must be a positive number of seconds');
+
+  const all = buildCases(records);
+  const selected = selectCases(all, values.cases);
+  if (values.list) { process.stdout.write(all.map((c) => c.id).join('\n') + '\n'); return 0; }
+  if (selected.length === 0) throw new Error(`--cases ${values.cases} matches no case (see --list)`);
+  const toRun = selected.filter((c) => !c.growth || values.growth);
+
+  const bin = path.resolve(values.bin);
+  if (!existsSync(bin)) throw new Error(`${bin} not found`);
+  if (bin === path.join(ROOT, 'bin', 'chatport.js') && !existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) {
+    throw new Error('dist/cli/main.js not found: run `npm run build` first (npm run bench does)');
+  }
+
+  forwardInterrupts();
+  const outDir = path.resolve(values['out-dir']);
+  const tmpDir = path.join(outDir, 'tmp');
+  await mkdir(tmpDir, { recursive: true });
+  const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
+  const rss = await chooseRssMethod(values['rss-method'], tmpDir);
+  log(`peak RSS via ${rss.method === 'time' ? 'GNU time (wait4 ru_maxrss)' : '/proc/<pid>/status VmHWM polling'}: ${rss.note}`);
+
+  const genVersion = await generatorVersion();
+  const inputs = await prepareInputs(toRun, { inputsDir: path.join(outDir, 'inputs'), seed: values.seed, genVersion, log });
+  const ctx = { outDir, tmpDir, bin, keep: values.keep, rssMethod: rss.method, timeoutSeconds, log };
+
+  const results = [];
+  const okRuns = new Map(); // `${vendor}:${kind}:${format}:${records}` -> result, to reuse the N run in the growth case
+  for (const c of selected) {
+    const base = { id: c.id, vendor: c.vendor, input: c.kind, format: c.format, target: c.target };
+    if (c.growth && !values.growth) {
+      results.push({ ...base, growth: true, status: 'skipped', error: 'needs --growth', runs: [] });
+      continue;
+    }
+    if (c.growth) {
+      const runs = [];
+      for (const n of [c.records, c.records * 4]) {
+        const key = `${c.vendor}:${c.kind}:${c.format}:${n}`;
+        runs.push(okRuns.get(key) ?? await runOne(c, inputs.get(`${c.vendor}:${n}:${c.kind}`), ctx));
+      }
+      const failed = runs.find((r) => r.status !== 'ok');
+      const ratio = failed || !runs[0].peakRssBytes || !runs[1].peakRssBytes ? null : runs[1].peakRssBytes / runs[0].peakRssBytes;
+      results.push({
+        ...base, growth: true, status: failed ? 'failed' : 'ok', error: failed ? failed.error : null, runs,
+        growthRatio: ratio, met: ratio === null ? null : ratio <= c.target.maxGrowth,
+      });
+      continue;
+    }
+    const r = await runOne(c, inputs.get(`${c.vendor}:${c.records}:${c.kind}`), ctx);
+    if (r.status === 'ok') okRuns.set(`${c.vendor}:${c.kind}:${c.format}:${c.records}`, r);
+    results.push({ ...base, ...r, met: judge(c, r) });
+  }
+
+  const table = markdownTable(results);
+  const failed = results.filter((r) => r.status === 'failed');
+  const unmet = results.filter((r) => r.status === 'ok' && r.met === false);
+  const notes = [];
+  notes.push(`records per input: ${records.toLocaleString('en-US')}; seed ${values.seed}; MB = 10^6 bytes; MB/s counts JSON bytes (decompressed for .gz); peak RSS via ${rss.method === 'time' ? 'GNU time' : '/proc VmHWM polling'}.`);
+  if (records < 200_000) notes.push('small run: process start-up dominates the timings, so the target column is not meaningful (smoke test).');
+  for (const r of failed) notes.push(`FAILED ${r.id}: ${r.error}`);
+  for (const r of results) for (const w of r.warnings ?? []) notes.push(`warning ${r.id}: ${w}`);
+  for (const r of results) for (const run of r.runs ?? []) for (const w of run.warnings ?? []) notes.push(`warning ${r.id} (${run.records}): ${w}`);
+  process.stdout.write(`${table}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
+
+  const doc = {
+    generatedAt: new Date().toISOString(),
+    environment: {
+      node: process.version, platform: `${os.platform()} ${os.release()}`, arch: os.arch(),
+      cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, totalMemBytes: os.totalmem(), commit: gitCommit(),
+    },
+    options: { records, seed: values.seed, cases: values.cases ?? null, growth: values.growth, generatorVersion: genVersion },
+    rss: { method: rss.method, note: rss.note },
+    units: { mb: 1e6, rss: 'bytes', seconds: 'wall clock, process start to exit' },
+    results,
+    summary: { cases: results.length, failed: failed.length, targetsUnmet: unmet.length, skipped: results.filter((r) => r.status === 'skipped').length },
+  };
+  await writeFile(path.join(outDir, 'results.json'), JSON.stringify(doc, null, 2) + '\n');
+  log(`wrote ${path.relative(process.cwd(), path.join(outDir, 'results.json')) || 'results.json'}`);
+  await rm(tmpDir, { recursive: true, force: true });
+  if (failed.length > 0) return 1;
+  if (values.strict && unmet.length > 0) return 1;
+  return 0;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err) => {
+    process.stderr.write(`bench: ${err.message}\n`);
+    process.exitCode = 2;
+  });
+}

@@ -1,0 +1,138 @@
+// Tests for the benchmark harness (bench/run-bench.mjs) against a stand-in CLI (fixtures/fake-chatport.mjs), so
+// the measuring, caching, failure reporting and exit codes are checked without depending on the real `chatport
+// export`: a run that holds a known amount of memory must be reported with at least that peak RSS by both
+// methods, a failing run must surface its stderr line and make the bench exit 1.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const RUN_BENCH = path.join(ROOT, 'bench', 'run-bench.mjs');
+const FAKE = path.join(import.meta.dirname, 'fixtures', 'fake-chatport.mjs');
+
+let dir: string;
+
+function bench(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [RUN_BENCH, '--bin', FAKE, '--out-dir', dir, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
+  const resultsPath = path.join(dir, 'results.json');
+  const results = existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, 'utf8')) : null;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, results };
+}
+
+const byId = (results: any, id: string) => results.results.find((r: any) => r.id === id);
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'chatport-bench-'));
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('run-bench', () => {
+  it('lists the issue\'s cases', () => {
+    const r = spawnSync(process.execPath, [RUN_BENCH, '--list'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const ids = r.stdout.trim().split('\n');
+    for (const kind of ['jsonl', 'array', 'envelope', 'jsonl.gz']) {
+      for (const format of ['parquet', 'jsonl', 'csv']) expect(ids).toContain(`dashly-${kind}-${format}`);
+    }
+    expect(ids).toContain('expertflow-jsonl-parquet');
+    expect(ids).toContain('oncehub-array-parquet');
+    expect(ids).toContain('growth-dashly-jsonl-parquet');
+    expect(ids).toHaveLength(15);
+  });
+
+  it('measures each case in its own process, with the peak RSS the OS reports', () => {
+    const r = bench(['--records', '500', '--cases', 'dashly-jsonl-parquet,dashly-jsonl.gz-csv,oncehub*'], { FAKE_CHATPORT_HOLD_MB: '180' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.results.rss.method).toBe(existsSync('/usr/bin/time') ? 'time' : 'proc');
+    for (const id of ['dashly-jsonl-parquet', 'dashly-jsonl.gz-csv', 'oncehub-array-parquet']) {
+      const c = byId(r.results, id);
+      expect(c.status).toBe('ok');
+      expect(c.records).toBe(500);
+      expect(c.report).toMatchObject({ records_read: 500 });
+      expect(c.warnings).toEqual([]);
+      expect(c.seconds).toBeGreaterThan(0.15); // the fake lives at least 150 ms
+      expect(c.recordsPerSec).toBeCloseTo(500 / c.seconds, 6);
+      expect(c.mbPerSec).toBeCloseTo(c.jsonBytes / 1e6 / c.seconds, 6);
+      // 180 MB held by the child: the bench's own memory must not stand in for it, and it must not be missed.
+      expect(c.peakRssBytes).toBeGreaterThan(180e6);
+      expect(c.peakRssBytes).toBeLessThan(300e6);
+    }
+    const gz = byId(r.results, 'dashly-jsonl.gz-csv');
+    expect(gz.inputBytes).toBeLessThan(gz.jsonBytes);
+    expect(byId(r.results, 'dashly-jsonl-parquet').jsonBytes).toBe(gz.jsonBytes);
+    expect(r.stdout).toContain('| case | input MB | records | seconds | MB/s | records/s | peak RSS MB | target | met? |');
+    expect(r.stdout).toMatch(/\| dashly-jsonl-parquet \| [\d.]+ \| 500 \| [\d.]+ \| [\d.]+ \| [\d,]+ \| \d+ \| >=150k\/s, <=300 MB \| no \|/);
+    expect(r.stderr).toContain('generating dashly 500 records');
+    // Outputs are deleted unless --keep.
+    expect(readdirSync(path.join(dir, 'runs', 'dashly-jsonl-parquet-500'))).not.toContain('out');
+  });
+
+  it('reuses cached inputs on the next run', () => {
+    const r = bench(['--records', '500', '--cases', 'dashly-jsonl-parquet', '--keep']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('generating');
+    expect(readdirSync(path.join(dir, 'runs', 'dashly-jsonl-parquet-500', 'out'))).toEqual(['messages.parquet']);
+  });
+
+  it('measures the same peak by polling /proc VmHWM', () => {
+    const r = bench(['--records', '500', '--cases', 'dashly-jsonl-parquet', '--rss-method', 'proc'], { FAKE_CHATPORT_HOLD_MB: '180' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.results.rss.method).toBe('proc');
+    const c = byId(r.results, 'dashly-jsonl-parquet');
+    expect(c.peakRssBytes).toBeGreaterThan(180e6);
+    expect(c.peakRssBytes).toBeLessThan(300e6);
+  });
+
+  it('reports a failing run with its stderr line and exits 1', () => {
+    const r = bench(['--records', '500', '--cases', 'dashly-jsonl-*'], { FAKE_CHATPORT_FAIL_FORMAT: 'csv' });
+    expect(r.status).toBe(1);
+    const failed = byId(r.results, 'dashly-jsonl-csv');
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toBe('exit 3: chatport: WRITE_FAILED: simulated failure writing csv');
+    expect(byId(r.results, 'dashly-jsonl-parquet').status).toBe('ok');
+    expect(r.stdout).toContain('| dashly-jsonl-csv | ');
+    expect(r.stdout).toMatch(/\| dashly-jsonl-csv \|.*\| FAILED \|/);
+    expect(r.stdout).toContain('FAILED dashly-jsonl-csv: exit 3: chatport: WRITE_FAILED: simulated failure writing csv');
+    expect(r.results.summary.failed).toBe(1);
+  });
+
+  it('warns when chatport reports a different record count or redaction count', () => {
+    const r = bench(['--records', '500', '--cases', 'dashly-jsonl-parquet'], { FAKE_CHATPORT_COUNT_OFFSET: '-1' });
+    expect(r.status).toBe(0);
+    const c = byId(r.results, 'dashly-jsonl-parquet');
+    const meta = JSON.parse(readFileSync(`${path.resolve(ROOT, c.inputFile)}.meta.json`, 'utf8'));
+    expect(meta.removed).toBeGreaterThan(0);
+    expect(c.warnings).toEqual([
+      'chatport reported 499 records read, input has 500',
+      `chatport reported ${meta.removed - 1} records redacted, input has ${meta.removed} removed`,
+    ]);
+    expect(r.stdout).toContain('warning dashly-jsonl-parquet: chatport reported 499 records read');
+  });
+
+  it('skips the growth case unless --growth, and compares peaks at N and 4N with it', () => {
+    const skipped = bench(['--records', '500', '--cases', 'growth']);
+    expect(skipped.status).toBe(0);
+    expect(byId(skipped.results, 'growth-dashly-jsonl-parquet').status).toBe('skipped');
+    const r = bench(['--records', '500', '--cases', 'growth', '--growth']);
+    expect(r.status, r.stderr).toBe(0);
+    const g = byId(r.results, 'growth-dashly-jsonl-parquet');
+    expect(g.runs.map((x: any) => x.records)).toEqual([500, 2000]);
+    expect(g.growthRatio).toBeCloseTo(g.runs[1].peakRssBytes / g.runs[0].peakRssBytes, 9);
+    expect(g.met).toBe(g.growthRatio <= 1.1);
+  });
+
+  it('fails with a usage error for a filter that matches nothing', () => {
+    const r = bench(['--records', '500', '--cases', 'zendesk']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('matches no case');
+  });
+});
