@@ -1,0 +1,188 @@
+// One suite for every registered writer: what goes in comes out, the final file appears only on close, abort
+// leaves earlier outputs alone, and errors carry chatport's codes. A new format in WRITERS is tested here at once.
+
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ChatportError } from '../../src/errors.js';
+import { TABLES, TABLE_NAMES, type Row, type TableDef } from '../../src/model/canonical-schema.js';
+import { FORMAT_NAMES, WRITERS, writerFor } from '../../src/writers/registry.js';
+import type { FormatName } from '../../src/writers/writer.js';
+import { messageRow, parseCsv, query, readCsvSql, sqlString, tempDir, tempFilesIn } from './helpers.js';
+
+/** Reads a written file back as (column -> cell text or null) records, by the format's own rules. */
+async function readBack(format: FormatName, path: string, table: TableDef): Promise<Array<Record<string, unknown>>> {
+  const names = table.columns.map((c) => c.name);
+  switch (format) {
+    case 'jsonl': {
+      const text = readFileSync(path, 'utf8');
+      return text === '' ? [] : text.replace(/\n$/, '').split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    }
+    case 'csv': {
+      const [header, ...records] = parseCsv(readFileSync(path, 'utf8'));
+      expect(header).toEqual(names);
+      return records.map((r) => Object.fromEntries(names.map((n, i) => [n, r[i]])));
+    }
+    case 'parquet':
+      return query(`SELECT * FROM read_parquet(${sqlString(path)})`);
+  }
+}
+
+function rowsFor(table: TableDef, n: number): Row[] {
+  const rows: Row[] = [];
+  for (let i = 0; i < n; i++) {
+    const row: Row = {};
+    for (const c of table.columns) {
+      // every third optional cell null, so both definition levels and all value paths are used
+      if (c.nullable && (i + c.name.length) % 3 === 0) row[c.name] = null;
+      else if (c.type === 'string') row[c.name] = `${c.name}-${i}`;
+      else if (c.type === 'timestamp') row[c.name] = 1_700_000_000_000_000 + i * 1_000_001;
+      else if (c.type === 'integer') row[c.name] = i;
+      else if (c.type === 'boolean') row[c.name] = i % 2 === 0;
+      else row[c.name] = { i, tags: ['a', 'b'] };
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+let tmp: ReturnType<typeof tempDir>;
+beforeEach(() => {
+  tmp = tempDir();
+});
+afterEach(() => tmp.cleanup());
+
+describe('registry', () => {
+  it('has one writer per format, each naming its own format', () => {
+    expect(FORMAT_NAMES.sort()).toEqual(['csv', 'jsonl', 'parquet']);
+    for (const f of FORMAT_NAMES) {
+      expect(WRITERS[f].format).toBe(f);
+      expect(WRITERS[f].extension).toBe(`.${f}`);
+      expect(writerFor(f)).toBe(WRITERS[f]);
+    }
+  });
+
+  it('refuses an unknown format with a configuration error', () => {
+    expect(() => writerFor('xlsx')).toThrow(ChatportError);
+    try {
+      writerFor('xlsx');
+    } catch (e) {
+      expect((e as ChatportError).code).toBe('CONFIG_BAD_OPTION');
+      expect((e as ChatportError).message).toContain('xlsx');
+    }
+  });
+});
+
+describe.each(FORMAT_NAMES)('%s writer contract', (format) => {
+  const def = WRITERS[format];
+
+  it.each(TABLE_NAMES)('writes every row of table %s, in order, across batches', async (name) => {
+    const table = TABLES[name];
+    const rows = rowsFor(table, 45_001); // more than two default Parquet row groups, several CSV/JSONL chunks
+    const path = join(tmp.dir, `${name}${def.extension}`);
+    const w = await def.open({ table, path });
+    for (let i = 0; i < rows.length; i += 7_000) await w.write(rows.slice(i, i + 7_000));
+    const res = await w.close();
+    expect(res.rows).toBe(rows.length);
+    expect(res.bytes).toBe(statSync(path).size);
+    const back = await readBack(format, path, table);
+    expect(back).toHaveLength(rows.length);
+    const key = table.key[0]!;
+    for (const i of [0, 1, 2, 19_999, 20_000, 45_000]) {
+      expect(String(back[i]![key])).toBe(String(rows[i]![key]));
+      for (const c of table.columns) expect(back[i]![c.name] === null).toBe(rows[i]![c.name] === null);
+    }
+    expect(tempFilesIn(tmp.dir)).toEqual([]);
+  });
+
+  it('writes a valid file for zero rows', async () => {
+    const path = join(tmp.dir, `empty${def.extension}`);
+    const w = await def.open({ table: TABLES.answers, path });
+    const res = await w.close();
+    expect(res.rows).toBe(0);
+    expect(await readBack(format, path, TABLES.answers)).toEqual([]);
+  });
+
+  it('creates missing output directories', async () => {
+    const path = join(tmp.dir, 'a', 'b', `m${def.extension}`);
+    const w = await def.open({ table: TABLES.messages, path });
+    await w.write([messageRow()]);
+    await w.close();
+    expect(existsSync(path)).toBe(true);
+  });
+
+  it('shows nothing under the final name before close, only a hidden temporary sibling', async () => {
+    const path = join(tmp.dir, `m${def.extension}`);
+    const w = await def.open({ table: TABLES.messages, path });
+    await w.write([messageRow(), messageRow({ message_id: '2' })]);
+    expect(existsSync(path)).toBe(false);
+    expect(tempFilesIn(tmp.dir)).toHaveLength(1);
+    await w.close();
+    expect(existsSync(path)).toBe(true);
+    expect(tempFilesIn(tmp.dir)).toEqual([]);
+  });
+
+  it('abort keeps an earlier output byte for byte and removes its temporary file', async () => {
+    const path = join(tmp.dir, `m${def.extension}`);
+    writeFileSync(path, 'previous run\n');
+    const w = await def.open({ table: TABLES.messages, path });
+    await w.write([messageRow()]);
+    await w.abort();
+    await w.abort(); // twice is harmless
+    expect(readFileSync(path, 'utf8')).toBe('previous run\n');
+    expect(tempFilesIn(tmp.dir)).toEqual([]);
+  });
+
+  it('close replaces an earlier output; abort after close leaves the new file', async () => {
+    const path = join(tmp.dir, `m${def.extension}`);
+    writeFileSync(path, 'previous run\n');
+    const w = await def.open({ table: TABLES.messages, path });
+    await w.write([messageRow()]);
+    await w.close();
+    await w.abort();
+    expect(readFileSync(path, 'utf8')).not.toBe('previous run\n');
+    expect(await readBack(format, path, TABLES.messages)).toHaveLength(1);
+  });
+
+  it('abort after a refused row leaves no temporary file and no final file', async () => {
+    const path = join(tmp.dir, `m${def.extension}`);
+    const w = await def.open({ table: TABLES.messages, path });
+    await expect(w.write([messageRow(), messageRow({ message_id: null })])).rejects.toMatchObject({
+      code: 'MAP_MISSING_FIELD',
+      stage: 'write',
+      position: { recordIndex: 1, path: 'message_id' },
+    });
+    await w.abort();
+    expect(existsSync(path)).toBe(false);
+    expect(tempFilesIn(tmp.dir)).toEqual([]);
+  });
+
+  it('refuses values of the wrong type with MAP_INVALID_VALUE', async () => {
+    const cases: Row[] = [
+      messageRow({ created_at: 1.5 }),
+      messageRow({ created_at: '2024-01-01' }),
+      messageRow({ redacted: 'yes' }),
+      messageRow({ text: { not: 'text' } }),
+    ];
+    for (const row of cases) {
+      const w = await def.open({ table: TABLES.messages, path: join(tmp.dir, `bad${def.extension}`) });
+      await expect(w.write([row])).rejects.toMatchObject({ code: 'MAP_INVALID_VALUE', stage: 'write' });
+      await w.abort();
+    }
+  });
+
+  it('reports an output directory that cannot be created as WRITE_OUTPUT_DIR, naming it', async () => {
+    const blocker = join(tmp.dir, 'not-a-dir');
+    writeFileSync(blocker, '');
+    const err = await def.open({ table: TABLES.messages, path: join(blocker, 'sub', `m${def.extension}`) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ChatportError);
+    expect((err as ChatportError).code).toBe('WRITE_OUTPUT_DIR');
+    expect((err as ChatportError).stage).toBe('write');
+    expect((err as ChatportError).message).toContain(join(blocker, 'sub'));
+  });
+
+  it('reports a final path that is a directory as WRITE_IO', async () => {
+    const err = await def.open({ table: TABLES.messages, path: tmp.dir }).catch((e: unknown) => e);
+    expect((err as ChatportError).code).toBe('WRITE_IO');
+  });
+});
