@@ -10,6 +10,7 @@ import { mappedRows, type RejectEntry } from '../pipeline/canonical-stream.js';
 import { RunStats } from '../pipeline/run-stats.js';
 import { TABLES, type TableName } from '../model/canonical-schema.js';
 import { LosslessNumber } from '../json/lossless-number.js';
+import type { CompiledMapping } from '../mapping/compile-mapping.js';
 
 export interface ValidateArgs {
   from: string;
@@ -28,10 +29,21 @@ export interface ValidationReport {
   records_read: number;
   records_mapped: number;
   records_failed: number;
+  /** Records marked removed (GDPR) whose rows were redacted. */
+  records_redacted: number;
   failures: { code: string; count: number; examples: { file: string; line: number | null; record_index: number; path: string | null; reason: string }[] }[];
+  /**
+   * Per table, source field paths that no rule reads, with the number of rows whose `extra` holds them.
+   * Fields of sub-records read with `each` (attachments) appear as `column[].field`.
+   */
   unmapped_fields: Record<string, Record<string, number>>;
   unknown_enum_values: Record<string, Record<string, number>>;
+  /** Per table, canonical columns that no row filled (null, or an empty list). */
   empty_columns: Record<string, string[]>;
+  /** The part of empty_columns that the mapping has no rule for at all (the rest had a rule that never matched). */
+  columns_without_rule: Record<string, string[]>;
+  /** Per table, records that gave no row because the table's `when` did not hold. */
+  skipped_by_rule: Record<string, number>;
   rows: Record<string, number>;
 }
 
@@ -45,6 +57,9 @@ export async function validateMapping(from: string, inputs: string[], maxRecordB
   const unmapped = new Map<TableName, Map<string, number>>();
   const filled = new Map<TableName, Set<string>>();
   const rows = new Map<TableName, number>();
+  const jsonColumns = new Map<TableName, string[]>(
+    mapping.outputTables.map((t) => [t, TABLES[t].columns.filter((c) => c.type === 'json' && c.name !== 'extra').map((c) => c.name)]),
+  );
   const onReject = (r: RejectEntry) => {
     let f = failures.get(r.code);
     if (!f) failures.set(r.code, (f = { code: r.code, count: 0, examples: [] }));
@@ -56,29 +71,59 @@ export async function validateMapping(from: string, inputs: string[], maxRecordB
     let f = filled.get(table);
     if (!f) filled.set(table, (f = new Set()));
     for (const [k, v] of Object.entries(row)) if (v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0)) f.add(k);
-    if (row.extra && typeof row.extra === 'object') {
-      let u = unmapped.get(table);
-      if (!u) unmapped.set(table, (u = new Map()));
-      for (const p of leafPaths(row.extra as Record<string, unknown>, '', 0)) u.set(p, (u.get(p) ?? 0) + 1);
+    let u = unmapped.get(table);
+    if (!u) unmapped.set(table, (u = new Map()));
+    const seen = new Set<string>();
+    if (isObject(row.extra)) for (const p of leafPaths(row.extra, '', 0)) seen.add(p);
+    // sub-records read with `each` keep their own unmapped rest in each element's extra
+    for (const col of jsonColumns.get(table) ?? []) {
+      const v = row[col];
+      if (!Array.isArray(v)) continue;
+      for (const el of v) if (isObject(el) && isObject(el.extra)) for (const p of leafPaths(el.extra, '', 0)) seen.add(`${col}[].${p}`);
     }
+    for (const p of seen) u.set(p, (u.get(p) ?? 0) + 1);
   }
   const json = stats.toJSON();
+  const ruled = columnsWithRule(mapping);
   const empty: Record<string, string[]> = {};
+  const withoutRule: Record<string, string[]> = {};
   for (const t of mapping.outputTables) {
     const f = filled.get(t) ?? new Set<string>();
-    empty[t] = TABLES[t].columns.map((c) => c.name).filter((c) => !f.has(c));
+    // a derived row has no source record, so no `extra` to speak of
+    const derived = mapping.derived.some((d) => d.name === t);
+    empty[t] = TABLES[t].columns.map((c) => c.name).filter((c) => !f.has(c) && !(derived && c === 'extra'));
+    withoutRule[t] = empty[t].filter((c) => !ruled.get(t)!.has(c));
   }
+  const skipped: Record<string, number> = {};
+  for (const [t, counts] of stats.tables) if (counts.skippedByRule > 0) skipped[t] = counts.skippedByRule;
   return {
     vendor: mapping.vendor,
     records_read: stats.recordsRead,
     records_mapped: stats.recordsMapped,
     records_failed: stats.recordsRejected,
-    failures: [...failures.values()].sort((a, b) => b.count - a.count),
-    unmapped_fields: Object.fromEntries([...unmapped].map(([t, m]) => [t, Object.fromEntries([...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)))])),
+    records_redacted: stats.recordsRedacted,
+    failures: [...failures.values()].sort((a, b) => b.count - a.count || (a.code < b.code ? -1 : 1)),
+    unmapped_fields: Object.fromEntries(
+      [...unmapped].filter(([, m]) => m.size > 0).map(([t, m]) => [t, Object.fromEntries([...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)))]),
+    ),
     unknown_enum_values: json.unknown_enum_values as ValidationReport['unknown_enum_values'],
     empty_columns: empty,
+    columns_without_rule: withoutRule,
+    skipped_by_rule: skipped,
     rows: Object.fromEntries(rows),
   };
+}
+
+/** Columns each output table fills by a rule of the mapping or by chatport itself (source, extra, keys of derived rows). */
+function columnsWithRule(mapping: CompiledMapping): Map<TableName, Set<string>> {
+  const out = new Map<TableName, Set<string>>();
+  for (const t of mapping.tables) out.set(t.name, new Set(['source', 'extra', 'redacted', ...t.columns.map((c) => c.name)]));
+  for (const d of mapping.derived) out.set(d.name, new Set(['source', 'conversation_id', ...d.aggregators.map((a) => a.column)]));
+  return out;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof LosslessNumber);
 }
 
 /** Field paths in `extra`, two levels deep at most (deeper objects are reported at their parent). */
@@ -86,7 +131,7 @@ function leafPaths(obj: Record<string, unknown>, prefix: string, depth: number):
   const out: string[] = [];
   for (const [k, v] of Object.entries(obj)) {
     const p = prefix ? `${prefix}.${k}` : k;
-    if (depth < 1 && v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof LosslessNumber)) out.push(...leafPaths(v as Record<string, unknown>, p, depth + 1));
+    if (depth < 1 && isObject(v)) out.push(...leafPaths(v, p, depth + 1));
     else out.push(p);
   }
   return out;
@@ -94,8 +139,12 @@ function leafPaths(obj: Record<string, unknown>, prefix: string, depth: number):
 
 export function formatValidation(r: ValidationReport): string {
   const lines: string[] = [];
-  lines.push(`Mapping ${r.vendor}: ${r.records_read} records read, ${r.records_mapped} mapped, ${r.records_failed} failed.`);
+  lines.push(
+    `Mapping ${r.vendor}: ${r.records_read} records read, ${r.records_mapped} mapped, ${r.records_failed} failed` +
+      (r.records_redacted ? `, ${r.records_redacted} redacted (marked removed).` : '.'),
+  );
   lines.push(`Rows: ${Object.entries(r.rows).map(([t, n]) => `${n} ${t}`).join(', ') || 'none'}.`);
+  for (const [t, n] of Object.entries(r.skipped_by_rule)) lines.push(`Records that gave no ${t} row (the table's when did not hold): ${n}.`);
   if (r.failures.length) {
     lines.push('Failed records:');
     for (const f of r.failures) {
@@ -105,13 +154,18 @@ export function formatValidation(r: ValidationReport): string {
   }
   for (const [t, fields] of Object.entries(r.unmapped_fields)) {
     lines.push(`Source fields no rule reads (kept in ${t}.extra):`);
-    for (const [p, n] of Object.entries(fields)) lines.push(`  ${p}: ${n} record${n === 1 ? '' : 's'}`);
+    for (const [p, n] of Object.entries(fields)) lines.push(`  ${p}: ${n} row${n === 1 ? '' : 's'}`);
   }
   for (const [col, values] of Object.entries(r.unknown_enum_values)) {
-    lines.push(`Unknown enum values in ${col} (fell to the default):`);
+    lines.push(`Enum values the mapping does not list, in ${col} (they got the rule's fallback):`);
     for (const [v, n] of Object.entries(values)) lines.push(`  ${JSON.stringify(v)}: ${n}`);
   }
-  for (const [t, cols] of Object.entries(r.empty_columns)) if (cols.length) lines.push(`Columns of ${t} that stayed empty: ${cols.join(', ')}.`);
+  for (const [t, cols] of Object.entries(r.empty_columns)) {
+    if (!cols.length) continue;
+    lines.push(`Columns of ${t} that stayed empty: ${cols.join(', ')}.`);
+    const none = r.columns_without_rule[t] ?? [];
+    if (none.length) lines.push(`  of which the mapping has no rule for: ${none.join(', ')}.`);
+  }
   return lines.join('\n');
 }
 
