@@ -38,6 +38,7 @@ export async function exportCommand(args: ExportArgs): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const progress = startProgress(stats, process.stderr, !args.quiet);
+  const signalled = () => (controller.signal.aborted ? (controller.signal.reason as NodeJS.Signals) : null);
   try {
     await runExport({
       mapping,
@@ -50,6 +51,14 @@ export async function exportCommand(args: ExportArgs): Promise<number> {
       stats,
       signal: controller.signal,
     });
+  } catch (e) {
+    const signal = signalled();
+    if (signal) {
+      // the conventional exit status of a process ended by a signal: 128 + its number
+      process.stderr.write(`chatport: RUN_INTERRUPTED: ${signal} received; temporary files removed, earlier outputs in ${args.out} untouched\n`);
+      return 128 + (signal === 'SIGTERM' ? 15 : 2);
+    }
+    throw e;
   } finally {
     progress.stop();
     process.off('SIGINT', onSignal);
