@@ -5,7 +5,7 @@
 // that running uses, giving per conversation its Dashly target and per message how far it got. A lock file keeps
 // two runs off one journal.
 
-import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, readSync, fstatSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ChatportError } from '../errors.js';
@@ -105,10 +105,12 @@ export class StateJournal {
     if (path === null) return journal;
     if (!options.readOnly) journal.lock(path);
     try {
-      const endsClean = existsSync(path) ? await journal.load(path, fingerprint) : true;
+      const tail = existsSync(path) ? await journal.load(path, fingerprint) : 'clean';
       if (!options.readOnly) {
+        // A record torn by a kill never took effect: cut it off. A complete one missing only its newline gets it.
+        if (tail === 'torn') truncateAfterLastNewline(path);
         journal.fd = openSync(path, 'a');
-        if (!endsClean) journal.write('\n'); // a torn last record: start the next one on its own line
+        if (tail === 'unterminated') journal.write('\n');
         journal.append({ t: 'run', v: JOURNAL_VERSION, fingerprint, at: options.now() });
       }
     } catch (e) {
@@ -160,7 +162,7 @@ export class StateJournal {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         const pid = Number(readFileSync(lockPath, 'utf8').trim());
-        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+        if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
           throw new ChatportError('MIGRATE_STATE_LOCKED', `${path} is in use by process ${pid} (lock ${lockPath}); two runs on one state would send twice`, 'migrate', { file: path });
         }
         unlinkSync(lockPath); // left by a run that was killed
@@ -169,8 +171,8 @@ export class StateJournal {
     throw new ChatportError('MIGRATE_STATE_LOCKED', `could not lock ${path}`, 'migrate', { file: path });
   }
 
-  /** Replays the file; returns whether it ends with a newline (false: the last record was torn by a kill). */
-  private async load(path: string, fingerprint: string): Promise<boolean> {
+  /** Replays the file; says how it ends: clean, a last record without its newline, or a torn (partial) record. */
+  private async load(path: string, fingerprint: string): Promise<'clean' | 'unterminated' | 'torn'> {
     const endsClean = lastByteIsNewline(path);
     const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
     let lineNo = 0;
@@ -198,7 +200,7 @@ export class StateJournal {
       this.loadedRecords++;
     }
     if (pendingError && endsClean) throw pendingError; // a torn record can only be the last, unterminated one
-    return endsClean;
+    return endsClean ? 'clean' : pendingError ? 'torn' : 'unterminated';
   }
 
   private apply(r: JournalRecord, at: { file: string; line: number } | null): void {
@@ -279,6 +281,24 @@ function isAlive(pid: number): boolean {
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function truncateAfterLastNewline(path: string): void {
+  const fd = openSync(path, 'r+');
+  try {
+    const size = fstatSync(fd).size;
+    const chunk = Buffer.alloc(64 * 1024);
+    for (let end = size; end > 0; ) {
+      const start = Math.max(0, end - chunk.length);
+      readSync(fd, chunk, 0, end - start, start);
+      const at = chunk.subarray(0, end - start).lastIndexOf(10);
+      if (at >= 0) return ftruncateSync(fd, start + at + 1);
+      end = start;
+    }
+    ftruncateSync(fd, 0);
+  } finally {
+    closeSync(fd);
   }
 }
 
