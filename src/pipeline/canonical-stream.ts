@@ -94,6 +94,16 @@ export async function* mappedRows(options: MappedStreamOptions): AsyncGenerator<
         if (!(e instanceof ChatportError)) throw e;
         const error = e.at(positionOf(raw, source.name));
         if (options.onError === 'fail') throw error;
+        if (error.code === 'READ_INVALID_JSON' && raw.boundary === 'structure') {
+          // Inside a JSON array or envelope a broken record may have shifted every record boundary after it:
+          // going on could split other records into fragments (and removed content into rejects).
+          throw new ChatportError(
+            'READ_INVALID_JSON',
+            `${error.message}; inside a JSON array the records after a syntax error cannot be found reliably, so the run stops even with --on-error skip (JSONL inputs can skip broken lines)`,
+            'read',
+            error.position,
+          );
+        }
         stats.rejected(error.code);
         await options.onReject?.(rejectEntry(error, raw, text, ctx.removed, removalHint));
         continue;

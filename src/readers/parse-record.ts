@@ -92,11 +92,25 @@ function parseJson(text: string, raw: RawRecord, file: string, withReviver: bool
   try {
     return withReviver ? JSON.parse(text, keepLongNumbers as (k: string, v: unknown) => unknown) : JSON.parse(text);
   } catch (e) {
+    // V8's messages quote a snippet of the text; that snippet could be removed (GDPR) content, so only the
+    // kind of problem and its offset are reported.
     const message = e instanceof Error ? e.message : String(e);
     const at = /position (\d+)/.exec(message);
-    const detail = at ? `${message.replace(/ in JSON at position \d+.*$/s, '')} at byte ${raw.byteOffset + Number(at[1])}` : message;
-    throw new ChatportError('READ_INVALID_JSON', `invalid JSON: ${detail}`, 'read', positionOf(raw, file));
+    const where = at ? ` at byte ${raw.byteOffset + Number(at[1])}` : '';
+    throw new ChatportError('READ_INVALID_JSON', `invalid JSON: ${jsonProblem(message)}${where}`, 'read', positionOf(raw, file));
   }
+}
+
+function jsonProblem(message: string): string {
+  if (/Unterminated string/i.test(message)) return 'a string is not closed';
+  if (/Unexpected end|end of JSON input/i.test(message)) return 'the record ends too early';
+  if (/Bad control character/i.test(message)) return 'a raw control character (such as a newline) inside a string';
+  if (/Bad (escaped character|Unicode escape)/i.test(message)) return 'a bad escape sequence in a string';
+  if (/Unexpected non-whitespace character after JSON/i.test(message)) return 'unexpected data after the end of the record';
+  if (/Unexpected number/i.test(message)) return 'an unexpected number';
+  if (/Unexpected string/i.test(message)) return 'an unexpected string';
+  if (/Unexpected token/i.test(message)) return 'an unexpected character';
+  return 'not valid JSON';
 }
 
 export function positionOf(raw: Pick<RawRecord, 'recordIndex' | 'byteOffset' | 'line' | 'shape'>, file: string): Position {

@@ -17,6 +17,11 @@ export interface RawRecord {
   readonly line: number;
   readonly shape: ContainerShape;
   /**
+   * How the record's end was found: `line` (JSONL: a newline, reliable even when the record is broken) or
+   * `structure` (brackets and quotes: a broken record may have shifted every boundary after it).
+   */
+  readonly boundary: 'line' | 'structure';
+  /**
    * Byte ranges [start, end, start, end, ...] (relative to `bytes`) of number literals with more significant
    * digits than a double keeps; null when there are none. parse-record.ts keeps these exact.
    */
@@ -337,6 +342,7 @@ export class RecordSplitter {
         byteOffset: this.offset + lf,
         line: this.line,
         shape: 'object',
+        boundary: 'line',
         longNumbers: null,
         problem: this.error('READ_INVALID_JSON', `line ${this.line} ends inside an unclosed array or envelope`, this.offset + lf, this.line),
       });
@@ -464,6 +470,7 @@ export class RecordSplitter {
       byteOffset: this.valueStart,
       line: this.valueLine,
       shape: recordShape,
+      boundary: this.lineMode ? 'line' : 'structure',
       longNumbers: problem ? null : this.longNumbers,
       ...(problem ? { problem } : {}),
     });
