@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TABLES } from '../../src/model/canonical-schema.js';
+import { TABLES, type TableDef } from '../../src/model/canonical-schema.js';
 import { csvField, isFormulaLike } from '../../src/writers/csv-writer.js';
 import { WRITERS } from '../../src/writers/registry.js';
 import { BIG_ID, T2, messageRow, parseCsv, query, readCsvSql, tempDir } from './helpers.js';
@@ -17,7 +17,7 @@ beforeEach(() => {
 });
 afterEach(() => tmp.cleanup());
 
-async function writeCsv(rows: Array<Record<string, unknown>>, csvRaw?: boolean, table = TABLES.messages): Promise<string> {
+async function writeCsv(rows: Array<Record<string, unknown>>, csvRaw?: boolean, table: TableDef = TABLES.messages): Promise<string> {
   const path = join(tmp.dir, `${table.name}.csv`);
   const w = await WRITERS.csv.open({ table, path, csvRaw });
   await w.write(rows);

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TABLES, type Row } from '../../src/model/canonical-schema.js';
+import { TABLES, type Row, type TableDef } from '../../src/model/canonical-schema.js';
 import { parquetWriterWith } from '../../src/writers/parquet-writer.js';
 import { WRITERS } from '../../src/writers/registry.js';
 import { snappyCompress } from '../../src/writers/snappy.js';
@@ -19,7 +19,7 @@ beforeEach(() => {
 });
 afterEach(() => tmp.cleanup());
 
-async function writeParquet(rows: Row[], table = TABLES.messages, def: WriterDef = WRITERS.parquet): Promise<string> {
+async function writeParquet(rows: Row[], table: TableDef = TABLES.messages, def: WriterDef = WRITERS.parquet): Promise<string> {
   const path = join(tmp.dir, `${table.name}.parquet`);
   const w = await def.open({ table, path });
   await w.write(rows);
