@@ -122,6 +122,7 @@ export class RecordSplitter {
   constructor(private readonly options: SplitterOptions) {
     this.envelopeKeys = new Set(options.envelopeKeys);
     this.lineMode = options.lines === true;
+    this.envelopeNeedles = options.envelopeKeys.map((k) => Buffer.from(JSON.stringify(k)));
   }
 
   push(chunk: Buffer): RawRecord[] {
@@ -191,6 +192,17 @@ export class RecordSplitter {
             this.depth = 1;
             continue;
           }
+          if (c === Ch.OpenBrace && this.lineMode) {
+            // JSONL fast path: a whole line in this chunk, no envelope key in it
+            const lf = chunk.indexOf(Ch.Lf, i);
+            if (lf >= 0 && !this.mayHoldEnvelope(chunk, i, lf)) {
+              const end = this.fastValue(chunk, i, lf, 0, out);
+              if (end >= 0) {
+                i = end - 1;
+                continue;
+              }
+            }
+          }
           if (c === Ch.OpenBrace) {
             // may be a record or an envelope: collect until we know
             this.ctx = Ctx.TopObject;
@@ -232,6 +244,14 @@ export class RecordSplitter {
               continue;
             }
             if (c === Ch.CloseBrace) throw this.error('READ_INVALID_JSON', `unexpected "}" in an array`, this.offset + i);
+            if (c === Ch.OpenBrace || c === Ch.OpenBracket) {
+              // fast path: the whole element lies in this chunk
+              const end = this.fastValue(chunk, i, n, base, out);
+              if (end >= 0) {
+                i = end - 1;
+                continue;
+              }
+            }
             this.beginValue(chunk, i, base, !(c === Ch.OpenBrace || c === Ch.OpenBracket));
             if (c === Ch.Quote) {
               this.inString = true;
@@ -326,6 +346,109 @@ export class RecordSplitter {
 
   private hadValue = false;
   private lineMode = false;
+  private readonly envelopeNeedles: Buffer[];
+
+  /** Whether bytes [start, end) mention an envelope key as a JSON key (then the general path decides). */
+  private mayHoldEnvelope(chunk: Buffer, start: number, end: number): boolean {
+    if (this.envelopeNeedles.length === 0) return false;
+    const line = chunk.subarray(start, end);
+    for (const needle of this.envelopeNeedles) if (line.indexOf(needle) >= 0) return true;
+    return false;
+  }
+
+  /**
+   * Scans one object or array that starts at `start` and ends before `limit` with local variables only (the
+   * general byte loop keeps its state in fields and is several times slower). On success the record is pushed
+   * and the index after it returned; -1 when the value does not close before `limit` (the general path then
+   * takes over from `start`, with nothing consumed).
+   */
+  private fastValue(chunk: Buffer, start: number, limit: number, depthBase: number, out: RawRecord[]): number {
+    const maxDepth = this.options.maxDepth;
+    let depth = 0;
+    let inString = false;
+    let lines = 0;
+    let ranges: number[] | null = null;
+    let inNumber = false;
+    let numStart = 0;
+    let digits = 0;
+    let significant = false;
+    let exponent = false;
+    let tooDeep = false;
+    let i = start;
+    for (; i < limit; i++) {
+      const c = chunk[i]!;
+      if (inString) {
+        if (c === Ch.Backslash) i++;
+        else if (c === Ch.Quote) inString = false;
+        else if (c === Ch.Lf) lines++;
+        continue;
+      }
+      if (c >= Ch.Zero && c <= Ch.Nine) {
+        if (!inNumber) {
+          inNumber = true;
+          numStart = i;
+          digits = 0;
+          significant = false;
+          exponent = false;
+        }
+        if (!exponent && (significant || c !== Ch.Zero)) {
+          significant = true;
+          digits++;
+        }
+        continue;
+      }
+      if (inNumber) {
+        if (c === Ch.Dot || c === 43 || c === Ch.Minus) continue;
+        if (c === 101 || c === 69) {
+          exponent = true;
+          continue;
+        }
+        inNumber = false;
+        if (digits > SAFE_DIGITS) (ranges ??= []).push(numStart - start, i - start);
+      } else if (c === Ch.Minus) {
+        inNumber = true;
+        numStart = i;
+        digits = 0;
+        significant = false;
+        exponent = false;
+        continue;
+      }
+      if (c === Ch.Quote) inString = true;
+      else if (c === Ch.OpenBrace || c === Ch.OpenBracket) {
+        if (++depth > maxDepth) tooDeep = true;
+      } else if (c === Ch.CloseBrace || c === Ch.CloseBracket) {
+        if (--depth === 0) {
+          i++;
+          break;
+        }
+      } else if (c === Ch.Lf) lines++;
+    }
+    if (depth !== 0) return -1;
+    const byteOffset = this.offset + start;
+    const line = this.line;
+    this.line += lines;
+    this.seenAny = true;
+    void depthBase;
+    let problem: ChatportError | undefined;
+    if (i - start > this.options.maxRecordBytes) {
+      problem = this.error('READ_RECORD_TOO_LARGE', `record is ${i - start} bytes, over the limit of ${this.options.maxRecordBytes} (raise it with --max-record-mb)`, byteOffset, line);
+    } else if (tooDeep) {
+      problem = this.error('READ_TOO_DEEP', `record nests deeper than ${maxDepth} levels`, byteOffset, line);
+    }
+    const shape: ContainerShape = this.ctx === Ctx.EnvelopeItems ? 'envelope' : this.ctx === Ctx.ArrayItems ? 'array' : 'object';
+    out.push({
+      bytes: problem ? Buffer.alloc(0) : Buffer.from(chunk.subarray(start, i)),
+      recordIndex: this.recordIndex++,
+      byteOffset,
+      line,
+      shape,
+      boundary: this.lineMode ? 'line' : 'structure',
+      longNumbers: problem ? null : ranges,
+      ...(problem ? { problem } : {}),
+    });
+    if (shape === 'object') this.hadValue = true;
+    return i;
+  }
   private lineRecord = false;
 
   /** JSONL: the line ended. Emits what it held (complete or not) and resets the scanner for the next line. */
