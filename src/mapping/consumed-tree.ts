@@ -2,7 +2,7 @@
 // to the `extra` column so that no vendor field is dropped silently. Reading `from.id` consumes only `id`
 // inside `from`: the rest of `from` stays in extra. A path read through a scalar conversion (id, text,
 // timestamp...) consumes the value only when it is a scalar: if the vendor sent an object there instead,
-// the object stays in extra.
+// the object stays in extra. A null where rules read inside (`from: null` for `from.id`) is consumed too.
 
 import type { Segment } from './paths.js';
 import { LosslessNumber } from '../json/lossless-number.js';
@@ -69,6 +69,9 @@ function restOf(value: unknown, node: Map<string, Entry>): Record<string, unknow
       if (entry.whole) continue;
       if (isScalar(v)) {
         if (entry.scalar) continue;
+        // null where rules read fields inside it (`assignee: null` for a rule on assignee.id): there is nothing
+        // inside to keep, and the rule already gave null
+        if (v === null && entry.children) continue;
       } else if (entry.children && !Array.isArray(v)) {
         kept = restOf(v, entry.children);
         if (kept === null) continue;
