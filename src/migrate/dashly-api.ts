@@ -6,6 +6,7 @@
 
 import { LosslessNumber, isUnsafeNumberText } from '../json/lossless-number.js';
 import { stableStringify } from '../json/stable-json.js';
+import { idText } from './migrate-message.js';
 
 /** The subset of `fetch` migration uses; Node's global fetch satisfies it, and tests may pass their own. */
 export interface HttpResponse {
@@ -75,14 +76,14 @@ export class DashlyApi {
   async reply(conversationId: string, fields: Readonly<Record<string, string>>): Promise<Outcome<{ partId: string | null }>> {
     const out = await this.call('POST', this.replyUrl(conversationId), { ...fields, id_as_string: 'true' });
     if (out.kind !== 'ok') return out;
-    return { kind: 'ok', value: { partId: idString(field(out.value, 'data', 'id')) } };
+    return { kind: 'ok', value: { partId: idText(field(out.value, 'data', 'id')) } };
   }
 
   /** POST /users/{id}/startconversation; the new conversation's id (data.id). */
   async startConversation(userId: string, body: string): Promise<Outcome<{ conversationId: string }>> {
     const out = await this.call('POST', this.startUrl(userId), { body, id_as_string: 'true' });
     if (out.kind !== 'ok') return out;
-    const id = idString(field(out.value, 'data', 'id'));
+    const id = idText(field(out.value, 'data', 'id'));
     if (id === null) return { kind: 'retry', cause: 'server_error', landed: 'unknown', retryAfterMs: null, detail: 'startconversation answered without data.id' };
     return { kind: 'ok', value: { conversationId: id } };
   }
@@ -168,18 +169,11 @@ function field(v: unknown, ...path: string[]): unknown {
 function toPart(v: unknown): DashlyPart {
   const body = field(v, 'body');
   return {
-    id: idString(field(v, 'id')),
-    external_id: idString(field(v, 'external_id')),
-    random_id: idString(field(v, 'random_id')),
+    id: idText(field(v, 'id')),
+    external_id: idText(field(v, 'external_id')),
+    random_id: idText(field(v, 'random_id')),
     body: typeof body === 'string' ? body : '',
   };
-}
-
-export function idString(v: unknown): string | null {
-  if (typeof v === 'string') return v;
-  if (v instanceof LosslessNumber) return v.raw;
-  if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
-  return null;
 }
 
 function errorCode(e: unknown): string | null {

@@ -66,7 +66,7 @@ function text(v: unknown): string | null {
 }
 
 /** Ids stay strings: Dashly ids exceed 2^53, so a number here would already be wrong unless it is lossless. */
-function idText(v: unknown): string | null {
+export function idText(v: unknown): string | null {
   if (typeof v === 'string') return v;
   if (v instanceof LosslessNumber) return v.raw;
   if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v);

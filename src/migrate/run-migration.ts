@@ -120,6 +120,10 @@ type MessageResult = { kind: 'sent'; split: boolean } | { kind: 'rejected'; stat
 /** Thrown inside the run to stop every conversation (401/403): not a per-message outcome. */
 class FatalAnswer extends Error {}
 
+function denied(out: { status: number; error: string; reason: string }): FatalAnswer {
+  return new FatalAnswer(`Dashly answered ${out.status} ${out.error}: ${out.reason}`);
+}
+
 export function validateMigrationConfig(c: MigrationConfig): void {
   const bad = (message: string): never => {
     throw new ChatportError('CONFIG_BAD_OPTION', message, 'config');
@@ -344,7 +348,7 @@ class Run {
         addStarted(this.report, conv, out.value.conversationId);
         return { kind: 'ok', target: out.value.conversationId };
       }
-      if (out.kind === 'denied') throw new FatalAnswer(`Dashly answered ${out.status} ${out.error}: ${out.reason}`);
+      if (out.kind === 'denied') throw denied(out);
       if (out.kind !== 'retry') return { kind: 'halt', reason: `startconversation refused: ${out.kind === 'rejected' ? `${out.status} ${out.error}: ${out.reason}` : out.reason}` };
       if (retry >= this.config.retry.maxRetries) return { kind: 'halt', reason: `startconversation failed after ${retry} retries: ${out.detail}` };
       await this.backoff(out, retry + 1);
@@ -479,7 +483,7 @@ class Run {
           this.journal.append({ t: 'rejected', ...key, part: p.part, status: out.status, error: out.error, reason: out.reason });
           return out;
         case 'denied':
-          throw new FatalAnswer(`Dashly answered ${out.status} ${out.error}: ${out.reason}`);
+          throw denied(out);
         case 'retry':
           this.journal.append({ t: 'retry', ...key, part: p.part, cause: out.cause, landed: out.landed });
           if (retry >= this.config.retry.maxRetries) return { kind: 'halted', reason: `gave up after ${retry} retries: ${out.detail}` };
@@ -526,7 +530,7 @@ class Run {
       this.report.requests.checks++;
       const out = await this.api.listParts(target, position);
       if (out.kind === 'ok') return { kind: 'ok', ...out.value };
-      if (out.kind === 'denied') throw new FatalAnswer(`Dashly answered ${out.status} ${out.error}: ${out.reason}`);
+      if (out.kind === 'denied') throw denied(out);
       if (out.kind !== 'retry') return { kind: 'fail', reason: `${out.kind === 'rejected' ? `${out.status} ${out.error}: ` : ''}${out.reason}` };
       if (retry >= this.config.retry.maxRetries) return { kind: 'fail', reason: `gave up after ${retry} retries: ${out.detail}` };
       await this.backoff(out, retry + 1);
