@@ -31,8 +31,17 @@ export async function main(argv: string[]): Promise<number> {
       (y: Argv) => validateOptions(y).example(VALIDATE_EXAMPLES),
       (args) => run(() => validateCommand(args as never))(),
     )
+    .command(
+      'migrate',
+      'Send transcripts into Dashly through its reply API (see docs/migrate.md and chatport migrate --help)',
+      (y: Argv) => y.help(false).version(false).strict(false),
+      async () => {
+        const { migrateMain } = await import('../migrate/migrate-cli.js');
+        exitCode = await migrateMain(argv.slice(1));
+      },
+    )
     .example(EXPORT_EXAMPLES)
-    .demandCommand(1, 'Give a command: export or validate. See chatport --help.')
+    .demandCommand(1, 'Give a command: export, validate or migrate. See chatport --help.')
     .strict()
     .help()
     .alias('h', 'help')
