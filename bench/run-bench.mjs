@@ -146,14 +146,16 @@ function forwardInterrupts() {
 }
 
 /**
- * Runs `command args` and resolves { exitCode, signal, seconds, peakRssBytes, stderr, timedOut }. Never rejects for
- * a failing command: a failure is data.
+ * Runs `command args` and resolves { exitCode, signal, seconds, cpuSeconds, peakRssBytes, stderr, stdout, timedOut }.
+ * cpuSeconds (user + system) is what the process itself consumed: unlike wall time it barely moves when other
+ * processes compete for the CPUs, so a wall/cpu gap shows a busy machine. Never rejects for a failing command: a
+ * failure is data.
  */
 export function measure(command, args, { method, timeoutMs, cwd = ROOT, env = process.env, tmpDir }) {
   return new Promise((resolve, reject) => {
     const timeFile = path.join(tmpDir, `time-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.txt`);
     const [file, argv] = method === 'time'
-      ? [GNU_TIME, ['-f', '%M', '-o', timeFile, command, ...args]]
+      ? [GNU_TIME, ['-f', '%M %U %S', '-o', timeFile, command, ...args]]
       : [command, args];
     const t0 = process.hrtime.bigint();
     // detached: own process group, so a timeout can stop the command and anything it started (and nothing else).
@@ -168,13 +170,17 @@ export function measure(command, args, { method, timeoutMs, cwd = ROOT, env = pr
     // proc method: VmHWM is the kernel's peak-RSS counter for the process; polling only has to read it before the
     // process exits. The last poll may precede a final spike (documented as a lower bound).
     let hwmKiB = 0;
+    let cpuTicks = null;
     let poller = null;
     if (method === 'proc') {
-      const statusPath = `/proc/${child.pid}/status`;
       const poll = async () => {
         try {
-          const m = /^VmHWM:\s+(\d+) kB/m.exec(await readFile(statusPath, 'utf8'));
+          const m = /^VmHWM:\s+(\d+) kB/m.exec(await readFile(`/proc/${child.pid}/status`, 'utf8'));
           if (m) hwmKiB = Math.max(hwmKiB, Number(m[1]));
+          // utime and stime are fields 14 and 15; the command name (field 2) may hold spaces, so count after ')'.
+          const stat = await readFile(`/proc/${child.pid}/stat`, 'utf8');
+          const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+          cpuTicks = Number(f[11]) + Number(f[12]);
         } catch { /* exited between polls */ }
       };
       poll();
@@ -192,15 +198,19 @@ export function measure(command, args, { method, timeoutMs, cwd = ROOT, env = pr
       clearTimeout(timer);
       if (poller) clearInterval(poller);
       let peakRssBytes = null;
+      let cpuSeconds = null;
       let exitCode = code;
       if (method === 'time') {
         // GNU time writes "Command exited with non-zero status N" / "Command terminated by signal N" before the
-        // format line; the last all-digits line is %M (KiB).
+        // format line; the last line is "%M %U %S" (KiB, user seconds, system seconds).
         const text = await readFile(timeFile, 'utf8').catch(() => '');
         await rm(timeFile, { force: true });
         const lines = text.trim().split('\n');
-        const last = lines[lines.length - 1];
-        if (/^\d+$/.test(last ?? '')) peakRssBytes = Number(last) * 1024;
+        const m = /^(\d+) ([\d.]+) ([\d.]+)$/.exec(lines[lines.length - 1] ?? '');
+        if (m) {
+          peakRssBytes = Number(m[1]) * 1024;
+          cpuSeconds = Number(m[2]) + Number(m[3]);
+        }
         const sig = /terminated by signal (\d+)/.exec(text);
         if (sig) {
           signal = Object.keys(os.constants.signals).find((k) => os.constants.signals[k] === Number(sig[1])) ?? `signal ${sig[1]}`;
@@ -208,8 +218,10 @@ export function measure(command, args, { method, timeoutMs, cwd = ROOT, env = pr
         }
       } else {
         peakRssBytes = hwmKiB > 0 ? hwmKiB * 1024 : null;
+        // Last poll: a lower bound, like the peak. /proc counts USER_HZ ticks: 100 a second on x86 and arm.
+        cpuSeconds = cpuTicks === null ? null : cpuTicks / 100;
       }
-      resolve({ exitCode, signal, seconds, peakRssBytes, stderr, stdout, timedOut });
+      resolve({ exitCode, signal, seconds, cpuSeconds, peakRssBytes, stderr, stdout, timedOut });
     });
   });
 }
@@ -249,13 +261,10 @@ async function dirBytes(dir) {
   return total;
 }
 
-/** The number of records chatport says it read, if its report names one (the report format is chatport's). */
+/** The number of records chatport's --report says it read (`records_read`), or null. */
 export function reportedRecords(report) {
-  if (!report || typeof report !== 'object') return null;
-  const candidates = [report.records_read, report.recordsRead, report.records?.read, report.input?.records, report.read?.records,
-    report.totals?.recordsRead, report.records];
-  for (const c of candidates) if (Number.isSafeInteger(c)) return c;
-  return null;
+  const n = report?.records_read;
+  return Number.isSafeInteger(n) ? n : null;
 }
 
 function lastLine(text) {
@@ -273,6 +282,7 @@ async function runOne(c, input, ctx) {
     '--out', outDir, '--quiet', '--report', reportPath];
   ctx.log(`running ${c.id} (${input.records.toLocaleString('en-US')} records) ...`);
   const timeoutMs = ctx.timeoutSeconds !== undefined ? ctx.timeoutSeconds * 1000 : 120_000 + input.records / 2;
+  const loadAverage = os.loadavg()[0];
   const m = await measure(process.execPath, args, { method: ctx.rssMethod, timeoutMs, tmpDir: ctx.tmpDir });
   const outputBytes = await dirBytes(outDir);
   let report = null;
@@ -287,11 +297,12 @@ async function runOne(c, input, ctx) {
   if (!error && report === null) warnings.push('no readable --report file');
   if (!error && seen !== null && seen !== input.records) warnings.push(`chatport reported ${seen} records read, input has ${input.records}`);
   // Every removed (GDPR) record of the input must come out redacted.
-  const redacted = report?.records_redacted ?? report?.recordsRedacted;
+  const redacted = report?.records_redacted;
   if (!error && Number.isSafeInteger(redacted) && redacted !== input.removed) {
     warnings.push(`chatport reported ${redacted} records redacted, input has ${input.removed} removed`);
   }
   if (!ctx.keep) await rm(outDir, { recursive: true, force: true });
+  ctx.log(error ? `  FAILED: ${error}` : `  ${m.seconds.toFixed(2)} s (cpu ${m.cpuSeconds === null ? '?' : m.cpuSeconds.toFixed(2)} s), ${Math.round(input.records / m.seconds).toLocaleString('en-US')} records/s, peak RSS ${m.peakRssBytes === null ? '?' : (m.peakRssBytes / MB).toFixed(0)} MB, load average before ${loadAverage.toFixed(1)}`);
   return {
     status: error ? 'failed' : 'ok',
     error,
@@ -304,6 +315,8 @@ async function runOne(c, input, ctx) {
     inputBytes: input.fileBytes,
     jsonBytes: input.jsonBytes,
     seconds: m.seconds,
+    cpuSeconds: m.cpuSeconds,
+    loadAverageBefore: loadAverage,
     mbPerSec: input.jsonBytes / MB / m.seconds,
     recordsPerSec: input.records / m.seconds,
     peakRssBytes: m.peakRssBytes,
@@ -413,7 +426,8 @@ export async function main(argv) {
 
   forwardInterrupts();
   const outDir = path.resolve(values['out-dir']);
-  const tmpDir = path.join(outDir, 'tmp');
+  // Per-process, since other tools share bench/out and this folder is removed at the end.
+  const tmpDir = path.join(outDir, `run-bench-tmp-${process.pid}`);
   await mkdir(tmpDir, { recursive: true });
   const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
   const rss = await chooseRssMethod(values['rss-method'], tmpDir);
@@ -456,6 +470,13 @@ export async function main(argv) {
   const notes = [];
   notes.push(`records per input: ${records.toLocaleString('en-US')}; seed ${values.seed}; MB = 10^6 bytes; MB/s counts JSON bytes (decompressed for .gz); peak RSS via ${rss.method === 'time' ? 'GNU time' : '/proc VmHWM polling'}.`);
   if (records < 200_000) notes.push('small run: process start-up dominates the timings, so the target column is not meaningful (smoke test).');
+  // Other processes on the machine inflate wall time but hardly the process's own CPU time: say so per case.
+  const busyLoad = os.cpus().length * 0.5;
+  for (const r of results.flatMap((x) => (x.runs ? x.runs.map((run) => ({ ...run, id: x.id })) : [x]))) {
+    if (r.status === 'ok' && r.loadAverageBefore > busyLoad) {
+      notes.push(`busy machine during ${r.id} (${r.records}): load average ${r.loadAverageBefore.toFixed(1)} on ${os.cpus().length} CPUs before it ran; wall ${r.seconds.toFixed(1)} s vs cpu ${r.cpuSeconds === null ? '?' : r.cpuSeconds.toFixed(1)} s. Re-run on an idle machine before comparing.`);
+    }
+  }
   for (const r of failed) notes.push(`FAILED ${r.id}: ${r.error}`);
   for (const r of results) for (const w of r.warnings ?? []) notes.push(`warning ${r.id}: ${w}`);
   for (const r of results) for (const run of r.runs ?? []) for (const w of run.warnings ?? []) notes.push(`warning ${r.id} (${run.records}): ${w}`);

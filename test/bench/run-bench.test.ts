@@ -61,6 +61,10 @@ describe('run-bench', () => {
       expect(c.warnings).toEqual([]);
       expect(c.seconds).toBeGreaterThan(0.15); // the fake lives at least 150 ms
       expect(c.recordsPerSec).toBeCloseTo(500 / c.seconds, 6);
+      // The fake mostly sleeps: its own CPU time is positive and well below its wall time.
+      expect(c.cpuSeconds).toBeGreaterThan(0);
+      expect(c.cpuSeconds).toBeLessThan(c.seconds * 4);
+      expect(typeof c.loadAverageBefore).toBe('number');
       expect(c.mbPerSec).toBeCloseTo(c.jsonBytes / 1e6 / c.seconds, 6);
       // 180 MB held by the child: the bench's own memory must not stand in for it, and it must not be missed.
       expect(c.peakRssBytes).toBeGreaterThan(180e6);
@@ -90,6 +94,7 @@ describe('run-bench', () => {
     const c = byId(r.results, 'dashly-jsonl-parquet');
     expect(c.peakRssBytes).toBeGreaterThan(180e6);
     expect(c.peakRssBytes).toBeLessThan(300e6);
+    expect(c.cpuSeconds).toBeGreaterThan(0);
   });
 
   it('reports a failing run with its stderr line and exits 1', () => {
