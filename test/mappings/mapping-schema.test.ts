@@ -1,0 +1,169 @@
+// mappings/mapping.schema.json (JSON Schema 2020-12, for editors) and the mapping compiler must agree: every
+// shipped mapping passes both, broken mappings fail both at the same place, and the schema names exactly the
+// keys and canonical columns the compiler accepts.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { parse as parseYaml } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { ChatportError } from '../../src/errors.js';
+import { compileMapping } from '../../src/mapping/compile-mapping.js';
+import { KNOWN_VENDORS, MAPPINGS_DIR } from '../../src/mapping/load-mapping.js';
+import { TABLES, type TableName } from '../../src/model/canonical-schema.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const schema = JSON.parse(readFileSync(path.join(MAPPINGS_DIR, 'mapping.schema.json'), 'utf8')) as Record<string, any>;
+const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false });
+const validate = ajv.compile(schema);
+
+/** The shipped mappings. */
+const MAPPING_FILES = [...readdirSync(MAPPINGS_DIR).filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(MAPPINGS_DIR, f))];
+const load = (file: string) => (file.endsWith('.json') ? JSON.parse(readFileSync(file, 'utf8')) : parseYaml(readFileSync(file, 'utf8')));
+
+describe('every mapping in the repository', () => {
+  it('includes each known vendor', () => {
+    const names = MAPPING_FILES.map((f) => path.basename(f));
+    for (const file of Object.values(KNOWN_VENDORS)) expect(names).toContain(file);
+  });
+
+  for (const file of MAPPING_FILES) {
+    it(`${path.relative(ROOT, file)} validates against the schema and compiles`, () => {
+      const spec = load(file);
+      const ok = validate(spec);
+      expect(ok ? [] : validate.errors).toEqual([]);
+      expect(() => compileMapping(spec, file)).not.toThrow();
+    });
+  }
+
+  for (const vendor of ['oncehub', 'expertflow', 'expertflow-cx'] as const) {
+    it(`mappings/${KNOWN_VENDORS[vendor]} points editors at the schema on its first line`, () => {
+      expect(readFileSync(path.join(MAPPINGS_DIR, KNOWN_VENDORS[vendor]), 'utf8').split('\n')[0]).toBe('# yaml-language-server: $schema=./mapping.schema.json');
+    });
+  }
+});
+
+/** Runs the compiler on a spec and returns "CODE place", or "compiled". */
+function compileError(spec: unknown): { code: string; place: string | undefined; message: string } | 'compiled' {
+  try {
+    compileMapping(spec, 'broken.yaml');
+  } catch (e) {
+    if (!(e instanceof ChatportError)) throw e;
+    return { code: e.code, place: e.position.path, message: e.message };
+  }
+  return 'compiled';
+}
+
+const base = () => ({
+  chatport_mapping: 1,
+  vendor: 'broken',
+  tables: {
+    messages: {
+      columns: {
+        conversation_id: { path: 'conv', convert: 'id' },
+        message_id: { path: 'id', convert: 'id' },
+        created_at: { path: 'ts', convert: 'unix_seconds' },
+        text: 'body',
+      } as Record<string, unknown>,
+    } as Record<string, unknown>,
+  } as Record<string, unknown>,
+});
+const cols = (m: ReturnType<typeof base>) => (m.tables.messages as { columns: Record<string, unknown> }).columns;
+
+/** A broken mapping, where the compiler must point, and the JSON pointer the schema must complain at or above. */
+const BROKEN: { name: string; spec: () => unknown; place: string; pointer: string; says: RegExp }[] = [
+  { name: 'unknown rule key', spec: () => { const m = base(); cols(m).text = { path: 'body', converts: 'text' }; return m; }, place: 'tables.messages.columns.text.converts', pointer: '/tables/messages/columns/text', says: /unknown key "converts"/ },
+  { name: 'unknown conversion', spec: () => { const m = base(); cols(m).created_at = { path: 'ts', convert: 'datetime' }; return m; }, place: 'tables.messages.columns.created_at.convert', pointer: '/tables/messages/columns/created_at/convert', says: /unknown conversion "datetime"/ },
+  { name: 'unknown column', spec: () => { const m = base(); cols(m).body = 'body'; return m; }, place: 'tables.messages.columns.body', pointer: '/tables/messages/columns', says: /no column "body"/ },
+  { name: 'missing key column', spec: () => { const m = base(); delete cols(m).message_id; return m; }, place: 'tables.messages.columns', pointer: '/tables/messages/columns', says: /needs a rule for its key column message_id/ },
+  { name: 'timestamp without a conversion', spec: () => { const m = base(); cols(m).created_at = 'ts'; return m; }, place: 'tables.messages.columns.created_at', pointer: '/tables/messages/columns/created_at', says: /is a timestamp/ },
+  { name: 'timestamp with a non-timestamp conversion', spec: () => { const m = base(); cols(m).created_at = { path: 'ts', convert: 'integer' }; return m; }, place: 'tables.messages.columns.created_at.convert', pointer: '/tables/messages/columns/created_at/convert', says: /is a timestamp/ },
+  { name: 'two sources in one rule', spec: () => { const m = base(); cols(m).kind = { path: 'type', const: 'message' }; return m; }, place: 'tables.messages.columns.kind', pointer: '/tables/messages/columns/kind', says: /takes one of path, const/ },
+  { name: 'two tests in one condition', spec: () => { const m = base(); cols(m).kind = { when: { path: 'type', equals: 'a', exists: true }, const: 'message' }; return m; }, place: 'tables.messages.columns.kind.when', pointer: '/tables/messages/columns/kind', says: /exactly one of equals/ },
+  { name: 'unknown without enum', spec: () => { const m = base(); cols(m).kind = { path: 'type', unknown: 'message' }; return m; }, place: 'tables.messages.columns.kind.unknown', pointer: '/tables/messages/columns/kind', says: /"unknown" goes with "enum"/ },
+  { name: 'allow_single without each', spec: () => { const m = base(); cols(m).attachments = { path: 'files', allow_single: true }; return m; }, place: 'tables.messages.columns.attachments.allow_single', pointer: '/tables/messages/columns/attachments', says: /goes with "each"/ },
+  { name: 'extra among each fields', spec: () => { const m = base(); cols(m).attachments = { each: 'files', fields: { extra: 'x' } }; return m; }, place: 'tables.messages.columns.attachments.fields.extra', pointer: '/tables/messages/columns/attachments', says: /filled by chatport/ },
+  { name: 'a reserved column', spec: () => { const m = base(); cols(m).extra = 'rest'; return m; }, place: 'tables.messages.columns.extra', pointer: '/tables/messages/columns', says: /filled by chatport/ },
+  { name: 'upper-case vendor', spec: () => ({ ...base(), vendor: 'MyVendor' }), place: 'vendor', pointer: '/vendor', says: /lower-case id/ },
+  { name: 'wrong language version', spec: () => ({ ...base(), chatport_mapping: 2 }), place: 'chatport_mapping', pointer: '/chatport_mapping', says: /chatport_mapping: 1 is required/ },
+  { name: 'unknown table', spec: () => { const m = base(); m.tables.tickets = { columns: {} }; return m; }, place: 'tables.tickets', pointer: '/tables', says: /unknown table "tickets"/ },
+  { name: 'unknown top-level key', spec: () => ({ ...base(), envelope_keys: ['data'] }), place: 'envelope_keys', pointer: '', says: /unknown key "envelope_keys"/ },
+  {
+    name: 'unknown aggregate',
+    spec: () => { const m = base(); m.tables.conversations = { derive_from: 'messages', columns: { message_count: { sum: 'x' } } }; return m; },
+    place: 'tables.conversations.columns.message_count.sum',
+    pointer: '/tables/conversations',
+    says: /unknown key "sum" in an aggregate/,
+  },
+  {
+    name: 'derived key column',
+    spec: () => { const m = base(); m.tables.conversations = { derive_from: 'messages', columns: { conversation_id: { first: 'conversation_id' } } }; return m; },
+    place: 'tables.conversations.columns.conversation_id',
+    pointer: '/tables/conversations',
+    says: /filled by chatport/,
+  },
+];
+
+describe('a broken mapping', () => {
+  it('the base of the broken cases is itself valid', () => {
+    expect(validate(base())).toBe(true);
+    expect(compileError(base())).toBe('compiled');
+  });
+  for (const b of BROKEN) {
+    it(`${b.name}: rejected by the schema and by compileMapping at ${b.place}`, () => {
+      const spec = b.spec();
+      expect(validate(spec)).toBe(false);
+      const pointers = (validate.errors ?? []).map((e) => e.instancePath);
+      // the schema complains at the place or at an enclosing object of it
+      expect(pointers.some((p) => b.pointer.startsWith(p) && p.split('/').length >= b.pointer.split('/').length - 1), JSON.stringify(pointers)).toBe(true);
+      const err = compileError(spec);
+      expect(err).not.toBe('compiled');
+      if (err === 'compiled') return;
+      expect(err.code).toBe('CONFIG_MAPPING_INVALID');
+      expect(err.place).toBe(b.place);
+      expect(err.message).toMatch(b.says);
+    });
+  }
+});
+
+describe('the schema names what the compiler accepts', () => {
+  /** The "allowed: a, b, c" list of the compiler's unknown-key error for a spec with the key `zzz` at some place. */
+  function allowed(spec: unknown): string[] {
+    const err = compileError(spec);
+    if (err === 'compiled') throw new Error('expected an unknown-key error');
+    const m = /\(allowed: ([^)]*)\)/.exec(err.message);
+    if (!m) throw new Error(err.message);
+    return m[1]!.replace(/, or derive_from$/, '').split(', ').sort();
+  }
+  const keys = (o: Record<string, unknown>) => Object.keys(o).sort();
+
+  it('top-level, input and table keys', () => {
+    expect(allowed({ ...base(), zzz: 1 })).toEqual(keys(schema.properties));
+    expect(allowed({ ...base(), input: { zzz: 1 } })).toEqual(keys(schema.properties.input.properties));
+    const m = base();
+    (m.tables.messages as Record<string, unknown>).zzz = 1;
+    expect(allowed(m)).toEqual(keys(schema.$defs.messagesTable.properties));
+  });
+
+  it('rule, condition and aggregate keys', () => {
+    const m1 = base();
+    cols(m1).text = { path: 'body', zzz: 1 };
+    expect(allowed(m1)).toEqual(keys(schema.$defs.ruleObject.properties));
+    const m2 = base();
+    cols(m2).text = { path: 'body', when: { path: 'x', exists: true, zzz: 1 } };
+    expect(allowed(m2)).toEqual(keys(schema.$defs.condition.properties));
+    const m3 = base();
+    m3.tables.conversations = { derive_from: 'messages', columns: { message_count: { count: true, zzz: 1 } } };
+    expect(allowed(m3)).toEqual(keys(schema.$defs.aggregate.properties));
+  });
+
+  it('the canonical columns of each table, less those chatport fills', () => {
+    const reserved = new Set(['source', 'extra', 'redacted']);
+    for (const [t, def] of [['messages', 'messagesTable'], ['conversations', 'conversationsTable'], ['answers', 'answersTable']] as [TableName, string][]) {
+      expect(Object.keys(schema.$defs[def].properties.columns.properties), t).toEqual(TABLES[t].columns.map((c) => c.name).filter((c) => !reserved.has(c)));
+      expect(schema.$defs[def].properties.columns.required, t).toEqual(TABLES[t].key);
+    }
+    expect(Object.keys(schema.$defs.conversationsDerived.properties.columns.properties)).toEqual(
+      TABLES.conversations.columns.map((c) => c.name).filter((c) => !['source', 'conversation_id', 'extra'].includes(c)),
+    );
+  });
+});
