@@ -16,14 +16,18 @@ const schema = JSON.parse(readFileSync(path.join(MAPPINGS_DIR, 'mapping.schema.j
 const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false });
 const validate = ajv.compile(schema);
 
-/** The shipped mappings. */
-const MAPPING_FILES = [...readdirSync(MAPPINGS_DIR).filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(MAPPINGS_DIR, f))];
+/** Shipped mappings plus the tutorial's: every mapping file in the repository. */
+const MAPPING_FILES = [
+  ...readdirSync(MAPPINGS_DIR).filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(MAPPINGS_DIR, f)),
+  ...readdirSync(path.join(ROOT, 'samples', 'tutorial')).filter((f) => /\.(ya?ml|json)$/.test(f) && !f.includes('export')).map((f) => path.join(ROOT, 'samples', 'tutorial', f)),
+];
 const load = (file: string) => (file.endsWith('.json') ? JSON.parse(readFileSync(file, 'utf8')) : parseYaml(readFileSync(file, 'utf8')));
 
 describe('every mapping in the repository', () => {
-  it('includes each known vendor', () => {
+  it('includes each known vendor and the tutorial vendor', () => {
     const names = MAPPING_FILES.map((f) => path.basename(f));
     for (const file of Object.values(KNOWN_VENDORS)) expect(names).toContain(file);
+    expect(names).toContain('hootdesk.yaml');
   });
 
   for (const file of MAPPING_FILES) {
