@@ -43,6 +43,7 @@ class CsvWriter implements TableWriter {
   private rows = 0;
   /** Encoded rows wait here until a chunk is full; they are our bytes, so the caller may reuse its batch at once. */
   private readonly out: LineBuffer;
+  private failure: unknown;
   private readonly types: number[];
 
   constructor(
@@ -59,11 +60,17 @@ class CsvWriter implements TableWriter {
   }
 
   async write(batch: readonly Row[]): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
     const out = this.out;
-    for (const row of batch) {
-      const full = out.add(this.record(row));
-      this.rows++;
-      if (full) await out.flush();
+    try {
+      for (const row of batch) {
+        const full = out.add(this.record(row));
+        this.rows++;
+        if (full) await out.flush();
+      }
+    } catch (err) {
+      this.failure = err; // rows before the bad one are already buffered: the file must not be closed as if whole
+      throw err;
     }
   }
 
@@ -103,6 +110,7 @@ class CsvWriter implements TableWriter {
   }
 
   async close(): Promise<{ bytes: number; rows: number }> {
+    if (this.failure !== undefined) throw this.failure;
     await this.out.end();
     const bytes = await this.file.commit();
     return { bytes, rows: this.rows };

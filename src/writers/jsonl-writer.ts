@@ -25,6 +25,7 @@ class JsonlWriter implements TableWriter {
   private rows = 0;
   /** Encoded rows wait here until a chunk is full; they are our bytes, so the caller may reuse its batch at once. */
   private readonly out: LineBuffer;
+  private failure: unknown;
   private readonly types: number[];
   /** `{"col":` for the first column and `,"col":` for the rest, so a line is built by plain concatenation. */
   private readonly prefixes: string[];
@@ -39,11 +40,17 @@ class JsonlWriter implements TableWriter {
   }
 
   async write(batch: readonly Row[]): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
     const out = this.out;
-    for (const row of batch) {
-      const full = out.add(this.line(row));
-      this.rows++;
-      if (full) await out.flush();
+    try {
+      for (const row of batch) {
+        const full = out.add(this.line(row));
+        this.rows++;
+        if (full) await out.flush();
+      }
+    } catch (err) {
+      this.failure = err; // rows before the bad one are already buffered: the file must not be closed as if whole
+      throw err;
     }
   }
 
@@ -82,6 +89,7 @@ class JsonlWriter implements TableWriter {
   }
 
   async close(): Promise<{ bytes: number; rows: number }> {
+    if (this.failure !== undefined) throw this.failure;
     await this.out.end();
     const bytes = await this.file.commit();
     return { bytes, rows: this.rows };

@@ -48,6 +48,8 @@ const TWO_32 = 4294967296;
 /** Below this length a JS byte loop beats Buffer#write for ASCII text (measured). */
 const SHORT_STRING = 64;
 const gzipAsync = promisify(gzip);
+/** zlib hands output back to JS per chunk; one large chunk per page keeps those round trips off the main thread. */
+const GZIP_CHUNK = 1 << 20;
 
 /** An append-only byte buffer that grows by doubling; reused across pages so steady state allocates nothing. */
 class ByteBuffer {
@@ -76,6 +78,13 @@ interface Page {
   readonly body: Buffer;
 }
 
+interface ColumnChunk {
+  readonly pages: Page[];
+  readonly nullCount: number;
+  readonly min: number | bigint | undefined;
+  readonly max: number | bigint | undefined;
+}
+
 /** Encodes one column of the current row group: values PLAIN-encoded, one definition level per row. */
 class ColumnBuilder {
   readonly type: number;
@@ -87,6 +96,8 @@ class ColumnBuilder {
   private bitByte = 0;
   private bitCount = 0;
   pages: Page[] = [];
+  /** Bytes of the finished pages in `pages`. */
+  private pagedBytes = 0;
   nullCount = 0;
   min: number | bigint | undefined;
   max: number | bigint | undefined;
@@ -100,9 +111,7 @@ class ColumnBuilder {
   }
 
   get bufferedBytes(): number {
-    let n = this.values.length;
-    for (const p of this.pages) n += p.body.length;
-    return n;
+    return this.values.length + this.pagedBytes;
   }
 
   add(value: unknown, rowIndex: number): void {
@@ -204,16 +213,18 @@ class ColumnBuilder {
     }
     this.values.buf.copy(body, levelBytes, 0, this.values.length);
     this.pages.push({ numValues: this.pageRows, body });
+    this.pagedBytes += body.length;
     this.values.length = 0;
     this.pageRows = 0;
     this.pageNulls = 0;
   }
 
   /** Hands over the finished pages and statistics, and starts an empty chunk. */
-  take(): { pages: Page[]; nullCount: number; min: number | bigint | undefined; max: number | bigint | undefined } {
+  take(): ColumnChunk {
     this.cutPage();
     const out = { pages: this.pages, nullCount: this.nullCount, min: this.min, max: this.max };
     this.pages = [];
+    this.pagedBytes = 0;
     this.nullCount = 0;
     this.min = undefined;
     this.max = undefined;
@@ -268,17 +279,20 @@ async function compress(codec: CodecName, body: Buffer): Promise<Buffer> {
     case 'snappy':
       return snappyCompress(body);
     case 'gzip':
-      return gzipAsync(body, { level: 1 });
+      return gzipAsync(body, { level: 1, chunkSize: GZIP_CHUNK });
   }
 }
 
 class ParquetWriter implements TableWriter {
   private readonly builders: ColumnBuilder[];
+  private readonly names: string[];
   private readonly rowGroups: RowGroupMeta[] = [];
   private rows = 0;
   private groupRows = 0;
   /** Set when a write failed part-way through a row: the column buffers disagree, so no footer may be written. */
   private failure: unknown;
+  /** The previous row group, still being compressed or written. */
+  private inFlight: Promise<void> | undefined;
 
   constructor(
     private readonly table: TableDef,
@@ -286,6 +300,7 @@ class ParquetWriter implements TableWriter {
     private readonly tuning: ParquetTuning,
   ) {
     this.builders = table.columns.map((c) => new ColumnBuilder(table, c, tuning.pageBytes));
+    this.names = table.columns.map((c) => c.name);
   }
 
   async write(batch: readonly Row[]): Promise<void> {
@@ -299,30 +314,42 @@ class ParquetWriter implements TableWriter {
   }
 
   private async encode(batch: readonly Row[]): Promise<void> {
-    const { builders } = this;
-    const names = this.table.columns.map((c) => c.name);
+    const { builders, names } = this;
+    const { rowGroupRows, rowGroupBytes } = this.tuning;
     for (const row of batch) {
-      for (let i = 0; i < builders.length; i++) builders[i]!.add(row[names[i]!], this.rows);
+      let bytes = 0;
+      for (let i = 0; i < builders.length; i++) {
+        const b = builders[i]!;
+        b.add(row[names[i]!], this.rows);
+        bytes += b.bufferedBytes;
+      }
       this.rows++;
       this.groupRows++;
-      if (this.groupRows >= this.tuning.rowGroupRows || ((this.groupRows & 255) === 0 && this.bufferedBytes() >= this.tuning.rowGroupBytes)) {
-        await this.flushRowGroup();
-      }
+      if (this.groupRows >= rowGroupRows || bytes >= rowGroupBytes) await this.flushRowGroup();
     }
   }
 
-  private bufferedBytes(): number {
-    let n = 0;
-    for (const b of this.builders) n += b.bufferedBytes;
-    return n;
-  }
-
+  /**
+   * Hands the finished row group to compression and writing, then returns so the next group can be encoded
+   * meanwhile (with gzip the compression runs on the libuv pool, i.e. on the other core). Waiting for the previous
+   * group first keeps groups in file order and holds at most two groups in memory.
+   */
   private async flushRowGroup(): Promise<void> {
     if (this.groupRows === 0) return;
-    const { codec } = this.tuning;
+    const numRows = this.groupRows;
     const chunks = this.builders.map((b) => b.take());
-    // Compress every page first: with gzip this runs on the libuv pool, in parallel with itself.
-    const compressed = await Promise.all(chunks.map((c) => Promise.all(c.pages.map((p) => compress(codec, p.body)))));
+    this.groupRows = 0;
+    await this.inFlight;
+    const { codec } = this.tuning;
+    const done = Promise.all(chunks.map((c) => Promise.all(c.pages.map((p) => compress(codec, p.body))))).then((compressed) =>
+      this.writeRowGroup(numRows, chunks, compressed),
+    );
+    done.catch(() => undefined); // a failure is raised by the next flush or close, which await it
+    this.inFlight = done;
+  }
+
+  private async writeRowGroup(numRows: number, chunks: readonly ColumnChunk[], compressed: readonly Buffer[][]): Promise<void> {
+    const { codec } = this.tuning;
     const columns: ColumnChunkMeta[] = [];
     for (let ci = 0; ci < chunks.length; ci++) {
       const chunk = chunks[ci]!;
@@ -351,13 +378,13 @@ class ParquetWriter implements TableWriter {
         compressedSize,
       });
     }
-    this.rowGroups.push({ numRows: this.groupRows, columns });
-    this.groupRows = 0;
+    this.rowGroups.push({ numRows, columns });
   }
 
   async close(): Promise<{ bytes: number; rows: number }> {
     if (this.failure !== undefined) throw this.failure;
     await this.flushRowGroup();
+    await this.inFlight;
     const meta = fileMetadata(this.table, this.rowGroups, CREATED_BY);
     const tail = Buffer.allocUnsafe(8);
     tail.writeUInt32LE(meta.length, 0);

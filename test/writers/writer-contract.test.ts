@@ -144,7 +144,7 @@ describe.each(FORMAT_NAMES)('%s writer contract', (format) => {
     expect(await readBack(format, path, TABLES.messages)).toHaveLength(1);
   });
 
-  it('abort after a refused row leaves no temporary file and no final file', async () => {
+  it('after a refused row, refuses to close; abort leaves no temporary file and no final file', async () => {
     const path = join(tmp.dir, `m${def.extension}`);
     const w = await def.open({ table: TABLES.messages, path });
     await expect(w.write([messageRow(), messageRow({ message_id: null })])).rejects.toMatchObject({
@@ -152,6 +152,9 @@ describe.each(FORMAT_NAMES)('%s writer contract', (format) => {
       stage: 'write',
       position: { recordIndex: 1, path: 'message_id' },
     });
+    // half a batch was taken: closing would publish a file that silently lacks rows
+    await expect(w.close()).rejects.toMatchObject({ code: 'MAP_MISSING_FIELD' });
+    await expect(w.write([messageRow()])).rejects.toMatchObject({ code: 'MAP_MISSING_FIELD' });
     await w.abort();
     expect(existsSync(path)).toBe(false);
     expect(tempFilesIn(tmp.dir)).toEqual([]);
