@@ -86,13 +86,26 @@ function inputPath(dir, vendor, records, seed, genVersion, kind) {
   return path.join(dir, `${vendor}-${records}-s${seedTag}-g${genVersion}.${INPUT_KINDS[kind].ext}`);
 }
 
+function processAlive(pid) {
+  try {
+    process.kill(pid, 0); // signal 0: existence check only
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
 /** Makes sure every input the cases need exists; one generator pass per (vendor, records) writes all its kinds. */
 async function prepareInputs(cases, { inputsDir, seed, genVersion, log }) {
   await mkdir(inputsDir, { recursive: true });
   // Inputs left by an older generator are stale forever: remove them so the cache does not grow without bound.
+  // Temporary files are removed only when the process writing them is gone (another bench may be generating).
   for (const name of await readdir(inputsDir)) {
     const m = /-g([0-9a-f]{10})\./.exec(name);
-    if ((m && m[1] !== genVersion) || name.endsWith('.tmp')) await rm(path.join(inputsDir, name), { force: true });
+    const tmp = /\.(\d+)\.tmp$/.exec(name);
+    if ((m && m[1] !== genVersion && !tmp) || (tmp && !processAlive(Number(tmp[1])))) {
+      await rm(path.join(inputsDir, name), { force: true });
+    }
   }
   const wanted = new Map(); // `${vendor}:${records}` -> Set(kind)
   for (const c of cases) {
