@@ -334,7 +334,7 @@ function dashlyAttachment(rng, st, micros) {
   };
 }
 
-function dashlyBody(rng, type, conv, sentVia) {
+function dashlyBody(rng, type, sentVia) {
   if (EMPTY_BODY_TYPES.has(type)) return '';
   if (sentVia === 'email_user' || sentVia === 'email_admin') {
     // Emails: long, with quoted history.
@@ -377,7 +377,7 @@ function dashlyPart(rng, st) {
   else sentVia = conv.email && type === 'reply_admin' && rng.chance(0.7) ? 'email_admin' : weighted(rng, SENT_VIA_ADMIN);
 
   const removed = CONTENT_TYPES.has(type) && rng.chance(REMOVED_SHARE_OF_CONTENT);
-  let body = dashlyBody(rng, type, conv, sentVia);
+  let body = dashlyBody(rng, type, sentVia);
   if (removed) st.stats.removed++;
   if (removed) body = `${REMOVED_MARKER}:${conv.legacy ? id : id.slice(RAW.length)} ${body || chatText(rng, 40)}`;
 
@@ -589,7 +589,7 @@ function oncehubConversation(rng, st) {
   const created = st.ms;
   const updated = created + Math.floor(rng.lognormal(180_000, 1.2));
   const expand = rng.chance(0.4);
-  const ex = (field) => expand && rng.chance(0.85);
+  const ex = () => expand && rng.chance(0.85); // expand= applies per request; most fields follow it
   const first = rng.pick(OH_FIRST), last = rng.pick(OH_LAST);
   const contactId = ohId(rng, 'CTC');
   const owner = rng.chance(0.9) ? rng.pick(st.users) : null;
@@ -601,7 +601,7 @@ function oncehubConversation(rng, st) {
     last_updated_time: ohTime(rng, updated),
   };
   c[rng.chance(0.35) ? 'last_interacted_time ' : 'last_interacted_time'] = ohTime(rng, updated - rng.int(0, 60_000));
-  c.contact = ex('contact')
+  c.contact = ex()
     ? {
         id: contactId, object: 'contact', creation_time: ohTime(rng, created - rng.int(0, 1e10)),
         last_updated_time: ohTime(rng, updated), last_interacted_time: ohTime(rng, updated), owner,
@@ -613,15 +613,15 @@ function oncehubConversation(rng, st) {
         custom_fields: rng.chance(0.3) ? [{ name: 'Plan', value: rng.pick(['Free', 'Pro']) }] : [], timezone: rng.pick(['Europe/London', 'Asia/Jerusalem', 'America/Sao_Paulo']),
       }
     : contactId;
-  c.owner = owner && ex('owner') ? { id: owner, object: 'user', name: `${rng.pick(OH_FIRST)} ${rng.pick(OH_LAST)}`, email: `${owner.toLowerCase()}@corp.example.com` } : owner;
+  c.owner = owner && ex() ? { id: owner, object: 'user', name: `${rng.pick(OH_FIRST)} ${rng.pick(OH_LAST)}`, email: `${owner.toLowerCase()}@corp.example.com` } : owner;
   const status = rng.float();
   c.status = status < 0.55 ? 'closed' : status < 0.8 ? 'abandoned' : 'started';
   const website = rng.pick(st.websites);
-  c.website = ex('website') ? { id: website, object: 'website', name: 'Main site', url: 'https://www.example.com/pricing?utm_source=chat' } : website;
+  c.website = ex() ? { id: website, object: 'website', name: 'Main site', url: 'https://www.example.com/pricing?utm_source=chat' } : website;
   const audience = rng.chance(0.5) ? rng.pick(st.audiences) : null;
-  c.audience = audience && ex('audience') ? { id: audience, object: 'audience', name: rng.pick(['Returning visitors', 'Pricing page', 'Все посетители']) } : audience;
+  c.audience = audience && ex() ? { id: audience, object: 'audience', name: rng.pick(['Returning visitors', 'Pricing page', 'Все посетители']) } : audience;
   const bot = rng.pick(st.bots);
-  c.bot = ex('bot') ? { id: bot, object: 'bot', name: rng.pick(['Website bot', 'Qualifier 🤖', 'Booking bot']) } : bot;
+  c.bot = ex() ? { id: bot, object: 'bot', name: rng.pick(['Website bot', 'Qualifier 🤖', 'Booking bot']) } : bot;
   const nAnswers = c.status === 'abandoned' ? rng.int(0, 2) : rng.int(0, 6);
   c.answers = [];
   for (let i = 0; i < nAnswers; i++) {
