@@ -91,5 +91,9 @@ describe('the tutorial in docs/mappings.md', () => {
     for (const t of ['conversations', 'messages']) {
       expect(await readFile(path.join(fromJson.outDir, `${t}.jsonl`), 'utf8')).toBe(await readFile(path.join(fromYaml.outDir, `${t}.jsonl`), 'utf8'));
     }
+    // and through the CLI: --from takes the .json path like any mapping file
+    const r = await runCli(['validate', '--from', json, '--input', SAMPLE]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Mapping hootdesk: 3 records read, 3 mapped, 0 failed, 1 redacted (marked removed).');
   });
 });
