@@ -4,14 +4,14 @@
 import type { Readable } from 'node:stream';
 import { ChatportError, type Position } from '../errors.js';
 import type { CompiledMapping } from '../mapping/compile-mapping.js';
-import { mapRecord } from '../mapping/compile-mapping.js';
+import { mapRecord, type MappedRecord } from '../mapping/compile-mapping.js';
 import type { MapContext } from '../mapping/compile-rule.js';
 import { loadMapping } from '../mapping/load-mapping.js';
 import type { Row, TableName } from '../model/canonical-schema.js';
 import { mustRedact, redactRow } from '../redact/redact.js';
 import { expandInputs, type InputSource } from '../readers/input-sources.js';
 import { parseRecord, positionOf } from '../readers/parse-record.js';
-import { readRawRecords } from '../readers/record-stream.js';
+import { readRawBatches } from '../readers/record-stream.js';
 import type { RawRecord } from '../readers/record-splitter.js';
 import { ConversationDeriver } from './derive-conversations.js';
 import { DuplicateKeys } from './duplicate-keys.js';
@@ -51,7 +51,13 @@ export interface MappedStreamOptions {
   readonly open?: (source: InputSource) => Readable;
 }
 
+/** Canonical rows one by one (validate, migrate, tests); the export reads whole batches with mappedBatches. */
 export async function* mappedRows(options: MappedStreamOptions): AsyncGenerator<CanonicalRow> {
+  for await (const batch of mappedBatches(options)) yield* batch;
+}
+
+/** The rows of each input chunk as one array, so the per-row path has no await in it. */
+export async function* mappedBatches(options: MappedStreamOptions): AsyncGenerator<CanonicalRow[]> {
   const { mapping, stats } = options;
   const derivers = mapping.derived.map((d) => new ConversationDeriver(d));
   for (const t of mapping.tables) {
@@ -64,10 +70,41 @@ export async function* mappedRows(options: MappedStreamOptions): AsyncGenerator<
   // one fingerprint set per table with a key; derived tables are keyed by construction
   const seenKeys = new Map(mapping.tables.map((t) => [t.name, { keys: t.def.key, seen: new DuplicateKeys() }] as const));
 
+  /** Parses and maps one record; a record-level error is thrown (fail) or sent to rejects (skip: null). */
+  const mapOrReject = async (raw: RawRecord, file: string): Promise<MappedRecord | null> => {
+    let text: string | null = null;
+    try {
+      if (raw.problem) throw raw.problem;
+      const parsed = parseRecord(raw, file);
+      text = parsed.text;
+      ctx.removed = false;
+      const mapped = mapRecord(mapping, parsed.value, ctx);
+      rejectDuplicates(mapped.rows, seenKeys);
+      return mapped;
+    } catch (e) {
+      if (!(e instanceof ChatportError)) throw e;
+      const error = e.at(positionOf(raw, file));
+      if (options.onError === 'fail') throw error;
+      if (error.code === 'READ_INVALID_JSON' && raw.boundary === 'structure') {
+        // Inside a JSON array or envelope a broken record may have shifted every record boundary after it:
+        // going on could split other records into fragments (and removed content into rejects).
+        throw new ChatportError(
+          'READ_INVALID_JSON',
+          `${error.message}; inside a JSON array the records after a syntax error cannot be found reliably, so the run stops even with --on-error skip (JSONL inputs can skip broken lines)`,
+          'read',
+          error.position,
+        );
+      }
+      stats.rejected(error.code);
+      await options.onReject?.(rejectEntry(error, raw, text, ctx.removed, removalHint));
+      return null;
+    }
+  };
+
   for (const source of options.sources) {
     const input = { name: source.name, bytes: 0, records: 0 };
     stats.inputs.push(input);
-    const raws = readRawRecords(source, {
+    const batches = readRawBatches(source, {
       envelopeKeys: mapping.envelopeKeys,
       ...(options.maxRecordBytes !== undefined ? { maxRecordBytes: options.maxRecordBytes } : {}),
       ...(options.maxDepth !== undefined ? { maxDepth: options.maxDepth } : {}),
@@ -77,56 +114,42 @@ export async function* mappedRows(options: MappedStreamOptions): AsyncGenerator<
         stats.bytesRead += n;
       },
     });
-    for await (const raw of raws) {
-      stats.recordsRead++;
-      input.records++;
-      let mapped;
-      let text: string | null = null;
-      try {
-        if (raw.problem) throw raw.problem;
-        const parsed = parseRecord(raw, source.name);
-        text = parsed.text;
-        const value = parsed.value;
-        ctx.removed = false;
-        mapped = mapRecord(mapping, value, ctx);
-        rejectDuplicates(mapped.rows, seenKeys);
-      } catch (e) {
-        if (!(e instanceof ChatportError)) throw e;
-        const error = e.at(positionOf(raw, source.name));
-        if (options.onError === 'fail') throw error;
-        if (error.code === 'READ_INVALID_JSON' && raw.boundary === 'structure') {
-          // Inside a JSON array or envelope a broken record may have shifted every record boundary after it:
-          // going on could split other records into fragments (and removed content into rejects).
-          throw new ChatportError(
-            'READ_INVALID_JSON',
-            `${error.message}; inside a JSON array the records after a syntax error cannot be found reliably, so the run stops even with --on-error skip (JSONL inputs can skip broken lines)`,
-            'read',
-            error.position,
-          );
+    for await (const raws of batches) {
+      const out: CanonicalRow[] = [];
+      for (const raw of raws) {
+        stats.recordsRead++;
+        input.records++;
+        const mapped = await mapOrReject(raw, source.name);
+        if (mapped === null) continue;
+        stats.recordsMapped++;
+        if (mapped.removed) stats.recordsRedacted++;
+        for (const [table, n] of Object.entries(mapped.skippedByRule)) stats.table(table as TableName).skippedByRule += n;
+        let redactedByRow = false;
+        for (const item of mapped.rows) {
+          if (mustRedact(mapped.removed, item.row)) {
+            redactedByRow = true;
+            redactRow(item.table, item.row);
+          }
+          for (const d of derivers) if (d.derive.from === item.table) d.add(item.row, ctx);
+          stats.table(item.table).emitted++;
+          out.push(item);
         }
-        stats.rejected(error.code);
-        await options.onReject?.(rejectEntry(error, raw, text, ctx.removed, removalHint));
-        continue;
+        if (redactedByRow && !mapped.removed) stats.recordsRedacted++;
       }
-      stats.recordsMapped++;
-      if (mapped.removed) stats.recordsRedacted++;
-      for (const [table, n] of Object.entries(mapped.skippedByRule)) stats.table(table as TableName).skippedByRule += n;
-      for (const out of mapped.rows) {
-        if (mustRedact(mapped.removed, out.row)) {
-          if (!mapped.removed) stats.recordsRedacted++;
-          redactRow(out.table, out.row);
-        }
-        for (const d of derivers) if (d.derive.from === out.table) d.add(out.row, ctx);
-        stats.table(out.table).emitted++;
-        yield out;
-      }
+      if (out.length) yield out;
     }
   }
   for (const d of derivers) {
+    let out: CanonicalRow[] = [];
     for (const row of d.rows()) {
       stats.table(d.derive.name).emitted++;
-      yield { table: d.derive.name, row };
+      out.push({ table: d.derive.name, row });
+      if (out.length >= 4096) {
+        yield out;
+        out = [];
+      }
     }
+    if (out.length) yield out;
   }
 }
 

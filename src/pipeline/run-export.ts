@@ -12,7 +12,7 @@ import { AtomicFile } from '../writers/atomic-file.js';
 import { writerFor } from '../writers/registry.js';
 import type { FormatName, TableWriter } from '../writers/writer.js';
 import { stableStringify } from '../json/stable-json.js';
-import { mappedRows, type ErrorPolicy, type RejectEntry } from './canonical-stream.js';
+import { mappedBatches, type ErrorPolicy, type RejectEntry } from './canonical-stream.js';
 import { RunStats } from './run-stats.js';
 
 export interface ExportOptions {
@@ -57,7 +57,7 @@ export async function runExport(options: ExportOptions): Promise<RunStats> {
         rejectsBuffer = '';
       }
     };
-    const rows = mappedRows({
+    const rowBatches = mappedBatches({
       mapping: options.mapping,
       sources: options.sources,
       onError: options.onError,
@@ -67,13 +67,15 @@ export async function runExport(options: ExportOptions): Promise<RunStats> {
       ...(options.maxDepth !== undefined ? { maxDepth: options.maxDepth } : {}),
       ...(options.open ? { open: options.open } : {}),
     });
-    for await (const { table, row } of rows) {
+    for await (const rows of rowBatches) {
       if (options.signal?.aborted) throw abortError(options.signal);
-      const batch = batches.get(table)!;
-      batch.push(row);
-      if (batch.length >= BATCH_ROWS) {
-        await writers.get(table)!.write(batch);
-        batches.set(table, []);
+      for (const { table, row } of rows) {
+        const batch = batches.get(table)!;
+        batch.push(row);
+        if (batch.length >= BATCH_ROWS) {
+          await writers.get(table)!.write(batch);
+          batches.set(table, []);
+        }
       }
     }
     for (const [table, batch] of batches) if (batch.length) await writers.get(table)!.write(batch);

@@ -20,7 +20,13 @@ export interface ReadOptions {
 
 const CHUNK = 1024 * 1024;
 
+/** Records one by one (tests, small tools); the pipeline reads whole chunks with readRawBatches. */
 export async function* readRawRecords(source: InputSource, options: ReadOptions): AsyncGenerator<RawRecord> {
+  for await (const batch of readRawBatches(source, options)) yield* batch;
+}
+
+/** The records of each input chunk as one array: one await per chunk, not per record. */
+export async function* readRawBatches(source: InputSource, options: ReadOptions): AsyncGenerator<RawRecord[]> {
   const input = options.open ? options.open(source) : openSource(source);
   const splitter = new RecordSplitter({
     file: source.name,
@@ -34,9 +40,10 @@ export async function* readRawRecords(source: InputSource, options: ReadOptions)
     bytes = await detectGzip(input, source, options.onBytes);
     for await (const chunk of bytes) {
       const records = splitter.push(chunk as Buffer);
-      for (const r of records) yield r;
+      if (records.length) yield records;
     }
-    for (const r of splitter.end()) yield r;
+    const last = splitter.end();
+    if (last.length) yield last;
   } catch (e) {
     throw asReadError(e, source);
   } finally {
