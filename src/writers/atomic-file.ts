@@ -92,15 +92,16 @@ export class AtomicFile {
   }
 
   /**
-   * Queues a chunk; resolves at once while the stream has room, otherwise after 'drain'. The caller must not
-   * change a Uint8Array it passed until the returned promise resolves (the stream keeps a reference).
+   * Queues a chunk; resolves at once while the stream has room, otherwise after 'drain'. The stream keeps a
+   * reference to a Uint8Array until it is in the file: `onFlushed` says when (with the error, if the write failed),
+   * so a caller can reuse its buffers instead of allocating fresh ones (fresh memory is costly: docs/formats.md).
    */
-  async write(chunk: string | Uint8Array): Promise<void> {
+  async write(chunk: string | Uint8Array, onFlushed?: (err?: Error | null) => void): Promise<void> {
     this.assertWritable();
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    if (buf.length === 0) return;
     this.bytes += buf.length;
-    if (!this.stream.write(buf)) {
+    const room = onFlushed ? this.stream.write(buf, onFlushed) : this.stream.write(buf);
+    if (!room) {
       try {
         await once(this.stream, 'drain', { signal: this.cancel.signal });
       } catch (err) {

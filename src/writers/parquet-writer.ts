@@ -1,10 +1,11 @@
 // Parquet output through a small purpose-built encoder: PLAIN values, RLE/bit-packed definition levels, data
 // pages v1, SNAPPY, Thrift compact footer. Chosen over the npm Parquet libraries by measurement (docs/formats.md):
-// it is several times faster and holds only one row group of encoded bytes, so memory stays flat at any row count.
-// Rows are encoded into per-column buffers as they arrive; a row group is compressed and written when it fills.
+// it is several times faster and holds only about two row groups of encoded bytes, so memory stays flat at any
+// row count. Values are encoded into per-column buffers as rows arrive; a page is compressed when it fills and a
+// row group is written when it is complete. Every buffer is reused: on this kind of machine touching fresh memory
+// costs more than encoding into memory already touched.
 
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import type { ColumnDef, Row, TableDef } from '../model/canonical-schema.js';
 import { AtomicFile } from './atomic-file.js';
 import {
@@ -22,7 +23,7 @@ import {
   typeCode,
 } from './column-values.js';
 import { dataPageHeader, fileMetadata, type CodecName, type ColumnChunkMeta, type RowGroupMeta } from './parquet-metadata.js';
-import { snappyCompress } from './snappy.js';
+import { maxCompressedLength, snappyCompressInto } from './snappy.js';
 import type { TableWriter, WriterDef, WriterOptions } from './writer.js';
 
 export interface ParquetTuning {
@@ -47,11 +48,8 @@ const CREATED_BY = 'chatport';
 const TWO_32 = 4294967296;
 /** Below this length a JS byte loop beats Buffer#write for ASCII text (measured). */
 const SHORT_STRING = 64;
-const gzipAsync = promisify(gzip);
-/** zlib hands output back to JS per chunk; one large chunk per page keeps those round trips off the main thread. */
-const GZIP_CHUNK = 1 << 20;
 
-/** An append-only byte buffer that grows by doubling; reused across pages so steady state allocates nothing. */
+/** An append-only byte buffer that grows by doubling and is reset, not reallocated, between uses. */
 class ByteBuffer {
   buf: Buffer;
   length = 0;
@@ -69,23 +67,35 @@ class ByteBuffer {
     this.buf.copy(next, 0, 0, this.length);
     this.buf = next;
   }
+
+  append(src: Uint8Array): void {
+    this.ensure(src.length);
+    this.buf.set(src, this.length);
+    this.length += src.length;
+  }
 }
 
-interface Page {
-  /** Rows in the page, nulls included. */
-  readonly numValues: number;
-  /** Definition levels (if any) and values, uncompressed, in a buffer of its own. */
-  readonly body: Buffer;
+/** Working space shared by a writer's columns for building and compressing one page at a time. */
+interface PageScratch {
+  readonly body: ByteBuffer;
+  readonly packed: ByteBuffer;
 }
 
+/** A column's finished row-group chunk: bytes to write (page headers and bodies) and what the footer records. */
 interface ColumnChunk {
-  readonly pages: Page[];
+  readonly bytes: Buffer;
+  readonly numValues: number;
   readonly nullCount: number;
+  readonly uncompressedSize: number;
   readonly min: number | bigint | undefined;
   readonly max: number | bigint | undefined;
 }
 
-/** Encodes one column of the current row group: values PLAIN-encoded, one definition level per row. */
+/**
+ * Encodes one column: values PLAIN-encoded into `values`, one definition level per row; each full page is
+ * compressed into the current half of a double buffer that collects the row group's column chunk. The other half
+ * holds the previous group until the file has written it.
+ */
 class ColumnBuilder {
   readonly type: number;
   private readonly values = new ByteBuffer(1 << 16);
@@ -95,23 +105,26 @@ class ColumnBuilder {
   /** Booleans are bit-packed: the byte being filled and how many bits it holds. */
   private bitByte = 0;
   private bitCount = 0;
-  pages: Page[] = [];
-  /** Bytes of the finished pages in `pages`. */
-  private pagedBytes = 0;
-  nullCount = 0;
-  min: number | bigint | undefined;
-  max: number | bigint | undefined;
+  private chunks = [new ByteBuffer(1 << 16), new ByteBuffer(1 << 16)] as const;
+  private current = 0;
+  private numValues = 0;
+  private nullCount = 0;
+  private uncompressedSize = 0;
+  private min: number | bigint | undefined;
+  private max: number | bigint | undefined;
 
   constructor(
     readonly table: TableDef,
     readonly col: ColumnDef,
     private readonly pageBytes: number,
+    private readonly codec: CodecName,
+    private readonly scratch: PageScratch,
   ) {
     this.type = typeCode(col);
   }
 
   get bufferedBytes(): number {
-    return this.values.length + this.pagedBytes;
+    return this.values.length + this.chunks[this.current].length;
   }
 
   add(value: unknown, rowIndex: number): void {
@@ -124,7 +137,6 @@ class ColumnBuilder {
       if (!this.col.nullable) throw missingRequired(this.table, this.col, rowIndex);
       this.levels[this.pageRows++] = 0;
       this.pageNulls++;
-      this.nullCount++;
       return;
     }
     const { table, col } = this;
@@ -194,8 +206,8 @@ class ColumnBuilder {
     }
   }
 
-  /** Closes the current page into a standalone body: [levels length][levels][values]. */
-  cutPage(): void {
+  /** Closes the current page: body = [levels length][levels][values], compressed, after its header. */
+  private cutPage(): void {
     if (this.pageRows === 0) return;
     if (this.bitCount > 0) {
       const v = this.values;
@@ -204,28 +216,66 @@ class ColumnBuilder {
       this.bitByte = 0;
       this.bitCount = 0;
     }
-    const levels = this.col.nullable ? encodeLevels(this.levels, this.pageRows, this.pageNulls) : undefined;
-    const levelBytes = levels ? 4 + levels.length : 0;
-    const body = Buffer.allocUnsafe(levelBytes + this.values.length);
-    if (levels) {
-      body.writeUInt32LE(levels.length, 0);
-      body.set(levels, 4);
+    let body: Uint8Array = this.values.buf.subarray(0, this.values.length);
+    if (this.col.nullable) {
+      const levels = encodeLevels(this.levels, this.pageRows, this.pageNulls);
+      const b = this.scratch.body;
+      b.length = 0;
+      b.ensure(4 + levels.length + body.length);
+      b.buf.writeUInt32LE(levels.length, 0);
+      b.buf.set(levels, 4);
+      b.buf.set(body, 4 + levels.length);
+      b.length = 4 + levels.length + body.length;
+      body = b.buf.subarray(0, b.length);
     }
-    this.values.buf.copy(body, levelBytes, 0, this.values.length);
-    this.pages.push({ numValues: this.pageRows, body });
-    this.pagedBytes += body.length;
+    const packed = this.compress(body);
+    const header = dataPageHeader(this.pageRows, body.length, packed.length);
+    const chunk = this.chunks[this.current];
+    chunk.append(header);
+    chunk.append(packed);
+    this.numValues += this.pageRows;
+    this.nullCount += this.pageNulls;
+    this.uncompressedSize += header.length + body.length;
     this.values.length = 0;
     this.pageRows = 0;
     this.pageNulls = 0;
   }
 
-  /** Hands over the finished pages and statistics, and starts an empty chunk. */
+  private compress(body: Uint8Array): Uint8Array {
+    switch (this.codec) {
+      case 'none':
+        return body;
+      case 'snappy': {
+        const p = this.scratch.packed;
+        p.length = 0;
+        p.ensure(maxCompressedLength(body.length));
+        return p.buf.subarray(0, snappyCompressInto(body, p.buf, 0));
+      }
+      case 'gzip':
+        return gzipSync(body, { level: 1 });
+    }
+  }
+
+  /**
+   * Finishes the row group's chunk and switches to the other half of the double buffer. The returned bytes stay
+   * valid until the next take(): the caller must have them on disk by then.
+   */
   take(): ColumnChunk {
     this.cutPage();
-    const out = { pages: this.pages, nullCount: this.nullCount, min: this.min, max: this.max };
-    this.pages = [];
-    this.pagedBytes = 0;
+    const chunk = this.chunks[this.current];
+    const out: ColumnChunk = {
+      bytes: chunk.buf.subarray(0, chunk.length),
+      numValues: this.numValues,
+      nullCount: this.nullCount,
+      uncompressedSize: this.uncompressedSize,
+      min: this.min,
+      max: this.max,
+    };
+    this.current ^= 1;
+    this.chunks[this.current].length = 0;
+    this.numValues = 0;
     this.nullCount = 0;
+    this.uncompressedSize = 0;
     this.min = undefined;
     this.max = undefined;
     return out;
@@ -272,17 +322,6 @@ function int64Bytes(n: number | bigint): Uint8Array {
   return b;
 }
 
-async function compress(codec: CodecName, body: Buffer): Promise<Buffer> {
-  switch (codec) {
-    case 'none':
-      return body;
-    case 'snappy':
-      return snappyCompress(body);
-    case 'gzip':
-      return gzipAsync(body, { level: 1, chunkSize: GZIP_CHUNK });
-  }
-}
-
 class ParquetWriter implements TableWriter {
   private readonly builders: ColumnBuilder[];
   private readonly names: string[];
@@ -291,15 +330,16 @@ class ParquetWriter implements TableWriter {
   private groupRows = 0;
   /** Set when a write failed part-way through a row: the column buffers disagree, so no footer may be written. */
   private failure: unknown;
-  /** The previous row group, still being compressed or written. */
-  private inFlight: Promise<void> | undefined;
+  /** Settles when the previous row group is on disk, i.e. when the builders may reuse its buffers. */
+  private inFlight: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly table: TableDef,
     private readonly file: AtomicFile,
     private readonly tuning: ParquetTuning,
   ) {
-    this.builders = table.columns.map((c) => new ColumnBuilder(table, c, tuning.pageBytes));
+    const scratch: PageScratch = { body: new ByteBuffer(1 << 16), packed: new ByteBuffer(1 << 16) };
+    this.builders = table.columns.map((c) => new ColumnBuilder(table, c, tuning.pageBytes, tuning.codec, scratch));
     this.names = table.columns.map((c) => c.name);
   }
 
@@ -330,55 +370,38 @@ class ParquetWriter implements TableWriter {
   }
 
   /**
-   * Hands the finished row group to compression and writing, then returns so the next group can be encoded
-   * meanwhile (with gzip the compression runs on the libuv pool, i.e. on the other core). Waiting for the previous
-   * group first keeps groups in file order and holds at most two groups in memory.
+   * Writes the finished row group and returns without waiting for the disk, so the next group is encoded while
+   * this one is written; the wait happens at the next flush, before the builders switch back to these buffers.
    */
   private async flushRowGroup(): Promise<void> {
     if (this.groupRows === 0) return;
-    const numRows = this.groupRows;
-    const chunks = this.builders.map((b) => b.take());
-    this.groupRows = 0;
     await this.inFlight;
-    const { codec } = this.tuning;
-    const done = Promise.all(chunks.map((c) => Promise.all(c.pages.map((p) => compress(codec, p.body))))).then((compressed) =>
-      this.writeRowGroup(numRows, chunks, compressed),
-    );
-    done.catch(() => undefined); // a failure is raised by the next flush or close, which await it
-    this.inFlight = done;
-  }
-
-  private async writeRowGroup(numRows: number, chunks: readonly ColumnChunk[], compressed: readonly Buffer[][]): Promise<void> {
-    const { codec } = this.tuning;
     const columns: ColumnChunkMeta[] = [];
-    for (let ci = 0; ci < chunks.length; ci++) {
-      const chunk = chunks[ci]!;
+    let onDisk!: (err?: Error | null) => void;
+    const inFlight = new Promise<void>((resolve, reject) => {
+      onDisk = (err) => (err ? reject(err) : resolve());
+    });
+    inFlight.catch(() => undefined); // raised by the next flush or close, which await it
+    this.inFlight = inFlight;
+    for (let ci = 0; ci < this.builders.length; ci++) {
+      const builder = this.builders[ci]!;
+      const chunk = builder.take();
       const dataPageOffset = this.file.bytesWritten;
-      let uncompressedSize = 0;
-      let compressedSize = 0;
-      let numValues = 0;
-      for (let pi = 0; pi < chunk.pages.length; pi++) {
-        const page = chunk.pages[pi]!;
-        const body = compressed[ci]![pi]!;
-        const header = dataPageHeader(page.numValues, page.body.length, body.length);
-        await this.file.write(header);
-        await this.file.write(body);
-        uncompressedSize += header.length + page.body.length;
-        compressedSize += header.length + body.length;
-        numValues += page.numValues;
-      }
+      // Stream writes finish in order, so the last column's callback means the whole group is on disk.
+      await this.file.write(chunk.bytes, ci === this.builders.length - 1 ? onDisk : undefined);
       columns.push({
-        col: this.builders[ci]!.col,
-        codec,
-        numValues,
+        col: builder.col,
+        codec: this.tuning.codec,
+        numValues: chunk.numValues,
         nullCount: chunk.nullCount,
         minMax: chunk.min === undefined || chunk.max === undefined ? undefined : [int64Bytes(chunk.min), int64Bytes(chunk.max)],
         dataPageOffset,
-        uncompressedSize,
-        compressedSize,
+        uncompressedSize: chunk.uncompressedSize,
+        compressedSize: chunk.bytes.length,
       });
     }
-    this.rowGroups.push({ numRows, columns });
+    this.rowGroups.push({ numRows: this.groupRows, columns });
+    this.groupRows = 0;
   }
 
   async close(): Promise<{ bytes: number; rows: number }> {

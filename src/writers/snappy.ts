@@ -121,9 +121,8 @@ function encodeBlock(dst: Uint8Array, d: number, input: Uint8Array, start: numbe
   return d;
 }
 
-export function snappyCompress(input: Uint8Array): Buffer {
-  const dst = Buffer.allocUnsafe(maxCompressedLength(input.length));
-  let d = 0;
+/** Compresses `input` into `dst` from offset `d` and returns the end offset; `dst` must have maxCompressedLength room. */
+export function snappyCompressInto(input: Uint8Array, dst: Uint8Array, d: number): number {
   // preamble: uncompressed length as a varint
   let len = input.length;
   while (len >= 0x80) {
@@ -135,5 +134,10 @@ export function snappyCompress(input: Uint8Array): Buffer {
     const end = Math.min(p + MAX_BLOCK, input.length);
     d = end - p < MIN_NON_LITERAL_BLOCK ? emitLiteral(dst, d, input, p, end) : encodeBlock(dst, d, input, p, end);
   }
-  return dst.subarray(0, d);
+  return d;
+}
+
+export function snappyCompress(input: Uint8Array): Buffer {
+  const dst = Buffer.allocUnsafe(maxCompressedLength(input.length));
+  return dst.subarray(0, snappyCompressInto(input, dst, 0));
 }
