@@ -171,6 +171,11 @@ export function updateDeriveState(d: CompiledDerive, state: DeriveState, row: Ro
   for (let i = 0; i < aggs.length; i++) state.slots[i] = aggs[i]!.update(state.slots[i], row, order, ctx);
 }
 
+/** Combines two partial aggregates of the same derived row (from spilled runs); neither input is reused. */
+export function mergeDeriveStates(d: CompiledDerive, a: DeriveState, b: DeriveState): DeriveState {
+  return { slots: d.aggregators.map((agg, i) => agg.merge(a.slots[i], b.slots[i])) };
+}
+
 export function finishDeriveState(d: CompiledDerive, state: DeriveState, conversationId: string): Row {
   const row: Row = {};
   for (const c of d.def.columns) row[c.name] = null;

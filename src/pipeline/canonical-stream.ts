@@ -49,6 +49,8 @@ export interface MappedStreamOptions {
   readonly maxDepth?: number;
   /** Replaces how sources are opened (tests feed bytes in chosen chunk sizes). */
   readonly open?: (source: InputSource) => Readable;
+  /** Derived conversations kept in memory before spilling to disk (tests force spills with a small number). */
+  readonly maxConversationsInMemory?: number;
 }
 
 /** Canonical rows one by one (validate, migrate, tests); the export reads whole batches with mappedBatches. */
@@ -59,7 +61,7 @@ export async function* mappedRows(options: MappedStreamOptions): AsyncGenerator<
 /** The rows of each input chunk as one array, so the per-row path has no await in it. */
 export async function* mappedBatches(options: MappedStreamOptions): AsyncGenerator<CanonicalRow[]> {
   const { mapping, stats } = options;
-  const derivers = mapping.derived.map((d) => new ConversationDeriver(d));
+  const derivers = mapping.derived.map((d) => new ConversationDeriver(d, options.maxConversationsInMemory));
   for (const t of mapping.tables) {
     stats.table(t.name);
     if (!t.forEach) stats.recordLevelTables.add(t.name);
@@ -70,8 +72,11 @@ export async function* mappedBatches(options: MappedStreamOptions): AsyncGenerat
   // one fingerprint set per table with a key; derived tables are keyed by construction
   const seenKeys = new Map(mapping.tables.map((t) => [t.name, { keys: t.def.key, seen: new DuplicateKeys() }] as const));
 
-  /** Parses and maps one record; a record-level error is thrown (fail) or sent to rejects (skip: null). */
-  const mapOrReject = async (raw: RawRecord, file: string): Promise<MappedRecord | null> => {
+  /** Rejected records of the current batch, handed to onReject after it (no await per record). */
+  const pendingRejects: RejectEntry[] = [];
+
+  /** Parses and maps one record; a record-level error is thrown (fail) or queued for rejects (skip: null). */
+  const mapOrReject = (raw: RawRecord, file: string): MappedRecord | null => {
     let text: string | null = null;
     try {
       if (raw.problem) throw raw.problem;
@@ -96,60 +101,71 @@ export async function* mappedBatches(options: MappedStreamOptions): AsyncGenerat
         );
       }
       stats.rejected(error.code);
-      await options.onReject?.(rejectEntry(error, raw, text, ctx.removed, removalHint));
+      pendingRejects.push(rejectEntry(error, raw, text, ctx.removed, removalHint));
       return null;
     }
   };
 
-  for (const source of options.sources) {
-    const input = { name: source.name, bytes: 0, records: 0 };
-    stats.inputs.push(input);
-    const batches = readRawBatches(source, {
-      envelopeKeys: mapping.envelopeKeys,
-      ...(options.maxRecordBytes !== undefined ? { maxRecordBytes: options.maxRecordBytes } : {}),
-      ...(options.maxDepth !== undefined ? { maxDepth: options.maxDepth } : {}),
-      ...(options.open ? { open: options.open } : {}),
-      onBytes: (n) => {
-        input.bytes += n;
-        stats.bytesRead += n;
-      },
-    });
-    for await (const raws of batches) {
-      const out: CanonicalRow[] = [];
-      for (const raw of raws) {
-        stats.recordsRead++;
-        input.records++;
-        const mapped = await mapOrReject(raw, source.name);
-        if (mapped === null) continue;
-        stats.recordsMapped++;
-        if (mapped.removed) stats.recordsRedacted++;
-        for (const [table, n] of Object.entries(mapped.skippedByRule)) stats.table(table as TableName).skippedByRule += n;
-        let redactedByRow = false;
-        for (const item of mapped.rows) {
-          if (mustRedact(mapped.removed, item.row)) {
-            redactedByRow = true;
-            redactRow(item.table, item.row);
+  try {
+    yield* mapAll();
+  } finally {
+    // spilled aggregates are removed whether the run finished, failed or was abandoned by its consumer
+    await Promise.all(derivers.map((d) => d.cleanup()));
+  }
+
+  async function* mapAll(): AsyncGenerator<CanonicalRow[]> {
+    for (const source of options.sources) {
+      const input = { name: source.name, bytes: 0, records: 0 };
+      stats.inputs.push(input);
+      const batches = readRawBatches(source, {
+        envelopeKeys: mapping.envelopeKeys,
+        ...(options.maxRecordBytes !== undefined ? { maxRecordBytes: options.maxRecordBytes } : {}),
+        ...(options.maxDepth !== undefined ? { maxDepth: options.maxDepth } : {}),
+        ...(options.open ? { open: options.open } : {}),
+        onBytes: (n) => {
+          input.bytes += n;
+          stats.bytesRead += n;
+        },
+      });
+      for await (const raws of batches) {
+        const out: CanonicalRow[] = [];
+        for (const raw of raws) {
+          stats.recordsRead++;
+          input.records++;
+          const mapped = mapOrReject(raw, source.name);
+          if (mapped === null) continue;
+          stats.recordsMapped++;
+          if (mapped.removed) stats.recordsRedacted++;
+          for (const [table, n] of Object.entries(mapped.skippedByRule)) stats.table(table as TableName).skippedByRule += n;
+          let redactedByRow = false;
+          for (const item of mapped.rows) {
+            if (mustRedact(mapped.removed, item.row)) {
+              redactedByRow = true;
+              redactRow(item.table, item.row);
+            }
+            for (const d of derivers) if (d.derive.from === item.table) d.add(item.row, ctx);
+            stats.table(item.table).emitted++;
+            out.push(item);
           }
-          for (const d of derivers) if (d.derive.from === item.table) d.add(item.row, ctx);
-          stats.table(item.table).emitted++;
-          out.push(item);
+          if (redactedByRow && !mapped.removed) stats.recordsRedacted++;
         }
-        if (redactedByRow && !mapped.removed) stats.recordsRedacted++;
+        for (const r of pendingRejects.splice(0)) await options.onReject?.(r);
+        if (out.length) yield out;
+        for (const d of derivers) await d.maybeSpill();
+      }
+    }
+    for (const d of derivers) {
+      let out: CanonicalRow[] = [];
+      for await (const row of d.rows()) {
+        stats.table(d.derive.name).emitted++;
+        out.push({ table: d.derive.name, row });
+        if (out.length >= 4096) {
+          yield out;
+          out = [];
+        }
       }
       if (out.length) yield out;
     }
-  }
-  for (const d of derivers) {
-    let out: CanonicalRow[] = [];
-    for (const row of d.rows()) {
-      stats.table(d.derive.name).emitted++;
-      out.push({ table: d.derive.name, row });
-      if (out.length >= 4096) {
-        yield out;
-        out = [];
-      }
-    }
-    if (out.length) yield out;
   }
 }
 
