@@ -285,6 +285,13 @@ function lastLine(text) {
   return lines.length ? lines[lines.length - 1] : '';
 }
 
+/** Node flags from the entry point's `#!/usr/bin/env -S node ...` line, so the bench runs what `npx chatport` runs. */
+async function shebangFlags(bin) {
+  const first = (await readFile(bin, 'utf8')).split('\n', 1)[0];
+  const m = /^#!\S*env -S node\s+(.*)$/.exec(first);
+  return m ? m[1].trim().split(/\s+/) : [];
+}
+
 async function runOne(c, input, ctx) {
   const runDir = path.join(ctx.outDir, 'runs', `${c.id}-${input.records}`);
   const outDir = path.join(runDir, 'out');
@@ -296,7 +303,7 @@ async function runOne(c, input, ctx) {
   ctx.log(`running ${c.id} (${input.records.toLocaleString('en-US')} records) ...`);
   const timeoutMs = ctx.timeoutSeconds !== undefined ? ctx.timeoutSeconds * 1000 : 120_000 + input.records / 2;
   const loadAverage = os.loadavg()[0];
-  const m = await measure(process.execPath, args, { method: ctx.rssMethod, timeoutMs, tmpDir: ctx.tmpDir });
+  const m = await measure(process.execPath, [...(await shebangFlags(ctx.bin)), ...args], { method: ctx.rssMethod, timeoutMs, tmpDir: ctx.tmpDir });
   const outputBytes = await dirBytes(outDir);
   let report = null;
   try { report = JSON.parse(await readFile(reportPath, 'utf8')); } catch { /* absent or not JSON: noted below */ }
