@@ -402,7 +402,7 @@ const USAGE = `usage: node bench/run-bench.mjs [--records N] [--cases PATTERNS] 
   --out-dir DIR      default bench/out (inputs are cached in <out-dir>/inputs)
   --seed S           generator seed (default chatport-bench)
   --rss-method M     auto | time | proc (default auto: GNU time if calibrated, else /proc VmHWM polling)
-  --bin FILE         the chatport entry point (default bin/chatport.js)
+  --bin FILE         the chatport entry point (default dist/cli/bin.js)
   --timeout SEC      per-run timeout (default 120 s + 0.5 ms per record)
   --strict           exit 1 when a target is not met (default: only failures do)
   --list             print the case ids and exit`;
@@ -418,7 +418,7 @@ export async function main(argv) {
       seed: { type: 'string', default: 'chatport-bench' },
       growth: { type: 'boolean', default: false },
       'rss-method': { type: 'string', default: 'auto' },
-      bin: { type: 'string', default: path.join(ROOT, 'bin', 'chatport.js') },
+      bin: { type: 'string', default: path.join(ROOT, 'dist', 'cli', 'bin.js') },
       timeout: { type: 'string' },
       strict: { type: 'boolean', default: false },
       list: { type: 'boolean', default: false },
@@ -440,8 +440,8 @@ export async function main(argv) {
 
   const bin = path.resolve(values.bin);
   if (!existsSync(bin)) throw new Error(`${bin} not found`);
-  if (bin === path.join(ROOT, 'bin', 'chatport.js') && !existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) {
-    throw new Error('dist/cli/main.js not found: run `npm run build` first (npm run bench does)');
+  if (bin === path.join(ROOT, 'dist', 'cli', 'bin.js') && !existsSync(path.join(ROOT, 'dist', 'cli', 'bin.js'))) {
+    throw new Error('dist/cli/bin.js not found: run `npm run build` first (npm run bench does)');
   }
 
   forwardInterrupts();

@@ -1,4 +1,4 @@
-// Runs the built CLI (bin/chatport.js -> dist/) as a separate process, as a user would.
+// Runs the built CLI (dist/cli/bin.js) as a separate process, as a user would.
 
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -13,7 +13,7 @@ export interface CliResult {
 
 export function runCli(args: string[], options: { stdin?: Buffer | string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/chatport.js'), ...args], {
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli/bin.js'), ...args], {
       cwd: options.cwd ?? ROOT,
       env: { ...process.env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -45,7 +45,7 @@ async function previousRun(name: string): Promise<{ outDir: string; before: Reco
 }
 
 function startExport(outDir: string) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/chatport.js'), 'export', '--from', 'dashly', '--input', bigInput, '--format', 'parquet', '--out', outDir, '--quiet'], {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli/bin.js'), 'export', '--from', 'dashly', '--input', bigInput, '--format', 'parquet', '--out', outDir, '--quiet'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
