@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TABLES, type TableDef } from '../../src/model/canonical-schema.js';
 import { csvField, isFormulaLike } from '../../src/writers/csv-writer.js';
 import { WRITERS } from '../../src/writers/registry.js';
-import { BIG_ID, T2, messageRow, parseCsv, query, readCsvSql, tempDir } from './helpers.js';
+import { BIG_ID, T2, messageRow, parseCsv, query, readCsvSql, sqlString, tempDir } from './helpers.js';
 
 const MESSAGE_COLUMNS = TABLES.messages.columns.map((c) => c.name);
 
@@ -129,6 +129,17 @@ describe('DuckDB read-back', () => {
       { text: "'=1+1", author_name: 'Zoë "Z" O\'Neil' },
       { text: "'-", author_name: "'@me" },
     ]);
+  });
+
+  it('is read exactly by the plain read_csv call docs/formats.md gives (sniffer on)', async () => {
+    const rows = texts.map((text, i) => messageRow({ message_id: String(i), text, language: null }));
+    const path = await writeCsv(rows, true);
+    const back = await query(
+      `SELECT message_id, text, language FROM read_csv(${sqlString(path)}, header=true, all_varchar=true, allow_quoted_nulls=false)`,
+    );
+    expect(back.map((r) => r.text)).toEqual(texts);
+    expect(back.map((r) => r.message_id)).toEqual(texts.map((_, i) => String(i)));
+    expect(back.every((r) => r.language === null)).toBe(true);
   });
 
   it('reads timestamps back microsecond-exact and ids above 2^53 as text', async () => {
