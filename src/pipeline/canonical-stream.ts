@@ -14,7 +14,7 @@ import { parseRecord, positionOf } from '../readers/parse-record.js';
 import { readRawBatches } from '../readers/record-stream.js';
 import type { RawRecord } from '../readers/record-splitter.js';
 import { ConversationDeriver } from './derive-conversations.js';
-import { DuplicateKeys } from './duplicate-keys.js';
+import { DuplicateKeys, type KeyPrint } from './duplicate-keys.js';
 import { RunStats } from './run-stats.js';
 
 export type ErrorPolicy = 'fail' | 'skip';
@@ -77,11 +77,9 @@ export async function* mappedBatches(options: MappedStreamOptions): AsyncGenerat
 
   /** Parses and maps one record; a record-level error is thrown (fail) or queued for rejects (skip: null). */
   const mapOrReject = (raw: RawRecord, file: string): MappedRecord | null => {
-    let text: string | null = null;
     try {
       if (raw.problem) throw raw.problem;
       const parsed = parseRecord(raw, file);
-      text = parsed.text;
       ctx.removed = false;
       const mapped = mapRecord(mapping, parsed.value, ctx);
       rejectDuplicates(mapped.rows, seenKeys);
@@ -101,7 +99,7 @@ export async function* mappedBatches(options: MappedStreamOptions): AsyncGenerat
         );
       }
       stats.rejected(error.code);
-      pendingRejects.push(rejectEntry(error, raw, text, ctx.removed, removalHint));
+      pendingRejects.push(rejectEntry(error, raw, ctx.removed, removalHint));
       return null;
     }
   };
@@ -136,7 +134,7 @@ export async function* mappedBatches(options: MappedStreamOptions): AsyncGenerat
           if (mapped === null) continue;
           stats.recordsMapped++;
           if (mapped.removed) stats.recordsRedacted++;
-          for (const [table, n] of Object.entries(mapped.skippedByRule)) stats.table(table as TableName).skippedByRule += n;
+          for (const table in mapped.skippedByRule) stats.table(table as TableName).skippedByRule += mapped.skippedByRule[table as TableName]!;
           let redactedByRow = false;
           for (const item of mapped.rows) {
             if (mustRedact(mapped.removed, item.row)) {
@@ -190,20 +188,30 @@ export async function* canonicalRows(options: {
 
 /** A record whose row key was already seen is rejected whole: the first occurrence wins. */
 function rejectDuplicates(rows: readonly CanonicalRow[], seenKeys: Map<TableName, { keys: readonly string[]; seen: DuplicateKeys }>): void {
-  const pending: [DuplicateKeys, string][] = [];
-  for (const { table, row } of rows) {
+  // the usual record has one keyed row: remember its fingerprint without a pending list
+  let firstSeen: DuplicateKeys | null = null;
+  let firstPrint: KeyPrint | null = null;
+  let pending: [DuplicateKeys, KeyPrint][] | null = null;
+  for (let r = 0; r < rows.length; r++) {
+    const { table, row } = rows[r]!;
     const entry = seenKeys.get(table);
     if (!entry) continue;
+    const keys = entry.keys;
     let key = '';
-    for (const k of entry.keys) key += String(row[k]) + '\u0000';
-    if (entry.seen.has(key)) {
+    for (let k = 0; k < keys.length; k++) key += String(row[keys[k]!]) + '\u0000';
+    const print = entry.seen.printIfNew(key);
+    if (print === null) {
       const what = entry.keys.map((k) => `${k} ${String(row[k])}`).join(', ');
       throw new ChatportError('MAP_DUPLICATE_ID', `duplicate ${table} row (${what}): an earlier record had the same id; the first one is kept`, 'map');
     }
-    pending.push([entry.seen, key]);
+    if (firstPrint === null) {
+      firstSeen = entry.seen;
+      firstPrint = print;
+    } else (pending ??= []).push([entry.seen, print]);
   }
   // remember only once the whole record passed, so a rejected record leaves no trace
-  for (const [seen, key] of pending) seen.add(key);
+  if (firstPrint !== null) firstSeen!.addPrint(firstPrint);
+  if (pending) for (const [seen, print] of pending) seen.addPrint(print);
 }
 
 /**
@@ -216,9 +224,10 @@ function removalHintOf(mapping: CompiledMapping): RegExp | null {
   return new RegExp(`"(?:${keys.join('|')})"\\s*:\\s*(?!null\\b|false\\b|0\\s*[,}\\]]|""|"0")`);
 }
 
-function rejectEntry(error: ChatportError, raw: RawRecord, text: string | null, removed: boolean, hint: RegExp | null): RejectEntry {
+function rejectEntry(error: ChatportError, raw: RawRecord, removed: boolean, hint: RegExp | null): RejectEntry {
   const p: Position = error.position;
-  const rawText = text ?? (raw.bytes.length ? raw.bytes.toString('utf8') : null);
+  // decoded again here: parsing decodes only into its marked form, and rejects are rare
+  const rawText = raw.bytes.length ? raw.bytes.toString('utf8') : null;
   let withheld: string | null = null;
   if (removed) withheld = 'the record is marked removed (GDPR)';
   else if (rawText === null) withheld = 'the record was not kept (too large or too deep)';

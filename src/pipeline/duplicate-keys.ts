@@ -3,7 +3,11 @@
 // kept between 0.35 and 0.7), with no per-key objects. Two different keys share a fingerprint with probability
 // about n^2 / 2^65 (below one in a million at 5 million rows).
 
-function fingerprint(key: string): [number, number] {
+// the last fingerprint computed, in module state rather than a fresh [h1, h2] array per key
+let fp1 = 0;
+let fp2 = 0;
+
+function fingerprint(key: string): void {
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193 ^ key.length;
   for (let i = 0; i < key.length; i++) {
@@ -14,7 +18,15 @@ function fingerprint(key: string): [number, number] {
   }
   h1 >>>= 0;
   h2 >>>= 0;
-  return h1 === 0 && h2 === 0 ? [0, 1] : [h1, h2];
+  if (h1 === 0 && h2 === 0) h2 = 1;
+  fp1 = h1;
+  fp2 = h2;
+}
+
+/** A key's fingerprint, to test and then remember without hashing the key twice. */
+export interface KeyPrint {
+  readonly h1: number;
+  readonly h2: number;
 }
 
 export class DuplicateKeys {
@@ -22,20 +34,34 @@ export class DuplicateKeys {
   private count = 0;
 
   has(key: string): boolean {
-    const [h1, h2] = fingerprint(key);
-    return this.hasHash(h1, h2);
+    fingerprint(key);
+    return this.hasHash(fp1, fp2);
   }
 
   add(key: string): void {
-    const [h1, h2] = fingerprint(key);
-    if (this.hasHash(h1, h2)) return;
-    if ((this.count + 1) * 10 > (this.table.length / 2) * 7) this.grow();
-    this.insert(h1, h2);
-    this.count++;
+    fingerprint(key);
+    this.addHash(fp1, fp2);
+  }
+
+  /** The fingerprint of `key` when it was not seen yet, else null: has() and the makings of add() in one hash. */
+  printIfNew(key: string): KeyPrint | null {
+    fingerprint(key);
+    return this.hasHash(fp1, fp2) ? null : { h1: fp1, h2: fp2 };
+  }
+
+  addPrint(print: KeyPrint): void {
+    this.addHash(print.h1, print.h2);
   }
 
   get size(): number {
     return this.count;
+  }
+
+  private addHash(h1: number, h2: number): void {
+    if (this.hasHash(h1, h2)) return;
+    if ((this.count + 1) * 10 > (this.table.length / 2) * 7) this.grow();
+    this.insert(h1, h2);
+    this.count++;
   }
 
   private hasHash(h1: number, h2: number): boolean {

@@ -78,6 +78,9 @@ const enum Ctx {
 }
 
 const BOM = [0xef, 0xbb, 0xbf];
+const EMPTY = Buffer.alloc(0);
+/** Bytes of a string after which the fast scanner looks for its closing quote with indexOf. */
+const LONG_STRING = 24;
 const isNumberChar = (c: number) => (c >= Ch.Zero && c <= Ch.Nine) || c === Ch.Dot || c === Ch.Minus || c === 43 || c === 101 || c === 69;
 const isWs = (c: number) => c === Ch.Space || c === Ch.Lf || c === Ch.Cr || c === Ch.Tab;
 
@@ -374,6 +377,8 @@ export class RecordSplitter {
     let significant = false;
     let exponent = false;
     let tooDeep = false;
+    let stringStart = 0;
+    let nextLf = -2; // position of the next newline at or after i (-1: none; -2: not looked up yet)
     let i = start;
     for (; i < limit; i++) {
       const c = chunk[i]!;
@@ -381,6 +386,19 @@ export class RecordSplitter {
         if (c === Ch.Backslash) i++;
         else if (c === Ch.Quote) inString = false;
         else if (c === Ch.Lf) lines++;
+        else if (i - stringStart >= LONG_STRING) {
+          // a long string (message bodies): find its closing quote natively instead of byte by byte
+          const close = this.closingQuote(chunk, i, limit);
+          if (close < 0) return -1;
+          if (nextLf === -2 || (nextLf >= 0 && nextLf < i)) nextLf = chunk.indexOf(Ch.Lf, i);
+          if (nextLf >= 0 && nextLf < close) {
+            // a raw newline inside a string (invalid JSON, but line numbers must stay right)
+            for (let k = i; k < close; k++) if (chunk[k] === Ch.Lf) lines++;
+            nextLf = chunk.indexOf(Ch.Lf, close);
+          }
+          i = close;
+          inString = false;
+        }
         continue;
       }
       if (c >= Ch.Zero && c <= Ch.Nine) {
@@ -413,8 +431,10 @@ export class RecordSplitter {
         exponent = false;
         continue;
       }
-      if (c === Ch.Quote) inString = true;
-      else if (c === Ch.OpenBrace || c === Ch.OpenBracket) {
+      if (c === Ch.Quote) {
+        inString = true;
+        stringStart = i;
+      } else if (c === Ch.OpenBrace || c === Ch.OpenBracket) {
         if (++depth > maxDepth) tooDeep = true;
       } else if (c === Ch.CloseBrace || c === Ch.CloseBracket) {
         if (--depth === 0) {
@@ -437,7 +457,8 @@ export class RecordSplitter {
     }
     const shape: ContainerShape = this.ctx === Ctx.EnvelopeItems ? 'envelope' : this.ctx === Ctx.ArrayItems ? 'array' : 'object';
     out.push({
-      bytes: problem ? Buffer.alloc(0) : Buffer.from(chunk.subarray(start, i)),
+      // a view, not a copy: stream chunks are never reused once emitted, and the record lives only until it is parsed
+      bytes: problem ? EMPTY : chunk.subarray(start, i),
       recordIndex: this.recordIndex++,
       byteOffset,
       line,
@@ -450,6 +471,21 @@ export class RecordSplitter {
     return i;
   }
   private lineRecord = false;
+
+  /**
+   * The index of the quote that closes the string being scanned at `from` (not escaped), or -1 when it is not
+   * before `limit`. Uses the native indexOf and checks the backslashes before each quote it finds.
+   */
+  private closingQuote(chunk: Buffer, from: number, limit: number): number {
+    for (let at = from; ; ) {
+      const q = chunk.indexOf(Ch.Quote, at);
+      if (q < 0 || q >= limit) return -1;
+      let backslashes = 0;
+      for (let k = q - 1; k >= from - 1 && chunk[k] === Ch.Backslash; k--) backslashes++;
+      if ((backslashes & 1) === 0) return q;
+      at = q + 1;
+    }
+  }
 
   /** JSONL: the line ended. Emits what it held (complete or not) and resets the scanner for the next line. */
   private endLine(chunk: Buffer, lf: number, out: RawRecord[]): void {
