@@ -185,12 +185,12 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
   if (spec.null_if !== undefined) {
     if (!Array.isArray(spec.null_if)) throw invalid({ ...scope, at: `${scope.at}.null_if` }, 'null_if needs a list of values');
     const keys = spec.null_if.map((v) => JSON.stringify(v));
+    const matches = nullIfMatcher(spec.null_if);
     const inner = value;
     value = (rec, parent, index, ctx) => {
       const v = inner(rec, parent, index, ctx);
       if (v === null || v === undefined) return null;
-      if (typeof v !== 'object') return keys.includes(JSON.stringify(v)) ? null : v;
-      return keys.includes(JSON.stringify(v)) ? null : v;
+      return matches(v, keys) ? null : v;
     };
   }
 
@@ -256,6 +256,38 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
     };
   }
   return value;
+}
+
+/**
+ * Whether a value equals one of a null_if list, as JSON text (the rule's meaning), without serialising every
+ * value: strings, numbers and booleans are compared directly, and an object or array only when some listed
+ * value has as many keys or elements (null_if: [{}] used to stringify every non-empty body_json).
+ */
+function nullIfMatcher(list: readonly unknown[]): (v: unknown, keys: readonly string[]) => boolean {
+  const strings = new Set(list.filter((x) => typeof x === 'string'));
+  // numbers and booleans: JSON text equals String() for the finite numbers JSON.parse gives
+  const others = new Set(list.filter((x) => typeof x === 'number' || typeof x === 'boolean').map((x) => JSON.stringify(x)));
+  const arrayLengths = new Set(list.filter(Array.isArray).map((x) => x.length));
+  const objectSizes = new Set(list.filter(isPlainObject).map((x) => Object.keys(x).length));
+  const hasStringKey = list.some((x) => typeof x === 'string');
+  return (v, keys) => {
+    switch (typeof v) {
+      case 'string':
+        return strings.has(v);
+      case 'number':
+        return Number.isFinite(v) ? others.has(JSON.stringify(v)) : keys.includes(JSON.stringify(v));
+      case 'boolean':
+        return others.has(v ? 'true' : 'false');
+      case 'object': {
+        if (v instanceof LosslessNumber) return hasStringKey && keys.includes(JSON.stringify(v)); // its JSON is a string
+        if (Array.isArray(v)) return arrayLengths.has(v.length) && keys.includes(JSON.stringify(v));
+        if (v !== null && Object.getPrototypeOf(v) === Object.prototype && !objectSizes.has(Object.keys(v).length)) return false;
+        return keys.includes(JSON.stringify(v));
+      }
+      default:
+        return keys.includes(JSON.stringify(v));
+    }
+  };
 }
 
 function defaultConversion(scope: RuleScope): Conversion | undefined {
@@ -347,13 +379,22 @@ export function compileCondition(raw: ConditionSpec, scope: Pick<RuleScope, 'fil
   const op = ops[0]!;
   switch (op) {
     case 'equals': {
+      // a string value is compared as it is: scalarKey would only build "s:" + value to compare the same way
       const want = spec.equals;
-      return (r, p) => scalarKey(get(r, p)) === scalarKey(want);
+      const wantKey = scalarKey(want);
+      return (r, p) => {
+        const v = get(r, p);
+        return typeof v === 'string' ? typeof want === 'string' && v === want : scalarKey(v) === wantKey;
+      };
     }
     case 'in': {
       if (!Array.isArray(spec.in)) throw invalid({ ...scope, at: `${scope.at}.in` }, 'in needs a list of values');
       const set = new Set(spec.in.map(scalarKey));
-      return (r, p) => set.has(scalarKey(get(r, p)));
+      const strings = new Set(spec.in.filter((x): x is string => typeof x === 'string'));
+      return (r, p) => {
+        const v = get(r, p);
+        return typeof v === 'string' ? strings.has(v) : set.has(scalarKey(v));
+      };
     }
     case 'exists': {
       const want = spec.exists === true;

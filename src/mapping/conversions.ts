@@ -72,23 +72,45 @@ function toBoolean(v: unknown): boolean {
   return fail('a boolean', v);
 }
 
-const DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
-
 /** Exact epoch micros from decimal text in the given unit (10^6 for seconds, 10^3 for millis). */
 function decimalToMicros(text: string, unitDigits: 6 | 3): number {
-  const m = DECIMAL.exec(text);
-  if (!m) {
+  // -?\d+(\.\d+)? scanned by hand: this runs for every timestamp, and a regex with captures cost more
+  const n = text.length;
+  const sign = text.charCodeAt(0) === 45;
+  let i = sign ? 1 : 0;
+  const wholeStart = i;
+  while (i < n && isDigit(text.charCodeAt(i))) i++;
+  const wholeEnd = i;
+  let fracStart = n;
+  let ok = wholeEnd > wholeStart;
+  if (ok && i < n) {
+    if (text.charCodeAt(i) !== 46) ok = false;
+    else {
+      fracStart = ++i;
+      while (i < n && isDigit(text.charCodeAt(i))) i++;
+      if (i === fracStart || i !== n) ok = false;
+    }
+  }
+  if (!ok) {
     // exponent notation or junk: go through a double (exponent forms only come from short literals)
-    const n = Number(text);
-    if (!Number.isFinite(n)) throw new ConversionError('MAP_INVALID_TIMESTAMP', `not a timestamp`);
-    return checkRange(Math.round(n * 10 ** unitDigits));
+    const x = Number(text);
+    if (!Number.isFinite(x)) throw new ConversionError('MAP_INVALID_TIMESTAMP', `not a timestamp`);
+    return checkRange(Math.round(x * 10 ** unitDigits));
   }
-  const [, sign, whole, frac = ''] = m;
-  if (frac.length > unitDigits && /[1-9]/.test(frac.slice(unitDigits))) {
-    throw new ConversionError('MAP_INVALID_TIMESTAMP', `timestamp ${text} is finer than a microsecond; chatport keeps microseconds exactly and will not round`);
+  const fracLen = n - fracStart;
+  for (let k = fracStart + unitDigits; k < n; k++) {
+    if (text.charCodeAt(k) !== 48) {
+      throw new ConversionError('MAP_INVALID_TIMESTAMP', `timestamp ${text} is finer than a microsecond; chatport keeps microseconds exactly and will not round`);
+    }
   }
-  const micros = Number(whole) * 10 ** unitDigits + Number((frac + '000000').slice(0, unitDigits));
+  let frac = 0;
+  for (let k = 0; k < unitDigits; k++) frac = frac * 10 + (k < fracLen ? text.charCodeAt(fracStart + k) - 48 : 0);
+  const micros = Number(text.slice(wholeStart, wholeEnd)) * 10 ** unitDigits + frac;
   return checkRange(sign ? -micros : micros);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
 }
 
 function checkRange(micros: number): number {
@@ -108,7 +130,7 @@ function numericText(v: unknown): string | null {
 /** Shortest round-trip text of a double, without exponent for the magnitudes timestamps have. */
 function numberToPlainText(n: number): string {
   const s = String(n);
-  return /e/i.test(s) ? n.toFixed(6) : s;
+  return s.indexOf('e') >= 0 ? n.toFixed(6) : s;
 }
 
 function fromEpoch(v: unknown, unit: 'seconds' | 'millis' | 'auto'): number {
