@@ -15,6 +15,8 @@ import { WRITERS } from '../../src/writers/registry.js';
 import type { FormatName } from '../../src/writers/writer.js';
 import { parseCsv, query, readCsvSql, sqlString, tempDir } from './helpers.js';
 
+/** Property runs write and read many files; give them room beyond vitest's default 5 s. */
+const SLOW = 60_000;
 const table = TABLES.answers;
 const COLUMNS = table.columns.map((c) => c.name);
 const VALUE_AT = COLUMNS.indexOf('value');
@@ -62,7 +64,7 @@ describe('JSONL', () => {
       }),
       { numRuns: 150 },
     );
-  });
+  }, SLOW);
 
   it('keeps even unpaired surrogates, as JSON escapes', async () => {
     const strings = ['\ud800', 'a\udfffb', '\udc00\ud800'];
@@ -85,7 +87,7 @@ describe('CSV', () => {
       }),
       { numRuns: 150 },
     );
-  });
+  }, SLOW);
 
   it("by default changes exactly the formula-like cells, by one leading '", async () => {
     await fc.assert(
@@ -96,7 +98,7 @@ describe('CSV', () => {
       }),
       { numRuns: 100 },
     );
-  });
+  }, SLOW);
 
   it('reads back exactly through DuckDB (sample)', async () => {
     await fc.assert(
@@ -108,7 +110,7 @@ describe('CSV', () => {
       }),
       { numRuns: 25 },
     );
-  });
+  }, SLOW);
 });
 
 describe('Parquet', () => {
@@ -122,7 +124,7 @@ describe('Parquet', () => {
       }),
       { numRuns: 25 },
     );
-  });
+  }, SLOW);
 
   it('writes unpaired surrogates, which UTF-8 cannot hold, as U+FFFD', async () => {
     const path = await writeStrings('parquet', ['a\ud800b']);
@@ -155,5 +157,5 @@ describe('jsonText', () => {
       }),
       { numRuns: 2_000 },
     );
-  });
+  }, SLOW);
 });

@@ -93,7 +93,7 @@ describe.each(FORMAT_NAMES)('%s writer contract', (format) => {
       for (const c of table.columns) expect(back[i]![c.name] === null).toBe(rows[i]![c.name] === null);
     }
     expect(tempFilesIn(tmp.dir)).toEqual([]);
-  });
+  }, 60_000); // 45k rows through DuckDB: above vitest's default 5 s on a busy 2-core machine
 
   it('writes a valid file for zero rows', async () => {
     const path = join(tmp.dir, `empty${def.extension}`);
