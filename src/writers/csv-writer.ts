@@ -27,10 +27,18 @@ export const CSV_EOL = '\r\n';
 const NEEDS_QUOTES = /[",\r\n]/;
 const QUOTES = /"/g;
 
-/** Whether a spreadsheet could take this cell for a formula: it starts with = + - @ TAB or CR. */
+/** A sign followed only by digits, spaces, dots, dashes and parentheses: a number or a phone number, never code. */
+const PLAIN_NUMBER = /^[+-][0-9 ().-]*$/;
+
+/**
+ * Whether a spreadsheet could take this cell for a formula: it starts with = + - @ TAB or CR. A `+` or `-` cell
+ * that is only a (phone) number is left alone: it cannot call anything, and ids such as `+923001234567`
+ * (Expertflow customers) must stay exact for joins.
+ */
 export function isFormulaLike(s: string): boolean {
   const c = s.charCodeAt(0);
-  return c === 61 || c === 43 || c === 45 || c === 64 || c === 9 || c === 13; // = + - @ \t \r
+  if (c === 43 || c === 45) return !PLAIN_NUMBER.test(s); // + -
+  return c === 61 || c === 64 || c === 9 || c === 13; // = @ \t \r
 }
 
 /** RFC 4180 field: quoted only when it must be; an empty string is quoted so that it differs from null (empty cell). */

@@ -66,10 +66,11 @@ it('prints timestamps ISO, booleans true/false, nested JSON as JSON text with ex
 });
 
 describe('formula neutralisation', () => {
-  const risky = ['=1+1', '+cmd', '-2', '@SUM(A1)', '\tTAB', '\rCR', '=HYPERLINK("http://x","y")'];
-  const safe = ['', 'a=1', ' =1', "'=1", '1-2', 'normal'];
+  const risky = ['=1+1', '+cmd', '-2+3+cmd|\' /C calc\'!A0', '@SUM(A1)', '\tTAB', '\rCR', '=HYPERLINK("http://x","y")', '+1 (555) x', '-'.concat('1e3')];
+  // a sign followed only by digits, spaces, dots, dashes and parentheses is a (phone) number: left exact
+  const safe = ['', 'a=1', ' =1', "'=1", '1-2', 'normal', '+923001234567', '-2', '+49 30 1234-5', '+1 (555) 010.99'];
 
-  it('recognises exactly = + - @ TAB CR as a first character', () => {
+  it('recognises = + - @ TAB CR as a first character, except signed plain numbers', () => {
     for (const s of risky) expect(isFormulaLike(s)).toBe(true);
     for (const s of safe) expect(isFormulaLike(s)).toBe(false);
   });
@@ -84,11 +85,11 @@ describe('formula neutralisation', () => {
 
   it('neutralises every string column, including ids, but not JSON, timestamps or numbers', async () => {
     const path = await writeCsv(
-      [{ source: 's', conversation_id: '-1', answer_id: '=a', position: -5, value: '@v', extra: -3 }],
+      [{ source: 's', conversation_id: '-x1', answer_id: '=a', position: -5, value: '@v', extra: -3 }],
       false,
       TABLES.answers,
     );
-    expect(readFileSync(path, 'utf8').split('\r\n')[1]).toBe("s,'-1,'=a,-5,,,'@v,-3");
+    expect(readFileSync(path, 'utf8').split('\r\n')[1]).toBe("s,'-x1,'=a,-5,,,'@v,-3");
   });
 
   it('keeps the exact text with csvRaw', async () => {
@@ -123,11 +124,11 @@ describe('DuckDB read-back', () => {
   });
 
   it('reads neutralised text with the documented prefix', async () => {
-    const path = await writeCsv([messageRow({ text: '=1+1' }), messageRow({ message_id: '2', text: '-', author_name: '@me' })]);
+    const path = await writeCsv([messageRow({ text: '=1+1' }), messageRow({ message_id: '2', text: '-x', author_name: '@me' })]);
     const back = await query(`SELECT text, author_name FROM ${readCsvSql(path, MESSAGE_COLUMNS)}`);
     expect(back).toEqual([
       { text: "'=1+1", author_name: 'Zoë "Z" O\'Neil' },
-      { text: "'-", author_name: "'@me" },
+      { text: "'-x", author_name: "'@me" },
     ]);
   });
 
