@@ -133,7 +133,7 @@ describe('validate: records a table skips by its when rule', () => {
 
 // These run the built CLI: `npm test` builds first; after editing src, run `npm run build` before vitest alone.
 describe('chatport validate (built CLI)', () => {
-  const bin = path.join(ROOT, 'bin', 'chatport.js');
+  const bin = path.join(ROOT, 'dist', 'cli', 'bin.js');
   it('is built', () => expect(existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))).toBe(true));
 
   it('exits 65 when records failed, and writes the JSON report', async () => {
