@@ -10,7 +10,7 @@ import { TABLES, type Row, type TableName } from '../model/canonical-schema.js';
 import type { InputSource } from '../readers/input-sources.js';
 import { AtomicFile } from '../writers/atomic-file.js';
 import { writerFor } from '../writers/registry.js';
-import type { FormatName, TableWriter } from '../writers/writer.js';
+import type { FormatName, TableWriter, WriterDef } from '../writers/writer.js';
 import { stableStringify } from '../json/stable-json.js';
 import { mappedBatches, type ErrorPolicy, type RejectEntry } from './canonical-stream.js';
 import { RunStats } from './run-stats.js';
@@ -29,13 +29,15 @@ export interface ExportOptions {
   readonly signal?: AbortSignal;
   /** Replaces how sources are opened (tests feed bytes in chosen chunk sizes). */
   readonly open?: (source: InputSource) => Readable;
+  /** Replaces the format's writer (tests use a deliberately slow one to prove backpressure). */
+  readonly writerDef?: WriterDef;
 }
 
 const BATCH_ROWS = 4096;
 
 export async function runExport(options: ExportOptions): Promise<RunStats> {
   const stats = options.stats ?? new RunStats();
-  const writerDef = writerFor(options.format);
+  const writerDef = options.writerDef ?? writerFor(options.format);
   const writers = new Map<TableName, TableWriter>();
   const batches = new Map<TableName, Row[]>();
   let rejects: AtomicFile | null = null;
