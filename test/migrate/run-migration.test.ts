@@ -143,9 +143,10 @@ describe('runMigration', () => {
     const deps = { ...testDeps(), fetch: ((url: string, init: never) => (starts.push(Date.now()), fetch(url, init))) as typeof fetch };
     const report = await runMigration(iterate(rows), testConfig(s.url, tempDir(), { conversations: mapping(3), rps: 20, concurrency: 3 }), deps);
     expect(report.messages.sent).toBe(12);
-    // rps 20: starts are scheduled 50 ms apart; local work may delay one start by a few ms, never advance it, so
-    // any 5 consecutive starts span at least 4 slots less that delay.
-    for (let i = 0; i + 4 < starts.length; i++) expect(starts[i + 4]! - starts[i]!).toBeGreaterThanOrEqual(4 * 50 - 25);
+    // rps 20: starts are scheduled 50 ms apart; local work may delay a start (by more than 25 ms on a loaded
+    // machine), never advance it. The documented cap is rps + 1 per window: at most 5 starts in any 200 ms, i.e.
+    // any 6 consecutive starts span at least 4 slots, whatever the delay of the first one (up to a slot).
+    for (let i = 0; i + 5 < starts.length; i++) expect(starts[i + 5]! - starts[i]!).toBeGreaterThanOrEqual(4 * 50);
     const posts = s.requests.filter((r) => r.method === 'POST');
     const first429 = posts.find((r) => r.status === 429)!;
     // Requests already started when the 429 came back may still arrive (at most one per other conversation);
