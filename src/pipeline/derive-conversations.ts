@@ -15,8 +15,8 @@ import type { MapContext } from '../mapping/compile-rule.js';
 import type { Row } from '../model/canonical-schema.js';
 import { LosslessNumber } from '../json/lossless-number.js';
 
-/** Conversations kept in memory before spilling (a state is well under 1 KB: ~50 MB at this size). */
-export const DEFAULT_MAX_CONVERSATIONS_IN_MEMORY = 50_000;
+/** Conversations kept in memory before spilling (a state is well under 1 KB: under 10 MB at this size). */
+export const DEFAULT_MAX_CONVERSATIONS_IN_MEMORY = 10_000;
 
 export class ConversationDeriver {
   private states = new Map<string, DeriveState>();
