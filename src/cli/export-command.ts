@@ -19,6 +19,7 @@ export interface ExportArgs {
   quiet: boolean;
   csvRaw: boolean;
   maxRecordMb: number;
+  threads: number;
 }
 
 export const EXPORT_EXAMPLES: [string, string][] = [
@@ -30,6 +31,7 @@ export const EXPORT_EXAMPLES: [string, string][] = [
 
 export async function exportCommand(args: ExportArgs): Promise<number> {
   if (!(args.maxRecordMb > 0)) throw new ChatportError('CONFIG_BAD_OPTION', '--max-record-mb must be a positive number', 'cli');
+  if (args.threads !== 1 && args.threads !== 2) throw new ChatportError('CONFIG_BAD_OPTION', `--threads must be 1 or 2 (got ${String(args.threads)})`, 'cli');
   const mapping = await loadMapping(args.from);
   const sources = await expandInputs(args.input);
   const stats = new RunStats();
@@ -48,6 +50,8 @@ export async function exportCommand(args: ExportArgs): Promise<number> {
       onError: args.onError,
       csvRaw: args.csvRaw,
       maxRecordBytes: Math.floor(args.maxRecordMb * 1024 * 1024),
+      threads: args.threads,
+      mappingFrom: args.from,
       stats,
       signal: controller.signal,
     });

@@ -16,6 +16,19 @@ import type { RawRecord } from '../readers/record-splitter.js';
 import { ConversationDeriver } from './derive-conversations.js';
 import { DuplicateKeys, type KeyPrint } from './duplicate-keys.js';
 import { RunStats } from './run-stats.js';
+import { MapWorkerClient } from './map-worker-client.js';
+import { chatportError, restoreLossless, type RecordResult } from './map-worker-protocol.js';
+
+/** Batches sent to the mapping worker and not yet applied (--threads 2): bounds memory and read-ahead. */
+const MAX_IN_FLIGHT = 3;
+
+interface InFlightBatch {
+  readonly file: string;
+  readonly input: { records: number };
+  /** Kept for rejects.jsonl (the worker got a copy). */
+  readonly raws: RawRecord[];
+  readonly results: Promise<RecordResult[]>;
+}
 
 export type ErrorPolicy = 'fail' | 'skip';
 
@@ -51,6 +64,13 @@ export interface MappedStreamOptions {
   readonly open?: (source: InputSource) => Readable;
   /** Derived conversations kept in memory before spilling to disk (tests force spills with a small number). */
   readonly maxConversationsInMemory?: number;
+  /**
+   * 2: parse, map and redact in a worker thread (`export --threads 2`); dedupe, derive, stats and rejects stay
+   * here, applied in input order, so the output is the same as with 1 (the default).
+   */
+  readonly threads?: 1 | 2;
+  /** The `--from` the worker loads the mapping from (default: the compiled mapping's file). */
+  readonly mappingFrom?: string;
 }
 
 /** Canonical rows one by one (validate, migrate, tests); the export reads whole batches with mappedBatches. */
@@ -85,27 +105,32 @@ export async function* mappedBatches(options: MappedStreamOptions): AsyncGenerat
       rejectDuplicates(mapped.rows, seenKeys);
       return mapped;
     } catch (e) {
-      if (!(e instanceof ChatportError)) throw e;
-      const error = e.at(positionOf(raw, file));
-      if (options.onError === 'fail') throw error;
-      if (error.code === 'READ_INVALID_JSON' && raw.boundary === 'structure') {
-        // Inside a JSON array or envelope a broken record may have shifted every record boundary after it:
-        // going on could split other records into fragments (and removed content into rejects).
-        throw new ChatportError(
-          'READ_INVALID_JSON',
-          `${error.message}; inside a JSON array the records after a syntax error cannot be found reliably, so the run stops even with --on-error skip (JSONL inputs can skip broken lines)`,
-          'read',
-          error.position,
-        );
-      }
-      stats.rejected(error.code);
-      pendingRejects.push(rejectEntry(error, raw, ctx.removed, removalHint));
+      rejectOrThrow(e, raw, file, ctx.removed);
       return null;
     }
   };
 
+  /** A record-level error: thrown (fail, or a broken record inside a JSON array), or queued for rejects. */
+  const rejectOrThrow = (e: unknown, raw: RawRecord, file: string, removed: boolean): void => {
+    if (!(e instanceof ChatportError)) throw e;
+    const error = e.at(positionOf(raw, file));
+    if (options.onError === 'fail') throw error;
+    if (error.code === 'READ_INVALID_JSON' && raw.boundary === 'structure') {
+      // Inside a JSON array or envelope a broken record may have shifted every record boundary after it:
+      // going on could split other records into fragments (and removed content into rejects).
+      throw new ChatportError(
+        'READ_INVALID_JSON',
+        `${error.message}; inside a JSON array the records after a syntax error cannot be found reliably, so the run stops even with --on-error skip (JSONL inputs can skip broken lines)`,
+        'read',
+        error.position,
+      );
+    }
+    stats.rejected(error.code);
+    pendingRejects.push(rejectEntry(error, raw, removed, removalHint));
+  };
+
   try {
-    yield* mapAll();
+    yield* options.threads === 2 ? mapAllThreaded() : mapAll();
   } finally {
     // spilled aggregates are removed whether the run finished, failed or was abandoned by its consumer
     await Promise.all(derivers.map((d) => d.cleanup()));
@@ -152,6 +177,91 @@ export async function* mappedBatches(options: MappedStreamOptions): AsyncGenerat
         for (const d of derivers) await d.maybeSpill();
       }
     }
+    yield* emitDerived();
+  }
+
+  /**
+   * --threads 2: the same loop with parse + map + redact in a worker. Up to MAX_IN_FLIGHT batches are in the
+   * worker while this thread reads ahead and writes; results are applied strictly in the order read.
+   */
+  async function* mapAllThreaded(): AsyncGenerator<CanonicalRow[]> {
+    const client = new MapWorkerClient(options.mappingFrom ?? mapping.file);
+    const inFlight: InFlightBatch[] = [];
+    try {
+      for (const source of options.sources) {
+        const input = { name: source.name, bytes: 0, records: 0 };
+        stats.inputs.push(input);
+        const batches = readRawBatches(source, {
+          envelopeKeys: mapping.envelopeKeys,
+          ...(options.maxRecordBytes !== undefined ? { maxRecordBytes: options.maxRecordBytes } : {}),
+          ...(options.maxDepth !== undefined ? { maxDepth: options.maxDepth } : {}),
+          ...(options.open ? { open: options.open } : {}),
+          onBytes: (n) => {
+            input.bytes += n;
+            stats.bytesRead += n;
+          },
+        });
+        const it = batches[Symbol.asyncIterator]();
+        try {
+          for (;;) {
+            let next: IteratorResult<RawRecord[]>;
+            try {
+              next = await it.next();
+            } catch (readError) {
+              // the one-thread path would have applied every earlier batch (and met its errors) first
+              while (inFlight.length) yield* applyBatch(inFlight.shift()!);
+              throw readError;
+            }
+            if (next.done) break;
+            inFlight.push({ file: source.name, input, raws: next.value, results: client.submit(source.name, next.value) });
+            if (inFlight.length >= MAX_IN_FLIGHT) yield* applyBatch(inFlight.shift()!);
+          }
+        } finally {
+          await it.return?.(undefined);
+        }
+      }
+      while (inFlight.length) yield* applyBatch(inFlight.shift()!);
+    } finally {
+      await client.close();
+    }
+    yield* emitDerived();
+  }
+
+  /** One batch's worker results, applied as the one-thread loop applies mapOrReject's. */
+  async function* applyBatch(batch: InFlightBatch): AsyncGenerator<CanonicalRow[]> {
+    const results = await batch.results;
+    const out: CanonicalRow[] = [];
+    for (let i = 0; i < results.length; i++) {
+      const raw = batch.raws[i]!;
+      const res = results[i]!;
+      stats.recordsRead++;
+      batch.input.records++;
+      if (res.enums) for (let k = 0; k < res.enums.length; k += 2) stats.unknownEnum(res.enums[k]!, res.enums[k + 1]!);
+      try {
+        if (!res.ok) throw chatportError(res.error);
+        if (res.lossless) restoreLossless(res.rows, res.lossless);
+        rejectDuplicates(res.rows, seenKeys, res.preKeys);
+      } catch (e) {
+        rejectOrThrow(e, raw, batch.file, res.removed);
+        continue;
+      }
+      stats.recordsMapped++;
+      if (res.removed) stats.recordsRedacted++;
+      for (const table in res.skippedByRule) stats.table(table as TableName).skippedByRule += res.skippedByRule[table as TableName]!;
+      ctx.removed = res.removed;
+      for (const item of res.rows) {
+        for (const d of derivers) if (d.derive.from === item.table) d.add(item.row, ctx);
+        stats.table(item.table).emitted++;
+        out.push(item);
+      }
+      if (res.redactedByRow && !res.removed) stats.recordsRedacted++;
+    }
+    for (const r of pendingRejects.splice(0)) await options.onReject?.(r);
+    if (out.length) yield out;
+    for (const d of derivers) await d.maybeSpill();
+  }
+
+  async function* emitDerived(): AsyncGenerator<CanonicalRow[]> {
     for (const d of derivers) {
       let out: CanonicalRow[] = [];
       for await (const row of d.rows()) {
@@ -187,7 +297,12 @@ export async function* canonicalRows(options: {
 }
 
 /** A record whose row key was already seen is rejected whole: the first occurrence wins. */
-function rejectDuplicates(rows: readonly CanonicalRow[], seenKeys: Map<TableName, { keys: readonly string[]; seen: DuplicateKeys }>): void {
+function rejectDuplicates(
+  rows: readonly CanonicalRow[],
+  seenKeys: Map<TableName, { keys: readonly string[]; seen: DuplicateKeys }>,
+  /** --threads 2: per row, the key values before the worker redacted it (null: the row's own values). */
+  preKeys: readonly (readonly string[] | null)[] | null = null,
+): void {
   // the usual record has one keyed row: remember its fingerprint without a pending list
   let firstSeen: DuplicateKeys | null = null;
   let firstPrint: KeyPrint | null = null;
@@ -197,11 +312,13 @@ function rejectDuplicates(rows: readonly CanonicalRow[], seenKeys: Map<TableName
     const entry = seenKeys.get(table);
     if (!entry) continue;
     const keys = entry.keys;
+    const pre = preKeys?.[r] ?? null;
     let key = '';
-    for (let k = 0; k < keys.length; k++) key += String(row[keys[k]!]) + '\u0000';
+    if (pre) for (let k = 0; k < pre.length; k++) key += pre[k] + '\u0000';
+    else for (let k = 0; k < keys.length; k++) key += String(row[keys[k]!]) + '\u0000';
     const print = entry.seen.printIfNew(key);
     if (print === null) {
-      const what = entry.keys.map((k) => `${k} ${String(row[k])}`).join(', ');
+      const what = entry.keys.map((k, i) => `${k} ${pre ? pre[i] : String(row[k])}`).join(', ');
       throw new ChatportError('MAP_DUPLICATE_ID', `duplicate ${table} row (${what}): an earlier record had the same id; the first one is kept`, 'map');
     }
     if (firstPrint === null) {

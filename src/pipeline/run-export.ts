@@ -31,6 +31,9 @@ export interface ExportOptions {
   readonly open?: (source: InputSource) => Readable;
   /** Replaces the format's writer (tests use a deliberately slow one to prove backpressure). */
   readonly writerDef?: WriterDef;
+  /** 2: parse + map + redact in a worker thread (same output); the worker loads the mapping from mappingFrom. */
+  readonly threads?: 1 | 2;
+  readonly mappingFrom?: string;
 }
 
 const BATCH_ROWS = 4096;
@@ -68,6 +71,8 @@ export async function runExport(options: ExportOptions): Promise<RunStats> {
       ...(options.maxRecordBytes !== undefined ? { maxRecordBytes: options.maxRecordBytes } : {}),
       ...(options.maxDepth !== undefined ? { maxDepth: options.maxDepth } : {}),
       ...(options.open ? { open: options.open } : {}),
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      ...(options.mappingFrom !== undefined ? { mappingFrom: options.mappingFrom } : {}),
     });
     for await (const rows of rowBatches) {
       if (options.signal?.aborted) throw abortError(options.signal);

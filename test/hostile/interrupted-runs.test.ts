@@ -44,8 +44,8 @@ async function previousRun(name: string): Promise<{ outDir: string; before: Reco
   return { outDir, before: await snapshot(outDir) };
 }
 
-function startExport(outDir: string) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli/bin.js'), 'export', '--from', 'dashly', '--input', bigInput, '--format', 'parquet', '--out', outDir, '--quiet'], {
+function startExport(outDir: string, extra: string[] = []) {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli/bin.js'), 'export', '--from', 'dashly', '--input', bigInput, '--format', 'parquet', '--out', outDir, '--quiet', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -65,10 +65,10 @@ async function untilWriting(outDir: string): Promise<void> {
 }
 
 describe('interrupted runs', () => {
-  for (const [signal, exit] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
-    it(`${signal}: exit ${exit}, previous outputs untouched, no temporary file left`, async () => {
-      const { outDir, before } = await previousRun(`sig-${signal}`);
-      const run = startExport(outDir);
+  for (const [signal, exit, threads] of [['SIGTERM', 143, 1], ['SIGINT', 130, 1], ['SIGTERM', 143, 2], ['SIGINT', 130, 2]] as const) {
+    it(`${signal}${threads === 2 ? ' with --threads 2' : ''}: exit ${exit}, previous outputs untouched, no temporary file left`, async () => {
+      const { outDir, before } = await previousRun(`sig-${signal}-${threads}`);
+      const run = startExport(outDir, threads === 2 ? ['--threads', '2'] : []);
       await untilWriting(outDir);
       await new Promise((r) => setTimeout(r, 200));
       run.child.kill(signal);
