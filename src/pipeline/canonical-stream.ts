@@ -97,11 +97,14 @@ export async function* mappedBatches(options: MappedStreamOptions): AsyncGenerat
 
   /** Parses and maps one record; a record-level error is thrown (fail) or queued for rejects (skip: null). */
   const mapOrReject = (raw: RawRecord, file: string): MappedRecord | null => {
+    // reset before anything can throw: a record that fails to parse must not inherit the previous one's flag
+    ctx.removed = false;
     try {
       if (raw.problem) throw raw.problem;
       const parsed = parseRecord(raw, file);
-      ctx.removed = false;
       const mapped = mapRecord(mapping, parsed.value, ctx);
+      // a row with removed_at is redacted even when removed_when did not hold: its text must not reach rejects
+      if (!mapped.removed && mapped.rows.some((item) => mustRedact(false, item.row))) ctx.removed = true;
       rejectDuplicates(mapped.rows, seenKeys);
       return mapped;
     } catch (e) {
@@ -242,7 +245,8 @@ export async function* mappedBatches(options: MappedStreamOptions): AsyncGenerat
         if (res.lossless) restoreLossless(res.rows, res.lossless);
         rejectDuplicates(res.rows, seenKeys, res.preKeys);
       } catch (e) {
-        rejectOrThrow(e, raw, batch.file, res.removed);
+        // a row redacted for its removed_at withholds the record's text from rejects too
+        rejectOrThrow(e, raw, batch.file, res.ok ? res.removed || res.redactedByRow : res.removed);
         continue;
       }
       stats.recordsMapped++;

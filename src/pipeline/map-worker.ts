@@ -16,7 +16,7 @@ const port = parentPort!;
 const init = workerData as WorkerInit;
 
 let enums: string[] | null = null;
-// one context for the whole run, as on the one-thread path (ctx.removed carries over a record that fails to parse)
+// one context for the whole run, as on the one-thread path (ctx.removed is reset before each record)
 const ctx: MapContext = { removed: false, unknownEnum: (c, v) => (enums ??= []).push(c, v) };
 
 function mapBatch(mapping: CompiledMapping, keysOf: Map<TableName, readonly string[]>, req: BatchRequest): RecordResult[] {
@@ -25,10 +25,11 @@ function mapBatch(mapping: CompiledMapping, keysOf: Map<TableName, readonly stri
   for (let i = 0; i < raws.length; i++) {
     const raw = raws[i]!;
     enums = null;
+    // reset before anything can throw: a record that fails to parse must not inherit the previous one's flag
+    ctx.removed = false;
     try {
       if (raw.problem) throw raw.problem;
       const parsed = parseRecord(raw, req.file);
-      ctx.removed = false;
       const mapped = mapRecord(mapping, parsed.value, ctx);
       let redactedByRow = false;
       let preKeys: (string[] | null)[] | null = null;
