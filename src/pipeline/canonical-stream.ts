@@ -139,20 +139,26 @@ export async function* mappedBatches(options: MappedStreamOptions): AsyncGenerat
     await Promise.all(derivers.map((d) => d.cleanup()));
   }
 
+  /** Registers an input in the run's counters and reads its records in per-chunk batches, counting bytes. */
+  function readSource(source: InputSource) {
+    const input = { name: source.name, bytes: 0, records: 0 };
+    stats.inputs.push(input);
+    const batches = readRawBatches(source, {
+      envelopeKeys: mapping.envelopeKeys,
+      ...(options.maxRecordBytes !== undefined ? { maxRecordBytes: options.maxRecordBytes } : {}),
+      ...(options.maxDepth !== undefined ? { maxDepth: options.maxDepth } : {}),
+      ...(options.open ? { open: options.open } : {}),
+      onBytes: (n) => {
+        input.bytes += n;
+        stats.bytesRead += n;
+      },
+    });
+    return { input, batches };
+  }
+
   async function* mapAll(): AsyncGenerator<CanonicalRow[]> {
     for (const source of options.sources) {
-      const input = { name: source.name, bytes: 0, records: 0 };
-      stats.inputs.push(input);
-      const batches = readRawBatches(source, {
-        envelopeKeys: mapping.envelopeKeys,
-        ...(options.maxRecordBytes !== undefined ? { maxRecordBytes: options.maxRecordBytes } : {}),
-        ...(options.maxDepth !== undefined ? { maxDepth: options.maxDepth } : {}),
-        ...(options.open ? { open: options.open } : {}),
-        onBytes: (n) => {
-          input.bytes += n;
-          stats.bytesRead += n;
-        },
-      });
+      const { input, batches } = readSource(source);
       for await (const raws of batches) {
         const out: CanonicalRow[] = [];
         for (const raw of raws) {
@@ -192,18 +198,7 @@ export async function* mappedBatches(options: MappedStreamOptions): AsyncGenerat
     const inFlight: InFlightBatch[] = [];
     try {
       for (const source of options.sources) {
-        const input = { name: source.name, bytes: 0, records: 0 };
-        stats.inputs.push(input);
-        const batches = readRawBatches(source, {
-          envelopeKeys: mapping.envelopeKeys,
-          ...(options.maxRecordBytes !== undefined ? { maxRecordBytes: options.maxRecordBytes } : {}),
-          ...(options.maxDepth !== undefined ? { maxDepth: options.maxDepth } : {}),
-          ...(options.open ? { open: options.open } : {}),
-          onBytes: (n) => {
-            input.bytes += n;
-            stats.bytesRead += n;
-          },
-        });
+        const { input, batches } = readSource(source);
         const it = batches[Symbol.asyncIterator]();
         try {
           for (;;) {
