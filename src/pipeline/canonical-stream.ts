@@ -334,20 +334,32 @@ function rejectDuplicates(
  * A test on raw text for "this record may be removed", from the keys of the mapping's removed_when paths:
  * used when a record is too broken to evaluate the rule, so that its body never reaches rejects.jsonl.
  */
-function removalHintOf(mapping: CompiledMapping): RegExp | null {
+function removalHintOf(mapping: CompiledMapping): RemovalHint | null {
   if (!mapping.removedWhenKeys.length) return null;
-  const keys = mapping.removedWhenKeys.map((k) => JSON.stringify(k).slice(1, -1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  return new RegExp(`"(?:${keys.join('|')})"\\s*:\\s*(?!null\\b|false\\b|0\\s*[,}\\]]|""|"0")`);
+  // each removal key must be present with a "not removed" value; a missing key (a record cut short before it)
+  // or any other value means the record may be removed
+  const shownNotRemoved = mapping.removedWhenKeys.map((k) => {
+    const key = JSON.stringify(k).slice(1, -1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return new RegExp(`"${key}"\\s*:\\s*(?:null|false|0|""|"0")\\s*[,}\\]]`);
+  });
+  return { mayBeRemoved: (text) => !shownNotRemoved.every((re) => re.test(text)) };
 }
 
-function rejectEntry(error: ChatportError, raw: RawRecord, removed: boolean, hint: RegExp | null): RejectEntry {
+/** For records too broken to evaluate removed_when: whether their raw text may belong to a removed record. */
+interface RemovalHint {
+  mayBeRemoved(text: string): boolean;
+}
+
+function rejectEntry(error: ChatportError, raw: RawRecord, removed: boolean, hint: RemovalHint | null): RejectEntry {
   const p: Position = error.position;
   // decoded again here: parsing decodes only into its marked form, and rejects are rare
   const rawText = raw.bytes.length ? raw.bytes.toString('utf8') : null;
   let withheld: string | null = null;
   if (removed) withheld = 'the record is marked removed (GDPR)';
   else if (rawText === null) withheld = 'the record was not kept (too large or too deep)';
-  else if (error.stage === 'read' && hint && hint.test(rawText)) withheld = 'the record could not be parsed and may be marked removed (GDPR)';
+  else if (error.stage === 'read' && hint && hint.mayBeRemoved(rawText)) {
+    withheld = 'the record could not be parsed and does not show that it is not removed (GDPR)';
+  }
   return {
     file: p.file ?? '',
     line: raw.shape === 'object' ? raw.line : null,

@@ -383,8 +383,11 @@ export class RecordSplitter {
     for (; i < limit; i++) {
       const c = chunk[i]!;
       if (inString) {
-        if (c === Ch.Backslash) i++;
-        else if (c === Ch.Quote) inString = false;
+        if (c === Ch.Backslash) {
+          // the escaped byte is skipped, but an (invalid) escaped raw newline still ends a line
+          if (chunk[i + 1] === Ch.Lf) lines++;
+          i++;
+        } else if (c === Ch.Quote) inString = false;
         else if (c === Ch.Lf) lines++;
         else if (i - stringStart >= LONG_STRING) {
           // a long string (message bodies): find its closing quote natively instead of byte by byte
