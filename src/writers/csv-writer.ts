@@ -5,7 +5,7 @@
 import { formatMicros } from '../model/timestamp.js';
 import type { Row, TableDef } from '../model/canonical-schema.js';
 import { AtomicFile } from './atomic-file.js';
-import { LineBuffer } from './line-buffer.js';
+import { TextTableWriter } from './text-table-writer.js';
 import {
   T_BOOLEAN,
   T_INTEGER,
@@ -18,7 +18,6 @@ import {
   microsValue,
   missingRequired,
   textValue,
-  typeCode,
 } from './column-values.js';
 import type { TableWriter, WriterDef, WriterOptions } from './writer.js';
 
@@ -47,42 +46,20 @@ export function csvField(s: string): string {
   return NEEDS_QUOTES.test(s) ? '"' + s.replace(QUOTES, '""') + '"' : s;
 }
 
-class CsvWriter implements TableWriter {
-  private rows = 0;
-  /** Encoded rows wait here until a chunk is full; they are our bytes, so the caller may reuse its batch at once. */
-  private readonly out: LineBuffer;
-  private failure: unknown;
-  private readonly types: number[];
-
+class CsvWriter extends TextTableWriter {
   constructor(
-    private readonly table: TableDef,
-    private readonly file: AtomicFile,
+    table: TableDef,
+    file: AtomicFile,
     private readonly raw: boolean,
   ) {
-    this.out = new LineBuffer(file);
-    this.types = table.columns.map(typeCode);
+    super(table, file);
   }
 
   async writeHeader(): Promise<void> {
     await this.file.write(this.table.columns.map((c) => csvField(c.name)).join(',') + CSV_EOL);
   }
 
-  async write(batch: readonly Row[]): Promise<void> {
-    if (this.failure !== undefined) throw this.failure;
-    const out = this.out;
-    try {
-      for (const row of batch) {
-        const full = out.add(this.record(row));
-        this.rows++;
-        if (full) await out.flush();
-      }
-    } catch (err) {
-      this.failure = err; // rows before the bad one are already buffered: the file must not be closed as if whole
-      throw err;
-    }
-  }
-
-  private record(row: Row): string {
+  protected encode(row: Row): string {
     const { table, types } = this;
     const cols = table.columns;
     let rec = '';
@@ -115,17 +92,6 @@ class CsvWriter implements TableWriter {
       }
     }
     return rec + CSV_EOL;
-  }
-
-  async close(): Promise<{ bytes: number; rows: number }> {
-    if (this.failure !== undefined) throw this.failure;
-    await this.out.end();
-    const bytes = await this.file.commit();
-    return { bytes, rows: this.rows };
-  }
-
-  abort(): Promise<void> {
-    return this.file.abort();
   }
 }
 

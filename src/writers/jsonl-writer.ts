@@ -4,7 +4,7 @@
 import { formatMicros } from '../model/timestamp.js';
 import type { Row, TableDef } from '../model/canonical-schema.js';
 import { AtomicFile } from './atomic-file.js';
-import { LineBuffer } from './line-buffer.js';
+import { TextTableWriter } from './text-table-writer.js';
 import {
   T_BOOLEAN,
   T_INTEGER,
@@ -17,44 +17,19 @@ import {
   microsValue,
   missingRequired,
   textValue,
-  typeCode,
 } from './column-values.js';
 import type { TableWriter, WriterDef, WriterOptions } from './writer.js';
 
-class JsonlWriter implements TableWriter {
-  private rows = 0;
-  /** Encoded rows wait here until a chunk is full; they are our bytes, so the caller may reuse its batch at once. */
-  private readonly out: LineBuffer;
-  private failure: unknown;
-  private readonly types: number[];
+class JsonlWriter extends TextTableWriter {
   /** `{"col":` for the first column and `,"col":` for the rest, so a line is built by plain concatenation. */
   private readonly prefixes: string[];
 
-  constructor(
-    private readonly table: TableDef,
-    private readonly file: AtomicFile,
-  ) {
-    this.out = new LineBuffer(file);
-    this.types = table.columns.map(typeCode);
+  constructor(table: TableDef, file: AtomicFile) {
+    super(table, file);
     this.prefixes = table.columns.map((c, i) => (i === 0 ? '{' : ',') + JSON.stringify(c.name) + ':');
   }
 
-  async write(batch: readonly Row[]): Promise<void> {
-    if (this.failure !== undefined) throw this.failure;
-    const out = this.out;
-    try {
-      for (const row of batch) {
-        const full = out.add(this.line(row));
-        this.rows++;
-        if (full) await out.flush();
-      }
-    } catch (err) {
-      this.failure = err; // rows before the bad one are already buffered: the file must not be closed as if whole
-      throw err;
-    }
-  }
-
-  private line(row: Row): string {
+  protected encode(row: Row): string {
     const { table, types, prefixes } = this;
     const cols = table.columns;
     let line = '';
@@ -86,17 +61,6 @@ class JsonlWriter implements TableWriter {
       }
     }
     return line + '}\n';
-  }
-
-  async close(): Promise<{ bytes: number; rows: number }> {
-    if (this.failure !== undefined) throw this.failure;
-    await this.out.end();
-    const bytes = await this.file.commit();
-    return { bytes, rows: this.rows };
-  }
-
-  abort(): Promise<void> {
-    return this.file.abort();
   }
 }
 
