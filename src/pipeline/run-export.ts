@@ -3,37 +3,25 @@
 // removes the temporary files and leaves earlier outputs untouched.
 
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { ChatportError } from '../errors.js';
-import type { CompiledMapping } from '../mapping/compile-mapping.js';
 import { TABLES, type Row, type TableName } from '../model/canonical-schema.js';
-import type { InputSource } from '../readers/input-sources.js';
 import { AtomicFile } from '../writers/atomic-file.js';
 import { writerFor } from '../writers/registry.js';
 import type { FormatName, TableWriter, WriterDef } from '../writers/writer.js';
 import { stableStringify } from '../json/stable-json.js';
-import { mappedBatches, type ErrorPolicy, type RejectEntry } from './canonical-stream.js';
+import { mappedBatches, type MappedStreamOptions, type RejectEntry } from './canonical-stream.js';
 import { RunStats } from './run-stats.js';
 
-export interface ExportOptions {
-  readonly mapping: CompiledMapping;
-  readonly sources: readonly InputSource[];
+/** The stream's options (mapping, sources, error policy, limits, threads) plus where and how to write. */
+export interface ExportOptions extends Omit<MappedStreamOptions, 'stats' | 'onReject'> {
   readonly format: FormatName;
   readonly outDir: string;
-  readonly onError: ErrorPolicy;
   readonly csvRaw: boolean;
-  readonly maxRecordBytes?: number;
-  readonly maxDepth?: number;
   readonly stats?: RunStats;
   /** Aborts the run (SIGINT/SIGTERM): temporary files are removed, nothing is renamed. */
   readonly signal?: AbortSignal;
-  /** Replaces how sources are opened (tests feed bytes in chosen chunk sizes). */
-  readonly open?: (source: InputSource) => Readable;
   /** Replaces the format's writer (tests use a deliberately slow one to prove backpressure). */
   readonly writerDef?: WriterDef;
-  /** 2: parse + map + redact in a worker thread (same output); the worker loads the mapping from mappingFrom. */
-  readonly threads?: 1 | 2;
-  readonly mappingFrom?: string;
 }
 
 const BATCH_ROWS = 4096;
@@ -62,18 +50,8 @@ export async function runExport(options: ExportOptions): Promise<RunStats> {
         rejectsBuffer = '';
       }
     };
-    const rowBatches = mappedBatches({
-      mapping: options.mapping,
-      sources: options.sources,
-      onError: options.onError,
-      stats,
-      onReject,
-      ...(options.maxRecordBytes !== undefined ? { maxRecordBytes: options.maxRecordBytes } : {}),
-      ...(options.maxDepth !== undefined ? { maxDepth: options.maxDepth } : {}),
-      ...(options.open ? { open: options.open } : {}),
-      ...(options.threads !== undefined ? { threads: options.threads } : {}),
-      ...(options.mappingFrom !== undefined ? { mappingFrom: options.mappingFrom } : {}),
-    });
+    // ExportOptions extends the stream's options: the writer-only fields ride along unread
+    const rowBatches = mappedBatches({ ...options, stats, onReject });
     for await (const rows of rowBatches) {
       if (options.signal?.aborted) throw abortError(options.signal);
       for (const { table, row } of rows) {
