@@ -95,13 +95,10 @@ export class StateJournal {
   /** Records replayed from earlier runs. */
   loadedRecords = 0;
 
-  private constructor(
-    private readonly path: string | null,
-    private readonly options: JournalOptions,
-  ) {}
+  private constructor(private readonly options: JournalOptions) {}
 
   static async open(path: string | null, fingerprint: string, options: JournalOptions): Promise<StateJournal> {
-    const journal = new StateJournal(path, options);
+    const journal = new StateJournal(options);
     if (path === null) return journal;
     if (!options.readOnly) journal.lock(path);
     try {

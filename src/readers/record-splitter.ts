@@ -199,7 +199,7 @@ export class RecordSplitter {
             // JSONL fast path: a whole line in this chunk, no envelope key in it
             const lf = chunk.indexOf(Ch.Lf, i);
             if (lf >= 0 && !this.mayHoldEnvelope(chunk, i, lf)) {
-              const end = this.fastValue(chunk, i, lf, 0, out);
+              const end = this.fastValue(chunk, i, lf, out);
               if (end >= 0) {
                 i = end - 1;
                 continue;
@@ -218,7 +218,6 @@ export class RecordSplitter {
           if (this.lineMode) {
             // JSONL: anything else on a line is a record that will fail to parse or map, with its position
             this.beginValue(chunk, i, 0, false);
-            this.lineRecord = true;
             this.ctx = Ctx.LineValue;
             continue;
           }
@@ -249,7 +248,7 @@ export class RecordSplitter {
             if (c === Ch.CloseBrace) throw this.error('READ_INVALID_JSON', `unexpected "}" in an array`, this.offset + i);
             if (c === Ch.OpenBrace || c === Ch.OpenBracket) {
               // fast path: the whole element lies in this chunk
-              const end = this.fastValue(chunk, i, n, base, out);
+              const end = this.fastValue(chunk, i, n, out);
               if (end >= 0) {
                 i = end - 1;
                 continue;
@@ -365,7 +364,7 @@ export class RecordSplitter {
    * and the index after it returned; -1 when the value does not close before `limit` (the general path then
    * takes over from `start`, with nothing consumed).
    */
-  private fastValue(chunk: Buffer, start: number, limit: number, depthBase: number, out: RawRecord[]): number {
+  private fastValue(chunk: Buffer, start: number, limit: number, out: RawRecord[]): number {
     const maxDepth = this.options.maxDepth;
     let depth = 0;
     let inString = false;
@@ -451,7 +450,6 @@ export class RecordSplitter {
     const line = this.line;
     this.line += lines;
     this.seenAny = true;
-    void depthBase;
     let problem: ChatportError | undefined;
     if (i - start > this.options.maxRecordBytes) {
       problem = this.error('READ_RECORD_TOO_LARGE', `record is ${i - start} bytes, over the limit of ${this.options.maxRecordBytes} (raise it with --max-record-mb)`, byteOffset, line);
@@ -473,7 +471,6 @@ export class RecordSplitter {
     if (shape === 'object') this.hadValue = true;
     return i;
   }
-  private lineRecord = false;
 
   /**
    * The index of the quote that closes the string being scanned at `from` (not escaped), or -1 when it is not
@@ -515,7 +512,6 @@ export class RecordSplitter {
     this.escape = false;
     this.keyBytes = null;
     this.pendingKey = null;
-    this.lineRecord = false;
     this.collecting = false;
   }
 
