@@ -8,7 +8,7 @@ import { mapRecord, type MappedRecord } from '../mapping/compile-mapping.js';
 import type { MapContext } from '../mapping/compile-rule.js';
 import { loadMapping } from '../mapping/load-mapping.js';
 import type { Row, TableName } from '../model/canonical-schema.js';
-import { mustRedact, redactRow } from '../redact/redact.js';
+import { redactRows } from '../redact/redact.js';
 import { expandInputs, type InputSource } from '../readers/input-sources.js';
 import { parseRecord, positionOf } from '../readers/parse-record.js';
 import { readRawBatches } from '../readers/record-stream.js';
@@ -96,17 +96,19 @@ export async function* mappedBatches(options: MappedStreamOptions): AsyncGenerat
   const pendingRejects: RejectEntry[] = [];
 
   /** Parses and maps one record; a record-level error is thrown (fail) or queued for rejects (skip: null). */
-  const mapOrReject = (raw: RawRecord, file: string): MappedRecord | null => {
+  const mapOrReject = (raw: RawRecord, file: string): { mapped: MappedRecord; redactedByRow: boolean } | null => {
     // reset before anything can throw: a record that fails to parse must not inherit the previous one's flag
     ctx.removed = false;
     try {
       if (raw.problem) throw raw.problem;
       const parsed = parseRecord(raw, file);
       const mapped = mapRecord(mapping, parsed.value, ctx);
-      // a row with removed_at is redacted even when removed_when did not hold: its text must not reach rejects
-      if (!mapped.removed && mapped.rows.some((item) => mustRedact(false, item.row))) ctx.removed = true;
+      const redactedByRow = redactRows(mapped.rows, mapped.removed);
+      // a row redacted for its removed_at withholds the record's text from rejects too
+      if (redactedByRow) ctx.removed = true;
+      // redaction keeps every key column, so duplicates are found on the redacted rows
       rejectDuplicates(mapped.rows, seenKeys);
-      return mapped;
+      return { mapped, redactedByRow };
     } catch (e) {
       rejectOrThrow(e, raw, file, ctx.removed);
       return null;
@@ -164,17 +166,13 @@ export async function* mappedBatches(options: MappedStreamOptions): AsyncGenerat
         for (const raw of raws) {
           stats.recordsRead++;
           input.records++;
-          const mapped = mapOrReject(raw, source.name);
-          if (mapped === null) continue;
+          const result = mapOrReject(raw, source.name);
+          if (result === null) continue;
+          const { mapped, redactedByRow } = result;
           stats.recordsMapped++;
           if (mapped.removed) stats.recordsRedacted++;
           for (const table in mapped.skippedByRule) stats.table(table as TableName).skippedByRule += mapped.skippedByRule[table as TableName]!;
-          let redactedByRow = false;
           for (const item of mapped.rows) {
-            if (mustRedact(mapped.removed, item.row)) {
-              redactedByRow = true;
-              redactRow(item.table, item.row);
-            }
             for (const d of derivers) if (d.derive.from === item.table) d.add(item.row, ctx);
             stats.table(item.table).emitted++;
             out.push(item);
@@ -238,7 +236,7 @@ export async function* mappedBatches(options: MappedStreamOptions): AsyncGenerat
       try {
         if (!res.ok) throw chatportError(res.error);
         if (res.lossless) restoreLossless(res.rows, res.lossless);
-        rejectDuplicates(res.rows, seenKeys, res.preKeys);
+        rejectDuplicates(res.rows, seenKeys);
       } catch (e) {
         // a row redacted for its removed_at withholds the record's text from rejects too
         rejectOrThrow(e, raw, batch.file, res.ok ? res.removed || res.redactedByRow : res.removed);
@@ -299,8 +297,6 @@ export async function* canonicalRows(options: {
 function rejectDuplicates(
   rows: readonly CanonicalRow[],
   seenKeys: Map<TableName, { keys: readonly string[]; seen: DuplicateKeys }>,
-  /** --threads 2: per row, the key values before the worker redacted it (null: the row's own values). */
-  preKeys: readonly (readonly string[] | null)[] | null = null,
 ): void {
   // the usual record has one keyed row: remember its fingerprint without a pending list
   let firstSeen: DuplicateKeys | null = null;
@@ -311,13 +307,11 @@ function rejectDuplicates(
     const entry = seenKeys.get(table);
     if (!entry) continue;
     const keys = entry.keys;
-    const pre = preKeys?.[r] ?? null;
     let key = '';
-    if (pre) for (let k = 0; k < pre.length; k++) key += pre[k] + '\u0000';
-    else for (let k = 0; k < keys.length; k++) key += String(row[keys[k]!]) + '\u0000';
+    for (let k = 0; k < keys.length; k++) key += String(row[keys[k]!]) + '\u0000';
     const print = entry.seen.printIfNew(key);
     if (print === null) {
-      const what = entry.keys.map((k, i) => `${k} ${pre ? pre[i] : String(row[k])}`).join(', ');
+      const what = entry.keys.map((k) => `${k} ${String(row[k])}`).join(', ');
       throw new ChatportError('MAP_DUPLICATE_ID', `duplicate ${table} row (${what}): an earlier record had the same id; the first one is kept`, 'map');
     }
     if (firstPrint === null) {

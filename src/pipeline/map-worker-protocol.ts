@@ -48,8 +48,6 @@ export interface MappedResult {
   readonly enums: string[] | null;
   /** Where LosslessNumbers were (replaced by their text): [rowIndex, key, key, ...] each; null when none. */
   readonly lossless: (string | number)[][] | null;
-  /** Per row, the key column values before redaction, for rows that were redacted; null when none was. */
-  readonly preKeys: (string[] | null)[] | null;
 }
 
 export interface ErrorResult {

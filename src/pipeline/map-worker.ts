@@ -7,8 +7,7 @@ import { ChatportError } from '../errors.js';
 import type { MapContext } from '../mapping/compile-rule.js';
 import { loadMapping } from '../mapping/load-mapping.js';
 import { mapRecord, type CompiledMapping } from '../mapping/compile-mapping.js';
-import type { TableName } from '../model/canonical-schema.js';
-import { mustRedact, redactRow } from '../redact/redact.js';
+import { redactRows } from '../redact/redact.js';
 import { parseRecord, positionOf } from '../readers/parse-record.js';
 import { extractLossless, plainError, unpackBatch, type BatchRequest, type RecordResult, type WorkerInit, type WorkerReply } from './map-worker-protocol.js';
 
@@ -19,7 +18,7 @@ let enums: string[] | null = null;
 // one context for the whole run, as on the one-thread path (ctx.removed is reset before each record)
 const ctx: MapContext = { removed: false, unknownEnum: (c, v) => (enums ??= []).push(c, v) };
 
-function mapBatch(mapping: CompiledMapping, keysOf: Map<TableName, readonly string[]>, req: BatchRequest): RecordResult[] {
+function mapBatch(mapping: CompiledMapping, req: BatchRequest): RecordResult[] {
   const raws = unpackBatch(req);
   const results: RecordResult[] = new Array(raws.length);
   for (let i = 0; i < raws.length; i++) {
@@ -31,17 +30,8 @@ function mapBatch(mapping: CompiledMapping, keysOf: Map<TableName, readonly stri
       if (raw.problem) throw raw.problem;
       const parsed = parseRecord(raw, req.file);
       const mapped = mapRecord(mapping, parsed.value, ctx);
-      let redactedByRow = false;
-      let preKeys: (string[] | null)[] | null = null;
-      for (let r = 0; r < mapped.rows.length; r++) {
-        const item = mapped.rows[r]!;
-        if (!mustRedact(mapped.removed, item.row)) continue;
-        if (!mapped.removed) redactedByRow = true;
-        // duplicate detection runs on main after this, on the key values as they were before redaction
-        const keys = keysOf.get(item.table);
-        if (keys) (preKeys ??= new Array<string[] | null>(mapped.rows.length).fill(null))[r] = keys.map((k) => String(item.row[k]));
-        redactRow(item.table, item.row);
-      }
+      // redaction keeps every key column, so the main thread finds duplicates on the redacted rows
+      const redactedByRow = redactRows(mapped.rows, mapped.removed);
       results[i] = {
         ok: true,
         rows: mapped.rows,
@@ -50,7 +40,6 @@ function mapBatch(mapping: CompiledMapping, keysOf: Map<TableName, readonly stri
         redactedByRow,
         enums,
         lossless: raw.longNumbers === null ? null : extractLossless(mapped.rows),
-        preKeys,
       };
     } catch (e) {
       if (!(e instanceof ChatportError)) throw e;
@@ -62,11 +51,10 @@ function mapBatch(mapping: CompiledMapping, keysOf: Map<TableName, readonly stri
 
 async function start(): Promise<void> {
   const mapping = await loadMapping(init.from);
-  const keysOf = new Map(mapping.tables.map((t) => [t.name, t.def.key] as const));
   port.on('message', (req: BatchRequest) => {
     let reply: WorkerReply;
     try {
-      reply = { seq: req.seq, results: mapBatch(mapping, keysOf, req) };
+      reply = { seq: req.seq, results: mapBatch(mapping, req) };
     } catch (e) {
       reply = { seq: req.seq, fatal: e instanceof Error ? (e.stack ?? e.message) : String(e) };
     }

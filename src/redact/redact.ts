@@ -43,3 +43,17 @@ export function redactRow(table: TableName, row: Row): Row {
   if ('redacted' in row) row.redacted = true;
   return row;
 }
+
+/**
+ * Redacts, in place, every row of one record that must be. Returns true when a row was redacted for its
+ * removed_at although the record as a whole was not marked removed (counted, and its text kept out of rejects).
+ */
+export function redactRows(rows: readonly { table: TableName; row: Row }[], recordRemoved: boolean): boolean {
+  let byRow = false;
+  for (const item of rows) {
+    if (!mustRedact(recordRemoved, item.row)) continue;
+    if (!recordRemoved) byRow = true;
+    redactRow(item.table, item.row);
+  }
+  return byRow;
+}

@@ -45,3 +45,11 @@ it('a duplicate of a removed_at row is rejected without its text', async () => {
     expect(r.stderr).not.toContain('SECRET-BODY');
   }
 });
+
+it('redaction keeps every key column of every table, so duplicates are found on redacted rows', async () => {
+  const { TABLES } = await import('../../src/model/canonical-schema.js');
+  const { KEPT_ON_REDACTION } = await import('../../src/redact/redact.js');
+  for (const [name, table] of Object.entries(TABLES)) {
+    for (const key of table.key) expect(KEPT_ON_REDACTION[name as keyof typeof TABLES].has(key), `${name}.${key}`).toBe(true);
+  }
+});
