@@ -5,7 +5,7 @@
 import { formatMicros } from '../model/timestamp.js';
 import type { Row, TableDef } from '../model/canonical-schema.js';
 import { AtomicFile } from './atomic-file.js';
-import { TextTableWriter } from './text-table-writer.js';
+import { TextRowEncoder, TextTableWriter } from './text-table-writer.js';
 import {
   T_BOOLEAN,
   T_INTEGER,
@@ -19,7 +19,7 @@ import {
   missingRequired,
   textValue,
 } from './column-values.js';
-import type { TableWriter, WriterDef, WriterOptions } from './writer.js';
+import type { EncoderOptions, TableWriter, WriterDef, WriterOptions } from './writer.js';
 
 export const CSV_EOL = '\r\n';
 
@@ -46,20 +46,20 @@ export function csvField(s: string): string {
   return NEEDS_QUOTES.test(s) ? '"' + s.replace(QUOTES, '""') + '"' : s;
 }
 
-class CsvWriter extends TextTableWriter {
+/** The header record: column names in schema order. */
+export function csvHeader(table: TableDef): string {
+  return table.columns.map((c) => csvField(c.name)).join(',') + CSV_EOL;
+}
+
+class CsvEncoder extends TextRowEncoder {
   constructor(
     table: TableDef,
-    file: AtomicFile,
     private readonly raw: boolean,
   ) {
-    super(table, file);
+    super(table);
   }
 
-  async writeHeader(): Promise<void> {
-    await this.file.write(this.table.columns.map((c) => csvField(c.name)).join(',') + CSV_EOL);
-  }
-
-  protected encode(row: Row): string {
+  protected encodeRow(row: Row, rowIndex: number): string {
     const { table, types } = this;
     const cols = table.columns;
     let rec = '';
@@ -68,23 +68,23 @@ class CsvWriter extends TextTableWriter {
       const v = row[col.name];
       if (i > 0) rec += ',';
       if (v === null || v === undefined) {
-        if (!col.nullable) throw missingRequired(table, col, this.rows);
+        if (!col.nullable) throw missingRequired(table, col, rowIndex);
         continue;
       }
       switch (types[i]) {
         case T_STRING: {
-          const s = textValue(table, col, this.rows, v);
+          const s = textValue(table, col, rowIndex, v);
           rec += csvField(!this.raw && isFormulaLike(s) ? "'" + s : s);
           break;
         }
         case T_TIMESTAMP:
-          rec += formatMicros(microsValue(table, col, this.rows, v));
+          rec += formatMicros(microsValue(table, col, rowIndex, v));
           break;
         case T_BOOLEAN:
-          rec += booleanValue(table, col, this.rows, v) ? 'true' : 'false';
+          rec += booleanValue(table, col, rowIndex, v) ? 'true' : 'false';
           break;
         case T_INTEGER:
-          rec += String(integerValue(table, col, this.rows, v));
+          rec += String(integerValue(table, col, rowIndex, v));
           break;
         case T_JSON:
           rec += csvField(jsonText(v));
@@ -98,15 +98,17 @@ class CsvWriter extends TextTableWriter {
 export const csvWriter: WriterDef = {
   format: 'csv',
   extension: '.csv',
+  encoder(options: EncoderOptions) {
+    return new CsvEncoder(options.table, options.csvRaw === true);
+  },
   async open(options: WriterOptions): Promise<TableWriter> {
     const file = await AtomicFile.create(options.path);
-    const writer = new CsvWriter(options.table, file, options.csvRaw === true);
     try {
-      await writer.writeHeader();
+      await file.write(csvHeader(options.table));
     } catch (err) {
       await file.abort();
       throw err;
     }
-    return writer;
+    return new TextTableWriter(new CsvEncoder(options.table, options.csvRaw === true), file);
   },
 };

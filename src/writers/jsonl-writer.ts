@@ -4,7 +4,7 @@
 import { formatMicros } from '../model/timestamp.js';
 import type { Row, TableDef } from '../model/canonical-schema.js';
 import { AtomicFile } from './atomic-file.js';
-import { TextTableWriter } from './text-table-writer.js';
+import { TextRowEncoder, TextTableWriter } from './text-table-writer.js';
 import {
   T_BOOLEAN,
   T_INTEGER,
@@ -18,18 +18,18 @@ import {
   missingRequired,
   textValue,
 } from './column-values.js';
-import type { TableWriter, WriterDef, WriterOptions } from './writer.js';
+import type { EncoderOptions, TableWriter, WriterDef, WriterOptions } from './writer.js';
 
-class JsonlWriter extends TextTableWriter {
+class JsonlEncoder extends TextRowEncoder {
   /** `{"col":` for the first column and `,"col":` for the rest, so a line is built by plain concatenation. */
   private readonly prefixes: string[];
 
-  constructor(table: TableDef, file: AtomicFile) {
-    super(table, file);
+  constructor(table: TableDef) {
+    super(table);
     this.prefixes = table.columns.map((c, i) => (i === 0 ? '{' : ',') + JSON.stringify(c.name) + ':');
   }
 
-  protected encode(row: Row): string {
+  protected encodeRow(row: Row, rowIndex: number): string {
     const { table, types, prefixes } = this;
     const cols = table.columns;
     let line = '';
@@ -38,22 +38,22 @@ class JsonlWriter extends TextTableWriter {
       const v = row[col.name];
       line += prefixes[i];
       if (v === null || v === undefined) {
-        if (!col.nullable) throw missingRequired(table, col, this.rows);
+        if (!col.nullable) throw missingRequired(table, col, rowIndex);
         line += 'null';
         continue;
       }
       switch (types[i]) {
         case T_STRING:
-          line += JSON.stringify(textValue(table, col, this.rows, v));
+          line += JSON.stringify(textValue(table, col, rowIndex, v));
           break;
         case T_TIMESTAMP:
-          line += '"' + formatMicros(microsValue(table, col, this.rows, v)) + '"';
+          line += '"' + formatMicros(microsValue(table, col, rowIndex, v)) + '"';
           break;
         case T_BOOLEAN:
-          line += booleanValue(table, col, this.rows, v) ? 'true' : 'false';
+          line += booleanValue(table, col, rowIndex, v) ? 'true' : 'false';
           break;
         case T_INTEGER:
-          line += String(integerValue(table, col, this.rows, v));
+          line += String(integerValue(table, col, rowIndex, v));
           break;
         case T_JSON:
           line += jsonText(v);
@@ -67,7 +67,10 @@ class JsonlWriter extends TextTableWriter {
 export const jsonlWriter: WriterDef = {
   format: 'jsonl',
   extension: '.jsonl',
+  encoder(options: EncoderOptions) {
+    return new JsonlEncoder(options.table);
+  },
   async open(options: WriterOptions): Promise<TableWriter> {
-    return new JsonlWriter(options.table, await AtomicFile.create(options.path));
+    return new TextTableWriter(new JsonlEncoder(options.table), await AtomicFile.create(options.path));
   },
 };

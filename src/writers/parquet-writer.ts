@@ -1,9 +1,9 @@
 // Parquet output through a small purpose-built encoder: PLAIN values, RLE/bit-packed definition levels, data
 // pages v1, SNAPPY, Thrift compact footer. Chosen over the npm Parquet libraries by measurement (docs/formats.md):
-// it is several times faster and holds only about two row groups of encoded bytes, so memory stays flat at any
-// row count. Values are encoded into per-column buffers as rows arrive; a page is compressed when it fills and a
-// row group is written when it is complete. Every buffer is reused: on this kind of machine touching fresh memory
-// costs more than encoding into memory already touched.
+// it is several times faster and holds about one row group of compressed bytes, so memory stays flat at any row
+// count. The encoder turns a batch of rows into a fragment (each column's finished pages; it runs in worker
+// threads); the writer groups fragments into row groups and writes each group column by column. Encoder buffers
+// are reused: on this kind of machine touching fresh memory costs more than encoding into memory already touched.
 
 import { gzipSync } from 'node:zlib';
 import type { ColumnDef, Row, TableDef } from '../model/canonical-schema.js';
@@ -24,12 +24,12 @@ import {
 } from './column-values.js';
 import { dataPageHeader, fileMetadata, type CodecName, type ColumnChunkMeta, type RowGroupMeta } from './parquet-metadata.js';
 import { maxCompressedLength, snappyCompressInto } from './snappy.js';
-import type { TableWriter, WriterDef, WriterOptions } from './writer.js';
+import type { EncodedFragment, EncoderOptions, FragmentColumn, TableEncoder, TableWriter, WriterDef, WriterOptions } from './writer.js';
 
 export interface ParquetTuning {
   /** Rows per row group: the unit of memory and of parallel reading. */
   readonly rowGroupRows: number;
-  /** A row group is also closed when its encoded columns reach this many bytes (rows with huge payloads). */
+  /** A row group is also closed when the compressed pages it holds reach this many bytes (rows with huge payloads). */
   readonly rowGroupBytes: number;
   /** Encoded values per data page before a new page starts. */
   readonly pageBytes: number;
@@ -46,6 +46,8 @@ export const DEFAULT_PARQUET_TUNING: ParquetTuning = {
 const MAGIC = Buffer.from('PAR1', 'ascii');
 const CREATED_BY = 'chatport';
 const TWO_32 = 4294967296;
+/** write(rows) encodes at most this many rows a fragment, so the bytes cap can close a group in time. */
+const WRITE_SLICE_ROWS = 1024;
 /** Below this length a JS byte loop beats Buffer#write for ASCII text (measured). */
 const SHORT_STRING = 64;
 
@@ -81,37 +83,26 @@ interface PageScratch {
   readonly packed: ByteBuffer;
 }
 
-/** A column's finished row-group chunk: bytes to write (page headers and bodies) and what the footer records. */
-interface ColumnChunk {
-  readonly bytes: Buffer;
-  readonly numValues: number;
-  readonly nullCount: number;
-  readonly uncompressedSize: number;
-  readonly min: number | bigint | undefined;
-  readonly max: number | bigint | undefined;
-}
-
 /**
- * Encodes one column: values PLAIN-encoded into `values`, one definition level per row; each full page is
- * compressed into the current half of a double buffer that collects the row group's column chunk. The other half
- * holds the previous group until the file has written it.
+ * Encodes one column of a fragment: values PLAIN-encoded into `values`, one definition level per row; each full
+ * page (and the last one) is compressed and appended, after its header, to `pages`. Buffers are reused between
+ * fragments; take() hands out the column's pages and counters and resets them.
  */
 class ColumnBuilder {
   readonly type: number;
   private readonly values = new ByteBuffer(1 << 16);
+  readonly pages = new ByteBuffer(1 << 16);
   private levels = new Uint8Array(1024);
   private pageRows = 0;
   private pageNulls = 0;
   /** Booleans are bit-packed: the byte being filled and how many bits it holds. */
   private bitByte = 0;
   private bitCount = 0;
-  private chunks = [new ByteBuffer(1 << 16), new ByteBuffer(1 << 16)] as const;
-  private current = 0;
-  private numValues = 0;
-  private nullCount = 0;
-  private uncompressedSize = 0;
-  private min: number | bigint | undefined;
-  private max: number | bigint | undefined;
+  numValues = 0;
+  nullCount = 0;
+  uncompressedSize = 0;
+  min: number | bigint | undefined;
+  max: number | bigint | undefined;
 
   constructor(
     readonly table: TableDef,
@@ -121,10 +112,6 @@ class ColumnBuilder {
     private readonly scratch: PageScratch,
   ) {
     this.type = typeCode(col);
-  }
-
-  get bufferedBytes(): number {
-    return this.values.length + this.chunks[this.current].length;
   }
 
   add(value: unknown, rowIndex: number): void {
@@ -230,9 +217,8 @@ class ColumnBuilder {
     }
     const packed = this.compress(body);
     const header = dataPageHeader(this.pageRows, body.length, packed.length);
-    const chunk = this.chunks[this.current];
-    chunk.append(header);
-    chunk.append(packed);
+    this.pages.append(header);
+    this.pages.append(packed);
     this.numValues += this.pageRows;
     this.nullCount += this.pageNulls;
     this.uncompressedSize += header.length + body.length;
@@ -256,29 +242,18 @@ class ColumnBuilder {
     }
   }
 
-  /**
-   * Finishes the row group's chunk and switches to the other half of the double buffer. The returned bytes stay
-   * valid until the next take(): the caller must have them on disk by then.
-   */
-  take(): ColumnChunk {
+  /** Closes the last page; the caller copies `pages` out, then calls reset(). */
+  finish(): void {
     this.cutPage();
-    const chunk = this.chunks[this.current];
-    const out: ColumnChunk = {
-      bytes: chunk.buf.subarray(0, chunk.length),
-      numValues: this.numValues,
-      nullCount: this.nullCount,
-      uncompressedSize: this.uncompressedSize,
-      min: this.min,
-      max: this.max,
-    };
-    this.current ^= 1;
-    this.chunks[this.current].length = 0;
+  }
+
+  reset(): void {
+    this.pages.length = 0;
     this.numValues = 0;
     this.nullCount = 0;
     this.uncompressedSize = 0;
     this.min = undefined;
     this.max = undefined;
-    return out;
   }
 }
 
@@ -322,92 +297,147 @@ function int64Bytes(n: number | bigint): Uint8Array {
   return b;
 }
 
-class ParquetWriter implements TableWriter {
+/** Rows -> a fragment: every column's finished pages for these rows, back to back in one fresh buffer. */
+class ParquetEncoder implements TableEncoder {
   private readonly builders: ColumnBuilder[];
   private readonly names: string[];
-  private readonly rowGroups: RowGroupMeta[] = [];
-  private rows = 0;
-  private groupRows = 0;
-  /** Set when a write failed part-way through a row: the column buffers disagree, so no footer may be written. */
-  private failure: unknown;
-  /** Settles when the previous row group is on disk, i.e. when the builders may reuse its buffers. */
-  private inFlight: Promise<void> = Promise.resolve();
 
-  constructor(
-    private readonly table: TableDef,
-    private readonly file: AtomicFile,
-    private readonly tuning: ParquetTuning,
-  ) {
+  constructor(table: TableDef, tuning: ParquetTuning) {
     const scratch: PageScratch = { body: new ByteBuffer(1 << 16), packed: new ByteBuffer(1 << 16) };
     this.builders = table.columns.map((c) => new ColumnBuilder(table, c, tuning.pageBytes, tuning.codec, scratch));
     this.names = table.columns.map((c) => c.name);
   }
 
-  async write(batch: readonly Row[]): Promise<void> {
-    if (this.failure !== undefined) throw this.failure;
-    try {
-      await this.encode(batch);
-    } catch (err) {
-      this.failure = err;
-      throw err;
-    }
-  }
-
-  private async encode(batch: readonly Row[]): Promise<void> {
+  encode(rows: readonly Row[], firstRow: number): EncodedFragment {
     const { builders, names } = this;
-    const { rowGroupRows, rowGroupBytes } = this.tuning;
-    for (const row of batch) {
-      let bytes = 0;
-      for (let i = 0; i < builders.length; i++) {
-        const b = builders[i]!;
-        b.add(row[names[i]!], this.rows);
-        bytes += b.bufferedBytes;
+    try {
+      // column by column: each builder's loop stays monomorphic and its buffers stay in cache
+      for (let c = 0; c < builders.length; c++) {
+        const b = builders[c]!;
+        const name = names[c]!;
+        for (let r = 0; r < rows.length; r++) b.add(rows[r]![name], firstRow + r);
+        b.finish();
       }
-      this.rows++;
-      this.groupRows++;
-      if (this.groupRows >= rowGroupRows || bytes >= rowGroupBytes) await this.flushRowGroup();
+      let total = 0;
+      for (const b of builders) total += b.pages.length;
+      const bytes = new Uint8Array(total);
+      const columns: FragmentColumn[] = [];
+      let at = 0;
+      for (const b of builders) {
+        bytes.set(b.pages.buf.subarray(0, b.pages.length), at);
+        columns.push({
+          offset: at,
+          length: b.pages.length,
+          numValues: b.numValues,
+          nullCount: b.nullCount,
+          uncompressedSize: b.uncompressedSize,
+          min: b.min,
+          max: b.max,
+        });
+        at += b.pages.length;
+      }
+      return { rows: rows.length, bytes, columns };
+    } finally {
+      for (const b of builders) b.reset();
+    }
+  }
+}
+
+/** Groups fragments into row groups: a group is written once it holds enough rows or bytes, column by column. */
+class ParquetWriter implements TableWriter {
+  private readonly rowGroups: RowGroupMeta[] = [];
+  private group: EncodedFragment[] = [];
+  private groupRows = 0;
+  private groupBytes = 0;
+  private rows = 0;
+  /** Set when a write failed: the file may lack part of a row group, so no footer may be written. */
+  private failure: unknown;
+
+  constructor(
+    private readonly table: TableDef,
+    private readonly file: AtomicFile,
+    private readonly tuning: ParquetTuning,
+    private readonly encoder: TableEncoder,
+  ) {}
+
+  /** Rows given here are cut so that row groups hold exactly rowGroupRows rows (fragments are taken whole). */
+  async write(batch: readonly Row[]): Promise<void> {
+    for (let at = 0; at < batch.length; ) {
+      if (this.failure !== undefined) throw this.failure;
+      const room = Math.min(this.tuning.rowGroupRows - this.groupRows, WRITE_SLICE_ROWS);
+      const slice = batch.slice(at, at + room);
+      let fragment: EncodedFragment;
+      try {
+        fragment = this.encoder.encode(slice, this.rows + this.groupRows);
+      } catch (err) {
+        this.failure = err;
+        throw err;
+      }
+      await this.writeFragment(fragment);
+      at += slice.length;
     }
   }
 
-  /**
-   * Writes the finished row group and returns without waiting for the disk, so the next group is encoded while
-   * this one is written; the wait happens at the next flush, before the builders switch back to these buffers.
-   */
+  async writeFragment(fragment: EncodedFragment): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    if (fragment.rows === 0) return;
+    this.group.push(fragment);
+    this.groupRows += fragment.rows;
+    this.groupBytes += fragment.bytes.length;
+    if (this.groupRows >= this.tuning.rowGroupRows || this.groupBytes >= this.tuning.rowGroupBytes) {
+      try {
+        await this.flushRowGroup();
+      } catch (err) {
+        this.failure = err;
+        throw err;
+      }
+    }
+  }
+
+  /** Writes the group's column chunks: each is the column's pages from every fragment, in order. */
   private async flushRowGroup(): Promise<void> {
     if (this.groupRows === 0) return;
-    await this.inFlight;
+    const group = this.group;
     const columns: ColumnChunkMeta[] = [];
-    let onDisk!: (err?: Error | null) => void;
-    const inFlight = new Promise<void>((resolve, reject) => {
-      onDisk = (err) => (err ? reject(err) : resolve());
-    });
-    inFlight.catch(() => undefined); // raised by the next flush or close, which await it
-    this.inFlight = inFlight;
-    for (let ci = 0; ci < this.builders.length; ci++) {
-      const builder = this.builders[ci]!;
-      const chunk = builder.take();
+    for (let ci = 0; ci < this.table.columns.length; ci++) {
       const dataPageOffset = this.file.bytesWritten;
-      // Stream writes finish in order, so the last column's callback means the whole group is on disk.
-      await this.file.write(chunk.bytes, ci === this.builders.length - 1 ? onDisk : undefined);
+      let numValues = 0;
+      let nullCount = 0;
+      let uncompressedSize = 0;
+      let compressedSize = 0;
+      let min: number | bigint | undefined;
+      let max: number | bigint | undefined;
+      for (const f of group) {
+        const c = f.columns![ci]!;
+        await this.file.write(f.bytes.subarray(c.offset, c.offset + c.length));
+        numValues += c.numValues;
+        nullCount += c.nullCount;
+        uncompressedSize += c.uncompressedSize;
+        compressedSize += c.length;
+        if (c.min !== undefined && (min === undefined || c.min < min)) min = c.min;
+        if (c.max !== undefined && (max === undefined || c.max > max)) max = c.max;
+      }
       columns.push({
-        col: builder.col,
+        col: this.table.columns[ci]!,
         codec: this.tuning.codec,
-        numValues: chunk.numValues,
-        nullCount: chunk.nullCount,
-        minMax: chunk.min === undefined || chunk.max === undefined ? undefined : [int64Bytes(chunk.min), int64Bytes(chunk.max)],
+        numValues,
+        nullCount,
+        minMax: min === undefined || max === undefined ? undefined : [int64Bytes(min), int64Bytes(max)],
         dataPageOffset,
-        uncompressedSize: chunk.uncompressedSize,
-        compressedSize: chunk.bytes.length,
+        uncompressedSize,
+        compressedSize,
       });
     }
     this.rowGroups.push({ numRows: this.groupRows, columns });
+    this.rows += this.groupRows;
+    this.group = [];
     this.groupRows = 0;
+    this.groupBytes = 0;
   }
 
   async close(): Promise<{ bytes: number; rows: number }> {
     if (this.failure !== undefined) throw this.failure;
     await this.flushRowGroup();
-    await this.inFlight;
     const meta = fileMetadata(this.table, this.rowGroups, CREATED_BY);
     const tail = Buffer.allocUnsafe(8);
     tail.writeUInt32LE(meta.length, 0);
@@ -429,6 +459,9 @@ export function parquetWriterWith(tuning: Partial<ParquetTuning> = {}): WriterDe
   return {
     format: 'parquet',
     extension: '.parquet',
+    encoder(options: EncoderOptions): TableEncoder {
+      return new ParquetEncoder(options.table, t);
+    },
     async open(options: WriterOptions): Promise<TableWriter> {
       const file = await AtomicFile.create(options.path);
       try {
@@ -437,7 +470,7 @@ export function parquetWriterWith(tuning: Partial<ParquetTuning> = {}): WriterDe
         await file.abort();
         throw err;
       }
-      return new ParquetWriter(options.table, file, t);
+      return new ParquetWriter(options.table, file, t, new ParquetEncoder(options.table, t));
     },
   };
 }

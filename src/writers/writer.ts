@@ -1,21 +1,54 @@
-// The contract every output format implements (after dlt): open a table file, write batches of canonical rows,
-// close (footer, flush, atomic rename) or abort (remove the temporary file, leave earlier outputs untouched).
+// The contract every output format implements (after dlt): an encoder turns a batch of canonical rows into a
+// self-contained encoded fragment (pure, so it runs in worker threads), and a writer opens a table file, appends
+// fragments in order, closes (footer, flush, atomic rename) or aborts (removes the temporary file, leaves earlier
+// outputs untouched). Encoding apart from writing is what lets export use every core with identical output bytes.
 
 import type { Row, TableDef } from '../model/canonical-schema.js';
 
 export type FormatName = 'jsonl' | 'csv' | 'parquet';
 
-export interface WriterOptions {
+export interface EncoderOptions {
   readonly table: TableDef;
-  /** Final path, e.g. out/messages.parquet. The writer writes a temporary sibling and renames on close. */
-  readonly path: string;
   /** CSV only: leave cells that start with = + - @ TAB CR as they are (machine loads). */
   readonly csvRaw?: boolean;
 }
 
+export interface WriterOptions extends EncoderOptions {
+  /** Final path, e.g. out/messages.parquet. The writer writes a temporary sibling and renames on close. */
+  readonly path: string;
+}
+
+/** One column's pages inside a Parquet fragment's bytes. */
+export interface FragmentColumn {
+  readonly offset: number;
+  readonly length: number;
+  readonly numValues: number;
+  readonly nullCount: number;
+  readonly uncompressedSize: number;
+  readonly min: number | bigint | undefined;
+  readonly max: number | bigint | undefined;
+}
+
+/**
+ * A batch of rows in the output format. Text formats: the rows' bytes. Parquet: each column's finished data
+ * pages back to back; the writer groups fragments into row groups. Only plain data: it crosses threads as is.
+ */
+export interface EncodedFragment {
+  readonly rows: number;
+  readonly bytes: Uint8Array;
+  readonly columns: readonly FragmentColumn[] | null;
+}
+
+export interface TableEncoder {
+  /** Encodes rows; throws a ChatportError naming the row (`firstRow` + its index) for a value the column cannot hold. */
+  encode(rows: readonly Row[], firstRow: number): EncodedFragment;
+}
+
 export interface TableWriter {
-  /** Accept a batch of rows (objects with the table's columns). Resolves when the batch may be reused (backpressure). */
+  /** Accept a batch of rows: encoded here, then appended. Resolves when the batch may be reused (backpressure). */
   write(rows: readonly Row[]): Promise<void>;
+  /** Append a fragment made by this format's encoder. Resolves when more may be sent (backpressure). */
+  writeFragment(fragment: EncodedFragment): Promise<void>;
   /** Finish the file and rename it into place. Returns the bytes written. */
   close(): Promise<{ bytes: number; rows: number }>;
   /** Drop the temporary file. Safe to call after a failed write or twice. */
@@ -25,5 +58,6 @@ export interface TableWriter {
 export interface WriterDef {
   readonly format: FormatName;
   readonly extension: string;
+  encoder(options: EncoderOptions): TableEncoder;
   open(options: WriterOptions): Promise<TableWriter>;
 }

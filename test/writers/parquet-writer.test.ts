@@ -122,7 +122,8 @@ describe('row groups and pages', () => {
   });
 
   it('closes a row group early when its bytes reach the cap', async () => {
-    const def = parquetWriterWith({ rowGroupRows: 1_000_000, rowGroupBytes: 256 * 1024 });
+    // the cap counts the compressed pages a group holds in memory until it is written
+    const def = parquetWriterWith({ rowGroupRows: 1_000_000, rowGroupBytes: 64 * 1024 });
     const path = await writeParquet(rows(), TABLES.messages, def);
     const groups = await query(`SELECT count(DISTINCT row_group_id) AS g FROM parquet_metadata(${sqlString(path)})`);
     expect(Number(groups[0]!.g)).toBeGreaterThan(3);
