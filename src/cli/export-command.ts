@@ -1,9 +1,11 @@
 // `chatport export`: resolves flags into pipeline options, wires signals, progress, the summary and --report.
 
 import { writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { ChatportError } from '../errors.js';
 import { loadMapping } from '../mapping/load-mapping.js';
 import { expandInputs } from '../readers/input-sources.js';
+import { workersFor } from '../pipeline/export-segments.js';
 import { runExport } from '../pipeline/run-export.js';
 import { RunStats } from '../pipeline/run-stats.js';
 import { startProgress } from '../pipeline/progress.js';
@@ -29,9 +31,14 @@ export const EXPORT_EXAMPLES: [string, string][] = [
   ['$0 export --from ./my-vendor.yaml --input export.json --out out/', 'A vendor chatport does not know, through your own mapping'],
 ];
 
+/** Threads by default: one per core, at most 4 (the main thread's reading and writing caps the gain beyond). */
+export function defaultThreads(): number {
+  return Math.min(4, availableParallelism());
+}
+
 export async function exportCommand(args: ExportArgs): Promise<number> {
   if (!(args.maxRecordMb > 0)) throw new ChatportError('CONFIG_BAD_OPTION', '--max-record-mb must be a positive number', 'cli');
-  if (args.threads !== 1 && args.threads !== 2) throw new ChatportError('CONFIG_BAD_OPTION', `--threads must be 1 or 2 (got ${String(args.threads)})`, 'cli');
+  const workers = workersFor(args.threads);
   const mapping = await loadMapping(args.from);
   const sources = await expandInputs(args.input);
   const stats = new RunStats();
@@ -50,7 +57,7 @@ export async function exportCommand(args: ExportArgs): Promise<number> {
       onError: args.onError,
       csvRaw: args.csvRaw,
       maxRecordBytes: Math.floor(args.maxRecordMb * 1024 * 1024),
-      threads: args.threads,
+      workers,
       mappingFrom: args.from,
       stats,
       signal: controller.signal,

@@ -3,7 +3,7 @@
 
 import yargs, { type Argv } from 'yargs';
 import { ChatportError, exitCodeFor } from '../errors.js';
-import { exportCommand, EXPORT_EXAMPLES } from './export-command.js';
+import { defaultThreads, exportCommand, EXPORT_EXAMPLES } from './export-command.js';
 import { validateCommand, VALIDATE_EXAMPLES } from './validate-command.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -84,8 +84,8 @@ function exportOptions(y: Argv) {
     .option('max-record-mb', { type: 'number', default: 64, describe: 'Largest single record accepted, in MiB' })
     .option('threads', {
       type: 'number',
-      default: 1,
-      describe: '1 or 2. 2: parse and map records in a second thread (faster when a second CPU core is free; same output, more memory)',
+      default: defaultThreads(),
+      describe: 'Threads that parse, map and encode records (default: the CPU cores, at most 4). 1: all on the main thread. Output is the same for any number',
     });
 }
 

@@ -30,14 +30,17 @@ export class ConversationDeriver {
   ) {}
 
   add(row: Row, ctx: MapContext): void {
-    const id = row.conversation_id as string;
-    let state = this.states.get(id);
-    if (!state) {
-      state = newDeriveState(this.derive);
-      this.states.set(id, state);
+    addToStates(this.derive, this.states, row, this.seq++, ctx);
+  }
+
+  /** Merges aggregates built elsewhere (a segment of the export) into the open ones. */
+  mergePartial(partial: PartialStates): void {
+    const { ids, slots } = partial;
+    for (let i = 0; i < ids.length; i++) {
+      const state: DeriveState = { slots: slots[i]! };
+      const open = this.states.get(ids[i]!);
+      this.states.set(ids[i]!, open ? mergeDeriveStates(this.derive, open, state) : state);
     }
-    const time = typeof row.created_at === 'number' ? row.created_at : -Infinity;
-    updateDeriveState(this.derive, state, row, { time, seq: this.seq++ }, ctx);
   }
 
   /** Call between batches: spills when too many conversations are open. */
@@ -144,6 +147,69 @@ function decode(_key: string, value: unknown): unknown {
     if (v.$ninf === 1 && Object.keys(v).length === 1) return -Infinity;
   }
   return value;
+}
+
+/**
+ * Folds one row into the aggregate of its conversation. `seq` orders rows of equal created_at: it must grow with
+ * input order (the export uses the record's ordinal in the run, so segments aggregated apart agree).
+ */
+export function addToStates(derive: CompiledDerive, states: Map<string, DeriveState>, row: Row, seq: number, ctx: MapContext): void {
+  const id = row.conversation_id as string;
+  let state = states.get(id);
+  if (!state) {
+    state = newDeriveState(derive);
+    states.set(id, state);
+  }
+  const time = typeof row.created_at === 'number' ? row.created_at : -Infinity;
+  updateDeriveState(derive, state, row, { time, seq }, ctx);
+}
+
+/** Aggregates of one segment of the export, to merge into the run's (conversation ids and their slots). */
+export interface PartialStates {
+  readonly ids: string[];
+  readonly slots: unknown[][];
+}
+
+export function partialOf(states: Map<string, DeriveState>): PartialStates {
+  const ids: string[] = [];
+  const slots: unknown[][] = [];
+  for (const [id, state] of states) {
+    ids.push(id);
+    slots.push(state.slots);
+  }
+  return { ids, slots };
+}
+
+/**
+ * Before structured clone (which keeps -Infinity and every plain value exactly but drops classes): replaces each
+ * LosslessNumber in the slots by a Map holding its text, in place; untagLossless turns them back. A Map cannot be
+ * mistaken for vendor data: parsed JSON holds only plain objects and arrays.
+ */
+export function tagLossless(p: PartialStates): void {
+  for (let i = 0; i < p.slots.length; i++) p.slots[i] = p.slots[i]!.map(tag);
+}
+
+export function untagLossless(p: PartialStates): void {
+  for (let i = 0; i < p.slots.length; i++) p.slots[i] = p.slots[i]!.map(untag);
+}
+
+function tag(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (v instanceof LosslessNumber) return new Map([['raw', v.raw]]);
+  if (Array.isArray(v)) return v.map(tag);
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) out[k] = tag((v as Record<string, unknown>)[k]);
+  return out;
+}
+
+function untag(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(untag);
+  if (v instanceof Map) return new LosslessNumber(v.get('raw') as string);
+  const o = v as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) out[k] = untag(o[k]);
+  return out;
 }
 
 /** Ids that are all digits compare as numbers of any length; others by UTF-16 code units. Total and stable. */

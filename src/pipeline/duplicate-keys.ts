@@ -23,6 +23,13 @@ function fingerprint(key: string): void {
   fp2 = h2;
 }
 
+/** Writes key's 64-bit fingerprint as two words at out[at], out[at + 1] (worker threads send fingerprints, not keys). */
+export function fingerprintInto(key: string, out: Uint32Array, at: number): void {
+  fingerprint(key);
+  out[at] = fp1;
+  out[at + 1] = fp2;
+}
+
 /** A key's fingerprint, to test and then remember without hashing the key twice. */
 export interface KeyPrint {
   readonly h1: number;
@@ -51,6 +58,15 @@ export class DuplicateKeys {
 
   addPrint(print: KeyPrint): void {
     this.addHash(print.h1, print.h2);
+  }
+
+  /** Whether a fingerprint made by fingerprintInto was seen. */
+  hasPair(h1: number, h2: number): boolean {
+    return this.hasHash(h1, h2);
+  }
+
+  addPair(h1: number, h2: number): void {
+    this.addHash(h1, h2);
   }
 
   get size(): number {

@@ -4,15 +4,17 @@
 
 import path from 'node:path';
 import { ChatportError } from '../errors.js';
-import { TABLES, type Row, type TableName } from '../model/canonical-schema.js';
+import { TABLES, type TableName } from '../model/canonical-schema.js';
 import { AtomicFile } from '../writers/atomic-file.js';
 import { writerFor } from '../writers/registry.js';
 import type { FormatName, TableWriter, WriterDef } from '../writers/writer.js';
 import { stableStringify } from '../json/stable-json.js';
-import { mappedBatches, type MappedStreamOptions, type RejectEntry } from './canonical-stream.js';
+import type { MappedStreamOptions } from './canonical-stream.js';
+import { exportSegments } from './export-segments.js';
+import type { RejectEntry } from './record-errors.js';
 import { RunStats } from './run-stats.js';
 
-/** The stream's options (mapping, sources, error policy, limits, threads) plus where and how to write. */
+/** The stream's options (mapping, sources, error policy, limits) plus threads, where and how to write. */
 export interface ExportOptions extends Omit<MappedStreamOptions, 'stats' | 'onReject'> {
   readonly format: FormatName;
   readonly outDir: string;
@@ -22,15 +24,16 @@ export interface ExportOptions extends Omit<MappedStreamOptions, 'stats' | 'onRe
   readonly signal?: AbortSignal;
   /** Replaces the format's writer (tests use a deliberately slow one to prove backpressure). */
   readonly writerDef?: WriterDef;
+  /** Worker threads for parse, map, redact and encode; 0 (default) does everything on this thread. */
+  readonly workers?: number;
+  /** The `--from` the workers load the mapping from (default: the compiled mapping's file). */
+  readonly mappingFrom?: string;
 }
-
-const BATCH_ROWS = 4096;
 
 export async function runExport(options: ExportOptions): Promise<RunStats> {
   const stats = options.stats ?? new RunStats();
   const writerDef = options.writerDef ?? writerFor(options.format);
   const writers = new Map<TableName, TableWriter>();
-  const batches = new Map<TableName, Row[]>();
   let rejects: AtomicFile | null = null;
   const rejectsPath = path.join(options.outDir, 'rejects.jsonl');
   let rejectsBuffer = '';
@@ -39,7 +42,6 @@ export async function runExport(options: ExportOptions): Promise<RunStats> {
     for (const table of options.mapping.outputTables) {
       const file = path.join(options.outDir, `${table}${writerDef.extension}`);
       writers.set(table, await writerDef.open({ table: TABLES[table], path: file, csvRaw: options.csvRaw }));
-      batches.set(table, []);
     }
     if (options.onError === 'skip') rejects = await AtomicFile.create(rejectsPath);
 
@@ -50,20 +52,17 @@ export async function runExport(options: ExportOptions): Promise<RunStats> {
         rejectsBuffer = '';
       }
     };
-    // ExportOptions extends the stream's options: the writer-only fields ride along unread
-    const rowBatches = mappedBatches({ ...options, stats, onReject });
-    for await (const rows of rowBatches) {
-      if (options.signal?.aborted) throw abortError(options.signal);
-      for (const { table, row } of rows) {
-        const batch = batches.get(table)!;
-        batch.push(row);
-        if (batch.length >= BATCH_ROWS) {
-          await writers.get(table)!.write(batch);
-          batches.set(table, []);
-        }
-      }
-    }
-    for (const [table, batch] of batches) if (batch.length) await writers.get(table)!.write(batch);
+    await exportSegments({
+      ...options,
+      stats,
+      writerDef,
+      writers,
+      workers: options.workers ?? 0,
+      onReject,
+      checkAbort: () => {
+        if (options.signal?.aborted) throw abortError(options.signal);
+      },
+    });
     if (options.signal?.aborted) throw abortError(options.signal);
 
     // Every record must be accounted for before anything gets a final name.

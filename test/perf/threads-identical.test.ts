@@ -1,6 +1,7 @@
-// `export --threads 2` (parse + map + redact in a worker thread) must change nothing but speed: the same output
-// bytes in every format, the same rejects.jsonl, the same run report (counts, unknown enums, redactions) and the
-// same one-line error for a bad record, as `--threads 1`. Runs the built CLI (npm test builds first).
+// `export --threads N` (segments parsed, mapped, redacted and encoded in N worker threads) must change nothing but
+// speed: the same output bytes in every format, the same rejects.jsonl, the same run report (counts, unknown enums,
+// redactions) and the same one-line error for a bad record, as `--threads 1` (everything on the main thread).
+// Runs the built CLI (npm test builds first).
 
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,7 +20,7 @@ afterAll(async () => {
 });
 
 /** Every output file's bytes, and the report without its timing and memory fields. */
-async function exportWith(threads: 1 | 2, args: string[], name: string): Promise<{ code: number | null; stderr: string; files: Record<string, Buffer>; report: unknown }> {
+async function exportWith(threads: number, args: string[], name: string): Promise<{ code: number | null; stderr: string; files: Record<string, Buffer>; report: unknown }> {
   const out = path.join(dir, `${name}-t${threads}`);
   const reportFile = path.join(dir, `${name}-t${threads}.json`);
   const r = await runCli(['export', ...args, '--out', out, '--quiet', '--report', reportFile, '--threads', String(threads)]);
@@ -43,9 +44,9 @@ async function exportWith(threads: 1 | 2, args: string[], name: string): Promise
   return { code: r.code, stderr: r.stderr, files, report };
 }
 
-async function expectSame(args: string[], name: string): Promise<Awaited<ReturnType<typeof exportWith>>> {
+async function expectSame(args: string[], name: string, threads = 2): Promise<Awaited<ReturnType<typeof exportWith>>> {
   const one = await exportWith(1, args, name);
-  const two = await exportWith(2, args, name);
+  const two = await exportWith(threads, args, name);
   expect(two.code).toBe(one.code);
   expect(two.stderr).toBe(one.stderr);
   expect(Object.keys(two.files)).toEqual(Object.keys(one.files));
@@ -69,7 +70,7 @@ const SAMPLES: [string, string][] = [
   ['samples/tutorial/hootdesk.yaml', 'samples/tutorial/hootdesk-export.json'],
 ];
 
-describe('export --threads 2 gives the same bytes as --threads 1', () => {
+describe('export with worker threads gives the same bytes as --threads 1', () => {
   for (const format of ['jsonl', 'csv', 'parquet']) {
     it(`vendor samples, ${format}`, async () => {
       for (const [from, input] of SAMPLES) {
@@ -105,11 +106,12 @@ describe('export --threads 2 gives the same bytes as --threads 1', () => {
       if (i % 7000 === 4000) bad.push(Buffer.from(removedLine.slice(0, -3) + '\n')); // a broken removed part: its text must stay out of rejects
       if (i % 7000 === 5000) bad.push(Buffer.from(removedLine + '\n')); // a duplicate removed part
       if (i % 9000 === 6000) bad.push(Buffer.from(line.replace(/"created":\d+/, '"created":"yesterday"') + '\n'));
+      if (i % 6000 === 5500) bad.push(Buffer.from(lines[i - 5000] + '\n')); // a duplicate of a record segments earlier
     });
     const input = path.join(dir, 'gen-bad.jsonl');
     await writeFile(input, Buffer.concat(bad));
-    for (const format of ['jsonl', 'csv', 'parquet']) {
-      const r = await expectSame(['--from', 'dashly', '--input', input, '--format', format, '--on-error', 'skip'], `gen-${format}`);
+    for (const [format, threads] of [['jsonl', 2], ['csv', 3], ['parquet', 2]] as const) {
+      const r = await expectSame(['--from', 'dashly', '--input', input, '--format', format, '--on-error', 'skip'], `gen-${format}`, threads);
       expect(r.code, r.stderr).toBe(0);
       const report = r.report as { records_rejected: number; records_redacted: number };
       expect(report.records_rejected).toBeGreaterThan(30);
@@ -142,8 +144,8 @@ describe('export --threads 2 gives the same bytes as --threads 1', () => {
     expect(m.stderr).toMatch(/record 12/);
   });
 
-  it('rejects --threads other than 1 or 2', async () => {
-    for (const n of ['0', '3', '1.5', 'two']) {
+  it('rejects --threads that is not a whole number of 1 or more', async () => {
+    for (const n of ['0', '-1', '1.5', 'two']) {
       const r = await runCli(['export', '--from', 'dashly', '--input', path.join(ROOT, 'samples/dashly/parts.json'), '--out', path.join(dir, 'bad-threads'), '--threads', n]);
       expect(r.code).toBe(64);
       expect(r.stderr).toMatch(/CONFIG_BAD_OPTION/);
@@ -154,33 +156,31 @@ describe('export --threads 2 gives the same bytes as --threads 1', () => {
 });
 
 describe('LosslessNumber across the worker boundary', () => {
-  it('restores exactly the places the worker recorded, never vendor objects of the same shape', async () => {
+  it('partial aggregates keep LosslessNumbers exact through structured clone, and vendor look-alikes stay plain', async () => {
     const { LosslessNumber } = await import('../../src/json/lossless-number.js');
-    const { extractLossless, restoreLossless } = await import('../../src/pipeline/map-worker-protocol.js');
+    const { tagLossless, untagLossless } = await import('../../src/pipeline/derive-conversations.js');
     const { deserialize, serialize } = await import('node:v8');
-    const shared = { big: new LosslessNumber('12345678901234567890') };
-    const rows = [
-      {
-        row: {
-          id: new LosslessNumber('18446744073709551615'),
-          extra: { raw: '99999999999999999999', __lossless: '1', list: [1, new LosslessNumber('1.00000000000000000001'), { raw: 'x' }], a: shared, b: shared },
-        },
-      },
-      { row: { id: 'plain', extra: { raw: '18446744073709551615' } } },
-    ];
-    const places = extractLossless(rows as never);
-    expect(places).toEqual([[0, 'id'], [0, 'extra', 'list', 1], [0, 'extra', 'a', 'big']]);
-    const copy = deserialize(serialize(rows)) as typeof rows;
-    restoreLossless(copy as never, places!);
-    const r0 = copy[0]!.row as Record<string, any>;
-    expect(r0.id).toBeInstanceOf(LosslessNumber);
-    expect(r0.id.raw).toBe('18446744073709551615');
-    expect(r0.extra.list[1]).toBeInstanceOf(LosslessNumber);
-    expect(r0.extra.a.big).toBeInstanceOf(LosslessNumber);
-    expect(r0.extra.b.big).toBeInstanceOf(LosslessNumber); // shared object: one place, both paths
-    expect(r0.extra.raw).toBe('99999999999999999999');
-    expect(r0.extra.__lossless).toBe('1');
-    expect(r0.extra.list[2]).toEqual({ raw: 'x' });
-    expect(copy[1]!.row).toEqual({ id: 'plain', extra: { raw: '18446744073709551615' } });
+    const lookalike = { raw: '18446744073709551615', $chatportLossless: '1' };
+    const partial = {
+      ids: ['1', '2'],
+      slots: [
+        [new LosslessNumber('18446744073709551615'), { time: -Infinity, seq: 3, value: [1, new LosslessNumber('1.00000000000000000001'), lookalike] }, -0, 7],
+        [null, [{ time: 1, seq: 2, add: true, value: 'vip' }], 0, 1],
+      ],
+    };
+    tagLossless(partial);
+    const copy = deserialize(serialize(partial)) as typeof partial;
+    untagLossless(copy);
+    const s0 = copy.slots[0]! as any[];
+    expect(s0[0]).toBeInstanceOf(LosslessNumber);
+    expect(s0[0].raw).toBe('18446744073709551615');
+    expect(s0[1].time).toBe(-Infinity);
+    expect(s0[1].value[1]).toBeInstanceOf(LosslessNumber);
+    expect(s0[1].value[1].raw).toBe('1.00000000000000000001');
+    expect(s0[1].value[2]).toEqual(lookalike);
+    expect(s0[1].value[2]).not.toBeInstanceOf(LosslessNumber);
+    expect(Object.is(s0[2], -0)).toBe(true);
+    expect(copy.slots[1]).toEqual([null, [{ time: 1, seq: 2, add: true, value: 'vip' }], 0, 1]);
+    expect(copy.ids).toEqual(['1', '2']);
   });
 });

@@ -7,13 +7,16 @@ import { loadMapping } from '../../src/mapping/load-mapping.js';
 import { runExport } from '../../src/pipeline/run-export.js';
 import { RunStats } from '../../src/pipeline/run-stats.js';
 import type { Row } from '../../src/model/canonical-schema.js';
-import type { TableWriter, WriterDef } from '../../src/writers/writer.js';
+import { jsonlWriter } from '../../src/writers/jsonl-writer.js';
+import type { EncodedFragment, TableWriter, WriterDef } from '../../src/writers/writer.js';
 
-const RECORDS = 60_000;
+const RECORDS = 150_000;
+let produced = 0;
 
 function* jsonl(): Generator<Buffer> {
   let chunk = '';
   for (let i = 0; i < RECORDS; i++) {
+    produced++;
     chunk += `{"id":${i + 1},"created":${1684923942 + i},"conversation":${i % 500},"type":"reply_user","body":"text ${i}","from":7}\n`;
     if (chunk.length > 64 * 1024) {
       yield Buffer.from(chunk);
@@ -24,24 +27,28 @@ function* jsonl(): Generator<Buffer> {
 }
 
 describe('backpressure', () => {
-  it('reads at most a few batches ahead of a slow writer', async () => {
+  it.each([0, 2])('reads at most a few segments ahead of a slow writer (%i workers)', async (workers) => {
+    produced = 0;
     const stats = new RunStats();
     let accepted = 0;
     let maxAhead = 0;
     const slow: WriterDef = {
       format: 'jsonl',
       extension: '.jsonl',
+      encoder: jsonlWriter.encoder,
       async open({ table }): Promise<TableWriter> {
         let rows = 0;
+        const slowWrite = async (n: number) => {
+          if (table.name === 'messages') {
+            maxAhead = Math.max(maxAhead, produced - accepted);
+            await new Promise((r) => setTimeout(r, 15)); // a slow disk
+            accepted += n;
+          }
+          rows += n;
+        };
         return {
-          async write(batch: readonly Row[]) {
-            if (table.name === 'messages') {
-              maxAhead = Math.max(maxAhead, stats.recordsRead - accepted);
-              await new Promise((r) => setTimeout(r, 15)); // a slow disk
-              accepted += batch.length;
-            }
-            rows += batch.length;
-          },
+          write: (batch: readonly Row[]) => slowWrite(batch.length),
+          writeFragment: (fragment: EncodedFragment) => slowWrite(fragment.rows),
           async close() {
             return { bytes: 0, rows };
           },
@@ -58,11 +65,14 @@ describe('backpressure', () => {
       csvRaw: false,
       stats,
       writerDef: slow,
+      workers,
       open: () => Readable.from(jsonl()),
     });
     expect(accepted).toBe(RECORDS);
-    // one 4096-row batch being written, one filling, and one input chunk in flight (~600 records of 64 KiB)
-    expect(maxAhead).toBeLessThan(4096 * 2 + 2000);
+    // segments of 4096 records: one being written, those in flight (1 without workers, 2 per worker), one being
+    // cut, plus the stream's buffer of 16 chunks of 64 KiB (~640 records each)
+    const inFlight = workers === 0 ? 1 : workers * 2;
+    expect(maxAhead).toBeLessThan(4096 * (inFlight + 2) + 16 * 700);
     expect(maxAhead).toBeGreaterThan(0);
-  });
+  }, 60_000);
 });

@@ -1,0 +1,81 @@
+// The export's worker threads, seen from the main thread: segments go to the worker with the fewest in flight,
+// each submit() gives a promise of that segment's result, and close() terminates them (end, failure or abort).
+
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { RawRecord } from '../readers/record-splitter.js';
+import { untagLossless } from './derive-conversations.js';
+import { packRecords, type SegmentReply, type SegmentResult, type SegmentWorkerInit } from './segment-protocol.js';
+
+/** The worker's compiled file: beside this one in dist/; from src/ (tests run the sources), the built copy. */
+function workerFile(): string {
+  const here = fileURLToPath(new URL('./segment-worker.js', import.meta.url));
+  if (existsSync(here)) return here;
+  return fileURLToPath(new URL('../../dist/pipeline/segment-worker.js', import.meta.url));
+}
+
+interface Pending {
+  resolve(result: SegmentResult): void;
+  reject(e: Error): void;
+}
+
+interface PoolWorker {
+  readonly worker: Worker;
+  inFlight: number;
+}
+
+export class SegmentPool {
+  private readonly workers: PoolWorker[];
+  private readonly pending = new Map<number, Pending>();
+  private failure: Error | null = null;
+  private nextSeq = 0;
+
+  constructor(size: number, init: SegmentWorkerInit) {
+    this.workers = Array.from({ length: size }, () => {
+      const pw: PoolWorker = { worker: new Worker(workerFile(), { workerData: init }), inFlight: 0 };
+      pw.worker.on('message', (reply: SegmentReply) => {
+        pw.inFlight--;
+        if ('crash' in reply) return this.fail(new Error(`export worker: ${reply.crash}`));
+        const p = this.pending.get(reply.seq);
+        this.pending.delete(reply.seq);
+        for (const partial of reply.result.derived) untagLossless(partial);
+        p?.resolve(reply.result);
+      });
+      pw.worker.on('error', (e) => this.fail(e));
+      pw.worker.on('exit', (code) => this.fail(new Error(`export worker exited (code ${code})`)));
+      return pw;
+    });
+  }
+
+  /** Sends one segment (its records are copied into a transferred buffer); the promise gives its result. */
+  submit(file: string, firstOrdinal: number, raws: readonly RawRecord[]): Promise<SegmentResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    const seq = this.nextSeq++;
+    const promise = new Promise<SegmentResult>((resolve, reject) => this.pending.set(seq, { resolve, reject }));
+    // a segment behind a failed one is rejected before anyone awaits it: not an unhandled rejection
+    promise.catch(() => {});
+    let target = this.workers[0]!;
+    for (const w of this.workers) if (w.inFlight < target.inFlight) target = w;
+    target.inFlight++;
+    const records = packRecords(raws);
+    target.worker.postMessage({ seq, file, firstOrdinal, records }, [records.bytes]);
+    return promise;
+  }
+
+  private fail(e: Error): void {
+    if (this.failure) return;
+    this.failure = e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  private closing: Promise<void> | null = null;
+
+  /** Terminates the workers; safe to call twice. */
+  close(): Promise<void> {
+    this.fail(new Error('export workers closed'));
+    this.closing ??= Promise.all(this.workers.map((w) => w.worker.terminate())).then(() => undefined);
+    return this.closing;
+  }
+}

@@ -1,0 +1,152 @@
+// What crosses between the export's main thread and its segment workers (segment-worker.ts): a segment's raw
+// records packed into one transferred buffer plus per-record metadata, and back a SegmentResult (plain data and
+// transferred fragment bytes, no rows). Everything here survives structured clone; ChatportErrors travel as plain
+// data and are rebuilt on the main thread.
+
+import { ChatportError, type ErrorCode, type Position, type Stage } from '../errors.js';
+import type { TableName } from '../model/canonical-schema.js';
+import type { ContainerShape, RawRecord } from '../readers/record-splitter.js';
+import type { EncodedFragment, FormatName } from '../writers/writer.js';
+import type { PartialStates } from './derive-conversations.js';
+
+export interface PlainError {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly stage: Stage;
+  readonly position: Position;
+}
+
+/** A segment's raw records packed for another thread. */
+export interface PackedRecords {
+  /** All records' bytes back to back; record i is bytes [ends[i-1] (or 0), ends[i]). Transferred, not copied. */
+  readonly bytes: ArrayBuffer;
+  /** Per record: end offset in `bytes`, recordIndex, byteOffset, line (4 numbers a record). */
+  readonly meta: Float64Array;
+  readonly shapes: ContainerShape[];
+  readonly boundaries: ('line' | 'structure')[];
+  readonly longNumbers: (number[] | null)[];
+  /** The splitter's problem per record, or null; null for the whole batch when no record has one. */
+  readonly problems: (PlainError | null)[] | null;
+}
+
+export function plainError(e: ChatportError): PlainError {
+  return { code: e.code, message: e.message, stage: e.stage, position: { ...e.position } };
+}
+
+export function chatportError(p: PlainError): ChatportError {
+  return new ChatportError(p.code, p.message, p.stage, p.position);
+}
+
+/** Packs a segment's records into one buffer (a copy: main keeps the originals for rejects.jsonl). */
+export function packRecords(raws: readonly RawRecord[]): PackedRecords {
+  let total = 0;
+  for (const r of raws) total += r.bytes.length;
+  const bytes = new ArrayBuffer(total);
+  const view = new Uint8Array(bytes);
+  const meta = new Float64Array(raws.length * 4);
+  const shapes: ContainerShape[] = new Array(raws.length);
+  const boundaries: ('line' | 'structure')[] = new Array(raws.length);
+  const longNumbers: (number[] | null)[] = new Array(raws.length);
+  let problems: (PlainError | null)[] | null = null;
+  let at = 0;
+  for (let i = 0; i < raws.length; i++) {
+    const r = raws[i]!;
+    view.set(r.bytes, at);
+    at += r.bytes.length;
+    meta[i * 4] = at;
+    meta[i * 4 + 1] = r.recordIndex;
+    meta[i * 4 + 2] = r.byteOffset;
+    meta[i * 4 + 3] = r.line;
+    shapes[i] = r.shape;
+    boundaries[i] = r.boundary;
+    longNumbers[i] = r.longNumbers;
+    if (r.problem) (problems ??= new Array<PlainError | null>(raws.length).fill(null))[i] = plainError(r.problem);
+  }
+  return { bytes, meta, shapes, boundaries, longNumbers, problems };
+}
+
+/** The RawRecords of a packed segment, as views of its buffer (worker side). */
+export function unpackRecords(req: PackedRecords): RawRecord[] {
+  const buf = Buffer.from(req.bytes);
+  const out: RawRecord[] = new Array(req.shapes.length);
+  let start = 0;
+  for (let i = 0; i < out.length; i++) {
+    const end = req.meta[i * 4]!;
+    const problem = req.problems?.[i];
+    out[i] = {
+      bytes: buf.subarray(start, end),
+      recordIndex: req.meta[i * 4 + 1]!,
+      byteOffset: req.meta[i * 4 + 2]!,
+      line: req.meta[i * 4 + 3]!,
+      shape: req.shapes[i]!,
+      boundary: req.boundaries[i]!,
+      longNumbers: req.longNumbers[i]!,
+      ...(problem ? { problem: chatportError(problem) } : {}),
+    };
+    start = end;
+  }
+  return out;
+}
+
+
+/** A record of the segment that did not become rows. */
+export interface RecordFailure {
+  /** Index of the record in its segment. */
+  readonly index: number;
+  readonly error: PlainError;
+  /** The record is (or has a row) marked removed: its text must not reach rejects.jsonl. */
+  readonly removed: boolean;
+}
+
+/** Everything the main thread needs of a processed segment: counts, failures, key fingerprints and encoded rows. */
+export interface SegmentResult {
+  readonly records: number;
+  readonly mapped: number;
+  readonly redacted: number;
+  /** In record order; duplicates named by the main thread appear here as MAP_DUPLICATE_ID. */
+  readonly failures: RecordFailure[];
+  /** Unknown enum values met, flat [column, value, column, value, ...] in record order. */
+  readonly enums: string[];
+  /** Per keyed row of a mapped record: the record's index in the segment. */
+  readonly keyRecords: Int32Array;
+  /** Per keyed row: its table's index in mapping.tables. */
+  readonly keyTables: Uint8Array;
+  /** Per keyed row: two words of the key's 64-bit fingerprint. */
+  readonly keyPrints: Uint32Array;
+  readonly emitted: Partial<Record<TableName, number>>;
+  readonly skippedByRule: Partial<Record<TableName, number>>;
+  readonly fragments: Partial<Record<TableName, EncodedFragment>>;
+  /** Per derived table of the mapping: this segment's partial aggregates (LosslessNumbers tagged across threads). */
+  readonly derived: PartialStates[];
+  /** A failure of the whole segment (a row a column cannot hold, a bug): the run stops with it. */
+  readonly fatal: PlainError | null;
+}
+
+/** Main -> worker: one segment to process. */
+export interface SegmentRequest {
+  readonly seq: number;
+  readonly file: string;
+  /** The ordinal in the whole run of the segment's first record (orders rows for derived tables). */
+  readonly firstOrdinal: number;
+  readonly records: PackedRecords;
+}
+
+export type SegmentReply =
+  | { readonly seq: number; readonly result: SegmentResult }
+  /** A bug (not a ChatportError) or a failure to start: the run stops with it. */
+  | { readonly seq: number; readonly crash: string };
+
+/** What a segment worker needs to build the same processor as the main thread. */
+export interface SegmentWorkerInit {
+  /** The `--from` string (vendor id or mapping file path), loaded again with loadMapping in the worker. */
+  readonly from: string;
+  readonly format: FormatName;
+  readonly csvRaw: boolean;
+}
+
+/** The buffers of a result that can move to another thread without a copy. */
+export function transferablesOf(result: SegmentResult): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [result.keyRecords.buffer as ArrayBuffer, result.keyTables.buffer as ArrayBuffer, result.keyPrints.buffer as ArrayBuffer];
+  for (const f of Object.values(result.fragments)) if (f) out.push(f.bytes.buffer as ArrayBuffer);
+  return out;
+}
