@@ -22,9 +22,12 @@ import type { RunStats } from './run-stats.js';
 import { SegmentPool } from './segment-pool.js';
 import { chatportError, type SegmentResult } from './segment-protocol.js';
 
-/** A segment ends after this many records or bytes, whichever comes first. */
-export const SEGMENT_RECORDS = 4096;
-export const SEGMENT_BYTES = 4 << 20;
+/**
+ * A segment ends after this many records or bytes, whichever comes first. 2048 measured as fast as 4096 and 8192
+ * with 2 workers and ~50 MB less peak RSS (each segment in flight holds its records, values and rows).
+ */
+export const SEGMENT_RECORDS = 2048;
+export const SEGMENT_BYTES = 2 << 20;
 /** Rows of derived tables handed to their writer at a time. */
 const DERIVED_BATCH_ROWS = 4096;
 
