@@ -53,6 +53,9 @@ export function buildCases(records) {
       cases.push({ id: `dashly-${kind}-${format}`, vendor: 'dashly', kind, format, records, target: targetFor(kind, format) });
     }
   }
+  // the same work on one thread: what the worker threads (the default, one per core) add
+  cases.push({ id: 'dashly-jsonl-1thread-parquet', vendor: 'dashly', kind: 'jsonl', format: 'parquet', records, target: targetFor('jsonl', 'parquet'), extraArgs: ['--threads', '1'] });
+  cases.push({ id: 'dashly-jsonl-1thread-jsonl', vendor: 'dashly', kind: 'jsonl', format: 'jsonl', records, target: targetFor('jsonl', 'jsonl'), extraArgs: ['--threads', '1'] });
   cases.push({ id: 'expertflow-jsonl-parquet', vendor: 'expertflow', kind: 'jsonl', format: 'parquet', records, target: targetFor('jsonl', 'parquet') });
   cases.push({ id: 'oncehub-array-parquet', vendor: 'oncehub', kind: 'array', format: 'parquet', records, target: targetFor('array', 'parquet') });
   // Memory growth: the same pipeline at N and 4N records; peak RSS at 4N must stay within 10% of the peak at N.
@@ -299,7 +302,7 @@ async function runOne(c, input, ctx) {
   await rm(runDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   const args = [ctx.bin, 'export', '--from', c.vendor, '--input', input.path, '--format', c.format,
-    '--out', outDir, '--quiet', '--report', reportPath];
+    '--out', outDir, '--quiet', '--report', reportPath, ...(c.extraArgs ?? [])];
   ctx.log(`running ${c.id} (${input.records.toLocaleString('en-US')} records) ...`);
   const timeoutMs = ctx.timeoutSeconds !== undefined ? ctx.timeoutSeconds * 1000 : 120_000 + input.records / 2;
   const loadAverage = os.loadavg()[0];

@@ -46,7 +46,10 @@ describe('run-bench', () => {
     expect(ids).toContain('expertflow-jsonl-parquet');
     expect(ids).toContain('oncehub-array-parquet');
     expect(ids).toContain('growth-dashly-jsonl-parquet');
-    expect(ids).toHaveLength(15);
+    // the same work with --threads 1, to show what the worker threads add
+    expect(ids).toContain('dashly-jsonl-1thread-parquet');
+    expect(ids).toContain('dashly-jsonl-1thread-jsonl');
+    expect(ids).toHaveLength(17);
   });
 
   it('measures each case in its own process, with the peak RSS the OS reports', () => {
