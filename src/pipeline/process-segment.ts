@@ -10,16 +10,30 @@ import type { DeriveState } from '../mapping/compile-derive.js';
 import type { MapContext } from '../mapping/compile-rule.js';
 import type { Row, TableName } from '../model/canonical-schema.js';
 import { parseRecord, positionOf } from '../readers/parse-record.js';
-import type { RawRecord } from '../readers/record-splitter.js';
+import { RecordSplitter, type RawRecord } from '../readers/record-splitter.js';
 import { redactRows } from '../redact/redact.js';
 import type { EncodedFragment, TableEncoder } from '../writers/writer.js';
 import { addToStates, partialOf } from './derive-conversations.js';
 import { fingerprintInto } from './duplicate-keys.js';
 import { duplicateError, rowKeyText } from './record-errors.js';
-import { plainError, type PlainError, type RecordFailure, type SegmentResult } from './segment-protocol.js';
+import { plainError, plainRaw, type PlainError, type RecordFailure, type SegmentResult } from './segment-protocol.js';
 
-/** Rows of one record a derived table may take before the next record's order numbers begin. */
-export const ROWS_PER_RECORD_ORDER = 2 ** 20;
+/**
+ * Order numbers of derived-table rows: segment n's records are n * ORDER_PER_SEGMENT + their index in it, so
+ * segments aggregated apart agree on input order (rows of one record share their record's number and keep their
+ * order because one segment adds them in turn). Room for 2^26 records a segment and 2^27 segments.
+ */
+export const ORDER_PER_SEGMENT = 2 ** 26;
+
+/** A segment's records: split by the main thread, or a block of whole JSONL lines split here. */
+export type SegmentInput =
+  | { readonly kind: 'records'; readonly raws: readonly RawRecord[] }
+  | { readonly kind: 'block'; readonly bytes: Buffer; readonly byteOffset: number; readonly line: number };
+
+export interface ReadLimits {
+  readonly maxRecordBytes: number;
+  readonly maxDepth: number;
+}
 
 /**
  * Records the main thread found to repeat an earlier key: index in the segment -> which of the record's keyed
@@ -37,14 +51,39 @@ export class SegmentProcessor {
   constructor(
     private readonly mapping: CompiledMapping,
     private readonly encoders: ReadonlyMap<TableName, TableEncoder>,
+    private readonly limits: ReadLimits,
   ) {
     mapping.tables.forEach((t, i) => this.tableIndex.set(t.name, i));
     this.keysOf = mapping.tables.map((t) => (t.def.key.length ? t.def.key : null));
   }
 
-  process(file: string, firstOrdinal: number, raws: readonly RawRecord[], duplicates: Duplicates | null): SegmentResult {
+  /**
+   * Block records carry positions relative to the block's first record (the main thread adds how many records
+   * the input had before it); failures of block records carry a copy of their raw record for rejects.jsonl.
+   */
+  process(file: string, orderBase: number, input: SegmentInput, duplicates: Duplicates | null): SegmentResult {
     const { mapping, ctx, tableIndex, keysOf } = this;
     this.enums = [];
+    let raws: readonly RawRecord[];
+    let sawContent = true;
+    if (input.kind === 'records') raws = input.raws;
+    else {
+      const splitter = new RecordSplitter({
+        file,
+        envelopeKeys: mapping.envelopeKeys,
+        ...this.limits,
+        lines: true,
+        start: { byteOffset: input.byteOffset, line: input.line, recordIndex: 0 },
+        block: true,
+      });
+      try {
+        raws = splitter.push(input.bytes).concat(splitter.end());
+      } catch (e) {
+        if (!(e instanceof ChatportError)) throw e;
+        return emptyResult(mapping.derived.length, plainError(e));
+      }
+      sawContent = splitter.sawContent;
+    }
     const failures: RecordFailure[] = [];
     const rowsByTable = new Map<TableName, Row[]>();
     /** Per table, the segment index of the record each row came from (to place an encoding error). */
@@ -80,7 +119,7 @@ export class SegmentProcessor {
         skipped = record.skippedByRule;
       } catch (e) {
         if (!(e instanceof ChatportError)) throw e;
-        failures.push({ index: i, error: plainError(e.at(positionOf(raw, file))), removed: ctx.removed });
+        failures.push({ index: i, error: plainError(e.at(positionOf(raw, file))), removed: ctx.removed, raw: input.kind === 'block' ? plainRaw(raw) : null });
         continue;
       }
       mapped++;
@@ -106,7 +145,7 @@ export class SegmentProcessor {
         emitted[table] = (emitted[table] ?? 0) + 1;
         for (let d = 0; d < mapping.derived.length; d++) {
           const derive = mapping.derived[d]!;
-          if (derive.from === table) addToStates(derive, derivedStates[d]!, row, (firstOrdinal + i) * ROWS_PER_RECORD_ORDER + r, ctx);
+          if (derive.from === table) addToStates(derive, derivedStates[d]!, row, orderBase + i, ctx);
         }
       }
     }
@@ -139,6 +178,7 @@ export class SegmentProcessor {
       fragments,
       derived: derivedStates.map(partialOf),
       fatal,
+      sawContent,
     };
   }
 
@@ -158,4 +198,24 @@ export class SegmentProcessor {
     const message = e.message.replace(/ \(row \d+\)$/, '') + ' (a row mapped from this record)';
     return new ChatportError(e.code, message, e.stage, { ...positionOf(raw, file), ...(e.position.path !== undefined ? { path: e.position.path } : {}) });
   }
+}
+
+/** The result of a segment that failed as a whole before any record (an input that starts with a broken BOM). */
+function emptyResult(derived: number, fatal: PlainError): SegmentResult {
+  return {
+    records: 0,
+    mapped: 0,
+    redacted: 0,
+    failures: [],
+    enums: [],
+    keyRecords: new Int32Array(0),
+    keyTables: new Uint8Array(0),
+    keyPrints: new Uint32Array(0),
+    emitted: {},
+    skippedByRule: {},
+    fragments: {},
+    derived: Array.from({ length: derived }, () => ({ ids: [], slots: [] })),
+    fatal,
+    sawContent: true,
+  };
 }

@@ -4,9 +4,9 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { RawRecord } from '../readers/record-splitter.js';
 import { untagLossless } from './derive-conversations.js';
-import { packRecords, type SegmentReply, type SegmentResult, type SegmentWorkerInit } from './segment-protocol.js';
+import type { SegmentInput } from './process-segment.js';
+import { packRecords, type SegmentReply, type SegmentRequest, type SegmentResult, type SegmentWorkerInit } from './segment-protocol.js';
 
 /** The worker's compiled file: beside this one in dist/; from src/ (tests run the sources), the built copy. */
 function workerFile(): string {
@@ -54,8 +54,8 @@ export class SegmentPool {
     });
   }
 
-  /** Sends one segment (its records are copied into a transferred buffer); the promise gives its result. */
-  submit(file: string, firstOrdinal: number, raws: readonly RawRecord[]): Promise<SegmentResult> {
+  /** Sends one segment (its records or block are copied: the caller keeps them); the promise gives its result. */
+  submit(file: string, orderBase: number, input: SegmentInput): Promise<SegmentResult> {
     if (this.failure) return Promise.reject(this.failure);
     const seq = this.nextSeq++;
     const promise = new Promise<SegmentResult>((resolve, reject) => this.pending.set(seq, { resolve, reject }));
@@ -64,8 +64,14 @@ export class SegmentPool {
     let target = this.workers[0]!;
     for (const w of this.workers) if (w.inFlight < target.inFlight) target = w;
     target.inFlight++;
-    const records = packRecords(raws);
-    target.worker.postMessage({ seq, file, firstOrdinal, records }, [records.bytes]);
+    if (input.kind === 'records') {
+      const records = packRecords(input.raws);
+      target.worker.postMessage({ seq, file, orderBase, records, block: null } satisfies SegmentRequest, [records.bytes]);
+    } else {
+      // structured clone copies the block; the main thread keeps its own for a segment redone for duplicates
+      const block = { bytes: input.bytes, byteOffset: input.byteOffset, line: input.line };
+      target.worker.postMessage({ seq, file, orderBase, records: null, block } satisfies SegmentRequest);
+    }
     return promise;
   }
 

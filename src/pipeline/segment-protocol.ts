@@ -96,6 +96,16 @@ export interface RecordFailure {
   readonly error: PlainError;
   /** The record is (or has a row) marked removed: its text must not reach rejects.jsonl. */
   readonly removed: boolean;
+  /** Block segments: the record itself (the main thread never split it), recordIndex relative to the block. */
+  readonly raw: PlainRaw | null;
+}
+
+/** A RawRecord as plain data (its problem travels in the failure's error). */
+export type PlainRaw = Omit<RawRecord, 'problem' | 'bytes'> & { readonly bytes: Uint8Array };
+
+export function plainRaw(raw: RawRecord): PlainRaw {
+  // a copy: the record is a view of the whole block
+  return { bytes: Uint8Array.from(raw.bytes), recordIndex: raw.recordIndex, byteOffset: raw.byteOffset, line: raw.line, shape: raw.shape, boundary: raw.boundary, longNumbers: raw.longNumbers };
 }
 
 /** Everything the main thread needs of a processed segment: counts, failures, key fingerprints and encoded rows. */
@@ -118,17 +128,21 @@ export interface SegmentResult {
   readonly fragments: Partial<Record<TableName, EncodedFragment>>;
   /** Per derived table of the mapping: this segment's partial aggregates (LosslessNumbers tagged across threads). */
   readonly derived: PartialStates[];
-  /** A failure of the whole segment (a row a column cannot hold, a bug): the run stops with it. */
+  /** A failure of the whole segment (a row a column cannot hold, a broken start of input): the run stops with it. */
   readonly fatal: PlainError | null;
+  /** Block segments: whether the block held anything but blank space (an input of blank lines is empty). */
+  readonly sawContent: boolean;
 }
 
 /** Main -> worker: one segment to process. */
 export interface SegmentRequest {
   readonly seq: number;
   readonly file: string;
-  /** The ordinal in the whole run of the segment's first record (orders rows for derived tables). */
-  readonly firstOrdinal: number;
-  readonly records: PackedRecords;
+  /** Order number of the segment's first record (ORDER_PER_SEGMENT apart: orders rows for derived tables). */
+  readonly orderBase: number;
+  /** Records split by the main thread, or a block of whole JSONL lines for the worker to split. */
+  readonly records: PackedRecords | null;
+  readonly block: { readonly bytes: Uint8Array; readonly byteOffset: number; readonly line: number } | null;
 }
 
 export type SegmentReply =
@@ -142,6 +156,8 @@ export interface SegmentWorkerInit {
   readonly from: string;
   readonly format: FormatName;
   readonly csvRaw: boolean;
+  readonly maxRecordBytes: number;
+  readonly maxDepth: number;
 }
 
 /** The buffers of a result that can move to another thread without a copy. */

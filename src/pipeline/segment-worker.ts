@@ -7,7 +7,7 @@ import { loadMapping } from '../mapping/load-mapping.js';
 import { TABLES } from '../model/canonical-schema.js';
 import { writerFor } from '../writers/registry.js';
 import { tagLossless } from './derive-conversations.js';
-import { SegmentProcessor } from './process-segment.js';
+import { SegmentProcessor, type SegmentInput } from './process-segment.js';
 import { transferablesOf, unpackRecords, type SegmentReply, type SegmentRequest, type SegmentWorkerInit } from './segment-protocol.js';
 
 const port = parentPort!;
@@ -17,10 +17,13 @@ async function start(): Promise<void> {
   const mapping = await loadMapping(init.from);
   const def = writerFor(init.format);
   const encoders = new Map(mapping.tables.map((t) => [t.name, def.encoder({ table: TABLES[t.name], csvRaw: init.csvRaw })] as const));
-  const processor = new SegmentProcessor(mapping, encoders);
+  const processor = new SegmentProcessor(mapping, encoders, { maxRecordBytes: init.maxRecordBytes, maxDepth: init.maxDepth });
   port.on('message', (req: SegmentRequest) => {
     try {
-      const result = processor.process(req.file, req.firstOrdinal, unpackRecords(req.records), null);
+      const input: SegmentInput = req.block
+        ? { kind: 'block', bytes: Buffer.from(req.block.bytes.buffer, req.block.bytes.byteOffset, req.block.bytes.byteLength), byteOffset: req.block.byteOffset, line: req.block.line }
+        : { kind: 'records', raws: unpackRecords(req.records!) };
+      const result = processor.process(req.file, req.orderBase, input, null);
       for (const partial of result.derived) tagLossless(partial);
       port.postMessage({ seq: req.seq, result } satisfies SegmentReply, transferablesOf(result));
     } catch (e) {

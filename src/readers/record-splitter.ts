@@ -37,6 +37,18 @@ export interface SplitterOptions {
   readonly maxDepth: number;
   /** Treat the input as JSONL from the first byte (a .jsonl/.ndjson name); otherwise detected after a one-line object. */
   readonly lines?: boolean;
+  /**
+   * Where the bytes start when they are not the start of the input (a block of whole JSONL lines, or the rest of
+   * an input after its first blocks): absolute byte offset and line, and the index of the first record.
+   */
+  readonly start?: { readonly byteOffset: number; readonly line: number; readonly recordIndex: number; readonly sawContent?: boolean };
+  /** The bytes are one block of a larger input: an all-blank block is not an empty input (the caller decides). */
+  readonly block?: boolean;
+}
+
+/** The error for an input with no JSON at all, `line` being where the input ended (also raised by the export's JSONL block reader). */
+export function emptyInputError(file: string, line: number): ChatportError {
+  return new ChatportError('READ_EMPTY', 'input is empty (no JSON at all)', 'read', { file, byteOffset: 0, recordIndex: 0, line });
 }
 
 export const DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024;
@@ -125,6 +137,14 @@ export class RecordSplitter {
   constructor(private readonly options: SplitterOptions) {
     this.envelopeKeys = new Set(options.envelopeKeys);
     this.lineMode = options.lines === true;
+    if (options.start) {
+      this.offset = options.start.byteOffset;
+      this.line = options.start.line;
+      this.recordIndex = options.start.recordIndex;
+      // a byte order mark is tolerated only at the very start of an input
+      if (options.start.byteOffset > 0) this.bomMatched = -1;
+      if (options.start.sawContent) this.seenAny = true;
+    }
     this.envelopeNeedles = options.envelopeKeys.map((k) => Buffer.from(JSON.stringify(k)));
   }
 
@@ -532,7 +552,7 @@ export class RecordSplitter {
           problem: this.error('READ_TRUNCATED', `the last line is cut short (no closing bracket or quote before the end of the input)`, start, line),
         };
       }
-      if (!this.seenAny) throw this.error('READ_EMPTY', 'input is empty (no JSON at all)', 0);
+      if (!this.seenAny && !this.options.block) throw this.error('READ_EMPTY', 'input is empty (no JSON at all)', 0);
       return out;
     }
     if (this.inNumber) this.endNumber(this.offset);
@@ -548,8 +568,13 @@ export class RecordSplitter {
         this.collecting ? this.valueLine : undefined,
       );
     }
-    if (!this.seenAny) throw this.error('READ_EMPTY', 'input is empty (no JSON at all)', 0);
+    if (!this.seenAny && !this.options.block) throw this.error('READ_EMPTY', 'input is empty (no JSON at all)', 0);
     return out;
+  }
+
+  /** Whether any non-blank byte was seen (a block reader asks each block to tell an empty input). */
+  get sawContent(): boolean {
+    return this.seenAny;
   }
 
   private finishKey(): void {

@@ -25,25 +25,38 @@ export async function* readRawRecords(source: InputSource, options: ReadOptions)
   for await (const batch of readRawBatches(source, options)) yield* batch;
 }
 
+/** Whether a source is JSONL by its name (.jsonl / .ndjson, gzipped or not): one record per line from byte 0. */
+export function isJsonlName(name: string): boolean {
+  return /\.(jsonl|ndjson)(\.gz)?$/i.test(name);
+}
+
 /** The records of each input chunk as one array: one await per chunk, not per record. */
 export async function* readRawBatches(source: InputSource, options: ReadOptions): AsyncGenerator<RawRecord[]> {
-  const input = options.open ? options.open(source) : openSource(source);
   const splitter = new RecordSplitter({
     file: source.name,
     envelopeKeys: options.envelopeKeys,
     maxRecordBytes: options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
     maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
-    lines: /\.(jsonl|ndjson)(\.gz)?$/i.test(source.name),
+    lines: isJsonlName(source.name),
   });
-  let bytes: AsyncIterable<Buffer> = input;
   try {
-    bytes = await detectGzip(input, source, options.onBytes);
-    for await (const chunk of bytes) {
-      const records = splitter.push(chunk as Buffer);
+    for await (const chunk of readBytes(source, options)) {
+      const records = splitter.push(chunk);
       if (records.length) yield records;
     }
     const last = splitter.end();
     if (last.length) yield last;
+  } catch (e) {
+    throw asReadError(e, source);
+  }
+}
+
+/** An input's bytes, gunzipped when they are gzip, pulled with backpressure; read errors are ChatportErrors. */
+export async function* readBytes(source: InputSource, options: Pick<ReadOptions, 'onBytes' | 'open'>): AsyncGenerator<Buffer> {
+  const input = options.open ? options.open(source) : openSource(source);
+  try {
+    const bytes = await detectGzip(input, source, options.onBytes);
+    for await (const chunk of bytes) yield chunk as Buffer;
   } catch (e) {
     throw asReadError(e, source);
   } finally {
@@ -113,7 +126,7 @@ async function detectGzip(input: Readable, source: InputSource, onBytes?: (n: nu
   })();
 }
 
-function asReadError(e: unknown, source: InputSource): unknown {
+export function asReadError(e: unknown, source: InputSource): unknown {
   if (e instanceof ChatportError) return e;
   const err = e as NodeJS.ErrnoException;
   if (err && err.code === 'ENOENT') return new ChatportError('READ_FILE_NOT_FOUND', `input not found: ${source.name}`, 'read', { file: source.name });

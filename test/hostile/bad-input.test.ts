@@ -166,6 +166,25 @@ describe('container problems', () => {
     expect(refused.stderr).toMatch(/record 1\b/);
   }, 120_000);
 
+  it('a JSONL line over --max-record-mb: its line and record are named, and the lines after it still export', async () => {
+    // the export reads JSONL in blocks of lines; a line longer than the limit hands the rest of the input over to
+    // the record splitter, which must go on with the right record index and line
+    const lines = [good(1), good(2), `{"id":9,"created":1684923942,"conversation":77,"type":"reply_user","body":"${'y'.repeat(3 * 1024 * 1024)}","from":5}`, good(3), '', good(4)];
+    const file = await write('long-line.jsonl', lines.join('\n') + '\n');
+    const failed = await exportFile(file, ['--max-record-mb', '2']);
+    expectOneLineError(failed, 'READ_RECORD_TOO_LARGE');
+    expect(failed.stderr).toMatch(/long-line\.jsonl:3 \(record 2, byte \d+\)/);
+    for (const threads of ['1', '2']) {
+      const skipped = await exportFile(file, ['--max-record-mb', '2', '--on-error', 'skip', '--threads', threads]);
+      expect(skipped.code, skipped.stderr).toBe(0);
+      const ids = (await readFile(path.join(skipped.out, 'messages.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).message_id);
+      expect(ids).toEqual(['1', '2', '3', '4']);
+      const rejects = (await readFile(path.join(skipped.out, 'rejects.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      expect(rejects).toHaveLength(1);
+      expect(rejects[0]).toMatchObject({ code: 'READ_RECORD_TOO_LARGE', line: 3, record_index: 2, raw: null });
+    }
+  }, 60_000);
+
   it('keys like __proto__ and constructor stay data and pollute nothing', async () => {
     const rec = `{"id":9,"created":1684923942,"conversation":77,"type":"reply_user","body":"x","from":{"__proto__":{"polluted":1},"constructor":{"prototype":{"bad":1}},"id":4,"type":"admin"},"__proto__":{"admin":true},"constructor":"c"}`;
     const r = await exportFile(await write('proto.json', `[${rec}]`));
