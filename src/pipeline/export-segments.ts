@@ -87,8 +87,7 @@ export async function exportSegments(o: SegmentRunOptions): Promise<void> {
   let local: SegmentProcessor | null = null;
   /** This thread's processor: every segment without workers, and a segment that must be redone for duplicates. */
   const localProcessor = (): SegmentProcessor => {
-    const encoders = new Map(mapping.tables.map((t) => [t.name, o.writerDef.encoder({ table: TABLES[t.name], csvRaw: o.csvRaw })] as const));
-    local ??= new SegmentProcessor(mapping, encoders, limits);
+    local ??= new SegmentProcessor(mapping, new Map(mapping.tables.map((t) => [t.name, o.writerDef.encoder({ table: TABLES[t.name], csvRaw: o.csvRaw })] as const)), limits);
     return local;
   };
   const pool = o.workers > 0 ? new SegmentPool(o.workers, { from: o.mappingFrom ?? mapping.file, format: o.writerDef.format, csvRaw: o.csvRaw, ...limits }) : null;
