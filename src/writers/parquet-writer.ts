@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib';
 import type { ColumnDef, Row, TableDef } from '../model/canonical-schema.js';
 import { AtomicFile } from './atomic-file.js';
 import {
+  ByteBuffer,
   T_BOOLEAN,
   T_INTEGER,
   T_JSON,
@@ -16,11 +17,12 @@ import {
   T_TIMESTAMP,
   booleanValue,
   integerValue,
-  jsonText,
   microsValue,
   missingRequired,
+  readCells,
   textValue,
   typeCode,
+  writeJson,
 } from './column-values.js';
 import { dataPageHeader, fileMetadata, type CodecName, type ColumnChunkMeta, type RowGroupMeta } from './parquet-metadata.js';
 import { maxCompressedLength, snappyCompressInto } from './snappy.js';
@@ -50,32 +52,6 @@ const TWO_32 = 4294967296;
 const WRITE_SLICE_ROWS = 1024;
 /** Below this length a JS byte loop beats Buffer#write for ASCII text (measured). */
 const SHORT_STRING = 64;
-
-/** An append-only byte buffer that grows by doubling and is reset, not reallocated, between uses. */
-class ByteBuffer {
-  buf: Buffer;
-  length = 0;
-
-  constructor(capacity: number) {
-    this.buf = Buffer.allocUnsafe(capacity);
-  }
-
-  ensure(extra: number): void {
-    const need = this.length + extra;
-    if (need <= this.buf.length) return;
-    let cap = this.buf.length * 2;
-    while (cap < need) cap *= 2;
-    const next = Buffer.allocUnsafe(cap);
-    this.buf.copy(next, 0, 0, this.length);
-    this.buf = next;
-  }
-
-  append(src: Uint8Array): void {
-    this.ensure(src.length);
-    this.buf.set(src, this.length);
-    this.length += src.length;
-  }
-}
 
 /** Working space shared by a writer's columns for building and compressing one page at a time. */
 interface PageScratch {
@@ -114,16 +90,66 @@ class ColumnBuilder {
     this.type = typeCode(col);
   }
 
-  add(value: unknown, rowIndex: number): void {
-    if (this.pageRows === this.levels.length) {
-      const next = new Uint8Array(this.levels.length * 2);
-      next.set(this.levels);
-      this.levels = next;
+  /** Makes room for `n` more definition levels in the current page. */
+  private reserveLevels(n: number): void {
+    const need = this.pageRows + n;
+    if (need <= this.levels.length) return;
+    let cap = this.levels.length * 2;
+    while (cap < need) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.levels.subarray(0, this.pageRows));
+    this.levels = next;
+  }
+
+  /**
+   * Adds `n` cells of this column: cells[at], cells[at + stride], ... for rows firstRow, firstRow + 1, ...
+   * Text and JSON columns (most of the bytes) have their own loops; a string cell is taken as it is, anything
+   * else goes through column-values.ts as in addOne.
+   */
+  addCells(cells: readonly unknown[], at: number, stride: number, n: number, firstRow: number): void {
+    this.reserveLevels(n);
+    const { table, col, levels, pageBytes } = this;
+    const values = this.values;
+    switch (this.type) {
+      case T_STRING:
+        for (let r = 0, i = at; r < n; r++, i += stride) {
+          const v = cells[i];
+          if (v === null || v === undefined) {
+            this.addNull(firstRow + r);
+            continue;
+          }
+          this.addText(typeof v === 'string' ? v : textValue(table, col, firstRow + r, v));
+          levels[this.pageRows++] = 1;
+          if (values.length >= pageBytes) this.cutPage();
+        }
+        break;
+      case T_JSON:
+        for (let r = 0, i = at; r < n; r++, i += stride) {
+          const v = cells[i];
+          if (v === null || v === undefined) {
+            this.addNull(firstRow + r);
+            continue;
+          }
+          this.addJson(v);
+          levels[this.pageRows++] = 1;
+          if (values.length >= pageBytes) this.cutPage();
+        }
+        break;
+      default:
+        for (let r = 0, i = at; r < n; r++, i += stride) this.addOne(cells[i], firstRow + r);
     }
+  }
+
+  private addNull(rowIndex: number): void {
+    if (!this.col.nullable) throw missingRequired(this.table, this.col, rowIndex);
+    this.levels[this.pageRows++] = 0;
+    this.pageNulls++;
+  }
+
+  /** One cell; the caller has made room for its level. */
+  private addOne(value: unknown, rowIndex: number): void {
     if (value === null || value === undefined) {
-      if (!this.col.nullable) throw missingRequired(this.table, this.col, rowIndex);
-      this.levels[this.pageRows++] = 0;
-      this.pageNulls++;
+      this.addNull(rowIndex);
       return;
     }
     const { table, col } = this;
@@ -132,7 +158,7 @@ class ColumnBuilder {
         this.addText(textValue(table, col, rowIndex, value));
         break;
       case T_JSON:
-        this.addText(jsonText(value));
+        this.addJson(value);
         break;
       case T_TIMESTAMP:
         this.addInt64(microsValue(table, col, rowIndex, value));
@@ -166,6 +192,16 @@ class ColumnBuilder {
     if (n < len) n = buf.write(s, at, 'utf8');
     buf.writeUInt32LE(n, v.length);
     v.length = at + n;
+  }
+
+  /** A JSON cell printed straight into the page, after a length prefix filled in once its size is known. */
+  private addJson(value: unknown): void {
+    const v = this.values;
+    v.ensure(4);
+    const at = v.length;
+    v.length = at + 4;
+    writeJson(v, value);
+    v.buf.writeUInt32LE(v.length - at - 4, at);
   }
 
   private addInt64(n: number | bigint): void {
@@ -301,6 +337,8 @@ function int64Bytes(n: number | bigint): Uint8Array {
 class ParquetEncoder implements TableEncoder {
   private readonly builders: ColumnBuilder[];
   private readonly names: string[];
+  /** Scratch for cellsOf: reused between fragments; cleared after each so it holds no rows. */
+  private cells: unknown[] = [];
 
   constructor(table: TableDef, tuning: ParquetTuning) {
     const scratch: PageScratch = { body: new ByteBuffer(1 << 16), packed: new ByteBuffer(1 << 16) };
@@ -308,14 +346,27 @@ class ParquetEncoder implements TableEncoder {
     this.names = table.columns.map((c) => c.name);
   }
 
+  /** The rows' cells row-major in one reused array: row r, column c at r * columns + c. */
+  private cellsOf(rows: readonly Row[]): unknown[] {
+    const { names } = this;
+    const stride = names.length;
+    const need = rows.length * stride;
+    if (this.cells.length < need) this.cells = new Array<unknown>(need).fill(null);
+    const cells = this.cells;
+    for (let r = 0; r < rows.length; r++) readCells(rows[r]!, names, cells, r * stride);
+    return cells;
+  }
+
   encode(rows: readonly Row[], firstRow: number): EncodedFragment {
-    const { builders, names } = this;
+    const { builders } = this;
     try {
-      // column by column: each builder's loop stays monomorphic and its buffers stay in cache
-      for (let c = 0; c < builders.length; c++) {
+      const n = rows.length;
+      const stride = builders.length;
+      const cells = this.cellsOf(rows);
+      // column by column: each column's loop stays on one type and its buffers stay in cache
+      for (let c = 0; c < stride; c++) {
         const b = builders[c]!;
-        const name = names[c]!;
-        for (let r = 0; r < rows.length; r++) b.add(rows[r]![name], firstRow + r);
+        b.addCells(cells, c, stride, n, firstRow);
         b.finish();
       }
       let total = 0;
@@ -339,6 +390,7 @@ class ParquetEncoder implements TableEncoder {
       return { rows: rows.length, bytes, columns };
     } finally {
       for (const b of builders) b.reset();
+      this.cells.fill(null, 0, rows.length * builders.length);
     }
   }
 }
