@@ -45,6 +45,8 @@ export type Duplicates = ReadonlyMap<number, number>;
 export class SegmentProcessor {
   private readonly tableIndex = new Map<TableName, number>();
   private readonly keysOf: (readonly string[] | null)[];
+  /** Per table: the derived tables built from its rows (indexes in mapping.derived). */
+  private readonly derivesOf: number[][];
   private enums: string[] = [];
   private readonly ctx: MapContext = { removed: false, unknownEnum: (c, v) => this.enums.push(c, v) };
 
@@ -55,6 +57,7 @@ export class SegmentProcessor {
   ) {
     mapping.tables.forEach((t, i) => this.tableIndex.set(t.name, i));
     this.keysOf = mapping.tables.map((t) => (t.def.key.length ? t.def.key : null));
+    this.derivesOf = mapping.tables.map((t) => mapping.derived.flatMap((d, i) => (d.from === t.name ? [i] : [])));
   }
 
   /**
@@ -85,10 +88,9 @@ export class SegmentProcessor {
       sawContent = splitter.sawContent;
     }
     const failures: RecordFailure[] = [];
-    const rowsByTable = new Map<TableName, Row[]>();
-    /** Per table, the segment index of the record each row came from (to place an encoding error). */
-    const recordOfRow = new Map<TableName, number[]>();
-    const emitted: Partial<Record<TableName, number>> = {};
+    /** Per table (index in mapping.tables): its rows, and the segment index of the record each came from. */
+    const rowsOf: (Row[] | null)[] = mapping.tables.map(() => null);
+    const recordOf: number[][] = mapping.tables.map(() => []);
     const skippedByRule: Partial<Record<TableName, number>> = {};
     const derivedStates = mapping.derived.map(() => new Map<string, DeriveState>());
     const keyRecords: number[] = [];
@@ -135,30 +137,26 @@ export class SegmentProcessor {
           keyTables.push(t);
           keyTexts.push(rowKeyText(row, keys));
         }
-        let list = rowsByTable.get(table);
-        if (!list) {
-          rowsByTable.set(table, (list = []));
-          recordOfRow.set(table, []);
-        }
-        list.push(row);
-        recordOfRow.get(table)!.push(i);
-        emitted[table] = (emitted[table] ?? 0) + 1;
-        for (let d = 0; d < mapping.derived.length; d++) {
-          const derive = mapping.derived[d]!;
-          if (derive.from === table) addToStates(derive, derivedStates[d]!, row, orderBase + i, ctx);
-        }
+        (rowsOf[t] ??= []).push(row);
+        recordOf[t]!.push(i);
+        const derives = this.derivesOf[t]!;
+        for (let d = 0; d < derives.length; d++) addToStates(mapping.derived[derives[d]!]!, derivedStates[derives[d]!]!, row, orderBase + i, ctx);
       }
     }
 
     const fragments: Partial<Record<TableName, EncodedFragment>> = {};
+    const emitted: Partial<Record<TableName, number>> = {};
     let fatal: PlainError | null = null;
-    for (const [table, rows] of rowsByTable) {
+    for (let t = 0; t < rowsOf.length && fatal === null; t++) {
+      const rows = rowsOf[t];
+      if (!rows) continue;
+      const table = mapping.tables[t]!.name;
+      emitted[table] = rows.length;
       try {
         fragments[table] = this.encoders.get(table)!.encode(rows, 0);
       } catch (e) {
         if (!(e instanceof ChatportError)) throw e;
-        fatal = plainError(this.placeEncodingError(e, raws[recordOfRow.get(table)![e.position.recordIndex ?? 0]!]!, file));
-        break;
+        fatal = plainError(this.placeEncodingError(e, raws[recordOf[t]![e.position.recordIndex ?? 0]!]!, file));
       }
     }
 
