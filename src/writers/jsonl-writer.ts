@@ -2,10 +2,11 @@
 // and a consumer never has to guess whether a missing key means null. Nested columns stay nested JSON.
 
 import { formatMicros } from '../model/timestamp.js';
-import type { Row, TableDef } from '../model/canonical-schema.js';
+import type { TableDef } from '../model/canonical-schema.js';
 import { AtomicFile } from './atomic-file.js';
 import { TextRowEncoder, TextTableWriter } from './text-table-writer.js';
 import {
+  type ByteBuffer,
   T_BOOLEAN,
   T_INTEGER,
   T_JSON,
@@ -13,54 +14,64 @@ import {
   T_TIMESTAMP,
   booleanValue,
   integerValue,
-  jsonText,
   microsValue,
   missingRequired,
   textValue,
+  writeByte,
+  writeBytes,
+  writeJson,
+  writeJsonString,
+  writeUtf8,
 } from './column-values.js';
 import type { EncoderOptions, TableWriter, WriterDef, WriterOptions } from './writer.js';
 
+const NULL = Buffer.from('null');
+const TRUE = Buffer.from('true');
+const FALSE = Buffer.from('false');
+const LINE_END = Buffer.from('}\n');
+
 class JsonlEncoder extends TextRowEncoder {
-  /** `{"col":` for the first column and `,"col":` for the rest, so a line is built by plain concatenation. */
-  private readonly prefixes: string[];
+  /** UTF-8 of `{"col":` for the first column and `,"col":` for the rest. */
+  private readonly prefixes: Uint8Array[];
 
   constructor(table: TableDef) {
     super(table);
-    this.prefixes = table.columns.map((c, i) => (i === 0 ? '{' : ',') + JSON.stringify(c.name) + ':');
+    this.prefixes = table.columns.map((c, i) => Buffer.from((i === 0 ? '{' : ',') + JSON.stringify(c.name) + ':'));
   }
 
-  protected encodeRow(row: Row, rowIndex: number): string {
+  protected encodeRow(cells: readonly unknown[], rowIndex: number, out: ByteBuffer): void {
     const { table, types, prefixes } = this;
     const cols = table.columns;
-    let line = '';
     for (let i = 0; i < cols.length; i++) {
-      const col = cols[i]!;
-      const v = row[col.name];
-      line += prefixes[i];
+      const v = cells[i];
+      writeBytes(out, prefixes[i]!);
       if (v === null || v === undefined) {
+        const col = cols[i]!;
         if (!col.nullable) throw missingRequired(table, col, rowIndex);
-        line += 'null';
+        writeBytes(out, NULL);
         continue;
       }
       switch (types[i]) {
         case T_STRING:
-          line += JSON.stringify(textValue(table, col, rowIndex, v));
+          writeJsonString(out, typeof v === 'string' ? v : textValue(table, cols[i]!, rowIndex, v));
           break;
         case T_TIMESTAMP:
-          line += '"' + formatMicros(microsValue(table, col, rowIndex, v)) + '"';
+          writeByte(out, 0x22);
+          writeUtf8(out, formatMicros(microsValue(table, cols[i]!, rowIndex, v)));
+          writeByte(out, 0x22);
           break;
         case T_BOOLEAN:
-          line += booleanValue(table, col, rowIndex, v) ? 'true' : 'false';
+          writeBytes(out, booleanValue(table, cols[i]!, rowIndex, v) ? TRUE : FALSE);
           break;
         case T_INTEGER:
-          line += String(integerValue(table, col, rowIndex, v));
+          writeUtf8(out, String(integerValue(table, cols[i]!, rowIndex, v)));
           break;
         case T_JSON:
-          line += jsonText(v);
+          writeJson(out, v);
           break;
       }
     }
-    return line + '}\n';
+    writeBytes(out, LINE_END);
   }
 }
 

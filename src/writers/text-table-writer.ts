@@ -1,41 +1,47 @@
-// What JSONL and CSV share: an encoder that turns rows into one text record each, collected as UTF-8 in a reused
-// scratch buffer and copied out once per fragment; and a writer that appends fragments to an AtomicFile. A refused
-// fragment poisons the writer so that a file missing rows can never be closed as if whole. Subclasses only say how
-// a row becomes text.
+// What JSONL and CSV share: an encoder that writes each row as one text record, straight as UTF-8 into a reused
+// scratch buffer (no string per row, which cost a rope, its flattening and the garbage) and copied out once per
+// fragment; and a writer that appends fragments to an AtomicFile. A refused fragment poisons the writer so that a
+// file missing rows can never be closed as if whole. Subclasses only say how a row's cells become bytes.
 
 import type { Row, TableDef } from '../model/canonical-schema.js';
 import type { AtomicFile } from './atomic-file.js';
-import { typeCode } from './column-values.js';
+import { ByteBuffer, readCells, typeCode } from './column-values.js';
 import type { EncodedFragment, TableEncoder, TableWriter } from './writer.js';
 
 export abstract class TextRowEncoder implements TableEncoder {
   protected readonly types: number[];
+  private readonly names: string[];
+  /** The row being encoded, one cell per column. */
+  private readonly cells: unknown[];
   /** Reused between fragments: fresh memory costs more to touch than the text costs to encode. */
-  private scratch = Buffer.allocUnsafe(1 << 20);
+  private readonly out = new ByteBuffer(1 << 20);
 
   constructor(protected readonly table: TableDef) {
     this.types = table.columns.map(typeCode);
+    this.names = table.columns.map((c) => c.name);
+    this.cells = new Array<unknown>(this.names.length).fill(null);
   }
 
-  /** One row as one text record, line end included. Throws on a value the column cannot hold. */
-  protected abstract encodeRow(row: Row, rowIndex: number): string;
+  /**
+   * Appends one row as one text record, line end included, straight as UTF-8 (no string per row to build and
+   * encode again). Throws on a value the column cannot hold, possibly after appending part of the record.
+   */
+  protected abstract encodeRow(cells: readonly unknown[], rowIndex: number, out: ByteBuffer): void;
 
   encode(rows: readonly Row[], firstRow: number): EncodedFragment {
-    let buf = this.scratch;
-    let len = 0;
-    for (let i = 0; i < rows.length; i++) {
-      const text = this.encodeRow(rows[i]!, firstRow + i);
-      const worst = text.length * 3; // a UTF-16 code unit is at most 3 UTF-8 bytes
-      if (len + worst > buf.length) {
-        const next = Buffer.allocUnsafe(Math.max(buf.length * 2, len + worst));
-        buf.copy(next, 0, 0, len);
-        buf = this.scratch = next;
+    const { out, cells, names } = this;
+    out.length = 0;
+    try {
+      for (let i = 0; i < rows.length; i++) {
+        readCells(rows[i]!, names, cells, 0);
+        this.encodeRow(cells, firstRow + i, out);
       }
-      len += buf.write(text, len, 'utf8');
+    } finally {
+      cells.fill(null); // hold no row between fragments
     }
     // a copy the size of the text: it may be transferred to another thread while the scratch is reused
-    const bytes = new Uint8Array(len);
-    bytes.set(buf.subarray(0, len));
+    const bytes = new Uint8Array(out.length);
+    bytes.set(out.buf.subarray(0, out.length));
     return { rows: rows.length, bytes, columns: null };
   }
 }
