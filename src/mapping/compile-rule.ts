@@ -83,11 +83,15 @@ function parse(text: unknown, scope: Pick<RuleScope, 'file' | 'at'>): ParsedPath
   }
 }
 
-/** A getter that reads from the record or, for `^.` paths, from the parent record. */
+/**
+ * A getter that reads from the record or, for `^.` paths, from the parent record. A record path is the compiled
+ * getter itself (it ignores the parent argument): each wrapper here is one more call per read, for every record.
+ */
 function sourceGetter(p: ParsedPath): (rec: unknown, parent: unknown) => unknown {
   const get = compileGetter(p.segments);
-  if (p.parent) return (_rec, parent) => (p.segments.length ? get(parent) : parent);
-  return (rec) => get(rec);
+  if (!p.parent) return get;
+  if (p.segments.length === 0) return (_rec, parent) => parent;
+  return (_rec, parent) => get(parent);
 }
 
 function markConsumed(p: ParsedPath, scope: RuleScope, scalarOnly: boolean): void {
@@ -129,8 +133,7 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
     for (const p of parsed) markConsumed(p, scope, scalarOnly);
     const getters = parsed.map(sourceGetter);
     if (getters.length === 1) {
-      const g = getters[0]!;
-      source = (rec, parent) => g(rec, parent);
+      source = getters[0]!;
     } else {
       source = (rec, parent) => {
         for (const g of getters) {
@@ -270,6 +273,11 @@ function nullIfMatcher(list: readonly unknown[]): (v: unknown, keys: readonly st
   const arrayLengths = new Set(list.filter(Array.isArray).map((x) => x.length));
   const objectSizes = new Set(list.filter(isPlainObject).map((x) => Object.keys(x).length));
   const hasStringKey = list.some((x) => typeof x === 'string');
+  const maxObjectSize = Math.max(-1, ...objectSizes);
+  // JSON text of [] and of an Object-prototype object without keys, whatever the values were
+  const texts = list.map((x) => JSON.stringify(x));
+  const emptyArray = texts.includes('[]');
+  const emptyObject = texts.includes('{}');
   return (v, keys) => {
     switch (typeof v) {
       case 'string':
@@ -280,8 +288,18 @@ function nullIfMatcher(list: readonly unknown[]): (v: unknown, keys: readonly st
         return others.has(v ? 'true' : 'false');
       case 'object': {
         if (v instanceof LosslessNumber) return hasStringKey && keys.includes(JSON.stringify(v)); // its JSON is a string
-        if (Array.isArray(v)) return arrayLengths.has(v.length) && keys.includes(JSON.stringify(v));
-        if (v !== null && Object.getPrototypeOf(v) === Object.prototype && !objectSizes.has(Object.keys(v).length)) return false;
+        if (Array.isArray(v)) {
+          if (!arrayLengths.has(v.length)) return false;
+          return v.length === 0 ? emptyArray : keys.includes(JSON.stringify(v));
+        }
+        if (v !== null && Object.getPrototypeOf(v) === Object.prototype) {
+          // own keys counted by for-in (an Object-prototype object inherits none), up to one past the largest
+          // listed size: no Object.keys array for every body_json, and `{}` (the usual value) is never printed
+          let size = 0;
+          for (const _ in v) if (++size > maxObjectSize) return false;
+          if (!objectSizes.has(size)) return false;
+          if (size === 0) return emptyObject;
+        }
         return keys.includes(JSON.stringify(v));
       }
       default:
@@ -414,10 +432,25 @@ export function compileCondition(raw: ConditionSpec, scope: Pick<RuleScope, 'fil
     case 'is': {
       const types = Array.isArray(spec.is) ? spec.is : [spec.is];
       for (const t of types) if (!VALUE_TYPES.includes(t as ValueType)) throw invalid({ ...scope, at: `${scope.at}.is` }, `unknown type "${String(t)}" (known: ${VALUE_TYPES.join(', ')})`);
-      const set = new Set(types);
+      // valueType(v) in the list, without building the type's name for every record
+      const has = (t: ValueType) => types.includes(t);
+      const [str, num, bool, obj, arr, nul] = [has('string'), has('number'), has('boolean'), has('object'), has('array'), has('null')];
       return (r, p) => {
         const v = get(r, p);
-        return v !== undefined && set.has(valueType(v));
+        switch (typeof v) {
+          case 'string':
+            return str;
+          case 'number':
+            return num;
+          case 'boolean':
+            return bool;
+          case 'object':
+            if (v === null) return nul;
+            if (Array.isArray(v)) return arr;
+            return v instanceof LosslessNumber ? num : obj;
+          default:
+            return false; // undefined (missing), bigint, function, symbol: no type a mapping can name
+        }
       };
     }
     default: {

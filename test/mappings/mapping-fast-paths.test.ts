@@ -1,0 +1,203 @@
+// Fast paths in the mapping engine, held to what they replaced on random values: unix timestamps from integer
+// numbers (no digits printed), null_if on objects and arrays (no Object.keys or JSON text for {} and []), `is`
+// conditions (no type name built), and the rest that goes to `extra` (a for-in walk instead of Object.keys).
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { LosslessNumber } from '../../src/json/lossless-number.js';
+import { stableStringify } from '../../src/json/stable-json.js';
+import { compileCondition, compileRule, valueType, type MapContext } from '../../src/mapping/compile-rule.js';
+import { ConsumedTree } from '../../src/mapping/consumed-tree.js';
+import { VALUE_TYPES, type ValueType } from '../../src/mapping/mapping-types.js';
+import type { Segment } from '../../src/mapping/paths.js';
+
+const SLOW = 120_000;
+
+function outcome(f: () => unknown): unknown {
+  try {
+    return { value: f() };
+  } catch (err) {
+    return { threw: err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err) };
+  }
+}
+
+const ctx = (): MapContext => ({ removed: false, unknownEnum: () => {} });
+const scope = { file: 'test.yaml', at: 'tables.messages.columns.x', column: 'x', consumed: null, parentConsumed: null, inJson: true } as const;
+
+class Box {
+  constructor(readonly a: number) {}
+}
+
+/** Values as records hold them, and a few no record holds. */
+const value = fc.letrec((tie) => ({
+  v: fc.oneof(
+    { depthSize: 'small' },
+    fc.constantFrom(null, undefined, true, false, 0, -0, 1, '', '0', 'a', NaN, Infinity),
+    fc.double(),
+    fc.integer(),
+    fc.string({ maxLength: 6 }),
+    fc.bigInt().map((b) => new LosslessNumber(String(b))),
+    fc.constantFrom(new Box(1), Object.create(null) as object, Object.assign(Object.create(null) as object, { a: 1 }), new Date(0), JSON.parse('{"__proto__": 1}') as object),
+    fc.array(tie('v'), { maxLength: 3 }),
+    fc.dictionary(fc.constantFrom('a', 'b', '0', '__proto__', 'toString'), tie('v'), { maxKeys: 3 }),
+  ),
+})).v;
+
+describe('unix timestamps from integer numbers', () => {
+  it('give what the decimal digits of the number give (the path a string takes)', () => {
+    const units = ['seconds', 'millis', 'auto'] as const;
+    const convs = [
+      ...units.map((unit) => ({ unit, evaluate: compileRule({ path: 'x', convert: 'timestamp', unit }, { ...scope, type: 'timestamp', inJson: false }) })),
+      { unit: 'seconds', evaluate: compileRule({ path: 'x', convert: 'unix_seconds' }, { ...scope, type: 'timestamp', inJson: false }) },
+      { unit: 'millis', evaluate: compileRule({ path: 'x', convert: 'unix_millis' }, { ...scope, type: 'timestamp', inJson: false }) },
+      { unit: 'seconds', evaluate: compileRule({ path: 'x', convert: 'unix_seconds' }, { ...scope, type: 'json', inJson: true }) },
+    ];
+    const integer = fc.oneof(
+      fc.maxSafeInteger(),
+      fc.integer({ min: -1e6, max: 5e12 }),
+      fc.constantFrom(0, -0, 1, -1, 1e11 - 1, 1e11, 4102444799, 4102444800, 4102444800000, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER),
+    );
+    fc.assert(
+      fc.property(integer, (n) => {
+        for (const { evaluate } of convs) {
+          const fromNumber = outcome(() => evaluate({ x: n }, undefined, 0, ctx()));
+          const fromDigits = outcome(() => evaluate({ x: String(n) }, undefined, 0, ctx()));
+          expect(fromNumber).toEqual(fromDigits);
+          if ('value' in (fromNumber as object)) expect(Object.is((fromNumber as { value: unknown }).value, -0)).toBe(false);
+        }
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+});
+
+// ---- null_if: the matcher before the fast paths, verbatim ----
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function refNullIfMatcher(list: readonly unknown[]): (v: unknown, keys: readonly string[]) => boolean {
+  const strings = new Set(list.filter((x) => typeof x === 'string'));
+  const others = new Set(list.filter((x) => typeof x === 'number' || typeof x === 'boolean').map((x) => JSON.stringify(x)));
+  const arrayLengths = new Set(list.filter(Array.isArray).map((x) => x.length));
+  const objectSizes = new Set(list.filter(isPlainObject).map((x) => Object.keys(x).length));
+  const hasStringKey = list.some((x) => typeof x === 'string');
+  return (v, keys) => {
+    switch (typeof v) {
+      case 'string':
+        return strings.has(v);
+      case 'number':
+        return Number.isFinite(v) ? others.has(JSON.stringify(v)) : keys.includes(JSON.stringify(v));
+      case 'boolean':
+        return others.has(v ? 'true' : 'false');
+      case 'object': {
+        if (v instanceof LosslessNumber) return hasStringKey && keys.includes(JSON.stringify(v));
+        if (Array.isArray(v)) return arrayLengths.has(v.length) && keys.includes(JSON.stringify(v));
+        if (v !== null && Object.getPrototypeOf(v) === Object.prototype && !objectSizes.has(Object.keys(v).length)) return false;
+        return keys.includes(JSON.stringify(v));
+      }
+      default:
+        return keys.includes(JSON.stringify(v));
+    }
+  };
+}
+
+function refNullIf(list: readonly unknown[]): (v: unknown) => unknown {
+  const keys = list.map((x) => JSON.stringify(x));
+  const matches = refNullIfMatcher(list);
+  return (v) => (v === null || v === undefined ? null : matches(v, keys) ? null : v);
+}
+
+describe('null_if', () => {
+  it('nulls exactly what it nulled before, {} and [] included', () => {
+    const listValue = fc.oneof(value, fc.constantFrom({}, [], { a: 1 }, [1], [[]], { a: {} }, '', 0, false, 'x', null));
+    fc.assert(
+      fc.property(fc.array(listValue, { minLength: 1, maxLength: 4 }), fc.array(value, { maxLength: 8 }), (list, values) => {
+        const evaluate = compileRule({ path: 'x', null_if: list }, { ...scope, type: 'json' });
+        const ref = refNullIf(list);
+        for (const v of [...values, ...list, {}, [], { a: 1 }, [1]]) {
+          expect(outcome(() => evaluate({ x: v }, undefined, 0, ctx()))).toEqual(outcome(() => ref(v)));
+        }
+      }),
+      { numRuns: 5_000 },
+    );
+  }, SLOW);
+});
+
+describe('is', () => {
+  it('holds for the same values as `valueType(v) in the list`', () => {
+    fc.assert(
+      fc.property(fc.subarray([...VALUE_TYPES] as ValueType[], { minLength: 1 }), fc.array(value, { maxLength: 8 }), (types, values) => {
+        const test = compileCondition({ path: 'x', is: types }, scope);
+        const set = new Set<string>(types);
+        for (const v of [...values, 1n, () => 1, Symbol('s')]) {
+          expect(test({ x: v }, undefined, ctx())).toBe(v !== undefined && set.has(valueType(v)));
+        }
+        expect(test({}, undefined, ctx())).toBe(false);
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+});
+
+// ---- extra: the rest before the for-in walk, verbatim ----
+
+interface Entry {
+  whole: boolean;
+  scalar: boolean;
+  children: Map<string, Entry> | null;
+}
+
+function refRestOf(value: unknown, node: Map<string, Entry>): Record<string, unknown> | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+  let out: Record<string, unknown> | null = null;
+  for (const key of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[key];
+    const entry = node.get(key);
+    let kept: unknown = v;
+    if (entry) {
+      if (entry.whole) continue;
+      if (v === null || typeof v !== 'object' || v instanceof LosslessNumber) {
+        if (entry.scalar) continue;
+        if (v === null && entry.children) continue;
+      } else if (entry.children && !Array.isArray(v)) {
+        kept = refRestOf(v, entry.children);
+        if (kept === null) continue;
+      }
+    }
+    out ??= {};
+    if (key === '__proto__') Object.defineProperty(out, key, { value: kept, enumerable: true, writable: true, configurable: true });
+    else out[key] = kept;
+  }
+  return out;
+}
+
+/** Keys in order, own ones only, and the prototype of each object: what `extra` prints and what a reader sees. */
+function shape(v: unknown): unknown {
+  if (v === null || typeof v !== 'object' || v instanceof LosslessNumber) return v;
+  if (Array.isArray(v)) return v.map(shape);
+  const proto: unknown = Object.getPrototypeOf(v);
+  return { proto: proto === Object.prototype ? 'Object' : proto === null ? 'null' : 'other', entries: Object.keys(v).map((k) => [k, shape((v as Record<string, unknown>)[k])]) };
+}
+
+describe('ConsumedTree.rest', () => {
+  it('keeps what it kept before, in the same order, for objects of any prototype', () => {
+    const segment = fc.oneof(fc.constantFrom<Segment>('a', 'b', '0', '__proto__', 'toString'), fc.nat({ max: 2 }));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.array(segment, { minLength: 1, maxLength: 3 }), fc.boolean()), { maxLength: 4 }), fc.array(value, { maxLength: 6 }), (marks, values) => {
+        const tree = new ConsumedTree();
+        for (const [segs, scalar] of marks) tree.mark(segs, scalar);
+        const root = (tree as unknown as { root: Map<string, Entry> }).root;
+        const inherited = Object.assign(Object.create({ a: 1, b: { a: 2 } }) as object, { b: 3, c: 4 });
+        for (const v of [...values, inherited, { a: { a: 1, b: 2 }, b: null, __proto__: 5 }]) {
+          const got = tree.rest(v);
+          const want = refRestOf(v, root);
+          expect(shape(got)).toEqual(shape(want));
+          expect(outcome(() => stableStringify(got))).toEqual(outcome(() => stableStringify(want)));
+        }
+      }),
+      { numRuns: 5_000 },
+    );
+  }, SLOW);
+});
