@@ -134,6 +134,12 @@ function numberToPlainText(n: number): string {
 }
 
 function fromEpoch(v: unknown, unit: 'seconds' | 'millis' | 'auto'): number {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) {
+    // what the decimal path computes for an integer's digits (its String has no exponent or fraction), without
+    // printing them: |v| * 10^digits, signed; + 0 turns -0 into the 0 the digits of -0 give
+    const seconds = unit === 'seconds' || (unit === 'auto' && Math.abs(v) < 1e11);
+    return checkRange(v * (seconds ? 1e6 : 1e3) + 0);
+  }
   const text = numericText(v);
   if (text === null) {
     if (typeof v === 'string') throw new ConversionError('MAP_INVALID_TIMESTAMP', `"${clip(v)}" is not an epoch number`);
