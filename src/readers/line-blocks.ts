@@ -57,8 +57,8 @@ export async function* lineBlocks(chunks: AsyncIterator<Buffer>, maxBytes: numbe
     const next = await chunks.next();
     if (next.done) break;
     let chunk = next.value;
-    for (let i = 0; i < chunk.length; i++) {
-      if (chunk[i] !== 0x0a) continue;
+    // newlines found with indexOf (memchr): a JS loop over every byte cost the main thread ~4 ns a byte
+    for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) {
       lines++;
       lineBytes = 0;
       if (lines >= maxLines || size + i + 1 >= maxBytes) {
