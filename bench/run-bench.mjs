@@ -461,7 +461,9 @@ export async function main(argv) {
   const ctx = { outDir, tmpDir, bin, keep: values.keep, rssMethod: rss.method, timeoutSeconds, log };
 
   const results = [];
-  const okRuns = new Map(); // `${vendor}:${kind}:${format}:${records}` -> result, to reuse the N run in the growth case
+  // `${vendor}:${kind}:${format}:${records}:${extra args}` -> result, to reuse the N run in the growth case
+  const okRuns = new Map();
+  const runKey = (c, n) => `${c.vendor}:${c.kind}:${c.format}:${n}:${(c.extraArgs ?? []).join(' ')}`;
   for (const c of selected) {
     const base = { id: c.id, vendor: c.vendor, input: c.kind, format: c.format, target: c.target };
     if (c.growth && !values.growth) {
@@ -471,8 +473,7 @@ export async function main(argv) {
     if (c.growth) {
       const runs = [];
       for (const n of [c.records, c.records * 4]) {
-        const key = `${c.vendor}:${c.kind}:${c.format}:${n}`;
-        runs.push(okRuns.get(key) ?? await runOne(c, inputs.get(`${c.vendor}:${n}:${c.kind}`), ctx));
+        runs.push(okRuns.get(runKey(c, n)) ?? await runOne(c, inputs.get(`${c.vendor}:${n}:${c.kind}`), ctx));
       }
       const failed = runs.find((r) => r.status !== 'ok');
       const ratio = failed || !runs[0].peakRssBytes || !runs[1].peakRssBytes ? null : runs[1].peakRssBytes / runs[0].peakRssBytes;
@@ -483,7 +484,7 @@ export async function main(argv) {
       continue;
     }
     const r = await runOne(c, inputs.get(`${c.vendor}:${c.records}:${c.kind}`), ctx);
-    if (r.status === 'ok') okRuns.set(`${c.vendor}:${c.kind}:${c.format}:${c.records}`, r);
+    if (r.status === 'ok') okRuns.set(runKey(c, c.records), r);
     results.push({ ...base, ...r, met: judge(c, r) });
   }
 

@@ -136,6 +136,12 @@ describe('run-bench', () => {
     expect(g.runs.map((x: any) => x.records)).toEqual([500, 2000]);
     expect(g.growthRatio).toBeCloseTo(g.runs[1].peakRssBytes / g.runs[0].peakRssBytes, 9);
     expect(g.met).toBe(g.growthRatio <= 1.1);
+    // the N run is the default case's, never the same input run with --threads 1
+    const both = bench(['--records', '500', '--cases', 'dashly-jsonl-1thread-parquet,dashly-jsonl-parquet', '--growth']);
+    expect(both.status, both.stderr).toBe(0);
+    const n = byId(both.results, 'growth-dashly-jsonl-parquet').runs[0];
+    expect(n.command).not.toContain('--threads');
+    expect(n.command).toBe(byId(both.results, 'dashly-jsonl-parquet').command);
   });
 
   it('fails with a usage error for a filter that matches nothing', () => {
