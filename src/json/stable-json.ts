@@ -8,12 +8,12 @@
 import { LosslessNumber } from './lossless-number.js';
 
 /**
- * Length of the longest prefix of `s` that JSON.stringify copies as it is: no quote, backslash, control character
- * or lone surrogate (paired surrogates are printed as they are).
+ * Length of the longest prefix of s[from..] that JSON.stringify copies as it is: no quote, backslash, control
+ * character or lone surrogate (paired surrogates and other non-ASCII characters are printed as they are).
  */
-function plainPrefixLength(s: string): number {
+export function plainUntil(s: string, from: number): number {
   const n = s.length;
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x20 || c === 0x22 || c === 0x5c) return i;
     if (c >= 0xd800 && c <= 0xdfff) {
@@ -32,7 +32,7 @@ function plainPrefixLength(s: string): number {
  * inside a surrogate pair, so the split does not change how anything is escaped).
  */
 function quote(s: string): string {
-  const plain = plainPrefixLength(s);
+  const plain = plainUntil(s, 0);
   if (plain === s.length) return '"' + s + '"';
   if (plain === 0) return JSON.stringify(s);
   return '"' + s.slice(0, plain) + JSON.stringify(s.slice(plain)).slice(1);

@@ -3,7 +3,7 @@
 
 import { ChatportError } from '../errors.js';
 import { LosslessNumber } from '../json/lossless-number.js';
-import { stableStringify } from '../json/stable-json.js';
+import { plainUntil, stableStringify } from '../json/stable-json.js';
 import type { ColumnDef, Row, TableDef } from '../model/canonical-schema.js';
 
 /** Column types as small integers: writers switch on them in their per-cell loops. */
@@ -155,25 +155,6 @@ export function writeUtf8(out: ByteBuffer, s: string): void {
     buf[at + i] = c;
   }
   out.length = i === n ? at + n : at + buf.write(s, at, 'utf8');
-}
-
-/**
- * Length of the longest prefix of s[from..] that JSON.stringify prints as it is: no quote, backslash, control
- * character or lone surrogate (paired surrogates and other non-ASCII characters are printed as they are).
- */
-function plainUntil(s: string, from: number): number {
-  const n = s.length;
-  for (let i = from; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c) return i;
-    if (c >= 0xd800 && c <= 0xdfff) {
-      if (c >= 0xdc00) return i; // a low surrogate without a high one before it
-      const next = s.charCodeAt(i + 1); // NaN past the end
-      if (!(next >= 0xdc00 && next <= 0xdfff)) return i;
-      i++;
-    }
-  }
-  return n;
 }
 
 /** Appends JSON.stringify(s) as UTF-8. */
