@@ -290,8 +290,13 @@ async function writeDerived(d: ConversationDeriver, writer: TableWriter, stats: 
   if (batch.length) await writer.write(batch);
 }
 
-/** Worker threads to use for `--threads N` (N counts every thread, the main one included). */
+/** Above this, more workers only cost memory (each holds its own heap, ~50 MB, and segments in flight). */
+const MAX_THREADS = 32;
+
+/** Worker threads for `--threads N`: none for 1 (everything on the main thread), else N workers beside it. */
 export function workersFor(threads: number): number {
-  if (!Number.isInteger(threads) || threads < 1) throw new ChatportError('CONFIG_BAD_OPTION', `--threads must be a whole number of 1 or more (got ${String(threads)})`, 'cli');
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+    throw new ChatportError('CONFIG_BAD_OPTION', `--threads must be a whole number from 1 to ${MAX_THREADS} (got ${String(threads)})`, 'cli');
+  }
   return threads === 1 ? 0 : threads;
 }
