@@ -151,7 +151,8 @@ function decode(_key: string, value: unknown): unknown {
 
 /**
  * Folds one row into the aggregate of its conversation. `seq` orders rows of equal created_at: it must grow with
- * input order (the export uses the record's ordinal in the run, so segments aggregated apart agree).
+ * input order (the export numbers records by segment, process-segment.ts ORDER_PER_SEGMENT, so segments
+ * aggregated apart agree).
  */
 export function addToStates(derive: CompiledDerive, states: Map<string, DeriveState>, row: Row, seq: number, ctx: MapContext): void {
   const id = row.conversation_id as string;
