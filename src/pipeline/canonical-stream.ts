@@ -1,20 +1,19 @@
 // The read -> parse -> map -> redact -> derive stages as one async generator of canonical rows, record by record
 // on this thread. validate and the Dashly migration consume it; export runs the same stages per segment
-// (process-segment.ts) so that it can use every core. Both share the record error policy (record-errors.ts).
+// (process-segment.ts) so that it can use every core. Both share the per-record steps (map-raw-record.ts) and the
+// record error policy (record-errors.ts).
 
 import type { Readable } from 'node:stream';
 import type { CompiledMapping } from '../mapping/compile-mapping.js';
-import { mapRecord, type MappedRecord } from '../mapping/compile-mapping.js';
 import type { MapContext } from '../mapping/compile-rule.js';
 import { loadMapping } from '../mapping/load-mapping.js';
 import type { Row, TableName } from '../model/canonical-schema.js';
-import { redactRows } from '../redact/redact.js';
 import { expandInputs, type InputSource } from '../readers/input-sources.js';
-import { parseRecord } from '../readers/parse-record.js';
 import { readRawBatches } from '../readers/record-stream.js';
 import type { RawRecord } from '../readers/record-splitter.js';
 import { ConversationDeriver } from './derive-conversations.js';
 import { DuplicateKeys, type KeyPrint } from './duplicate-keys.js';
+import { mapRawRecord, type RedactedRecord } from './map-raw-record.js';
 import { RecordErrors, duplicateError, rowKeyText, type ErrorPolicy, type RejectEntry } from './record-errors.js';
 import { RunStats } from './run-stats.js';
 
@@ -59,19 +58,12 @@ export async function* mappedBatches(options: MappedStreamOptions): AsyncGenerat
   const seenKeys = new Map(mapping.tables.map((t) => [t.name, { keys: t.def.key, seen: new DuplicateKeys() }] as const));
 
   /** Parses and maps one record; a record-level error is thrown (fail) or queued for rejects (skip: null). */
-  const mapOrReject = (raw: RawRecord, file: string): { mapped: MappedRecord; redactedByRow: boolean } | null => {
-    // reset before anything can throw: a record that fails to parse must not inherit the previous one's flag
-    ctx.removed = false;
+  const mapOrReject = (raw: RawRecord, file: string): RedactedRecord | null => {
     try {
-      if (raw.problem) throw raw.problem;
-      const parsed = parseRecord(raw, file);
-      const mapped = mapRecord(mapping, parsed.value, ctx);
-      const redactedByRow = redactRows(mapped.rows, mapped.removed);
-      // a row redacted for its removed_at withholds the record's text from rejects too
-      if (redactedByRow) ctx.removed = true;
+      const record = mapRawRecord(mapping, raw, file, ctx);
       // redaction keeps every key column, so duplicates are found on the redacted rows
-      rejectDuplicates(mapped.rows, seenKeys);
-      return { mapped, redactedByRow };
+      rejectDuplicates(record.mapped.rows, seenKeys);
+      return record;
     } catch (e) {
       errors.handle(e, raw, file, ctx.removed);
       return null;

@@ -5,16 +5,16 @@
 // processor runs in worker threads and on the main thread, so output bytes do not depend on the thread count.
 
 import { ChatportError } from '../errors.js';
-import { mapRecord, type CompiledMapping } from '../mapping/compile-mapping.js';
+import type { CompiledMapping } from '../mapping/compile-mapping.js';
 import type { DeriveState } from '../mapping/compile-derive.js';
 import type { MapContext } from '../mapping/compile-rule.js';
 import type { Row, TableName } from '../model/canonical-schema.js';
-import { parseRecord, positionOf } from '../readers/parse-record.js';
+import { positionOf } from '../readers/parse-record.js';
 import { RecordSplitter, type RawRecord } from '../readers/record-splitter.js';
-import { redactRows } from '../redact/redact.js';
 import type { EncodedFragment, TableEncoder } from '../writers/writer.js';
 import { addToStates, partialOf } from './derive-conversations.js';
 import { fingerprintInto } from './duplicate-keys.js';
+import { mapRawRecord, type RedactedRecord } from './map-raw-record.js';
 import { duplicateError, rowKeyText } from './record-errors.js';
 import { plainError, plainRaw, type PlainError, type RecordFailure, type SegmentResult } from './segment-protocol.js';
 
@@ -101,31 +101,19 @@ export class SegmentProcessor {
 
     for (let i = 0; i < raws.length; i++) {
       const raw = raws[i]!;
-      // reset before anything can throw: a record that fails to parse must not inherit the previous one's flag
-      ctx.removed = false;
-      let rows: { table: TableName; row: Row }[];
-      let removed: boolean;
-      let redactedByRow: boolean;
-      let skipped: Partial<Record<TableName, number>>;
+      let record: RedactedRecord;
       try {
-        if (raw.problem) throw raw.problem;
-        const parsed = parseRecord(raw, file);
-        const record = mapRecord(mapping, parsed.value, ctx);
-        redactedByRow = redactRows(record.rows, record.removed);
-        // a row redacted for its removed_at withholds the record's text from rejects too
-        if (redactedByRow) ctx.removed = true;
+        record = mapRawRecord(mapping, raw, file, ctx);
         const repeated = duplicates?.get(i);
-        if (repeated !== undefined) throw this.duplicateOf(record.rows, repeated);
-        rows = record.rows;
-        removed = record.removed;
-        skipped = record.skippedByRule;
+        if (repeated !== undefined) throw this.duplicateOf(record.mapped.rows, repeated);
       } catch (e) {
         if (!(e instanceof ChatportError)) throw e;
         failures.push({ index: i, error: plainError(e.at(positionOf(raw, file))), removed: ctx.removed, raw: input.kind === 'block' ? plainRaw(raw) : null });
         continue;
       }
+      const { rows, removed, skippedByRule: skipped } = record.mapped;
       mapped++;
-      if (removed || redactedByRow) redacted++;
+      if (removed || record.redactedByRow) redacted++;
       for (const table in skipped) skippedByRule[table as TableName] = (skippedByRule[table as TableName] ?? 0) + skipped[table as TableName]!;
       for (let r = 0; r < rows.length; r++) {
         const { table, row } = rows[r]!;
