@@ -183,34 +183,49 @@ export function partialOf(states: Map<string, DeriveState>): PartialStates {
 
 /**
  * Before structured clone (which keeps -Infinity and every plain value exactly but drops classes): replaces each
- * LosslessNumber in the slots by a Map holding its text, in place; untagLossless turns them back. A Map cannot be
- * mistaken for vendor data: parsed JSON holds only plain objects and arrays.
+ * LosslessNumber in the slots by a Map holding its text; untagLossless turns them back. A Map cannot be mistaken
+ * for vendor data: parsed JSON holds only plain objects and arrays. Slots are copied only where they hold one
+ * (they may share objects with rows), which is rare: most aggregates are numbers and plain strings.
  */
 export function tagLossless(p: PartialStates): void {
-  for (let i = 0; i < p.slots.length; i++) p.slots[i] = p.slots[i]!.map(tag);
+  for (let i = 0; i < p.slots.length; i++) p.slots[i] = tag(p.slots[i]) as unknown[];
 }
 
+/** After structured clone, in place: the clone's objects belong to nobody else. */
 export function untagLossless(p: PartialStates): void {
-  for (let i = 0; i < p.slots.length; i++) p.slots[i] = p.slots[i]!.map(untag);
+  for (let i = 0; i < p.slots.length; i++) untagIn(p.slots[i]!);
 }
 
+/** `v` itself when it holds no LosslessNumber, otherwise a copy with each one replaced by a Map. */
 function tag(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return v;
   if (v instanceof LosslessNumber) return new Map([['raw', v.raw]]);
-  if (Array.isArray(v)) return v.map(tag);
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(v)) out[k] = tag((v as Record<string, unknown>)[k]);
-  return out;
+  if (Array.isArray(v)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < v.length; i++) {
+      const t = tag(v[i]);
+      if (t !== v[i]) (out ??= v.slice())[i] = t;
+    }
+    return out ?? v;
+  }
+  const o = v as Record<string, unknown>;
+  let out: Record<string, unknown> | null = null;
+  for (const k of Object.keys(o)) {
+    const t = tag(o[k]);
+    if (t !== o[k]) (out ??= { ...o })[k] = t;
+  }
+  return out ?? v;
 }
 
-function untag(v: unknown): unknown {
-  if (v === null || typeof v !== 'object') return v;
-  if (Array.isArray(v)) return v.map(untag);
-  if (v instanceof Map) return new LosslessNumber(v.get('raw') as string);
-  const o = v as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(o)) out[k] = untag(o[k]);
-  return out;
+function untagIn(container: unknown[] | Record<string, unknown>): void {
+  const keys: (string | number)[] = Array.isArray(container) ? container.map((_, i) => i) : Object.keys(container);
+  const c = container as Record<string | number, unknown>;
+  for (const k of keys) {
+    const v = c[k];
+    if (v === null || typeof v !== 'object') continue;
+    if (v instanceof Map) c[k] = new LosslessNumber(v.get('raw') as string);
+    else untagIn(v as unknown[] | Record<string, unknown>);
+  }
 }
 
 /** Ids that are all digits compare as numbers of any length; others by UTF-16 code units. Total and stable. */
