@@ -70,7 +70,7 @@ interface PageScratch {
 /**
  * Encodes one column of a fragment: values PLAIN-encoded into `values`, one definition level per row; each full
  * page (and the last one) is compressed and appended, after its header, to `pages`. Buffers are reused between
- * fragments; take() hands out the column's pages and counters and resets them.
+ * fragments: after finish() the encoder copies `pages` and the counters out, then reset() clears them.
  */
 class ColumnBuilder {
   readonly type: number;
