@@ -12,7 +12,7 @@ import { expandInputs, type InputSource } from '../readers/input-sources.js';
 import { readRawBatches } from '../readers/record-stream.js';
 import type { RawRecord } from '../readers/record-splitter.js';
 import { ConversationDeriver } from './derive-conversations.js';
-import { DuplicateKeys, type KeyPrint } from './duplicate-keys.js';
+import { DuplicateKeys, fingerprintInto } from './duplicate-keys.js';
 import { mapRawRecord, type RedactedRecord } from './map-raw-record.js';
 import { RecordErrors, duplicateError, rowKeyText, type ErrorPolicy, type RejectEntry } from './record-errors.js';
 import { RunStats } from './run-stats.js';
@@ -163,22 +163,16 @@ function rejectDuplicates(
   rows: readonly { table: TableName; row: Row }[],
   seenKeys: Map<TableName, { keys: readonly string[]; seen: DuplicateKeys }>,
 ): void {
-  // the usual record has one keyed row: remember its fingerprint without a pending list
-  let firstSeen: DuplicateKeys | null = null;
-  let firstPrint: KeyPrint | null = null;
-  let pending: [DuplicateKeys, KeyPrint][] | null = null;
+  const prints = new Uint32Array(rows.length * 2);
+  const sets: (DuplicateKeys | null)[] = new Array(rows.length).fill(null);
   for (let r = 0; r < rows.length; r++) {
     const { table, row } = rows[r]!;
     const entry = seenKeys.get(table);
     if (!entry) continue;
-    const print = entry.seen.printIfNew(rowKeyText(row, entry.keys));
-    if (print === null) throw duplicateError(table, entry.keys, entry.keys.map((k) => String(row[k])));
-    if (firstPrint === null) {
-      firstSeen = entry.seen;
-      firstPrint = print;
-    } else (pending ??= []).push([entry.seen, print]);
+    fingerprintInto(rowKeyText(row, entry.keys), prints, r * 2);
+    if (entry.seen.hasPair(prints[r * 2]!, prints[r * 2 + 1]!)) throw duplicateError(table, entry.keys, entry.keys.map((k) => String(row[k])));
+    sets[r] = entry.seen;
   }
   // remember only once the whole record passed, so a rejected record leaves no trace
-  if (firstPrint !== null) firstSeen!.addPrint(firstPrint);
-  if (pending) for (const [seen, print] of pending) seen.addPrint(print);
+  for (let r = 0; r < rows.length; r++) sets[r]?.addPair(prints[r * 2]!, prints[r * 2 + 1]!);
 }

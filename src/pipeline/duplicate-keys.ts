@@ -3,11 +3,8 @@
 // kept between 0.35 and 0.7), with no per-key objects. Two different keys share a fingerprint with probability
 // about n^2 / 2^65 (below one in a million at 5 million rows).
 
-// the last fingerprint computed, in module state rather than a fresh [h1, h2] array per key
-let fp1 = 0;
-let fp2 = 0;
-
-function fingerprint(key: string): void {
+/** Writes key's 64-bit fingerprint as two words at out[at], out[at + 1] (worker threads send fingerprints, not keys). */
+export function fingerprintInto(key: string, out: Uint32Array, at: number): void {
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193 ^ key.length;
   for (let i = 0; i < key.length; i++) {
@@ -18,69 +15,29 @@ function fingerprint(key: string): void {
   }
   h1 >>>= 0;
   h2 >>>= 0;
-  if (h1 === 0 && h2 === 0) h2 = 1;
-  fp1 = h1;
-  fp2 = h2;
-}
-
-/** Writes key's 64-bit fingerprint as two words at out[at], out[at + 1] (worker threads send fingerprints, not keys). */
-export function fingerprintInto(key: string, out: Uint32Array, at: number): void {
-  fingerprint(key);
-  out[at] = fp1;
-  out[at + 1] = fp2;
-}
-
-/** A key's fingerprint, to test and then remember without hashing the key twice. */
-export interface KeyPrint {
-  readonly h1: number;
-  readonly h2: number;
+  if (h1 === 0 && h2 === 0) h2 = 1; // (0, 0) marks an empty slot
+  out[at] = h1;
+  out[at + 1] = h2;
 }
 
 export class DuplicateKeys {
   private table = new Uint32Array(1 << 16); // pairs of words; (0,0) means empty
   private count = 0;
 
-  has(key: string): boolean {
-    fingerprint(key);
-    return this.hasHash(fp1, fp2);
-  }
-
-  add(key: string): void {
-    fingerprint(key);
-    this.addHash(fp1, fp2);
-  }
-
-  /** The fingerprint of `key` when it was not seen yet, else null: has() and the makings of add() in one hash. */
-  printIfNew(key: string): KeyPrint | null {
-    fingerprint(key);
-    return this.hasHash(fp1, fp2) ? null : { h1: fp1, h2: fp2 };
-  }
-
-  addPrint(print: KeyPrint): void {
-    this.addHash(print.h1, print.h2);
-  }
-
-  /** Whether a fingerprint made by fingerprintInto was seen. */
-  hasPair(h1: number, h2: number): boolean {
-    return this.hasHash(h1, h2);
-  }
-
-  addPair(h1: number, h2: number): void {
-    this.addHash(h1, h2);
-  }
-
   get size(): number {
     return this.count;
   }
 
-  private addHash(h1: number, h2: number): void {
-    if (this.hasHash(h1, h2)) return;
+  /** Remembers a fingerprint made by fingerprintInto (once). */
+  addPair(h1: number, h2: number): void {
+    if (this.hasPair(h1, h2)) return;
     if ((this.count + 1) * 10 > (this.table.length / 2) * 7) this.grow();
     this.insert(h1, h2);
     this.count++;
   }
 
-  private hasHash(h1: number, h2: number): boolean {
+  /** Whether a fingerprint made by fingerprintInto was seen. */
+  hasPair(h1: number, h2: number): boolean {
     const t = this.table;
     const mask = t.length / 2 - 1;
     for (let slot = (h1 ^ Math.imul(h2, 31)) & mask; ; slot = (slot + 1) & mask) {
