@@ -84,11 +84,6 @@ function checkUtf8(raw: RawRecord, file: string): void {
   }
 }
 
-export function decodeRecordText(raw: RawRecord, file: string): string {
-  checkUtf8(raw, file);
-  return raw.bytes.toString('utf8');
-}
-
 /**
  * Decodes and parses one record, keeping long numbers exact. The text is decoded once: records with long
  * numbers are decoded straight into their marked form (the caller decodes the bytes again for a reject).

@@ -20,11 +20,6 @@ export interface ReadOptions {
 
 const CHUNK = 1024 * 1024;
 
-/** Records one by one (tests, small tools); the pipeline reads whole chunks with readRawBatches. */
-export async function* readRawRecords(source: InputSource, options: ReadOptions): AsyncGenerator<RawRecord> {
-  for await (const batch of readRawBatches(source, options)) yield* batch;
-}
-
 /** Whether a source is JSONL by its name (.jsonl / .ndjson, gzipped or not): one record per line from byte 0. */
 export function isJsonlName(name: string): boolean {
   return /\.(jsonl|ndjson)(\.gz)?$/i.test(name);
@@ -126,7 +121,7 @@ async function detectGzip(input: Readable, source: InputSource, onBytes?: (n: nu
   })();
 }
 
-export function asReadError(e: unknown, source: InputSource): unknown {
+function asReadError(e: unknown, source: InputSource): unknown {
   if (e instanceof ChatportError) return e;
   const err = e as NodeJS.ErrnoException;
   if (err && err.code === 'ENOENT') return new ChatportError('READ_FILE_NOT_FOUND', `input not found: ${source.name}`, 'read', { file: source.name });
