@@ -38,13 +38,13 @@ export interface MappedStreamOptions {
   readonly maxConversationsInMemory?: number;
 }
 
-/** Canonical rows one by one (validate, migrate, tests); the export reads whole batches with mappedBatches. */
+/** Canonical rows one by one (validate, migrate, tests); the export runs segments instead (export-segments.ts). */
 export async function* mappedRows(options: MappedStreamOptions): AsyncGenerator<CanonicalRow> {
   for await (const batch of mappedBatches(options)) yield* batch;
 }
 
 /** The rows of each input chunk as one array, so the per-row path has no await in it. */
-export async function* mappedBatches(options: MappedStreamOptions): AsyncGenerator<CanonicalRow[]> {
+async function* mappedBatches(options: MappedStreamOptions): AsyncGenerator<CanonicalRow[]> {
   const { mapping, stats } = options;
   const derivers = mapping.derived.map((d) => new ConversationDeriver(d, options.maxConversationsInMemory));
   for (const t of mapping.tables) {
