@@ -228,6 +228,7 @@ export function mapRecord(mapping: CompiledMapping, input: unknown, ctx: MapCont
   }
   const removed = mapping.removedWhen ? mapping.removedWhen(record, undefined, ctx) : false;
   ctx.removed = removed;
+  ctx.removalKnown = true;
   const rows: { table: TableName; row: Row }[] = [];
   const skippedByRule: Partial<Record<TableName, number>> = {};
   let recordExtra: Record<string, unknown> | null | undefined;

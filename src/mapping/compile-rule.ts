@@ -15,6 +15,11 @@ import { LosslessNumber } from '../json/lossless-number.js';
 export interface MapContext {
   /** The record is GDPR-removed: errors must not quote its values. */
   removed: boolean;
+  /**
+   * removed_when was evaluated for the record being mapped, so `removed` is exact. Before that (a value that is not
+   * a record, an unwrap that fails) nothing is known, and the record's text may belong to a removed part.
+   */
+  removalKnown: boolean;
   unknownEnum(column: string, raw: string): void;
 }
 

@@ -52,7 +52,7 @@ async function* mappedBatches(options: MappedStreamOptions): AsyncGenerator<Cano
     if (!t.forEach) stats.recordLevelTables.add(t.name);
   }
   for (const d of mapping.derived) stats.table(d.name);
-  const ctx: MapContext = { removed: false, unknownEnum: (c, v) => stats.unknownEnum(c, v) };
+  const ctx: MapContext = { removed: false, removalKnown: false, unknownEnum: (c, v) => stats.unknownEnum(c, v) };
   const errors = new RecordErrors(options.onError, stats, mapping);
   // one fingerprint set per table with a key; derived tables are keyed by construction
   const seenKeys = new Map(mapping.tables.map((t) => [t.name, { keys: t.def.key, seen: new DuplicateKeys() }] as const));
@@ -65,7 +65,7 @@ async function* mappedBatches(options: MappedStreamOptions): AsyncGenerator<Cano
       rejectDuplicates(record.mapped.rows, seenKeys);
       return record;
     } catch (e) {
-      errors.handle(e, raw, file, ctx.removed);
+      errors.handle(e, raw, file, ctx.removed, ctx.removalKnown);
       return null;
     }
   };

@@ -143,7 +143,7 @@ export async function exportSegments(o: SegmentRunOptions): Promise<void> {
     for (let k = 0; k < enums.length; k += 2) stats.unknownEnum(enums[k]!, enums[k + 1]!);
     for (const f of result.failures) {
       const raw = f.raw ? rawRecordOf(f.raw, base) : (seg.records as { raws: readonly RawRecord[] }).raws[f.index]!;
-      errors.handle(chatportError(shift(f.error, base)), raw, file, f.removed);
+      errors.handle(chatportError(shift(f.error, base)), raw, file, f.removed, f.removalKnown);
     }
     stats.recordsMapped += result.mapped;
     stats.recordsRedacted += result.redacted;

@@ -16,12 +16,13 @@ export interface RedactedRecord {
 
 /**
  * Throws the record's ChatportError (the caller adds the position and applies the error policy). `ctx.removed`
- * is reset first; when this returns or throws it says whether the record's text must stay out of rejects.jsonl
- * (the record is removed, or one of its rows carries removed_at).
+ * and `ctx.removalKnown` are reset first; when this returns or throws they say whether the record's text must stay
+ * out of rejects.jsonl (the record is removed, one of its rows carries removed_at, or removal was never evaluated).
  */
 export function mapRawRecord(mapping: CompiledMapping, raw: RawRecord, file: string, ctx: MapContext): RedactedRecord {
   // reset before anything can throw: a record that fails to parse must not inherit the previous one's flag
   ctx.removed = false;
+  ctx.removalKnown = false;
   if (raw.problem) throw raw.problem;
   const parsed = parseRecord(raw, file);
   const mapped = mapRecord(mapping, parsed.value, ctx);

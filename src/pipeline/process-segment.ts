@@ -48,7 +48,7 @@ export class SegmentProcessor {
   /** Per table: the derived tables built from its rows (indexes in mapping.derived). */
   private readonly derivesOf: number[][];
   private enums: string[] = [];
-  private readonly ctx: MapContext = { removed: false, unknownEnum: (c, v) => this.enums.push(c, v) };
+  private readonly ctx: MapContext = { removed: false, removalKnown: false, unknownEnum: (c, v) => this.enums.push(c, v) };
 
   constructor(
     private readonly mapping: CompiledMapping,
@@ -108,7 +108,7 @@ export class SegmentProcessor {
         if (repeated !== undefined) throw this.duplicateOf(record.mapped.rows, repeated);
       } catch (e) {
         if (!(e instanceof ChatportError)) throw e;
-        failures.push({ index: i, error: plainError(e.at(positionOf(raw, file))), removed: ctx.removed, raw: input.kind === 'block' ? plainRaw(raw) : null });
+        failures.push({ index: i, error: plainError(e.at(positionOf(raw, file))), removed: ctx.removed, removalKnown: ctx.removalKnown, raw: input.kind === 'block' ? plainRaw(raw) : null });
         continue;
       }
       const { rows, removed, skippedByRule: skipped } = record.mapped;

@@ -42,8 +42,9 @@ export class RecordErrors {
   /**
    * A record-level error: thrown (fail, or a broken record inside a JSON array), or counted and queued for
    * rejects. `removed`: the record is (or has a row) marked removed, so its text must not reach rejects.
+   * `removalKnown`: removed_when was evaluated; when it was not, the text is kept only if it shows it is not removed.
    */
-  handle(e: unknown, raw: RawRecord, file: string, removed: boolean): void {
+  handle(e: unknown, raw: RawRecord, file: string, removed: boolean, removalKnown: boolean): void {
     if (!(e instanceof ChatportError)) throw e;
     const error = e.at(positionOf(raw, file));
     if (this.policy === 'fail') throw error;
@@ -58,7 +59,7 @@ export class RecordErrors {
       );
     }
     this.stats.rejected(error.code);
-    this.pending.push(rejectEntry(error, raw, removed, this.hint));
+    this.pending.push(rejectEntry(error, raw, removed, removalKnown, this.hint));
   }
 
   /** The queued rejects, in record order; the queue is emptied. */
@@ -84,17 +85,31 @@ export function rowKeyText(row: Row, keys: readonly string[]): string {
 
 /**
  * A test on raw text for "this record may be removed", from the keys of the mapping's removed_when paths:
- * used when a record is too broken to evaluate the rule, so that its body never reaches rejects.jsonl.
+ * used when removed_when could not be evaluated (a broken record, or a value that is not a record, such as an
+ * array of records), so that a removed part's body never reaches rejects.jsonl.
  */
 function removalHintOf(mapping: CompiledMapping): RemovalHint | null {
   if (!mapping.removedWhenKeys.length) return null;
-  // each removal key must be present with a "not removed" value; a missing key (a record cut short before it)
-  // or any other value means the record may be removed
-  const shownNotRemoved = mapping.removedWhenKeys.map((k) => {
+  // every occurrence of each removal key must have a "not removed" value; a missing key (a record cut short before
+  // it), any other value, or one more occurrence than the "not removed" ones (a second record inside the text)
+  // means the text may hold a removed part. A key can also be spelled with \u escapes, which JSON.parse reads as
+  // the same key: any \u escape makes the text suspect.
+  const keys = mapping.removedWhenKeys.map((k) => {
     const key = JSON.stringify(k).slice(1, -1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    return new RegExp(`"${key}"\\s*:\\s*(?:null|false|0|""|"0")\\s*[,}\\]]`);
+    return {
+      any: new RegExp(`"${key}"\\s*:`, 'g'),
+      notRemoved: new RegExp(`"${key}"\\s*:\\s*(?:null|false|0|""|"0")\\s*[,}\\]]`, 'g'),
+    };
   });
-  return { mayBeRemoved: (text) => !shownNotRemoved.every((re) => re.test(text)) };
+  const count = (re: RegExp, text: string) => text.match(re)?.length ?? 0;
+  return {
+    mayBeRemoved: (text) =>
+      text.includes('\\u') ||
+      keys.some(({ any, notRemoved }) => {
+        const n = count(any, text);
+        return n === 0 || count(notRemoved, text) < n;
+      }),
+  };
 }
 
 /** For records too broken to evaluate removed_when: whether their raw text may belong to a removed record. */
@@ -102,15 +117,15 @@ interface RemovalHint {
   mayBeRemoved(text: string): boolean;
 }
 
-function rejectEntry(error: ChatportError, raw: RawRecord, removed: boolean, hint: RemovalHint | null): RejectEntry {
+function rejectEntry(error: ChatportError, raw: RawRecord, removed: boolean, removalKnown: boolean, hint: RemovalHint | null): RejectEntry {
   const p: Position = error.position;
   // decoded again here: parsing decodes only into its marked form, and rejects are rare
   const rawText = raw.bytes.length ? raw.bytes.toString('utf8') : null;
   let withheld: string | null = null;
   if (removed) withheld = 'the record is marked removed (GDPR)';
   else if (rawText === null) withheld = 'the record was not kept (too large or too deep)';
-  else if (error.stage === 'read' && hint && hint.mayBeRemoved(rawText)) {
-    withheld = 'the record could not be parsed and does not show that it is not removed (GDPR)';
+  else if (!removalKnown && hint && hint.mayBeRemoved(rawText)) {
+    withheld = 'the record could not be read as a record and does not show that it is not removed (GDPR)';
   }
   return {
     file: p.file ?? '',

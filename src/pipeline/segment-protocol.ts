@@ -96,6 +96,8 @@ export interface RecordFailure {
   readonly error: PlainError;
   /** The record is (or has a row) marked removed: its text must not reach rejects.jsonl. */
   readonly removed: boolean;
+  /** removed_when was evaluated for the record (otherwise its text may still belong to a removed part). */
+  readonly removalKnown: boolean;
   /** Block segments: the record itself (the main thread never split it), recordIndex relative to the block. */
   readonly raw: PlainRaw | null;
 }

@@ -2,12 +2,16 @@
 // in rows or in a coded ChatportError (never another exception or a hang), and a removed part whose removal
 // marker survived the mutation never leaks its content into rows, rejects or error messages.
 
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ChatportError } from '../../src/errors.js';
 import { loadMapping } from '../../src/mapping/load-mapping.js';
 import { mappedRows, type RejectEntry } from '../../src/pipeline/canonical-stream.js';
+import { runExport } from '../../src/pipeline/run-export.js';
 import { RunStats } from '../../src/pipeline/run-stats.js';
 import { stableStringify } from '../../src/json/stable-json.js';
 
@@ -97,7 +101,57 @@ describe('fuzz', () => {
   });
 });
 
+/** The export path (segments, with and without workers): rows and rejects.jsonl as text, or the run's error. */
+async function runExportOf(bytes: Uint8Array, workers: number, name = 'fuzz.json'): Promise<{ out: string; error: ChatportError | null }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'chatport-fuzz-'));
+  try {
+    await runExport({
+      mapping,
+      sources: [{ name, path: '/nonexistent' }],
+      format: 'jsonl',
+      outDir: dir,
+      onError: 'skip',
+      csvRaw: false,
+      workers,
+      open: () => Readable.from([Buffer.from(bytes)]),
+    });
+    let out = '';
+    for (const f of (await readdir(dir)).sort()) out += await readFile(path.join(dir, f), 'utf8');
+    return { out, error: null };
+  } catch (e) {
+    if (!(e instanceof ChatportError)) throw e;
+    return { out: '', error: e };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 describe('removed and malformed', () => {
+  it('a value that is not a record (an array of records) never puts a removed part into rejects', async () => {
+    // found by the mutation fuzzer: "[" before a JSON array makes its records one element, an array; mapping it
+    // fails before removed_when runs, so only the text can tell whether a removed part is inside
+    const nested = Buffer.from('[' + valid + ']');
+    const rowPath = await run(nested, 'skip');
+    expect(rowPath.error).toBeNull();
+    expect(rowPath.out).toContain('READ_NOT_A_RECORD');
+    expect(rowPath.out).not.toContain(SECRET);
+    for (const workers of [0, 2]) {
+      const exported = await runExportOf(nested, workers);
+      expect(exported.error).toBeNull();
+      expect(exported.out).toContain('READ_NOT_A_RECORD');
+      expect(exported.out).not.toContain(SECRET);
+    }
+    // a second record's "removed" must count too: one not-removed marker does not clear a text holding two records
+    const mixed = Buffer.from(`[[{"id":1,"removed":null,"body":"fine"},{"id":2,"removed":1690000000,"body":"${SECRET}"}]]`);
+    expect((await run(mixed, 'skip')).out).not.toContain(SECRET);
+    // a key spelled with escapes is the same key to JSON.parse
+    const escaped = Buffer.from(`[[{"id":1,"removed":null},{"id":2,"remov\\u0065d":1690000000,"body":"${SECRET}"}]]`);
+    expect((await run(escaped, 'skip')).out).not.toContain(SECRET);
+    // positive control: a value that shows it is not removed keeps its text for the user to fix
+    const kept = await run(Buffer.from('[[{"id":1,"removed":null,"body":"visible"}]]'), 'skip');
+    expect(kept.out).toContain('visible');
+  }, 60_000);
+
   it('a JSONL line that is removed and broken is rejected without its body; the error line does not quote it', async () => {
     const lines = [
       '{"id":1,"created":1684923942,"conversation":7,"type":"reply_user","body":"fine","from":5}',

@@ -61,7 +61,7 @@ describe('derived conversations spill to disk', () => {
 it('a deriver with a limit of one really writes and merges several runs', async () => {
   const { ConversationDeriver } = await import('../../src/pipeline/derive-conversations.js');
   const d = new ConversationDeriver(mapping.derived[0]!, 1);
-  const ctx = { removed: false, unknownEnum() {} };
+  const ctx = { removed: false, removalKnown: false, unknownEnum() {} };
   const rows = [
     { conversation_id: '2', created_at: 5, kind: 'message', role: 'customer', author_id: 'a', channel: 'web', event_type: null, payload: null },
     { conversation_id: '1', created_at: 7, kind: 'message', role: 'customer', author_id: 'b', channel: 'web', event_type: null, payload: null },
