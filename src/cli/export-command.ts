@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { ChatportError } from '../errors.js';
 import { loadMapping } from '../mapping/load-mapping.js';
 import { expandInputs } from '../readers/input-sources.js';
-import { workersFor } from '../pipeline/export-segments.js';
+import { workersFor } from '../pipeline/run-pipeline.js';
 import { runExport } from '../pipeline/run-export.js';
 import { RunStats } from '../pipeline/run-stats.js';
 import { startProgress } from '../pipeline/progress.js';
@@ -58,7 +58,6 @@ export async function exportCommand(args: ExportArgs): Promise<number> {
       csvRaw: args.csvRaw,
       maxRecordBytes: Math.floor(args.maxRecordMb * 1024 * 1024),
       workers,
-      mappingFrom: args.from,
       stats,
       signal: controller.signal,
     });

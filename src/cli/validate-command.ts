@@ -6,9 +6,10 @@ import { writeFile } from 'node:fs/promises';
 import { ChatportError } from '../errors.js';
 import { loadMapping } from '../mapping/load-mapping.js';
 import { expandInputs } from '../readers/input-sources.js';
-import { mappedRows, type RejectEntry } from '../pipeline/canonical-stream.js';
-import { RunStats } from '../pipeline/run-stats.js';
-import { TABLES, type TableName } from '../model/canonical-schema.js';
+import type { RejectEntry } from '../pipeline/record-errors.js';
+import { runPipeline } from '../pipeline/run-pipeline.js';
+import { TABLES, type Row, type TableName } from '../model/canonical-schema.js';
+import type { Sink, SinkInput } from '../sinks/sink.js';
 import { LosslessNumber } from '../json/lossless-number.js';
 import type { CompiledMapping } from '../mapping/compile-mapping.js';
 
@@ -31,6 +32,8 @@ export interface ValidationReport {
   records_failed: number;
   /** Records marked removed (GDPR) whose rows were redacted. */
   records_redacted: number;
+  /** The mapping read nothing but key columns from any record (an export would stop with CONFIG_MAPPING_MISMATCH). */
+  only_keys_read: boolean;
   failures: { code: string; count: number; examples: { file: string; line: number | null; record_index: number; path: string | null; reason: string }[] }[];
   /**
    * Per table, source field paths that no rule reads, with the number of rows whose `extra` holds them.
@@ -52,43 +55,15 @@ const MAX_EXAMPLES = 5;
 export async function validateMapping(from: string, inputs: string[], maxRecordBytes: number): Promise<ValidationReport> {
   const mapping = await loadMapping(from);
   const sources = await expandInputs(inputs);
-  const stats = new RunStats();
-  const failures = new Map<string, ValidationReport['failures'][number]>();
-  const unmapped = new Map<TableName, Map<string, number>>();
-  const filled = new Map<TableName, Set<string>>();
-  const rows = new Map<TableName, number>();
-  const jsonColumns = new Map<TableName, string[]>(
-    mapping.outputTables.map((t) => [t, TABLES[t].columns.filter((c) => c.type === 'json' && c.name !== 'extra').map((c) => c.name)]),
-  );
-  const onReject = (r: RejectEntry) => {
-    let f = failures.get(r.code);
-    if (!f) failures.set(r.code, (f = { code: r.code, count: 0, examples: [] }));
-    f.count++;
-    if (f.examples.length < MAX_EXAMPLES) f.examples.push({ file: r.file, line: r.line, record_index: r.record_index, path: r.path, reason: r.reason });
-  };
-  for await (const { table, row } of mappedRows({ mapping, sources, onError: 'skip', stats, onReject, maxRecordBytes })) {
-    rows.set(table, (rows.get(table) ?? 0) + 1);
-    let f = filled.get(table);
-    if (!f) filled.set(table, (f = new Set()));
-    for (const [k, v] of Object.entries(row)) if (v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0)) f.add(k);
-    let u = unmapped.get(table);
-    if (!u) unmapped.set(table, (u = new Map()));
-    const seen = new Set<string>();
-    if (isObject(row.extra)) for (const p of leafPaths(row.extra, '', 0)) seen.add(p);
-    // sub-records read with `each` keep their own unmapped rest in each element's extra
-    for (const col of jsonColumns.get(table) ?? []) {
-      const v = row[col];
-      if (!Array.isArray(v)) continue;
-      for (const el of v) if (isObject(el) && isObject(el.extra)) for (const p of leafPaths(el.extra, '', 0)) seen.add(`${col}[].${p}`);
-    }
-    for (const p of seen) u.set(p, (u.get(p) ?? 0) + 1);
-  }
+  let coverage: CoverageSink | null = null;
+  const stats = await runPipeline({ mapping, sources, onError: 'skip', maxRecordBytes, requireMatch: false }, () => (coverage = new CoverageSink(mapping)));
+  const seen = coverage as unknown as CoverageSink;
   const json = stats.toJSON();
   const ruled = columnsWithRule(mapping);
   const empty: Record<string, string[]> = {};
   const withoutRule: Record<string, string[]> = {};
   for (const t of mapping.outputTables) {
-    const f = filled.get(t) ?? new Set<string>();
+    const f = seen.filled.get(t) ?? new Set<string>();
     // a derived row has no source record, so no `extra` to speak of
     const derived = mapping.derived.some((d) => d.name === t);
     empty[t] = TABLES[t].columns.map((c) => c.name).filter((c) => !f.has(c) && !(derived && c === 'extra'));
@@ -102,16 +77,75 @@ export async function validateMapping(from: string, inputs: string[], maxRecordB
     records_mapped: stats.recordsMapped,
     records_failed: stats.recordsRejected,
     records_redacted: stats.recordsRedacted,
-    failures: [...failures.values()].sort((a, b) => b.count - a.count || (a.code < b.code ? -1 : 1)),
+    only_keys_read: stats.onlyKeysRead,
+    failures: [...seen.failures.values()].sort((a, b) => b.count - a.count || (a.code < b.code ? -1 : 1)),
     unmapped_fields: Object.fromEntries(
-      [...unmapped].filter(([, m]) => m.size > 0).map(([t, m]) => [t, Object.fromEntries([...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)))]),
+      [...seen.unmapped].filter(([, m]) => m.size > 0).map(([t, m]) => [t, Object.fromEntries([...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)))]),
     ),
     unknown_enum_values: json.unknown_enum_values as ValidationReport['unknown_enum_values'],
     empty_columns: empty,
     columns_without_rule: withoutRule,
     skipped_by_rule: skipped,
-    rows: Object.fromEntries(rows),
+    rows: Object.fromEntries(seen.rows),
   };
+}
+
+/**
+ * What validate learns from the rows of a run, as a sink: rows per table, columns ever filled, source fields left in
+ * `extra`, and failures by code with a few examples. A run done again starts a fresh one.
+ */
+class CoverageSink implements Sink {
+  readonly input: SinkInput = { kind: 'rows' };
+  readonly failures = new Map<string, ValidationReport['failures'][number]>();
+  readonly unmapped = new Map<TableName, Map<string, number>>();
+  readonly filled = new Map<TableName, Set<string>>();
+  readonly rows = new Map<TableName, number>();
+  private readonly jsonColumns: Map<TableName, string[]>;
+
+  constructor(mapping: CompiledMapping) {
+    this.jsonColumns = new Map(mapping.outputTables.map((t) => [t, TABLES[t].columns.filter((c) => c.type === 'json' && c.name !== 'extra').map((c) => c.name)]));
+  }
+
+  async open(): Promise<void> {}
+
+  writeFragment(): Promise<void> {
+    return Promise.reject(new Error('internal: validate was sent encoded fragments'));
+  }
+
+  async writeRows(table: TableName, rows: readonly Row[]): Promise<void> {
+    for (const row of rows) this.add(table, row);
+  }
+
+  async reject(r: RejectEntry): Promise<void> {
+    let f = this.failures.get(r.code);
+    if (!f) this.failures.set(r.code, (f = { code: r.code, count: 0, examples: [] }));
+    f.count++;
+    if (f.examples.length < MAX_EXAMPLES) f.examples.push({ file: r.file, line: r.line, record_index: r.record_index, path: r.path, reason: r.reason });
+  }
+
+  async commit(): Promise<ReadonlyMap<TableName, number>> {
+    return this.rows;
+  }
+
+  async abort(): Promise<void> {}
+
+  private add(table: TableName, row: Row): void {
+    this.rows.set(table, (this.rows.get(table) ?? 0) + 1);
+    let f = this.filled.get(table);
+    if (!f) this.filled.set(table, (f = new Set()));
+    for (const [k, v] of Object.entries(row)) if (v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0)) f.add(k);
+    let u = this.unmapped.get(table);
+    if (!u) this.unmapped.set(table, (u = new Map()));
+    const seen = new Set<string>();
+    if (isObject(row.extra)) for (const p of leafPaths(row.extra, '', 0)) seen.add(p);
+    // sub-records read with `each` keep their own unmapped rest in each element's extra
+    for (const col of this.jsonColumns.get(table) ?? []) {
+      const v = row[col];
+      if (!Array.isArray(v)) continue;
+      for (const el of v) if (isObject(el) && isObject(el.extra)) for (const p of leafPaths(el.extra, '', 0)) seen.add(`${col}[].${p}`);
+    }
+    for (const p of seen) u.set(p, (u.get(p) ?? 0) + 1);
+  }
 }
 
 /** Columns each output table fills by a rule of the mapping or by chatport itself (source, extra, keys of derived rows). */
@@ -144,6 +178,7 @@ export function formatValidation(r: ValidationReport): string {
       (r.records_redacted ? `, ${r.records_redacted} redacted (marked removed).` : '.'),
   );
   lines.push(`Rows: ${Object.entries(r.rows).map(([t, n]) => `${n} ${t}`).join(', ') || 'none'}.`);
+  if (r.only_keys_read) lines.push('The mapping read nothing but key columns from any record: an export would stop (CONFIG_MAPPING_MISMATCH) until it maps more.');
   for (const [t, n] of Object.entries(r.skipped_by_rule)) lines.push(`Records that gave no ${t} row (the table's when did not hold): ${n}.`);
   if (r.failures.length) {
     lines.push('Failed records:');

@@ -13,13 +13,6 @@ import { LosslessNumber } from '../json/lossless-number.js';
 
 /** Per-record state the compiled functions report into. */
 export interface MapContext {
-  /** The record is GDPR-removed: errors must not quote its values. */
-  removed: boolean;
-  /**
-   * removed_when was evaluated for the record being mapped, so `removed` is exact. Before that (a value that is not
-   * a record, an unwrap that fails) nothing is known, and the record's text may belong to a removed part.
-   */
-  removalKnown: boolean;
   unknownEnum(column: string, raw: string): void;
 }
 
@@ -40,7 +33,12 @@ export interface RuleScope {
   readonly type: ColumnType;
   /** Inside a JSON value (attachments, object): timestamps become ISO strings there. */
   readonly inJson: boolean;
+  /** Told every path the rule reads, conditions included (the removal rule needs the paths removed_at reads). */
+  readonly onPath?: (path: ParsedPath) => void;
 }
+
+/** Where a condition sits, and who wants to know the paths it reads. */
+export type ConditionScope = Pick<RuleScope, 'file' | 'at' | 'onPath'>;
 
 const RULE_KEYS = new Set([
   'path',
@@ -78,10 +76,12 @@ function checkKeys(spec: Record<string, unknown>, allowed: Set<string>, scope: P
   }
 }
 
-function parse(text: unknown, scope: Pick<RuleScope, 'file' | 'at'>): ParsedPath {
+function parse(text: unknown, scope: ConditionScope): ParsedPath {
   if (typeof text !== 'string') throw invalid(scope, `a path must be a string, got ${JSON.stringify(text)}`);
   try {
-    return parsePath(text);
+    const path = parsePath(text);
+    scope.onPath?.(path);
+    return path;
   } catch (e) {
     if (e instanceof PathSyntaxError) throw invalid(scope, e.message);
     throw e;
@@ -186,7 +186,7 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
   let value = source;
   // when: the rule applies only if the condition holds
   if (spec.when !== undefined) {
-    const test = compileCondition(spec.when, { file: scope.file, at: `${scope.at}.when` });
+    const test = compileCondition(spec.when, { ...scope, at: `${scope.at}.when` });
     const inner = value;
     value = (rec, parent, index, ctx) => (test(rec, parent, ctx) ? inner(rec, parent, index, ctx) : null);
   }
@@ -218,7 +218,7 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
         return toOutput(v);
       } catch (e) {
         if (e instanceof ConversionError) {
-          throw new ChatportError(e.code, `${scope.column}: ${ctx.removed ? e.message.replace(/"[^"]*"/g, '(value withheld: removed record)') : e.message}`, 'map', { path: sourceText });
+          throw new ChatportError(e.code, `${scope.column}: ${e.message}`, 'map', { path: sourceText });
         }
         throw e;
       }
@@ -380,7 +380,7 @@ function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
   };
 }
 
-export function compileCondition(raw: ConditionSpec, scope: Pick<RuleScope, 'file' | 'at'>): Test {
+export function compileCondition(raw: ConditionSpec, scope: ConditionScope): Test {
   if (!isObjectValue(raw)) throw invalid(scope, `a condition must be an object, got ${JSON.stringify(raw)}`);
   const spec = raw as ConditionSpec;
   checkKeys(spec as Record<string, unknown>, CONDITION_KEYS, scope, 'condition');

@@ -1,6 +1,8 @@
 // Value conversions named by mappings: exact id strings from numbers or strings, text, numbers, booleans,
 // and timestamps (Unix seconds with fractions, epoch millis, ISO-8601 with or without zone) to epoch microseconds.
-// A conversion failure throws ConversionError; the engine adds the file, record and path.
+// A conversion failure throws ConversionError; the engine adds the file, record and path. Messages describe a value
+// by its type and shape, never by its text: an error line, a reject's reason or a validate report can then never
+// carry a record's content (a removed part's included), whatever the value holds.
 
 import { LosslessNumber } from '../json/lossless-number.js';
 import { MAX_MICROS, MIN_MICROS } from '../model/timestamp.js';
@@ -25,8 +27,25 @@ export function describeType(v: unknown): string {
   return `a ${typeof v}`;
 }
 
-function fail(expected: string, v: unknown): never {
-  throw new ConversionError('MAP_INVALID_VALUE', `expected ${expected}, got ${describeType(v)}`);
+/**
+ * A value as an error message may show it: its type and shape, never its characters. Strings say their length and
+ * what they look like, so a mapping author can tell which conversion fits without the value being printed.
+ */
+export function describeValue(v: unknown): string {
+  if (typeof v !== 'string') return describeType(v);
+  if (v === '') return 'an empty string';
+  const shape = ISO.test(v.trim())
+    ? ' that looks like an ISO-8601 date and time'
+    : /^-?\d+$/.test(v)
+      ? ' of digits'
+      : /^-?\d+\.\d+$/.test(v)
+        ? ' that looks like a decimal number'
+        : '';
+  return `a string of ${v.length} character${v.length === 1 ? '' : 's'}${shape}`;
+}
+
+function fail(expected: string, v: unknown, hint = ''): never {
+  throw new ConversionError('MAP_INVALID_VALUE', `expected ${expected}, got ${describeType(v)}${hint}`);
 }
 
 function toId(v: unknown): string {
@@ -48,7 +67,8 @@ function toStringValue(v: unknown): string {
 
 function toText(v: unknown): string {
   if (typeof v === 'string') return v;
-  return fail('text', v);
+  const scalar = typeof v === 'number' || typeof v === 'boolean' || v instanceof LosslessNumber;
+  return fail('text', v, scalar ? ' (use convert: string to keep it as text)' : '');
 }
 
 function toInteger(v: unknown): number {
@@ -100,7 +120,7 @@ function decimalToMicros(text: string, unitDigits: 6 | 3): number {
   const fracLen = n - fracStart;
   for (let k = fracStart + unitDigits; k < n; k++) {
     if (text.charCodeAt(k) !== 48) {
-      throw new ConversionError('MAP_INVALID_TIMESTAMP', `timestamp ${text} is finer than a microsecond; chatport keeps microseconds exactly and will not round`);
+      throw new ConversionError('MAP_INVALID_TIMESTAMP', `a timestamp with ${fracLen} fraction digits is finer than a microsecond; chatport keeps microseconds exactly and will not round`);
     }
   }
   let frac = 0;
@@ -142,7 +162,10 @@ function fromEpoch(v: unknown, unit: 'seconds' | 'millis' | 'auto'): number {
   }
   const text = numericText(v);
   if (text === null) {
-    if (typeof v === 'string') throw new ConversionError('MAP_INVALID_TIMESTAMP', `"${clip(v)}" is not an epoch number`);
+    if (typeof v === 'string') {
+      const hint = ISO.test(v.trim()) ? ': use convert: iso8601 (or timestamp)' : '';
+      throw new ConversionError('MAP_INVALID_TIMESTAMP', `${describeValue(v)} is not an epoch number${hint}`);
+    }
     throw new ConversionError('MAP_INVALID_TIMESTAMP', `expected an epoch number, got ${describeType(v)}`);
   }
   let u = unit;
@@ -154,9 +177,15 @@ const ISO =
   /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
 
 function fromIso(v: unknown): number {
-  if (typeof v !== 'string') throw new ConversionError('MAP_INVALID_TIMESTAMP', `expected an ISO-8601 string, got ${describeType(v)}`);
+  if (typeof v !== 'string') {
+    const epoch = typeof v === 'number' || v instanceof LosslessNumber;
+    throw new ConversionError('MAP_INVALID_TIMESTAMP', `expected an ISO-8601 string, got ${describeType(v)}${epoch ? ': use convert: unix_seconds, unix_millis or timestamp' : ''}`);
+  }
   const m = ISO.exec(v.trim());
-  if (!m) throw new ConversionError('MAP_INVALID_TIMESTAMP', `"${clip(v)}" is not an ISO-8601 timestamp`);
+  if (!m) {
+    const epoch = /^-?\d+(\.\d+)?$/.test(v.trim());
+    throw new ConversionError('MAP_INVALID_TIMESTAMP', `${describeValue(v)} is not an ISO-8601 timestamp${epoch ? ': use convert: unix_seconds, unix_millis or timestamp' : ''}`);
+  }
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;
   const year = Number(y);
   const month = Number(mo);
@@ -165,10 +194,10 @@ function fromIso(v: unknown): number {
   const minute = Number(mi);
   const second = Number(s);
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) {
-    throw new ConversionError('MAP_INVALID_TIMESTAMP', `"${clip(v)}" is not a valid date and time`);
+    throw new ConversionError('MAP_INVALID_TIMESTAMP', `${describeValue(v)} is not a valid date and time (a month, day, hour, minute or second out of range)`);
   }
   if (frac.length > 6 && /[1-9]/.test(frac.slice(6))) {
-    throw new ConversionError('MAP_INVALID_TIMESTAMP', `"${clip(v)}" is finer than a microsecond; chatport will not round`);
+    throw new ConversionError('MAP_INVALID_TIMESTAMP', `${describeValue(v)} is finer than a microsecond; chatport will not round`);
   }
   let offsetMinutes = 0;
   if (zone && zone !== 'Z' && zone !== 'z') {
@@ -187,10 +216,6 @@ function daysInMonth(year: number, month: number): number {
 function fromAnyTimestamp(v: unknown, unit: 'seconds' | 'millis' | 'auto'): number {
   if (typeof v === 'string' && !/^-?\d+(\.\d+)?$/.test(v)) return fromIso(v);
   return fromEpoch(v, unit);
-}
-
-function clip(s: string): string {
-  return s.length > 40 ? s.slice(0, 37) + '...' : s;
 }
 
 export function converterFor(conversion: Conversion, unit: 'seconds' | 'millis' | 'auto' = 'seconds'): Converter {

@@ -92,12 +92,15 @@ export async function migrateCommand(options: MigrateCommandOptions, deps: Migra
   }
 }
 
+/** The input's message rows, through the same pipeline as an export (handed out once the run has committed). */
 async function* pipelineMessageRows(options: MigrateCommandOptions): AsyncGenerator<Row> {
-  const { canonicalRows } = await import('../pipeline/canonical-stream.js');
+  const { canonicalRows } = await import('../pipeline/canonical-rows.js');
+  const { loadMapping } = await import('../mapping/load-mapping.js');
+  const { expandInputs } = await import('../readers/input-sources.js');
   const inputs = typeof options.input === 'string' ? [options.input] : [...options.input];
-  for await (const item of canonicalRows({ from: options.from, inputs, onError: options.onError ?? 'fail' })) {
-    if (item.table === 'messages') yield item.row;
-  }
+  const mapping = await loadMapping(options.from);
+  const sources = await expandInputs(inputs);
+  for await (const item of canonicalRows({ mapping, sources, onError: options.onError ?? 'fail', tables: ['messages'] })) yield item.row;
 }
 
 export async function buildConfig(o: MigrateCommandOptions, env: NodeJS.ProcessEnv): Promise<MigrationConfig> {

@@ -14,6 +14,7 @@ import { finishDeriveState, mergeDeriveStates, newDeriveState, updateDeriveState
 import type { MapContext } from '../mapping/compile-rule.js';
 import type { Row } from '../model/canonical-schema.js';
 import { LosslessNumber } from '../json/lossless-number.js';
+import { tagLosslessValue, untagLosslessIn } from './cross-thread.js';
 
 /** Conversations kept in memory before spilling (a state is well under 1 KB: under 10 MB at this size). */
 export const DEFAULT_MAX_CONVERSATIONS_IN_MEMORY = 10_000;
@@ -27,6 +28,8 @@ export class ConversationDeriver {
   constructor(
     readonly derive: CompiledDerive,
     private readonly maxInMemory = DEFAULT_MAX_CONVERSATIONS_IN_MEMORY,
+    /** Where spilled aggregates go (the run's temporary folder); the system's temporary folder by default. */
+    private readonly spillParent: string = tmpdir(),
   ) {}
 
   add(row: Row, ctx: MapContext): void {
@@ -82,7 +85,7 @@ export class ConversationDeriver {
   }
 
   private async spill(states: Map<string, DeriveState>): Promise<void> {
-    this.spillDir ??= await mkdtemp(path.join(tmpdir(), 'chatport-derive-'));
+    this.spillDir ??= await mkdtemp(path.join(this.spillParent, 'chatport-derive-'));
     const file = path.join(this.spillDir, `run-${this.runs.length}.jsonl`);
     const handle: FileHandle = await open(file, 'w');
     try {
@@ -181,51 +184,14 @@ export function partialOf(states: Map<string, DeriveState>): PartialStates {
   return { ids, slots };
 }
 
-/**
- * Before structured clone (which keeps -Infinity and every plain value exactly but drops classes): replaces each
- * LosslessNumber in the slots by a Map holding its text; untagLossless turns them back. A Map cannot be mistaken
- * for vendor data: parsed JSON holds only plain objects and arrays. Slots are copied only where they hold one
- * (they may share objects with rows), which is rare: most aggregates are numbers and plain strings.
- */
+/** Before structured clone: LosslessNumbers in the slots become tagged (cross-thread.ts). */
 export function tagLossless(p: PartialStates): void {
-  for (let i = 0; i < p.slots.length; i++) p.slots[i] = tag(p.slots[i]) as unknown[];
+  for (let i = 0; i < p.slots.length; i++) p.slots[i] = tagLosslessValue(p.slots[i]) as unknown[];
 }
 
-/** After structured clone, in place: the clone's objects belong to nobody else. */
+/** After structured clone, in place. */
 export function untagLossless(p: PartialStates): void {
-  for (let i = 0; i < p.slots.length; i++) untagIn(p.slots[i]!);
-}
-
-/** `v` itself when it holds no LosslessNumber, otherwise a copy with each one replaced by a Map. */
-function tag(v: unknown): unknown {
-  if (v === null || typeof v !== 'object') return v;
-  if (v instanceof LosslessNumber) return new Map([['raw', v.raw]]);
-  if (Array.isArray(v)) {
-    let out: unknown[] | null = null;
-    for (let i = 0; i < v.length; i++) {
-      const t = tag(v[i]);
-      if (t !== v[i]) (out ??= v.slice())[i] = t;
-    }
-    return out ?? v;
-  }
-  const o = v as Record<string, unknown>;
-  let out: Record<string, unknown> | null = null;
-  for (const k of Object.keys(o)) {
-    const t = tag(o[k]);
-    if (t !== o[k]) (out ??= { ...o })[k] = t;
-  }
-  return out ?? v;
-}
-
-function untagIn(container: unknown[] | Record<string, unknown>): void {
-  const keys: (string | number)[] = Array.isArray(container) ? container.map((_, i) => i) : Object.keys(container);
-  const c = container as Record<string | number, unknown>;
-  for (const k of keys) {
-    const v = c[k];
-    if (v === null || typeof v !== 'object') continue;
-    if (v instanceof Map) c[k] = new LosslessNumber(v.get('raw') as string);
-    else untagIn(v as unknown[] | Record<string, unknown>);
-  }
+  for (let i = 0; i < p.slots.length; i++) untagLosslessIn(p.slots[i]!);
 }
 
 /** Ids that are all digits compare as numbers of any length; others by UTF-16 code units. Total and stable. */

@@ -48,6 +48,29 @@ export class DuplicateKeys {
     }
   }
 
+  /** Calls `fn` with each fingerprint held, in no particular order. */
+  forEachPair(fn: (h1: number, h2: number) => void): void {
+    const t = this.table;
+    for (let i = 0; i < t.length; i += 2) if (t[i] !== 0 || t[i + 1] !== 0) fn(t[i]!, t[i + 1]!);
+  }
+
+  /** The fingerprints as flat word pairs (to send to worker threads). */
+  toPairs(): Uint32Array {
+    const out = new Uint32Array(this.count * 2);
+    let at = 0;
+    this.forEachPair((h1, h2) => {
+      out[at++] = h1;
+      out[at++] = h2;
+    });
+    return out;
+  }
+
+  static fromPairs(pairs: Uint32Array): DuplicateKeys {
+    const set = new DuplicateKeys();
+    for (let k = 0; k < pairs.length; k += 2) set.addPair(pairs[k]!, pairs[k + 1]!);
+    return set;
+  }
+
   private insert(h1: number, h2: number): void {
     const t = this.table;
     const mask = t.length / 2 - 1;

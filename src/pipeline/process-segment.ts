@@ -1,20 +1,23 @@
-// One segment of an export (a few thousand consecutive records of one input) through parse -> map -> redact ->
-// encode, with the same functions as the row path (parse-record.ts, compile-mapping.ts, redact.ts). What needs
-// the whole run (duplicate keys across segments, derived tables, stats, rejects, file order) goes back to the main
-// thread as plain data: key fingerprints, partial aggregates, counts and encoded fragments, never rows. The same
-// processor runs in worker threads and on the main thread, so output bytes do not depend on the thread count.
+// One segment (a few thousand consecutive records of one input) through split -> parse -> map -> decide removal ->
+// redact -> encode (export) or keep as rows (validate, migrate, the library's row stream). What needs the whole run
+// (duplicate keys across segments, removal spread across copies of a part, derived tables, counts, rejects, file
+// order) goes back to the apply stage as plain data: key fingerprints with their redaction, partial aggregates,
+// counts, failures with what their text shows, and the encoded fragments or rows. The same processor runs in worker
+// threads and on the main thread, so output bytes do not depend on the thread count.
 
 import { ChatportError } from '../errors.js';
-import type { CompiledMapping } from '../mapping/compile-mapping.js';
+import type { CompiledMapping, UnwrappedRecord } from '../mapping/compile-mapping.js';
+import { keysOf, mapRows, unwrapRecord } from '../mapping/compile-mapping.js';
 import type { DeriveState } from '../mapping/compile-derive.js';
 import type { MapContext } from '../mapping/compile-rule.js';
 import type { Row, TableName } from '../model/canonical-schema.js';
-import { positionOf } from '../readers/parse-record.js';
+import { parseRecord, positionOf } from '../readers/parse-record.js';
 import { RecordSplitter, type RawRecord } from '../readers/record-splitter.js';
+import { redactRows } from '../redact/redact.js';
+import { RemovalRule, type TextRemoval } from '../redact/removal-rule.js';
 import type { EncodedFragment, TableEncoder } from '../writers/writer.js';
 import { addToStates, partialOf } from './derive-conversations.js';
-import { fingerprintInto } from './duplicate-keys.js';
-import { mapRawRecord, type RedactedRecord } from './map-raw-record.js';
+import { DuplicateKeys, fingerprintInto } from './duplicate-keys.js';
 import { duplicateError, rowKeyText } from './record-errors.js';
 import { plainError, plainRaw, type PlainError, type RecordFailure, type SegmentResult } from './segment-protocol.js';
 
@@ -35,38 +38,56 @@ export interface ReadLimits {
   readonly maxDepth: number;
 }
 
+/** What a segment's rows become: encoded fragments of the sink's format, or the rows themselves. */
+export type SegmentOutput = { readonly kind: 'fragments'; readonly encoders: ReadonlyMap<TableName, TableEncoder> } | { readonly kind: 'rows' };
+
 /**
- * Records the main thread found to repeat an earlier key: index in the segment -> which of the record's keyed
- * rows (0-based, in row order) repeated. They are mapped as usual (unknown enums count, removal is known) and
- * then rejected as MAP_DUPLICATE_ID, exactly as the row path rejects them.
+ * The apply stage's verdicts on records of a segment it sends back to be done again on the main thread (rare):
+ * `duplicateRow`, which of the record's keyed rows (0-based, in row order) repeats an earlier key (the record is
+ * rejected as MAP_DUPLICATE_ID); `removed`, an earlier copy of one of its keys was removed (the record is redacted).
  */
-export type Duplicates = ReadonlyMap<number, number>;
+export type Verdicts = ReadonlyMap<number, { readonly duplicateRow?: number; readonly removed?: boolean }>;
+
+/** A record through parse, unwrap, the removal decision and mapping: its rows, or why it has none. */
+type Mapped =
+  | {
+      readonly ok: true;
+      readonly record: Record<string, unknown>;
+      readonly rows: { table: TableName; row: Row }[];
+      readonly skippedByRule: Partial<Record<TableName, number>>;
+      readonly removed: boolean;
+    }
+  | { readonly ok: false; readonly error: ChatportError; readonly removal: TextRemoval; readonly unwrapped: UnwrappedRecord | null };
 
 export class SegmentProcessor {
   private readonly tableIndex = new Map<TableName, number>();
   private readonly keysOf: (readonly string[] | null)[];
   /** Per table: the derived tables built from its rows (indexes in mapping.derived). */
   private readonly derivesOf: number[][];
-  private enums: string[] = [];
-  private readonly ctx: MapContext = { removed: false, removalKnown: false, unknownEnum: (c, v) => this.enums.push(c, v) };
+  private readonly removal: RemovalRule;
+  /** Unknown enum values of the record being mapped (withheld if it turns out removed). */
+  private recordEnums: string[] = [];
+  private readonly ctx: MapContext = { unknownEnum: (c, v) => this.recordEnums.push(c, v) };
 
   constructor(
     private readonly mapping: CompiledMapping,
-    private readonly encoders: ReadonlyMap<TableName, TableEncoder>,
+    private readonly output: SegmentOutput,
     private readonly limits: ReadLimits,
+    /** Keys removed from their first copy on (a run repeated because a removed copy came late). */
+    private readonly forced: DuplicateKeys | null = null,
   ) {
     mapping.tables.forEach((t, i) => this.tableIndex.set(t.name, i));
     this.keysOf = mapping.tables.map((t) => (t.def.key.length ? t.def.key : null));
     this.derivesOf = mapping.tables.map((t) => mapping.derived.flatMap((d, i) => (d.from === t.name ? [i] : [])));
+    this.removal = new RemovalRule(mapping);
   }
 
   /**
-   * Block records carry positions relative to the block's first record (the main thread adds how many records
-   * the input had before it); failures of block records carry a copy of their raw record for rejects.jsonl.
+   * Block records carry positions relative to the block's first record (the apply stage adds how many records the
+   * input had before it); failures of block records carry a copy of their raw record for rejects.jsonl.
    */
-  process(file: string, orderBase: number, input: SegmentInput, duplicates: Duplicates | null): SegmentResult {
-    const { mapping, ctx, tableIndex, keysOf } = this;
-    this.enums = [];
+  process(file: string, orderBase: number, input: SegmentInput, verdicts: Verdicts | null): SegmentResult {
+    const { mapping, tableIndex, keysOf } = this;
     let raws: readonly RawRecord[];
     let sawContent = true;
     if (input.kind === 'records') raws = input.raws;
@@ -96,24 +117,47 @@ export class SegmentProcessor {
     const keyRecords: number[] = [];
     const keyTables: number[] = [];
     const keyTexts: string[] = [];
+    const keyRedacted: number[] = [];
+    const enums: string[] = [];
+    let matched = false;
+    let unmatched = false;
     let mapped = 0;
     let redacted = 0;
 
     for (let i = 0; i < raws.length; i++) {
       const raw = raws[i]!;
-      let record: RedactedRecord;
-      try {
-        record = mapRawRecord(mapping, raw, file, ctx);
-        const repeated = duplicates?.get(i);
-        if (repeated !== undefined) throw this.duplicateOf(record.mapped.rows, repeated);
-      } catch (e) {
-        if (!(e instanceof ChatportError)) throw e;
-        failures.push({ index: i, error: plainError(e.at(positionOf(raw, file))), removed: ctx.removed, removalKnown: ctx.removalKnown, raw: input.kind === 'block' ? plainRaw(raw) : null });
+      this.recordEnums = [];
+      const verdict = verdicts?.get(i);
+      let result = this.mapOne(raw, file);
+      let prints: Uint32Array | null = null;
+      if (result.ok) {
+        prints = this.printsOf(result.rows);
+        const removed = result.removed || verdict?.removed === true || this.isForced(prints);
+        if (verdict?.duplicateRow !== undefined) {
+          result = { ok: false, error: this.duplicateOf(result.rows, verdict.duplicateRow), removal: removed || this.anyRemovedAt(result.rows) ? 'removed' : 'kept', unwrapped: null };
+        } else if (removed !== result.removed) result = { ...result, removed };
+      }
+      if (!result.ok) {
+        const keys = prints ?? (result.unwrapped ? this.printsOf(keysOf_(mapping, result.unwrapped)) : new Uint32Array(0));
+        // a failed copy of a key this run removes from the start is removed, whatever its own text shows
+        const removal = result.removal === 'kept' && this.isForced(keys) ? 'removed' : result.removal;
+        failures.push({ index: i, error: plainError(result.error.at(positionOf(raw, file))), removal, keyPrints: keys, raw: input.kind === 'block' ? plainRaw(raw) : null });
+        if (removal === 'kept') enums.push(...this.recordEnums);
+        else for (let k = 0; k < this.recordEnums.length; k += 2) enums.push(this.recordEnums[k]!, WITHHELD_VALUE);
         continue;
       }
-      const { rows, removed, skippedByRule: skipped } = record.mapped;
+      const { rows, removed, skippedByRule: skipped } = result;
+      // before redaction, which clears extra
+      if (!matched) {
+        const beyond = readBeyondKeys(result.record, rows, mapping);
+        matched = beyond === Beyond.Read;
+        unmatched ||= beyond === Beyond.Unread;
+      }
+      const redactedByRow = redactRows(rows, removed);
       mapped++;
-      if (removed || record.redactedByRow) redacted++;
+      if (removed || redactedByRow) redacted++;
+      if (removed || redactedByRow) for (let k = 0; k < this.recordEnums.length; k += 2) enums.push(this.recordEnums[k]!, WITHHELD_VALUE);
+      else enums.push(...this.recordEnums);
       for (const table in skipped) skippedByRule[table as TableName] = (skippedByRule[table as TableName] ?? 0) + skipped[table as TableName]!;
       for (let r = 0; r < rows.length; r++) {
         const { table, row } = rows[r]!;
@@ -123,16 +167,18 @@ export class SegmentProcessor {
         if (keys) {
           keyRecords.push(i);
           keyTables.push(t);
-          keyTexts.push(rowKeyText(row, keys));
+          keyTexts.push(rowKeyText(table, row, keys));
+          keyRedacted.push(row.redacted === true || removed ? 1 : 0);
         }
         (rowsOf[t] ??= []).push(row);
         recordOf[t]!.push(i);
         const derives = this.derivesOf[t]!;
-        for (let d = 0; d < derives.length; d++) addToStates(mapping.derived[derives[d]!]!, derivedStates[derives[d]!]!, row, orderBase + i, ctx);
+        for (let d = 0; d < derives.length; d++) addToStates(mapping.derived[derives[d]!]!, derivedStates[derives[d]!]!, row, orderBase + i, this.ctx);
       }
     }
 
     const fragments: Partial<Record<TableName, EncodedFragment>> = {};
+    const rowsOut: Partial<Record<TableName, Row[]>> = {};
     const emitted: Partial<Record<TableName, number>> = {};
     let fatal: PlainError | null = null;
     for (let t = 0; t < rowsOf.length && fatal === null; t++) {
@@ -140,8 +186,12 @@ export class SegmentProcessor {
       if (!rows) continue;
       const table = mapping.tables[t]!.name;
       emitted[table] = rows.length;
+      if (this.output.kind === 'rows') {
+        rowsOut[table] = rows;
+        continue;
+      }
       try {
-        fragments[table] = this.encoders.get(table)!.encode(rows, 0);
+        fragments[table] = this.output.encoders.get(table)!.encode(rows, 0);
       } catch (e) {
         if (!(e instanceof ChatportError)) throw e;
         fatal = plainError(this.placeEncodingError(e, raws[recordOf[t]![e.position.recordIndex ?? 0]!]!, file));
@@ -155,17 +205,71 @@ export class SegmentProcessor {
       mapped,
       redacted,
       failures,
-      enums: this.enums,
+      enums,
       keyRecords: Int32Array.from(keyRecords),
       keyTables: Uint8Array.from(keyTables),
       keyPrints,
+      keyRedacted: Uint8Array.from(keyRedacted),
+      matched,
+      unmatched,
       emitted,
       skippedByRule,
       fragments,
+      rows: rowsOut,
       derived: derivedStates.map(partialOf),
       fatal,
       sawContent,
     };
+  }
+
+  /** Parse, unwrap, the removal decision and mapping of one record; a ChatportError becomes a failure. */
+  private mapOne(raw: RawRecord, file: string): Mapped {
+    const { mapping } = this;
+    if (raw.problem) return { ok: false, error: raw.problem, removal: 'unknown', unwrapped: null };
+    let parsed: unknown;
+    try {
+      parsed = parseRecord(raw, file).value;
+    } catch (e) {
+      if (!(e instanceof ChatportError)) throw e;
+      return { ok: false, error: e, removal: this.removal.ofText(raw.bytes), unwrapped: null };
+    }
+    let unwrapped: UnwrappedRecord;
+    try {
+      unwrapped = unwrapRecord(mapping, parsed);
+    } catch (e) {
+      if (!(e instanceof ChatportError)) throw e;
+      return { ok: false, error: e, removal: this.removal.ofValue(parsed, raw.bytes), unwrapped: null };
+    }
+    const removed = this.removal.ofRecord(unwrapped.record, raw.bytes);
+    try {
+      const { rows, skippedByRule } = mapRows(mapping, unwrapped, this.ctx);
+      return { ok: true, record: unwrapped.record, rows, skippedByRule, removed };
+    } catch (e) {
+      if (!(e instanceof ChatportError)) throw e;
+      return { ok: false, error: e, removal: removed ? 'removed' : 'kept', unwrapped };
+    }
+  }
+
+  /** The key fingerprints of rows (of keyed tables), as flat word pairs. */
+  private printsOf(rows: readonly { table: TableName; row: Row }[]): Uint32Array {
+    const texts: string[] = [];
+    for (const { table, row } of rows) {
+      const keys = this.keysOf[this.tableIndex.get(table)!];
+      if (keys) texts.push(rowKeyText(table, row, keys));
+    }
+    const out = new Uint32Array(texts.length * 2);
+    for (let k = 0; k < texts.length; k++) fingerprintInto(texts[k]!, out, k * 2);
+    return out;
+  }
+
+  private isForced(prints: Uint32Array): boolean {
+    if (!this.forced) return false;
+    for (let k = 0; k < prints.length; k += 2) if (this.forced.hasPair(prints[k]!, prints[k + 1]!)) return true;
+    return false;
+  }
+
+  private anyRemovedAt(rows: readonly { row: Row }[]): boolean {
+    return rows.some(({ row }) => row.removed_at !== undefined && row.removed_at !== null);
   }
 
   /** The MAP_DUPLICATE_ID error for a record whose `repeated`-th keyed row repeats an earlier key. */
@@ -186,6 +290,40 @@ export class SegmentProcessor {
   }
 }
 
+/** What an unknown enum value of a removed record is counted as: its text may be content. */
+export const WITHHELD_VALUE = '(withheld: removed record)';
+
+const keysOf_ = keysOf;
+
+/**
+ * Whether the mapping read anything but keys from a record: some top-level field other than those its key columns
+ * read is consumed (absent from the record-level rows' `extra`, or only partly there). A mapping that reads nothing
+ * else from any record of a run is the wrong mapping for the input (apply-stage.ts). Records that give only for_each
+ * rows are not judged: their `extra` is per element.
+ */
+function readBeyondKeys(record: Record<string, unknown>, rows: readonly { table: TableName; row: Row }[], mapping: CompiledMapping): Beyond {
+  const recordRow = rows.find(({ table }) => mapping.recordTables.has(table));
+  if (!recordRow) return Beyond.Read;
+  const extra = recordRow.row.extra;
+  const rest = extra !== null && typeof extra === 'object' ? (extra as Record<string, unknown>) : null;
+  let others = false;
+  for (const key of Object.keys(record)) {
+    if (mapping.keySources.has(key)) continue;
+    others = true;
+    if (rest === null || !Object.prototype.hasOwnProperty.call(rest, key) || rest[key] !== record[key]) return Beyond.Read;
+  }
+  return others ? Beyond.Unread : Beyond.NothingElse;
+}
+
+const enum Beyond {
+  /** A field other than the keys' was read. */
+  Read,
+  /** The record has other fields, and none was read. */
+  Unread,
+  /** The record holds nothing but its keys: it tells nothing about the mapping. */
+  NothingElse,
+}
+
 /** The result of a segment that failed as a whole before any record (an input that starts with a broken BOM). */
 function emptyResult(derived: number, fatal: PlainError): SegmentResult {
   return {
@@ -197,9 +335,13 @@ function emptyResult(derived: number, fatal: PlainError): SegmentResult {
     keyRecords: new Int32Array(0),
     keyTables: new Uint8Array(0),
     keyPrints: new Uint32Array(0),
+    keyRedacted: new Uint8Array(0),
+    matched: false,
+    unmatched: false,
     emitted: {},
     skippedByRule: {},
     fragments: {},
+    rows: {},
     derived: Array.from({ length: derived }, () => ({ ids: [], slots: [] })),
     fatal,
     sawContent: true,

@@ -1,94 +1,26 @@
-// `chatport export`: canonical rows -> one writer per table, in batches. Outputs and rejects are written under
-// temporary names and renamed only after the whole run succeeded and reconciled; any failure or signal
-// removes the temporary files and leaves earlier outputs untouched.
+// `chatport export` as a library call: the pipeline (run-pipeline.ts) into one file per table (table-files-sink.ts).
+// Outputs and rejects are written under temporary names and renamed only after the whole run succeeded and
+// reconciled; any failure or signal removes the temporary files and leaves earlier outputs untouched.
 
-import path from 'node:path';
-import { ChatportError } from '../errors.js';
-import { TABLES, type TableName } from '../model/canonical-schema.js';
-import { AtomicFile } from '../writers/atomic-file.js';
 import { writerFor } from '../writers/registry.js';
-import type { FormatName, TableWriter, WriterDef } from '../writers/writer.js';
-import { stableStringify } from '../json/stable-json.js';
-import type { MappedStreamOptions } from './canonical-stream.js';
-import { exportSegments } from './export-segments.js';
-import type { RejectEntry } from './record-errors.js';
+import type { FormatName, WriterDef } from '../writers/writer.js';
+import { TableFilesSink } from '../sinks/table-files-sink.js';
+import { runPipeline, type PipelineOptions } from './run-pipeline.js';
 import { RunStats } from './run-stats.js';
 
-/** The stream's options (mapping, sources, error policy, limits) plus threads, where and how to write. */
-export interface ExportOptions extends Omit<MappedStreamOptions, 'stats' | 'onReject'> {
+export interface ExportOptions extends PipelineOptions {
   readonly format: FormatName;
   readonly outDir: string;
   readonly csvRaw: boolean;
-  readonly stats?: RunStats;
-  /** Aborts the run (SIGINT/SIGTERM): temporary files are removed, nothing is renamed. */
-  readonly signal?: AbortSignal;
   /** Replaces the format's writer (tests use a deliberately slow one to prove backpressure). */
   readonly writerDef?: WriterDef;
-  /** Worker threads for parse, map, redact and encode; 0 (default) does everything on this thread. */
-  readonly workers?: number;
-  /** The `--from` the workers load the mapping from (default: the compiled mapping's file). */
-  readonly mappingFrom?: string;
 }
 
 export async function runExport(options: ExportOptions): Promise<RunStats> {
   const stats = options.stats ?? new RunStats();
   const writerDef = options.writerDef ?? writerFor(options.format);
-  const writers = new Map<TableName, TableWriter>();
-  let rejects: AtomicFile | null = null;
-  const rejectsPath = path.join(options.outDir, 'rejects.jsonl');
-  let rejectsBuffer = '';
-
-  try {
-    for (const table of options.mapping.outputTables) {
-      const file = path.join(options.outDir, `${table}${writerDef.extension}`);
-      writers.set(table, await writerDef.open({ table: TABLES[table], path: file, csvRaw: options.csvRaw }));
-    }
-    if (options.onError === 'skip') rejects = await AtomicFile.create(rejectsPath);
-
-    const onReject = async (entry: RejectEntry) => {
-      rejectsBuffer += stableStringify(entry) + '\n';
-      if (rejectsBuffer.length > 1 << 20) {
-        await rejects!.write(rejectsBuffer);
-        rejectsBuffer = '';
-      }
-    };
-    await exportSegments({
-      ...options,
-      stats,
-      writerDef,
-      writers,
-      workers: options.workers ?? 0,
-      onReject,
-      checkAbort: () => {
-        if (options.signal?.aborted) throw abortError(options.signal);
-      },
-    });
-    if (options.signal?.aborted) throw abortError(options.signal);
-
-    // Every record must be accounted for before anything gets a final name.
-    for (const t of stats.tables.values()) t.written = t.emitted;
-    stats.assertReconciled();
-    for (const [table, w] of writers) {
-      const { rows: written } = await w.close();
-      stats.table(table).written = written;
-    }
-    if (rejects) {
-      if (rejectsBuffer) await rejects.write(rejectsBuffer);
-      if (stats.recordsRejected > 0) {
-        await rejects.commit();
-        stats.rejectsFile = rejectsPath;
-      } else await rejects.abort();
-    }
-    stats.assertReconciled();
-    return stats;
-  } catch (e) {
-    await Promise.allSettled([...writers.values()].map((w) => w.abort()));
-    if (rejects) await rejects.abort();
-    throw e;
-  }
-}
-
-function abortError(signal: AbortSignal): ChatportError {
-  const reason = typeof signal.reason === 'string' ? signal.reason : 'interrupted';
-  return new ChatportError('RUN_INTERRUPTED', `run interrupted (${reason}); no output was renamed into place`, 'cli');
+  let sink: TableFilesSink | null = null;
+  await runPipeline({ ...options, stats }, () => (sink = new TableFilesSink({ outDir: options.outDir, writerDef, csvRaw: options.csvRaw, keepRejects: options.onError === 'skip' })));
+  stats.rejectsFile = (sink as TableFilesSink | null)?.rejectsPath ?? null;
+  return stats;
 }

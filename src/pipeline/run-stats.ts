@@ -22,6 +22,13 @@ export interface InputCounts {
 
 export class RunStats {
   readonly startedAt = Date.now();
+  /**
+   * Parts found removed only after another copy of them had gone out: the run was done again from the start with
+   * them removed (run-pipeline.ts). 0 when the run went through once.
+   */
+  lateRemovals = 0;
+  /** The mapping read nothing but key columns from any record (set at the end of a run). */
+  onlyKeysRead = false;
   recordsRead = 0;
   recordsMapped = 0;
   recordsRejected = 0;
@@ -34,6 +41,23 @@ export class RunStats {
   readonly unknownEnums = new Map<string, Map<string, number>>();
   readonly rejectsByCode = new Map<string, number>();
   rejectsFile: string | null = null;
+
+  /** Forgets what the first attempt counted: the run starts again because `lateRemovals` parts were removed late. */
+  restart(lateRemovals: number): void {
+    this.lateRemovals = lateRemovals;
+    this.onlyKeysRead = false;
+    this.recordsRead = 0;
+    this.recordsMapped = 0;
+    this.recordsRejected = 0;
+    this.recordsRedacted = 0;
+    this.bytesRead = 0;
+    this.inputs.length = 0;
+    this.tables.clear();
+    this.recordLevelTables.clear();
+    this.unknownEnums.clear();
+    this.rejectsByCode.clear();
+    this.rejectsFile = null;
+  }
 
   table(name: TableName): TableCounts {
     let t = this.tables.get(name);
@@ -90,6 +114,7 @@ export class RunStats {
       records_mapped: this.recordsMapped,
       records_rejected: this.recordsRejected,
       records_redacted: this.recordsRedacted,
+      late_removals: this.lateRemovals,
       rejects_by_code: Object.fromEntries([...this.rejectsByCode].sort()),
       rejects_file: this.rejectsFile,
       tables: Object.fromEntries(
@@ -120,6 +145,9 @@ export class RunStats {
     const parts = [
       `Read ${this.recordsRead} records (${round(this.bytesRead / 1e6, 1)} MB) from ${this.inputs.length} input${this.inputs.length === 1 ? '' : 's'}; wrote ${tables || 'nothing'}.`,
       `${this.recordsRedacted} removed (GDPR) record${this.recordsRedacted === 1 ? '' : 's'} redacted.`,
+      this.lateRemovals
+        ? `${this.lateRemovals} part${this.lateRemovals === 1 ? ' was' : 's were'} marked removed in a copy that came after another copy of ${this.lateRemovals === 1 ? 'it' : 'them'}: the input was read again so that no copy keeps its content.`
+        : '',
       this.recordsRejected ? `${this.recordsRejected} record${this.recordsRejected === 1 ? '' : 's'} rejected${this.rejectsFile ? ` (see ${this.rejectsFile})` : ''}: ${[...this.rejectsByCode].map(([c, n]) => `${c} x${n}`).join(', ')}.` : 'No record rejected.',
       skipped.length ? `Skipped by mapping rule: ${skipped.join(', ')}.` : '',
       unknown.length ? `Unknown enum values kept with defaults: ${unknown.join('; ')}.` : 'No unknown enum values.',

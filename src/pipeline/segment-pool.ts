@@ -1,18 +1,28 @@
-// The export's worker threads, seen from the main thread: segments go to the worker with the fewest in flight,
+// The pipeline's worker threads, seen from the main thread: segments go to the worker with the fewest in flight,
 // each submit() gives a promise of that segment's result, and close() terminates them (end, failure or abort).
 
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { untagRows } from './cross-thread.js';
 import { untagLossless } from './derive-conversations.js';
 import type { SegmentInput } from './process-segment.js';
 import { packRecords, type SegmentReply, type SegmentRequest, type SegmentResult, type SegmentWorkerInit } from './segment-protocol.js';
 
-/** The worker's compiled file: beside this one in dist/; from src/ (tests run the sources), the built copy. */
-function workerFile(): string {
-  const here = fileURLToPath(new URL('./segment-worker.js', import.meta.url));
-  if (existsSync(here)) return here;
-  return fileURLToPath(new URL('../../dist/pipeline/segment-worker.js', import.meta.url));
+/**
+ * A worker running the same code as this thread: the compiled segment-worker.js beside this file, or, when this
+ * thread runs the TypeScript sources (tests), segment-worker.ts through tsx (a dev dependency), never a dist/ build
+ * that could be older than the sources.
+ */
+function startWorker(options: WorkerOptions): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./segment-worker.js', here), options);
+  const tsxPackage = createRequire(here).resolve('tsx/package.json');
+  const tsxApi = pathToFileURL(path.join(path.dirname(tsxPackage), 'dist/esm/api/index.mjs')).href;
+  const target = new URL('./segment-worker.ts', here).href;
+  const boot = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(target)}); });`;
+  return new Worker(boot, { ...options, eval: true });
 }
 
 /**
@@ -39,17 +49,18 @@ export class SegmentPool {
 
   constructor(size: number, init: SegmentWorkerInit) {
     this.workers = Array.from({ length: size }, () => {
-      const pw: PoolWorker = { worker: new Worker(workerFile(), { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } }), inFlight: 0 };
+      const pw: PoolWorker = { worker: startWorker({ workerData: init, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } }), inFlight: 0 };
       pw.worker.on('message', (reply: SegmentReply) => {
         pw.inFlight--;
-        if ('crash' in reply) return this.fail(new Error(`export worker: ${reply.crash}`));
+        if ('crash' in reply) return this.fail(new Error(`pipeline worker: ${reply.crash}`));
         const p = this.pending.get(reply.seq);
         this.pending.delete(reply.seq);
         for (const partial of reply.result.derived) untagLossless(partial);
+        untagRows(reply.result.rows);
         p?.resolve(reply.result);
       });
       pw.worker.on('error', (e) => this.fail(e));
-      pw.worker.on('exit', (code) => this.fail(new Error(`export worker exited (code ${code})`)));
+      pw.worker.on('exit', (code) => this.fail(new Error(`pipeline worker exited (code ${code})`)));
       return pw;
     });
   }
@@ -86,7 +97,7 @@ export class SegmentPool {
 
   /** Terminates the workers; safe to call twice. */
   close(): Promise<void> {
-    this.fail(new Error('export workers closed'));
+    this.fail(new Error('pipeline workers closed'));
     this.closing ??= Promise.all(this.workers.map((w) => w.worker.terminate())).then(() => undefined);
     return this.closing;
   }

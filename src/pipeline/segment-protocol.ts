@@ -4,7 +4,8 @@
 // data and are rebuilt on the main thread.
 
 import { ChatportError, type ErrorCode, type Position, type Stage } from '../errors.js';
-import type { TableName } from '../model/canonical-schema.js';
+import type { Row, TableName } from '../model/canonical-schema.js';
+import type { TextRemoval } from '../redact/removal-rule.js';
 import type { ContainerShape, RawRecord } from '../readers/record-splitter.js';
 import type { EncodedFragment, FormatName } from '../writers/writer.js';
 import type { PartialStates } from './derive-conversations.js';
@@ -94,10 +95,10 @@ export interface RecordFailure {
   /** Index of the record in its segment. */
   readonly index: number;
   readonly error: PlainError;
-  /** The record is (or has a row) marked removed: its text must not reach rejects.jsonl. */
-  readonly removed: boolean;
-  /** removed_when was evaluated for the record (otherwise its text may still belong to a removed part). */
-  readonly removalKnown: boolean;
+  /** What the record shows of its removal (src/redact/removal-rule.ts): its text goes to rejects only when 'kept'. */
+  readonly removal: TextRemoval;
+  /** The keys its rows would have had, as word pairs (empty when they cannot be read): links it to other copies. */
+  readonly keyPrints: Uint32Array;
   /** Block segments: the record itself (the main thread never split it), recordIndex relative to the block. */
   readonly raw: PlainRaw | null;
 }
@@ -125,9 +126,18 @@ export interface SegmentResult {
   readonly keyTables: Uint8Array;
   /** Per keyed row: two words of the key's 64-bit fingerprint. */
   readonly keyPrints: Uint32Array;
+  /** Per keyed row: 1 when the row was redacted (its record is removed, or the row carries removed_at). */
+  readonly keyRedacted: Uint8Array;
+  /** Some record of the segment had a field read beyond its keys (a mapping that never does is the wrong one). */
+  readonly matched: boolean;
+  /** Some record of the segment had fields besides its keys and none of them was read. */
+  readonly unmatched: boolean;
   readonly emitted: Partial<Record<TableName, number>>;
   readonly skippedByRule: Partial<Record<TableName, number>>;
+  /** The encoded rows per table, for sinks that take fragments (export). */
   readonly fragments: Partial<Record<TableName, EncodedFragment>>;
+  /** The rows per table, for sinks that take rows (validate, migrate, the library); LosslessNumbers tagged across threads. */
+  readonly rows: Partial<Record<TableName, Row[]>>;
   /** Per derived table of the mapping: this segment's partial aggregates (LosslessNumbers tagged across threads). */
   readonly derived: PartialStates[];
   /** A failure of the whole segment (a row a column cannot hold, a broken start of input): the run stops with it. */
@@ -154,17 +164,25 @@ export type SegmentReply =
 
 /** What a segment worker needs to build the same processor as the main thread. */
 export interface SegmentWorkerInit {
-  /** The `--from` string (vendor id or mapping file path), loaded again with loadMapping in the worker. */
-  readonly from: string;
-  readonly format: FormatName;
-  readonly csvRaw: boolean;
+  /** The mapping as parsed from its file (CompiledMapping.spec) and the file's name: the worker compiles its own. */
+  readonly mappingSpec: unknown;
+  readonly mappingFile: string;
+  /** Encode for this format, or send rows back. */
+  readonly output: { readonly kind: 'fragments'; readonly format: FormatName; readonly csvRaw: boolean } | { readonly kind: 'rows' };
   readonly maxRecordBytes: number;
   readonly maxDepth: number;
+  /** Keys removed from their first copy on (a repeated run), as word pairs; empty otherwise. */
+  readonly forced: Uint32Array;
 }
 
 /** The buffers of a result that can move to another thread without a copy. */
 export function transferablesOf(result: SegmentResult): ArrayBuffer[] {
-  const out: ArrayBuffer[] = [result.keyRecords.buffer as ArrayBuffer, result.keyTables.buffer as ArrayBuffer, result.keyPrints.buffer as ArrayBuffer];
+  const out: ArrayBuffer[] = [
+    result.keyRecords.buffer as ArrayBuffer,
+    result.keyTables.buffer as ArrayBuffer,
+    result.keyPrints.buffer as ArrayBuffer,
+    result.keyRedacted.buffer as ArrayBuffer,
+  ];
   for (const f of Object.values(result.fragments)) if (f) out.push(f.bytes.buffer as ArrayBuffer);
   return out;
 }

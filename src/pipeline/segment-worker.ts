@@ -1,23 +1,32 @@
-// A worker thread of `chatport export`: loads the mapping and the format's encoders once, then processes the
-// segments the main thread sends (process-segment.ts) and answers each with its result, fragment bytes transferred.
+// A worker thread of the pipeline: compiles the mapping it was given (as plain data: a mapping built in memory by a
+// library user works the same as a file) and the sink's encoders once, then processes the segments the main thread
+// sends (process-segment.ts) and answers each with its result, fragment bytes transferred.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { ChatportError } from '../errors.js';
-import { loadMapping } from '../mapping/load-mapping.js';
+import { compileMapping } from '../mapping/compile-mapping.js';
 import { TABLES } from '../model/canonical-schema.js';
 import { writerFor } from '../writers/registry.js';
+import { tagRows } from './cross-thread.js';
 import { tagLossless } from './derive-conversations.js';
-import { SegmentProcessor, type SegmentInput } from './process-segment.js';
+import { DuplicateKeys } from './duplicate-keys.js';
+import { SegmentProcessor, type SegmentInput, type SegmentOutput } from './process-segment.js';
 import { transferablesOf, unpackRecords, type SegmentReply, type SegmentRequest, type SegmentWorkerInit } from './segment-protocol.js';
 
 const port = parentPort!;
 const init = workerData as SegmentWorkerInit;
 
-async function start(): Promise<void> {
-  const mapping = await loadMapping(init.from);
-  const def = writerFor(init.format);
-  const encoders = new Map(mapping.tables.map((t) => [t.name, def.encoder({ table: TABLES[t.name], csvRaw: init.csvRaw })] as const));
-  const processor = new SegmentProcessor(mapping, encoders, { maxRecordBytes: init.maxRecordBytes, maxDepth: init.maxDepth });
+function start(): void {
+  const mapping = compileMapping(init.mappingSpec, init.mappingFile);
+  let output: SegmentOutput;
+  if (init.output.kind === 'rows') output = { kind: 'rows' };
+  else {
+    const def = writerFor(init.output.format);
+    const csvRaw = init.output.csvRaw;
+    output = { kind: 'fragments', encoders: new Map(mapping.tables.map((t) => [t.name, def.encoder({ table: TABLES[t.name], csvRaw })] as const)) };
+  }
+  const forced = init.forced.length ? DuplicateKeys.fromPairs(init.forced) : null;
+  const processor = new SegmentProcessor(mapping, output, { maxRecordBytes: init.maxRecordBytes, maxDepth: init.maxDepth }, forced);
   port.on('message', (req: SegmentRequest) => {
     try {
       const input: SegmentInput = req.block
@@ -25,6 +34,7 @@ async function start(): Promise<void> {
         : { kind: 'records', raws: unpackRecords(req.records!) };
       const result = processor.process(req.file, req.orderBase, input, null);
       for (const partial of result.derived) tagLossless(partial);
+      tagRows(result.rows);
       port.postMessage({ seq: req.seq, result } satisfies SegmentReply, transferablesOf(result));
     } catch (e) {
       port.postMessage({ seq: req.seq, crash: e instanceof Error ? (e.stack ?? e.message) : String(e) } satisfies SegmentReply);
@@ -32,7 +42,9 @@ async function start(): Promise<void> {
   });
 }
 
-start().catch((e: unknown) => {
+try {
+  start();
+} catch (e) {
   const text = e instanceof ChatportError ? e.toLine() : e instanceof Error ? (e.stack ?? e.message) : String(e);
-  port.postMessage({ seq: -1, crash: `the export worker could not start: ${text}` } satisfies SegmentReply);
-});
+  port.postMessage({ seq: -1, crash: `the pipeline worker could not start: ${text}` } satisfies SegmentReply);
+}

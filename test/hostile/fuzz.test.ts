@@ -10,7 +10,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ChatportError } from '../../src/errors.js';
 import { loadMapping } from '../../src/mapping/load-mapping.js';
-import { mappedRows, type RejectEntry } from '../../src/pipeline/canonical-stream.js';
+import { canonicalRows } from '../../src/pipeline/canonical-rows.js';
+import type { RejectEntry } from '../../src/pipeline/record-errors.js';
 import { runExport } from '../../src/pipeline/run-export.js';
 import { RunStats } from '../../src/pipeline/run-stats.js';
 import { stableStringify } from '../../src/json/stable-json.js';
@@ -21,12 +22,12 @@ async function run(bytes: Uint8Array, onError: 'fail' | 'skip', name = 'fuzz.jso
   const rejects: RejectEntry[] = [];
   let out = '';
   try {
-    for await (const { row } of mappedRows({
+    for await (const { row } of canonicalRows({
       mapping,
       sources: [{ name, path: '/nonexistent' }],
       onError,
       stats: new RunStats(),
-      onReject: (r) => void rejects.push(r),
+      onReject: (r: RejectEntry) => void rejects.push(r),
       maxDepth: 64,
       open: () => Readable.from([Buffer.from(bytes)]),
     })) {

@@ -54,7 +54,7 @@ describe('docs/mappings.md', () => {
       const mapping = { chatport_mapping: 1, vendor: 'docs', tables: { [table]: { columns: { ...KEYS[table], [column]: rule } } } };
       expect(validateSchema(mapping) ? [] : validateSchema.errors).toEqual([]);
       const compiled = compileMapping(mapping, 'docs.yaml');
-      const { rows } = mapRecord(compiled, record, { removed: false, removalKnown: false, unknownEnum: () => {} });
+      const { rows } = mapRecord(compiled, record, { unknownEnum: () => {} });
       let value = rows.find((r) => r.table === table)!.row[column];
       if (TABLES[table].columns.find((c) => c.name === column)!.type === 'timestamp' && typeof value === 'number') value = formatMicros(value);
       expect(value).toEqual(gives);

@@ -5,7 +5,7 @@ import { compileMapping, mapRecord } from '../../src/mapping/compile-mapping.js'
 import type { MapContext } from '../../src/mapping/compile-rule.js';
 import { ChatportError } from '../../src/errors.js';
 
-const ctx = (): MapContext => ({ removed: false, removalKnown: false, unknownEnum: () => {} });
+const ctx = (): MapContext => ({ unknownEnum: () => {} });
 
 function mappingWith(attachments: Record<string, unknown>) {
   return compileMapping(

@@ -21,7 +21,7 @@ function outcome(f: () => unknown): unknown {
   }
 }
 
-const ctx = (): MapContext => ({ removed: false, removalKnown: false, unknownEnum: () => {} });
+const ctx = (): MapContext => ({ unknownEnum: () => {} });
 const scope = { file: 'test.yaml', at: 'tables.messages.columns.x', column: 'x', consumed: null, parentConsumed: null, inJson: true } as const;
 
 class Box {

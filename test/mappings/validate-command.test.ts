@@ -26,7 +26,7 @@ describe('validate: an OnceHub export with new fields, new enum values and broke
       {
         code: 'MAP_INVALID_TIMESTAMP',
         count: 1,
-        examples: [{ file: ONCEHUB_DRIFT, line: 3, record_index: 2, path: 'creation_time', reason: 'created_at: "yesterday at noon" is not an ISO-8601 timestamp' }],
+        examples: [{ file: ONCEHUB_DRIFT, line: 3, record_index: 2, path: 'creation_time', reason: 'created_at: a string of 17 characters is not an ISO-8601 timestamp' }],
       },
       {
         code: 'MAP_MISSING_FIELD',
@@ -60,7 +60,7 @@ describe('validate: an OnceHub export with new fields, new enum values and broke
       'Rows: 2 conversations, 1 answers.',
       'Failed records:',
       '  MAP_INVALID_TIMESTAMP x1',
-      `    ${ONCEHUB_DRIFT}:3 (record 2) at creation_time: created_at: "yesterday at noon" is not an ISO-8601 timestamp`,
+      `    ${ONCEHUB_DRIFT}:3 (record 2) at creation_time: created_at: a string of 17 characters is not an ISO-8601 timestamp`,
       '  MAP_MISSING_FIELD x1',
       `    ${ONCEHUB_DRIFT}:4 (record 3) at id: conversation_id is required but the record has no value`,
       '  READ_NOT_A_RECORD x1',

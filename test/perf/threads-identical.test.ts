@@ -77,7 +77,8 @@ describe('export with worker threads gives the same bytes as --threads 1', () =>
         const r = await expectSame(['--from', from, '--input', path.join(ROOT, input), '--format', format], `${path.basename(input)}-${format}`);
         expect(r.code, `${input}: ${r.stderr}`).toBe(0);
       }
-    });
+      // 24 runs of the CLI: slow on a busy 2-core machine
+    }, 240_000);
   }
 
   it('the Dashly golden sample matches the reviewed files with --threads 2', async () => {

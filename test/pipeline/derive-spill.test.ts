@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { loadMapping } from '../../src/mapping/load-mapping.js';
-import { mappedRows } from '../../src/pipeline/canonical-stream.js';
+import { canonicalRows } from '../../src/pipeline/canonical-rows.js';
 import { RunStats } from '../../src/pipeline/run-stats.js';
 import { stableStringify } from '../../src/json/stable-json.js';
 import { ROOT } from '../helpers/export-helpers.js';
@@ -17,7 +17,7 @@ const sample = await readFile(path.join(ROOT, 'samples/dashly/parts.json'));
 
 async function conversations(bytes: Buffer, maxConversationsInMemory?: number): Promise<string[]> {
   const out: string[] = [];
-  for await (const { table, row } of mappedRows({
+  for await (const { table, row } of canonicalRows({
     mapping,
     sources: [{ name: 'parts.json', path: '/unused' }],
     onError: 'fail',
@@ -61,7 +61,7 @@ describe('derived conversations spill to disk', () => {
 it('a deriver with a limit of one really writes and merges several runs', async () => {
   const { ConversationDeriver } = await import('../../src/pipeline/derive-conversations.js');
   const d = new ConversationDeriver(mapping.derived[0]!, 1);
-  const ctx = { removed: false, removalKnown: false, unknownEnum() {} };
+  const ctx = { unknownEnum() {} };
   const rows = [
     { conversation_id: '2', created_at: 5, kind: 'message', role: 'customer', author_id: 'a', channel: 'web', event_type: null, payload: null },
     { conversation_id: '1', created_at: 7, kind: 'message', role: 'customer', author_id: 'b', channel: 'web', event_type: null, payload: null },

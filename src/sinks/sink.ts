@@ -1,0 +1,32 @@
+// The contract between the pipeline and where its rows go (after dlt's load stage: every destination takes the same
+// calls). A sink says what it wants from each segment (encoded fragments of one format, or rows), is opened once,
+// receives each segment's output table by table in input order, the derived tables' rows after all input, and the
+// rejected records; then it is committed (everything appears at once) or aborted (nothing appears, earlier outputs
+// stay). A run that must be done again (a removed copy of a part came after another copy went out) aborts its sink
+// and asks the factory for a fresh one. Every row a sink receives has already been through redaction.
+
+import type { Row, TableName } from '../model/canonical-schema.js';
+import type { RejectEntry } from '../pipeline/record-errors.js';
+import type { EncodedFragment, FormatName } from '../writers/writer.js';
+
+export type SinkInput = { readonly kind: 'fragments'; readonly format: FormatName; readonly csvRaw: boolean } | { readonly kind: 'rows' };
+
+export interface Sink {
+  /** What each segment must produce: fragments of a format (encoded on the worker threads), or rows. */
+  readonly input: SinkInput;
+  /** Before any data: every table of the run, record-level tables first, then derived ones. */
+  open(tables: readonly TableName[]): Promise<void>;
+  /** One segment's encoded rows of one table (fragment sinks only), in input order. */
+  writeFragment(table: TableName, fragment: EncodedFragment): Promise<void>;
+  /** Rows of one table: a segment's rows (row sinks), or derived rows (every sink), in order. */
+  writeRows(table: TableName, rows: readonly Row[]): Promise<void>;
+  /** A record that did not become rows (its text already withheld where it must be). */
+  reject(entry: RejectEntry): Promise<void>;
+  /** Everything is applied and reconciled: make the output final. Returns the rows each table holds. */
+  commit(): Promise<ReadonlyMap<TableName, number>>;
+  /** Drop everything this sink wrote; safe after a failure and twice. */
+  abort(): Promise<void>;
+}
+
+/** Makes the sink of one attempt of a run (a run done again gets a fresh one). */
+export type SinkFactory = () => Sink | Promise<Sink>;
