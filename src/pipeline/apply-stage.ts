@@ -13,7 +13,7 @@ import type { RemovalLedger } from '../redact/removal-ledger.js';
 import type { Sink } from '../sinks/sink.js';
 import { writerFor } from '../writers/registry.js';
 import { ConversationDeriver } from './derive-conversations.js';
-import type { DuplicateKeys } from './duplicate-keys.js';
+import type { FingerprintSet } from './duplicate-keys.js';
 import { ORDER_PER_SEGMENT, SegmentProcessor, type ReadLimits, type Verdicts } from './process-segment.js';
 import type { InputState, Segment } from './read-segments.js';
 import { RecordErrors, type ErrorPolicy } from './record-errors.js';
@@ -30,7 +30,7 @@ export interface ApplyOptions {
   readonly onError: ErrorPolicy;
   readonly limits: ReadLimits;
   /** Every key written in the run (the duplicate detector; the ledger reads it too). */
-  readonly written: DuplicateKeys;
+  readonly written: FingerprintSet;
   readonly ledger: RemovalLedger;
   /** Derived conversations kept in memory before spilling to `spillDir`. */
   readonly maxConversationsInMemory?: number;

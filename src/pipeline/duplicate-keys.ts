@@ -20,7 +20,13 @@ export function fingerprintInto(key: string, out: Uint32Array, at: number): void
   out[at + 1] = h2;
 }
 
-export class DuplicateKeys {
+/** A set of 64-bit fingerprints, each given as its two 32-bit words. */
+export interface FingerprintSet {
+  hasPair(h1: number, h2: number): boolean;
+  addPair(h1: number, h2: number): void;
+}
+
+export class DuplicateKeys implements FingerprintSet {
   private table = new Uint32Array(1 << 16); // pairs of words; (0,0) means empty
   private count = 0;
 

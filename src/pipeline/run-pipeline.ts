@@ -22,7 +22,8 @@ import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD_BYTES } from '../readers/record-s
 import { RemovalLedger } from '../redact/removal-ledger.js';
 import type { Sink, SinkFactory } from '../sinks/sink.js';
 import { ApplyStage } from './apply-stage.js';
-import { DuplicateKeys } from './duplicate-keys.js';
+import type { DuplicateKeys } from './duplicate-keys.js';
+import { WrittenKeys } from './written-keys.js';
 import { inOrder, type Ticket } from './ordered-scheduler.js';
 import { ORDER_PER_SEGMENT, type ReadLimits } from './process-segment.js';
 import { readSegments, RelativeReadError, type Segment } from './read-segments.js';
@@ -47,6 +48,8 @@ export interface PipelineOptions {
   readonly open?: (source: InputSource) => Readable;
   /** Derived conversations kept in memory before spilling to disk (tests force spills with a small number). */
   readonly maxConversationsInMemory?: number;
+  /** Written keys kept in memory before spilling to disk (written-keys.ts; tests force spills with a small number). */
+  readonly writtenKeysInMemory?: number;
   /**
    * The run's temporary folder: derived-table spills and the copy of standard input go here. By default a private
    * folder in the system's temporary folder, removed when the run ends.
@@ -71,9 +74,13 @@ export async function runPipeline(o: PipelineOptions, makeSink: SinkFactory): Pr
       if (forced) stats.restart(forced.size);
       const sink = await makeSink();
       try {
-        const written = new DuplicateKeys();
+        const written = new WrittenKeys(temp, o.writtenKeysInMemory);
         const ledger: RemovalLedger = new RemovalLedger(written, forced);
-        await runAttempt(o, stats, sink, ledger, written, inputs.opener(attempt), temp);
+        try {
+          await runAttempt(o, stats, sink, ledger, written, inputs.opener(attempt), temp);
+        } finally {
+          written.close();
+        }
         if (ledger.late.size > 0) {
           if (forced) {
             throw new ChatportError('INTERNAL_RECONCILIATION', `a repeated run found ${ledger.late.size} more parts removed late (a bug in chatport)`, 'internal');
@@ -85,8 +92,7 @@ export async function runPipeline(o: PipelineOptions, makeSink: SinkFactory): Pr
         // every record must be accounted for before anything gets a final name
         for (const t of stats.tables.values()) t.written = t.emitted;
         stats.assertReconciled();
-        const written_ = await sink.commit();
-        for (const [table, rows] of written_) stats.table(table).written = rows;
+        for (const [table, rows] of await sink.commit()) stats.table(table).written = rows;
         stats.assertReconciled();
         return stats;
       } catch (e) {
@@ -105,7 +111,7 @@ async function runAttempt(
   stats: RunStats,
   sink: Sink,
   ledger: RemovalLedger,
-  written: DuplicateKeys,
+  written: WrittenKeys,
   open: ((source: InputSource) => Readable) | undefined,
   temp: string,
 ): Promise<void> {
