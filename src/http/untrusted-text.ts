@@ -28,8 +28,11 @@ export type ServerText = string & { readonly [serverTextBrand]: true };
 
 /** Longest ServerText by default, in UTF-16 code units (before the `...` that marks a clip). */
 export const DEFAULT_MAX_CHARS = 300;
-/** Text beyond this is not looked at (nor shown): bounds the work on a huge error page. */
-const SCAN_LIMIT = 64 * 1024;
+/**
+ * Text beyond this is not looked at (nor shown): bounds the work on a huge error page. Far beyond what is shown,
+ * so masking (which only shortens) cannot pull unscanned text into view unless nearly all of it was masked.
+ */
+const SCAN_LIMIT = 16 * 1024;
 const MASK = '****';
 const EDGE_MIN = 4;
 const CRED_ALPHABET = /[A-Za-z0-9_+=-]/;
@@ -289,77 +292,126 @@ function* views(text: string): Generator<View> {
 const NAMED_ENTITIES: Record<string, string> = {
   amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", plus: '+', sol: '/', equals: '=', period: '.', lowbar: '_', colon: ':', num: '#', percnt: '%', bsol: '\\',
 };
-const SIMPLE_ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v', '0': '\0', '/': '/', '\\': '\\', '"': '"', "'": "'" };
+/** `\X` escapes by the code of X. */
+const SIMPLE_ESCAPES = new Map<number, number>([
+  [110, 10], [114, 13], [116, 9], [98, 8], [102, 12], [118, 11], [48, 0], [47, 47], [92, 92], [34, 34], [39, 39],
+]);
 
-/** One level of JSON/JS escapes, percent-encoding and HTML character references; null when nothing decodes. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/** The value of `count` hex digits at s[at..], or -1. */
+function hexAt(s: string, at: number, count: number): number {
+  if (at + count > s.length) return -1;
+  let v = 0;
+  for (let i = at; i < at + count; i++) {
+    const h = hexValue(s.charCodeAt(i));
+    if (h < 0) return -1;
+    v = v * 16 + h;
+  }
+  return v;
+}
+
+/**
+ * One level of JSON/JS escapes, percent-encoding and HTML character references; null when nothing decodes. Each
+ * escape is at least two characters and decodes to at most two UTF-16 units, so the result is never longer.
+ */
 function decodeOnce(v: View): View | null {
   const s = v.text;
-  const chars: string[] = [];
-  const starts: number[] = [];
-  const ends: number[] = [];
+  const n = s.length;
+  const codes = new Uint16Array(n);
+  const starts = new Int32Array(n);
+  const ends = new Int32Array(n);
+  let o = 0;
   let changed = false;
   const emit = (str: string, from: number, to: number): void => {
-    for (const ch of splitUnits(str)) {
-      chars.push(ch);
-      starts.push(v.start[from]!);
-      ends.push(v.end[to - 1]!);
+    for (let k = 0; k < str.length; k++) {
+      codes[o] = str.charCodeAt(k);
+      starts[o] = v.start[from]!;
+      ends[o] = v.end[to - 1]!;
+      o++;
     }
+    changed = true;
   };
   let i = 0;
-  while (i < s.length) {
-    const c = s[i]!;
-    let m: RegExpExecArray | null;
-    if (c === '\\') {
-      if ((m = /^\\u\{([0-9a-fA-F]{1,6})\}/.exec(s.slice(i, i + 10))) && parseInt(m[1]!, 16) <= 0x10ffff) {
-        emit(String.fromCodePoint(parseInt(m[1]!, 16)), i, i + m[0].length);
-        i += m[0].length;
-        changed = true;
-        continue;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c === 92 /* \ */ && i + 1 < n) {
+      const e = s.charCodeAt(i + 1);
+      if (e === 117 /* u */) {
+        if (s.charCodeAt(i + 2) === 123 /* { */) {
+          const close = s.indexOf('}', i + 3);
+          const cp = close > i + 3 && close <= i + 9 ? hexAt(s, i + 3, close - i - 3) : -1;
+          if (cp >= 0 && cp <= 0x10ffff) {
+            emit(String.fromCodePoint(cp), i, close + 1);
+            i = close + 1;
+            continue;
+          }
+        } else {
+          const unit = hexAt(s, i + 2, 4);
+          if (unit >= 0) {
+            emit(String.fromCharCode(unit), i, i + 6);
+            i += 6;
+            continue;
+          }
+        }
+      } else if (e === 120 /* x */) {
+        const unit = hexAt(s, i + 2, 2);
+        if (unit >= 0) {
+          emit(String.fromCharCode(unit), i, i + 4);
+          i += 4;
+          continue;
+        }
+      } else {
+        const simple = SIMPLE_ESCAPES.get(e);
+        if (simple !== undefined) {
+          emit(String.fromCharCode(simple), i, i + 2);
+          i += 2;
+          continue;
+        }
       }
-      if ((m = /^\\u([0-9a-fA-F]{4})/.exec(s.slice(i, i + 6))) || (m = /^\\x([0-9a-fA-F]{2})/.exec(s.slice(i, i + 4)))) {
-        emit(String.fromCharCode(parseInt(m[1]!, 16)), i, i + m[0].length);
-        i += m[0].length;
-        changed = true;
-        continue;
+    } else if (c === 37 /* % */ && hexAt(s, i + 1, 2) >= 0) {
+      let j = i;
+      const bytes: number[] = [];
+      while (j < n && s.charCodeAt(j) === 37 && bytes.length < 256) {
+        const b = hexAt(s, j + 1, 2);
+        if (b < 0) break;
+        bytes.push(b);
+        j += 3;
       }
-      const e = s[i + 1];
-      if (e !== undefined && SIMPLE_ESCAPES[e] !== undefined) {
-        emit(SIMPLE_ESCAPES[e], i, i + 2);
-        i += 2;
-        changed = true;
-        continue;
-      }
-    } else if (c === '%' && (m = /^(?:%[0-9a-fA-F]{2})+/.exec(s.slice(i, i + 3 * 64)))) {
-      const bytes = Buffer.from(m[0].replace(/%/g, ''), 'hex');
-      emit(bytes.toString('utf8'), i, i + m[0].length);
-      i += m[0].length;
-      changed = true;
+      emit(Buffer.from(bytes).toString('utf8'), i, j);
+      i = j;
       continue;
-    } else if (c === '&' && (m = /^&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|([a-zA-Z]{2,8}));/.exec(s.slice(i, i + 12)))) {
-      const code = m[1] !== undefined ? parseInt(m[1], 10) : m[2] !== undefined ? parseInt(m[2], 16) : -1;
-      const ch = code >= 0 ? (code <= 0x10ffff ? String.fromCodePoint(code) : null) : (NAMED_ENTITIES[m[3]!.toLowerCase()] ?? null);
-      if (ch !== null) {
-        emit(ch, i, i + m[0].length);
-        i += m[0].length;
-        changed = true;
-        continue;
+    } else if (c === 38 /* & */) {
+      const semi = s.indexOf(';', i + 2);
+      if (semi > 0 && semi <= i + 10) {
+        const name = s.slice(i + 1, semi);
+        let ch: string | null = null;
+        if (/^#\d{1,7}$/.test(name) || /^#[xX][0-9a-fA-F]{1,6}$/.test(name)) {
+          const cp = name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
+          if (cp <= 0x10ffff) ch = String.fromCodePoint(cp);
+        } else ch = NAMED_ENTITIES[name.toLowerCase()] ?? null;
+        if (ch !== null) {
+          emit(ch, i, semi + 1);
+          i = semi + 1;
+          continue;
+        }
       }
     }
-    chars.push(c);
-    starts.push(v.start[i]!);
-    ends.push(v.end[i]!);
+    codes[o] = c;
+    starts[o] = v.start[i]!;
+    ends[o] = v.end[i]!;
+    o++;
     i++;
   }
   if (!changed) return null;
-  const text = chars.join('');
-  return { text, lower: asciiLower(text), start: Int32Array.from(starts), end: Int32Array.from(ends) };
-}
-
-/** UTF-16 code units of a string, one string each (so views map unit by unit). */
-function splitUnits(s: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < s.length; i++) out.push(s[i]!);
-  return out;
+  let text = '';
+  for (let k = 0; k < o; k += 8192) text += String.fromCharCode(...codes.subarray(k, Math.min(o, k + 8192)));
+  return { text, lower: asciiLower(text), start: starts.subarray(0, o), end: ends.subarray(0, o) };
 }
 
 // ---- finding what to mask ------------------------------------------------------------------------------
@@ -376,7 +428,7 @@ function findSecret(view: View, f: SecretForms, ranges: [number, number][]): voi
   for (const s of f.edgeSuffixes) if (view.lower.startsWith(s)) add(0, s.length);
 }
 
-const CREDENTIAL_WORD = /(?:api[_-]?key|x-api-key|access[_-]?token|auth[_-]?token|refresh[_-]?token|token|bearer|basic|authorization|password|passwd|secret|session[_-]?id|apikey)["']?\s*[:=]?\s*["']?([^\s"'<>,;&]+)/gi;
+const CREDENTIAL_WORD = /(?:api[_-]?key|x-api-key|access[_-]?token|auth[_-]?token|refresh[_-]?token|token|bearer|basic|authorization|password|passwd|secret|session[_-]?id|apikey)["']?\s*[:=]?\s*["']?(?:(?:token|bearer|basic)\s+)?([^\s"'<>,;&]+)/gi;
 
 function findCredentialLike(view: View, ranges: [number, number][]): void {
   const s = view.text;
@@ -467,5 +519,6 @@ function clip(s: string, max: number, alreadyCut: boolean): string {
 
 /** Lower-cases A-Z only, so positions never move (full Unicode lower-casing can change lengths). */
 function asciiLower(s: string): string {
-  return /[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s;
+  if (!/[A-Z]/.test(s)) return s;
+  return /[^\x00-\x7f]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s.toLowerCase();
 }

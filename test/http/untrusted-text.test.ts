@@ -66,6 +66,8 @@ describe('TextGuard.text', () => {
     expect(guard.text('Conversation 18446744073709551615 not found')).toBe('Conversation 18446744073709551615 not found');
     expect(guard.text('ValidationError: conversation_part_id is required')).toBe('ValidationError: conversation_part_id is required');
     expect(guard.text('Token expired')).toBe('Token expired');
+    expect(guard.text('Authorization: Bearer abcdef123 was sent')).toBe('Authorization: Bearer **** was sent');
+    expect(guard.text('{"access_token":"abc123xyz","ok":1}')).toBe('{"access_token":"****","ok":1}');
   });
 
   it('escapes control characters: no raw CR, LF, ESC or bidi override', () => {
