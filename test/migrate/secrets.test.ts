@@ -7,7 +7,8 @@
 // The last test does the same through the built CLI, as a separate process.
 
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TextGuard } from '../../src/http/untrusted-text.js';
@@ -290,7 +291,7 @@ describe('the token never leaks (issue 10, item 7)', () => {
 describe('through the built CLI (a separate process: every byte it writes)', () => {
   it('no token on stdout, stderr, --report or the state, for every carrier, and a malformed token is refused in one line', async () => {
     const token = 'app.31337.Qm9-bGVh_c2U/dG9r+ZW4=';
-    const sample = join(import.meta.dirname, '..', '..', 'samples', 'expertflow', 'messages.json');
+    const sample = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'samples', 'expertflow', 'messages.json');
     const convs = ['62769f0e5c1f2a0012a4f001', '6276a3b75c1f2a0012a4f0c2'];
     for (const [i, c] of convs.entries()) server.addConversation(target(100 + i));
     const scenarios: Carrier[][] = [['error_message', 'html-400', 'meta.error', 'error-in-200', 'text-502'], ['denied'], ['redirect'], ['wait-too-long']];
