@@ -39,6 +39,7 @@ export type ErrorCode =
   | 'MIGRATE_AUTH'
   | 'MIGRATE_REJECTED'
   | 'MIGRATE_INCOMPLETE'
+  | 'MIGRATE_REDIRECT'
   // accounting
   | 'RUN_INTERRUPTED'
   | 'INTERNAL_RECONCILIATION';
@@ -106,6 +107,7 @@ export function exitCodeFor(code: ErrorCode): number {
   if (code === 'MIGRATE_STATE_CORRUPT' || code === 'MIGRATE_STATE_MISMATCH') return 64; // wrong --state for these options
   if (code === 'MIGRATE_AUTH') return 77; // no permission: token missing, refused or lacking rights
   if (code === 'MIGRATE_INCOMPLETE' || code === 'MIGRATE_STATE_LOCKED') return 75; // temporary: resume / wait for the other run
+  if (code === 'MIGRATE_REDIRECT') return 76; // protocol: the API answered a redirect, which is never followed
   if (code === 'RUN_INTERRUPTED') return 130; // like a shell's SIGINT exit
   return 70; // internal
 }

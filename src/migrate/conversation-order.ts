@@ -14,6 +14,8 @@ import { createInterface } from 'node:readline';
 import { compareForMigration, type MigrateMessage } from './migrate-message.js';
 
 export interface ConversationGroup {
+  /** The rows' `source` ('' when absent): a conversation is one (source, conversation id). */
+  readonly source: string;
   readonly conversationId: string;
   readonly count: number;
   /** author_id of the conversation's first customer message: whose Dashly user starts it (--start-conversations). */
@@ -93,9 +95,10 @@ function groupsInMemory(sorted: MigrateMessage[]): ConversationGroup[] {
   const groups: ConversationGroup[] = [];
   let start = 0;
   for (let i = 1; i <= sorted.length; i++) {
-    if (i === sorted.length || sorted[i]!.conversation_id !== sorted[start]!.conversation_id) {
+    if (i === sorted.length || !sameConversation(sorted[i]!, sorted[start]!)) {
       const slice = sorted.slice(start, i);
       groups.push({
+        source: slice[0]!.source ?? '',
         conversationId: slice[0]!.conversation_id,
         count: slice.length,
         customerId: slice.find(isCustomerMessage)?.author_id ?? null,
@@ -107,6 +110,10 @@ function groupsInMemory(sorted: MigrateMessage[]): ConversationGroup[] {
     }
   }
   return groups;
+}
+
+function sameConversation(a: MigrateMessage, b: MigrateMessage): boolean {
+  return a.conversation_id === b.conversation_id && (a.source ?? '') === (b.source ?? '');
 }
 
 function isCustomerMessage(m: MigrateMessage): boolean {
@@ -160,19 +167,19 @@ async function mergeRuns(runs: readonly string[], mergedPath: string): Promise<C
   const closed = closedOrFailed(out);
   const groups: ConversationGroup[] = [];
   let offset = 0;
-  let current: { id: string; start: number; count: number; customerId: string | null } | null = null;
+  let current: { first: MigrateMessage; start: number; count: number; customerId: string | null } | null = null;
   const finish = (end: number): void => {
     if (!current) return;
-    const { id, start, count, customerId } = current;
-    groups.push({ conversationId: id, count, customerId, messages: () => readLines(mergedPath, start, end) });
+    const { first, start, count, customerId } = current;
+    groups.push({ source: first.source ?? '', conversationId: first.conversation_id, count, customerId, messages: () => readLines(mergedPath, start, end) });
   };
   let pending = '';
   while (heap.size) {
     const top = heap.pop()!;
     const row = top.row;
-    if (current === null || current.id !== row.conversation_id) {
+    if (current === null || !sameConversation(current.first, row)) {
       finish(offset);
-      current = { id: row.conversation_id, start: offset, count: 0, customerId: null };
+      current = { first: row, start: offset, count: 0, customerId: null };
     }
     current.count++;
     if (current.customerId === null && isCustomerMessage(row)) current.customerId = row.author_id;

@@ -1,51 +1,49 @@
 // The three Dashly Web API calls migration makes (reply, startconversation, list parts), each answering a
-// classified outcome instead of throwing: ok, rejected (Dashly's error envelope), too big, denied (401/403), or
-// retry (429, 5xx, connection errors, timeouts) with whether the request may have landed. Ids are read without
-// loss (Dashly ids reach 2^64-1) and kept as strings. The token goes only into the Authorization header; every
-// text that leaves this module passes through maskSecret.
+// classified outcome instead of throwing: ok, rejected (Dashly's error envelope), too big, denied (401/403),
+// redirect (3xx: never followed), or retry (429, 5xx, connection errors, timeouts, an answer without the id it
+// must carry) with whether the request may have landed. The envelope decides, not only the HTTP status: a 200
+// whose `meta.status` says 400 is a 400. Requests go through HttpClient (one origin, no redirects) and every
+// string read back is boxed by the TextGuard (src/http/untrusted-text.ts): reasons leave as ServerText, ids only
+// when they are digits, part bodies only as a yes/no comparison.
 
-import { LosslessNumber, isUnsafeNumberText } from '../json/lossless-number.js';
-import { stableStringify } from '../json/stable-json.js';
-import { idText } from './migrate-message.js';
+import { HttpClient, redirectTarget, type HttpFetch } from '../http/http-client.js';
+import { LosslessNumber } from '../json/lossless-number.js';
+import { jsonField, type ServerText, type TextGuard, Untrusted, type UntrustedJson } from '../http/untrusted-text.js';
 
-/** The subset of `fetch` migration uses; Node's global fetch satisfies it, and tests may pass their own. */
-export interface HttpResponse {
-  readonly status: number;
-  readonly headers: { get(name: string): string | null };
-  text(): Promise<string>;
-}
-export type HttpFetch = (
-  url: string,
-  init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
-) => Promise<HttpResponse>;
+export type { HttpFetch, HttpResponse } from '../http/http-client.js';
 
 export type RetryCause = 'rate_limited' | 'server_error' | 'connection' | 'timeout';
 
 export type Outcome<T> =
   | { readonly kind: 'ok'; readonly value: T }
   /** A 4xx that is about this request (ValidationError, BadRequest, LookupError, ...): final for the message. */
-  | { readonly kind: 'rejected'; readonly status: number; readonly error: string; readonly reason: string }
+  | { readonly kind: 'rejected'; readonly status: number; readonly error: ServerText; readonly reason: ServerText }
   /** ReplyTooBig: the body must be split smaller. */
-  | { readonly kind: 'too-big'; readonly reason: string }
+  | { readonly kind: 'too-big'; readonly reason: ServerText }
   /** 401 / 403: the token is wrong or lacks rights; nothing can succeed until the user fixes it. */
-  | { readonly kind: 'denied'; readonly status: number; readonly error: string; readonly reason: string }
+  | { readonly kind: 'denied'; readonly status: number; readonly error: ServerText; readonly reason: ServerText }
+  /** 3xx: the API is not where --api-url says; nothing is followed, the run stops. `target` is an origin. */
+  | { readonly kind: 'redirect'; readonly status: number; readonly target: ServerText }
   /**
    * Try again later. `landed` says whether the request may have taken effect: 'no' for 429, 408 and connections
-   * that were never made; 'unknown' for 5xx, resets and timeouts, which must be checked before a resend.
+   * that were never made; 'unknown' for 5xx, resets, timeouts and answers without the created id, which must be
+   * checked before a resend. `retryAfterMs` may be anything the server asked for, Infinity included.
    */
-  | { readonly kind: 'retry'; readonly cause: RetryCause; readonly landed: 'no' | 'unknown'; readonly retryAfterMs: number | null; readonly detail: string };
+  | { readonly kind: 'retry'; readonly cause: RetryCause; readonly landed: 'no' | 'unknown'; readonly retryAfterMs: number | null; readonly detail: ServerText };
 
+/** A listed part: its id when it is one, and what we compare (never read) of the rest. */
 export interface DashlyPart {
   readonly id: string | null;
-  readonly external_id: string | null;
-  readonly random_id: string | null;
-  readonly body: string;
+  readonly externalId: Untrusted | null;
+  readonly randomId: string | null;
+  readonly body: Untrusted | null;
 }
 
 export interface DashlyApiOptions {
   readonly apiUrl: string;
   readonly token: string;
   readonly fetch: HttpFetch;
+  readonly guard: TextGuard;
   readonly timeoutMs: number;
   /** Aborts everything in flight (Ctrl-C, a fatal error elsewhere). */
   readonly signal?: AbortSignal;
@@ -55,13 +53,21 @@ export interface DashlyApiOptions {
 
 export const PARTS_PAGE_SIZE = 50;
 
+/** Dashly ids: unsigned integers up to 2^64-1. */
+const DASHLY_ID = /\d{1,20}/;
+
 /** Connection failures that happen before any byte of the request left: the request cannot have landed. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 export class DashlyApi {
   private readonly base: string;
+  private readonly http: HttpClient;
+  private readonly guard: TextGuard;
+
   constructor(private readonly options: DashlyApiOptions) {
     this.base = options.apiUrl.replace(/\/+$/, '');
+    this.guard = options.guard;
+    this.http = new HttpClient({ baseUrl: this.base, fetch: options.fetch, guard: options.guard, timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
   }
 
   replyUrl(conversationId: string): string {
@@ -72,19 +78,21 @@ export class DashlyApi {
     return `${this.base}/users/${encodeURIComponent(userId)}/startconversation`;
   }
 
-  /** POST /conversations/{id}/reply; the created part's id. */
-  async reply(conversationId: string, fields: Readonly<Record<string, string>>): Promise<Outcome<{ partId: string | null }>> {
+  /** POST /conversations/{id}/reply; the created part's id, which a success must carry. */
+  async reply(conversationId: string, fields: Readonly<Record<string, string>>): Promise<Outcome<{ partId: string }>> {
     const out = await this.call('POST', this.replyUrl(conversationId), { ...fields, id_as_string: 'true' });
     if (out.kind !== 'ok') return out;
-    return { kind: 'ok', value: { partId: idText(field(out.value, 'data', 'id')) } };
+    const id = idOf(jsonField(out.value, 'data', 'id'));
+    if (id === null) return this.noId('reply answered success without the created part (data.id)');
+    return { kind: 'ok', value: { partId: id } };
   }
 
   /** POST /users/{id}/startconversation; the new conversation's id (data.id). */
   async startConversation(userId: string, body: string): Promise<Outcome<{ conversationId: string }>> {
     const out = await this.call('POST', this.startUrl(userId), { body, id_as_string: 'true' });
     if (out.kind !== 'ok') return out;
-    const id = idText(field(out.value, 'data', 'id'));
-    if (id === null) return { kind: 'retry', cause: 'server_error', landed: 'unknown', retryAfterMs: null, detail: 'startconversation answered without data.id' };
+    const id = idOf(jsonField(out.value, 'data', 'id'));
+    if (id === null) return this.noId('startconversation answered success without the conversation (data.id)');
     return { kind: 'ok', value: { conversationId: id } };
   }
 
@@ -97,144 +105,117 @@ export class DashlyApi {
     }
     const out = await this.call('GET', `${this.base}/conversations/${encodeURIComponent(conversationId)}/parts?${q}`, null);
     if (out.kind !== 'ok') return out;
-    const data = field(out.value, 'data');
-    const parts = (Array.isArray(data) ? data : []).map(toPart);
-    const next = field(out.value, 'meta', 'next_before_position');
-    return { kind: 'ok', value: { parts, next: next === null || next === undefined ? null : stableStringify(next) } };
+    const data = jsonField(out.value, 'data');
+    if (!Array.isArray(data)) return this.unreadable('parts answered without a data list');
+    const next = positionOf(jsonField(out.value, 'meta', 'next_before_position'));
+    if (next === undefined) return this.unreadable('parts answered an unreadable meta.next_before_position');
+    return { kind: 'ok', value: { parts: data.map(toPart), next } };
   }
 
-  private async call(method: string, url: string, form: Record<string, string> | null): Promise<Outcome<unknown>> {
+  private noId(what: string): Outcome<never> {
+    // It said yes, so it may well have acted: look before sending again.
+    return { kind: 'retry', cause: 'server_error', landed: 'unknown', retryAfterMs: null, detail: this.guard.text(what) };
+  }
+
+  private unreadable(what: string): Outcome<never> {
+    return { kind: 'retry', cause: 'server_error', landed: 'no', retryAfterMs: null, detail: this.guard.text(what) };
+  }
+
+  private async call(method: string, url: string, form: Record<string, string> | null): Promise<Outcome<UntrustedJson>> {
     const headers: Record<string, string> = { Authorization: `Token ${this.options.token}`, Accept: 'application/json' };
     let body: string | undefined;
     if (form) {
       headers['Content-Type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(form).toString();
     }
-    const timeout = AbortSignal.timeout(this.options.timeoutMs);
-    const signal = this.options.signal ? AbortSignal.any([this.options.signal, timeout]) : timeout;
-    let status: number;
-    let text: string;
-    let retryAfter: string | null;
-    try {
-      const res = await this.options.fetch(url, body === undefined ? { method, headers, signal } : { method, headers, body, signal });
-      status = res.status;
-      retryAfter = res.headers.get('retry-after');
-      text = await res.text();
-    } catch (e) {
-      if (this.options.signal?.aborted) throw this.options.signal.reason ?? e;
-      if (timeout.aborted) return { kind: 'retry', cause: 'timeout', landed: 'unknown', retryAfterMs: null, detail: `no answer within ${this.options.timeoutMs} ms` };
-      const code = errorCode(e);
-      return { kind: 'retry', cause: 'connection', landed: code !== null && NOT_SENT_CODES.has(code) ? 'no' : 'unknown', retryAfterMs: null, detail: this.mask(code ?? describe(e)) };
+    const answer = await this.http.request(method, url, headers, body);
+    if (answer.kind === 'failed') {
+      const landed = answer.cause === 'connection' && answer.code !== null && NOT_SENT_CODES.has(answer.code) ? 'no' : 'unknown';
+      return { kind: 'retry', cause: answer.cause, landed, retryAfterMs: null, detail: answer.detail };
     }
-    const json = parseJsonLossless(text);
+    const httpStatus = answer.status;
+    if (httpStatus >= 300 && httpStatus < 400) return { kind: 'redirect', status: httpStatus, target: redirectTarget(answer, url, this.guard) };
+    const json = answer.body.json();
+    // Dashly's envelope carries its own status; an error inside a 2xx is still an error.
+    const envelope = statusOf(jsonField(json, 'meta', 'status'));
+    const status = httpStatus >= 200 && httpStatus < 300 && envelope !== null && (envelope < 200 || envelope >= 300) ? envelope : httpStatus;
     if (status >= 200 && status < 300) {
-      if (json === undefined) return { kind: 'retry', cause: 'server_error', landed: 'unknown', retryAfterMs: null, detail: `HTTP ${status} with a body that is not JSON` };
+      if (json === undefined) return { kind: 'retry', cause: 'server_error', landed: 'unknown', retryAfterMs: null, detail: this.guard.text(`HTTP ${status} with a body that is not JSON`) };
       return { kind: 'ok', value: json };
     }
-    const error = String(field(json, 'meta', 'error') ?? `HTTP${status}`);
-    const message = field(json, 'meta', 'error_message');
-    const reason = this.mask(clip(typeof message === 'string' && message ? message : json === undefined ? text.trim() || `HTTP ${status}` : `HTTP ${status}`));
-    const after = parseRetryAfter(retryAfter, this.options.now?.() ?? Date.now());
-    if (status === 429) return { kind: 'retry', cause: 'rate_limited', landed: 'no', retryAfterMs: after, detail: `${error}: ${reason}` };
-    if (status === 408) return { kind: 'retry', cause: 'timeout', landed: 'no', retryAfterMs: after, detail: `${error}: ${reason}` };
-    if (status >= 500) return { kind: 'retry', cause: 'server_error', landed: 'unknown', retryAfterMs: after, detail: `HTTP ${status} ${error}: ${reason}` };
+    const errorField = jsonField(json, 'meta', 'error');
+    const error = errorField instanceof Untrusted && !errorField.isEmpty ? errorField.display(80) : this.guard.text(`HTTP${status}`);
+    const message = jsonField(json, 'meta', 'error_message');
+    const reason =
+      message instanceof Untrusted && !message.isEmpty
+        ? message.display()
+        : json === undefined
+          ? (answer.body.derive((raw) => raw.trim() || null) ?? this.guard.text(`HTTP ${status}`))
+          : this.guard.text(`HTTP ${status}`);
+    const after = parseRetryAfter(answer.header('retry-after'), this.options.now?.() ?? Date.now());
+    const detail = this.guard.text(`${status === httpStatus ? '' : `HTTP ${httpStatus} carrying `}${status >= 500 ? `HTTP ${status} ` : ''}${error}: ${reason}`);
+    if (status === 429) return { kind: 'retry', cause: 'rate_limited', landed: 'no', retryAfterMs: after, detail };
+    if (status === 408) return { kind: 'retry', cause: 'timeout', landed: 'no', retryAfterMs: after, detail };
+    if (status >= 500) return { kind: 'retry', cause: 'server_error', landed: 'unknown', retryAfterMs: after, detail };
     if (status === 401 || status === 403) return { kind: 'denied', status, error, reason };
-    if (error === 'ReplyTooBig') return { kind: 'too-big', reason };
+    if (errorField instanceof Untrusted && errorField.is((raw) => raw === 'ReplyTooBig')) return { kind: 'too-big', reason };
     return { kind: 'rejected', status, error, reason };
   }
-
-  /** Removes the token from any text (a server may echo a header back in an error message). */
-  mask(text: string): string {
-    return maskSecret(text, this.options.token);
-  }
 }
 
-export function maskSecret(text: string, secret: string): string {
-  return secret ? text.split(secret).join('****') : text;
-}
-
-function clip(s: string): string {
-  return s.length > 300 ? `${s.slice(0, 300)}...` : s;
-}
-
-function field(v: unknown, ...path: string[]): unknown {
-  let cur = v;
-  for (const key of path) {
-    if (typeof cur !== 'object' || cur === null || Array.isArray(cur)) return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return cur;
-}
-
-function toPart(v: unknown): DashlyPart {
-  const body = field(v, 'body');
-  return {
-    id: idText(field(v, 'id')),
-    external_id: idText(field(v, 'external_id')),
-    random_id: idText(field(v, 'random_id')),
-    body: typeof body === 'string' ? body : '',
-  };
-}
-
-function errorCode(e: unknown): string | null {
-  for (let cur: unknown = e, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
-    const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-  }
+function idOf(v: UntrustedJson | undefined): string | null {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? String(v) : null;
+  if (v instanceof LosslessNumber) return /^\d{1,20}$/.test(v.raw) ? v.raw : null;
+  if (v instanceof Untrusted) return v.matching(DASHLY_ID);
   return null;
 }
 
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+function statusOf(v: UntrustedJson | undefined): number | null {
+  const n = typeof v === 'number' ? v : v instanceof Untrusted ? Number(v.matching(/\d{3}/) ?? NaN) : NaN;
+  return Number.isInteger(n) && n >= 100 && n <= 599 ? n : null;
 }
-
-/** Retry-After as delta-seconds or an HTTP date; milliseconds from now, or null when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now: number): number | null {
-  if (value === null || value.trim() === '') return null;
-  const v = value.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
-}
-
-const LOSSLESS_MARK = '\u0000n';
 
 /**
- * JSON.parse that keeps integer literals too long for a double as LosslessNumber. Node 20's JSON.parse gives a
- * reviver no source text, so long literals are first rewritten into marked strings by a scan that skips string
- * contents. Returns undefined for text that is not JSON.
+ * A pagination position, as text to send back: a JSON array of ids or timestamps (`[id]`, `[ts, id]`); null when
+ * there is no next page; undefined when it is something else (it is never sent back unchecked).
  */
-export function parseJsonLossless(text: string): unknown {
-  let out = '';
-  let last = 0;
-  let i = 0;
-  const n = text.length;
-  while (i < n) {
-    const c = text.charCodeAt(i);
-    if (c === 34 /* " */) {
-      i++;
-      while (i < n) {
-        const d = text.charCodeAt(i);
-        if (d === 92 /* \ */) i += 2;
-        else if (d === 34) break;
-        else i++;
-      }
-      i++;
-    } else if (c === 45 /* - */ || (c >= 48 && c <= 57)) {
-      const start = i;
-      i++;
-      while (i < n && /[0-9eE+\-.]/.test(text[i]!)) i++;
-      const literal = text.slice(start, i);
-      if (isUnsafeNumberText(literal)) {
-        out += text.slice(last, start) + `"\\u0000n${literal}"`;
-        last = i;
-      }
-    } else i++;
+function positionOf(v: UntrustedJson | undefined): string | null | undefined {
+  if (v === null || v === undefined) return null;
+  if (!Array.isArray(v) || v.length === 0 || v.length > 4) return undefined;
+  const items: string[] = [];
+  for (const item of v) {
+    if (typeof item === 'number' && Number.isFinite(item)) items.push(String(item));
+    else if (item instanceof LosslessNumber && /^-?\d+(\.\d+)?$/.test(item.raw)) items.push(item.raw);
+    else if (item instanceof Untrusted) {
+      const text = item.matching(/\d{1,20}(\.\d{1,9})?/);
+      if (text === null) return undefined;
+      items.push(JSON.stringify(text));
+    } else return undefined;
   }
-  out += text.slice(last);
-  try {
-    return JSON.parse(out, (_k, v: unknown) => (typeof v === 'string' && v.startsWith(LOSSLESS_MARK) ? new LosslessNumber(v.slice(2)) : v));
-  } catch {
-    return undefined;
-  }
+  return `[${items.join(',')}]`;
+}
+
+function toPart(v: UntrustedJson): DashlyPart {
+  const external = jsonField(v, 'external_id');
+  const body = jsonField(v, 'body');
+  return {
+    id: idOf(jsonField(v, 'id')),
+    externalId: external instanceof Untrusted ? external : null,
+    randomId: idOf(jsonField(v, 'random_id')),
+    body: body instanceof Untrusted ? body : null,
+  };
+}
+
+/**
+ * Retry-After as delta-seconds or an HTTP date: milliseconds from now (Infinity for a number too large to hold),
+ * or null when absent or unreadable. Not clamped here: the caller decides what is too long to wait.
+ */
+export function parseRetryAfter(value: Untrusted | string | null, now: number): number | null {
+  if (value === null) return null;
+  // Only digits or the characters of an HTTP date are read; anything else is not a wait.
+  const text = (typeof value === 'string' ? value : value.matching(/[A-Za-z0-9 \t,.:+-]{1,200}/))?.trim();
+  if (!text) return null;
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
 }

@@ -10,6 +10,7 @@ import type { HttpFetch } from './dashly-api.js';
 import { loadIdMap } from './id-map-csv.js';
 import { formatReport, type MigrationReport } from './migrate-report.js';
 import { systemClock } from './request-pacer.js';
+import { checkToken } from './migration-config.js';
 import { MIGRATION_DEFAULTS, runMigration, type MigrationConfig, type MigrationProgress } from './run-migration.js';
 
 export interface MigrateCommandOptions {
@@ -19,6 +20,7 @@ export interface MigrateCommandOptions {
   apiUrl?: string;
   tokenEnv?: string;
   mapConversations?: string;
+  allowSharedTargets?: boolean;
   mapAdmins?: string;
   mapUsers?: string;
   startConversations?: boolean;
@@ -36,6 +38,8 @@ export interface MigrateCommandOptions {
   timeout?: number;
   /** Seconds. */
   settle?: number;
+  /** Seconds: the longest Retry-After honoured; a longer one stops the run (resumable). */
+  maxWait?: number;
   report?: string;
   onError?: 'fail' | 'skip';
   quiet?: boolean;
@@ -111,9 +115,11 @@ export async function buildConfig(o: MigrateCommandOptions, env: NodeJS.ProcessE
   const dryRun = o.dryRun ?? false;
   const tokenEnv = o.tokenEnv ?? DEFAULT_TOKEN_ENV;
   const token = env[tokenEnv] ?? '';
+  const tokenSource = `the token in ${tokenEnv} (named by --token-env)`;
   if (!token && !dryRun) {
     throw new ChatportError('MIGRATE_AUTH', `environment variable ${tokenEnv} (named by --token-env) is not set or empty`, 'config');
   }
+  if (token) checkToken(token, tokenSource);
   if (!o.mapConversations && !o.startConversations) bad('give --map-conversations, --start-conversations, or both');
   if (o.events !== undefined && o.events !== 'notes' && o.events !== 'skip') bad(`--events must be notes or skip (got ${o.events})`);
   const empty = new Map<string, string>();
@@ -121,7 +127,9 @@ export async function buildConfig(o: MigrateCommandOptions, env: NodeJS.ProcessE
   return {
     apiUrl: o.apiUrl ?? DEFAULT_API_URL,
     token,
+    tokenSource,
     conversations: o.mapConversations ? await loadIdMap(o.mapConversations, '--map-conversations') : empty,
+    allowSharedTargets: o.allowSharedTargets ?? MIGRATION_DEFAULTS.allowSharedTargets,
     admins: o.mapAdmins ? await loadIdMap(o.mapAdmins, '--map-admins') : empty,
     users: o.mapUsers ? await loadIdMap(o.mapUsers, '--map-users') : empty,
     startConversations: o.startConversations ?? MIGRATION_DEFAULTS.startConversations,
@@ -137,6 +145,7 @@ export async function buildConfig(o: MigrateCommandOptions, env: NodeJS.ProcessE
     retry: { ...MIGRATION_DEFAULTS.retry, ...(o.maxRetries === undefined ? {} : { maxRetries: o.maxRetries }) },
     timeoutMs: seconds(o.timeout, MIGRATION_DEFAULTS.timeoutMs),
     settleMs: seconds(o.settle, MIGRATION_DEFAULTS.settleMs),
+    maxWaitMs: seconds(o.maxWait, MIGRATION_DEFAULTS.maxWaitMs),
     previewRequests: MIGRATION_DEFAULTS.previewRequests,
     ...(o.spillDir === undefined ? {} : { spillDir: o.spillDir }),
   };
@@ -150,7 +159,7 @@ export function unescapeTemplate(s: string): string {
 function outcomeCode(report: MigrationReport, err: (t: string) => void): number {
   const m = report.messages;
   let problem: ChatportError | null = null;
-  if (report.stopped && report.stopped !== 'interrupted') problem = new ChatportError('MIGRATE_AUTH', report.stopped, 'migrate');
+  if (report.stopped && report.stopped !== 'interrupted') problem = new ChatportError(report.stoppedCode ?? 'MIGRATE_AUTH', report.stopped, 'migrate');
   else if (m.pending > 0) {
     problem = new ChatportError('MIGRATE_INCOMPLETE', `${m.pending} messages not sent yet (${report.conversations.halted} halted conversations); run again with the same --state`, 'migrate');
   } else if (m.rejected > 0) problem = new ChatportError('MIGRATE_REJECTED', `Dashly rejected ${m.rejected} messages; see the report for the reasons`, 'migrate');

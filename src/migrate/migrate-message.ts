@@ -103,8 +103,11 @@ export function compareInConversation(a: MigrateMessage, b: MigrateMessage): num
   return a.seq - b.seq;
 }
 
-/** Conversation, then the order inside it: the sort key of the spill. */
+/** Source and conversation, then the order inside it: the sort key of the spill. */
 export function compareForMigration(a: MigrateMessage, b: MigrateMessage): number {
   if (a.conversation_id !== b.conversation_id) return a.conversation_id < b.conversation_id ? -1 : 1;
+  const sa = a.source ?? '';
+  const sb = b.source ?? '';
+  if (sa !== sb) return sa < sb ? -1 : 1;
   return compareInConversation(a, b);
 }

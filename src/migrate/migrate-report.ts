@@ -1,13 +1,16 @@
 // What a migration run did, counted so that every input message lands in exactly one bucket, plus the
 // plain-text rendering printed at the end of `chatport migrate`. Holds no message text and no token: reasons
-// come from Dashly's error envelope after masking, examples are ids.
+// come from Dashly's error envelope as ServerText (masked, escaped, clipped by src/http/untrusted-text.ts),
+// examples are ids.
 
+import type { ServerText } from '../http/untrusted-text.js';
 import type { RetryCause } from './dashly-api.js';
+import type { StopCode } from './part-sender.js';
 
 export interface Rejection {
   readonly status: number;
-  readonly error: string;
-  readonly reason: string;
+  readonly error: ServerText;
+  readonly reason: ServerText;
   count: number;
   /** Up to three `conversation/message` ids. */
   readonly examples: string[];
@@ -17,6 +20,8 @@ export interface MigrationReport {
   dryRun: boolean;
   /** The run stopped early (Ctrl-C, or a fatal answer such as 401): resume with the same --state. */
   stopped: string | null;
+  /** Why it stopped, as the error code the exit status comes from (null when interrupted or not stopped). */
+  stoppedCode: StopCode | null;
   conversations: {
     total: number;
     /** Had a Dashly conversation (mapped, from the state, or started). */
@@ -26,6 +31,8 @@ export interface MigrationReport {
     skippedNoTarget: number;
     /** Stopped in the middle to keep order (retries exhausted, an outcome that could not be checked). */
     halted: number;
+    /** Dashly conversations that receive several source conversations (--allow-shared-targets). */
+    sharedTargets: number;
   };
   /** Every input message is in exactly one of these buckets (see `reconcile`). */
   messages: {
@@ -71,7 +78,8 @@ export function emptyReport(dryRun: boolean): MigrationReport {
   return {
     dryRun,
     stopped: null,
-    conversations: { total: 0, withTarget: 0, started: 0, skippedNoTarget: 0, halted: 0 },
+    stoppedCode: null,
+    conversations: { total: 0, withTarget: 0, started: 0, skippedNoTarget: 0, halted: 0, sharedTargets: 0 },
     messages: { total: 0, sent: 0, alreadySent: 0, rejected: 0, redacted: 0, eventsSkipped: 0, noTarget: 0, duplicates: 0, pending: 0 },
     requests: { replies: 0, starts: 0, checks: 0, foundOnCheck: 0, splitMessages: 0, retried: 0, retriedBy: { rate_limited: 0, server_error: 0, connection: 0, timeout: 0 } },
     rejections: [],
@@ -81,14 +89,16 @@ export function emptyReport(dryRun: boolean): MigrationReport {
   };
 }
 
-export function addRejection(report: MigrationReport, r: { status: number; error: string; reason: string }, example: string): void {
+export function addRejection(report: MigrationReport, r: { status: number; error: ServerText; reason: ServerText }, example: string): void {
   report.messages.rejected++;
   let entry = report.rejections.find((x) => x.status === r.status && x.error === r.error && x.reason === r.reason);
   if (!entry) {
     if (report.rejections.length >= LIST_CAP) entry = report.rejections.find((x) => x.error === '(other)');
     if (!entry) {
       const other = report.rejections.length >= LIST_CAP;
-      entry = { status: other ? 0 : r.status, error: other ? '(other)' : r.error, reason: other ? 'more distinct reasons than the report lists' : r.reason, count: 0, examples: [] };
+      const error = other ? ('(other)' as ServerText) : r.error;
+      const reason = other ? ('more distinct reasons than the report lists' as ServerText) : r.reason;
+      entry = { status: other ? 0 : r.status, error, reason, count: 0, examples: [] };
       report.rejections.push(entry);
     }
   }
@@ -122,7 +132,7 @@ export function formatReport(report: MigrationReport): string {
   };
   lines.push(`chatport migrate -> dashly${report.dryRun ? ' (dry run: nothing was sent)' : ''}${report.stopped ? ` (stopped: ${report.stopped})` : ''}`);
   lines.push(
-    `conversations: ${c.total} (${c.withTarget} with a Dashly conversation, ${c.started} ${report.dryRun ? 'to start' : 'started'}, ${c.skippedNoTarget} skipped without one, ${c.halted} halted)`,
+    `conversations: ${c.total} (${c.withTarget} with a Dashly conversation, ${c.started} ${report.dryRun ? 'to start' : 'started'}, ${c.skippedNoTarget} skipped without one, ${c.halted} halted)${c.sharedTargets ? `; WARNING: ${c.sharedTargets} Dashly conversations receive several source conversations` : ''}`,
   );
   lines.push(`messages: ${m.total}`);
   row(report.dryRun ? 'would send' : 'sent', m.sent, q.splitMessages ? `${q.splitMessages} of them in several parts` : '');

@@ -1,9 +1,8 @@
 // The text Dashly receives for one canonical message: the configurable template that carries the original
 // author and time (Dashly stamps its own time), attachments as links, the split into numbered parts when a
-// body is too big, and the deterministic random_id. Pure functions: the same row and options give the same bytes,
+// body is too big. Pure functions: the same row and options give the same bytes,
 // which is what lets a resumed run rebuild the exact body of a request that was in flight.
 
-import { createHash } from 'node:crypto';
 import { ChatportError } from '../errors.js';
 import { formatMicros } from '../model/timestamp.js';
 import type { MigrateMessage } from './migrate-message.js';
@@ -153,13 +152,4 @@ function isHighSurrogate(code: number): boolean {
 export function partBody(text: string, part: number, of: number, from: number, to: number): string {
   const chunk = text.slice(from, to);
   return of === 1 && part === 1 ? chunk : partLabel(part, of) + chunk;
-}
-
-/**
- * random_id for a part: a positive 31-bit integer from SHA-256 of the source message id and the part number
- * (Dashly documents a 32-bit integer; 31 bits stays positive in any signed reader). 0 means "none" to Dashly.
- */
-export function randomIdFor(messageId: string, part: number): number {
-  const digest = createHash('sha256').update(`${messageId}\u0000${part}`).digest();
-  return digest.readUInt32BE(0) & 0x7fffffff || 1;
 }

@@ -1,5 +1,6 @@
 // Time for migration: an injectable clock, the global request-rate cap (--rps), and the retry delays
-// (exponential backoff with jitter, or Retry-After when Dashly sends one).
+// (exponential backoff with jitter, or Retry-After when Dashly sends one). Waits longer than a timer can hold are
+// slept in chunks, never cut short.
 
 export interface Clock {
   /** Milliseconds since the epoch (also written to the state file, so it must be the wall clock in real runs). */
@@ -8,20 +9,34 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/** setTimeout's largest delay; a longer one fires at once (Node warns with TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The real clock. sleep() waits in chunks no longer than a timer can hold, measured on the monotonic clock, and
+ * only resolves once the whole time has passed: it never fires early, however long the wait.
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
   sleep: (ms, signal) =>
     new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, Math.max(0, ms));
+      const until = performance.now() + Math.max(0, ms);
+      let timer: NodeJS.Timeout | undefined;
       const onAbort = (): void => {
         clearTimeout(timer);
         reject(signal!.reason);
       };
+      const wait = (): void => {
+        const left = until - performance.now();
+        if (left <= 0) {
+          signal?.removeEventListener('abort', onAbort);
+          return resolve();
+        }
+        timer = setTimeout(wait, Math.min(MAX_TIMER_MS, Math.ceil(left)));
+      };
       signal?.addEventListener('abort', onAbort, { once: true });
+      wait();
     }),
 };
 
@@ -75,4 +90,16 @@ export function retryDelayMs(policy: RetryPolicy, retry: number, random: () => n
   if (retryAfterMs !== null) return retryAfterMs + random() * Math.min(1000, retryAfterMs * 0.1);
   const exp = Math.min(policy.capMs, policy.baseMs * 2 ** (retry - 1));
   return exp / 2 + (random() * exp) / 2;
+}
+
+/** A wait for people: `45 s`, `12 min`, `3 h 20 min`, `34 days 17 h`. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return 'forever';
+  const s = Math.ceil(ms / 1000);
+  if (s < 120) return `${s} s`;
+  const min = Math.round(s / 60);
+  if (min < 120) return `${min} min`;
+  const h = Math.floor(min / 60);
+  if (h < 48) return `${h} h ${min % 60} min`;
+  return `${Math.floor(h / 24)} days ${h % 24} h`;
 }

@@ -4,23 +4,39 @@
 // for every request, either "settled" or "may be in flight". Loading replays the records through the same apply()
 // that running uses, giving per conversation its Dashly target and per message how far it got. A lock file keeps
 // two runs off one journal.
+//
+// Journal version 2 keys every record by source, conversation and message (`src`, `conv`, `msg`): two source
+// conversations whose messages share ids are two keys, never one. A `begin` records the external_id and random_id
+// it sent, so the check after a lost answer looks for exactly those. Texts from Dashly (reasons) are ServerText,
+// and are passed through the guard again when read back.
 
 import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ChatportError } from '../errors.js';
+import type { ServerText } from '../http/untrusted-text.js';
 import type { RetryCause } from './dashly-api.js';
 
-export const JOURNAL_VERSION = 1;
+export const JOURNAL_VERSION = 2;
+
+/** Where a message comes from: its source vendor (`source` column, '' when absent), conversation and id. */
+export interface MessageKey {
+  readonly src: string;
+  readonly conv: string;
+  readonly msg: string;
+}
 
 export type JournalRecord =
   | { t: 'run'; v: number; fingerprint: string; at: number }
-  | { t: 'start'; conv: string; user: string; at: number }
-  | { t: 'target'; conv: string; target: string }
+  | { t: 'start'; src: string; conv: string; user: string; at: number }
+  | { t: 'target'; src: string; conv: string; target: string }
   | {
       t: 'begin';
+      src: string;
       conv: string;
       msg: string;
+      /** external_id sent with the part. */
+      ext: string;
       part: number;
       of: number;
       from: number;
@@ -33,10 +49,10 @@ export type JournalRecord =
       len: number;
       at: number;
     }
-  | { t: 'sent'; conv: string; msg: string; part: number; part_id: string | null; found?: boolean }
-  | { t: 'retry'; conv: string; msg: string; part: number; cause: RetryCause; landed: 'no' | 'unknown' }
-  | { t: 'too-big'; conv: string; msg: string; part: number; len: number; limit: number }
-  | { t: 'rejected'; conv: string; msg: string; part: number; status: number; error: string; reason: string };
+  | { t: 'sent'; src: string; conv: string; msg: string; part: number; part_id: string | null; found?: boolean }
+  | { t: 'retry'; src: string; conv: string; msg: string; part: number; cause: RetryCause; landed: 'no' | 'unknown' }
+  | { t: 'too-big'; src: string; conv: string; msg: string; part: number; len: number; limit: number }
+  | { t: 'rejected'; src: string; conv: string; msg: string; part: number; status: number; error: ServerText; reason: ServerText };
 
 /** A part whose request was begun and whose outcome is not known: it must be looked for before a resend. */
 export interface InFlight {
@@ -46,6 +62,7 @@ export interface InFlight {
   readonly to: number;
   readonly limit: number | null;
   readonly randomId: number;
+  readonly externalId: string;
   readonly len: number;
   readonly at: number;
   readonly target: string;
@@ -53,7 +70,7 @@ export interface InFlight {
 
 export type MessageState =
   | { readonly status: 'sent' }
-  | { readonly status: 'rejected'; readonly part: number; readonly httpStatus: number; readonly error: string; readonly reason: string }
+  | { readonly status: 'rejected'; readonly part: number; readonly httpStatus: number; readonly error: ServerText; readonly reason: ServerText }
   | {
       readonly status: 'open';
       /** Parts already in Dashly; the next part is sentParts + 1 and starts at `offset` of the rendered text. */
@@ -62,6 +79,8 @@ export type MessageState =
       /** Parts in the current plan (labels say "part i/of"); 0 before the first begin. */
       of: number;
       limit: number | null;
+      /** external_id of the parts begun so far: later parts of the message send the same. */
+      externalId: string;
       inflight: InFlight | null;
     };
 
@@ -82,6 +101,8 @@ export interface JournalOptions {
   /** fdatasync after each record (default true): survives power loss, not only a killed process. */
   readonly durable?: boolean;
   readonly now: () => number;
+  /** Passes a text read back from the file (Dashly's reasons) through the guard again. */
+  readonly sanitize: (text: unknown) => ServerText;
 }
 
 export class StateJournal {
@@ -117,8 +138,8 @@ export class StateJournal {
     return journal;
   }
 
-  conversation(id: string): ConversationState | undefined {
-    return this.conversations.get(id);
+  conversation(src: string, conv: string): ConversationState | undefined {
+    return this.conversations.get(conversationKey(src, conv));
   }
 
   /** Applies a record to the in-memory state and, unless read-only, makes it durable before returning. */
@@ -185,6 +206,14 @@ export class StateJournal {
         pendingError = new ChatportError('MIGRATE_STATE_CORRUPT', `line ${lineNo} is not a JSON record`, 'migrate', { file: path, line: lineNo });
         continue;
       }
+      if (record.t === 'run' && record.v !== JOURNAL_VERSION) {
+        throw new ChatportError(
+          'MIGRATE_STATE_MISMATCH',
+          `this state was written by ${typeof record.v === 'number' && record.v < JOURNAL_VERSION ? 'an older' : 'another'} chatport (journal version ${String(record.v)}; this one writes version ${JOURNAL_VERSION}, which keys messages by source, conversation and message id and cannot resume it). Finish that migration with the chatport version that started it, or start a new --state only for conversations it has not sent`,
+          'migrate',
+          { file: path, line: lineNo },
+        );
+      }
       if (record.t === 'run' && record.fingerprint !== fingerprint) {
         throw new ChatportError(
           'MIGRATE_STATE_MISMATCH',
@@ -193,6 +222,7 @@ export class StateJournal {
           { file: path, line: lineNo },
         );
       }
+      if (record.t === 'rejected') record = { ...record, error: this.options.sanitize(record.error), reason: this.options.sanitize(record.reason) };
       this.apply(record, { file: path, line: lineNo });
       this.loadedRecords++;
     }
@@ -205,8 +235,8 @@ export class StateJournal {
       throw new ChatportError('MIGRATE_STATE_CORRUPT', why, at ? 'migrate' : 'internal', at ?? {});
     };
     if (r.t === 'run') return;
-    if (typeof r.conv !== 'string') corrupt(`record ${r.t} without conv`);
-    const conv = this.conv(r.conv);
+    if (typeof r.conv !== 'string' || typeof r.src !== 'string') corrupt(`record ${r.t} without src and conv`);
+    const conv = this.conv(conversationKey(r.src, r.conv));
     switch (r.t) {
       case 'start':
         conv.startPending = { user: r.user, at: r.at };
@@ -219,12 +249,14 @@ export class StateJournal {
         const m = conv.messages.get(r.msg);
         if (m && m.status !== 'open') return corrupt(`begin for message ${r.msg}, already ${m.status}`);
         conv.target ??= r.target;
-        const inflight: InFlight = { part: r.part, of: r.of, from: r.from, to: r.to, limit: r.limit, randomId: r.random_id, len: r.len, at: r.at, target: r.target };
+        if (typeof r.ext !== 'string') return corrupt(`begin for message ${r.msg} without ext`);
+        const inflight: InFlight = { part: r.part, of: r.of, from: r.from, to: r.to, limit: r.limit, randomId: r.random_id, externalId: r.ext, len: r.len, at: r.at, target: r.target };
         if (m) {
           m.inflight = inflight;
           m.of = r.of;
           m.limit = r.limit;
-        } else conv.messages.set(r.msg, { status: 'open', sentParts: r.part - 1, offset: r.from, of: r.of, limit: r.limit, inflight });
+          m.externalId = r.ext;
+        } else conv.messages.set(r.msg, { status: 'open', sentParts: r.part - 1, offset: r.from, of: r.of, limit: r.limit, externalId: r.ext, inflight });
         return;
       }
       case 'sent': {
@@ -270,6 +302,10 @@ export class StateJournal {
     }
     return c;
   }
+}
+
+function conversationKey(src: string, conv: string): string {
+  return `${src}\u0000${conv}`;
 }
 
 function isAlive(pid: number): boolean {

@@ -3,8 +3,10 @@
 // and POST /users/{id}/startconversation, GET /conversations/{id}/parts with v2 pagination (newest first),
 // `Authorization: Token` checks, the {"meta":{status,error,error_message},"data":{}} error envelope, ReplyTooBig
 // above a length, and ids above 2^53 (as bare numbers unless id_as_string=true). Faults are injected per request:
-// 429 with Retry-After, 5xx, dropped connections before or after the part is stored, slow answers. It records
-// every request and how many were in flight at once, overall and per conversation.
+// 429 with Retry-After, 5xx, dropped connections before or after the part is stored, slow answers, redirects,
+// an error envelope inside HTTP 200, a success without the created id, and any raw answer (non-JSON pages, texts
+// that echo the token). It records every request and how many were in flight at once, overall and per
+// conversation. RecordingServer is a second origin that records whatever reaches it (where redirects point).
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,7 +29,15 @@ export type Fault =
   /** Store the part, then close the connection without an answer. */
   | { kind: 'drop-after' }
   /** Wait before storing and/or before answering; the part is stored even if the client has gone. */
-  | { kind: 'slow'; beforeMs?: number; afterMs?: number };
+  | { kind: 'slow'; beforeMs?: number; afterMs?: number }
+  /** An answer written exactly as given (any status, headers, body); nothing is stored. */
+  | { kind: 'raw'; status: number; headers?: Record<string, string>; body: string }
+  /** A redirect with this Location; nothing is stored. */
+  | { kind: 'redirect'; status: 301 | 302 | 303 | 307 | 308; location: string }
+  /** HTTP 200 whose envelope carries an error status (meta.status, meta.error); nothing is stored. */
+  | { kind: 'error-in-200'; status: number; error: string; message?: string }
+  /** Store the part, then answer 200 with an envelope that lacks data.id. */
+  | { kind: 'no-id' };
 
 export interface RecordedRequest {
   method: string;
@@ -52,6 +62,8 @@ export interface TestServerOptions {
   listRandomId?: boolean;
   /** Answer ids as bare numbers even when id_as_string=true is asked for (tests lossless parsing). */
   ignoreIdAsString?: boolean;
+  /** Answer every error envelope (ReplyTooBig, LookupError, refusals) with HTTP 200, its status only in meta.status. */
+  errorsAs200?: boolean;
 }
 
 const ID_BASE = 9_007_199_254_740_993n * 1000n; // far above 2^53
@@ -134,7 +146,7 @@ export class DashlyTestServer {
         res.end(encode(payload, asString));
       };
       const fail = (status: number, error: string, message: string, headers: Record<string, string> = {}): void =>
-        send(status, { meta: { status, error, error_message: message }, data: {} }, headers);
+        send(this.options.errorsAs200 ? 200 : status, { meta: { status, error, error_message: message }, data: {} }, headers);
 
       const auth = req.headers.authorization;
       if (auth !== `Token ${this.options.token}` && auth !== `Bearer ${this.options.token}`) return fail(401, 'NotAuthenticated', 'Authentication credentials were not provided or are wrong');
@@ -142,6 +154,22 @@ export class DashlyTestServer {
       const fault = this.options.fault?.({ method, path: url.pathname, form, n }) ?? null;
       if (fault?.kind === 'status') {
         return fail(fault.status, fault.error ?? (fault.status === 429 ? 'TooManyRequests' : 'InternalServerError'), fault.message ?? 'injected', fault.retryAfter ? { 'Retry-After': fault.retryAfter } : {});
+      }
+      if (fault?.kind === 'raw') {
+        rec.status = fault.status;
+        res.writeHead(fault.status, fault.headers ?? {});
+        res.end(fault.body);
+        return;
+      }
+      if (fault?.kind === 'redirect') {
+        rec.status = fault.status;
+        res.writeHead(fault.status, { Location: fault.location, 'Content-Type': 'application/json' });
+        res.end('{}');
+        return;
+      }
+      if (fault?.kind === 'error-in-200') {
+        rec.status = 200;
+        return send(200, { meta: { status: fault.status, error: fault.error, error_message: fault.message ?? '' }, data: {} });
       }
       if (fault?.kind === 'drop-before') {
         rec.status = 'dropped';
@@ -189,6 +217,7 @@ export class DashlyTestServer {
         req.socket.destroy();
         return;
       }
+      if (fault?.kind === 'no-id') return send(200, { meta: { status: 200 }, data: {} });
       if (fault?.kind === 'slow' && fault.afterMs) await sleep(fault.afterMs);
       send(200, payload);
     } finally {
@@ -253,4 +282,37 @@ function readBody(req: IncomingMessage): Promise<string | null> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+export interface ReceivedRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** A second origin: records every request that reaches it and answers a plausible Dashly success. */
+export class RecordingServer {
+  readonly received: ReceivedRequest[] = [];
+  private server!: Server;
+  url = '';
+
+  static async start(): Promise<RecordingServer> {
+    const s = new RecordingServer();
+    s.server = createServer((req, res) => {
+      void readBody(req).then((body) => {
+        s.received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: body ?? '' });
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end('{"meta":{"status":200},"data":{"id":"4242424242"}}');
+      });
+    });
+    await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
+    s.url = `http://127.0.0.1:${(s.server.address() as AddressInfo).port}`;
+    return s;
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
 }

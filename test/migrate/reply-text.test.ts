@@ -3,7 +3,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toMigrateMessage } from '../../src/migrate/migrate-message.js';
-import { LABEL_RESERVE, MIN_CHUNK, chunkEnds, compileTemplate, partBody, randomIdFor, renderTemplate } from '../../src/migrate/reply-text.js';
+import { randomIdFor } from '../../src/migrate/message-plan.js';
+import { LABEL_RESERVE, MIN_CHUNK, chunkEnds, compileTemplate, partBody, renderTemplate } from '../../src/migrate/reply-text.js';
 import { message } from './migrate-fixtures.js';
 
 describe('templates', () => {
@@ -90,12 +91,20 @@ describe('numbered parts', () => {
 });
 
 describe('random_id', () => {
+  const key = (msg: string, conv = 'c', src = 'expertflow') => ({ src, conv, msg });
   it('is a deterministic positive 31-bit integer, distinct per part', () => {
-    expect(randomIdFor('m1', 1)).toBe(randomIdFor('m1', 1));
-    expect(randomIdFor('m1', 1)).not.toBe(randomIdFor('m1', 2));
+    expect(randomIdFor(key('m1'), 1)).toBe(randomIdFor(key('m1'), 1));
+    expect(randomIdFor(key('m1'), 1)).not.toBe(randomIdFor(key('m1'), 2));
     for (const id of ['', 'x', '18446744073709551615']) {
-      const r = randomIdFor(id, 1);
+      const r = randomIdFor(key(id), 1);
       expect(Number.isInteger(r) && r > 0 && r < 2 ** 31).toBe(true);
     }
+  });
+
+  it('differs for the same message id in another conversation or source (issue 10 item 10)', () => {
+    expect(randomIdFor(key('m1', 'a'), 1)).not.toBe(randomIdFor(key('m1', 'b'), 1));
+    expect(randomIdFor(key('m1', 'a', 'x'), 1)).not.toBe(randomIdFor(key('m1', 'a', 'y'), 1));
+    // no field can bleed into the next: ("a", "b\0c") and ("a\0b", "c") are two keys
+    expect(randomIdFor({ src: 'a', conv: 'b', msg: 'c' }, 1)).not.toBe(randomIdFor({ src: 'a', conv: 'bc', msg: '' }, 1));
   });
 });

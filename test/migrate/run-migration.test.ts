@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Row } from '../../src/model/canonical-schema.js';
 import { formatReport } from '../../src/migrate/migrate-report.js';
-import { randomIdFor } from '../../src/migrate/reply-text.js';
+import { randomIdFor } from '../../src/migrate/message-plan.js';
 import { runMigration, stateFingerprint } from '../../src/migrate/run-migration.js';
 import { DashlyTestServer, type Fault, type TestServerOptions } from './dashly-test-server.js';
 import { REDACTED_TEXT, TOKEN, expectedOrder, iterate, message, redactedMessage, seeded, tempDir, testConfig, testDeps } from './migrate-fixtures.js';
@@ -73,7 +73,7 @@ describe('runMigration', () => {
     expect(parts[1]!.body).toBe('Ann Agent (agent), 2024-05-01T12:00:01.000001Z:\nSure');
     expect(parts[4]!.body).toBe('[event] participantJoined by system, 2024-05-01T12:00:04Z: Ann joined');
     expect(parts[5]!.body).toBe('Customer c0 (customer), 2024-05-01T12:00:05Z:\nsee file\n[attachment] invoice.pdf (application/pdf, 1234 bytes): https://files.example/invoice.pdf');
-    expect(parts.map((p) => p.random_id)).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6'].map((m) => String(randomIdFor(m, 1))));
+    expect(parts.map((p) => p.random_id)).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6'].map((m) => String(randomIdFor({ src: 'expertflow', conv: 'c0', msg: m }, 1))));
     expect(s.requests.every((r) => r.authorization === `Token ${TOKEN}`)).toBe(true);
     expect(report.messages).toMatchObject({ total: 7, sent: 6, redacted: 1, pending: 0, rejected: 0 });
     expect(report.conversations).toMatchObject({ total: 1, withTarget: 1 });
@@ -250,7 +250,7 @@ describe('runMigration', () => {
       await runMigration(iterate(rows.slice(0, 2)), config, testDeps());
       const body = 'Customer c0 (customer), 1970-01-01T00:00:00.000003Z:\ntext of m3';
       const begin = (msg: string) =>
-        JSON.stringify({ t: 'begin', conv: 'c0', msg, part: 1, of: 1, from: 0, to: body.length, limit: null, target: BIG(0), random_id: randomIdFor(msg, 1), len: body.length, at: Date.now() - 60_000 });
+        JSON.stringify({ t: 'begin', src: 'expertflow', conv: 'c0', msg, ext: msg, part: 1, of: 1, from: 0, to: body.length, limit: null, target: BIG(0), random_id: randomIdFor({ src: 'expertflow', conv: 'c0', msg }, 1), len: body.length, at: Date.now() - 60_000 });
       // ...and m2's answer was lost too: its "sent" record is removed, leaving its begin open.
       const lines = readFileSync(config.statePath!, 'utf8').split('\n').filter(Boolean);
       const lastSent = lines.map((l, i) => [JSON.parse(l), i] as const).filter(([r]) => r.t === 'sent' && r.msg === 'm2')[0]![1];

@@ -3,27 +3,30 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { StateJournal, type JournalRecord } from '../../src/migrate/state-journal.js';
+import { TextGuard, type ServerText } from '../../src/http/untrusted-text.js';
+import { JOURNAL_VERSION, StateJournal, type JournalRecord } from '../../src/migrate/state-journal.js';
 import { tempDir } from './migrate-fixtures.js';
 
-const opts = { readOnly: false, durable: false, now: () => 1000 };
-const begin = (msg: string, part = 1, of = 1, from = 0, to = 10): JournalRecord => ({ t: 'begin', conv: 'c', msg, part, of, from, to, limit: of > 1 ? 50 : null, target: 'T', random_id: 7, len: to - from, at: 5 });
+const guard = new TextGuard(['tok-SECRET-9f8e7d6c5b4a']);
+const opts = { readOnly: false, durable: false, now: () => 1000, sanitize: (t: unknown) => guard.text(t) };
+const st = (t: string): ServerText => guard.text(t);
+const begin = (msg: string, part = 1, of = 1, from = 0, to = 10): JournalRecord => ({ t: 'begin', src: 'v', conv: 'c', msg, ext: msg, part, of, from, to, limit: of > 1 ? 50 : null, target: 'T', random_id: 7, len: to - from, at: 5 });
 
 describe('StateJournal', () => {
   it('replays sent, partial, in-flight and rejected messages', async () => {
     const path = join(tempDir(), 's.jsonl');
     const j = await StateJournal.open(path, 'fp', opts);
     j.append(begin('a'));
-    j.append({ t: 'sent', conv: 'c', msg: 'a', part: 1, part_id: '18446744073709551615' });
+    j.append({ t: 'sent', src: 'v', conv: 'c', msg: 'a', part: 1, part_id: '18446744073709551615' });
     j.append(begin('b', 1, 3, 0, 40));
-    j.append({ t: 'sent', conv: 'c', msg: 'b', part: 1, part_id: 'p2' });
+    j.append({ t: 'sent', src: 'v', conv: 'c', msg: 'b', part: 1, part_id: 'p2' });
     j.append(begin('b', 2, 3, 40, 80));
     j.append(begin('r'));
-    j.append({ t: 'rejected', conv: 'c', msg: 'r', part: 1, status: 400, error: 'ValidationError', reason: 'no' });
-    j.append({ t: 'too-big', conv: 'c', msg: 'x', part: 1, len: 900, limit: 450 });
+    j.append({ t: 'rejected', src: 'v', conv: 'c', msg: 'r', part: 1, status: 400, error: st('ValidationError'), reason: st('no') });
+    j.append({ t: 'too-big', src: 'v', conv: 'c', msg: 'x', part: 1, len: 900, limit: 450 });
     j.close();
     const again = await StateJournal.open(path, 'fp', opts);
-    const c = again.conversation('c')!;
+    const c = again.conversation('v', 'c')!;
     expect(c.target).toBe('T');
     expect(c.lastPartId).toBe('p2');
     expect(c.messages.get('a')).toEqual({ status: 'sent' });
@@ -37,11 +40,11 @@ describe('StateJournal', () => {
     const path = join(tempDir(), 's.jsonl');
     const j = await StateJournal.open(path, 'fp', opts);
     j.append(begin('a'));
-    j.append({ t: 'retry', conv: 'c', msg: 'a', part: 1, cause: 'rate_limited', landed: 'no' });
+    j.append({ t: 'retry', src: 'v', conv: 'c', msg: 'a', part: 1, cause: 'rate_limited', landed: 'no' });
     j.append(begin('b'));
-    j.append({ t: 'retry', conv: 'c', msg: 'b', part: 1, cause: 'server_error', landed: 'unknown' });
-    expect(j.conversation('c')!.messages.get('a')).toMatchObject({ inflight: null });
-    expect(j.conversation('c')!.messages.get('b')).toMatchObject({ inflight: { part: 1 } });
+    j.append({ t: 'retry', src: 'v', conv: 'c', msg: 'b', part: 1, cause: 'server_error', landed: 'unknown' });
+    expect(j.conversation('v', 'c')!.messages.get('a')).toMatchObject({ inflight: null });
+    expect(j.conversation('v', 'c')!.messages.get('b')).toMatchObject({ inflight: { part: 1 } });
     j.close();
   });
 
@@ -50,28 +53,28 @@ describe('StateJournal', () => {
     const j = await StateJournal.open(path, 'fp', opts);
     j.append(begin('a'));
     j.close();
-    appendFileSync(path, '{"t":"sent","conv":"c","ms');
+    appendFileSync(path, '{"t":"sent","src":"v","conv":"c","ms');
     const again = await StateJournal.open(path, 'fp', opts);
-    again.append({ t: 'sent', conv: 'c', msg: 'a', part: 1, part_id: 'p' });
+    again.append({ t: 'sent', src: 'v', conv: 'c', msg: 'a', part: 1, part_id: 'p' });
     again.close();
     const third = await StateJournal.open(path, 'fp', opts);
-    expect(third.conversation('c')!.messages.get('a')).toEqual({ status: 'sent' });
+    expect(third.conversation('v', 'c')!.messages.get('a')).toEqual({ status: 'sent' });
     third.close();
     expect(readFileSync(path, 'utf8')).not.toContain('"ms\n');
     // a complete record that only lost its newline counts, and the next one starts on its own line
     writeFileSync(path, readFileSync(path, 'utf8') + JSON.stringify(begin('b')));
     const fourth = await StateJournal.open(path, 'fp', opts);
-    expect(fourth.conversation('c')!.messages.get('b')).toMatchObject({ status: 'open', inflight: { part: 1 } });
+    expect(fourth.conversation('v', 'c')!.messages.get('b')).toMatchObject({ status: 'open', inflight: { part: 1 } });
     fourth.close();
     expect(readFileSync(path, 'utf8').split('\n').filter(Boolean).every((l) => JSON.parse(l))).toBe(true);
   });
 
   it('refuses a corrupt record that is not the last one, and a state written with other options', async () => {
     const path = join(tempDir(), 's.jsonl');
-    writeFileSync(path, '{"t":"run","v":1,"fingerprint":"fp","at":1}\nnot json\n{"t":"target","conv":"c","target":"1"}\n');
+    writeFileSync(path, `{"t":"run","v":${JOURNAL_VERSION},"fingerprint":"fp","at":1}\nnot json\n{"t":"target","src":"v","conv":"c","target":"1"}\n`);
     await expect(StateJournal.open(path, 'fp', opts)).rejects.toMatchObject({ code: 'MIGRATE_STATE_CORRUPT', position: { line: 2 } });
     const other = join(tempDir(), 's.jsonl');
-    writeFileSync(other, '{"t":"run","v":1,"fingerprint":"fp","at":1}\n');
+    writeFileSync(other, `{"t":"run","v":${JOURNAL_VERSION},"fingerprint":"fp","at":1}\n`);
     await expect(StateJournal.open(other, 'different', opts)).rejects.toMatchObject({ code: 'MIGRATE_STATE_MISMATCH' });
   });
 
