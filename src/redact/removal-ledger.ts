@@ -6,7 +6,7 @@
 // run is done again from the start with them removed from the first copy on (run-pipeline.ts). Keys are 64-bit
 // fingerprints of the table and its key columns; the sets here hold only removed and rejected keys, which are few.
 
-import { DuplicateKeys } from '../pipeline/duplicate-keys.js';
+import { DuplicateKeys, type FingerprintSet } from '../pipeline/duplicate-keys.js';
 import type { TextRemoval } from './removal-rule.js';
 
 /** Why a reject's text is withheld, or null when it may be kept. */
@@ -31,7 +31,7 @@ export class RemovalLedger {
    * `removed` went out unredacted). `forced`: keys this run removes from the first copy on (a repeated run).
    */
   constructor(
-    private readonly written: DuplicateKeys,
+    private readonly written: FingerprintSet,
     readonly forced: DuplicateKeys | null,
   ) {
     forced?.forEachPair((h1, h2) => this.removed.addPair(h1, h2));
