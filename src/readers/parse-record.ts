@@ -2,30 +2,19 @@
 // double kept exactly as LosslessNumber (ids up to 2^64-1, microsecond timestamps).
 
 import { isUtf8 } from 'node:buffer';
-import { setFlagsFromString } from 'node:v8';
 import { ChatportError, type Position } from '../errors.js';
-import { LosslessNumber, isUnsafeNumberText } from '../json/lossless-number.js';
+import { LosslessNumber } from '../json/lossless-number.js';
+import { parsePartialJson } from '../json/partial-json.js';
 import type { RawRecord } from './record-splitter.js';
 
 // Long number literals are kept exact by quoting them with a leading NUL before JSON.parse (fast, native)
 // and turning those strings into LosslessNumber afterwards. A NUL can only reach a parsed string through the
 // escape \u0000 (raw control characters are invalid JSON), so when the record has no such escape the marker is
-// unambiguous. Records that do contain \u0000 take the slower reviver path, which reads each literal's source
-// text (V8's JSON.parse source access, behind a flag in Node 20 and on by default later).
-setFlagsFromString('--harmony-json-parse-with-source');
+// unambiguous. Records that do contain \u0000 (rare) are checked by JSON.parse and read by the JS reader of
+// json/partial-json.ts, which keeps every long literal's text itself: no V8 flag, nothing set at import.
 
 const MARK = 0;
 const NUL_ESCAPE = Buffer.from('\\u0000');
-
-type ReviverContext = { source?: string };
-
-function keepLongNumbers(this: unknown, _key: string, value: unknown, context?: ReviverContext): unknown {
-  if (typeof value === 'number') {
-    if (context?.source === undefined) throw new Error('this Node.js cannot keep long numbers exact (JSON.parse source access is missing)');
-    if (isUnsafeNumberText(context.source)) return new LosslessNumber(context.source);
-  }
-  return value;
-}
 
 /** `"\u0000`: a marked string's opening quote and its NUL escape. */
 const MARK_OPEN = Buffer.from('"\\u0000');
@@ -104,9 +93,14 @@ export function parseRecord(raw: RawRecord, file: string): { value: unknown } {
   return { value: unmark(value, { n: ranges.length / 2 }) };
 }
 
-function parseJson(text: string, raw: RawRecord, file: string, withReviver: boolean): unknown {
+function parseJson(text: string, raw: RawRecord, file: string, exact: boolean): unknown {
   try {
-    return withReviver ? JSON.parse(text, keepLongNumbers as (k: string, v: unknown) => unknown) : JSON.parse(text);
+    const value: unknown = JSON.parse(text);
+    if (!exact) return value;
+    // valid JSON (JSON.parse said so), read again keeping long literals exact
+    const read = parsePartialJson(text);
+    if (!read.complete) throw new Error('internal: the exact reader stopped on text JSON.parse accepted');
+    return read.value;
   } catch (e) {
     // V8's messages quote a snippet of the text; that snippet could be removed (GDPR) content, so only the
     // kind of problem and its offset are reported.
