@@ -159,3 +159,26 @@ describe('chatport validate and export under signals', () => {
     run.child.stdin!.destroy();
   }, 30_000);
 });
+
+describe('a second signal', () => {
+  it('ends the process at once, saying so, while the first one only asks the run to stop', async () => {
+    const script = `
+      const { listenForInterrupts } = await import(${JSON.stringify(path.join(ROOT, 'dist/cli/interrupts.js'))});
+      const i = listenForInterrupts({ readsStdin: false, onForcedExit: (s) => process.stderr.write('forced by ' + s + '\\n') });
+      i.signal.addEventListener('abort', () => process.stderr.write('asked to stop: ' + i.received() + '\\n'));
+      setInterval(() => {}, 1000); // a cleanup that never ends
+      process.stderr.write('ready\\n');`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await until('the listener is installed', () => stderr.includes('ready'));
+    child.kill('SIGINT');
+    await until('the run was asked to stop', () => stderr.includes('asked to stop: SIGINT'));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(child.exitCode).toBeNull(); // still cleaning up
+    child.kill('SIGTERM');
+    expect(await done).toBe(130);
+    expect(stderr).toContain('forced by SIGTERM');
+  }, 30_000);
+});
