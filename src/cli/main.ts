@@ -5,7 +5,7 @@
 import yargs from 'yargs';
 import { ChatportError } from '../errors.js';
 import { checkMigrateOptions, MIGRATE_EXAMPLES, MIGRATE_OPTIONS } from '../migrate/migrate-cli.js';
-import { migrateRun, type MigrateCommandOptions } from '../migrate/migrate-command.js';
+import { migrateRun } from '../migrate/migrate-command.js';
 import { checkExportOptions, EXPORT_EXAMPLES, EXPORT_OPTIONS, EXPORT_RUN } from './export-command.js';
 import { protectDash, readOptions, registerOptions, type OptionSpec, type OptionValues } from './option-spec.js';
 import { Printer, processIO } from './printer.js';
@@ -47,7 +47,7 @@ export const COMMANDS = [
     options: MIGRATE_OPTIONS,
     examples: MIGRATE_EXAMPLES,
     check: checkMigrateOptions,
-    run: migrateRun() as CommandRun<OptionValues<typeof MIGRATE_OPTIONS> & MigrateCommandOptions>,
+    run: migrateRun(),
   }),
 ] as const;
 
