@@ -5,13 +5,13 @@
 // against 182 MB on 200k Dashly parts). bench/run-bench.mjs reads these flags from this line.
 
 import { main } from './main.js';
+import { Printer, processIO } from './printer.js';
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`chatport: internal error (a bug in chatport, please report it): ${err instanceof Error && err.stack ? err.stack : String(err)}\n`);
-    process.exitCode = 70;
+    process.exitCode = new Printer(processIO()).error(err);
   },
 );

@@ -1,28 +1,46 @@
-// `chatport export`: resolves flags into pipeline options, wires signals, progress, the summary and --report.
+// `chatport export`: its options, and the run from validated options to the pipeline with progress, the summary
+// and the --report details. Signals, error lines and writing the report are run-command.ts's.
 
-import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { ChatportError } from '../errors.js';
+import path from 'node:path';
 import { loadMapping } from '../mapping/load-mapping.js';
+import type { CompiledMapping } from '../mapping/compile-mapping.js';
+import { TABLE_NAMES } from '../model/canonical-schema.js';
 import { expandInputs } from '../readers/input-sources.js';
 import { workersFor } from '../pipeline/run-pipeline.js';
 import { runExport } from '../pipeline/run-export.js';
 import { RunStats } from '../pipeline/run-stats.js';
 import { startProgress } from '../pipeline/progress.js';
-import type { FormatName } from '../writers/writer.js';
+import { WRITERS } from '../writers/registry.js';
+import { ChatportError } from '../errors.js';
+import { mappingFileGuard, type CommandRun, type RunContext } from './run-command.js';
+import type { OptionSpec, OptionValues } from './option-spec.js';
 
-export interface ExportArgs {
-  from: string;
-  input: string[];
-  format: FormatName;
-  out: string;
-  onError: 'fail' | 'skip';
-  report?: string;
-  quiet: boolean;
-  csvRaw: boolean;
-  maxRecordMb: number;
-  threads: number;
+/** Threads by default: one per core, at most 4 (the main thread's reading and writing caps the gain beyond). */
+export function defaultThreads(): number {
+  return Math.min(4, availableParallelism());
 }
+
+export const EXPORT_OPTIONS = {
+  from: { kind: 'string', required: true, describe: 'Vendor id (dashly, oncehub, expertflow, expertflow-cx) or a path to a mapping file' },
+  input: { kind: 'list', alias: 'i', required: true, describe: 'Input files, directories, globs, or - for stdin (.gz is decompressed); repeat or list several' },
+  format: { kind: 'choice', alias: 'f', choices: ['jsonl', 'csv', 'parquet'], default: 'jsonl', describe: 'Output format' },
+  out: { kind: 'string', alias: 'o', required: true, describe: 'Output directory (created if missing)' },
+  'on-error': { kind: 'choice', choices: ['fail', 'skip'], default: 'fail', describe: 'fail: stop at the first bad record; skip: write it to OUT/rejects.jsonl and go on' },
+  report: { kind: 'string', describe: 'Also write the run summary as JSON to this file, on failure too (with the error)' },
+  quiet: { kind: 'bool', alias: 'q', describe: 'No progress and no summary on stderr (errors are still printed)' },
+  'csv-raw': { kind: 'bool', describe: 'With --format csv: do not neutralise cells that start with = + - @ TAB CR (for machine loads)' },
+  'max-record-mb': { kind: 'number', min: 0, minExclusive: true, max: 512, default: 64, unit: 'MiB', describe: 'Largest single record accepted' },
+  threads: {
+    kind: 'int',
+    min: 1,
+    max: 32,
+    default: defaultThreads(),
+    describe: 'Worker threads that parse, map and encode records (default: the CPU cores, at most 4). 1: all on the main thread, ~100 MB less memory; use it when the other cores are busy. Output is the same for any number',
+  },
+} as const satisfies OptionSpec;
+
+export type ExportArgs = OptionValues<typeof EXPORT_OPTIONS>;
 
 export const EXPORT_EXAMPLES: [string, string][] = [
   ['$0 export --from dashly --input samples/dashly/parts.json --format parquet --out out/', 'Dashly parts to Parquet'],
@@ -31,23 +49,34 @@ export const EXPORT_EXAMPLES: [string, string][] = [
   ['$0 export --from ./my-vendor.yaml --input export.json --out out/', 'A vendor chatport does not know, through your own mapping'],
 ];
 
-/** Threads by default: one per core, at most 4 (the main thread's reading and writing caps the gain beyond). */
-export function defaultThreads(): number {
-  return Math.min(4, availableParallelism());
+/** Combinations of options that single values cannot show. */
+export function checkExportOptions(a: ExportArgs): void {
+  if (a.csvRaw && a.format !== 'csv') throw new ChatportError('CONFIG_BAD_OPTION', `--csv-raw applies to --format csv only (the format is ${a.format})`, 'cli');
 }
 
-export async function exportCommand(args: ExportArgs): Promise<number> {
-  if (!(args.maxRecordMb > 0)) throw new ChatportError('CONFIG_BAD_OPTION', '--max-record-mb must be a positive number', 'cli');
+/** Every file an export could write into its output directory: a table in any format, and the rejects. */
+export function exportOutputFiles(out: string): { path: string; what: string }[] {
+  const files = [{ path: path.join(out, 'rejects.jsonl'), what: 'the rejects file' }];
+  for (const t of TABLE_NAMES) for (const w of Object.values(WRITERS)) files.push({ path: path.join(out, `${t}${w.extension}`), what: 'an output table' });
+  return files;
+}
+
+export const EXPORT_RUN: CommandRun<ExportArgs> = {
+  name: 'export',
+  reportGuard: (a) => ({ outDir: a.out, inputs: a.input, files: [...mappingFileGuard(a.from), ...exportOutputFiles(a.out)] }),
+  interrupted: (a) => `temporary files removed, earlier outputs in ${a.out} untouched`,
+  run: exportCommand,
+};
+
+export async function exportCommand(args: ExportArgs, ctx: RunContext): Promise<void> {
   const workers = workersFor(args.threads);
-  const mapping = await loadMapping(args.from);
-  const sources = await expandInputs(args.input);
   const stats = new RunStats();
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const progress = startProgress(stats, process.stderr, !args.quiet);
-  const signalled = () => (controller.signal.aborted ? (controller.signal.reason as NodeJS.Signals) : null);
+  let mapping: CompiledMapping | null = null;
+  let finished = false;
+  ctx.setReportDetails(() => ({ vendor: mapping?.vendor ?? null, format: args.format, out: args.out, ...stats.toJSON({ finished }) }));
+  mapping = await loadMapping(args.from);
+  const sources = await expandInputs(args.input);
+  const progress = startProgress(stats, ctx.printer, !args.quiet);
   try {
     await runExport({
       mapping,
@@ -59,28 +88,11 @@ export async function exportCommand(args: ExportArgs): Promise<number> {
       maxRecordBytes: Math.floor(args.maxRecordMb * 1024 * 1024),
       workers,
       stats,
-      signal: controller.signal,
+      signal: ctx.signal,
     });
-  } catch (e) {
-    const signal = signalled();
-    if (signal) {
-      // the conventional exit status of a process ended by a signal: 128 + its number
-      process.stderr.write(`chatport: RUN_INTERRUPTED: ${signal} received; temporary files removed, earlier outputs in ${args.out} untouched\n`);
-      return 128 + (signal === 'SIGTERM' ? 15 : 2);
-    }
-    throw e;
+    finished = true;
   } finally {
     progress.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
-  if (!args.quiet) process.stderr.write(stats.toText() + '\n');
-  if (args.report) {
-    try {
-      await writeFile(args.report, JSON.stringify({ command: 'export', vendor: mapping.vendor, format: args.format, out: args.out, ...stats.toJSON() }, null, 2) + '\n');
-    } catch (e) {
-      throw new ChatportError('WRITE_IO', `cannot write the report ${args.report}: ${(e as Error).message}`, 'write', { file: args.report });
-    }
-  }
-  return 0;
+  if (!args.quiet) ctx.printer.err(stats.toText());
 }

@@ -1,98 +1,131 @@
-// Command-line parsing only: turns argv into options for the pipeline, prints one line for a user mistake
-// (with the error code and position) and a stack trace only for a bug in chatport itself.
+// The one chatport command line: export, validate and migrate are commands of one yargs parser, each described
+// by its option table (option-spec.ts), which also renders --help. Parsing only: options are validated before
+// any work, and every command then runs through run-command.ts (signals, the one error line, --report).
 
-import yargs, { type Argv } from 'yargs';
-import { ChatportError, exitCodeFor } from '../errors.js';
-import { defaultThreads, exportCommand, EXPORT_EXAMPLES } from './export-command.js';
-import { validateCommand, VALIDATE_EXAMPLES } from './validate-command.js';
+import yargs from 'yargs';
+import { ChatportError } from '../errors.js';
+import { checkMigrateOptions, MIGRATE_EXAMPLES, MIGRATE_OPTIONS } from '../migrate/migrate-cli.js';
+import { migrateRun } from '../migrate/migrate-command.js';
+import { checkExportOptions, EXPORT_EXAMPLES, EXPORT_OPTIONS, EXPORT_RUN } from './export-command.js';
+import { protectDash, readOptions, registerOptions, type OptionSpec, type OptionValues } from './option-spec.js';
+import { Printer, processIO } from './printer.js';
+import { CHATPORT_VERSION, runCommand, type CommandIO, type CommandName, type CommandRun } from './run-command.js';
+import { VALIDATE_EXAMPLES, VALIDATE_OPTIONS, VALIDATE_RUN } from './validate-command.js';
 
-export async function main(argv: string[]): Promise<number> {
-  let exitCode = 0;
-  const run = (fn: () => Promise<number>) => async () => {
-    exitCode = await fn();
-  };
-  const parser = yargs(argv)
+export interface CommandDef<S extends OptionSpec> {
+  readonly name: CommandName;
+  readonly describe: string;
+  readonly options: S;
+  readonly examples: readonly [string, string][];
+  readonly check?: (values: OptionValues<S>) => void;
+  readonly run: CommandRun<OptionValues<S>>;
+}
+
+function command<S extends OptionSpec>(def: CommandDef<S>): CommandDef<S> {
+  return def;
+}
+
+export const COMMANDS = [
+  command({
+    name: 'export',
+    describe: 'Convert vendor exports to messages/conversations tables (JSONL, CSV or Parquet)',
+    options: EXPORT_OPTIONS,
+    examples: EXPORT_EXAMPLES,
+    check: checkExportOptions,
+    run: EXPORT_RUN,
+  }),
+  command({
+    name: 'validate',
+    describe: 'Run a mapping over an export without writing output and report what it did',
+    options: VALIDATE_OPTIONS,
+    examples: VALIDATE_EXAMPLES,
+    run: VALIDATE_RUN,
+  }),
+  command({
+    name: 'migrate',
+    describe: 'Send transcripts into Dashly through its reply API: idempotent, resumable, rate-limited (docs/migrate.md)',
+    options: MIGRATE_OPTIONS,
+    examples: MIGRATE_EXAMPLES,
+    check: checkMigrateOptions,
+    run: migrateRun(),
+  }),
+] as const;
+
+const USAGE =
+  'chatport: move chat transcripts out of support and chatbot vendors. It reads vendor exports (JSON arrays, API envelopes, JSONL, gzip, stdin), maps them through a declarative mapping into one canonical model, redacts GDPR-removed parts, and writes JSONL, CSV or Parquet, or sends them into Dashly.\n\nUsage: $0 <command> [options]';
+
+/** Help is wrapped to the terminal (at most 120 columns); piped, it is not wrapped at all, so each line is whole. */
+function helpWidth(): number | null {
+  return process.stdout.isTTY ? Math.min(120, process.stdout.columns || 100) : null;
+}
+
+export async function main(argv: string[], io: CommandIO = processIO()): Promise<number> {
+  const parsed = await parseCommandLine(argv, new Printer(io));
+  if (parsed.kind === 'exit') return parsed.code;
+  return runCommand(parsed.def.run, parsed.values, io);
+}
+
+export type ParsedCommandLine =
+  | { readonly kind: 'exit'; readonly code: number }
+  | { readonly kind: 'run'; readonly def: CommandDef<OptionSpec>; readonly values: OptionValues<OptionSpec> };
+
+/**
+ * argv to a command and its validated options, before any work; or an exit code when there is nothing to run
+ * (--help and --version print and give 0; a bad command line prints its one line and gives 64).
+ */
+export async function parseCommandLine(argv: readonly string[], printer: Printer): Promise<ParsedCommandLine> {
+  let chosen: { def: CommandDef<OptionSpec>; args: Record<string, unknown> } | null = null;
+  const parser = yargs(protectDash(argv))
     .scriptName('chatport')
-    .usage(
-      'chatport: move chat transcripts out of support and chatbot vendors.\n\n' +
-        'Reads vendor exports (JSON arrays, API envelopes, JSONL, gzip, stdin), maps them through a declarative\n' +
-        'mapping into one canonical model, redacts GDPR-removed parts, and writes JSONL, CSV or Parquet.\n\n' +
-        'Usage: $0 <command> [options]',
-    )
-    .command(
-      'export',
-      'Convert vendor exports to messages/conversations tables',
-      (y: Argv) => exportOptions(y).example(EXPORT_EXAMPLES),
-      (args) => run(() => exportCommand(args as never))(),
-    )
-    .command(
-      'validate',
-      'Run a mapping over an export without writing output and report what it did',
-      (y: Argv) => validateOptions(y).example(VALIDATE_EXAMPLES),
-      (args) => run(() => validateCommand(args as never))(),
-    )
-    .command(
-      'migrate',
-      'Send transcripts into Dashly through its reply API (see docs/migrate.md and chatport migrate --help)',
-      (y: Argv) => y.help(false).version(false).strict(false),
-      async () => {
-        const { migrateMain } = await import('../migrate/migrate-cli.js');
-        exitCode = await migrateMain(argv.slice(1));
-      },
-    )
-    .example(EXPORT_EXAMPLES)
-    .demandCommand(1, 'Give a command: export, validate or migrate. See chatport --help.')
-    .strict()
+    .usage(USAGE)
+    // numbers stay text, so that a bad value is quoted as typed; option-spec.ts converts and checks them
+    .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false })
+    .example(COMMANDS.map((c) => c.examples[0]!))
     .help()
     .alias('h', 'help')
-    .version()
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    .version(CHATPORT_VERSION)
+    .wrap(helpWidth())
     .fail((msg, err) => {
       if (err) throw err;
-      throw new ChatportError('CONFIG_BAD_OPTION', msg, 'cli');
+      throw new ChatportError('CONFIG_BAD_OPTION', msg.replace(/\s*\n\s*/g, '; '), 'cli');
     })
     .exitProcess(false);
+  for (const def of COMMANDS as readonly CommandDef<OptionSpec>[]) {
+    parser.command(
+      def.name,
+      def.describe,
+      (y) => registerOptions(y, def.options).example(def.examples),
+      (args) => {
+        chosen = { def, args: args as Record<string, unknown> };
+      },
+    );
+  }
+
+  const exit = (e: unknown, command?: CommandName): ParsedCommandLine => ({ kind: 'exit', code: printer.error(e, { command }) });
+  let parsed: Record<string, unknown>;
   try {
-    await parser.parseAsync();
-    return exitCode;
+    parsed = (await parser.parseAsync()) as Record<string, unknown>;
   } catch (e) {
-    return reportError(e);
+    return exit(e, commandNamed(argv[0]));
+  }
+  const picked = chosen as { def: CommandDef<OptionSpec>; args: Record<string, unknown> } | null;
+  if (!picked) {
+    if (parsed.help || parsed.version) return { kind: 'exit', code: 0 }; // yargs printed them
+    const word = (parsed._ as unknown[])[0];
+    const message = word === undefined ? 'give a command: export, validate or migrate' : `unknown command ${JSON.stringify(String(word))}; the commands are export, validate and migrate`;
+    return exit(new ChatportError('CONFIG_BAD_OPTION', message, 'cli'));
+  }
+  const { def, args } = picked;
+  if (args.help || args.version) return { kind: 'exit', code: 0 };
+  try {
+    const values = readOptions(def.options, args, (args._ as unknown[]).slice(1), argv);
+    def.check?.(values);
+    return { kind: 'run', def, values };
+  } catch (e) {
+    return exit(e, def.name);
   }
 }
 
-export function reportError(e: unknown): number {
-  if (e instanceof ChatportError) {
-    process.stderr.write(`chatport: ${e.toLine()}\n`);
-    if (e.code === 'CONFIG_BAD_OPTION') process.stderr.write('Run chatport --help for usage.\n');
-    return exitCodeFor(e.code);
-  }
-  const err = e as Error;
-  process.stderr.write(`chatport: internal error (a bug in chatport, please report it): ${err?.stack ?? String(e)}\n`);
-  return 70;
-}
-
-function exportOptions(y: Argv) {
-  return y
-    .option('from', { type: 'string', demandOption: true, describe: 'Vendor id (dashly, oncehub, expertflow, expertflow-cx) or a path to a mapping file' })
-    .option('input', { alias: 'i', type: 'string', array: true, demandOption: true, describe: 'Input files, directories, globs, or - for stdin (.gz is decompressed)' })
-    .option('format', { alias: 'f', choices: ['jsonl', 'csv', 'parquet'] as const, default: 'jsonl', describe: 'Output format' })
-    .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'Output directory (created if missing)' })
-    .option('on-error', { choices: ['fail', 'skip'] as const, default: 'fail', describe: 'fail: stop at the first bad record; skip: write it to OUT/rejects.jsonl and go on' })
-    .option('report', { type: 'string', describe: 'Also write the run summary as JSON to this file' })
-    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress and no summary on stderr (errors are still printed)' })
-    .option('csv-raw', { type: 'boolean', default: false, describe: 'CSV: do not neutralise cells that start with = + - @ TAB CR (for machine loads)' })
-    .option('max-record-mb', { type: 'number', default: 64, describe: 'Largest single record accepted, in MiB' })
-    .option('threads', {
-      type: 'number',
-      default: defaultThreads(),
-      describe: 'Worker threads that parse, map and encode records, 1-32 (default: the CPU cores, at most 4). 1: all on the main thread, ~100 MB less memory; use it when the other cores are busy. Output is the same for any number',
-    });
-}
-
-function validateOptions(y: Argv) {
-  return y
-    .option('from', { type: 'string', demandOption: true, describe: 'Vendor id or a path to a mapping file' })
-    .option('input', { alias: 'i', type: 'string', array: true, demandOption: true, describe: 'Input files, directories, globs, or -' })
-    .option('report', { type: 'string', describe: 'Also write the validation report as JSON to this file' })
-    .option('max-record-mb', { type: 'number', default: 64, describe: 'Largest single record accepted, in MiB' });
+function commandNamed(word: string | undefined): CommandName | undefined {
+  return COMMANDS.find((c) => c.name === word)?.name;
 }

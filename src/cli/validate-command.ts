@@ -2,8 +2,8 @@
 // must know before a migration: source fields no rule reads (they went to `extra`), enum values that fell to
 // a default, records that failed and why, and canonical columns that stayed empty.
 
-import { writeFile } from 'node:fs/promises';
-import { ChatportError } from '../errors.js';
+import { ChatportError, type ErrorCode } from '../errors.js';
+import { countOf, formatCount, listOf } from '../human-text.js';
 import { loadMapping } from '../mapping/load-mapping.js';
 import { expandInputs } from '../readers/input-sources.js';
 import type { RejectEntry } from '../pipeline/record-errors.js';
@@ -12,13 +12,17 @@ import { TABLES, type Row, type TableName } from '../model/canonical-schema.js';
 import type { Sink, SinkInput } from '../sinks/sink.js';
 import { LosslessNumber } from '../json/lossless-number.js';
 import type { CompiledMapping } from '../mapping/compile-mapping.js';
+import { mappingFileGuard, type CommandRun, type RunContext } from './run-command.js';
+import type { OptionSpec, OptionValues } from './option-spec.js';
 
-export interface ValidateArgs {
-  from: string;
-  input: string[];
-  report?: string;
-  maxRecordMb: number;
-}
+export const VALIDATE_OPTIONS = {
+  from: { kind: 'string', required: true, describe: 'Vendor id or a path to a mapping file' },
+  input: { kind: 'list', alias: 'i', required: true, describe: 'Input files, directories, globs, or - for stdin' },
+  report: { kind: 'string', describe: 'Also write the validation report as JSON to this file, on failure too (with the error)' },
+  'max-record-mb': { kind: 'number', min: 0, minExclusive: true, max: 512, default: 64, unit: 'MiB', describe: 'Largest single record accepted' },
+} as const satisfies OptionSpec;
+
+export type ValidateArgs = OptionValues<typeof VALIDATE_OPTIONS>;
 
 export const VALIDATE_EXAMPLES: [string, string][] = [
   ['$0 validate --from ./my-vendor.yaml --input sample-export.json', 'Check a new mapping against a real export'],
@@ -52,11 +56,12 @@ export interface ValidationReport {
 
 const MAX_EXAMPLES = 5;
 
-export async function validateMapping(from: string, inputs: string[], maxRecordBytes: number): Promise<ValidationReport> {
+/** `signal` stops the run between input chunks (SIGINT, SIGTERM); spilled temporary data is removed as it unwinds. */
+export async function validateMapping(from: string, inputs: readonly string[], maxRecordBytes: number, signal?: AbortSignal): Promise<ValidationReport> {
   const mapping = await loadMapping(from);
   const sources = await expandInputs(inputs);
   let coverage: CoverageSink | null = null;
-  const stats = await runPipeline({ mapping, sources, onError: 'skip', maxRecordBytes, requireMatch: false }, () => (coverage = new CoverageSink(mapping)));
+  const stats = await runPipeline({ mapping, sources, onError: 'skip', maxRecordBytes, requireMatch: false, ...(signal ? { signal } : {}) }, () => (coverage = new CoverageSink(mapping)));
   const seen = coverage as unknown as CoverageSink;
   const json = stats.toJSON();
   const ruled = columnsWithRule(mapping);
@@ -171,29 +176,30 @@ function leafPaths(obj: Record<string, unknown>, prefix: string, depth: number):
   return out;
 }
 
-export function formatValidation(r: ValidationReport): string {
+/** The validate report as lines for the printer (which escapes field names and values taken from the data). */
+export function validationLines(r: ValidationReport): string[] {
   const lines: string[] = [];
   lines.push(
-    `Mapping ${r.vendor}: ${r.records_read} records read, ${r.records_mapped} mapped, ${r.records_failed} failed` +
-      (r.records_redacted ? `, ${r.records_redacted} redacted (marked removed).` : '.'),
+    `Mapping ${r.vendor}: ${countOf(r.records_read, 'record')} read, ${formatCount(r.records_mapped)} mapped, ${formatCount(r.records_failed)} failed` +
+      (r.records_redacted ? `, ${formatCount(r.records_redacted)} redacted (marked removed).` : '.'),
   );
-  lines.push(`Rows: ${Object.entries(r.rows).map(([t, n]) => `${n} ${t}`).join(', ') || 'none'}.`);
+  lines.push(`Rows: ${listOrNone(Object.entries(r.rows).map(([t, n]) => `${formatCount(n)} ${n === 1 ? t.replace(/s$/, '') : t}`))}.`);
   if (r.only_keys_read) lines.push('The mapping read nothing but key columns from any record: an export would stop (CONFIG_MAPPING_MISMATCH) until it maps more.');
-  for (const [t, n] of Object.entries(r.skipped_by_rule)) lines.push(`Records that gave no ${t} row (the table's when did not hold): ${n}.`);
+  for (const [t, n] of Object.entries(r.skipped_by_rule)) lines.push(`Records that gave no ${t} row (the table's when did not hold): ${formatCount(n)}.`);
   if (r.failures.length) {
     lines.push('Failed records:');
     for (const f of r.failures) {
-      lines.push(`  ${f.code} x${f.count}`);
+      lines.push(`  ${f.code} x${formatCount(f.count)}`);
       for (const e of f.examples) lines.push(`    ${e.file}${e.line !== null ? `:${e.line}` : ''} (record ${e.record_index})${e.path ? ` at ${e.path}` : ''}: ${e.reason}`);
     }
   }
   for (const [t, fields] of Object.entries(r.unmapped_fields)) {
     lines.push(`Source fields no rule reads (kept in ${t}.extra):`);
-    for (const [p, n] of Object.entries(fields)) lines.push(`  ${p}: ${n} row${n === 1 ? '' : 's'}`);
+    for (const [p, n] of Object.entries(fields)) lines.push(`  ${p}: ${countOf(n, 'row')}`);
   }
   for (const [col, values] of Object.entries(r.unknown_enum_values)) {
     lines.push(`Enum values the mapping does not list, in ${col} (they got the rule's fallback):`);
-    for (const [v, n] of Object.entries(values)) lines.push(`  ${JSON.stringify(v)}: ${n}`);
+    for (const [v, n] of Object.entries(values)) lines.push(`  ${JSON.stringify(v)}: ${formatCount(n)}`);
   }
   for (const [t, cols] of Object.entries(r.empty_columns)) {
     if (!cols.length) continue;
@@ -201,19 +207,36 @@ export function formatValidation(r: ValidationReport): string {
     const none = r.columns_without_rule[t] ?? [];
     if (none.length) lines.push(`  of which the mapping has no rule for: ${none.join(', ')}.`);
   }
-  return lines.join('\n');
+  return lines;
 }
 
-export async function validateCommand(args: ValidateArgs): Promise<number> {
-  const report = await validateMapping(args.from, args.input, Math.floor(args.maxRecordMb * 1024 * 1024));
-  process.stdout.write(formatValidation(report) + '\n');
-  if (args.report) {
-    try {
-      await writeFile(args.report, JSON.stringify(report, null, 2) + '\n');
-    } catch (e) {
-      throw new ChatportError('WRITE_IO', `cannot write the report ${args.report}: ${(e as Error).message}`, 'write', { file: args.report });
-    }
+function listOrNone(items: string[]): string {
+  return items.length ? items.join(', ') : 'none';
+}
+
+/** The validate report as text (the lines joined; what the tutorial in docs/mappings.md shows). */
+export function formatValidation(r: ValidationReport): string {
+  return validationLines(r).join('\n');
+}
+
+export const VALIDATE_RUN: CommandRun<ValidateArgs> = {
+  name: 'validate',
+  reportGuard: (a) => ({ inputs: a.input, files: mappingFileGuard(a.from) }),
+  interrupted: () => 'nothing was written',
+  run: validateCommand,
+};
+
+export async function validateCommand(args: ValidateArgs, ctx: RunContext): Promise<void> {
+  const report = await validateMapping(args.from, args.input, Math.floor(args.maxRecordMb * 1024 * 1024), ctx.signal);
+  ctx.setReportDetails(() => ({ ...report }));
+  ctx.printer.out(validationLines(report));
+  // a mapping that fails records is not ready: say so in the exit code (65) and in one line
+  if (report.records_failed > 0) {
+    const top = report.failures[0]!;
+    throw new ChatportError(
+      top.code as ErrorCode,
+      `${countOf(report.records_failed, 'record')} of ${formatCount(report.records_read)} failed to map (${listOf(report.failures.map((f) => `${f.code} x${formatCount(f.count)}`))}); see the report above`,
+      'map',
+    );
   }
-  // a mapping that fails records is not ready: say so in the exit code too
-  return report.records_failed > 0 ? 65 : 0;
 }

@@ -1,14 +1,17 @@
-// `chatport migrate` from parsed options to an exit code: reads the token from the named environment variable,
+// `chatport migrate` from parsed options to a finished run: reads the token from the named environment variable,
 // loads the id maps, streams canonical message rows from the export pipeline, runs the migration with the real
 // clock and fetch, shows progress on a TTY, prints the dry-run plan (stdout) and the report (stderr, and JSON with
-// --report), and turns the outcome into an exit code. Argument parsing lives in migrate-cli.ts.
+// --report), and turns the outcome into an error. Options are migrate-cli.ts's; signals, the error line and writing
+// --report are the shared src/cli/run-command.ts's, as for every command.
 
-import { writeFile } from 'node:fs/promises';
-import { ChatportError, exitCodeFor } from '../errors.js';
+import { ChatportError } from '../errors.js';
+import { countOf, formatCount } from '../human-text.js';
 import type { Row } from '../model/canonical-schema.js';
+import type { Printer } from '../cli/printer.js';
+import { mappingFileGuard, runCommand, type CommandRun, type RunContext } from '../cli/run-command.js';
 import type { HttpFetch } from './dashly-api.js';
 import { loadIdMap } from './id-map-csv.js';
-import { formatReport, type MigrationReport } from './migrate-report.js';
+import { migrationReportJSON, reportLines, type MigrationReport } from './migrate-report.js';
 import { systemClock } from './request-pacer.js';
 import { checkToken } from './migration-config.js';
 import { MIGRATION_DEFAULTS, runMigration, type MigrationConfig, type MigrationProgress } from './run-migration.js';
@@ -60,39 +63,65 @@ export interface MigrateCommandDeps {
 export const DEFAULT_API_URL = 'https://api.dashly.app';
 export const DEFAULT_TOKEN_ENV = 'DASHLY_TOKEN';
 
+/** Runs `chatport migrate` as the CLI does (signals, error line, --report), with injectable I/O for tests. */
 export async function migrateCommand(options: MigrateCommandOptions, deps: MigrateCommandDeps = {}): Promise<number> {
-  const out = deps.stdout ?? ((t: string) => void process.stdout.write(t));
-  const err = deps.stderr ?? ((t: string) => void process.stderr.write(t));
-  const interrupt = new AbortController();
-  const onSigint = (): void => {
-    err('\nchatport: stopping after the requests in flight; run again with the same --state to resume\n');
-    interrupt.abort(new Error('interrupted'));
+  return runCommand(migrateRun(deps), options, {
+    stdout: deps.stdout ?? ((t: string) => void process.stdout.write(t)),
+    stderr: deps.stderr ?? ((t: string) => void process.stderr.write(t)),
+    stderrIsTTY: deps.isTTY ?? process.stderr.isTTY === true,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
+}
+
+export function migrateRun(deps: MigrateCommandDeps = {}): CommandRun<MigrateCommandOptions> {
+  return {
+    name: 'migrate',
+    reportGuard: (o) => ({
+      inputs: inputsOf(o),
+      files: [
+        ...mappingFileGuard(o.from),
+        ...(o.state === undefined ? [] : [{ path: o.state, what: 'the state journal' }, { path: `${o.state}.lock`, what: 'the state lock' }]),
+        ...(o.mapConversations === undefined ? [] : [{ path: o.mapConversations, what: 'the --map-conversations file' }]),
+        ...(o.mapAdmins === undefined ? [] : [{ path: o.mapAdmins, what: 'the --map-admins file' }]),
+        ...(o.mapUsers === undefined ? [] : [{ path: o.mapUsers, what: 'the --map-users file' }]),
+      ],
+    }),
+    interrupted: (o) => (o.dryRun ? 'nothing was sent' : 'requests in flight are checked on resume; run the same command again to continue'),
+    run: (o, ctx) => runMigrate(o, ctx, deps),
   };
-  if (!deps.signal) process.once('SIGINT', onSigint);
-  try {
-    const config = await buildConfig(options, deps.env ?? process.env);
-    const rows = (deps.rows ?? pipelineMessageRows)(options);
-    const progress = deps.isTTY ?? process.stderr.isTTY ? progressLine(err) : null;
-    const report = await runMigration(rows, config, {
-      fetch: deps.fetch ?? (fetch as unknown as HttpFetch),
-      clock: systemClock,
-      random: Math.random,
-      signal: deps.signal ?? interrupt.signal,
-      log: (line) => out(line + '\n'),
-      ...(progress && !options.quiet ? { onProgress: progress.update } : {}),
-    });
-    progress?.clear();
-    if (options.report) await writeFile(options.report, JSON.stringify(report, null, 2) + '\n');
-    if (!options.quiet) err(formatReport(report));
-    return outcomeCode(report, err);
-  } catch (e) {
-    if (e instanceof ChatportError) {
-      err(`chatport: ${e.toLine()}\n`);
-      return exitCodeFor(e.code);
-    }
-    throw e;
-  } finally {
-    process.removeListener('SIGINT', onSigint);
+}
+
+async function runMigrate(options: MigrateCommandOptions, ctx: RunContext, deps: MigrateCommandDeps): Promise<void> {
+  let report: MigrationReport | null = null;
+  ctx.setReportDetails(() => ({ from: options.from, to: options.to ?? 'dashly', ...(report ? migrationReportJSON(report) : { dry_run: options.dryRun ?? false }) }));
+  const config = await buildConfig(options, deps.env ?? process.env);
+  const rows = untilAborted((deps.rows ?? pipelineMessageRows)(options), ctx.signal);
+  const progress = !options.quiet && ctx.printer.canShowStatus ? progressLine(ctx.printer) : null;
+  report = await runMigration(rows, config, {
+    fetch: deps.fetch ?? (fetch as unknown as HttpFetch),
+    clock: systemClock,
+    random: Math.random,
+    signal: ctx.signal,
+    log: (line) => ctx.printer.out(line),
+    ...(progress ? { onProgress: progress } : {}),
+  });
+  ctx.printer.clearStatus();
+  if (!options.quiet) ctx.printer.err(reportLines(report));
+  // an interrupted run is reported by the runner (RUN_INTERRUPTED, exit 128 + the signal)
+  if (report.stopped === 'interrupted') return;
+  const problem = outcome(report);
+  if (problem) throw problem;
+}
+
+function inputsOf(o: MigrateCommandOptions): string[] {
+  return typeof o.input === 'string' ? [o.input] : [...o.input];
+}
+
+/** Stops reading the export at the next row once the run is interrupted (before any request, rows are sorted). */
+async function* untilAborted<T>(rows: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  for await (const row of rows) {
+    signal.throwIfAborted();
+    yield row;
   }
 }
 
@@ -156,32 +185,29 @@ export function unescapeTemplate(s: string): string {
   return s.replace(/\\([nt\\])/g, (_m, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : '\\'));
 }
 
-function outcomeCode(report: MigrationReport, err: (t: string) => void): number {
+/** What a finished run that did not deliver everything tells the user: the error for its line and exit code. */
+function outcome(report: MigrationReport): ChatportError | null {
   const m = report.messages;
-  let problem: ChatportError | null = null;
-  if (report.stopped && report.stopped !== 'interrupted') problem = new ChatportError(report.stoppedCode ?? 'MIGRATE_AUTH', report.stopped, 'migrate');
-  else if (m.pending > 0) {
-    problem = new ChatportError('MIGRATE_INCOMPLETE', `${m.pending} messages not sent yet (${report.conversations.halted} halted conversations); run again with the same --state`, 'migrate');
-  } else if (m.rejected > 0) problem = new ChatportError('MIGRATE_REJECTED', `Dashly rejected ${m.rejected} messages; see the report for the reasons`, 'migrate');
-  if (report.stopped === 'interrupted') return 130;
-  if (!problem) return 0;
-  err(`chatport: ${problem.toLine()}\n`);
-  return exitCodeFor(problem.code);
+  if (report.stopped) return new ChatportError(report.stoppedCode ?? 'MIGRATE_AUTH', report.stopped, 'migrate');
+  if (m.pending > 0) {
+    return new ChatportError(
+      'MIGRATE_INCOMPLETE',
+      `${countOf(m.pending, 'message')} not sent yet (${countOf(report.conversations.halted, 'halted conversation')}); run again with the same --state`,
+      'migrate',
+    );
+  }
+  if (m.rejected > 0) return new ChatportError('MIGRATE_REJECTED', `Dashly rejected ${countOf(m.rejected, 'message')}; see the report for the reasons`, 'migrate');
+  return null;
 }
 
-function progressLine(err: (t: string) => void): { update: (p: MigrationProgress) => void; clear: () => void } {
+function progressLine(printer: Printer): (p: MigrationProgress) => void {
   let last = 0;
-  let shown = false;
-  return {
-    update: (p) => {
-      const now = Date.now();
-      if (now - last < 250) return;
-      last = now;
-      shown = true;
-      err(`\rmigrate: ${p.messagesDone} messages settled, ${p.sent} sent, ${p.retried} retried, ${p.conversationsDone} conversations done\x1b[K`);
-    },
-    clear: () => {
-      if (shown) err('\r\x1b[K');
-    },
+  return (p) => {
+    const now = Date.now();
+    if (now - last < 250) return;
+    last = now;
+    printer.status(
+      `migrate: ${countOf(p.messagesDone, 'message')} settled, ${formatCount(p.sent)} sent, ${formatCount(p.retried)} retried, ${countOf(p.conversationsDone, 'conversation')} done`,
+    );
   };
 }

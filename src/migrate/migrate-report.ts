@@ -3,6 +3,7 @@
 // come from Dashly's error envelope as ServerText (masked, escaped, clipped by src/http/untrusted-text.ts),
 // examples are ids.
 
+import { countOf, formatCount } from '../human-text.js';
 import type { ServerText } from '../http/untrusted-text.js';
 import type { RetryCause } from './dashly-api.js';
 import type { StopCode } from './part-sender.js';
@@ -122,20 +123,21 @@ export function reconcile(report: MigrationReport): number {
   return m.sent + m.alreadySent + m.rejected + m.redacted + m.eventsSkipped + m.noTarget + m.duplicates + m.pending - m.total;
 }
 
-export function formatReport(report: MigrationReport): string {
+/** The report as text lines (the CLI's printer escapes each, since reasons and ids come from Dashly and the data). */
+export function reportLines(report: MigrationReport): string[] {
   const m = report.messages;
   const c = report.conversations;
   const q = report.requests;
   const lines: string[] = [];
   const row = (label: string, n: number, note = ''): void => {
-    lines.push(`  ${label.padEnd(16)}${String(n).padStart(9)}${note ? `  ${note}` : ''}`);
+    lines.push(`  ${label.padEnd(16)}${formatCount(n).padStart(9)}${note ? `  ${note}` : ''}`);
   };
   lines.push(`chatport migrate -> dashly${report.dryRun ? ' (dry run: nothing was sent)' : ''}${report.stopped ? ` (stopped: ${report.stopped})` : ''}`);
   lines.push(
-    `conversations: ${c.total} (${c.withTarget} with a Dashly conversation, ${c.started} ${report.dryRun ? 'to start' : 'started'}, ${c.skippedNoTarget} skipped without one, ${c.halted} halted)${c.sharedTargets ? `; WARNING: ${c.sharedTargets} Dashly conversations receive several source conversations` : ''}`,
+    `conversations: ${formatCount(c.total)} (${formatCount(c.withTarget)} with a Dashly conversation, ${formatCount(c.started)} ${report.dryRun ? 'to start' : 'started'}, ${formatCount(c.skippedNoTarget)} skipped without one, ${formatCount(c.halted)} halted)${c.sharedTargets ? `; WARNING: ${formatCount(c.sharedTargets)} Dashly conversations receive several source conversations` : ''}`,
   );
-  lines.push(`messages: ${m.total}`);
-  row(report.dryRun ? 'would send' : 'sent', m.sent, q.splitMessages ? `${q.splitMessages} of them in several parts` : '');
+  lines.push(`messages: ${formatCount(m.total)}`);
+  row(report.dryRun ? 'would send' : 'sent', m.sent, q.splitMessages ? `${formatCount(q.splitMessages)} of them in several parts` : '');
   row('already sent', m.alreadySent, 'by an earlier run of this state');
   row('rejected', m.rejected);
   row('redacted', m.redacted, 'never sent');
@@ -145,25 +147,95 @@ export function formatReport(report: MigrationReport): string {
   row('pending', m.pending, m.pending ? 'resume with the same --state to send them' : '');
   const by = Object.entries(q.retriedBy)
     .filter(([, n]) => n > 0)
-    .map(([k, n]) => `${k.replace('_', ' ')} ${n}`)
+    .map(([k, n]) => `${k.replace('_', ' ')} ${formatCount(n)}`)
     .join(', ');
   lines.push(
-    `requests: ${q.replies} ${report.dryRun ? 'replies planned' : 'replies'}, ${q.starts} starts, ${q.checks} outcome checks (${q.foundOnCheck} found already delivered); retried ${q.retried}${by ? ` (${by})` : ''}`,
+    `requests: ${countOf(q.replies, report.dryRun ? 'reply planned' : 'reply', report.dryRun ? 'replies planned' : 'replies')}, ${countOf(q.starts, 'start')}, ${countOf(q.checks, 'outcome check')} (${formatCount(q.foundOnCheck)} found already delivered); retried ${formatCount(q.retried)}${by ? ` (${by})` : ''}`,
   );
   if (report.rejections.length) {
     lines.push('rejected by Dashly:');
-    for (const r of report.rejections) lines.push(`  ${r.count} x ${r.status} ${r.error}: ${r.reason} (e.g. ${r.examples.join(', ')})`);
+    for (const r of report.rejections) lines.push(`  ${formatCount(r.count)} x ${r.status} ${r.error}: ${r.reason} (e.g. ${r.examples.join(', ')})`);
   }
   if (report.halted.length) {
     lines.push('halted conversations:');
     for (const h of report.halted) lines.push(`  ${h.conversation}: ${h.reason}`);
-    if (c.halted > report.halted.length) lines.push(`  ... and ${c.halted - report.halted.length} more`);
+    if (c.halted > report.halted.length) lines.push(`  ... and ${formatCount(c.halted - report.halted.length)} more`);
   }
   if (report.started.length) {
     lines.push(`started conversations (all are recorded in the state file as "target" records):`);
     for (const s of report.started.slice(0, 20)) lines.push(`  ${s.conversation} -> ${s.target}`);
-    if (c.started > 20) lines.push(`  ... and ${c.started - 20} more`);
+    if (c.started > 20) lines.push(`  ... and ${formatCount(c.started - 20)} more`);
   }
   for (const w of report.warnings) lines.push(`warning: ${w}`);
-  return lines.join('\n') + '\n';
+  return lines;
 }
+
+export function formatReport(report: MigrationReport): string {
+  return reportLines(report).join('\n') + '\n';
+}
+
+/**
+ * The report as JSON (--report), in snake_case like every chatport report. Each field is named here, so that a
+ * field added to MigrationReport fails to compile until it is rendered (the Snake<> keys below), rather than
+ * reaching the JSON in camelCase or through a generic key converter that would also rewrite data keys.
+ */
+export function migrationReportJSON(r: MigrationReport): MigrationReportJSON {
+  const c = r.conversations;
+  const m = r.messages;
+  const q = r.requests;
+  return {
+    dry_run: r.dryRun,
+    stopped: r.stopped,
+    stopped_code: r.stoppedCode,
+    conversations: {
+      total: c.total,
+      with_target: c.withTarget,
+      started: c.started,
+      skipped_no_target: c.skippedNoTarget,
+      halted: c.halted,
+      shared_targets: c.sharedTargets,
+    },
+    messages: {
+      total: m.total,
+      sent: m.sent,
+      already_sent: m.alreadySent,
+      rejected: m.rejected,
+      redacted: m.redacted,
+      events_skipped: m.eventsSkipped,
+      no_target: m.noTarget,
+      duplicates: m.duplicates,
+      pending: m.pending,
+    },
+    requests: {
+      replies: q.replies,
+      starts: q.starts,
+      checks: q.checks,
+      found_on_check: q.foundOnCheck,
+      split_messages: q.splitMessages,
+      retried: q.retried,
+      retried_by: { ...q.retriedBy },
+    },
+    rejections: r.rejections.map((x) => ({ status: x.status, error: x.error, reason: x.reason, count: x.count, examples: [...x.examples] })),
+    halted: r.halted.map((h) => ({ conversation: h.conversation, reason: h.reason })),
+    started: r.started.map((s) => ({ conversation: s.conversation, target: s.target })),
+    warnings: [...r.warnings],
+  };
+}
+
+/** camelCase -> snake_case, as a type: `alreadySent` -> `already_sent`. */
+type Snake<S extends string> = S extends `${infer H}${infer T}` ? `${H extends Lowercase<H> ? H : `_${Lowercase<H>}`}${Snake<T>}` : S;
+/** An object type with snake_case keys, nested objects and arrays of records converted too. */
+type SnakeKeys<T> = {
+  [K in keyof T & string as Snake<K>]: T[K] extends string | number | boolean | null
+    ? T[K]
+    : T[K] extends readonly (infer E)[]
+      ? E extends string | number | boolean | null
+        ? E[]
+        : E extends object
+          ? SnakeKeys<E>[]
+          : E[]
+      : T[K] extends object
+        ? SnakeKeys<T[K]>
+        : T[K];
+};
+export type MigrationReportJSON = SnakeKeys<MigrationReport>;

@@ -4,6 +4,7 @@
 
 import { ChatportError } from '../errors.js';
 import type { TableName } from '../model/canonical-schema.js';
+import { countOf, formatBytes, formatCount, formatRate, formatSeconds, listOf } from '../human-text.js';
 
 export interface TableCounts {
   /** Rows the mapping produced (after redaction) and handed to the writer. */
@@ -106,9 +107,14 @@ export class RunStats {
     return (Date.now() - this.startedAt) / 1000;
   }
 
-  toJSON(): Record<string, unknown> {
+  /**
+   * The summary as JSON (--report), snake_case. `finished: false` is a run that failed or was interrupted: its
+   * counters say how far it got, and reconciliation, which only a finished run can pass, is reported as null.
+   */
+  toJSON(options: { finished?: boolean } = {}): Record<string, unknown> {
+    const finished = options.finished ?? true;
     const seconds = this.seconds();
-    const rec = this.reconcile();
+    const rec = finished ? this.reconcile() : null;
     return {
       records_read: this.recordsRead,
       records_mapped: this.recordsMapped,
@@ -126,37 +132,43 @@ export class RunStats {
       inputs: this.inputs,
       input_bytes: this.bytesRead,
       seconds: round(seconds, 3),
-      mb_per_s: round(this.bytesRead / 1e6 / Math.max(seconds, 1e-3), 1),
+      mb_per_s: round(this.bytesRead / 1e6 / Math.max(seconds, 1e-3), 3),
       records_per_s: Math.round(this.recordsRead / Math.max(seconds, 1e-3)),
       peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
-      reconciled: rec.ok,
-      reconciliation_problems: rec.problems,
+      reconciled: rec ? rec.ok : null,
+      reconciliation_problems: rec ? rec.problems : [],
     };
   }
 
-  /** The one-paragraph summary printed at the end of a run. */
+  /** The one-paragraph summary printed at the end of a run (one line; the printer escapes what came from data). */
   toText(): string {
-    const j = this.toJSON();
-    const tables = [...this.tables].map(([name, t]) => `${t.written} ${name}`).join(', ');
-    const skipped = [...this.tables].filter(([, t]) => t.skippedByRule > 0).map(([n, t]) => `${t.skippedByRule} ${n}`);
+    const seconds = this.seconds();
+    const rec = this.reconcile();
+    const tables = [...this.tables].map(([name, t]) => countOf(t.written, TABLE_NOUNS[name]));
+    const skipped = [...this.tables].filter(([, t]) => t.skippedByRule > 0).map(([n, t]) => `${formatCount(t.skippedByRule)} ${n}`);
     const unknown = [...this.unknownEnums].map(
-      ([col, m]) => `${col}: ${[...m].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([v, n]) => `${JSON.stringify(v)} x${n}`).join(', ')}${m.size > 5 ? ', ...' : ''}`,
+      ([col, m]) => `${col}: ${[...m].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([v, n]) => `${JSON.stringify(v)} x${formatCount(n)}`).join(', ')}${m.size > 5 ? ', ...' : ''}`,
     );
     const parts = [
-      `Read ${this.recordsRead} records (${round(this.bytesRead / 1e6, 1)} MB) from ${this.inputs.length} input${this.inputs.length === 1 ? '' : 's'}; wrote ${tables || 'nothing'}.`,
-      `${this.recordsRedacted} removed (GDPR) record${this.recordsRedacted === 1 ? '' : 's'} redacted.`,
+      `Read ${countOf(this.recordsRead, 'record')} (${formatBytes(this.bytesRead)}) from ${countOf(this.inputs.length, 'input')}; wrote ${tables.length ? listOf(tables) : 'nothing'}.`,
+      `${countOf(this.recordsRedacted, 'removed (GDPR) record')} redacted.`,
       this.lateRemovals
-        ? `${this.lateRemovals} part${this.lateRemovals === 1 ? ' was' : 's were'} marked removed in a copy that came after another copy of ${this.lateRemovals === 1 ? 'it' : 'them'}: the input was read again so that no copy keeps its content.`
+        ? `${countOf(this.lateRemovals, 'part')} ${this.lateRemovals === 1 ? 'was' : 'were'} marked removed in a copy that came after another copy: the input was read again so that no copy keeps its content.`
         : '',
-      this.recordsRejected ? `${this.recordsRejected} record${this.recordsRejected === 1 ? '' : 's'} rejected${this.rejectsFile ? ` (see ${this.rejectsFile})` : ''}: ${[...this.rejectsByCode].map(([c, n]) => `${c} x${n}`).join(', ')}.` : 'No record rejected.',
+      this.recordsRejected
+        ? `${countOf(this.recordsRejected, 'record')} rejected${this.rejectsFile ? ` (see ${this.rejectsFile})` : ''}: ${[...this.rejectsByCode].map(([c, n]) => `${c} x${formatCount(n)}`).join(', ')}.`
+        : 'No record rejected.',
       skipped.length ? `Skipped by mapping rule: ${skipped.join(', ')}.` : '',
       unknown.length ? `Unknown enum values kept with defaults: ${unknown.join('; ')}.` : 'No unknown enum values.',
-      `${j.seconds}s, ${j.mb_per_s} MB/s, ${j.records_per_s} records/s, peak RSS ${j.peak_rss_mb} MB.`,
-      j.reconciled ? 'All records accounted for.' : `RECONCILIATION FAILED: ${(j.reconciliation_problems as string[]).join('; ')}.`,
+      `${formatSeconds(seconds)}, ${formatRate(this.bytesRead, seconds)}, ${formatCount(Math.round(this.recordsRead / Math.max(seconds, 1e-3)))} records/s, peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB.`,
+      rec.ok ? 'All records accounted for.' : `RECONCILIATION FAILED: ${rec.problems.join('; ')}.`,
     ];
     return parts.filter(Boolean).join(' ');
   }
 }
+
+/** Each table's rows as a person counts them: "1 message", "25 conversations". */
+const TABLE_NOUNS: Record<TableName, string> = { messages: 'message', conversations: 'conversation', answers: 'answer' };
 
 function round(n: number, digits: number): number {
   const f = 10 ** digits;

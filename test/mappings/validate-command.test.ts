@@ -57,7 +57,7 @@ describe('validate: an OnceHub export with new fields, new enum values and broke
     const text = formatValidation(await validateMapping('oncehub', [ONCEHUB_DRIFT], MB64));
     expect(text.split('\n')).toEqual([
       'Mapping oncehub: 5 records read, 2 mapped, 3 failed.',
-      'Rows: 2 conversations, 1 answers.',
+      'Rows: 2 conversations, 1 answer.',
       'Failed records:',
       '  MAP_INVALID_TIMESTAMP x1',
       `    ${ONCEHUB_DRIFT}:3 (record 2) at creation_time: created_at: a string of 17 characters is not an ISO-8601 timestamp`,

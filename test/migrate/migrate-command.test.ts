@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrateCommand, type MigrateCommandOptions } from '../../src/migrate/migrate-command.js';
-import { migrateMain } from '../../src/migrate/migrate-cli.js';
+import { main } from '../../src/cli/main.js';
 import { DashlyTestServer } from './dashly-test-server.js';
 import { TOKEN, iterate, message, tempDir } from './migrate-fixtures.js';
 
@@ -106,8 +106,8 @@ describe('migrateCommand', () => {
     const write = process.stderr.write;
     process.stderr.write = ((t: string) => (writes.push(String(t)), true)) as typeof process.stderr.write;
     try {
-      const code = await migrateMain([
-        '--from', 'expertflow', '--input', SAMPLE, '--to', 'dashly', '--api-url', s.url, '--token-env', 'DASHLY_TEST_TOKEN',
+      const code = await main([
+        'migrate', '--from', 'expertflow', '--input', SAMPLE, '--to', 'dashly', '--api-url', s.url, '--token-env', 'DASHLY_TEST_TOKEN',
         '--map-conversations', base.mapConversations!, '--state', base.state!, '--concurrency', '2', '--rps', '500',
         '--template', '{text}\\n-- {author}', '--events', 'skip', '--settle', '0.01',
       ]);

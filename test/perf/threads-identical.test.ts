@@ -35,11 +35,16 @@ async function exportWith(threads: number, args: string[], name: string): Promis
   let report: unknown = null;
   try {
     const json = JSON.parse(await readFile(reportFile, 'utf8')) as Record<string, unknown>;
-    for (const k of ['seconds', 'mb_per_s', 'records_per_s', 'peak_rss_mb', 'out']) delete json[k];
+    for (const k of ['seconds', 'mb_per_s', 'records_per_s', 'peak_rss_mb', 'out', 'started_at', 'ended_at']) delete json[k];
     if (typeof json.rejects_file === 'string') json.rejects_file = path.basename(json.rejects_file);
+    if (json.ok === false) {
+      // a failed run's report counts the bytes read so far, and workers read ahead of the failing record
+      delete json.input_bytes;
+      for (const input of json.inputs as Record<string, unknown>[]) delete input.bytes;
+    }
     report = json;
   } catch {
-    // a failed run writes no report
+    // no report: the run stopped before it could write one (bad options)
   }
   return { code: r.code, stderr: r.stderr, files, report };
 }

@@ -1,0 +1,111 @@
+// The library API: what `import { ... } from 'chatport'` gives another Node project. The same engine as the CLI
+// (the CLI is a thin layer over these calls): exports to files, canonical rows as an async iterable, mapping
+// validation, loading and compiling mappings, and the Dashly migration. Every call takes an AbortSignal; nothing here
+// touches process-wide state (no signal handlers, no exit codes, no printing): errors are thrown as ChatportError.
+
+import { availableParallelism } from 'node:os';
+import { ChatportError } from './errors.js';
+import { loadMapping } from './mapping/load-mapping.js';
+import type { CompiledMapping } from './mapping/compile-mapping.js';
+import { expandInputs, type InputSource } from './readers/input-sources.js';
+import { canonicalRows as pipelineRows, type CanonicalRow } from './pipeline/canonical-rows.js';
+import type { ErrorPolicy, RejectEntry } from './pipeline/record-errors.js';
+import { runExport } from './pipeline/run-export.js';
+import { workersFor } from './pipeline/run-pipeline.js';
+import { RunStats } from './pipeline/run-stats.js';
+import type { TableName } from './model/canonical-schema.js';
+import type { FormatName } from './writers/writer.js';
+
+export { ChatportError, type ErrorCode, type Position, type Stage } from './errors.js';
+export { loadMapping, KNOWN_VENDORS, type KnownVendor } from './mapping/load-mapping.js';
+export { compileMapping, type CompiledMapping } from './mapping/compile-mapping.js';
+export type { MappingSpec, RuleSpec, TableSpec, ConditionSpec, DeriveSpec } from './mapping/mapping-types.js';
+export { TABLES, TABLE_NAMES, type Row, type TableName, type TableDef, type ColumnDef, type ColumnType } from './model/canonical-schema.js';
+export { LosslessNumber } from './json/lossless-number.js';
+export { RunStats } from './pipeline/run-stats.js';
+export type { RejectEntry } from './pipeline/record-errors.js';
+export type { CanonicalRow } from './pipeline/canonical-rows.js';
+export type { FormatName } from './writers/writer.js';
+export { validateMapping, type ValidationReport } from './cli/validate-command.js';
+
+/** Where records come from and how they are read: shared by every call that reads an export. */
+export interface ReadOptions {
+  /** A vendor id (`dashly`, `oncehub`, `expertflow`, `expertflow-cx`), a path to a mapping file, or a compiled mapping. */
+  readonly from: string | CompiledMapping;
+  /** Files, directories, globs, or `-` for standard input (gzip is read by its magic bytes). */
+  readonly input: string | readonly string[];
+  /** `fail` (default): the first bad record stops the run; `skip`: bad records are rejected and counted. */
+  readonly onError?: ErrorPolicy;
+  /** Threads that parse, map, redact and encode: 1 keeps everything on the calling thread. Default: cores, at most 4. */
+  readonly threads?: number;
+  /** Largest single record accepted, in MiB (default 64). */
+  readonly maxRecordMb?: number;
+  /** Stops the run between segments: it rejects with RUN_INTERRUPTED and leaves no output behind. */
+  readonly signal?: AbortSignal;
+  /** The run's counters, updated as it goes (for a progress display). */
+  readonly stats?: RunStats;
+}
+
+export interface ExportTranscriptsOptions extends ReadOptions {
+  /** Output directory: one file per table (`messages.jsonl`, ...), and `rejects.jsonl` with onError `skip`. */
+  readonly out: string;
+  readonly format?: FormatName;
+  /** CSV only: leave cells that start with = + - @ TAB CR as they are (machine loads). */
+  readonly csvRaw?: boolean;
+}
+
+/**
+ * Exports transcripts into `out`, every file appearing only when the whole run succeeded. Resolves with the run's
+ * counters (`stats.toJSON()` is the summary the CLI prints as --report).
+ */
+export async function exportTranscripts(options: ExportTranscriptsOptions): Promise<RunStats> {
+  const format = options.format ?? 'jsonl';
+  if (options.csvRaw && format !== 'csv') throw new ChatportError('CONFIG_BAD_OPTION', 'csvRaw applies to the csv format only', 'config');
+  const read = await resolveRead(options);
+  return runExport({ ...read, format, outDir: options.out, csvRaw: options.csvRaw ?? false });
+}
+
+export interface CanonicalRowsOptions extends ReadOptions {
+  /** Only these tables' rows (default: every table the mapping writes). */
+  readonly tables?: readonly TableName[];
+  /** Each rejected record (with onError `skip`), in input order among the rows. */
+  readonly onReject?: (entry: RejectEntry) => void | Promise<void>;
+}
+
+/**
+ * The canonical rows of an export, redacted, as an async iterable. The input is read in full before the first row
+ * comes (rows are spooled to a temporary folder), because a removed copy of a part late in the input removes every
+ * earlier copy: no row is ever handed out that a later copy would have redacted.
+ */
+export async function* canonicalRows(options: CanonicalRowsOptions): AsyncGenerator<CanonicalRow> {
+  const read = await resolveRead(options);
+  yield* pipelineRows({
+    ...read,
+    ...(options.tables ? { tables: options.tables } : {}),
+    ...(options.onReject ? { onReject: options.onReject } : {}),
+  });
+}
+
+async function resolveRead(o: ReadOptions): Promise<{
+  mapping: CompiledMapping;
+  sources: InputSource[];
+  onError: ErrorPolicy;
+  workers: number;
+  maxRecordBytes: number;
+  stats: RunStats;
+  signal?: AbortSignal;
+}> {
+  const mapping = typeof o.from === 'string' ? await loadMapping(o.from) : o.from;
+  const sources = await expandInputs(typeof o.input === 'string' ? [o.input] : o.input);
+  const maxRecordMb = o.maxRecordMb ?? 64;
+  if (!(maxRecordMb > 0)) throw new ChatportError('CONFIG_BAD_OPTION', `maxRecordMb must be a positive number (got ${String(maxRecordMb)})`, 'config');
+  return {
+    mapping,
+    sources,
+    onError: o.onError ?? 'fail',
+    workers: workersFor(o.threads ?? Math.min(4, availableParallelism())),
+    maxRecordBytes: Math.floor(maxRecordMb * 1024 * 1024),
+    stats: o.stats ?? new RunStats(),
+    ...(o.signal ? { signal: o.signal } : {}),
+  };
+}
