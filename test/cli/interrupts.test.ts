@@ -137,7 +137,7 @@ describe('chatport validate and export under signals', () => {
     await writeFile(input, dashlyParts(40_000, 2));
     const report = path.join(dir, 'validate-report.json');
     const run = await start(['validate', '--from', 'dashly', '--input', input, '--report', report]);
-    await until('aggregates are spilled', async () => (await readdir(run.tmp)).some((n) => n.startsWith('chatport-derive-')), 30_000);
+    await until('aggregates are spilled', async () => (await readdir(run.tmp, { recursive: true })).some((n) => String(n).includes('chatport-derive-')), 30_000);
     run.child.kill('SIGINT');
     await expectInterrupted(run, 'SIGINT', 'nothing was written');
     expect(await readReport(report)).toMatchObject({ command: 'validate', ok: false, error: { code: 'RUN_INTERRUPTED', exit_code: 130 } });

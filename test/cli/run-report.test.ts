@@ -75,7 +75,7 @@ describe('the report of a failed run', () => {
       vendor: 'dashly',
       reconciled: null,
     });
-    expect((j.error as { message: string }).message).toContain('yesterday');
+    expect((j.error as { message: string }).message).toContain('is not an epoch number');
     expect(j.records_read).toBeGreaterThanOrEqual(1);
   });
 
