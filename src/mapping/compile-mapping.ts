@@ -236,7 +236,8 @@ function compileTable(name: TableName, spec: TableSpec, ctx: CompileContext): Co
     if (!Array.isArray(spec.sources) || spec.sources.length === 0) throw invalid({ file, at: `${base}.sources` }, 'sources needs a non-empty list of row sources');
     sourceSpecs = spec.sources.map((s, i) => ({ spec: s, where: `${base}.sources[${i}]` }));
   } else {
-    sourceSpecs = [{ spec: spec as SourceSpec, where: base }];
+    const { aggregate: _aggregate, sources: _sources, ...source } = spec;
+    sourceSpecs = [{ spec: source as SourceSpec, where: base }];
   }
   const table: { -readonly [K in keyof CompiledTable]: CompiledTable[K] } = {
     name,

@@ -7,7 +7,7 @@ import { formatMicros } from '../model/timestamp.js';
 import type { ColumnType } from '../model/canonical-schema.js';
 import { ConversionError, converterFor, describeType, TIMESTAMP_CONVERSIONS, type Converter } from './conversions.js';
 import { CONVERSIONS, VALUE_TYPES, type Conversion, type ConditionSpec, type RuleSpec, type ValueType } from './mapping-types.js';
-import { compileGetter, parsePath, PathSyntaxError, type ParsedPath } from './paths.js';
+import { ALL, compileGetter, parsePath, PathSyntaxError, type ParsedPath, type PathStep } from './paths.js';
 import { ConsumptionScope } from './consumed-tree.js';
 import { LosslessNumber } from '../json/lossless-number.js';
 
@@ -172,8 +172,12 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
     const list = Array.isArray(spec.path) ? spec.path : [spec.path];
     if (list.length === 0) throw invalid({ ...scope, at: `${scope.at}.path` }, 'path list is empty');
     const parsed = list.map((p, i) => parse(p, { ...scope, levels: scope.upConsumed.length, at: Array.isArray(spec.path) ? `${scope.at}.path[${i}]` : `${scope.at}.path` }));
+    // pluck reads one field of each element and `pick: first` the first element: only that much is consumed
+    const suffix: PathStep[] | null =
+      spec.pluck !== undefined && typeof spec.pluck === 'string' ? [ALL, ...parse(spec.pluck, { ...scope, levels: 0, at: `${scope.at}.pluck` }).segments] : spec.pick === 'first' ? [0] : null;
+    const consumes = spec.pick !== 'last' && spec.pick !== 'length';
     const getters = parsed.map((p, i) => {
-      const mark = markConsumed(p, { ...inner, guarded: inner.guarded || i > 0 }, scalarOnly);
+      const mark = consumes ? markConsumed(suffix ? { ...p, segments: [...p.segments, ...suffix] } : p, { ...inner, guarded: inner.guarded || i > 0 }, scalarOnly || suffix !== null) : null;
       if (deferred && mark) {
         deferred.push(mark);
         return sourceGetter(p);
