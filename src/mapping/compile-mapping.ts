@@ -47,6 +47,8 @@ export interface CompiledSource {
   /** The paths each column reads inside the innermost element, and the paths removed_when reads there. */
   readonly columnPaths: ReadonlyMap<string, readonly (readonly PathStep[])[]>;
   readonly removedWhenPaths: readonly (readonly PathStep[])[];
+  /** Per level: says that the level's array (or object) was taken by this element's rows (consumed in the level above). */
+  readonly levelMarks: readonly (() => void)[];
   /** Where the source sits in the mapping file (tables.messages.sources[1]), for messages. */
   readonly where: string;
 }
@@ -263,7 +265,9 @@ function compileSource(table: CompiledTable, spec: SourceSpec, base: string, ctx
   const levels = spec.for_each !== undefined ? forEachLevels(spec.for_each, file, `${base}.for_each`) : spec.at !== undefined ? atLevel(spec.at, file, `${base}.at`) : [];
   // scopes[0] is the record's; each level's path is consumed whole by the level above it: its elements are the rows'
   const scopes = [ctx.recordConsumed, ...levels.map(() => new ConsumptionScope())];
-  levels.forEach((l, k) => scopes[k]!.track(l.segments, false, false));
+  // an array a level iterates is consumed when it is iterated (elements a when skips are counted); an `at` object
+  // only when its row was made (a when that skips it leaves it in the record's extra)
+  const levelMarks = levels.map((l, k) => scopes[k]!.track(l.segments, false, true)!);
   const consumed = scopes[levels.length]!;
   const upConsumed = scopes.slice(0, levels.length);
   const depth = levels.length;
@@ -341,6 +345,7 @@ function compileSource(table: CompiledTable, spec: SourceSpec, base: string, ctx
     scopes,
     columnPaths,
     removedWhenPaths,
+    levelMarks,
     where: base,
   };
 }
@@ -528,6 +533,7 @@ function visitElements(
     if (!Array.isArray(value)) {
       throw new ChatportError('MAP_INVALID_VALUE', `${source.table.name}: for_each expected an array, got ${typeof value === 'object' ? 'an object' : `a ${typeof value}`}`, 'map', { path: level.text });
     }
+    source.levelMarks[k]!();
     for (let i = 0; i < value.length; i++) step(k, value[i], around, i, [...location, ...level.segments, i]);
   };
   const step = (k: number, el: unknown, up: Ancestors, index: number, location: readonly Segment[]) => {
@@ -590,6 +596,7 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ct
           return;
         }
         const row = buildRow(source, el, up, index, ctx);
+        if (source.levels[depth - 1]!.kind === 'one') source.levelMarks[depth - 1]!();
         row.extra = scopes[depth]!.rest(el);
         const item: MappedRow = { table: table.name, row };
         if (source.removedWhen && source.removedWhen(el, up, ctx)) {
