@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'MAP_INVALID_TIMESTAMP'
   | 'MAP_TIMESTAMP_OUT_OF_RANGE'
   | 'MAP_DUPLICATE_ID'
+  | 'MAP_NO_ROWS'
   // configuration: flags, mapping files
   | 'CONFIG_UNKNOWN_VENDOR'
   | 'CONFIG_MAPPING_INVALID'

@@ -156,7 +156,7 @@ class CoverageSink implements Sink {
 /** Columns each output table fills by a rule of the mapping or by chatport itself (source, extra, keys of derived rows). */
 function columnsWithRule(mapping: CompiledMapping): Map<TableName, Set<string>> {
   const out = new Map<TableName, Set<string>>();
-  for (const t of mapping.tables) out.set(t.name, new Set(['source', 'extra', 'redacted', ...t.columns.map((c) => c.name)]));
+  for (const t of mapping.tables) out.set(t.name, new Set(['source', 'extra', 'redacted', ...t.sources.flatMap((s) => s.columns.map((c) => c.name)), ...(t.aggregates?.columns ?? [])]));
   for (const d of mapping.derived) out.set(d.name, new Set(['source', 'conversation_id', ...d.aggregators.map((a) => a.column)]));
   return out;
 }

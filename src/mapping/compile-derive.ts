@@ -3,7 +3,7 @@
 // order, so the result is the same whatever order or parallelism the rows arrived in.
 
 import { TABLES, type Row, type TableDef, type TableName } from '../model/canonical-schema.js';
-import { compileCondition, compileRule, invalid, type Evaluate, type MapContext, type Test } from './compile-rule.js';
+import { compileCondition, compileRule, invalid, NO_ANCESTORS, type Evaluate, type MapContext, type Test } from './compile-rule.js';
 import type { AggregateSpec, DeriveSpec, RuleSpec } from './mapping-types.js';
 
 const AGG_KEYS = new Set(['count', 'min', 'max', 'first', 'latest', 'set', 'const', 'where', 'default']);
@@ -15,7 +15,7 @@ export interface RowOrder {
   readonly seq: number;
 }
 
-interface Aggregator {
+export interface Aggregator {
   readonly column: string;
   init(): unknown;
   update(slot: unknown, row: Row, order: RowOrder, ctx: MapContext): unknown;
@@ -38,7 +38,7 @@ type SetOp = { time: number; seq: number; add: boolean; value: string };
 const before = (a: RowOrder, b: RowOrder) => a.time < b.time || (a.time === b.time && a.seq < b.seq);
 
 function ruleOf(raw: RuleSpec | string, file: string, at: string, column: string): Evaluate {
-  return compileRule(raw, { file, at, column, consumed: null, parentConsumed: null, type: 'json', inJson: false });
+  return compileRule(raw, { file, at, column, consumed: null, upConsumed: [], type: 'json', inJson: false });
 }
 
 export function compileDerive(name: TableName, spec: DeriveSpec, file: string, vendor: string): CompiledDerive {
@@ -56,7 +56,7 @@ export function compileDerive(name: TableName, spec: DeriveSpec, file: string, v
   return { name, from: spec.derive_from, def, vendor, aggregators };
 }
 
-function compileAggregate(column: string, spec: AggregateSpec, file: string, at: string): Aggregator {
+export function compileAggregate(column: string, spec: AggregateSpec, file: string, at: string): Aggregator {
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw invalid({ file, at }, 'an aggregate must be an object such as {latest: path}');
   for (const k of Object.keys(spec)) if (!AGG_KEYS.has(k)) throw invalid({ file, at: `${at}.${k}` }, `unknown key "${k}" in an aggregate (allowed: ${[...AGG_KEYS].join(', ')})`);
   const kinds = ['count', 'min', 'max', 'first', 'latest', 'set', 'const'].filter((k) => k in spec);
@@ -76,7 +76,7 @@ function compileAggregate(column: string, spec: AggregateSpec, file: string, at:
       return {
         column,
         init: () => 0,
-        update: (s, row, _o, ctx) => ((where ? where(row, undefined, ctx) : true) && (cond ? cond(row, undefined, ctx) : true) ? (s as number) + 1 : s),
+        update: (s, row, _o, ctx) => ((where ? where(row, NO_ANCESTORS, ctx) : true) && (cond ? cond(row, NO_ANCESTORS, ctx) : true) ? (s as number) + 1 : s),
         finish: (s) => s,
         merge: (a, b) => (a as number) + (b as number),
       };
@@ -91,10 +91,10 @@ function compileAggregate(column: string, spec: AggregateSpec, file: string, at:
         column,
         init: () => null,
         update: (s, row, _o, ctx) => {
-          if (where && !where(row, undefined, ctx)) return s;
+          if (where && !where(row, NO_ANCESTORS, ctx)) return s;
           let cur = s;
           for (const r of rules) {
-            const v = r(row, undefined, 0, ctx);
+            const v = r(row, NO_ANCESTORS, 0, ctx);
             if (typeof v === 'number') cur = pick(cur, v);
           }
           return cur;
@@ -116,8 +116,8 @@ function compileAggregate(column: string, spec: AggregateSpec, file: string, at:
         column,
         init: () => null,
         update: (s, row, order, ctx) => {
-          if (where && !where(row, undefined, ctx)) return s;
-          const v = rule(row, undefined, 0, ctx);
+          if (where && !where(row, NO_ANCESTORS, ctx)) return s;
+          const v = rule(row, NO_ANCESTORS, 0, ctx);
           if (v === null || v === undefined) return s;
           return choose(s as Pick, { time: order.time, seq: order.seq, value: v });
         },
@@ -134,11 +134,11 @@ function compileAggregate(column: string, spec: AggregateSpec, file: string, at:
         column,
         init: () => [] as SetOp[],
         update: (s, row, order, ctx) => {
-          if (where && !where(row, undefined, ctx)) return s;
+          if (where && !where(row, NO_ANCESTORS, ctx)) return s;
           const ops = s as SetOp[];
-          const a = add(row, undefined, 0, ctx);
+          const a = add(row, NO_ANCESTORS, 0, ctx);
           if (typeof a === 'string') ops.push({ time: order.time, seq: order.seq, add: true, value: a });
-          const r = remove ? remove(row, undefined, 0, ctx) : null;
+          const r = remove ? remove(row, NO_ANCESTORS, 0, ctx) : null;
           if (typeof r === 'string') ops.push({ time: order.time, seq: order.seq, add: false, value: r });
           return ops;
         },

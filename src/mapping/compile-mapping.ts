@@ -4,39 +4,68 @@
 
 import { ChatportError } from '../errors.js';
 import { TABLES, type Row, type TableName, type TableDef } from '../model/canonical-schema.js';
-import { compileCondition, compileRule, invalid, setOwn, type Evaluate, type MapContext, type Test } from './compile-rule.js';
-import { ConsumedTree } from './consumed-tree.js';
+import { compileCondition, compileRule, invalid, NO_ANCESTORS, setOwn, type Ancestors, type Evaluate, type MapContext, type Test } from './compile-rule.js';
+import { ConsumedTree, ConsumptionScope } from './consumed-tree.js';
 import { compileDerive, type CompiledDerive } from './compile-derive.js';
-import type { DeriveSpec, MappingSpec, RuleSpec, TableSpec } from './mapping-types.js';
-import { compileGetter, parsePath, PathSyntaxError, type ParsedPath, type Segment } from './paths.js';
+import { compileRecordAggregates, type RecordAggregates } from './record-aggregates.js';
+import type { DeriveSpec, MappingSpec, RuleSpec, SourceSpec, TableSpec } from './mapping-types.js';
+import { ALL, arrayCrossedAt, compileGetter, formatPath, parsePath, PathSyntaxError, type ParsedPath, type PathStep, type Segment } from './paths.js';
 
 /** Columns chatport fills itself; a mapping may not set them. */
 const RESERVED_COLUMNS = new Set(['source', 'extra', 'redacted']);
 const TOP_KEYS = new Set(['chatport_mapping', 'vendor', 'description', 'input', 'removed_when', 'tables']);
-const TABLE_KEYS = new Set(['for_each', 'when', 'columns', 'ignore']);
+const SOURCE_KEYS = ['for_each', 'at', 'when', 'removed_when', 'columns', 'ignore'];
+const TABLE_KEYS = new Set([...SOURCE_KEYS, 'sources', 'aggregate']);
 
 export interface CompiledColumn {
   readonly name: string;
   readonly evaluate: Evaluate;
 }
 
-export interface CompiledTable {
-  readonly name: TableName;
-  readonly def: TableDef;
-  /** Path of an array inside the record whose elements give one row each; null for one row per record. */
-  readonly forEach: ((rec: unknown) => unknown) | null;
-  readonly forEachPath: string | null;
+/** One level of a row source's iteration: the array at a path (one element at a time), or one object at a path. */
+export interface Level {
+  readonly kind: 'each' | 'one';
+  readonly segments: readonly Segment[];
+  readonly get: (v: unknown) => unknown;
+  /** The for_each (or at) text up to this level, for messages. */
+  readonly text: string;
+}
+
+/** Where some of a table's rows come from: the record, each innermost element of nested arrays, or one object. */
+export interface CompiledSource {
+  readonly table: CompiledTable;
+  /** Empty: one row per record. */
+  readonly levels: readonly Level[];
   readonly when: Test | null;
+  /** An element meeting this is removed at the vendor (GDPR); only sources with levels have one. */
+  readonly removedWhen: Test | null;
   readonly columns: readonly CompiledColumn[];
   /** The columns of the table's key (always required: a row without its key could not be told apart). */
   readonly keyColumns: readonly CompiledColumn[];
-  /** What the table's rules consume at the element level (for_each tables); record-level tables share one. */
-  readonly elementConsumed: ConsumedTree | null;
+  /** What rules consume at each level: [0] is the record (shared by every source), [k] the elements of level k. */
+  readonly scopes: readonly ConsumptionScope[];
+  /** The paths each column reads inside the innermost element, and the paths removed_when reads there. */
+  readonly columnPaths: ReadonlyMap<string, readonly (readonly PathStep[])[]>;
+  readonly removedWhenPaths: readonly (readonly PathStep[])[];
+  /** Per level: says that the level's array (or object) was taken by this element's rows (consumed in the level above). */
+  readonly levelMarks: readonly (() => void)[];
+  /** Where the source sits in the mapping file (tables.messages.sources[1]), for messages. */
+  readonly where: string;
+}
+
+export interface CompiledTable {
+  readonly name: TableName;
+  readonly def: TableDef;
+  readonly sources: readonly CompiledSource[];
+  /** One row per record: a single source without levels (the run checks rows + skipped = records for such tables). */
+  readonly onePerRecord: boolean;
   /**
    * Every column of the table in schema order, null except `source` (the vendor) and `redacted` (false): each row
    * starts as a copy of it, so all rows of a table share one object shape.
    */
   readonly rowTemplate: Readonly<Row>;
+  /** Columns computed from another table's rows of the same record, after redaction (record-aggregates.ts). */
+  readonly aggregates: RecordAggregates | null;
 }
 
 export interface Unwrap {
@@ -51,18 +80,20 @@ export const EVERY: unique symbol = Symbol('every element');
 export type RemovalPath = readonly (Segment | typeof EVERY)[];
 
 /**
- * What decides whether a record is removed (GDPR), for the removal rule (src/redact/removal-rule.ts), which alone
- * makes that decision: removed_when, and every path that removal depends on.
+ * What decides whether a record, or an element of it, is removed (GDPR), for the removal rule
+ * (src/redact/removal-rule.ts), which alone makes that decision: removed_when, and every path that removal depends on.
  */
 export interface RemovalSpec {
   /** removed_when, evaluated on the record after unwrap; null when the mapping has none. */
   readonly removedWhen: Test | null;
   /** Paths read by unwrap conditions and unwrap paths, from the value as read (before unwrap). */
   readonly unwrapPaths: readonly RemovalPath[];
-  /** Paths read by removed_when and by removed_at rules, from the record after unwrap. */
+  /** Paths read by removed_when (of the record and of row sources) and by removed_at rules, from the record after unwrap. */
   readonly recordPaths: readonly RemovalPath[];
-  /** removed_at rules: a row whose removed_at is set is redacted too. Per table, with its for_each getter. */
-  readonly removedAt: readonly { readonly table: CompiledTable; readonly evaluate: Evaluate }[];
+  /** removed_at rules: a row whose removed_at is set is redacted too. Per row source. */
+  readonly removedAt: readonly { readonly source: CompiledSource; readonly evaluate: Evaluate }[];
+  /** Row sources with a removed_when of their own: an element meeting it is removed, with its content anywhere. */
+  readonly elementRemoval: readonly CompiledSource[];
   /** Every key name on those paths: a record whose text holds one of them twice gets a closer look. */
   readonly keyNames: ReadonlySet<string>;
 }
@@ -76,13 +107,15 @@ export interface CompiledMapping {
   readonly unwrap: readonly Unwrap[];
   readonly removal: RemovalSpec;
   readonly tables: readonly CompiledTable[];
+  /** Every row source of every table, in the order rows are made. */
+  readonly sources: readonly CompiledSource[];
   readonly derived: readonly CompiledDerive[];
-  /** Tables with one row per record (no for_each): their rows carry the record's unmapped rest in `extra`. */
+  /** Tables with one row per record: their rows carry the record's unmapped rest in `extra`. */
   readonly recordTables: ReadonlySet<TableName>;
   /** Top-level record fields that key columns read (a mapping that reads nothing else from a record matched nothing). */
   readonly keySources: ReadonlySet<string>;
-  /** Everything record-level rules consume; the rest of each record goes to `extra`. */
-  readonly recordConsumed: ConsumedTree;
+  /** Everything the record's rules consume; the rest of each record goes to `extra`. */
+  readonly recordConsumed: ConsumptionScope;
   /** Tables whose rows come out of this mapping, record-level and derived. */
   readonly outputTables: readonly TableName[];
 }
@@ -112,17 +145,24 @@ export function compileMapping(spec: unknown, file: string): CompiledMapping {
     const where = `input.unwrap[${i}]`;
     if (!isObj(u) || u.when === undefined || typeof u.path !== 'string') throw invalid(at(where), 'unwrap entries need when (a condition) and path');
     const path = parsePathAt(u.path, file, `${where}.path`);
-    unwrapPaths.push(path.segments);
-    return { when: compileCondition(u.when, { ...at(`${where}.when`), onPath: (p) => unwrapPaths.push(p.segments) }), get: compileGetter(path.segments), path };
+    if (path.up > 0 || path.segments.some((s) => s === ALL)) throw invalid(at(`${where}.path`), 'an unwrap path names one object inside the value (no ^ or [*])');
+    unwrapPaths.push(path.segments as Segment[]);
+    return {
+      when: compileCondition(u.when, { ...at(`${where}.when`), levels: 0, onPath: (p) => unwrapPaths.push(removalSegments(p.segments)) }),
+      get: compileGetter(path.segments),
+      path,
+    };
   });
 
-  const removedWhen = m.removed_when === undefined ? null : compileCondition(m.removed_when, { ...at('removed_when'), onPath: (p) => recordPaths.push(p.segments) });
+  const removedWhen =
+    m.removed_when === undefined ? null : compileCondition(m.removed_when, { ...at('removed_when'), levels: 0, onPath: (p) => recordPaths.push(removalSegments(p.segments)) });
 
   if (!isObj(m.tables) || Object.keys(m.tables).length === 0) throw invalid(at('tables'), 'tables must map at least one of messages, conversations, answers');
-  const recordConsumed = new ConsumedTree();
+  const recordConsumed = new ConsumptionScope();
   const keySources = new Set<string>();
   const tables: CompiledTable[] = [];
   const derived: CompiledDerive[] = [];
+  const ctx: CompileContext = { file, vendor: m.vendor, recordConsumed, removalPaths: recordPaths, keySources };
   for (const [name, tableSpec] of Object.entries(m.tables)) {
     if (!(name in TABLES)) throw invalid(at(`tables.${name}`), `unknown table "${name}" (canonical tables: ${Object.keys(TABLES).join(', ')})`);
     const tableName = name as TableName;
@@ -131,12 +171,19 @@ export function compileMapping(spec: unknown, file: string): CompiledMapping {
       derived.push(compileDerive(tableName, tableSpec as unknown as DeriveSpec, file, m.vendor));
       continue;
     }
-    tables.push(compileTable(tableName, tableSpec as unknown as TableSpec, file, recordConsumed, m.vendor, recordPaths, keySources));
+    tables.push(compileTable(tableName, tableSpec as unknown as TableSpec, ctx));
   }
   for (const d of derived) {
     if (!tables.some((t) => t.name === d.from)) throw invalid(at(`tables.${d.name}.derive_from`), `derive_from ${d.from}: that table is not mapped from records`);
   }
-  const removedAt = tables.flatMap((table) => table.columns.filter((c) => c.name === 'removed_at').map((c) => ({ table, evaluate: c.evaluate })));
+  for (const t of tables) {
+    if (t.aggregates && !tables.some((o) => o.name === t.aggregates!.from)) {
+      throw invalid(at(`tables.${t.name}.aggregate.from`), `aggregate from ${t.aggregates.from}: that table is not mapped from records`);
+    }
+  }
+  const sources = tables.flatMap((t) => t.sources);
+  const removedAt = sources.flatMap((source) => source.columns.filter((c) => c.name === 'removed_at').map((c) => ({ source, evaluate: c.evaluate })));
+  const elementRemoval = sources.filter((s) => s.removedWhen !== null);
   const keyNames = new Set<string>();
   for (const p of [...unwrapPaths, ...recordPaths]) for (const seg of p) if (typeof seg === 'string') keyNames.add(seg);
   return {
@@ -145,9 +192,10 @@ export function compileMapping(spec: unknown, file: string): CompiledMapping {
     spec,
     envelopeKeys,
     unwrap,
-    removal: { removedWhen, unwrapPaths, recordPaths, removedAt, keyNames },
+    removal: { removedWhen, unwrapPaths, recordPaths, removedAt, elementRemoval, keyNames },
     tables,
-    recordTables: new Set(tables.filter((t) => !t.forEach).map((t) => t.name)),
+    sources,
+    recordTables: new Set(tables.filter((t) => t.sources.some((s) => s.levels.length === 0)).map((t) => t.name)),
     keySources,
     derived,
     recordConsumed,
@@ -155,7 +203,21 @@ export function compileMapping(spec: unknown, file: string): CompiledMapping {
   };
 }
 
-function parsePathAt(text: string, file: string, where: string): ParsedPath {
+interface CompileContext {
+  readonly file: string;
+  readonly vendor: string;
+  readonly recordConsumed: ConsumptionScope;
+  readonly removalPaths: RemovalPath[];
+  readonly keySources: Set<string>;
+}
+
+/** Path steps as the removal rule reads them: `[*]` is every element. */
+function removalSegments(steps: readonly PathStep[]): RemovalPath {
+  return steps.map((s) => (s === ALL ? EVERY : s));
+}
+
+function parsePathAt(text: unknown, file: string, where: string): ParsedPath {
+  if (typeof text !== 'string') throw invalid({ file, at: where }, `a path must be a string, got ${JSON.stringify(text)}`);
   try {
     return parsePath(text);
   } catch (e) {
@@ -164,54 +226,109 @@ function parsePathAt(text: string, file: string, where: string): ParsedPath {
   }
 }
 
-function compileTable(
-  name: TableName,
-  spec: TableSpec,
-  file: string,
-  recordConsumed: ConsumedTree,
-  vendor: string,
-  removalPaths: RemovalPath[],
-  keySources: Set<string>,
-): CompiledTable {
+function compileTable(name: TableName, spec: TableSpec, ctx: CompileContext): CompiledTable {
   const base = `tables.${name}`;
+  const { file } = ctx;
   for (const k of Object.keys(spec)) if (!TABLE_KEYS.has(k)) throw invalid({ file, at: `${base}.${k}` }, `unknown key "${k}" in a table (allowed: ${[...TABLE_KEYS].join(', ')}, or derive_from)`);
   const def = TABLES[name];
-  if (!isObj(spec.columns)) throw invalid({ file, at: `${base}.columns` }, 'columns must map canonical column names to rules');
-  let forEach: CompiledTable['forEach'] = null;
-  let elementConsumed: ConsumedTree | null = null;
-  let forEachPath: ParsedPath | null = null;
-  if (spec.for_each !== undefined) {
-    const p = parsePathAt(spec.for_each, file, `${base}.for_each`);
-    forEachPath = p;
-    recordConsumed.mark(p.segments);
-    forEach = compileGetter(p.segments);
-    elementConsumed = new ConsumedTree();
+  let sourceSpecs: { spec: SourceSpec; where: string }[];
+  if (spec.sources !== undefined) {
+    const direct = SOURCE_KEYS.filter((k) => k in spec);
+    if (direct.length) throw invalid({ file, at: `${base}.${direct[0]}` }, `a table with sources gives ${direct.join(', ')} inside each source`);
+    if (!Array.isArray(spec.sources) || spec.sources.length === 0) throw invalid({ file, at: `${base}.sources` }, 'sources needs a non-empty list of row sources');
+    sourceSpecs = spec.sources.map((s, i) => ({ spec: s, where: `${base}.sources[${i}]` }));
+  } else {
+    const { aggregate: _aggregate, sources: _sources, ...source } = spec;
+    sourceSpecs = [{ spec: source as SourceSpec, where: base }];
   }
-  const consumed = elementConsumed ?? recordConsumed;
-  for (const ignored of spec.ignore ?? []) consumed.mark(parsePathAt(ignored, file, `${base}.ignore`).segments);
+  const table: { -readonly [K in keyof CompiledTable]: CompiledTable[K] } = {
+    name,
+    def,
+    sources: [],
+    onePerRecord: false,
+    rowTemplate: rowTemplate(def, ctx.vendor),
+    aggregates: null,
+  };
+  if (spec.aggregate !== undefined) table.aggregates = compileRecordAggregates(name, spec.aggregate, file, `${base}.aggregate`);
+  table.sources = sourceSpecs.map(({ spec: s, where }) => compileSource(table, s, where, ctx));
+  table.onePerRecord = table.sources.length === 1 && table.sources[0]!.levels.length === 0;
+  return table;
+}
+
+function compileSource(table: CompiledTable, spec: SourceSpec, base: string, ctx: CompileContext): CompiledSource {
+  const { file } = ctx;
+  const { name, def } = table;
+  if (!isObj(spec)) throw invalid({ file, at: base }, 'a row source must be an object with columns');
+  for (const k of Object.keys(spec)) if (!SOURCE_KEYS.includes(k)) throw invalid({ file, at: `${base}.${k}` }, `unknown key "${k}" in a row source (allowed: ${SOURCE_KEYS.join(', ')})`);
+  if (!isObj(spec.columns)) throw invalid({ file, at: `${base}.columns` }, 'columns must map canonical column names to rules');
+  if (spec.for_each !== undefined && spec.at !== undefined) throw invalid({ file, at: `${base}.at` }, 'a row source takes for_each or at, not both');
+  const levels = spec.for_each !== undefined ? forEachLevels(spec.for_each, file, `${base}.for_each`) : spec.at !== undefined ? atLevel(spec.at, file, `${base}.at`) : [];
+  // scopes[0] is the record's; each level's path is consumed whole by the level above it: its elements are the rows'
+  const scopes = [ctx.recordConsumed, ...levels.map(() => new ConsumptionScope())];
+  // an array a level iterates is consumed when it is iterated (elements a when skips are counted); an `at` object
+  // only when its row was made (a when that skips it leaves it in the record's extra)
+  const levelMarks = levels.map((l, k) => scopes[k]!.track(l.segments, false, true)!);
+  const consumed = scopes[levels.length]!;
+  const upConsumed = scopes.slice(0, levels.length);
+  const depth = levels.length;
+  /** A path read at this source's innermost level, as the removal rule reads it from the record. */
+  const fromRecord = (p: ParsedPath): RemovalPath => {
+    const prefix: (Segment | typeof EVERY)[] = [];
+    for (let k = 0; k < depth - p.up; k++) {
+      prefix.push(...levels[k]!.segments);
+      if (levels[k]!.kind === 'each') prefix.push(EVERY);
+    }
+    return [...prefix, ...removalSegments(p.segments)];
+  };
+  for (const ignored of spec.ignore ?? []) {
+    const p = parsePathAt(ignored, file, `${base}.ignore`);
+    if (p.up > depth) throw invalid({ file, at: `${base}.ignore` }, `path "${p.text}" climbs above the record`);
+    scopes[depth - p.up]!.track(p.segments, false, false);
+  }
+  const removedWhenPaths: PathStep[][] = [];
+  let removedWhen: Test | null = null;
+  if (spec.removed_when !== undefined) {
+    if (depth === 0) throw invalid({ file, at: `${base}.removed_when` }, 'removed_when of a row source goes with for_each or at; a whole record is removed by the top-level removed_when');
+    removedWhen = compileCondition(spec.removed_when, {
+      file,
+      at: `${base}.removed_when`,
+      levels: depth,
+      onPath: (p) => {
+        ctx.removalPaths.push(fromRecord(p));
+        if (p.up === 0) removedWhenPaths.push([...p.segments]);
+      },
+    });
+  }
   const columns: CompiledColumn[] = [];
+  const columnPaths = new Map<string, PathStep[][]>();
   for (const [col, rule] of Object.entries(spec.columns)) {
     const where = `${base}.columns.${col}`;
     const colDef = def.columns.find((c) => c.name === col);
     if (!colDef) throw invalid({ file, at: where }, `table ${name} has no column "${col}" (columns: ${def.columns.map((c) => c.name).join(', ')})`);
     if (RESERVED_COLUMNS.has(col)) throw invalid({ file, at: where }, `column ${col} is filled by chatport and cannot be mapped`);
+    if (table.aggregates?.columns.includes(col)) throw invalid({ file, at: where }, `column ${col} is computed by aggregate`);
     const isKey = (def.key as readonly string[]).includes(col);
-    const evaluate = compileRule(rule, {
-        file,
-        at: where,
-        column: col,
-        consumed,
-        parentConsumed: elementConsumed ? recordConsumed : null,
-        type: colDef.type,
-        inJson: false,
-        onPath: (p: ParsedPath) => {
-          // a row with removed_at set is redacted: the removal rule must know what removed_at reads
-          if (col === 'removed_at') removalPaths.push(p.parent || !forEachPath ? p.segments : [...forEachPath.segments, EVERY, ...p.segments]);
-          const top = p.segments[0];
-          if (isKey && typeof top === 'string' && (p.parent || !forEachPath)) keySources.add(top);
-        },
-      });
-    columns.push({ name: col, evaluate: isKey ? requireKey(evaluate, name, col, rule) : evaluate });
+    const reads: PathStep[][] = [];
+    columnPaths.set(col, reads);
+    const shaped = shapeOf(col, rule, file, where);
+    const evaluate = compileRule(shaped.rule, {
+      file,
+      at: where,
+      column: col,
+      consumed,
+      upConsumed,
+      type: colDef.type,
+      inJson: false,
+      onPath: (p: ParsedPath) => {
+        if (p.up === 0) reads.push([...p.segments]);
+        // a row with removed_at set is redacted: the removal rule must know what removed_at reads
+        if (col === 'removed_at') ctx.removalPaths.push(fromRecord(p));
+        const top = p.segments[0];
+        if (isKey && typeof top === 'string' && p.up === depth) ctx.keySources.add(top);
+      },
+    });
+    const checked = shaped.check ? shaped.check(evaluate) : evaluate;
+    columns.push({ name: col, evaluate: isKey ? requireKey(checked, name, col, rule) : checked });
   }
   for (const key of def.key) {
     if (!RESERVED_COLUMNS.has(key) && !columns.some((c) => c.name === key)) {
@@ -219,15 +336,76 @@ function compileTable(
     }
   }
   return {
-    name,
-    def,
-    forEach,
-    forEachPath: spec.for_each ?? null,
-    when: spec.when === undefined ? null : compileCondition(spec.when, { file, at: `${base}.when` }),
+    table,
+    levels,
+    when: spec.when === undefined ? null : compileCondition(spec.when, { file, at: `${base}.when`, levels: depth }),
+    removedWhen,
     columns,
     keyColumns: columns.filter((c) => (def.key as readonly string[]).includes(c.name)),
-    elementConsumed,
-    rowTemplate: rowTemplate(def, vendor),
+    scopes,
+    columnPaths,
+    removedWhenPaths,
+    levelMarks,
+    where: base,
+  };
+}
+
+/** `a.b[*].c[*]` (or `a.b[*].c`, the last [*] implied) as its levels: the arrays a.b, then c inside each element. */
+function forEachLevels(text: unknown, file: string, where: string): Level[] {
+  const p = parsePathAt(text, file, where);
+  if (p.up > 0) throw invalid({ file, at: where }, 'for_each reads from the record: no ^');
+  const groups: Segment[][] = [[]];
+  for (const s of p.segments) {
+    if (s === ALL) groups.push([]);
+    else groups[groups.length - 1]!.push(s);
+  }
+  if (groups[groups.length - 1]!.length === 0) groups.pop();
+  let sofar: PathStep[] = [];
+  return groups.map((segments) => {
+    if (segments.length === 0) throw invalid({ file, at: where }, `for_each "${p.text}": [*] must follow a path (a[*].b[*], not [*][*])`);
+    sofar = sofar.length ? [...sofar, ALL as PathStep, ...segments] : [...segments];
+    return { kind: 'each', segments, get: compileGetter(segments), text: formatPath(sofar) };
+  });
+}
+
+function atLevel(text: unknown, file: string, where: string): Level[] {
+  const p = parsePathAt(text, file, where);
+  if (p.up > 0 || p.segments.some((s) => s === ALL)) throw invalid({ file, at: where }, 'at names one object inside the record (no ^ or [*]; use for_each for arrays)');
+  const segments = p.segments as Segment[];
+  return [{ kind: 'one', segments, get: compileGetter(segments), text: p.text }];
+}
+
+/** Columns whose values have a fixed shape, checked on every row: attachments (objects), tags (strings). */
+const SHAPES: Record<string, { what: string; item: (v: unknown) => boolean; single: (v: unknown) => boolean }> = {
+  attachments: { what: 'a list of attachment objects', item: isObj, single: isObj },
+  tags: { what: 'a list of strings', item: (v) => typeof v === 'string', single: (v) => typeof v === 'string' },
+};
+
+/**
+ * The rule of a column with its shape check: a single object (or tag string) where a list is expected is an error
+ * naming the path, or a list of one when the rule says allow_single. `each` rules check their own shape.
+ */
+function shapeOf(col: string, rule: RuleSpec | string, file: string, where: string): { rule: RuleSpec | string; check: ((e: Evaluate) => Evaluate) | null } {
+  const spec: RuleSpec = typeof rule === 'string' ? { path: rule } : rule;
+  const shape = Object.prototype.hasOwnProperty.call(SHAPES, col) ? SHAPES[col]! : null;
+  if (!isObj(spec as unknown) || spec.each !== undefined) return { rule, check: null };
+  if (spec.allow_single !== undefined && !shape) throw invalid({ file, at: `${where}.allow_single` }, '"allow_single" goes with "each", or with the attachments and tags columns');
+  if (!shape) return { rule, check: null };
+  const allowSingle = spec.allow_single === true;
+  const { allow_single: _, ...rest } = spec;
+  const path = spec.path === undefined ? col : Array.isArray(spec.path) ? spec.path.join(' | ') : spec.path;
+  return {
+    rule: rest,
+    check: (evaluate) => (rec, up, index, ctx) => {
+      const v = evaluate(rec, up, index, ctx);
+      if (v === null || v === undefined) return v;
+      if (Array.isArray(v)) {
+        if (v.every(shape.item)) return v;
+        throw new ChatportError('MAP_INVALID_VALUE', `${col}: expected ${shape.what}, got a list with another kind of element`, 'map', { path });
+      }
+      if (allowSingle && shape.single(v)) return [v];
+      throw new ChatportError('MAP_INVALID_VALUE', `${col}: expected ${shape.what}, got ${isObj(v) ? 'a single object' : typeof v === 'string' ? 'a single string' : 'another value'}${shape.single(v) ? ' (allow_single: true reads it as a list of one)' : ''}`, 'map', { path });
+    },
   };
 }
 
@@ -238,8 +416,8 @@ function compileTable(
 function requireKey(evaluate: Evaluate, table: TableName, column: string, rule: RuleSpec | string): Evaluate {
   const spec = typeof rule === 'string' ? { path: rule } : rule;
   const where = spec.path === undefined ? column : Array.isArray(spec.path) ? spec.path.join(' | ') : spec.path;
-  return (rec, parent, index, ctx) => {
-    const v = evaluate(rec, parent, index, ctx);
+  return (rec, up, index, ctx) => {
+    const v = evaluate(rec, up, index, ctx);
     if (v === null || v === undefined) {
       throw new ChatportError('MAP_MISSING_FIELD', `${column} is a key of ${table} but the record has no value for it (is --from the right mapping for this input?)`, 'map', { path: where });
     }
@@ -272,7 +450,7 @@ export function unwrapRecord(mapping: CompiledMapping, input: unknown): Unwrappe
     throw new ChatportError('READ_NOT_A_RECORD', `expected a record (JSON object), got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : `a ${typeof input}`}`, 'map');
   }
   for (const u of mapping.unwrap) {
-    if (u.when(input, undefined, NO_CONTEXT)) {
+    if (u.when(input, NO_ANCESTORS, NO_CONTEXT)) {
       const inner = u.get(input);
       if (!isRecord(inner)) throw new ChatportError('MAP_INVALID_VALUE', `unwrap: expected a record object here`, 'map', { path: u.path.text });
       const tree = new ConsumedTree();
@@ -290,59 +468,205 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** One record's rows, by table, with the count of tables a `when` rule skipped. */
-export interface MappedRecord {
-  readonly rows: { table: TableName; row: Row }[];
-  /** Rows not produced because a table's `when` did not hold (skipped by rule). */
-  readonly skippedByRule: Partial<Record<TableName, number>>;
+/** A row of a record: its table, its values, and whether the element it came from is removed (GDPR). */
+export interface MappedRow {
+  table: TableName;
+  row: Row;
+  /** Set when the row source's removed_when holds for the element the row came from. */
+  removed?: boolean;
 }
+
+/** An element a row source's removed_when marked removed: where it sits in the record, and its source. */
+export interface RemovedElement {
+  readonly location: readonly Segment[];
+  readonly source: CompiledSource;
+}
+
+/** One record's rows, by table, with the count of rows a `when` rule skipped. */
+export interface MappedRecord {
+  readonly rows: MappedRow[];
+  /** Rows not produced because a table's (or a row source's) `when` did not hold (skipped by rule). */
+  readonly skippedByRule: Partial<Record<TableName, number>>;
+  /** Elements removed at the vendor (per-element removed_when); null when none. src/redact decides what they lose. */
+  readonly removedElements: readonly RemovedElement[] | null;
+}
+
+/** One element of a row source, with the levels around it (the record first) and its place in the record. */
+interface Visit {
+  (el: unknown, up: Ancestors, index: number, location: readonly Segment[]): void;
+}
+
+/**
+ * Visits the innermost elements of a source with levels, in order. `after(level, el, up, location)` runs when a
+ * level's element is done (for the rest of intermediate levels). Throws MAP_INVALID_VALUE when a level's path does
+ * not hold an array (or, for `at`, an object), or goes through an array with a key step (threads.events).
+ */
+function visitElements(
+  source: CompiledSource,
+  record: Record<string, unknown>,
+  visit: Visit,
+  before?: (level: number) => void,
+  after?: (level: number, el: unknown, location: readonly Segment[]) => void,
+): void {
+  const levels = source.levels;
+  const walk = (k: number, host: unknown, up: Ancestors, location: readonly Segment[]) => {
+    const level = levels[k]!;
+    const value = level.get(host);
+    if (value === undefined || value === null) {
+      if (value === undefined) {
+        const crossed = arrayCrossedAt(host, level.segments);
+        if (crossed > 0) {
+          const segs = level.segments;
+          const hint = formatPath([...segs.slice(0, crossed), ALL, ...segs.slice(crossed)]);
+          throw new ChatportError('MAP_INVALID_VALUE', `${source.table.name}: for_each ${formatPath(segs)} goes through ${formatPath(segs.slice(0, crossed))}, which is an array: iterate it with ${hint}`, 'map', { path: level.text });
+        }
+      }
+      return;
+    }
+    const around = [...up, host];
+    if (level.kind === 'one') {
+      if (!isRecord(value)) throw new ChatportError('MAP_INVALID_VALUE', `${source.table.name}: at expected an object, got ${Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'another value' : `a ${typeof value}`}`, 'map', { path: level.text });
+      const loc = [...location, ...level.segments];
+      step(k, value, around, 0, loc);
+      return;
+    }
+    if (!Array.isArray(value)) {
+      throw new ChatportError('MAP_INVALID_VALUE', `${source.table.name}: for_each expected an array, got ${typeof value === 'object' ? 'an object' : `a ${typeof value}`}`, 'map', { path: level.text });
+    }
+    source.levelMarks[k]!();
+    for (let i = 0; i < value.length; i++) step(k, value[i], around, i, [...location, ...level.segments, i]);
+  };
+  const step = (k: number, el: unknown, up: Ancestors, index: number, location: readonly Segment[]) => {
+    before?.(k + 1);
+    if (k === levels.length - 1) visit(el, up, index, location);
+    else walk(k + 1, el, up, location);
+    after?.(k + 1, el, location);
+  };
+  walk(0, record, NO_ANCESTORS, []);
+}
+
+/** Key under which an intermediate level's unread rest is kept in the extra of the first row made from it. */
+const upKey = (levels: number) => '^'.repeat(levels);
 
 /**
  * Maps one unwrapped record into rows. Throws ChatportError (MAP_*) with the source path; the caller adds the
  * position. Whether the record is removed is not decided here (src/redact/removal-rule.ts), and rows come out
- * unredacted: the caller redacts them before anything else sees them.
+ * unredacted: the caller redacts them before anything else sees them. Every field of the record reaches a column,
+ * some row's `extra`, or an `ignore` list, decided by what this record's rules read (consumed-tree.ts): the
+ * record's rest goes to its one-per-record rows, or to its first row under `$record`; an intermediate level's
+ * element (a thread around events) keeps its rest in the first row made from it under `^`, or in the record's
+ * rest under `$rowless` when it made none; a record with data and no row at all (none skipped by a `when`) is
+ * MAP_NO_ROWS.
  */
 export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ctx: MapContext): MappedRecord {
   const { record, wrapper } = unwrapped;
-  const rows: { table: TableName; row: Row }[] = [];
+  const rows: MappedRow[] = [];
   const skippedByRule: Partial<Record<TableName, number>> = {};
-  let recordExtra: Record<string, unknown> | null | undefined;
-  for (const table of mapping.tables) {
-    if (table.when && !table.when(record, undefined, ctx)) {
-      skippedByRule[table.name] = (skippedByRule[table.name] ?? 0) + 1;
+  let recordRows: Row[] | null = null;
+  let removedElements: RemovedElement[] | null = null;
+  let rowless: Record<string, unknown> | null = null;
+  let skipped = false;
+  mapping.recordConsumed.reset();
+  const sources = mapping.sources;
+  for (let s = 0; s < sources.length; s++) {
+    const source = sources[s]!;
+    const table = source.table;
+    if (source.levels.length === 0) {
+      if (source.when && !source.when(record, NO_ANCESTORS, ctx)) {
+        skippedByRule[table.name] = (skippedByRule[table.name] ?? 0) + 1;
+        skipped = true;
+        continue;
+      }
+      const row = buildRow(source, record, NO_ANCESTORS, 0, ctx);
+      (recordRows ??= []).push(row);
+      rows.push({ table: table.name, row });
       continue;
     }
-    if (table.forEach) {
-      const list = table.forEach(record);
-      if (list === undefined || list === null) continue;
-      if (!Array.isArray(list)) {
-        throw new ChatportError('MAP_INVALID_VALUE', `${table.name}: for_each expected an array, got ${typeof list === 'object' ? 'an object' : `a ${typeof list}`}`, 'map', { path: table.forEachPath ?? '' });
-      }
-      for (let i = 0; i < list.length; i++) {
-        const el = list[i];
-        const row = buildRow(table, el, record, i, ctx);
-        row.extra = table.elementConsumed!.rest(el);
-        rows.push({ table: table.name, row });
-      }
-      continue;
-    }
-    const row = buildRow(table, record, undefined, 0, ctx);
-    if (recordExtra === undefined) {
-      recordExtra = mapping.recordConsumed.rest(record);
-      if (wrapper) {
-        recordExtra ??= {};
-        setOwn(recordExtra, '$wrapper', wrapper);
-      }
-    }
-    row.extra = recordExtra;
-    rows.push({ table: table.name, row });
+    const depth = source.levels.length;
+    const scopes = source.scopes;
+    // the first row made from the current element of each level (to carry that element's rest), by level
+    const firstRow: (Row | null)[] = new Array(depth + 1).fill(null);
+    visitElements(
+      source,
+      record,
+      (el, up, index, location) => {
+        if (source.when && !source.when(el, up, ctx)) {
+          skippedByRule[table.name] = (skippedByRule[table.name] ?? 0) + 1;
+          skipped = true;
+          return;
+        }
+        const row = buildRow(source, el, up, index, ctx);
+        if (source.levels[depth - 1]!.kind === 'one') source.levelMarks[depth - 1]!();
+        row.extra = scopes[depth]!.rest(el);
+        const item: MappedRow = { table: table.name, row };
+        if (source.removedWhen && source.removedWhen(el, up, ctx)) {
+          item.removed = true;
+          (removedElements ??= []).push({ location, source });
+        }
+        rows.push(item);
+        for (let k = 1; k < depth; k++) firstRow[k] ??= row;
+      },
+      (level) => {
+        scopes[level]!.reset();
+        firstRow[level] = null;
+      },
+      (level, el, location) => {
+        if (level === depth) return;
+        const rest = scopes[level]!.rest(el);
+        if (rest === null) return;
+        const first = firstRow[level];
+        if (first) setOwn((first.extra ??= {}) as Record<string, unknown>, upKey(depth - level), rest);
+        else setOwn((rowless ??= {}), formatPath(location), rest);
+      },
+    );
   }
-  return { rows, skippedByRule };
+  let rest = mapping.recordConsumed.rest(record);
+  if (wrapper) setOwn((rest ??= {}), '$wrapper', wrapper);
+  if (rowless) setOwn((rest ??= {}), '$rowless', rowless);
+  if (recordRows) {
+    for (const row of recordRows) row.extra = rest;
+  } else if (rest !== null) {
+    const first = rows[0];
+    if (first) setOwn((first.row.extra ??= {}) as Record<string, unknown>, '$record', rest);
+    else if (!skipped) {
+      throw new ChatportError('MAP_NO_ROWS', `the record gives no row (${mapping.sources.map((s) => s.levels.map((l) => l.text).join('[*].') || 'the record').join(', ')} held no element) and its fields would reach no output: add a table with one row per record, or a when that skips such records`, 'map');
+    }
+  }
+  return { rows, skippedByRule, removedElements };
 }
 
-/** unwrapRecord then mapRows, for callers that need no removal decision (tests, docs examples). */
+/**
+ * Per-record aggregates (a conversations row's message_count from the messages the record gave), computed on the
+ * rows as they leave redaction: the caller runs this after src/redact, so a removed message's content cannot reach
+ * an aggregate.
+ */
+export function finishRecordRows(mapping: CompiledMapping, rows: readonly MappedRow[], ctx: MapContext): void {
+  for (const table of mapping.tables) {
+    if (!table.aggregates) continue;
+    table.aggregates.apply(rows, table.name, ctx);
+  }
+}
+
+/** unwrapRecord, mapRows and the per-record aggregates, for callers that need no removal decision (tests, docs examples). */
 export function mapRecord(mapping: CompiledMapping, input: unknown, ctx: MapContext): MappedRecord {
-  return mapRows(mapping, unwrapRecord(mapping, input), ctx);
+  const mapped = mapRows(mapping, unwrapRecord(mapping, input), ctx);
+  finishRecordRows(mapping, mapped.rows, ctx);
+  return mapped;
+}
+
+/**
+ * Every element of a row source that has levels, with the levels around it; nothing is thrown (a broken level gives
+ * no element). For the removal rule, which reads elements of records that may be broken or partly read.
+ */
+export function elementsOf(source: CompiledSource, record: Record<string, unknown>): { el: unknown; up: Ancestors; index: number }[] {
+  const out: { el: unknown; up: Ancestors; index: number }[] = [];
+  if (source.levels.length === 0) return [{ el: record, up: NO_ANCESTORS, index: 0 }];
+  try {
+    visitElements(source, record, (el, up, index) => out.push({ el, up, index }));
+  } catch (e) {
+    if (!(e instanceof ChatportError)) throw e;
+  }
+  return out;
 }
 
 /**
@@ -353,40 +677,39 @@ export function mapRecord(mapping: CompiledMapping, input: unknown, ctx: MapCont
 export function keysOf(mapping: CompiledMapping, unwrapped: UnwrappedRecord): { table: TableName; row: Row }[] {
   const out: { table: TableName; row: Row }[] = [];
   const { record } = unwrapped;
-  for (const table of mapping.tables) {
-    try {
-      if (table.when && !table.when(record, undefined, NO_CONTEXT)) continue;
-      const elements = table.forEach ? table.forEach(record) : [record];
-      if (!Array.isArray(elements)) continue;
-      for (let i = 0; i < elements.length; i++) {
-        const row: Row = {};
-        let complete = true;
-        for (const key of table.def.key) {
-          const column = table.keyColumns.find((c) => c.name === key);
-          let v: unknown;
-          try {
-            v = column?.evaluate(table.forEach ? elements[i] : record, table.forEach ? record : undefined, i, NO_CONTEXT);
-          } catch {
-            v = undefined;
-          }
-          if (v === null || v === undefined) complete = false;
-          row[key] = v;
-        }
-        if (complete) out.push({ table: table.name, row });
+  for (const source of mapping.sources) {
+    const { table } = source;
+    for (const { el, up, index } of elementsOf(source, record)) {
+      try {
+        if (source.when && !source.when(el, up, NO_CONTEXT)) continue;
+      } catch {
+        continue; // a condition on a broken record: no key to read
       }
-    } catch {
-      // a condition on a broken record: no key to read
+      const row: Row = {};
+      let complete = true;
+      for (const key of table.def.key) {
+        const column = source.keyColumns.find((c) => c.name === key);
+        let v: unknown;
+        try {
+          v = column?.evaluate(el, up, index, NO_CONTEXT);
+        } catch {
+          v = undefined;
+        }
+        if (v === null || v === undefined) complete = false;
+        row[key] = v;
+      }
+      if (complete) out.push({ table: table.name, row });
     }
   }
   return out;
 }
 
-function buildRow(table: CompiledTable, rec: unknown, parent: unknown, index: number, ctx: MapContext): Row {
-  const row: Row = { ...table.rowTemplate };
-  const columns = table.columns;
+function buildRow(source: CompiledSource, rec: unknown, up: Ancestors, index: number, ctx: MapContext): Row {
+  const row: Row = { ...source.table.rowTemplate };
+  const columns = source.columns;
   for (let i = 0; i < columns.length; i++) {
     const c = columns[i]!;
-    const v = c.evaluate(rec, parent, index, ctx);
+    const v = c.evaluate(rec, up, index, ctx);
     row[c.name] = v === undefined ? null : v;
   }
   return row;

@@ -5,10 +5,10 @@
 import { ChatportError } from '../errors.js';
 import { formatMicros } from '../model/timestamp.js';
 import type { ColumnType } from '../model/canonical-schema.js';
-import { ConversionError, converterFor, TIMESTAMP_CONVERSIONS, type Converter } from './conversions.js';
+import { ConversionError, converterFor, describeType, TIMESTAMP_CONVERSIONS, type Converter } from './conversions.js';
 import { CONVERSIONS, VALUE_TYPES, type Conversion, type ConditionSpec, type RuleSpec, type ValueType } from './mapping-types.js';
-import { compileGetter, parsePath, PathSyntaxError, type ParsedPath } from './paths.js';
-import { ConsumedTree } from './consumed-tree.js';
+import { ALL, compileGetter, parsePath, PathSyntaxError, type ParsedPath, type PathStep } from './paths.js';
+import { ConsumptionScope } from './consumed-tree.js';
 import { LosslessNumber } from '../json/lossless-number.js';
 
 /** Per-record state the compiled functions report into. */
@@ -16,8 +16,12 @@ export interface MapContext {
   unknownEnum(column: string, raw: string): void;
 }
 
-export type Evaluate = (rec: unknown, parent: unknown, index: number, ctx: MapContext) => unknown;
-export type Test = (rec: unknown, parent: unknown, ctx: MapContext) => boolean;
+/** The elements and record around the one a rule reads, nearest last (`^` is the last, `^^` the one before). */
+export type Ancestors = readonly unknown[];
+export const NO_ANCESTORS: Ancestors = Object.freeze([]);
+
+export type Evaluate = (rec: unknown, up: Ancestors, index: number, ctx: MapContext) => unknown;
+export type Test = (rec: unknown, up: Ancestors, ctx: MapContext) => boolean;
 
 /** Where the rule sits, for messages and for tracking what it consumes. */
 export interface RuleScope {
@@ -27,8 +31,11 @@ export interface RuleScope {
   /** Column name reported for unknown enum values and errors. */
   readonly column: string;
   /** Source paths the rule places in a column are marked here (null: not tracked, e.g. derive rules). */
-  readonly consumed: ConsumedTree | null;
-  readonly parentConsumed: ConsumedTree | null;
+  readonly consumed: ConsumptionScope | null;
+  /** The scopes of the levels around (`^` is the last), for paths that start with ^; as many as the rule has ancestors. */
+  readonly upConsumed: readonly (ConsumptionScope | null)[];
+  /** Whether the rule runs only on some elements (under a when, or a first_of branch after the first). */
+  readonly guarded?: boolean;
   /** Output type: decides the default conversion and how timestamps are represented. */
   readonly type: ColumnType;
   /** Inside a JSON value (attachments, object): timestamps become ISO strings there. */
@@ -37,12 +44,19 @@ export interface RuleScope {
   readonly onPath?: (path: ParsedPath) => void;
 }
 
-/** Where a condition sits, and who wants to know the paths it reads. */
-export type ConditionScope = Pick<RuleScope, 'file' | 'at' | 'onPath'>;
+/** Where a condition sits, who wants to know the paths it reads, and how many levels `^` may climb (unlimited if absent). */
+export type ConditionScope = Pick<RuleScope, 'file' | 'at' | 'onPath'> & { readonly levels?: number };
 
 const RULE_KEYS = new Set([
   'path',
   'const',
+  'template',
+  'min',
+  'max',
+  'lookup',
+  'pluck',
+  'pick',
+  'extract',
   'first_of',
   'object',
   'each',
@@ -58,6 +72,8 @@ const RULE_KEYS = new Set([
   'default',
   'required',
 ]);
+/** The keys that give a rule its value; a rule has exactly one. */
+const RULE_SOURCES = ['path', 'const', 'first_of', 'object', 'each', 'index', 'template', 'min', 'max'] as const;
 const CONDITION_KEYS = new Set(['path', 'equals', 'in', 'exists', 'truthy', 'nonempty', 'is', 'matches', 'all', 'any', 'not']);
 
 export function invalid(scope: Pick<RuleScope, 'file' | 'at'>, message: string): ChatportError {
@@ -80,6 +96,9 @@ function parse(text: unknown, scope: ConditionScope): ParsedPath {
   if (typeof text !== 'string') throw invalid(scope, `a path must be a string, got ${JSON.stringify(text)}`);
   try {
     const path = parsePath(text);
+    if (scope.levels !== undefined && path.up > scope.levels) {
+      throw invalid(scope, `path "${text}" climbs ${path.up} level${path.up === 1 ? '' : 's'} up, but only ${scope.levels} ${scope.levels === 1 ? 'is' : 'are'} around it here${scope.levels === 0 ? ' (^ reads the record around a for_each element)' : ''}`);
+    }
     scope.onPath?.(path);
     return path;
   } catch (e) {
@@ -89,19 +108,32 @@ function parse(text: unknown, scope: ConditionScope): ParsedPath {
 }
 
 /**
- * A getter that reads from the record or, for `^.` paths, from the parent record. A record path is the compiled
- * getter itself (it ignores the parent argument): each wrapper here is one more call per read, for every record.
+ * A getter that reads from the element or, for `^.` paths, from a level around it. An element path is the compiled
+ * getter itself (it ignores the ancestors): each wrapper here is one more call per read, for every record.
  */
-function sourceGetter(p: ParsedPath): (rec: unknown, parent: unknown) => unknown {
+export function sourceGetter(p: ParsedPath): (rec: unknown, up: Ancestors) => unknown {
   const get = compileGetter(p.segments);
-  if (!p.parent) return get;
-  if (p.segments.length === 0) return (_rec, parent) => parent;
-  return (_rec, parent) => get(parent);
+  if (p.up === 0) return get;
+  const n = p.up;
+  if (p.segments.length === 0) return (_rec, up) => up[up.length - n];
+  return (_rec, up) => get(up[up.length - n]);
 }
 
-function markConsumed(p: ParsedPath, scope: RuleScope, scalarOnly: boolean): void {
-  const tree = p.parent ? scope.parentConsumed : scope.consumed;
-  tree?.mark(p.segments, scalarOnly);
+/** Marks what a path read consumes; for a guarded rule, returns the function that marks it on the current element. */
+function markConsumed(p: ParsedPath, scope: RuleScope, scalarOnly: boolean): (() => void) | null {
+  const tree = p.up === 0 ? scope.consumed : scope.upConsumed[scope.upConsumed.length - p.up];
+  // a read of a level around is consumed only when some element's rule really made it (a record whose array is empty
+  // had nothing read through ^)
+  return tree?.track(p.segments, scalarOnly, scope.guarded === true || p.up > 0) ?? null;
+}
+
+/** A getter that, when it runs, also says that its (guarded) branch was evaluated on this element. */
+function tracked(get: (rec: unknown, up: Ancestors) => unknown, mark: (() => void) | null): (rec: unknown, up: Ancestors) => unknown {
+  if (!mark) return get;
+  return (rec, up) => {
+    mark();
+    return get(rec, up);
+  };
 }
 
 export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate {
@@ -109,12 +141,11 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
   const spec: RuleSpec = typeof raw === 'string' ? { path: raw } : raw;
   if (!isObjectValue(spec)) throw invalid(scope, `a column rule must be a path string or an object, got ${JSON.stringify(spec)}`);
   checkKeys(spec as Record<string, unknown>, RULE_KEYS, scope, 'column rule');
-  const sources = ['path', 'const', 'first_of', 'object', 'each', 'index'].filter((k) => k in spec);
+  const sources = RULE_SOURCES.filter((k) => k in spec);
   if (sources.length !== 1) {
-    throw invalid(scope, sources.length === 0 ? 'a column rule needs one of path, const, first_of, object, each, index' : `a column rule takes one of ${sources.join(', ')}, not several`);
+    throw invalid(scope, sources.length === 0 ? `a column rule needs one of ${RULE_SOURCES.join(', ')}` : `a column rule takes one of ${sources.join(', ')}, not several`);
   }
   if ('fields' in spec && !('each' in spec)) throw invalid(scope, '"fields" goes with "each"');
-  if ('allow_single' in spec && !('each' in spec)) throw invalid({ ...scope, at: `${scope.at}.allow_single` }, '"allow_single" goes with "each"');
 
   // conversion: explicit, or the column type's default
   let conversion: Conversion | undefined = spec.convert;
@@ -124,25 +155,41 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
   if (spec.unit !== undefined && !['seconds', 'millis', 'auto'].includes(spec.unit)) {
     throw invalid({ ...scope, at: `${scope.at}.unit` }, 'unit is seconds, millis or auto');
   }
-  const isAggregateOrShaped = spec.object !== undefined || spec.each !== undefined || spec.first_of !== undefined;
+  const isAggregateOrShaped = spec.object !== undefined || spec.each !== undefined || spec.first_of !== undefined || spec.min !== undefined || spec.max !== undefined;
   if (conversion === undefined && spec.enum === undefined && !isAggregateOrShaped && !('const' in spec) && !spec.index) {
     conversion = defaultConversion(scope);
   }
-  const scalarOnly = spec.enum !== undefined || (conversion !== undefined && conversion !== 'json');
+  const scalarOnly = spec.enum !== undefined || (conversion !== undefined && conversion !== 'json') || spec.extract !== undefined;
+  // A rule under a `when` reads its paths only on the elements where the condition holds: what it consumes is decided
+  // per element, and so is what a first_of branch after the first, or a path of a list after the first, consumes.
+  const guarded = scope.guarded === true || spec.when !== undefined;
+  // extract may find nothing in a value: the value is then consumed only where it matched (marked after the match)
+  const deferred: (() => void)[] | null = spec.extract !== undefined ? [] : null;
+  const inner: RuleScope = { ...scope, guarded: guarded || deferred !== null };
   let source: Evaluate;
   let producesTimestamp = false;
   if (spec.path !== undefined) {
     const list = Array.isArray(spec.path) ? spec.path : [spec.path];
     if (list.length === 0) throw invalid({ ...scope, at: `${scope.at}.path` }, 'path list is empty');
-    const parsed = list.map((p, i) => parse(p, { ...scope, at: Array.isArray(spec.path) ? `${scope.at}.path[${i}]` : `${scope.at}.path` }));
-    for (const p of parsed) markConsumed(p, scope, scalarOnly);
-    const getters = parsed.map(sourceGetter);
+    const parsed = list.map((p, i) => parse(p, { ...scope, levels: scope.upConsumed.length, at: Array.isArray(spec.path) ? `${scope.at}.path[${i}]` : `${scope.at}.path` }));
+    // pluck reads one field of each element and `pick: first` the first element: only that much is consumed
+    const suffix: PathStep[] | null =
+      spec.pluck !== undefined && typeof spec.pluck === 'string' ? [ALL, ...parse(spec.pluck, { ...scope, levels: 0, at: `${scope.at}.pluck` }).segments] : spec.pick === 'first' ? [0] : null;
+    const consumes = spec.pick !== 'last' && spec.pick !== 'length';
+    const getters = parsed.map((p, i) => {
+      const mark = consumes ? markConsumed(suffix ? { ...p, segments: [...p.segments, ...suffix] } : p, { ...inner, guarded: inner.guarded || i > 0 }, scalarOnly || suffix !== null) : null;
+      if (deferred && mark) {
+        deferred.push(mark);
+        return sourceGetter(p);
+      }
+      return tracked(sourceGetter(p), mark);
+    });
     if (getters.length === 1) {
       source = getters[0]!;
     } else {
-      source = (rec, parent) => {
+      source = (rec, up) => {
         for (const g of getters) {
-          const v = g(rec, parent);
+          const v = g(rec, up);
           if (v !== undefined && v !== null) return v;
         }
         return null;
@@ -153,13 +200,32 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
     source = () => value;
   } else if (spec.index !== undefined) {
     if (spec.index !== true) throw invalid({ ...scope, at: `${scope.at}.index` }, 'index must be true');
-    source = (_rec, _parent, index) => index;
+    source = (_rec, _up, index) => index;
+  } else if (spec.template !== undefined) {
+    source = compileTemplate(spec.template, inner);
+  } else if (spec.min !== undefined || spec.max !== undefined) {
+    const key = spec.min !== undefined ? 'min' : 'max';
+    const list = spec[key];
+    if (!Array.isArray(list) || list.length === 0) throw invalid({ ...scope, at: `${scope.at}.${key}` }, `${key} needs a non-empty list of rules (or paths)`);
+    const rules = list.map((r, i) => compileRule(r, { ...inner, at: `${scope.at}.${key}[${i}]` }));
+    const better = key === 'min' ? (a: number, b: number) => b < a : (a: number, b: number) => b > a;
+    const column = scope.column;
+    source = (rec, up, index, ctx) => {
+      let best: number | null = null;
+      for (const r of rules) {
+        const v = r(rec, up, index, ctx);
+        if (v === null || v === undefined) continue;
+        if (typeof v !== 'number') throw new ChatportError('MAP_INVALID_VALUE', `${column}: ${key} compares numbers and timestamps, got ${describeType(v)} (give each entry a convert)`, 'map', { path: scope.at });
+        if (best === null || better(best, v)) best = v;
+      }
+      return best;
+    };
   } else if (spec.first_of !== undefined) {
     if (!Array.isArray(spec.first_of) || spec.first_of.length === 0) throw invalid({ ...scope, at: `${scope.at}.first_of` }, 'first_of needs a non-empty list of rules');
-    const alternatives = spec.first_of.map((r, i) => compileRule(r, { ...scope, at: `${scope.at}.first_of[${i}]` }));
-    source = (rec, parent, index, ctx) => {
+    const alternatives = spec.first_of.map((r, i) => compileRule(r, { ...inner, guarded: inner.guarded || i > 0, at: `${scope.at}.first_of[${i}]` }));
+    source = (rec, up, index, ctx) => {
       for (const alt of alternatives) {
-        const v = alt(rec, parent, index, ctx);
+        const v = alt(rec, up, index, ctx);
         if (v !== undefined && v !== null) return v;
       }
       return null;
@@ -167,12 +233,12 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
   } else if (spec.object !== undefined) {
     if (!isPlainObject(spec.object)) throw invalid({ ...scope, at: `${scope.at}.object` }, 'object needs a map of key: rule');
     const entries = Object.entries(spec.object).map(
-      ([k, r]) => [k, compileRule(r as RuleSpec, { ...scope, at: `${scope.at}.object.${k}`, type: 'json', inJson: true })] as const,
+      ([k, r]) => [k, compileRule(r as RuleSpec, { ...inner, at: `${scope.at}.object.${k}`, type: 'json', inJson: true })] as const,
     );
-    source = (rec, parent, index, ctx) => {
+    source = (rec, up, index, ctx) => {
       let out: Record<string, unknown> | null = null;
       for (const [k, ev] of entries) {
-        const v = ev(rec, parent, index, ctx);
+        const v = ev(rec, up, index, ctx);
         if (v === undefined || v === null) continue;
         out ??= {};
         setOwn(out, k, v);
@@ -180,23 +246,24 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
       return out;
     };
   } else {
-    source = compileEach(spec, scope);
+    source = compileEach(spec, inner);
   }
 
+  source = compileTransforms(spec, scope, source, deferred);
   let value = source;
   // when: the rule applies only if the condition holds
   if (spec.when !== undefined) {
-    const test = compileCondition(spec.when, { ...scope, at: `${scope.at}.when` });
+    const test = compileCondition(spec.when, { ...scope, levels: scope.upConsumed.length, at: `${scope.at}.when` });
     const inner = value;
-    value = (rec, parent, index, ctx) => (test(rec, parent, ctx) ? inner(rec, parent, index, ctx) : null);
+    value = (rec, up, index, ctx) => (test(rec, up, ctx) ? inner(rec, up, index, ctx) : null);
   }
   if (spec.null_if !== undefined) {
     if (!Array.isArray(spec.null_if)) throw invalid({ ...scope, at: `${scope.at}.null_if` }, 'null_if needs a list of values');
     const keys = spec.null_if.map((v) => JSON.stringify(v));
     const matches = nullIfMatcher(spec.null_if);
     const inner = value;
-    value = (rec, parent, index, ctx) => {
-      const v = inner(rec, parent, index, ctx);
+    value = (rec, up, index, ctx) => {
+      const v = inner(rec, up, index, ctx);
       if (v === null || v === undefined) return null;
       return matches(v, keys) ? null : v;
     };
@@ -211,8 +278,8 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
     const toOutput: Converter = producesTimestamp && scope.inJson ? (v) => formatMicros(convert(v) as number) : convert;
     const inner = value;
     const sourceText = spec.path !== undefined ? (Array.isArray(spec.path) ? spec.path.join(' | ') : spec.path) : scope.column;
-    value = (rec, parent, index, ctx) => {
-      const v = inner(rec, parent, index, ctx);
+    value = (rec, up, index, ctx) => {
+      const v = inner(rec, up, index, ctx);
       if (v === null || v === undefined) return null;
       try {
         return toOutput(v);
@@ -223,7 +290,7 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
         throw e;
       }
     };
-  } else if (scope.type === 'timestamp' && !('const' in spec) && spec.first_of === undefined) {
+  } else if (scope.type === 'timestamp' && !('const' in spec) && spec.first_of === undefined && spec.min === undefined && spec.max === undefined) {
     throw invalid(scope, `column ${scope.column} is a timestamp: give convert (unix_seconds, unix_millis, iso8601 or timestamp)`);
   }
 
@@ -233,8 +300,8 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
     const fallback = 'unknown' in spec ? spec.unknown : null;
     const column = scope.column;
     const inner = value;
-    value = (rec, parent, index, ctx) => {
-      const v = inner(rec, parent, index, ctx);
+    value = (rec, up, index, ctx) => {
+      const v = inner(rec, up, index, ctx);
       if (v === null || v === undefined) return null;
       const key = typeof v === 'string' ? v : v instanceof LosslessNumber ? v.raw : typeof v === 'object' ? JSON.stringify(v) : String(v);
       const mapped = table.get(key);
@@ -249,16 +316,16 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
   if ('default' in spec) {
     const fallback = spec.default;
     const inner = value;
-    value = (rec, parent, index, ctx) => {
-      const v = inner(rec, parent, index, ctx);
+    value = (rec, up, index, ctx) => {
+      const v = inner(rec, up, index, ctx);
       return v === null || v === undefined ? fallback : v;
     };
   }
   if (spec.required) {
     const inner = value;
     const what = spec.path !== undefined ? (Array.isArray(spec.path) ? spec.path.join(' | ') : spec.path) : scope.column;
-    value = (rec, parent, index, ctx) => {
-      const v = inner(rec, parent, index, ctx);
+    value = (rec, up, index, ctx) => {
+      const v = inner(rec, up, index, ctx);
       if (v === null || v === undefined) throw new ChatportError('MAP_MISSING_FIELD', `${scope.column} is required but the record has no value`, 'map', { path: what });
       return v;
     };
@@ -330,11 +397,10 @@ function defaultConversion(scope: RuleScope): Conversion | undefined {
 
 /** `each: path` with `fields`: an array of sub-records (attachments); each keeps its unmapped rest in `extra`. */
 function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
-  const arrayPath = parse(spec.each, { ...scope, at: `${scope.at}.each` });
-  markConsumed(arrayPath, scope, false);
-  const get = sourceGetter(arrayPath);
+  const arrayPath = parse(spec.each, { ...scope, levels: scope.upConsumed.length, at: `${scope.at}.each` });
+  const get = tracked(sourceGetter(arrayPath), markConsumed(arrayPath, scope, false));
   if (!isPlainObject(spec.fields)) throw invalid({ ...scope, at: `${scope.at}.fields` }, 'each needs fields: a map of key: rule');
-  const elementConsumed = new ConsumedTree();
+  const elementConsumed = new ConsumptionScope();
   const fields = Object.entries(spec.fields).map(([k, r]) => {
     if (k === 'extra') throw invalid({ ...scope, at: `${scope.at}.fields.extra` }, '"extra" is filled by chatport with the unmapped rest');
     return [
@@ -344,7 +410,8 @@ function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
         at: `${scope.at}.fields.${k}`,
         column: `${scope.column}.${k}`,
         consumed: elementConsumed,
-        parentConsumed: scope.consumed,
+        upConsumed: [...scope.upConsumed, scope.consumed],
+        guarded: false,
         type: 'json',
         inJson: true,
       }),
@@ -357,27 +424,167 @@ function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
   // with allow_single, such an object is read as a list of one. Without it, an object there is an error.
   const allowSingle = spec.allow_single === true;
   const where = arrayPath.text;
-  return (rec, parent, _index, ctx) => {
-    let arr = get(rec, parent);
+  return (rec, up, _index, ctx) => {
+    let arr = get(rec, up);
     if (arr === null || arr === undefined) return null;
     if (allowSingle && isPlainObject(arr)) arr = [arr];
     if (!Array.isArray(arr)) {
       throw new ChatportError('MAP_INVALID_VALUE', `${scope.column}: expected an array, got ${typeof arr === 'object' ? 'an object' : `a ${typeof arr}`}`, 'map', { path: where });
     }
+    const around = [...up, rec];
     const out: Record<string, unknown>[] = [];
     for (let i = 0; i < arr.length; i++) {
       const el = arr[i];
       const item: Record<string, unknown> = {};
+      elementConsumed.reset();
       for (const [k, ev] of fields) {
-        const v = ev(el, rec, i, ctx);
+        const v = ev(el, around, i, ctx);
         item[k] = v === undefined ? null : v;
       }
-      const rest = elementConsumed.rest(el);
-      item.extra = rest;
+      item.extra = elementConsumed.rest(el);
       out.push(item);
     }
     return out;
   };
+}
+
+/**
+ * `template: "chat-{^.id}-{index}"`: text with `{path}` placeholders (and `{index}`, the element's position). Each
+ * placeholder must give a string or a number; a missing one makes the whole value null, so that no half-built id
+ * is ever written. `{{` and `}}` stand for literal braces.
+ */
+function compileTemplate(text: unknown, scope: RuleScope): Evaluate {
+  if (typeof text !== 'string') throw invalid({ ...scope, at: `${scope.at}.template` }, 'template must be a string with {path} placeholders');
+  const parts: (string | ((rec: unknown, up: Ancestors, index: number) => unknown))[] = [];
+  let literal = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if ((c === '{' || c === '}') && text[i + 1] === c) {
+      literal += c;
+      i++;
+    } else if (c === '{') {
+      const close = text.indexOf('}', i);
+      if (close < 0) throw invalid({ ...scope, at: `${scope.at}.template` }, 'template has a { without its }');
+      const inner = text.slice(i + 1, close).trim();
+      if (literal) parts.push(literal);
+      literal = '';
+      if (inner === 'index') parts.push((_r, _u, index) => index);
+      else {
+        const p = parse(inner, { ...scope, levels: scope.upConsumed.length, at: `${scope.at}.template` });
+        const get = tracked(sourceGetter(p), markConsumed(p, scope, true));
+        parts.push((rec, up) => get(rec, up));
+      }
+      i = close;
+    } else if (c === '}') {
+      throw invalid({ ...scope, at: `${scope.at}.template` }, 'template has a } without its { (write }} for a brace)');
+    } else literal += c;
+  }
+  if (literal) parts.push(literal);
+  const column = scope.column;
+  return (rec, up, index) => {
+    let out = '';
+    for (const part of parts) {
+      if (typeof part === 'string') {
+        out += part;
+        continue;
+      }
+      const v = part(rec, up, index);
+      if (v === null || v === undefined) return null;
+      if (typeof v === 'string') out += v;
+      else if (typeof v === 'number' && Number.isFinite(v)) out += String(v);
+      else if (v instanceof LosslessNumber) out += v.raw;
+      else throw new ChatportError('MAP_INVALID_VALUE', `${column}: a template placeholder gives ${describeType(v)}, expected a string or a number`, 'map', { path: scope.at });
+    }
+    return out;
+  };
+}
+
+const PICKS = ['first', 'last', 'length'] as const;
+
+/**
+ * The value transforms, applied in this order to what the rule's source gave: lookup (the object of another array
+ * whose key equals the value, or one of its fields), pluck (a field of every object of an array), pick (first,
+ * last or length of an array), extract (a regular expression's first group). Each is bounded by its input's size
+ * and none runs code: the whole language stays a set of fixed operations.
+ */
+function compileTransforms(spec: RuleSpec, scope: RuleScope, source: Evaluate, deferred: (() => void)[] | null): Evaluate {
+  let value = source;
+  const column = scope.column;
+  const at = (k: string) => ({ ...scope, at: `${scope.at}.${k}` });
+  if (spec.lookup !== undefined) {
+    const l = spec.lookup;
+    if (!isPlainObject(l) || typeof l.in !== 'string' || typeof l.key !== 'string' || (l.get !== undefined && typeof l.get !== 'string')) {
+      throw invalid(at('lookup'), 'lookup needs in (the path of an array of objects), key (the field to match) and optionally get (the field to give)');
+    }
+    for (const k of Object.keys(l)) if (!['in', 'key', 'get'].includes(k)) throw invalid(at(`lookup.${k}`), `unknown key "${k}" in a lookup (allowed: in, key, get)`);
+    // the array looked in is a table of the record: a lookup reads one entry, so the array stays in extra
+    const list = sourceGetter(parse(l.in, { ...at('lookup.in'), levels: scope.upConsumed.length }));
+    const key = compileGetter(parse(l.key, { ...at('lookup.key'), levels: 0 }).segments);
+    const field = l.get === undefined ? null : compileGetter(parse(l.get, { ...at('lookup.get'), levels: 0 }).segments);
+    const inner = value;
+    value = (rec, up, index, ctx) => {
+      const v = inner(rec, up, index, ctx);
+      if (v === null || v === undefined) return null;
+      const arr = list(rec, up);
+      if (!Array.isArray(arr)) return null;
+      const want = scalarKey(v);
+      for (const el of arr) {
+        if (scalarKey(key(el)) !== want) continue;
+        const found = field ? field(el) : el;
+        return found === undefined ? null : found;
+      }
+      return null;
+    };
+  }
+  if (spec.pluck !== undefined) {
+    if (typeof spec.pluck !== 'string') throw invalid(at('pluck'), 'pluck needs the path of a field inside each element');
+    const get = compileGetter(parse(spec.pluck, { ...at('pluck'), levels: 0 }).segments);
+    const inner = value;
+    value = (rec, up, index, ctx) => {
+      const v = inner(rec, up, index, ctx);
+      if (v === null || v === undefined) return null;
+      if (!Array.isArray(v)) throw new ChatportError('MAP_INVALID_VALUE', `${column}: pluck expected an array, got ${describeType(v)}`, 'map', { path: scope.at });
+      const out: unknown[] = [];
+      for (const el of v) {
+        const x = get(el);
+        if (x !== undefined && x !== null) out.push(x);
+      }
+      return out;
+    };
+  }
+  if (spec.pick !== undefined) {
+    if (!PICKS.includes(spec.pick)) throw invalid(at('pick'), `pick is one of ${PICKS.join(', ')}`);
+    const pick = spec.pick;
+    const inner = value;
+    value = (rec, up, index, ctx) => {
+      const v = inner(rec, up, index, ctx);
+      if (v === null || v === undefined) return null;
+      if (!Array.isArray(v)) throw new ChatportError('MAP_INVALID_VALUE', `${column}: pick ${pick} expected an array, got ${describeType(v)}`, 'map', { path: scope.at });
+      if (pick === 'length') return v.length;
+      const x = pick === 'first' ? v[0] : v[v.length - 1];
+      return x === undefined ? null : x;
+    };
+  }
+  if (spec.extract !== undefined) {
+    let re: RegExp;
+    try {
+      re = new RegExp(String(spec.extract));
+    } catch (e) {
+      throw invalid(at('extract'), `bad regular expression: ${(e as Error).message}`);
+    }
+    if (new RegExp(`${re.source}|`).exec('')!.length < 2) throw invalid(at('extract'), 'extract needs a regular expression with a capture group: (...)');
+    const marks = deferred ?? [];
+    const inner = value;
+    value = (rec, up, index, ctx) => {
+      const v = inner(rec, up, index, ctx);
+      if (typeof v !== 'string') return v === null || v === undefined ? null : v;
+      const m = re.exec(v);
+      if (!m || m[1] === undefined) return null; // the value stays in extra: nothing of it reached the column
+      for (const mark of marks) mark();
+      return m[1];
+    };
+  }
+  return value;
 }
 
 export function compileCondition(raw: ConditionSpec, scope: ConditionScope): Test {

@@ -71,6 +71,58 @@ function toText(v: unknown): string {
   return fail('text', v, scalar ? ' (use convert: string to keep it as text)' : '');
 }
 
+/** Block-level tags whose boundaries are line breaks in the text a reader sees. */
+const BLOCK_TAGS = /^(p|div|br|li|ul|ol|h[1-6]|tr|table|blockquote|pre|hr)$/i;
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
+
+/**
+ * HTML (Intercom and Zendesk message bodies) as the plain text a reader sees: tags removed, block tags (p, div, br,
+ * li...) as line breaks, character references decoded, runs of blank lines collapsed, the ends trimmed. One pass
+ * over the text, no parser state beyond the current tag: cost bounded by the text's length. The HTML itself is not
+ * lost: the shipped mappings keep it in `payload`.
+ */
+function toPlainText(v: unknown): string {
+  const s = toText(v);
+  if (s.indexOf('<') < 0 && s.indexOf('&') < 0) return s;
+  let out = '';
+  let i = 0;
+  while (i < s.length) {
+    const c = s[i]!;
+    if (c === '<') {
+      const close = s.indexOf('>', i);
+      if (close < 0) {
+        out += s.slice(i);
+        break;
+      }
+      const name = /^<\/?\s*([A-Za-z0-9]+)/.exec(s.slice(i, close + 1))?.[1] ?? '';
+      if (BLOCK_TAGS.test(name) && !out.endsWith('\n') && out !== '') out += '\n';
+      i = close + 1;
+    } else if (c === '&') {
+      const m = /^&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-zA-Z]{2,8});/.exec(s.slice(i, i + 12));
+      const ref = m?.[1];
+      let ch: string | undefined;
+      if (ref?.startsWith('#x')) ch = safeCodePoint(parseInt(ref.slice(2), 16));
+      else if (ref?.startsWith('#')) ch = safeCodePoint(parseInt(ref.slice(1), 10));
+      else if (ref !== undefined) ch = Object.prototype.hasOwnProperty.call(ENTITIES, ref) ? ENTITIES[ref] : undefined;
+      if (m && ch !== undefined) {
+        out += ch;
+        i += m[0].length;
+      } else {
+        out += c;
+        i++;
+      }
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out.replace(/\n{3,}/g, '\n\n').trim();
+}
+
+function safeCodePoint(n: number): string | undefined {
+  return Number.isInteger(n) && n > 0 && n <= 0x10ffff && !(n >= 0xd800 && n <= 0xdfff) ? String.fromCodePoint(n) : undefined;
+}
+
 function toInteger(v: unknown): number {
   const n = toNumber(v);
   if (!Number.isSafeInteger(n)) fail('an integer', v);
@@ -234,6 +286,8 @@ export function converterFor(conversion: Conversion, unit: 'seconds' | 'millis' 
       return toBoolean;
     case 'json':
       return (v) => v;
+    case 'html_text':
+      return toPlainText;
     case 'unix_seconds':
       return (v) => fromEpoch(v, 'seconds');
     case 'unix_millis':

@@ -14,6 +14,9 @@ export const KNOWN_VENDORS = {
   oncehub: 'oncehub.yaml',
   expertflow: 'expertflow.yaml',
   'expertflow-cx': 'expertflow-cx.yaml',
+  intercom: 'intercom.yaml',
+  'zendesk-chat': 'zendesk-chat.yaml',
+  livechat: 'livechat.yaml',
 } as const satisfies Record<string, string>;
 
 export type KnownVendor = keyof typeof KNOWN_VENDORS;

@@ -2,7 +2,10 @@
 // loaded file against these shapes (compile-mapping.ts, compile-rule.ts, compile-derive.ts); mappings/mapping.schema.json
 // publishes them for editors, and a test keeps the two in step.
 
-/** A path into a record: `a.b`, `a["odd key "].c`, `items[0]`, `^.id` (the parent record, in for_each tables). */
+/**
+ * A path into a record: `a.b`, `a["odd key "].c`, `items[0]`, `items[*].name` (every element), `^.id` (the element or
+ * record around, in for_each and each rules; `^^.id` the one around that).
+ */
 export type PathText = string;
 
 export type Conversion =
@@ -13,6 +16,7 @@ export type Conversion =
   | 'number'
   | 'boolean'
   | 'json'
+  | 'html_text'
   | 'unix_seconds'
   | 'unix_millis'
   | 'iso8601'
@@ -26,6 +30,7 @@ export const CONVERSIONS: readonly Conversion[] = [
   'number',
   'boolean',
   'json',
+  'html_text',
   'unix_seconds',
   'unix_millis',
   'iso8601',
@@ -49,14 +54,33 @@ export interface ConditionSpec {
   not?: ConditionSpec;
 }
 
+export interface LookupSpec {
+  /** Path of an array of objects (usually `^.users` or similar: a table inside the record). */
+  in: PathText;
+  /** Field of each object compared with the value. */
+  key: PathText;
+  /** Field of the found object to give; the whole object when absent. */
+  get?: PathText;
+}
+
 export interface RuleSpec {
   path?: PathText | PathText[];
   const?: unknown;
+  /** Text with {path} and {index} placeholders. */
+  template?: string;
+  /** The smallest / largest of several rules' values (numbers or timestamps). */
+  min?: (RuleSpec | PathText)[];
+  max?: (RuleSpec | PathText)[];
+  lookup?: LookupSpec;
+  pluck?: PathText;
+  pick?: 'first' | 'last' | 'length';
+  /** A regular expression with a capture group: the value becomes the first group (null when it does not match). */
+  extract?: string;
   first_of?: RuleSpec[];
   object?: Record<string, RuleSpec>;
   each?: PathText;
   fields?: Record<string, RuleSpec>;
-  /** With `each`: a bare object where a list is expected counts as a list of one. */
+  /** A bare object (or, for tags, a string) where a list is expected counts as a list of one. */
   allow_single?: boolean;
   index?: boolean;
   when?: ConditionSpec;
@@ -69,12 +93,25 @@ export interface RuleSpec {
   required?: boolean;
 }
 
-export interface TableSpec {
+/** Where a table's rows come from: the record, each element of an array in it, or one object in it. */
+export interface SourceSpec {
+  /** An array path, `[*]` at each level to iterate (`threads[*].events[*]`): one row per innermost element. */
   for_each?: PathText;
+  /** The path of one object inside the record: one row from it (none when it is missing or null). */
+  at?: PathText;
   when?: ConditionSpec;
+  /** An element (or object) meeting this is removed at the vendor (GDPR): its row, and its content anywhere, is redacted. */
+  removed_when?: ConditionSpec;
   columns: Record<string, RuleSpec | string>;
   /** Source paths deliberately left out of `extra` (documented drops, never silent). */
   ignore?: PathText[];
+}
+
+export interface TableSpec extends Partial<SourceSpec> {
+  /** Several row sources for one table (each a SourceSpec); instead of for_each / at / when / columns / ignore. */
+  sources?: SourceSpec[];
+  /** Columns taken from aggregates of another table's rows of the same record (message_count, last_activity_at). */
+  aggregate?: { from: 'messages'; columns: Record<string, AggregateSpec> };
 }
 
 export interface AggregateSpec {

@@ -51,7 +51,7 @@ export class ApplyStage {
     const { mapping, stats } = o;
     for (const t of mapping.tables) {
       stats.table(t.name);
-      if (!t.forEach) stats.recordLevelTables.add(t.name);
+      if (t.onePerRecord) stats.recordLevelTables.add(t.name);
     }
     for (const d of mapping.derived) stats.table(d.name);
     this.derivers = mapping.derived.map((d) => new ConversationDeriver(d, o.maxConversationsInMemory, o.spillDir));

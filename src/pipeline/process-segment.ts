@@ -7,7 +7,8 @@
 
 import { ChatportError } from '../errors.js';
 import type { CompiledMapping, UnwrappedRecord } from '../mapping/compile-mapping.js';
-import { keysOf, mapRows, unwrapRecord } from '../mapping/compile-mapping.js';
+import { finishRecordRows, keysOf, mapRows, unwrapRecord, type MappedRow } from '../mapping/compile-mapping.js';
+import { withoutRemovedContent } from '../redact/removed-elements.js';
 import type { DeriveState } from '../mapping/compile-derive.js';
 import type { MapContext } from '../mapping/compile-rule.js';
 import type { Row, TableName } from '../model/canonical-schema.js';
@@ -53,7 +54,7 @@ type Mapped =
   | {
       readonly ok: true;
       readonly record: Record<string, unknown>;
-      readonly rows: { table: TableName; row: Row }[];
+      readonly rows: MappedRow[];
       readonly skippedByRule: Partial<Record<TableName, number>>;
       readonly removed: boolean;
     }
@@ -134,7 +135,7 @@ export class SegmentProcessor {
         prints = this.printsOf(result.rows);
         const removed = result.removed || verdict?.removed === true || this.isForced(prints);
         if (verdict?.duplicateRow !== undefined) {
-          result = { ok: false, error: this.duplicateOf(result.rows, verdict.duplicateRow), removal: removed || this.anyRemovedAt(result.rows) ? 'removed' : 'kept', unwrapped: null };
+          result = { ok: false, error: this.duplicateOf(result.rows, verdict.duplicateRow), removal: removed || this.anyRemovedAt(result.rows) || result.rows.some((r) => r.removed === true) ? 'removed' : 'kept', unwrapped: null };
         } else if (removed !== result.removed) result = { ...result, removed };
       }
       if (!result.ok) {
@@ -154,6 +155,7 @@ export class SegmentProcessor {
         unmatched ||= beyond === Beyond.Unread;
       }
       const redactedByRow = redactRows(rows, removed);
+      finishRecordRows(mapping, rows, this.ctx);
       mapped++;
       if (removed || redactedByRow) redacted++;
       if (removed || redactedByRow) for (let k = 0; k < this.recordEnums.length; k += 2) enums.push(this.recordEnums[k]!, WITHHELD_VALUE);
@@ -242,11 +244,16 @@ export class SegmentProcessor {
     }
     const removed = this.removal.ofRecord(unwrapped.record, raw.bytes);
     try {
-      const { rows, skippedByRule } = mapRows(mapping, unwrapped, this.ctx);
-      return { ok: true, record: unwrapped.record, rows, skippedByRule, removed };
+      let mapped = mapRows(mapping, unwrapped, this.ctx);
+      if (mapped.removedElements && !removed) {
+        // an element removed on its own: its content leaves the record before anything reads it again (src/redact)
+        this.recordEnums = [];
+        mapped = mapRows(mapping, { record: withoutRemovedContent(unwrapped.record, mapped.removedElements), wrapper: unwrapped.wrapper }, this.ctx);
+      }
+      return { ok: true, record: unwrapped.record, rows: mapped.rows, skippedByRule: mapped.skippedByRule, removed };
     } catch (e) {
       if (!(e instanceof ChatportError)) throw e;
-      return { ok: false, error: e, removal: removed ? 'removed' : 'kept', unwrapped };
+      return { ok: false, error: e, removal: removed || this.removal.anyElementRemoved(unwrapped.record) ? 'removed' : 'kept', unwrapped };
     }
   }
 

@@ -45,13 +45,15 @@ export function redactRow(table: TableName, row: Row): Row {
 }
 
 /**
- * Redacts, in place, every row of one record that must be. Returns true when a row was redacted for its
- * removed_at although the record as a whole was not marked removed (counted, and its text kept out of rejects).
+ * Redacts, in place, every row of one record that must be: all of them when the record is removed, and each row
+ * that carries a removed_at or comes from an element its row source marked removed (`removed`; the rest of that
+ * element's content was already taken out of the record before mapping: removed-elements.ts). Returns true when a
+ * row was redacted although the record as a whole was not marked removed (counted, and its text kept out of rejects).
  */
-export function redactRows(rows: readonly { table: TableName; row: Row }[], recordRemoved: boolean): boolean {
+export function redactRows(rows: readonly { table: TableName; row: Row; removed?: boolean }[], recordRemoved: boolean): boolean {
   let byRow = false;
   for (const item of rows) {
-    if (!mustRedact(recordRemoved, item.row)) continue;
+    if (!mustRedact(recordRemoved, item.row) && item.removed !== true) continue;
     if (!recordRemoved) byRow = true;
     redactRow(item.table, item.row);
   }

@@ -6,8 +6,8 @@
 // loses is decided in redact.ts; removal spread across copies of one part is the ledger's (removal-ledger.ts).
 
 import type { CompiledMapping, RemovalPath, RemovalSpec } from '../mapping/compile-mapping.js';
-import { EVERY } from '../mapping/compile-mapping.js';
-import type { MapContext } from '../mapping/compile-rule.js';
+import { elementsOf, EVERY } from '../mapping/compile-mapping.js';
+import { NO_ANCESTORS, type MapContext } from '../mapping/compile-rule.js';
 import { parsePartialJson, type PartialJson } from '../json/partial-json.js';
 import { LosslessNumber } from '../json/lossless-number.js';
 
@@ -28,7 +28,24 @@ export class RemovalRule {
 
   /** Whether the mapping can mark anything removed at all (removed_when, or a removed_at column). */
   get applies(): boolean {
-    return this.spec.removedWhen !== null || this.spec.removedAt.length > 0;
+    return this.spec.removedWhen !== null || this.spec.removedAt.length > 0 || this.spec.elementRemoval.length > 0;
+  }
+
+  /**
+   * Whether some element of the record is removed by its row source's removed_when (a redacted Intercom part). For
+   * a record whose mapping failed: its text then holds removed content and stays out of rejects.
+   */
+  anyElementRemoved(record: Record<string, unknown>): boolean {
+    for (const source of this.spec.elementRemoval) {
+      for (const { el, up } of elementsOf(source, record)) {
+        try {
+          if (source.removedWhen!(el, up, NO_CONTEXT)) return true;
+        } catch {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /**
@@ -37,7 +54,7 @@ export class RemovalRule {
    * their own (redact.ts).
    */
   ofRecord(record: unknown, raw: Buffer): boolean {
-    if (this.spec.removedWhen?.(record, undefined, NO_CONTEXT)) return true;
+    if (this.spec.removedWhen?.(record, NO_ANCESTORS, NO_CONTEXT)) return true;
     if (!this.applies || !this.mayRepeatKey(raw)) return false;
     return this.repeatsKey(parsePartialJson(raw.toString('utf8')));
   }
@@ -79,21 +96,19 @@ export class RemovalRule {
     let record: Record<string, unknown> = value;
     if (!this.spec.unwrapPaths.every((p) => certain(value, p, 0, partial))) return 'unknown';
     for (const u of this.mapping.unwrap) {
-      if (!u.when(value, undefined, NO_CONTEXT)) continue;
+      if (!u.when(value, NO_ANCESTORS, NO_CONTEXT)) continue;
       const inner = u.get(value);
       if (!isRecordLike(inner)) return 'unknown';
       record = inner;
       break;
     }
     if (!this.spec.recordPaths.every((p) => certain(record, p, 0, partial))) return 'unknown';
-    if (this.spec.removedWhen?.(record, undefined, NO_CONTEXT)) return 'removed';
-    for (const { table, evaluate } of this.spec.removedAt) {
+    if (this.spec.removedWhen?.(record, NO_ANCESTORS, NO_CONTEXT)) return 'removed';
+    if (this.anyElementRemoved(record)) return 'removed';
+    for (const { source, evaluate } of this.spec.removedAt) {
       try {
-        const elements = table.forEach ? table.forEach(record) : [record];
-        if (elements === null || elements === undefined) continue;
-        if (!Array.isArray(elements)) return 'unknown';
-        for (let i = 0; i < elements.length; i++) {
-          const v = evaluate(table.forEach ? elements[i] : record, table.forEach ? record : undefined, i, NO_CONTEXT);
+        for (const { el, up, index } of elementsOf(source, record)) {
+          const v = evaluate(el, up, index, NO_CONTEXT);
           if (v !== null && v !== undefined) return 'removed';
         }
       } catch {

@@ -9,7 +9,7 @@ import { stableStringify } from '../../src/json/stable-json.js';
 import { compileCondition, compileRule, valueType, type MapContext } from '../../src/mapping/compile-rule.js';
 import { ConsumedTree } from '../../src/mapping/consumed-tree.js';
 import { VALUE_TYPES, type ValueType } from '../../src/mapping/mapping-types.js';
-import type { Segment } from '../../src/mapping/paths.js';
+import { ALL, type PathStep } from '../../src/mapping/paths.js';
 
 const SLOW = 120_000;
 
@@ -22,7 +22,7 @@ function outcome(f: () => unknown): unknown {
 }
 
 const ctx = (): MapContext => ({ unknownEnum: () => {} });
-const scope = { file: 'test.yaml', at: 'tables.messages.columns.x', column: 'x', consumed: null, parentConsumed: null, inJson: true } as const;
+const scope = { file: 'test.yaml', at: 'tables.messages.columns.x', column: 'x', consumed: null, upConsumed: [], inJson: true } as const;
 
 class Box {
   constructor(readonly a: number) {}
@@ -60,8 +60,8 @@ describe('unix timestamps from integer numbers', () => {
     fc.assert(
       fc.property(integer, (n) => {
         for (const { evaluate } of convs) {
-          const fromNumber = outcome(() => evaluate({ x: n }, undefined, 0, ctx()));
-          const fromDigits = outcome(() => evaluate({ x: String(n) }, undefined, 0, ctx()));
+          const fromNumber = outcome(() => evaluate({ x: n }, [], 0, ctx()));
+          const fromDigits = outcome(() => evaluate({ x: String(n) }, [], 0, ctx()));
           expect(fromNumber).toEqual(fromDigits);
           if ('value' in (fromNumber as object)) expect(Object.is((fromNumber as { value: unknown }).value, -0)).toBe(false);
         }
@@ -117,7 +117,7 @@ describe('null_if', () => {
         const evaluate = compileRule({ path: 'x', null_if: list }, { ...scope, type: 'json' });
         const ref = refNullIf(list);
         for (const v of [...values, ...list, {}, [], { a: 1 }, [1]]) {
-          expect(outcome(() => evaluate({ x: v }, undefined, 0, ctx()))).toEqual(outcome(() => ref(v)));
+          expect(outcome(() => evaluate({ x: v }, [], 0, ctx()))).toEqual(outcome(() => ref(v)));
         }
       }),
       { numRuns: 5_000 },
@@ -132,9 +132,9 @@ describe('is', () => {
         const test = compileCondition({ path: 'x', is: types }, scope);
         const set = new Set<string>(types);
         for (const v of [...values, 1n, () => 1, Symbol('s')]) {
-          expect(test({ x: v }, undefined, ctx())).toBe(v !== undefined && set.has(valueType(v)));
+          expect(test({ x: v }, [], ctx())).toBe(v !== undefined && set.has(valueType(v)));
         }
-        expect(test({}, undefined, ctx())).toBe(false);
+        expect(test({}, [], ctx())).toBe(false);
       }),
       { numRuns: 5_000 },
     );
@@ -146,7 +146,38 @@ describe('is', () => {
 interface Entry {
   whole: boolean;
   scalar: boolean;
+  nulls: boolean;
   children: Map<string, Entry> | null;
+  items: Map<number, Entry> | null;
+  every: Entry | null;
+}
+
+const GONE = Symbol('gone');
+
+/** The rule of consumed-tree.ts written plainly (Object.keys, recursion on every value): what rest must equal. */
+function refValue(v: unknown, e: Entry): unknown {
+  if (e.whole) return GONE;
+  if (v === null || typeof v !== 'object' || v instanceof LosslessNumber) {
+    if (e.scalar || (v === null && e.nulls)) return GONE;
+    if (v === null && (e.children || e.items || e.every)) return GONE;
+    return v;
+  }
+  if (Array.isArray(v)) {
+    if (!e.items && !e.every) return v;
+    // an array leaves extra only when each element is consumed, by its index entry, by [*], or by both in turn
+    const allGone = v.every((el, i) => {
+      const item = e.items?.get(i);
+      if (!item && !e.every) return false;
+      let left: unknown = el;
+      if (item) left = refValue(left, item);
+      if (left !== GONE && e.every) left = refValue(left, e.every);
+      return left === GONE;
+    });
+    return allGone ? GONE : v;
+  }
+  if (!e.children) return v;
+  const r = refRestOf(v, e.children);
+  return r === null ? GONE : r;
 }
 
 function refRestOf(value: unknown, node: Map<string, Entry>): Record<string, unknown> | null {
@@ -155,17 +186,8 @@ function refRestOf(value: unknown, node: Map<string, Entry>): Record<string, unk
   for (const key of Object.keys(value)) {
     const v = (value as Record<string, unknown>)[key];
     const entry = node.get(key);
-    let kept: unknown = v;
-    if (entry) {
-      if (entry.whole) continue;
-      if (v === null || typeof v !== 'object' || v instanceof LosslessNumber) {
-        if (entry.scalar) continue;
-        if (v === null && entry.children) continue;
-      } else if (entry.children && !Array.isArray(v)) {
-        kept = refRestOf(v, entry.children);
-        if (kept === null) continue;
-      }
-    }
+    const kept = entry ? refValue(v, entry) : v;
+    if (kept === GONE) continue;
     out ??= {};
     if (key === '__proto__') Object.defineProperty(out, key, { value: kept, enumerable: true, writable: true, configurable: true });
     else out[key] = kept;
@@ -183,11 +205,11 @@ function shape(v: unknown): unknown {
 
 describe('ConsumedTree.rest', () => {
   it('keeps what it kept before, in the same order, for objects of any prototype', () => {
-    const segment = fc.oneof(fc.constantFrom<Segment>('a', 'b', '0', '__proto__', 'toString'), fc.nat({ max: 2 }));
+    const segment = fc.oneof(fc.constantFrom<PathStep>('a', 'b', '0', '__proto__', 'toString', ALL), fc.nat({ max: 2 }));
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.array(segment, { minLength: 1, maxLength: 3 }), fc.boolean()), { maxLength: 4 }), fc.array(value, { maxLength: 6 }), (marks, values) => {
+      fc.property(fc.array(fc.tuple(fc.array(segment, { minLength: 1, maxLength: 3 }), fc.boolean(), fc.boolean()), { maxLength: 4 }), fc.array(value, { maxLength: 6 }), (marks, values) => {
         const tree = new ConsumedTree();
-        for (const [segs, scalar] of marks) tree.mark(segs, scalar);
+        for (const [segs, scalar, nullOnly] of marks) tree.mark(segs, scalar, nullOnly ? 'null' : 'value');
         const root = (tree as unknown as { root: Map<string, Entry> }).root;
         const inherited = Object.assign(Object.create({ a: 1, b: { a: 2 } }) as object, { b: 3, c: 4 });
         for (const v of [...values, inherited, { a: { a: 1, b: 2 }, b: null, __proto__: 5 }]) {
