@@ -9,7 +9,7 @@ import type { ColumnDef, Row, TableDef } from '../../src/model/canonical-schema.
 /** Pieces that stress a format: separators, quotes, line breaks, formula starts, NUL, escapes, emoji, long runs. */
 const hostilePiece = fc.constantFrom(
   ',', '"', '\r', '\n', '\r\n', '=', '+', '-', '@', '\t', "'", '\u0000', '\u001f', '\u007f', '\u0080', '\\', '/', '\u2028', '\u2029',
-  '😀', '👍🏽', '🏳️‍🌈', 'é', 'ж', '中文', 'עברית', ' ', 'x', '1400053279699342115', '+49 30 1234-5', '-5', 'x'.repeat(70), 'é'.repeat(300),
+  '\ufeff', '😀', '👍🏽', '🏳️‍🌈', 'é', 'ж', '中文', 'עברית', ' ', 'x', '1400053279699342115', '+49 30 1234-5', '-5', 'x'.repeat(70), 'é'.repeat(300),
 );
 
 /** Well-formed Unicode text (no unpaired surrogates): what every format and DuckDB hold exactly. */

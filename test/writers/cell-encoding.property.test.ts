@@ -31,7 +31,7 @@ function bytesOf(write: (out: ByteBuffer) => void): Buffer {
   return Buffer.from(out.buf.subarray(0, out.length));
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 // ---- JSON ----
 

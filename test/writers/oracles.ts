@@ -77,7 +77,7 @@ function textOf(v: unknown): string {
 
 /** UTF-8 cannot hold unpaired surrogates: what a UTF-8 file holds for `s` (each one U+FFFD, as WHATWG's encoder writes). */
 export function asUtf8(s: string): string {
-  return /[\ud800-\udfff]/.test(s) ? new TextDecoder().decode(new TextEncoder().encode(s)) : s;
+  return /[\ud800-\udfff]/.test(s) ? new TextDecoder('utf-8', { ignoreBOM: true }).decode(new TextEncoder().encode(s)) : s;
 }
 
 /**
@@ -153,7 +153,7 @@ export function isoMicros(text: string): bigint {
   const m = ISO.exec(text);
   if (!m) throw new Error(`not an ISO 8601 UTC timestamp as documented: ${JSON.stringify(text)}`);
   const fraction = m[2] ?? '';
-  if (fraction === '000' || fraction.endsWith('000')) throw new Error(`fraction not the shortest exact one: ${text}`);
+  if (fraction.endsWith('000')) throw new Error(`fraction not the shortest exact one: ${text}`);
   const ms = Date.parse(`${m[1]}Z`);
   if (Number.isNaN(ms)) throw new Error(`not a date: ${text}`);
   return BigInt(ms) * 1000n + BigInt(fraction.padEnd(6, '0') || '0');
@@ -177,8 +177,8 @@ function typedText(col: ColumnDef, text: string): Cell {
   }
 }
 
-/** UTF-8 that is not valid throws, instead of turning into U+FFFD and hiding a broken encoder. */
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+/** UTF-8 that is not valid throws, instead of turning into U+FFFD and hiding a broken encoder; a leading U+FEFF is kept. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function fileText(path: string): string {
   const bytes = readFileSync(path);
@@ -362,7 +362,8 @@ function duckSelect(table: TableDef, fromText: boolean): string {
       let expr: string;
       switch (col.type) {
         case 'string':
-          expr = c;
+          // a prefix, taken off again below: the client decodes text with a TextDecoder that drops a leading U+FEFF
+          expr = `'|' || ${c}`;
           break;
         case 'timestamp':
           expr = fromText ? `epoch_us(${c}::TIMESTAMPTZ)` : `epoch_us(${c})`;
@@ -411,7 +412,8 @@ async function byDuckDb(path: string, table: TableDef, format: FormatName): Prom
       const v = columns[i]![r];
       if (v === null || v === undefined) return null;
       if (col.type === 'json') return { json: format === 'jsonl' ? fractionsAsDoubles(parseJsonText(v as string)) : parseJsonText(v as string) };
-      return v as string | bigint | boolean;
+      if (col.type === 'string') return (v as string).slice(1);
+      return v as bigint | boolean;
     }),
   );
   return { reader: 'DuckDB', rows: cells, jsonFractionsAsDoubles: format === 'jsonl' };
