@@ -113,6 +113,21 @@ describe('JSON printers', () => {
     }
   });
 
+  it('on the common small cells and the edges of the fast paths', () => {
+    const edges: unknown[] = [
+      {}, [], null, [[]], [{}], { a: {} }, { a: undefined }, { a: undefined, b: 1 }, { a: 1, b: undefined }, [undefined], -0, [-0, 1e21, 1e-7],
+      new LosslessNumber('1400053279699811483'), { id: new LosslessNumber('1400053279699811483'), name: 'a.png', size: 1 },
+      '', 'a"b', 'a\\b', 'ok \ud83d\ude00 ok', '\ud83d', '\ude00\ud83d', 'x\ud83d', '\ud83d\ud83d\ude00', 'tail\n', '\nhead', '\ufeffbom',
+      'Корзина 📞\nкорзина', 'x'.repeat(10_000) + '\n' + 'y'.repeat(10_000), true, false, 0, 12,
+    ];
+    for (const v of edges) {
+      const text = stableStringify(v);
+      expect(parseJsonText(text)).toEqual(jsonModel(v));
+      expect(strictUtf8.decode(bytesOf((out) => writeJson(out, v)))).toBe(text);
+      if (!(v instanceof LosslessNumber) && !JSON.stringify(v).includes('1400053279699811483')) expect(text).toBe(JSON.stringify(v));
+    }
+  });
+
   it('agree on odd objects (no row holds one: rows come from JSON) and on the bigint error', () => {
     fc.assert(
       fc.property(fc.oneof(oddObject, fc.array(oddObject, { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 3 }), oddObject, { maxKeys: 3 })), (v) => {
