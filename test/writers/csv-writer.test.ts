@@ -1,5 +1,5 @@
 // CSV specifics: RFC 4180 bytes, empty string vs null, formula neutralisation on by default and off with csvRaw,
-// and DuckDB reading the same text back.
+// read back by csv-parse (strict RFC 4180) and DuckDB.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TABLES, type TableDef } from '../../src/model/canonical-schema.js';
 import { csvField, isFormulaLike } from '../../src/writers/csv-writer.js';
 import { WRITERS } from '../../src/writers/registry.js';
-import { BIG_ID, T2, messageRow, parseCsv, query, readCsvSql, sqlString, tempDir } from './helpers.js';
+import { BIG_ID, T2, messageRow, query, readCsvSql, sqlString, tempDir } from './helpers.js';
+import { csvRecords, looksLikeFormula } from './oracles.js';
 
 const MESSAGE_COLUMNS = TABLES.messages.columns.map((c) => c.name);
 
@@ -53,7 +54,7 @@ it('writes a header and CRLF records, UTF-8 without BOM', async () => {
 
 it('prints timestamps ISO, booleans true/false, nested JSON as JSON text with exact big numbers', async () => {
   const path = await writeCsv([messageRow({ edited_at: T2, redacted: true })]);
-  const [header, rec] = parseCsv(readFileSync(path, 'utf8'));
+  const [header, rec] = csvRecords(path);
   const row = Object.fromEntries(header!.map((h, i) => [h, rec![i]]));
   expect(row.created_at).toBe('2024-02-29T23:59:59.123456Z');
   expect(row.edited_at).toBe('2001-01-01T00:00:00Z');
@@ -73,12 +74,15 @@ describe('formula neutralisation', () => {
   it('recognises = + - @ TAB CR as a first character, except signed plain numbers', () => {
     for (const s of risky) expect(isFormulaLike(s)).toBe(true);
     for (const s of safe) expect(isFormulaLike(s)).toBe(false);
+    // the rule the oracles apply, written from docs/formats.md, says the same of these examples
+    for (const s of risky) expect(looksLikeFormula(s)).toBe(true);
+    for (const s of safe) expect(looksLikeFormula(s)).toBe(false);
   });
 
   it("prefixes risky string cells with ' by default and leaves the rest alone", async () => {
     const rows = [...risky, ...safe].map((text, i) => messageRow({ message_id: String(i), text }));
     const path = await writeCsv(rows);
-    const records = parseCsv(readFileSync(path, 'utf8')).slice(1);
+    const records = csvRecords(path).slice(1);
     const textAt = MESSAGE_COLUMNS.indexOf('text');
     expect(records.map((r) => r[textAt])).toEqual([...risky.map((s) => "'" + s), ...safe]);
   });
@@ -96,7 +100,7 @@ describe('formula neutralisation', () => {
     const rows = risky.map((text, i) => messageRow({ message_id: String(i), text }));
     const path = await writeCsv(rows, true);
     const textAt = MESSAGE_COLUMNS.indexOf('text');
-    expect(parseCsv(readFileSync(path, 'utf8')).slice(1).map((r) => r[textAt])).toEqual(risky);
+    expect(csvRecords(path).slice(1).map((r) => r[textAt])).toEqual(risky);
   });
 });
 

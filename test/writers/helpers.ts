@@ -1,5 +1,5 @@
-// Shared by the writer tests: temporary output folders, rows that exercise every column type, a strict RFC 4180
-// reader (so CSV round trips are checked against the standard, not against our own writer), and DuckDB read-back.
+// Shared by the writer tests: temporary output folders, rows that exercise every column type, and DuckDB queries.
+// The independent readers that judge whole files are in oracles.ts.
 
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,56 +49,6 @@ export function messageRow(overrides: Row = {}): Row {
     extra: { nested: { deep: [true, null, 'x'] } },
     ...overrides,
   };
-}
-
-/** A strict RFC 4180 reader: CRLF records, quoted fields, doubled quotes. Unquoted empty -> null, `""` -> ''. */
-export function parseCsv(text: string): Array<Array<string | null>> {
-  const records: Array<Array<string | null>> = [];
-  let i = 0;
-  const n = text.length;
-  while (i < n) {
-    const record: Array<string | null> = [];
-    for (;;) {
-      let field: string | null;
-      if (text[i] === '"') {
-        i++;
-        let s = '';
-        for (;;) {
-          const q = text.indexOf('"', i);
-          if (q < 0) throw new Error(`unterminated quoted field at ${i}`);
-          s += text.slice(i, q);
-          if (text[q + 1] === '"') {
-            s += '"';
-            i = q + 2;
-          } else {
-            i = q + 1;
-            break;
-          }
-        }
-        field = s;
-      } else {
-        let j = i;
-        while (j < n && text[j] !== ',' && text[j] !== '\r' && text[j] !== '\n') {
-          if (text[j] === '"') throw new Error(`quote inside an unquoted field at ${j}`);
-          j++;
-        }
-        field = j === i ? null : text.slice(i, j);
-        i = j;
-      }
-      record.push(field);
-      if (text[i] === ',') {
-        i++;
-        continue;
-      }
-      if (text[i] === '\r' && text[i + 1] === '\n') {
-        i += 2;
-        break;
-      }
-      throw new Error(`expected , or CRLF at ${i}, found ${JSON.stringify(text.slice(i, i + 10))}`);
-    }
-    records.push(record);
-  }
-  return records;
 }
 
 let shared: Promise<DuckDBConnection> | undefined;

@@ -1,17 +1,15 @@
-// Parquet specifics, judged by DuckDB: column types, exact timestamps, text, nulls vs empty strings, big ids,
-// row groups and pages, statistics that filters trust, and every codec. Also the Snappy encoder on its own.
+// Parquet specifics, judged by DuckDB and hyparquet: column types, exact timestamps, text, nulls vs empty strings,
+// big ids, row groups and pages, statistics that filters trust, every codec, and the footer's key-value metadata.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TABLES, type Row, type TableDef } from '../../src/model/canonical-schema.js';
 import { parquetWriterWith } from '../../src/writers/parquet-writer.js';
 import { WRITERS } from '../../src/writers/registry.js';
-import { snappyCompress } from '../../src/writers/snappy.js';
 import type { WriterDef } from '../../src/writers/writer.js';
 import { BIG_ID, T1, T2, describe as describeTable, messageRow, query, sqlString, tempDir } from './helpers.js';
-import { snappyUncompress } from './snappy-reference.js';
+import { expectSameRows, expectedRows, parquetFooter, parquetPages, readBack, wantFor } from './oracles.js';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeEach(() => {
@@ -29,6 +27,21 @@ async function writeParquet(rows: Row[], table: TableDef = TABLES.messages, def:
 
 const from = (path: string): string => `read_parquet(${sqlString(path)})`;
 
+/** Both independent readers give back exactly the rows that went in. */
+async function expectReadBack(path: string, rows: Row[], table: TableDef = TABLES.messages): Promise<void> {
+  const want = expectedRows(table, rows, { format: 'parquet' });
+  for (const read of await readBack(path, table, 'parquet')) expectSameRows(read.rows, wantFor(read, want), table, read.reader);
+}
+
+/** The physical / logical / converted types and repetition docs/formats.md promises for each canonical type. */
+const DOCUMENTED_TYPES = {
+  string: { type: 'BYTE_ARRAY', logical_type: { type: 'STRING' }, converted_type: 'UTF8' },
+  json: { type: 'BYTE_ARRAY', logical_type: { type: 'JSON' }, converted_type: 'JSON' },
+  timestamp: { type: 'INT64', logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS' }, converted_type: 'TIMESTAMP_MICROS' },
+  integer: { type: 'INT64', logical_type: { type: 'INTEGER', bitWidth: 64, isSigned: true }, converted_type: 'INT_64' },
+  boolean: { type: 'BOOLEAN', logical_type: undefined, converted_type: undefined },
+} as const;
+
 it('maps canonical types to the documented DuckDB types', async () => {
   const m = await writeParquet([messageRow()]);
   const mt = await describeTable(from(m));
@@ -39,6 +52,18 @@ it('maps canonical types to the documented DuckDB types', async () => {
   expect(Object.keys(mt)).toEqual(TABLES.messages.columns.map((c) => c.name));
   const c = await writeParquet([{ source: 's', conversation_id: 'c', message_count: 3 }], TABLES.conversations);
   expect((await describeTable(from(c))).message_count).toBe('BIGINT');
+});
+
+it.each([TABLES.messages, TABLES.conversations, TABLES.answers])('declares the documented Parquet types for $name, as hyparquet reads the schema', async (table) => {
+  const footer = parquetFooter(await writeParquet([], table));
+  const [root, ...leaves] = footer.schema;
+  expect(root!.num_children).toBe(table.columns.length);
+  expect(
+    leaves.map((e) => ({ name: e.name, type: e.type, logical_type: e.logical_type, converted_type: e.converted_type, repetition_type: e.repetition_type })),
+  ).toEqual(table.columns.map((c) => ({ name: c.name, ...DOCUMENTED_TYPES[c.type], repetition_type: c.nullable ? 'OPTIONAL' : 'REQUIRED' })));
+  expect(footer.created_by).toBe('chatport');
+  expect(footer.key_value_metadata).toEqual([{ key: 'chatport.table', value: table.name }]);
+  expect(footer.num_rows).toBe(0n);
 });
 
 it('marks key columns REQUIRED and the rest OPTIONAL', async () => {
@@ -52,6 +77,7 @@ it('keeps timestamps microsecond-exact, including before 1970 and far ahead', as
   const path = await writeParquet(instants.map((t, i) => messageRow({ message_id: String(i), created_at: t })));
   const back = await query(`SELECT epoch_us(created_at) AS us FROM ${from(path)}`);
   expect(back.map((r) => r.us)).toEqual(instants.map((t) => BigInt(t)));
+  await expectReadBack(path, instants.map((t, i) => messageRow({ message_id: String(i), created_at: t })));
   const iso = await query(`SELECT strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f') AS s FROM ${from(path)} LIMIT 1`);
   expect(iso[0]!.s).toBe('2024-02-29T23:59:59.123456');
 });
@@ -65,6 +91,7 @@ it('keeps text exact: unicode, emoji, quotes, newlines, NUL, and empty string ap
   expect(back.map((r) => r.text)).toEqual([...texts, null]);
   const counts = await query(`SELECT count(text) AS present, count(*) FILTER (WHERE text = '') AS empty FROM ${from(path)}`);
   expect(counts[0]).toEqual({ present: BigInt(texts.length), empty: 1n });
+  await expectReadBack(path, rows);
 });
 
 it('stores ids above 2^53 as exact strings and 64-bit integers exactly', async () => {
@@ -77,12 +104,20 @@ it('stores ids above 2^53 as exact strings and 64-bit integers exactly', async (
   );
   const back = await query(`SELECT message_count FROM ${from(c)}`);
   expect(back.map((r) => r.message_count)).toEqual(values.map((v) => BigInt(v)));
+  await expectReadBack(
+    c,
+    values.map((v, i) => ({ source: 's', conversation_id: String(i), message_count: v })),
+    TABLES.conversations,
+  );
 });
 
 it('writes JSON text that DuckDB parses, with exact big numbers', async () => {
   const path = await writeParquet([messageRow()]);
-  const back = await query(`SELECT payload::VARCHAR AS p, json_extract_string(payload, '$.buttons[0].title') AS t FROM ${from(path)}`);
-  expect(back[0]).toEqual({ p: '{"buttons":[{"id":9007199254740993,"title":"Yes, \\"sure\\""}],"n":1.5}', t: 'Yes, "sure"' });
+  const back = await query(
+    `SELECT payload::VARCHAR AS p, json_extract_string(payload, '$.buttons[0].title') AS t, json_extract(payload, '$.buttons[0].id')::VARCHAR AS id FROM ${from(path)}`,
+  );
+  expect(back[0]).toEqual({ p: '{"buttons":[{"id":9007199254740993,"title":"Yes, \\"sure\\""}],"n":1.5}', t: 'Yes, "sure"', id: '9007199254740993' });
+  await expectReadBack(path, [messageRow()]);
 });
 
 it('booleans survive bit packing across byte and page boundaries', async () => {
@@ -91,6 +126,9 @@ it('booleans survive bit packing across byte and page boundaries', async () => {
   const path = await writeParquet(flags.map((b, i) => messageRow({ message_id: String(i), redacted: b })), TABLES.messages, def);
   const back = await query(`SELECT redacted FROM ${from(path)}`);
   expect(back.map((r) => r.redacted)).toEqual(flags);
+  await expectReadBack(path, flags.map((b, i) => messageRow({ message_id: String(i), redacted: b })));
+  const pages = parquetPages(path, parquetFooter(path))[0]![TABLES.messages.columns.findIndex((c) => c.name === 'redacted')]!;
+  expect(pages.length).toBeGreaterThan(5); // 16 bytes (128 booleans) a page: the bits really cross pages
 });
 
 describe('row groups and pages', () => {
@@ -111,6 +149,17 @@ describe('row groups and pages', () => {
     const groups = await query(`SELECT row_group_id, max(row_group_num_rows) AS n FROM parquet_metadata(${sqlString(path)}) GROUP BY 1 ORDER BY 1`);
     expect(groups).toHaveLength(11);
     expect(groups.map((g) => Number(g.n))).toEqual([...Array(10).fill(1_000), 50]);
+    // hyparquet walks the same layout: every text chunk is several pages, their values add up to the group
+    const footer = parquetFooter(path);
+    expect(footer.row_groups.map((g) => Number(g.num_rows))).toEqual([...Array(10).fill(1_000), 50]);
+    const textAt = TABLES.messages.columns.findIndex((c) => c.name === 'text');
+    parquetPages(path, footer).forEach((group, g) => {
+      const pages = group[textAt]!;
+      if (g < 10) expect(pages.length).toBeGreaterThan(1);
+      for (const pageList of group) expect(pageList.reduce((sum, p) => sum + p.numValues, 0)).toBe(g < 10 ? 1_000 : 50);
+      for (const p of pages) expect(p.uncompressedBytes).toBeLessThan(8_192 + 400); // cut at about pageBytes of values
+    });
+    await expectReadBack(path, rows());
     const back = await query(`SELECT count(*) AS n, count(text) AS texts, count(edited_at) AS edits, sum(length(text)) AS chars FROM ${from(path)}`);
     const expected = rows();
     expect(back[0]).toEqual({
@@ -144,8 +193,7 @@ describe('row groups and pages', () => {
 
   it.each(['snappy', 'gzip', 'none'] as const)('is read back identically with codec %s', async (codec) => {
     const path = await writeParquet(rows(), TABLES.messages, parquetWriterWith({ codec, rowGroupRows: 4_000 }));
-    const back = await query(`SELECT text FROM ${from(path)}`);
-    expect(back.map((r) => r.text)).toEqual(rows().map((r) => r.text));
+    await expectReadBack(path, rows());
     const codecs = await query(`SELECT DISTINCT compression FROM parquet_metadata(${sqlString(path)})`);
     expect(codecs.map((c) => c.compression)).toEqual([{ snappy: 'SNAPPY', gzip: 'GZIP', none: 'UNCOMPRESSED' }[codec]]);
   });
@@ -159,36 +207,4 @@ it('starts and ends with the PAR1 magic and a footer length that fits the file',
   const footer = bytes.readUInt32LE(bytes.length - 8);
   expect(footer).toBeGreaterThan(100);
   expect(footer).toBeLessThan(bytes.length - 12);
-});
-
-describe('snappy encoder', () => {
-  it('round-trips through an independent decoder for arbitrary and repetitive input', () => {
-    const repetitive = fc
-      .tuple(fc.uint8Array({ minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 5_000 }))
-      .map(([unit, times]) => {
-        const out = new Uint8Array(unit.length * times);
-        for (let i = 0; i < times; i++) out.set(unit, i * unit.length);
-        return out;
-      });
-    const text = fc.fullUnicodeString({ maxLength: 3_000 }).map((s) => new Uint8Array(Buffer.from(s.repeat(3), 'utf8')));
-    fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 70_000 }), repetitive, text), (input) => {
-        const packed = snappyCompress(input);
-        expect(Buffer.compare(snappyUncompress(packed), Buffer.from(input))).toBe(0);
-      }),
-      { numRuns: 300 },
-    );
-  });
-
-  it('compresses repetitive data and crosses 64 KiB blocks', () => {
-    const input = Buffer.from('abcdefgh'.repeat(50_000)); // 400 kB, seven blocks
-    const packed = snappyCompress(input);
-    expect(packed.length).toBeLessThan(input.length / 10);
-    expect(Buffer.compare(snappyUncompress(packed), input)).toBe(0);
-    expect(snappyUncompress(snappyCompress(new Uint8Array(0))).length).toBe(0);
-    const random = new Uint8Array(200_000).map(() => Math.floor(Math.random() * 256));
-    expect(Buffer.compare(snappyUncompress(snappyCompress(random)), Buffer.from(random))).toBe(0);
-    const words = Buffer.from(Array.from({ length: 30_000 }, (_, i) => ['hello', 'straße', '😀', 'id', String(i)][i % 5]).join(' '));
-    expect(Buffer.compare(snappyUncompress(snappyCompress(words)), words)).toBe(0);
-  });
 });
