@@ -13,6 +13,7 @@ import type { ErrorPolicy, RejectEntry } from './pipeline/record-errors.js';
 import { runExport } from './pipeline/run-export.js';
 import { workersFor } from './pipeline/run-pipeline.js';
 import { RunStats } from './pipeline/run-stats.js';
+import { validateMapping as validateRun, type ValidationReport } from './cli/validate-command.js';
 import type { TableName } from './model/canonical-schema.js';
 import type { FormatName } from './writers/writer.js';
 
@@ -26,7 +27,7 @@ export { RunStats } from './pipeline/run-stats.js';
 export type { RejectEntry } from './pipeline/record-errors.js';
 export type { CanonicalRow } from './pipeline/canonical-rows.js';
 export type { FormatName } from './writers/writer.js';
-export { validateMapping, type ValidationReport } from './cli/validate-command.js';
+export type { ValidationReport } from './cli/validate-command.js';
 
 /** Where records come from and how they are read: shared by every call that reads an export. */
 export interface ReadOptions {
@@ -86,6 +87,18 @@ export async function* canonicalRows(options: CanonicalRowsOptions): AsyncGenera
   });
 }
 
+export type ValidateMappingOptions = Pick<ReadOptions, 'from' | 'input' | 'maxRecordMb' | 'signal'>;
+
+/**
+ * Runs a mapping over an export without writing anything and reports what a migration must know: fields no rule
+ * reads (kept in `extra`), enum values that fell to a default, records that failed and why (never with their
+ * values), columns that stayed empty.
+ */
+export async function validateMapping(options: ValidateMappingOptions): Promise<ValidationReport> {
+  const mapping = typeof options.from === 'string' ? await loadMapping(options.from) : options.from;
+  return validateRun(mapping, typeof options.input === 'string' ? [options.input] : options.input, maxRecordBytesOf(options), options.signal);
+}
+
 async function resolveRead(o: ReadOptions): Promise<{
   mapping: CompiledMapping;
   sources: InputSource[];
@@ -97,15 +110,19 @@ async function resolveRead(o: ReadOptions): Promise<{
 }> {
   const mapping = typeof o.from === 'string' ? await loadMapping(o.from) : o.from;
   const sources = await expandInputs(typeof o.input === 'string' ? [o.input] : o.input);
-  const maxRecordMb = o.maxRecordMb ?? 64;
-  if (!(maxRecordMb > 0)) throw new ChatportError('CONFIG_BAD_OPTION', `maxRecordMb must be a positive number (got ${String(maxRecordMb)})`, 'config');
   return {
     mapping,
     sources,
     onError: o.onError ?? 'fail',
     workers: workersFor(o.threads ?? Math.min(4, availableParallelism())),
-    maxRecordBytes: Math.floor(maxRecordMb * 1024 * 1024),
+    maxRecordBytes: maxRecordBytesOf(o),
     stats: o.stats ?? new RunStats(),
     ...(o.signal ? { signal: o.signal } : {}),
   };
+}
+
+function maxRecordBytesOf(o: Pick<ReadOptions, 'maxRecordMb'>): number {
+  const mb = o.maxRecordMb ?? 64;
+  if (!(mb > 0)) throw new ChatportError('CONFIG_BAD_OPTION', `maxRecordMb must be a positive number (got ${String(mb)})`, 'config');
+  return Math.floor(mb * 1024 * 1024);
 }

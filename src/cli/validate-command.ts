@@ -57,8 +57,8 @@ export interface ValidationReport {
 const MAX_EXAMPLES = 5;
 
 /** `signal` stops the run between input chunks (SIGINT, SIGTERM); spilled temporary data is removed as it unwinds. */
-export async function validateMapping(from: string, inputs: readonly string[], maxRecordBytes: number, signal?: AbortSignal): Promise<ValidationReport> {
-  const mapping = await loadMapping(from);
+export async function validateMapping(from: string | CompiledMapping, inputs: readonly string[], maxRecordBytes: number, signal?: AbortSignal): Promise<ValidationReport> {
+  const mapping = typeof from === 'string' ? await loadMapping(from) : from;
   const sources = await expandInputs(inputs);
   let coverage: CoverageSink | null = null;
   const stats = await runPipeline({ mapping, sources, onError: 'skip', maxRecordBytes, requireMatch: false, ...(signal ? { signal } : {}) }, () => (coverage = new CoverageSink(mapping)));
