@@ -28,7 +28,9 @@ function assertFreshBuild(): void {
 
 function runChild(jobPath: string, killAfterMs: number | null): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [child, jobPath], { env: { ...process.env, MIGRATE_TEST_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // a short lease: each restart waits for the killed run's lease to expire (10 s by default) before it takes over
+    const env = { ...process.env, MIGRATE_TEST_TOKEN: TOKEN, CHATPORT_LOCK_LEASE_MS: '1500' };
+    const p = spawn(process.execPath, [child, jobPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
