@@ -6,17 +6,20 @@
 //
 // Taking over is race-free because nothing is ever replaced in place: a taker creates the NEXT generation's file
 // with O_EXCL, so of all the processes that saw generation n expire exactly one creates n + 1. A new holder then
-// confirms that no higher generation exists (a taker that stalled between looking and creating finds one and backs
-// off). Release renames the lease to `<generation>.released`, which keeps generations counting up.
+// confirms that no higher generation exists and that no live lease sits below its own besides the expired one it
+// superseded (a taker that stalled between looking and creating, while the lock changed hands, finds one and backs
+// off). Release deletes the lease and the then empty directory, so a finished run leaves nothing behind.
 //
-// The holder checks its own lease: the heartbeat re-reads the lock (its token, no higher generation) and marks the
+// The holder checks its own lease: each heartbeat re-reads the lock (its token, no higher generation) and marks the
 // lock lost when it is not its own any more or when the heartbeat itself stalled for most of a lease (a taker may be
-// entitled to it by then). `assertHeld()` (no I/O: every journal record) and `verify()` (on disk: right before a
-// commit) throw RUN_LOCK_LOST from then on, so a run that lost its lock stops before it does harm.
+// entitled to it by then). Heartbeats run from a timer and from `assertHeld()` when one is due, because a run busy
+// with back-to-back work starves timers for seconds; both are synchronous, so two can never interleave. assertHeld
+// (between steps, before every journal record) and `verify()` (on disk: right before a commit) throw RUN_LOCK_LOST
+// once the lock is lost, so a run that lost its lock stops before it does harm.
 
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, renameSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { readFileSync, readdirSync, rmdirSync, unlinkSync, utimesSync } from 'node:fs';
+import { mkdir, open, readFile, readdir, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ChatportError, type Stage } from '../errors.js';
@@ -70,7 +73,6 @@ export interface LeaseLockOptions {
 
 interface Entry {
   readonly gen: number;
-  readonly kind: 'lease' | 'released';
   readonly name: string;
 }
 
@@ -89,7 +91,6 @@ export class LeaseLock {
   private timer: NodeJS.Timeout | null = null;
   private lost: ChatportError | null = null;
   private released = false;
-  private beating: Promise<void> | null = null;
   private readonly controller = new AbortController();
 
   private constructor(
@@ -125,55 +126,59 @@ export class LeaseLock {
     const waitMs = options.waitMs ?? 0;
     const token = randomBytes(16).toString('hex');
     const io = (action: string, err: unknown) => lockIoError(options, lockDir, action, err);
-    try {
-      await mkdir(lockDir, { recursive: true });
-    } catch (err) {
-      throw io('create', err);
-    }
     const started = now();
     /** The holder's heartbeat as first seen: a change proves it alive. */
     let seen: { gen: number; mtimeMs: number } | null = null;
     for (;;) {
-      const entries = await listEntries(lockDir).catch((err: unknown) => {
-        throw io('read', err);
-      });
-      const top = topEntry(entries);
-      let target: number;
-      if (top === null || top.kind === 'released') target = (top?.gen ?? 0) + 1;
-      else {
-        const held = await readLease(lockDir, top.name);
+      let entries: Entry[];
+      try {
+        entries = await listEntries(lockDir);
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT') throw io('read', err);
+        try {
+          await mkdir(lockDir, { recursive: true }); // first use, or released meanwhile
+        } catch (mkdirErr) {
+          throw io('create', mkdirErr);
+        }
+        continue;
+      }
+      const top = entries.reduce<Entry | null>((a, e) => (a === null || e.gen > a.gen ? e : a), null);
+      let target = 1;
+      let superseded: Entry | null = null;
+      if (top !== null) {
+        const held = await readLease(lockDir, top.name).catch((err: unknown) => {
+          throw io('read', err);
+        });
         if (held === null) continue; // released or taken over meanwhile: look again
         const leaseOfHolder = held.content?.leaseMs ?? leaseMs;
         const age = now() - held.mtimeMs;
-        if (age > leaseOfHolder) target = top.gen + 1;
-        else {
+        if (age <= leaseOfHolder) {
           const alive = seen !== null && (seen.gen !== top.gen || seen.mtimeMs !== held.mtimeMs);
-          seen ??= { gen: top.gen, mtimeMs: held.mtimeMs };
           if (alive && now() - started >= waitMs) {
             throw options.heldError({ lockDir, content: held.content, heartbeatAgoMs: Math.max(0, age), expiresInMs: Math.max(0, leaseOfHolder - age) });
           }
-          if (alive) seen = { gen: top.gen, mtimeMs: held.mtimeMs };
+          seen = { gen: top.gen, mtimeMs: held.mtimeMs };
           await sleep(Math.min(heartbeatMs, Math.max(10, leaseOfHolder - age + 1)));
           continue;
         }
+        target = top.gen + 1;
+        superseded = top;
       }
       const acquiredAt = now();
       const content: LeaseContent = { token, leaseMs, pid: process.pid, host: hostname(), since: acquiredAt };
+      const mine = join(lockDir, leaseName(target));
       try {
-        await createExclusive(join(lockDir, leaseName(target)), JSON.stringify(content) + '\n', acquiredAt);
+        await createExclusive(mine, JSON.stringify(content) + '\n', acquiredAt);
       } catch (err) {
-        if (errnoCode(err) === 'EEXIST') continue; // another taker won this generation
+        const code = errnoCode(err);
+        if (code === 'EEXIST' || code === 'ENOENT') continue; // another taker won this generation, or released the directory
         throw io('create a lease in', err);
       }
-      // Confirm: a taker that stalled between looking and creating can hold a generation that is already past.
-      const after = await listEntries(lockDir).catch((err: unknown) => {
-        throw io('read', err);
-      });
-      if (after.some((e) => e.gen > target)) {
-        await unlink(join(lockDir, leaseName(target))).catch(() => undefined);
+      if (!(await confirm(lockDir, target, superseded, leaseMs, now))) {
+        await unlink(mine).catch(() => undefined);
         continue;
       }
-      for (const e of after) if (e.gen < target || (e.gen === target && e.kind === 'released')) await unlink(join(lockDir, e.name)).catch(() => undefined);
+      for (const e of await listEntries(lockDir).catch(() => [])) if (e.gen < target) await unlink(join(lockDir, e.name)).catch(() => undefined);
       const lock = new LeaseLock(lockDir, token, target, leaseMs, heartbeatMs, options, acquiredAt);
       lock.schedule();
       return lock;
@@ -181,118 +186,106 @@ export class LeaseLock {
   }
 
   /**
-   * Throws RUN_LOCK_LOST unless the lock is still this run's by its own clock: the last heartbeat is recent enough
-   * that no one can have taken the lease over. No I/O, so it can guard every journal record.
+   * Throws RUN_LOCK_LOST unless the lock is still this run's: the last heartbeat is recent enough that no one can
+   * have taken the lease over. Beats itself when a heartbeat is due, so a run whose event loop is too busy for the
+   * timer (segments processed back to back) keeps its lease by calling this between steps. No I/O otherwise: it
+   * can guard every journal record.
    */
   assertHeld(): void {
     if (this.lost) throw this.lost;
     if (this.released) throw this.lose('it was released');
-    const since = this.now() - this.lastRefresh;
-    if (since >= this.guardMs()) throw this.lose(`its heartbeat stopped for ${seconds(since)} (lease ${seconds(this.leaseMs)}): another run may have taken it over`);
+    if (this.now() - this.lastRefresh >= this.heartbeatMs) this.beat();
+    if (this.lost) throw this.lost;
   }
 
   /** assertHeld, plus the lock directory still names this run as the holder. Call right before a commit. */
   async verify(): Promise<void> {
     this.assertHeld();
-    const why = await this.checkOnDisk();
+    const why = this.checkOnDisk();
     if (why !== null) throw this.lose(why);
-    this.assertHeld();
   }
 
-  /** Stops the heartbeat and gives the lock up (if it is still ours). Safe to call twice. */
+  /** Stops the heartbeat and gives the lock up (if it is still ours): the lease, and the directory once empty. */
   async release(): Promise<void> {
-    if (this.released) return;
-    this.stop();
-    await this.beating?.catch(() => undefined);
-    if (this.lost) return;
-    if ((await this.checkOnDisk()) !== null) return;
-    await rename(this.path, join(this.lockDir, releasedName(this.generation))).catch(() => undefined);
+    this.releaseSync();
   }
 
   /** release() for synchronous close paths (the migrate journal's close). */
   releaseSync(): void {
     if (this.released) return;
-    this.stop();
-    if (this.lost) return;
-    try {
-      const mine = parseContent(readFileSync(this.path, 'utf8'))?.token === this.token;
-      if (mine && !parseEntries(readdirSync(this.lockDir)).some((e) => e.gen > this.generation)) {
-        renameSync(this.path, join(this.lockDir, releasedName(this.generation)));
-      }
-    } catch {
-      // gone already: nothing to give up
-    }
-  }
-
-  private stop(): void {
     this.released = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.lost) return;
+    try {
+      if (this.checkOnDisk() !== null) return;
+      unlinkSync(this.path);
+    } catch {
+      return; // gone already, or unreadable: the lease expires by itself
+    }
+    try {
+      rmdirSync(this.lockDir);
+    } catch {
+      // another run's lease is already in it
+    }
   }
 
   private now(): number {
     return (this.options.now ?? Date.now)();
   }
 
-  /** A holder gives up once its heartbeat is older than three quarters of the lease: takers wait for all of it. */
-  private guardMs(): number {
-    return Math.floor(this.leaseMs * 0.75);
-  }
-
   private schedule(): void {
     if (this.released || this.lost) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.beating = this.beat().finally(() => {
-        this.beating = null;
-        this.schedule();
-      });
+      this.beat();
+      this.schedule();
     }, this.heartbeatMs);
     // a lock never keeps the process alive on its own; a process that exits without release is like a crash
     this.timer.unref();
   }
 
-  private async beat(): Promise<void> {
-    try {
-      this.assertHeld();
-    } catch {
-      return; // lose() has run
-    }
-    let why: string | null;
-    try {
-      why = await this.checkOnDisk();
-    } catch {
-      return; // a passing I/O error: the next beat tries again; a lease that runs out is caught by assertHeld
-    }
-    if (this.released) return;
-    if (why !== null) {
-      this.lose(why);
+  /**
+   * One heartbeat, synchronous (a few system calls): the lease must still be fresh by our own clock, the lock
+   * directory must still name us, then the lease's mtime moves to now. A holder gives up once its last heartbeat is
+   * older than three quarters of the lease (takers wait for all of it): refreshing later could revive a lease that
+   * someone is already taking over.
+   */
+  private beat(): void {
+    if (this.released || this.lost) return;
+    const since = this.now() - this.lastRefresh;
+    if (since >= Math.floor(this.leaseMs * 0.75)) {
+      this.lose(`its heartbeat stopped for ${seconds(since)} (lease ${seconds(this.leaseMs)}): another run may have taken it over`);
       return;
     }
-    const t = this.now();
     try {
-      this.assertHeld(); // checking took long: refreshing now could revive a lease someone may already have taken
-      await utimes(this.path, t / 1000, t / 1000);
+      const why = this.checkOnDisk();
+      if (why !== null) {
+        this.lose(why);
+        return;
+      }
+      const t = this.now();
+      utimesSync(this.path, t / 1000, t / 1000);
       this.lastRefresh = t;
     } catch {
-      // as above
+      // a passing I/O error: the next beat tries again, and a lease that runs out is caught above
     }
   }
 
   /** Null when the lock directory still says this run holds the lock, else why not. */
-  private async checkOnDisk(): Promise<string | null> {
-    let entries: Entry[];
+  private checkOnDisk(): string | null {
+    let names: string[];
     try {
-      entries = await listEntries(this.lockDir);
+      names = readdirSync(this.lockDir);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return 'the lock directory was removed';
       throw err;
     }
-    const higher = entries.find((e) => e.gen > this.generation);
+    const higher = parseEntries(names).find((e) => e.gen > this.generation);
     if (higher) return `another run took it over (generation ${higher.gen} after ${this.generation})`;
     let text: string;
     try {
-      text = await readFile(this.path, 'utf8');
+      text = readFileSync(this.path, 'utf8');
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return 'its lease file was removed';
       throw err;
@@ -318,15 +311,11 @@ function leaseName(gen: number): string {
   return `${gen}.lease`;
 }
 
-function releasedName(gen: number): string {
-  return `${gen}.released`;
-}
-
 function parseEntries(names: readonly string[]): Entry[] {
   const out: Entry[] = [];
   for (const name of names) {
-    const m = /^([1-9][0-9]{0,14})\.(lease|released)$/.exec(name);
-    if (m) out.push({ gen: Number(m[1]), kind: m[2] as Entry['kind'], name });
+    const m = /^([1-9][0-9]{0,14})\.lease$/.exec(name);
+    if (m) out.push({ gen: Number(m[1]), name });
   }
   return out;
 }
@@ -335,11 +324,20 @@ async function listEntries(dir: string): Promise<Entry[]> {
   return parseEntries(await readdir(dir));
 }
 
-/** The highest generation; at equal generation a lease counts over a released one (a late taker recreated it). */
-function topEntry(entries: readonly Entry[]): Entry | null {
-  let top: Entry | null = null;
-  for (const e of entries) if (top === null || e.gen > top.gen || (e.gen === top.gen && e.kind === 'lease')) top = e;
-  return top;
+/**
+ * A new lease at `target` holds when nothing is above it and every lease below it is expired, except the one it
+ * superseded (which expired when looked at). A live lease below means the lock changed hands while this taker
+ * stalled between looking and creating: it backs off.
+ */
+async function confirm(lockDir: string, target: number, superseded: Entry | null, leaseMs: number, now: () => number): Promise<boolean> {
+  const entries = await listEntries(lockDir);
+  if (entries.some((e) => e.gen > target)) return false;
+  for (const e of entries) {
+    if (e.gen >= target || e.name === superseded?.name) continue;
+    const other = await readLease(lockDir, e.name);
+    if (other !== null && now() - other.mtimeMs <= (other.content?.leaseMs ?? leaseMs)) return false;
+  }
+  return true;
 }
 
 function parseContent(text: string): LeaseContent | null {
