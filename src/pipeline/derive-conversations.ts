@@ -1,8 +1,9 @@
 // Builds derived tables (Dashly and Expertflow conversations) from the redacted message rows: one running
 // aggregate per conversation, emitted at the end in conversation-id order so output bytes do not depend on
 // input order. Memory stays flat: when more than `maxInMemory` conversations are open, their aggregates are
-// sorted by id and spilled to a run file in a temporary directory; at the end the runs are merged (aggregates of
-// the same conversation from several runs are combined, which every aggregator supports order-independently).
+// sorted by id and spilled to a run file in a temporary directory (the export's: inside the run's temporary folder in
+// --out, which the next run removes if this one is killed); at the end the runs are merged (aggregates of the same
+// conversation from several runs are combined, which every aggregator supports order-independently).
 
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
@@ -27,6 +28,8 @@ export class ConversationDeriver {
   constructor(
     readonly derive: CompiledDerive,
     private readonly maxInMemory = DEFAULT_MAX_CONVERSATIONS_IN_MEMORY,
+    /** The folder that spills get a private folder in (default: the OS temporary folder). */
+    private readonly spillParent: string = tmpdir(),
   ) {}
 
   add(row: Row, ctx: MapContext): void {
@@ -82,7 +85,7 @@ export class ConversationDeriver {
   }
 
   private async spill(states: Map<string, DeriveState>): Promise<void> {
-    this.spillDir ??= await mkdtemp(path.join(tmpdir(), 'chatport-derive-'));
+    this.spillDir ??= await mkdtemp(path.join(this.spillParent, 'chatport-derive-'));
     const file = path.join(this.spillDir, `run-${this.runs.length}.jsonl`);
     const handle: FileHandle = await open(file, 'w');
     try {

@@ -54,6 +54,8 @@ export interface SegmentRunOptions {
   readonly open?: (source: InputSource) => Readable;
   /** Derived conversations kept in memory before spilling to disk (tests force spills with a small number). */
   readonly maxConversationsInMemory?: number;
+  /** Where spilled aggregates go: the run's temporary folder (default: the OS temporary folder). */
+  readonly spillDir?: string;
 }
 
 /** An input being read: its counters, and whether any of its blocks held more than blank space. */
@@ -81,7 +83,7 @@ export async function exportSegments(o: SegmentRunOptions): Promise<void> {
   }
   for (const d of mapping.derived) stats.table(d.name);
   const limits = { maxRecordBytes: o.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES, maxDepth: o.maxDepth ?? DEFAULT_MAX_DEPTH };
-  const derivers = mapping.derived.map((d) => new ConversationDeriver(d, o.maxConversationsInMemory));
+  const derivers = mapping.derived.map((d) => new ConversationDeriver(d, o.maxConversationsInMemory, o.spillDir));
   const errors = new RecordErrors(o.onError, stats, mapping);
   const seen = mapping.tables.map(() => new DuplicateKeys());
   let local: SegmentProcessor | null = null;

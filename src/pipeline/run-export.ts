@@ -1,11 +1,13 @@
-// `chatport export`: canonical rows -> one writer per table, in batches. Outputs and rejects are written under
-// temporary names and renamed only after the whole run succeeded and reconciled; any failure or signal
-// removes the temporary files and leaves earlier outputs untouched.
+// `chatport export`: canonical rows -> one writer per table, in batches. The output directory is an OutputSet:
+// tables, rejects and spills are written in the run's temporary folder inside --out, under the lock on --out, and
+// the whole set is committed at once only after the run succeeded and reconciled; any failure or signal removes
+// the temporary folder and leaves earlier outputs untouched.
 
 import path from 'node:path';
 import { ChatportError } from '../errors.js';
 import { TABLES, type TableName } from '../model/canonical-schema.js';
 import { AtomicFile } from '../writers/atomic-file.js';
+import { OutputSet, REJECTS_NAME, type OutputSetOptions } from '../writers/output-set.js';
 import { writerFor } from '../writers/registry.js';
 import type { FormatName, TableWriter, WriterDef } from '../writers/writer.js';
 import { stableStringify } from '../json/stable-json.js';
@@ -28,6 +30,8 @@ export interface ExportOptions extends Omit<MappedStreamOptions, 'stats' | 'onRe
   readonly workers?: number;
   /** The `--from` the workers load the mapping from (default: the compiled mapping's file). */
   readonly mappingFrom?: string;
+  /** Lock and file operations of the output directory (tests). */
+  readonly outputSet?: OutputSetOptions;
 }
 
 export async function runExport(options: ExportOptions): Promise<RunStats> {
@@ -35,15 +39,17 @@ export async function runExport(options: ExportOptions): Promise<RunStats> {
   const writerDef = options.writerDef ?? writerFor(options.format);
   const writers = new Map<TableName, TableWriter>();
   let rejects: AtomicFile | null = null;
-  const rejectsPath = path.join(options.outDir, 'rejects.jsonl');
   let rejectsBuffer = '';
+  const outputs = await OutputSet.open(options.outDir, options.outputSet);
+  const written: string[] = [];
 
   try {
     for (const table of options.mapping.outputTables) {
-      const file = path.join(options.outDir, `${table}${writerDef.extension}`);
-      writers.set(table, await writerDef.open({ table: TABLES[table], path: file, csvRaw: options.csvRaw }));
+      const name = `${table}${writerDef.extension}`;
+      writers.set(table, await writerDef.open({ table: TABLES[table], path: outputs.stagePath(name), csvRaw: options.csvRaw }));
+      written.push(name);
     }
-    if (options.onError === 'skip') rejects = await AtomicFile.create(rejectsPath);
+    if (options.onError === 'skip') rejects = await AtomicFile.create(outputs.stagePath(REJECTS_NAME));
 
     const onReject = async (entry: RejectEntry) => {
       rejectsBuffer += stableStringify(entry) + '\n';
@@ -59,8 +65,10 @@ export async function runExport(options: ExportOptions): Promise<RunStats> {
       writers,
       workers: options.workers ?? 0,
       onReject,
+      spillDir: outputs.scratchDir,
       checkAbort: () => {
         if (options.signal?.aborted) throw abortError(options.signal);
+        outputs.assertHeld();
       },
     });
     if (options.signal?.aborted) throw abortError(options.signal);
@@ -74,16 +82,21 @@ export async function runExport(options: ExportOptions): Promise<RunStats> {
     }
     if (rejects) {
       if (rejectsBuffer) await rejects.write(rejectsBuffer);
+      // no rejects this time: none is written, and the commit removes one an earlier run left
       if (stats.recordsRejected > 0) {
         await rejects.commit();
-        stats.rejectsFile = rejectsPath;
+        written.push(REJECTS_NAME);
       } else await rejects.abort();
     }
     stats.assertReconciled();
+    if (options.signal?.aborted) throw abortError(options.signal);
+    await outputs.commit(written);
+    if (written.includes(REJECTS_NAME)) stats.rejectsFile = path.join(options.outDir, REJECTS_NAME);
     return stats;
   } catch (e) {
     await Promise.allSettled([...writers.values()].map((w) => w.abort()));
     if (rejects) await rejects.abort();
+    await outputs.abort();
     throw e;
   }
 }
