@@ -151,8 +151,17 @@ describe('temporary data', () => {
   it('an unreadable commit journal stops the run and says how to restore by hand', async () => {
     const out = join(tmp.dir, 'out');
     mkdirSync(out);
-    writeFileSync(join(out, COMMIT_JOURNAL_NAME), '{"v":1,"run":"../../etc","entries":[]}');
-    await expect(OutputSet.open(out, { lock })).rejects.toMatchObject({ code: 'WRITE_IO', message: expect.stringMatching(/cannot be read; restore/) });
+    // a journal pointing outside --out, or at names chatport does not own, is never followed
+    for (const journal of [
+      { v: 1, run: '../../etc', entries: [] },
+      { v: 1, run: '.chatport-tmp-run-0123456789ab', entries: [{ name: '../notes.txt', old: true, new: false }] },
+      { v: 1, run: '.chatport-tmp-run-0123456789ab', entries: [{ name: 'notes.txt', old: true, new: false }] },
+      'not json',
+    ]) {
+      writeFileSync(join(out, COMMIT_JOURNAL_NAME), typeof journal === 'string' ? journal : JSON.stringify(journal));
+      await expect(OutputSet.open(out, { lock })).rejects.toMatchObject({ code: 'WRITE_IO', message: expect.stringMatching(/cannot be read; restore/) });
+    }
     rmSync(join(out, COMMIT_JOURNAL_NAME));
+    await (await OutputSet.open(out, { lock })).abort();
   });
 });
