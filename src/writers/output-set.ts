@@ -59,6 +59,7 @@ export class OutputSet {
     const fs = options.fs ?? NODE_FS;
     try {
       await fs.mkdir(outDir);
+      await fs.mkdir(join(outDir, LOCK_DIR_NAME)); // here, so that a read-only or foreign --out is WRITE_OUTPUT_DIR
     } catch (err) {
       throw dirError(outDir, err);
     }

@@ -2,6 +2,7 @@
 // failure while closing any table or the rejects leaves the earlier set byte for byte, spills live in the run's
 // temporary folder inside --out (never in the OS temporary folder), and nothing temporary is left afterwards.
 
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,6 +115,35 @@ describe('a failure while finishing the files', () => {
     };
     await expect(exportFile(lines, out, { onError: 'skip', writerDef: blockRejects })).rejects.toMatchObject({ code: 'WRITE_IO' });
     expect(snapshot(out)).toEqual(before);
+  });
+});
+
+// A real full disk: a 1 MiB tmpfs (needs root, as on CI and the dev machines; skipped elsewhere).
+const canMount = (() => {
+  if (process.getuid?.() !== 0) return false;
+  const probe = mkdtempSync(join(tmpdir(), 'chatport-mount-'));
+  const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe]).status === 0;
+  if (ok) spawnSync('umount', [probe]);
+  rmSync(probe, { recursive: true, force: true });
+  return ok;
+})();
+
+describe.skipIf(!canMount)('a disk that is really full', () => {
+  it('the run fails with WRITE_IO, the earlier set stays byte for byte, and the temporary folder is gone', async () => {
+    const disk = join(dir, 'disk');
+    mkdirSync(disk);
+    expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk]).status).toBe(0);
+    try {
+      const out = join(disk, 'out');
+      await exportFile([part(1, 7, 'earlier run')], out);
+      const before = snapshot(out);
+      const lines: string[] = [];
+      for (let i = 0; i < 20_000; i++) lines.push(part(i + 1, i % 300, `a message long enough to fill the disk ${i}`));
+      await expect(exportFile(lines, out, { onError: 'skip' })).rejects.toMatchObject({ code: 'WRITE_IO', message: expect.stringMatching(/ENOSPC/) });
+      expect(snapshot(out)).toEqual(before);
+    } finally {
+      spawnSync('umount', [disk]);
+    }
   });
 });
 
