@@ -302,7 +302,11 @@ export class LeaseLock {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.controller.abort(error);
-    this.options.onLost?.(error);
+    try {
+      this.options.onLost?.(error);
+    } catch {
+      // a heartbeat runs from a timer: a throwing callback must not crash the process
+    }
     return error;
   }
 }
