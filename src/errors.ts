@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'CONFIG_BAD_OPTION'
   // writing output
   | 'WRITE_OUTPUT_DIR'
+  | 'WRITE_OUTPUT_LOCKED'
   | 'WRITE_IO'
   // migrating into a target vendor (src/migrate)
   | 'MIGRATE_BAD_ROW'
@@ -43,6 +44,7 @@ export type ErrorCode =
   | 'MIGRATE_REDIRECT'
   // accounting
   | 'RUN_INTERRUPTED'
+  | 'RUN_LOCK_LOST'
   | 'INTERNAL_RECONCILIATION';
 
 export type Stage = 'cli' | 'read' | 'map' | 'redact' | 'derive' | 'write' | 'config' | 'migrate' | 'internal';
@@ -103,6 +105,7 @@ export function formatPosition(p: Position): string {
 export function exitCodeFor(code: ErrorCode): number {
   if (code.startsWith('CONFIG_')) return 64; // usage / configuration
   if (code.startsWith('READ_') || code.startsWith('MAP_')) return 65; // bad input data
+  if (code === 'WRITE_OUTPUT_LOCKED' || code === 'RUN_LOCK_LOST') return 75; // temporary: another run has the output
   if (code.startsWith('WRITE_')) return 73; // cannot create output
   if (code === 'MIGRATE_BAD_ROW' || code === 'MIGRATE_REJECTED') return 65; // bad input data / the target refused some
   if (code === 'MIGRATE_STATE_CORRUPT' || code === 'MIGRATE_STATE_MISMATCH') return 64; // wrong --state for these options

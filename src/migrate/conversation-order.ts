@@ -1,9 +1,10 @@
 // Groups the input's message rows by conversation, each conversation in created_at order (ties in input order),
 // without holding the export in memory: an external merge sort. Rows are buffered up to a budget, sorted and
-// spilled as JSONL runs to a private temporary folder; the runs are merged into one sorted file, and each
-// conversation becomes a byte range of it that a worker streams when its turn comes. An input that fits in one
-// buffer never touches the disk. Memory: the buffer, one row per run while merging, and one small index entry per
-// conversation. Disk: about twice the size of the reduced rows (runs, then the merged file), removed on close.
+// spilled as JSONL runs to a private folder (in the run's temporary folder beside --state, which the next run
+// removes after a kill -9); the runs are merged into one sorted file, and each conversation becomes a byte range of
+// it that a worker streams when its turn comes. An input that fits in one buffer never touches the disk. Memory: the
+// buffer, one row per run while merging, and one small index entry per conversation. Disk: about twice the size of
+// the reduced rows (runs, then the merged file), removed on close.
 
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
@@ -34,7 +35,7 @@ export interface GroupedInput {
 export interface GroupOptions {
   /** Buffer budget in UTF-16 code units of row text (plus a fixed allowance per row). */
   readonly maxBufferedChars?: number;
-  /** Folder for the temporary folder; the OS temporary folder by default. */
+  /** Folder the spill folder is made in: the migration's temporary folder under its state lock; the OS one by default. */
   readonly spillDir?: string;
 }
 

@@ -83,8 +83,10 @@ export async function runMigration(rows: AsyncIterable<Row>, config: MigrationCo
   });
   let grouped: Awaited<ReturnType<typeof groupByConversation>> | null = null;
   try {
+    // spills beside the state, under its lock (a dry run has neither: the OS temporary folder)
+    const spillDir = config.spillDir ?? journal.tempDir;
     grouped = await groupByConversation(project(rows), {
-      ...(config.spillDir === undefined ? {} : { spillDir: config.spillDir }),
+      ...(spillDir === null ? {} : { spillDir }),
       ...(config.maxBufferedChars === undefined ? {} : { maxBufferedChars: config.maxBufferedChars }),
     });
     report.messages.total = grouped.totalMessages;

@@ -2,18 +2,23 @@
 // after it ("sent", "rejected", "too-big", "retry", "target"). Each record is written with one write(2) and
 // fdatasync'd before the request goes out or the next step runs, so after a kill -9 (or a power cut) the file says,
 // for every request, either "settled" or "may be in flight". Loading replays the records through the same apply()
-// that running uses, giving per conversation its Dashly target and per message how far it got. A lock file keeps
-// two runs off one journal.
+// that running uses, giving per conversation its Dashly target and per message how far it got. A lease lock
+// (`<state>.lock/`, src/fs/lease-lock.ts) keeps two runs off one journal; every record checks that the lock is still
+// this run's before it is written, so a run that lost its lock sends nothing more. Under the same lock the run gets a
+// temporary folder beside the state (`<state>.chatport-tmp-*`) for its spills; the next run removes a killed one's.
 //
 // Journal version 2 keys every record by source, conversation and message (`src`, `conv`, `msg`): two source
 // conversations whose messages share ids are two keys, never one. A `begin` records the external_id and random_id
 // it sent, so the check after a lost answer looks for exactly those. Texts from Dashly (reasons) are ServerText,
 // and are passed through the guard again when read back.
 
-import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { createReadStream } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ChatportError } from '../errors.js';
+import { LeaseLock, type LeaseLockOptions, type LockHolder } from '../fs/lease-lock.js';
+import { claimTempFolder, removeTempFolderSync } from '../fs/temp-folder.js';
 import type { ServerText } from '../http/untrusted-text.js';
 import type { RetryCause } from './dashly-api.js';
 
@@ -101,6 +106,8 @@ export interface JournalOptions {
   /** fdatasync after each record (default true): survives power loss, not only a killed process. */
   readonly durable?: boolean;
   readonly now: () => number;
+  /** Lease and waiting of the lock (defaults: lease-lock.ts). */
+  readonly lock?: Pick<LeaseLockOptions, 'leaseMs' | 'heartbeatMs' | 'waitMs'>;
   /** Passes a text read back from the file (Dashly's reasons) through the guard again. */
   readonly sanitize: (text: unknown) => ServerText;
 }
@@ -108,7 +115,9 @@ export interface JournalOptions {
 export class StateJournal {
   private readonly conversations = new Map<string, ConversationState>();
   private fd: number | null = null;
-  private lockPath: string | null = null;
+  private lock: LeaseLock | null = null;
+  /** This run's temporary folder beside the state (null for a dry run): spills go here. */
+  tempDir: string | null = null;
   /** Smallest split limit any ReplyTooBig taught (applies to messages not begun yet). */
   learnedLimit: number | null = null;
   /** Longest body Dashly accepted. */
@@ -121,8 +130,11 @@ export class StateJournal {
   static async open(path: string | null, fingerprint: string, options: JournalOptions): Promise<StateJournal> {
     const journal = new StateJournal(options);
     if (path === null) return journal;
-    if (!options.readOnly) journal.lock(path);
+    if (!options.readOnly) {
+      journal.lock = await LeaseLock.acquire(`${path}.lock`, { ...options.lock, what: `--state ${path}`, stage: 'migrate', heldError: (holder) => lockedError(path, holder) });
+    }
     try {
+      if (!options.readOnly) journal.tempDir = await claimTempFolder(dirname(path), `${basename(path)}.chatport-tmp-`);
       const tail = existsSync(path) ? await journal.load(path, fingerprint) : 'clean';
       if (!options.readOnly) {
         // A record torn by a kill never took effect: cut it off. A complete one missing only its newline gets it.
@@ -142,8 +154,12 @@ export class StateJournal {
     return this.conversations.get(conversationKey(src, conv));
   }
 
-  /** Applies a record to the in-memory state and, unless read-only, makes it durable before returning. */
+  /**
+   * Applies a record to the in-memory state and, unless read-only, makes it durable before returning. Throws
+   * RUN_LOCK_LOST, before anything is applied, once the lock is not this run's any more.
+   */
   append(record: JournalRecord): void {
+    this.lock?.assertHeld();
     this.apply(record, null);
     if (this.fd !== null) this.write(JSON.stringify(record) + '\n');
   }
@@ -153,14 +169,12 @@ export class StateJournal {
       closeSync(this.fd);
       this.fd = null;
     }
-    if (this.lockPath !== null) {
-      try {
-        unlinkSync(this.lockPath);
-      } catch {
-        // already gone
-      }
-      this.lockPath = null;
+    if (this.tempDir !== null) {
+      removeTempFolderSync(this.tempDir);
+      this.tempDir = null;
     }
+    this.lock?.releaseSync();
+    this.lock = null;
   }
 
   private write(text: string): void {
@@ -170,24 +184,6 @@ export class StateJournal {
     if (this.options.durable !== false) fdatasyncSync(this.fd!);
   }
 
-  private lock(path: string): void {
-    const lockPath = `${path}.lock`;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
-        this.lockPath = lockPath;
-        return;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        const pid = Number(readFileSync(lockPath, 'utf8').trim());
-        if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
-          throw new ChatportError('MIGRATE_STATE_LOCKED', `${path} is in use by process ${pid} (lock ${lockPath}); two runs on one state would send twice`, 'migrate', { file: path });
-        }
-        unlinkSync(lockPath); // left by a run that was killed
-      }
-    }
-    throw new ChatportError('MIGRATE_STATE_LOCKED', `could not lock ${path}`, 'migrate', { file: path });
-  }
 
   /** Replays the file; says how it ends: clean, a last record without its newline, or a torn (partial) record. */
   private async load(path: string, fingerprint: string): Promise<'clean' | 'unterminated' | 'torn'> {
@@ -308,13 +304,9 @@ function conversationKey(src: string, conv: string): string {
   return `${src}\u0000${conv}`;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+function lockedError(path: string, holder: LockHolder): ChatportError {
+  const who = holder.content ? `process ${holder.content.pid} on ${holder.content.host}` : 'another process';
+  return new ChatportError('MIGRATE_STATE_LOCKED', `${path} is in use by another chatport migrate (${who}, lock ${holder.lockDir}); two runs on one state would send twice`, 'migrate', { file: path });
 }
 
 function truncateAfterLastNewline(path: string): void {

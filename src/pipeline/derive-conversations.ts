@@ -1,8 +1,9 @@
 // Builds derived tables (Dashly and Expertflow conversations) from the redacted message rows: one running
 // aggregate per conversation, emitted at the end in conversation-id order so output bytes do not depend on
 // input order. Memory stays flat: when more than `maxInMemory` conversations are open, their aggregates are
-// sorted by id and spilled to a run file in a temporary directory; at the end the runs are merged (aggregates of
-// the same conversation from several runs are combined, which every aggregator supports order-independently).
+// sorted by id and spilled to a run file in a temporary directory (the export's: inside the run's temporary folder in
+// --out, which the next run removes if this one is killed); at the end the runs are merged (aggregates of the same
+// conversation from several runs are combined, which every aggregator supports order-independently).
 
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';

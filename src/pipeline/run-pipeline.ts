@@ -42,6 +42,8 @@ export interface PipelineOptions {
   readonly stats?: RunStats;
   /** Aborts the run between segments (SIGINT, SIGTERM, a library caller): RUN_INTERRUPTED, the sink aborted. */
   readonly signal?: AbortSignal;
+  /** Called between segments; throws to stop the run (the export checks that its lock on --out is still held). */
+  readonly checkpoint?: () => void;
   readonly maxRecordBytes?: number;
   readonly maxDepth?: number;
   /** Replaces how sources are opened (tests feed bytes in chosen chunk sizes). */
@@ -92,8 +94,10 @@ export async function runPipeline(o: PipelineOptions, makeSink: SinkFactory): Pr
         // every record must be accounted for before anything gets a final name
         for (const t of stats.tables.values()) t.written = t.emitted;
         stats.assertReconciled();
-        for (const [table, rows] of await sink.commit()) stats.table(table).written = rows;
-        stats.assertReconciled();
+        await sink.commit((written) => {
+          for (const [table, rows] of written) stats.table(table).written = rows;
+          stats.assertReconciled();
+        });
         return stats;
       } catch (e) {
         await sink.abort();
@@ -132,6 +136,7 @@ async function runAttempt(
   });
   const checkAbort = (): void => {
     if (o.signal?.aborted) throw interrupted(o.signal);
+    o.checkpoint?.();
   };
   const pool =
     workers > 0

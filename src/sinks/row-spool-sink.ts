@@ -78,13 +78,13 @@ export class RowSpoolSink implements Sink {
     if (this.pendingBytes >= BUFFER_BYTES) await this.flush();
   }
 
-  async commit(): Promise<ReadonlyMap<TableName, number>> {
+  async commit(check: (rows: ReadonlyMap<TableName, number>) => void): Promise<void> {
     await this.flush();
     const out = this.out!;
     out.end();
     await finished(out);
+    check(this.counts);
     this.committed = true;
-    return this.counts;
   }
 
   async abort(): Promise<void> {

@@ -22,8 +22,11 @@ export interface Sink {
   writeRows(table: TableName, rows: readonly Row[]): Promise<void>;
   /** A record that did not become rows (its text already withheld where it must be). */
   reject(entry: RejectEntry): Promise<void>;
-  /** Everything is applied and reconciled: make the output final. Returns the rows each table holds. */
-  commit(): Promise<ReadonlyMap<TableName, number>>;
+  /**
+   * Everything is applied: finish the output, hand the rows each table holds to `check` (the pipeline's
+   * reconciliation, which throws on a mismatch), and only then make the output appear.
+   */
+  commit(check: (rows: ReadonlyMap<TableName, number>) => void): Promise<void>;
   /** Drop everything this sink wrote; safe after a failure and twice. */
   abort(): Promise<void>;
 }

@@ -1,22 +1,22 @@
-// The export's sink: one file per table in the chosen format, plus rejects.jsonl under --on-error skip, each written
-// under a temporary name and renamed only when the whole run committed. Fragments encoded on the worker threads are
-// appended as they come; derived rows are encoded here.
+// The export's sink: one file per table in the chosen format, plus rejects.jsonl under --on-error skip, written in
+// the run's folder inside --out (src/writers/output-set.ts) and made the directory's files all at once when the run
+// commits. Fragments encoded on the worker threads are appended as they come; derived rows are encoded here.
 
 import path from 'node:path';
 import { stableStringify } from '../json/stable-json.js';
 import { TABLES, type Row, type TableName } from '../model/canonical-schema.js';
 import type { RejectEntry } from '../pipeline/record-errors.js';
 import { AtomicFile } from '../writers/atomic-file.js';
+import { REJECTS_NAME, type OutputSet } from '../writers/output-set.js';
 import type { EncodedFragment, TableWriter, WriterDef } from '../writers/writer.js';
 import type { Sink, SinkInput } from './sink.js';
-
-export const REJECTS_FILE = 'rejects.jsonl';
 
 /** Rejects are buffered up to this many characters between writes. */
 const REJECTS_BUFFER_CHARS = 1 << 20;
 
 export interface TableFilesOptions {
-  readonly outDir: string;
+  /** The output directory, opened for this run (lock, the run's folder, the commit). */
+  readonly outputs: OutputSet;
   readonly writerDef: WriterDef;
   readonly csvRaw: boolean;
   /** Keep rejected records in OUT/rejects.jsonl (--on-error skip). */
@@ -26,6 +26,7 @@ export interface TableFilesOptions {
 export class TableFilesSink implements Sink {
   readonly input: SinkInput;
   private readonly writers = new Map<TableName, TableWriter>();
+  private readonly names = new Map<TableName, string>();
   private rejects: AtomicFile | null = null;
   private rejectsBuffer = '';
   private rejected = 0;
@@ -38,10 +39,11 @@ export class TableFilesSink implements Sink {
 
   async open(tables: readonly TableName[]): Promise<void> {
     for (const table of tables) {
-      const file = path.join(this.o.outDir, `${table}${this.o.writerDef.extension}`);
-      this.writers.set(table, await this.o.writerDef.open({ table: TABLES[table], path: file, csvRaw: this.o.csvRaw }));
+      const name = `${table}${this.o.writerDef.extension}`;
+      this.names.set(table, name);
+      this.writers.set(table, await this.o.writerDef.open({ table: TABLES[table], path: this.o.outputs.stagePath(name), csvRaw: this.o.csvRaw }));
     }
-    if (this.o.keepRejects) this.rejects = await AtomicFile.create(path.join(this.o.outDir, REJECTS_FILE));
+    if (this.o.keepRejects) this.rejects = await AtomicFile.create(this.o.outputs.stagePath(REJECTS_NAME));
   }
 
   writeFragment(table: TableName, fragment: EncodedFragment): Promise<void> {
@@ -61,17 +63,24 @@ export class TableFilesSink implements Sink {
     }
   }
 
-  async commit(): Promise<ReadonlyMap<TableName, number>> {
+  async commit(check: (rows: ReadonlyMap<TableName, number>) => void): Promise<void> {
     const rows = new Map<TableName, number>();
-    for (const [table, w] of this.writers) rows.set(table, (await w.close()).rows);
+    const written: string[] = [];
+    for (const [table, w] of this.writers) {
+      rows.set(table, (await w.close()).rows);
+      written.push(this.names.get(table)!);
+    }
     if (this.rejects) {
       if (this.rejectsBuffer) await this.rejects.write(this.rejectsBuffer);
+      // no rejects this time: none is written, and the commit removes one an earlier run left
       if (this.rejected > 0) {
         await this.rejects.commit();
-        this.rejectsPath = this.rejects.finalPath;
+        written.push(REJECTS_NAME);
       } else await this.rejects.abort();
     }
-    return rows;
+    check(rows);
+    await this.o.outputs.commit(written);
+    if (written.includes(REJECTS_NAME)) this.rejectsPath = path.join(this.o.outputs.outDir, REJECTS_NAME);
   }
 
   async abort(): Promise<void> {

@@ -1,6 +1,7 @@
 // The one way chatport puts bytes on disk: a hidden temporary sibling that becomes the final file only on commit.
-// A crash or an abort therefore never leaves a half-written output under the final name, and never touches an
-// output an earlier run left there. Writes honour the stream's backpressure so memory stays bounded.
+// A crash or an abort therefore never leaves a half-written file under its name. In an export that name is inside
+// the run's own folder in --out, and the output set (output-set.ts) then commits all of the run's files together.
+// Writes honour the stream's backpressure so memory stays bounded.
 
 import { once } from 'node:events';
 import { close, createWriteStream, fsync, type WriteStream } from 'node:fs';

@@ -1,9 +1,11 @@
 // A failed or interrupted run (error, SIGINT, SIGTERM, kill -9 mid-write) leaves the previous outputs untouched
-// and no partial file under a final name; clean failures and signals also leave no temporary file behind.
+// and no partial file under a final name; clean failures and signals also leave no temporary data behind and
+// release the lock on --out. A run killed with kill -9 leaves its temporary folder (with spills) inside --out,
+// never in the OS temporary folder, and the next run into the same --out removes it.
 
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,14 +14,20 @@ import { runCli } from '../helpers/run-cli.js';
 
 let dir: string;
 let bigInput: string;
+/** The OS temporary folder of the spawned runs: nothing may appear there. */
+let osTemp: string;
 const RECORDS = 400_000;
+/** For the kill -9 case: a run after it waits for the killed run's lease, 3 s here instead of 10 s. */
+const shortLease = { CHATPORT_LOCK_LEASE_MS: '3000' };
 
 beforeAll(async () => {
   dir = await tempDir('chatport-signals-');
+  osTemp = path.join(dir, 'os-tmp');
+  await mkdir(osTemp);
   bigInput = path.join(dir, 'big.jsonl');
   const out = createWriteStream(bigInput);
   for (let i = 0; i < RECORDS; i++) {
-    const line = `{"id":${1000 + i},"created":${1684923942 + i}.25,"conversation":${i % 5000},"type":"reply_user","body":"message number ${i} with some text to make it longer than a few bytes","from":${i % 777}}\n`;
+    const line = `{"id":${1000 + i},"created":${1684923942 + i}.25,"conversation":${i % 20_000},"type":"reply_user","body":"message number ${i} with some text to make it longer than a few bytes","from":${i % 777}}\n`;
     if (!out.write(line)) await once(out, 'drain');
   }
   out.end();
@@ -29,29 +37,44 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Every entry of outDir (a released lock leaves none of its own). */
 async function snapshot(outDir: string): Promise<Record<string, string>> {
   const files: Record<string, string> = {};
-  for (const name of (await readdir(outDir)).sort()) files[name] = (await readFile(path.join(outDir, name))).toString('base64');
+  for (const name of (await readdir(outDir)).sort()) {
+    const file = path.join(outDir, name);
+    files[name] = (await stat(file)).isDirectory() ? '(directory)' : (await readFile(file)).toString('base64');
+  }
   return files;
 }
 
-async function previousRun(name: string): Promise<{ outDir: string; before: Record<string, string> }> {
+async function previousRun(name: string, env: NodeJS.ProcessEnv = {}): Promise<{ outDir: string; before: Record<string, string> }> {
   const outDir = path.join(dir, name);
   const small = path.join(dir, `${name}-small.json`);
   await writeFile(small, '[{"id":1,"created":1684923942,"conversation":7,"type":"reply_user","body":"previous run","from":3}]');
-  const r = await runCli(['export', '--from', 'dashly', '--input', small, '--format', 'parquet', '--out', outDir, '--quiet']);
+  const r = await runCli(['export', '--from', 'dashly', '--input', small, '--format', 'parquet', '--out', outDir, '--quiet'], { env });
   expect(r.code, r.stderr).toBe(0);
   return { outDir, before: await snapshot(outDir) };
 }
 
-function startExport(outDir: string, extra: string[] = []) {
+function startExport(outDir: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
   const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli/bin.js'), 'export', '--from', 'dashly', '--input', bigInput, '--format', 'parquet', '--out', outDir, '--quiet', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env, TMPDIR: osTemp },
   });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
   return { child, done, stderr: () => stderr };
+}
+
+/** The files in outDir (no checks on the lock). */
+async function snapshotFiles(outDir: string): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  for (const name of (await readdir(outDir)).sort()) {
+    const file = path.join(outDir, name);
+    if (!(await stat(file)).isDirectory()) files[name] = (await readFile(file)).toString('base64');
+  }
+  return files;
 }
 
 /** Waits until the run has a temporary output file, i.e. it is writing. */
@@ -79,17 +102,28 @@ describe('interrupted runs', () => {
     }, 60_000);
   }
 
-  it('kill -9 mid-write: previous outputs untouched, nothing partial under a final name', async () => {
-    const { outDir, before } = await previousRun('kill9');
-    const run = startExport(outDir);
+  it('kill -9 mid-write: previous outputs untouched; the next run removes the temporary folder and its spills', async () => {
+    const { outDir, before } = await previousRun('kill9', shortLease);
+    const run = startExport(outDir, ['--threads', '1'], shortLease);
     await untilWriting(outDir);
-    await new Promise((r) => setTimeout(r, 300));
+    // killed once the run has spilled conversation aggregates (ids, times, tags) to disk
+    const scratch = async () => {
+      const runs = (await readdir(outDir)).filter((n) => n.startsWith('.chatport-tmp-run-'));
+      return runs.length ? (await readdir(path.join(outDir, runs[0]!, 'scratch')).catch(() => [] as string[])) : [];
+    };
+    for (let i = 0; i < 600 && !(await scratch()).some((n) => n.startsWith('chatport-derive-')); i++) await new Promise((r) => setTimeout(r, 25));
     run.child.kill('SIGKILL');
     const { signal } = await run.done;
     expect(signal).toBe('SIGKILL');
-    const after = await snapshot(outDir);
-    const finals = Object.fromEntries(Object.entries(after).filter(([n]) => !n.startsWith('.chatport-tmp-')));
+    expect((await scratch()).some((n) => n.startsWith('chatport-derive-'))).toBe(true);
+    expect(await readdir(osTemp)).toEqual([]);
+    // the killed run's lease is left to expire
+    expect((await readdir(path.join(outDir, '.chatport-lock'))).some((n) => n.endsWith('.lease'))).toBe(true);
+    const finals = Object.fromEntries(Object.entries(await snapshotFiles(outDir)).filter(([n]) => !n.startsWith('.chatport-tmp-')));
     expect(finals).toEqual(before);
+    // the next run into the same --out takes the lock over after the lease and removes the killed run's data
+    await previousRun('kill9', shortLease);
+    expect((await readdir(outDir)).filter((n) => n.startsWith('.chatport-tmp-'))).toEqual([]);
   }, 60_000);
 
   it('an error late in the input: previous outputs untouched, no temporary file left', async () => {

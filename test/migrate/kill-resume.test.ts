@@ -26,9 +26,13 @@ function assertFreshBuild(): void {
   }
 }
 
+/** Each restart waits for the killed run's lease to expire (10 s by default) before it takes the state over. */
+const LEASE_MS = 2000;
+
 function runChild(jobPath: string, killAfterMs: number | null): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [child, jobPath], { env: { ...process.env, MIGRATE_TEST_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...process.env, MIGRATE_TEST_TOKEN: TOKEN, CHATPORT_LOCK_LEASE_MS: String(LEASE_MS) };
+    const p = spawn(process.execPath, [child, jobPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
@@ -87,7 +91,8 @@ describe('kill -9 and resume', () => {
     let killedInFlight = 0;
     let finished: { stdout: string } | null = null;
     for (let round = 0; round < 60 && !finished; round++) {
-      const killAfter = round < 30 ? 200 + Math.floor(rnd() * 700) : null; // node start-up takes ~100-200 ms
+      // node start-up takes ~100-200 ms, then the run waits up to a lease for the killed one's lock
+      const killAfter = round < 30 ? LEASE_MS + 200 + Math.floor(rnd() * 700) : null;
       const result = await runChild(jobPath, killAfter);
       if (result.signal === 'SIGKILL') {
         kills++;

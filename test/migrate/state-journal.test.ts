@@ -1,6 +1,6 @@
 // The --state journal: replay, a torn last record after a kill, corruption in the middle, option changes, the lock.
 
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TextGuard, type ServerText } from '../../src/http/untrusted-text.js';
@@ -78,16 +78,46 @@ describe('StateJournal', () => {
     await expect(StateJournal.open(other, 'different', opts)).rejects.toMatchObject({ code: 'MIGRATE_STATE_MISMATCH' });
   });
 
-  it('refuses a second run on the same state, and takes over the lock of a killed one', async () => {
+  it('refuses a second run on the same state; after close the lock is gone (kill -9 and takeover: test/fs/)', async () => {
     const path = join(tempDir(), 's.jsonl');
     const j = await StateJournal.open(path, 'fp', opts);
     await expect(StateJournal.open(path, 'fp', opts)).rejects.toMatchObject({ code: 'MIGRATE_STATE_LOCKED' });
     j.close();
     expect(existsSync(`${path}.lock`)).toBe(false);
-    writeFileSync(`${path}.lock`, '999999999'); // no such process
     const k = await StateJournal.open(path, 'fp', opts);
-    expect(readFileSync(`${path}.lock`, 'utf8')).toBe(String(process.pid));
+    expect(readdirSync(`${path}.lock`)).toEqual(['1.lease']);
     k.close();
+  });
+
+  it('a run that lost its lock writes no further record', async () => {
+    const path = join(tempDir(), 's.jsonl');
+    const j = await StateJournal.open(path, 'fp', { ...opts, lock: { leaseMs: 400 } });
+    j.append(begin('a'));
+    const until = Date.now() + 350;
+    while (Date.now() < until) {
+      // stalled: no heartbeat for most of the lease, so another run may take the state over
+    }
+    const before = readFileSync(path, 'utf8');
+    expect(() => j.append(begin('b'))).toThrow(expect.objectContaining({ code: 'RUN_LOCK_LOST' }));
+    expect(readFileSync(path, 'utf8')).toBe(before);
+    expect(j.conversation('v', 'c')!.messages.has('b')).toBe(false);
+    j.close();
+  });
+
+  it("keeps spills beside the state in a folder of the run's own, removes a killed run's and its own on close", async () => {
+    const dir = tempDir();
+    const path = join(dir, 's.jsonl');
+    const dead = join(dir, 's.jsonl.chatport-tmp-0123456789ab');
+    mkdirSync(join(dead, 'chatport-migrate-x'), { recursive: true });
+    writeFileSync(join(dead, 'chatport-migrate-x', 'run-0.jsonl'), '{"text":"a message of a killed run"}\n');
+    const j = await StateJournal.open(path, 'fp', opts);
+    const own = j.tempDir!;
+    expect(own.startsWith(`${path}.chatport-tmp-`)).toBe(true);
+    expect(existsSync(own)).toBe(true);
+    expect(existsSync(dead)).toBe(false);
+    j.close();
+    expect(existsSync(own)).toBe(false);
+    expect(readdirSync(dir)).toEqual(['s.jsonl']);
   });
 
   it('a read-only (dry run) journal writes nothing and takes no lock', async () => {
