@@ -2,6 +2,12 @@
 // member named by an envelope key holds the record array: `{"data": [...], "meta": {...}}`), top-level objects
 // that are records, and several such values one after another (concatenated API pages). ContainerReader reads
 // one top-level array or object; the JSONL splitter uses it too, for a line that holds one.
+//
+// An envelope has exactly one record array: the first member under an envelope key whose value is an array.
+// Any other member whose value is an array with elements, before or after it, under an envelope key or not, would
+// be records chatport does not read, so it is refused (READ_ENVELOPE_EXTRA_ARRAY, with its key and byte offset)
+// instead of skipped. Empty arrays hold nothing and are allowed; arrays nested inside other members (a `meta`
+// object) are not records and are allowed.
 
 import type { JsonLexer } from './json-lexer.js';
 import type { RawRecord } from './raw-record.js';
@@ -33,6 +39,13 @@ const enum Ctx {
   EnvelopeTail,
 }
 
+/** An array-valued member of a top-level object: its key (null if it has none) and where its `[` is. */
+interface ArrayMember {
+  readonly key: string | null;
+  readonly byteOffset: number;
+  readonly line: number;
+}
+
 /** Longest key kept for envelope detection and messages (a longer one is no envelope key). */
 const MAX_KEY_BYTES = 256;
 
@@ -52,6 +65,11 @@ export class ContainerReader {
   /** The value being scanned is a key: its bytes from earlier chunks, and where they begin in this chunk. */
   private keyParts: Buffer[] | null = null;
   private keyFrom = 0;
+  private recordArray: ArrayMember | null = null;
+  /** The first array with elements among the members before an envelope key was met. */
+  private otherArray: ArrayMember | null = null;
+  /** An array member just opened: its next non-blank byte says whether it holds anything. */
+  private probe: ArrayMember | null = null;
   /** Records are cut by lines (JSONL), or this is the input's first value and a one-line object makes it JSONL. */
   private lines = false;
   private firstValue = false;
@@ -80,6 +98,9 @@ export class ContainerReader {
     this.broken = false;
     this.inValue = false;
     this.keyParts = null;
+    this.probe = null;
+    this.recordArray = null;
+    this.otherArray = null;
     this.pendingKey = null;
     if (chunk[i] === Ch.OpenBracket) {
       this.ctx = Ctx.ArrayItems;
@@ -99,6 +120,11 @@ export class ContainerReader {
     let i = from;
     while (i < limit) {
       if (this.inValue) {
+        if (this.probe !== null) {
+          while (i < limit && isBlank(chunk[i]!)) if (chunk[i++] === Ch.Lf) cur.line++;
+          if (i === limit) break;
+          this.decideProbe(chunk[i] !== Ch.CloseBracket);
+        }
         const end = this.valueIsBare ? lex.scanBare(chunk, i, limit, cur.offset) : lex.scan(chunk, i, limit, cur.offset);
         cur.line += lex.takeLines();
         if (end < 0) {
@@ -159,16 +185,20 @@ export class ContainerReader {
           return this.closeObject(chunk, i + 1, out);
         case Ch.CloseBrace:
           return this.closeObject(chunk, i + 1, out);
-        case Ch.OpenBracket:
+        case Ch.OpenBracket: {
+          const member: ArrayMember = { key: this.pendingKey, byteOffset: cur.offset + i, line: cur.line };
           if (this.ctx === Ctx.Members && this.pendingKey !== null && this.envelopeKeys.has(this.pendingKey)) {
-            // an envelope: drop what was collected of the wrapper and read the array's elements as records
-            cur.abandon();
-            this.ctx = Ctx.EnvelopeItems;
-            this.pendingKey = null;
+            this.enterEnvelope(member);
             i++;
             continue;
           }
-          break;
+          // an array member: its `[` scanned, its next non-blank byte says whether it holds anything
+          this.probe = member;
+          this.startValue(c, false);
+          lex.scan(chunk, i, i + 1, cur.offset);
+          i++;
+          continue;
+        }
         case Ch.Quote:
           if (this.expectKey) {
             this.keyParts = [];
@@ -256,6 +286,33 @@ export class ContainerReader {
     }
     cur.hadValue = true;
     return end;
+  }
+
+  private enterEnvelope(member: ArrayMember): void {
+    if (this.otherArray !== null) throw this.extraArray(this.otherArray, member);
+    this.cur.abandon();
+    this.ctx = Ctx.EnvelopeItems;
+    this.recordArray = member;
+    this.pendingKey = null;
+  }
+
+  private decideProbe(hasElements: boolean): void {
+    const member = this.probe!;
+    this.probe = null;
+    if (!hasElements) return;
+    if (this.ctx === Ctx.EnvelopeTail) throw this.extraArray(member, this.recordArray!);
+    this.otherArray ??= member;
+  }
+
+  private extraArray(other: ArrayMember, records: ArrayMember): Error {
+    // (a key is printed as JSON, so no control character reaches the terminal, and clipped)
+    const name = (m: ArrayMember) => (m.key === null ? 'a member without a key' : JSON.stringify(m.key.length > 60 ? m.key.slice(0, 60) + '...' : m.key));
+    return this.cur.error(
+      'READ_ENVELOPE_EXTRA_ARRAY',
+      `the envelope at byte ${this.start} has its record array in ${name(records)} (byte ${records.byteOffset}) and another array in ${name(other)} (byte ${other.byteOffset}); chatport reads one record array per envelope and will not skip the other: split the input so that each envelope has one`,
+      other.byteOffset,
+      other.line,
+    );
   }
 
   /** The chunk ends inside a key: keep its bytes (at most MAX_KEY_BYTES). */
