@@ -40,7 +40,8 @@ export async function exportCommand(args: ExportArgs): Promise<number> {
   if (!(args.maxRecordMb > 0)) throw new ChatportError('CONFIG_BAD_OPTION', '--max-record-mb must be a positive number', 'cli');
   const workers = workersFor(args.threads);
   const mapping = await loadMapping(args.from);
-  const sources = await expandInputs(args.input);
+  // never read this run's own outputs (a second run with --out inside an input directory)
+  const sources = await expandInputs(args.input, { dir: args.out, files: args.report ? [args.report] : [] });
   const stats = new RunStats();
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);

@@ -74,7 +74,7 @@ export function reportError(e: unknown): number {
 function exportOptions(y: Argv) {
   return y
     .option('from', { type: 'string', demandOption: true, describe: 'Vendor id (dashly, oncehub, expertflow, expertflow-cx) or a path to a mapping file' })
-    .option('input', { alias: 'i', type: 'string', array: true, demandOption: true, describe: 'Input files, directories, globs, or - for stdin (.gz is decompressed)' })
+    .option('input', { alias: 'i', type: 'string', array: true, demandOption: true, describe: 'Input files, globs, directories (their *.json, *.jsonl, *.ndjson files, gzipped or not, at any depth; hidden entries, --out and --report skipped), or - for stdin (.gz is decompressed)' })
     .option('format', { alias: 'f', choices: ['jsonl', 'csv', 'parquet'] as const, default: 'jsonl', describe: 'Output format' })
     .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'Output directory (created if missing)' })
     .option('on-error', { choices: ['fail', 'skip'] as const, default: 'fail', describe: 'fail: stop at the first bad record; skip: write it to OUT/rejects.jsonl and go on' })
