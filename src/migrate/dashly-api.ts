@@ -200,9 +200,10 @@ export function parseRetryAfter(value: string | null, now: number): number | nul
 const LOSSLESS_MARK = '\u0000n';
 
 /**
- * JSON.parse that keeps integer literals too long for a double as LosslessNumber. Node 20's JSON.parse gives a
- * reviver no source text, so long literals are first rewritten into marked strings by a scan that skips string
- * contents. Returns undefined for text that is not JSON.
+ * JSON.parse that keeps as LosslessNumber the number literals json/lossless-number.ts keeps (ids past 2^53, 1.0,
+ * 1E2: every literal JavaScript would not print back identically). Node 20's JSON.parse gives a reviver no source
+ * text, so those literals are first rewritten into marked strings by a scan that skips string contents. Returns
+ * undefined for text that is not JSON.
  */
 export function parseJsonLossless(text: string): unknown {
   let out = '';
