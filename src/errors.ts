@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'READ_RECORD_TOO_LARGE'
   | 'READ_TOO_DEEP'
   | 'READ_NOT_A_RECORD'
+  | 'READ_ENVELOPE_EXTRA_ARRAY'
   // mapping records
   | 'MAP_MISSING_FIELD'
   | 'MAP_INVALID_VALUE'

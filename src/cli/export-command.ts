@@ -23,7 +23,13 @@ export function defaultThreads(): number {
 
 export const EXPORT_OPTIONS = {
   from: { kind: 'string', required: true, describe: 'Vendor id (dashly, oncehub, expertflow, expertflow-cx) or a path to a mapping file' },
-  input: { kind: 'list', alias: 'i', required: true, describe: 'Input files, directories, globs, or - for stdin (.gz is decompressed); repeat or list several' },
+  input: {
+    kind: 'list',
+    alias: 'i',
+    required: true,
+    describe:
+      'Input files, globs, directories (their *.json, *.jsonl, *.ndjson files, gzipped or not, at any depth; hidden entries, --out and --report skipped), or - for stdin (.gz is decompressed); repeat or list several',
+  },
   format: { kind: 'choice', alias: 'f', choices: ['jsonl', 'csv', 'parquet'], default: 'jsonl', describe: 'Output format' },
   out: { kind: 'string', alias: 'o', required: true, describe: 'Output directory (created if missing)' },
   'on-error': { kind: 'choice', choices: ['fail', 'skip'], default: 'fail', describe: 'fail: stop at the first bad record; skip: write it to OUT/rejects.jsonl and go on' },
@@ -75,7 +81,8 @@ export async function exportCommand(args: ExportArgs, ctx: RunContext): Promise<
   let finished = false;
   ctx.setReportDetails(() => ({ vendor: mapping?.vendor ?? null, format: args.format, out: args.out, ...stats.toJSON({ finished }) }));
   mapping = await loadMapping(args.from);
-  const sources = await expandInputs(args.input);
+  // never read this run's own outputs (a second run with --out inside an input directory)
+  const sources = await expandInputs(args.input, { dir: args.out, files: args.report ? [args.report] : [] });
   const progress = startProgress(stats, ctx.printer, !args.quiet);
   try {
     await runExport({

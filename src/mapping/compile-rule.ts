@@ -9,7 +9,7 @@ import { ConversionError, converterFor, describeType, TIMESTAMP_CONVERSIONS, typ
 import { CONVERSIONS, VALUE_TYPES, type Conversion, type ConditionSpec, type RuleSpec, type ValueType } from './mapping-types.js';
 import { ALL, compileGetter, parsePath, PathSyntaxError, type ParsedPath, type PathStep } from './paths.js';
 import { ConsumptionScope } from './consumed-tree.js';
-import { LosslessNumber } from '../json/lossless-number.js';
+import { LosslessNumber, comparableNumberText, exactDouble } from '../json/lossless-number.js';
 
 /** Per-record state the compiled functions report into. */
 export interface MapContext {
@@ -303,7 +303,7 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
     value = (rec, up, index, ctx) => {
       const v = inner(rec, up, index, ctx);
       if (v === null || v === undefined) return null;
-      const key = typeof v === 'string' ? v : v instanceof LosslessNumber ? v.raw : typeof v === 'object' ? JSON.stringify(v) : String(v);
+      const key = typeof v === 'string' ? v : v instanceof LosslessNumber ? comparableNumberText(v) : typeof v === 'object' ? JSON.stringify(v) : String(v);
       const mapped = table.get(key);
       if (mapped !== undefined) return mapped;
       ctx.unknownEnum(column, key);
@@ -359,7 +359,11 @@ function nullIfMatcher(list: readonly unknown[]): (v: unknown, keys: readonly st
       case 'boolean':
         return others.has(v ? 'true' : 'false');
       case 'object': {
-        if (v instanceof LosslessNumber) return hasStringKey && keys.includes(JSON.stringify(v)); // its JSON is a string
+        if (v instanceof LosslessNumber) {
+          // a literal kept for its spelling (0.0, -0) is the number it spells; a long id's JSON is a string
+          const d = exactDouble(v);
+          return d !== null ? others.has(JSON.stringify(d)) : hasStringKey && keys.includes(JSON.stringify(v));
+        }
         if (Array.isArray(v)) {
           if (!arrayLengths.has(v.length)) return false;
           return v.length === 0 ? emptyArray : keys.includes(JSON.stringify(v));
@@ -684,7 +688,7 @@ export function compileCondition(raw: ConditionSpec, scope: ConditionScope): Tes
 function scalarKey(v: unknown): string {
   if (v === undefined) return 'undefined';
   if (v === null) return 'null';
-  if (v instanceof LosslessNumber) return `n:${v.raw}`;
+  if (v instanceof LosslessNumber) return `n:${comparableNumberText(v)}`;
   switch (typeof v) {
     case 'string':
       return `s:${v}`;
@@ -705,8 +709,9 @@ export function valueType(v: unknown): ValueType {
   return t === 'object' ? 'object' : (t as ValueType);
 }
 
-/** Vendors' loose falsy values: null, false, 0, "", "0" (Dashly sends booleans as 0 or ""). */
+/** Vendors' loose falsy values: null, false, 0 (also spelled 0.0 or -0), "", "0" (Dashly sends booleans as 0 or ""). */
 export function isTruthy(v: unknown): boolean {
+  if (v instanceof LosslessNumber) return exactDouble(v) !== 0;
   return !(v === undefined || v === null || v === false || v === 0 || v === '' || v === '0');
 }
 

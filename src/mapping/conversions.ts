@@ -4,7 +4,7 @@
 // by its type and shape, never by its text: an error line, a reject's reason or a validate report can then never
 // carry a record's content (a removed part's included), whatever the value holds.
 
-import { LosslessNumber } from '../json/lossless-number.js';
+import { LosslessNumber, exactDouble } from '../json/lossless-number.js';
 import { MAX_MICROS, MIN_MICROS } from '../model/timestamp.js';
 import type { Conversion } from './mapping-types.js';
 
@@ -131,7 +131,11 @@ function toInteger(v: unknown): number {
 
 function toNumber(v: unknown): number {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (v instanceof LosslessNumber) return Number(v.raw);
+  if (v instanceof LosslessNumber) {
+    const n = Number(v.raw);
+    if (Number.isFinite(n)) return n; // 1e400 is no number a column can hold
+    return fail('a number', v);
+  }
   if (typeof v === 'string' && /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(v.trim())) return Number(v);
   return fail('a number', v);
 }
@@ -139,6 +143,13 @@ function toNumber(v: unknown): number {
 /** Vendors send booleans as true/false, 0/1, "" or "0"/"1"/"true"/"false". */
 function toBoolean(v: unknown): boolean {
   if (typeof v === 'boolean') return v;
+  if (v instanceof LosslessNumber) {
+    // 0.0, -0, 1.0: the number their text spells
+    const d = exactDouble(v);
+    if (d === 0) return false;
+    if (d === 1) return true;
+    return fail('a boolean', v);
+  }
   if (v === 0 || v === '' || v === '0' || v === 'false') return false;
   if (v === 1 || v === '1' || v === 'true') return true;
   return fail('a boolean', v);
@@ -178,7 +189,8 @@ function decimalToMicros(text: string, unitDigits: 6 | 3): number {
   let frac = 0;
   for (let k = 0; k < unitDigits; k++) frac = frac * 10 + (k < fracLen ? text.charCodeAt(fracStart + k) - 48 : 0);
   const micros = Number(text.slice(wholeStart, wholeEnd)) * 10 ** unitDigits + frac;
-  return checkRange(sign ? -micros : micros);
+  // + 0: the literal -0 (or -0.0) is the epoch itself, 0, not -0
+  return checkRange((sign ? -micros : micros) + 0);
 }
 
 function isDigit(c: number): boolean {

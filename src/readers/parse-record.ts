@@ -1,17 +1,19 @@
-// Turns one record's bytes into a JS value: strict UTF-8, JSON.parse, and number literals too long for a
-// double kept exactly as LosslessNumber (ids up to 2^64-1, microsecond timestamps).
+// Turns one record's bytes into a JS value: strict UTF-8, JSON.parse, and the number literals that the rule of
+// json/lossless-number.ts keeps as text turned into LosslessNumber (ids up to 2^64-1, microsecond timestamps).
 
 import { isUtf8 } from 'node:buffer';
 import { ChatportError, type Position } from '../errors.js';
-import { LosslessNumber } from '../json/lossless-number.js';
+import { LosslessNumber, isKeptNumberAt } from '../json/lossless-number.js';
 import { parsePartialJson } from '../json/partial-json.js';
 import type { RawRecord } from './record-splitter.js';
 
-// Long number literals are kept exact by quoting them with a leading NUL before JSON.parse (fast, native)
-// and turning those strings into LosslessNumber afterwards. A NUL can only reach a parsed string through the
-// escape \u0000 (raw control characters are invalid JSON), so when the record has no such escape the marker is
-// unambiguous. Records that do contain \u0000 (rare) are checked by JSON.parse and read by the JS reader of
-// json/partial-json.ts, which keeps every long literal's text itself: no V8 flag, nothing set at import.
+// The splitter notes the ranges of the literals that may need it (a fraction, an exponent, a minus, or many
+// digits); the rule picks those that do, and they are kept exact by quoting them with a leading NUL before
+// JSON.parse (fast, native) and turning those strings into LosslessNumber afterwards. A NUL can only reach a parsed
+// string through the escape \u0000 (raw control characters are invalid JSON), so when the record has no such
+// escape the marker is unambiguous. Records that do contain \u0000 (rare) are checked by JSON.parse and read by the
+// JS reader of json/partial-json.ts, which applies the same rule to every literal itself: no V8 flag, nothing set at
+// import.
 
 const MARK = 0;
 const NUL_ESCAPE = Buffer.from('\\u0000');
@@ -22,12 +24,31 @@ const MARK_OPEN = Buffer.from('"\\u0000');
 let scratch = Buffer.allocUnsafe(1 << 16);
 
 /**
- * The record's text with each long number literal turned into a marked string: the bytes are copied into a
+ * The ranges whose literal the rule keeps as text, or null for none. A range whose text is not a JSON number at all
+ * (`1.0.0`, `--1`: the splitter does not check the grammar) is not kept, so JSON.parse refuses it rather than
+ * taking it as a quoted string.
+ */
+function keptRanges(bytes: Buffer, ranges: number[]): number[] | null {
+  let kept: number[] | null = null;
+  for (let k = 0; k < ranges.length; k += 2) {
+    if (isKeptNumberAt(bytes, ranges[k]!, ranges[k + 1]!)) {
+      if (kept === null) {
+        if (k === 0 && ranges.length === 2) return ranges;
+        kept = [];
+      }
+      kept.push(ranges[k]!, ranges[k + 1]!);
+    }
+  }
+  return kept;
+}
+
+/**
+ * The record's text with each kept number literal turned into a marked string: the bytes are copied into a
  * scratch buffer with the quotes and NUL escape inserted, then decoded once into a flat string (cheaper than
  * decoding segment by segment and concatenating, which leaves JSON.parse a rope to flatten: ~0.3-0.6 µs a Dashly
  * part). A number literal is ASCII, so every cut falls on a character boundary.
  */
-function markLongNumbers(bytes: Buffer, ranges: number[]): string {
+function markNumbers(bytes: Buffer, ranges: number[]): string {
   const need = bytes.length + (ranges.length / 2) * (MARK_OPEN.length + 1);
   if (need > scratch.length) scratch = Buffer.allocUnsafe(Math.max(need, scratch.length * 2));
   const out = scratch;
@@ -74,18 +95,17 @@ function checkUtf8(raw: RawRecord, file: string): void {
 }
 
 /**
- * Decodes and parses one record, keeping long numbers exact. The text is decoded once: records with long
+ * Decodes and parses one record, keeping number literals exact. The text is decoded once: records with kept
  * numbers are decoded straight into their marked form (the caller decodes the bytes again for a reject).
  */
 export function parseRecord(raw: RawRecord, file: string): { value: unknown } {
   checkUtf8(raw, file);
-  const ranges = raw.longNumbers;
+  const ranges = raw.longNumbers === null ? null : keptRanges(raw.bytes, raw.longNumbers);
   if (ranges === null) return { value: parseJson(raw.bytes.toString('utf8'), raw, file, false) };
   if (raw.bytes.indexOf(NUL_ESCAPE) >= 0) return { value: parseJson(raw.bytes.toString('utf8'), raw, file, true) };
-  const marked = markLongNumbers(raw.bytes, ranges);
   let value: unknown;
   try {
-    value = JSON.parse(marked);
+    value = JSON.parse(markNumbers(raw.bytes, ranges));
   } catch {
     // report the error against the original text, with its own positions
     return { value: parseJson(raw.bytes.toString('utf8'), raw, file, false) };
@@ -97,7 +117,7 @@ function parseJson(text: string, raw: RawRecord, file: string, exact: boolean): 
   try {
     const value: unknown = JSON.parse(text);
     if (!exact) return value;
-    // valid JSON (JSON.parse said so), read again keeping long literals exact
+    // valid JSON (JSON.parse said so), read again keeping number literals exact
     const read = parsePartialJson(text);
     if (!read.complete) throw new Error('internal: the exact reader stopped on text JSON.parse accepted');
     return read.value;

@@ -4,7 +4,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LosslessNumber } from '../../src/json/lossless-number.js';
+import { LosslessNumber, exactDouble } from '../../src/json/lossless-number.js';
 import { stableStringify } from '../../src/json/stable-json.js';
 import { compileCondition, compileRule, valueType, type MapContext } from '../../src/mapping/compile-rule.js';
 import { ConsumedTree } from '../../src/mapping/consumed-tree.js';
@@ -92,7 +92,12 @@ function refNullIfMatcher(list: readonly unknown[]): (v: unknown, keys: readonly
       case 'boolean':
         return others.has(v ? 'true' : 'false');
       case 'object': {
-        if (v instanceof LosslessNumber) return hasStringKey && keys.includes(JSON.stringify(v));
+        if (v instanceof LosslessNumber) {
+          // a literal kept only for its spelling (0.0, -0, 1E2) is the number it spells (json/lossless-number.ts)
+          const d = exactDouble(v);
+          if (d !== null) return others.has(JSON.stringify(d));
+          return hasStringKey && keys.includes(JSON.stringify(v));
+        }
         if (Array.isArray(v)) return arrayLengths.has(v.length) && keys.includes(JSON.stringify(v));
         if (v !== null && Object.getPrototypeOf(v) === Object.prototype && !objectSizes.has(Object.keys(v).length)) return false;
         return keys.includes(JSON.stringify(v));
