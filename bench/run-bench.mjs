@@ -37,27 +37,36 @@ const INPUT_KINDS = {
   'jsonl.gz': { shape: 'jsonl', gzip: true, ext: 'jsonl.gz' },
 };
 
-/** The issue's targets, by input kind and output format. */
-function targetFor(kind, format) {
-  if (format === 'parquet' && (kind === 'jsonl' || kind === 'jsonl.gz')) {
-    return { minRecordsPerSec: 150_000, maxPeakRssMB: 300, text: '>=150k/s, <=300 MB' };
-  }
-  if (format === 'parquet') return { minRecordsPerSec: 120_000, text: '>=120k/s' };
-  return { minRecordsPerSec: 150_000, text: '>=150k/s' };
-}
+/** Peak RSS every chatport case must stay under (issue 11). */
+const MAX_PEAK_RSS_MB = 300;
+const RSS_TARGET = { maxPeakRssMB: MAX_PEAK_RSS_MB, text: `<=${MAX_PEAK_RSS_MB} MB` };
+
+/**
+ * The targets of issue 11 that compare two cases of the same run: chatport's records/s over DuckDB's on the same
+ * input (DuckDB's JSONL -> Parquet rate is also the yardstick of JSONL -> CSV), and two worker threads over one.
+ */
+export const RATIO_TARGETS = [
+  { id: 'jsonl-parquet-vs-duckdb', of: 'dashly-jsonl-parquet', over: 'duckdb-jsonl-parquet', min: 0.29, text: 'JSONL -> Parquet >= 0.29x DuckDB' },
+  { id: 'envelope-parquet-vs-duckdb', of: 'dashly-envelope-parquet', over: 'duckdb-envelope-parquet', min: 3, text: 'API envelope -> Parquet >= 3x DuckDB' },
+  { id: 'jsonl-csv-vs-duckdb-parquet', of: 'dashly-jsonl-csv', over: 'duckdb-jsonl-parquet', min: 0.29, text: "JSONL -> CSV >= 0.29x DuckDB's Parquet rate" },
+  { id: 'threads-2-vs-1', of: 'dashly-jsonl-2threads-parquet', over: 'dashly-jsonl-1thread-parquet', min: 1.8, text: '--threads 2 >= 1.8x --threads 1' },
+];
 
 export function buildCases(records) {
   const cases = [];
   for (const kind of ['jsonl', 'array', 'envelope', 'jsonl.gz']) {
     for (const format of ['parquet', 'jsonl', 'csv']) {
-      cases.push({ id: `dashly-${kind}-${format}`, vendor: 'dashly', kind, format, records, target: targetFor(kind, format) });
+      cases.push({ id: `dashly-${kind}-${format}`, vendor: 'dashly', kind, format, records, target: RSS_TARGET });
     }
   }
-  // the same work on one thread: what the worker threads (the default, one per core) add
-  cases.push({ id: 'dashly-jsonl-1thread-parquet', vendor: 'dashly', kind: 'jsonl', format: 'parquet', records, target: targetFor('jsonl', 'parquet'), extraArgs: ['--threads', '1'] });
-  cases.push({ id: 'dashly-jsonl-1thread-jsonl', vendor: 'dashly', kind: 'jsonl', format: 'jsonl', records, target: targetFor('jsonl', 'jsonl'), extraArgs: ['--threads', '1'] });
-  cases.push({ id: 'expertflow-jsonl-parquet', vendor: 'expertflow', kind: 'jsonl', format: 'parquet', records, target: targetFor('jsonl', 'parquet') });
-  cases.push({ id: 'oncehub-array-parquet', vendor: 'oncehub', kind: 'array', format: 'parquet', records, target: targetFor('array', 'parquet') });
+  // the baselines: DuckDB doing the same mapping in SQL on the same inputs (bench/duckdb-baseline.mjs)
+  for (const kind of ['jsonl', 'envelope']) cases.push({ id: `duckdb-${kind}-parquet`, engine: 'duckdb', vendor: 'dashly', kind, format: 'parquet', records, target: null });
+  // one thread against two: what the worker threads add (the default is one per core, at most 4)
+  cases.push({ id: 'dashly-jsonl-1thread-parquet', vendor: 'dashly', kind: 'jsonl', format: 'parquet', records, target: RSS_TARGET, extraArgs: ['--threads', '1'] });
+  cases.push({ id: 'dashly-jsonl-2threads-parquet', vendor: 'dashly', kind: 'jsonl', format: 'parquet', records, target: RSS_TARGET, extraArgs: ['--threads', '2'] });
+  cases.push({ id: 'dashly-jsonl-1thread-jsonl', vendor: 'dashly', kind: 'jsonl', format: 'jsonl', records, target: RSS_TARGET, extraArgs: ['--threads', '1'] });
+  cases.push({ id: 'expertflow-jsonl-parquet', vendor: 'expertflow', kind: 'jsonl', format: 'parquet', records, target: RSS_TARGET });
+  cases.push({ id: 'oncehub-array-parquet', vendor: 'oncehub', kind: 'array', format: 'parquet', records, target: RSS_TARGET });
   // Memory growth: the same pipeline at N and 4N records; peak RSS at 4N must stay within 10% of the peak at N.
   cases.push({
     id: 'growth-dashly-jsonl-parquet', vendor: 'dashly', kind: 'jsonl', format: 'parquet', records, growth: true,
@@ -301,12 +310,14 @@ async function runOne(c, input, ctx) {
   const reportPath = path.join(runDir, 'report.json');
   await rm(runDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
-  const args = [ctx.bin, 'export', '--from', c.vendor, '--input', input.path, '--format', c.format,
-    '--out', outDir, '--quiet', '--report', reportPath, ...(c.extraArgs ?? [])];
+  const duckdb = c.engine === 'duckdb';
+  const args = duckdb
+    ? [path.join(BENCH_DIR, 'duckdb-baseline.mjs'), '--input', input.path, '--shape', INPUT_KINDS[c.kind].shape, '--format', c.format, '--out', path.join(outDir, `messages.${c.format}`)]
+    : [ctx.bin, 'export', '--from', c.vendor, '--input', input.path, '--format', c.format, '--out', outDir, '--quiet', '--report', reportPath, ...(c.extraArgs ?? [])];
   ctx.log(`running ${c.id} (${input.records.toLocaleString('en-US')} records) ...`);
   const timeoutMs = ctx.timeoutSeconds !== undefined ? ctx.timeoutSeconds * 1000 : 120_000 + input.records / 2;
   const loadAverage = os.loadavg()[0];
-  const m = await measure(process.execPath, [...(await shebangFlags(ctx.bin)), ...args], { method: ctx.rssMethod, timeoutMs, tmpDir: ctx.tmpDir });
+  const m = await measure(process.execPath, [...(duckdb ? [] : await shebangFlags(ctx.bin)), ...args], { method: ctx.rssMethod, timeoutMs, tmpDir: ctx.tmpDir });
   const outputBytes = await dirBytes(outDir);
   let report = null;
   try { report = JSON.parse(await readFile(reportPath, 'utf8')); } catch { /* absent or not JSON: noted below */ }
@@ -317,7 +328,7 @@ async function runOne(c, input, ctx) {
   else if (outputBytes === 0) error = 'exit 0 but no output files were written';
   const warnings = [];
   const seen = reportedRecords(report);
-  if (!error && report === null) warnings.push('no readable --report file');
+  if (!error && report === null && !duckdb) warnings.push('no readable --report file');
   if (!error && seen !== null && seen !== input.records) warnings.push(`chatport reported ${seen} records read, input has ${input.records}`);
   // Every removed (GDPR) record of the input must come out redacted.
   const redacted = report?.records_redacted;
@@ -349,7 +360,7 @@ async function runOne(c, input, ctx) {
 }
 
 function judge(c, r) {
-  if (r.status !== 'ok') return null;
+  if (r.status !== 'ok' || c.target === null) return null;
   const t = c.target;
   let met = true;
   if (t.minRecordsPerSec !== undefined) met &&= r.recordsPerSec >= t.minRecordsPerSec;
@@ -379,11 +390,29 @@ export function markdownTable(results) {
     }
     if (r.status !== 'ok') {
       // A failed run's time and memory describe the failure, not the pipeline: keep them in results.json only.
-      rows.push(`| ${r.id} | ${fmt(r.inputBytes / MB)} | ${fmtInt(r.records)} | - | - | - | - | ${r.target.text} | ${met} |`);
+      rows.push(`| ${r.id} | ${fmt(r.inputBytes / MB)} | ${fmtInt(r.records)} | - | - | - | - | ${r.target?.text ?? 'baseline'} | ${met} |`);
       continue;
     }
-    rows.push(`| ${r.id} | ${fmt(r.inputBytes / MB)}${r.jsonBytes !== r.inputBytes && r.inputBytes ? ` (${fmt(r.jsonBytes / MB, 0)} raw)` : ''} | ${fmtInt(r.records)} | ${fmt(r.seconds, 2)} | ${fmt(r.mbPerSec)} | ${fmtInt(r.recordsPerSec)} | ${r.peakRssBytes ? fmt(r.peakRssBytes / MB, 0) : '-'} | ${r.target.text} | ${met} |`);
+    rows.push(`| ${r.id} | ${fmt(r.inputBytes / MB)}${r.jsonBytes !== r.inputBytes && r.inputBytes ? ` (${fmt(r.jsonBytes / MB, 0)} raw)` : ''} | ${fmtInt(r.records)} | ${fmt(r.seconds, 2)} | ${fmt(r.mbPerSec)} | ${fmtInt(r.recordsPerSec)} | ${r.peakRssBytes ? fmt(r.peakRssBytes / MB, 0) : '-'} | ${r.target?.text ?? 'baseline'} | ${r.target === null ? '' : met} |`);
   }
+  return rows.join('\n');
+}
+
+/** The ratio targets whose two cases both ran: ratio of records/s, and whether it meets the minimum. */
+export function ratioResults(results) {
+  const byId = new Map(results.filter((r) => r.status === 'ok' && !r.growth).map((r) => [r.id, r]));
+  return RATIO_TARGETS.flatMap((t) => {
+    const a = byId.get(t.of);
+    const b = byId.get(t.over);
+    if (!a || !b) return [];
+    const ratio = a.recordsPerSec / b.recordsPerSec;
+    return [{ ...t, ratio, met: ratio >= t.min, ofRecordsPerSec: a.recordsPerSec, overRecordsPerSec: b.recordsPerSec }];
+  });
+}
+
+export function ratioTable(ratios) {
+  const rows = ['| target (issue 11) | measured | records/s | met? |', '|---|---:|---|---|'];
+  for (const r of ratios) rows.push(`| ${r.text} | ${fmt(r.ratio, 2)}x | ${fmtInt(r.ofRecordsPerSec)} / ${fmtInt(r.overRecordsPerSec)} | ${r.met ? 'yes' : 'no'} |`);
   return rows.join('\n');
 }
 
@@ -488,9 +517,10 @@ export async function main(argv) {
     results.push({ ...base, ...r, met: judge(c, r) });
   }
 
-  const table = markdownTable(results);
+  const ratios = ratioResults(results);
+  const table = markdownTable(results) + (ratios.length ? `\n\n${ratioTable(ratios)}` : '');
   const failed = results.filter((r) => r.status === 'failed');
-  const unmet = results.filter((r) => r.status === 'ok' && r.met === false);
+  const unmet = [...results.filter((r) => r.status === 'ok' && r.met === false), ...ratios.filter((r) => !r.met)];
   const notes = [];
   notes.push(`records per input: ${records.toLocaleString('en-US')}; seed ${values.seed}; MB = 10^6 bytes; MB/s counts JSON bytes (decompressed for .gz); peak RSS via ${rss.method === 'time' ? 'GNU time' : '/proc VmHWM polling'}.`);
   if (records < 200_000) notes.push('small run: process start-up dominates the timings, so the target column is not meaningful (smoke test).');
@@ -516,6 +546,7 @@ export async function main(argv) {
     rss: { method: rss.method, note: rss.note },
     units: { mb: 1e6, rss: 'bytes', seconds: 'wall clock, process start to exit' },
     results,
+    ratios,
     summary: { cases: results.length, failed: failed.length, targetsUnmet: unmet.length, skipped: results.filter((r) => r.status === 'skipped').length },
   };
   await writeFile(path.join(outDir, 'results.json'), JSON.stringify(doc, null, 2) + '\n');

@@ -49,7 +49,11 @@ describe('run-bench', () => {
     // the same work with --threads 1, to show what the worker threads add
     expect(ids).toContain('dashly-jsonl-1thread-parquet');
     expect(ids).toContain('dashly-jsonl-1thread-jsonl');
-    expect(ids).toHaveLength(17);
+    expect(ids).toContain('dashly-jsonl-2threads-parquet');
+    // the DuckDB baselines the ratio targets of issue 11 divide by
+    expect(ids).toContain('duckdb-jsonl-parquet');
+    expect(ids).toContain('duckdb-envelope-parquet');
+    expect(ids).toHaveLength(20);
   });
 
   it('measures each case in its own process, with the peak RSS the OS reports', () => {
@@ -77,10 +81,24 @@ describe('run-bench', () => {
     expect(gz.inputBytes).toBeLessThan(gz.jsonBytes);
     expect(byId(r.results, 'dashly-jsonl-parquet').jsonBytes).toBe(gz.jsonBytes);
     expect(r.stdout).toContain('| case | input MB | records | seconds | MB/s | records/s | peak RSS MB | target | met? |');
-    expect(r.stdout).toMatch(/\| dashly-jsonl-parquet \| [\d.]+ \| 500 \| [\d.]+ \| [\d.]+ \| [\d,]+ \| \d+ \| >=150k\/s, <=300 MB \| no \|/);
+    expect(r.stdout).toMatch(/\| dashly-jsonl-parquet \| [\d.]+ \| 500 \| [\d.]+ \| [\d.]+ \| [\d,]+ \| \d+ \| <=300 MB \| yes \|/);
     expect(r.stderr).toContain('generating dashly 500 records');
     // Outputs are deleted unless --keep.
     expect(readdirSync(path.join(dir, 'runs', 'dashly-jsonl-parquet-500'))).not.toContain('out');
+  });
+
+  it('runs the DuckDB baseline on the same input and prints each target of issue 11 as a ratio of the same run', () => {
+    const r = bench(['--records', '500', '--cases', 'dashly-jsonl-parquet,dashly-jsonl-csv,duckdb-jsonl-parquet']);
+    expect(r.status, r.stderr).toBe(0);
+    const duck = byId(r.results, 'duckdb-jsonl-parquet');
+    expect(duck.status).toBe('ok');
+    expect(duck.command).toContain('duckdb-baseline.mjs');
+    const ratios = r.results.ratios as { id: string; ratio: number; min: number; met: boolean }[];
+    expect(ratios.map((x) => x.id).sort()).toEqual(['jsonl-csv-vs-duckdb-parquet', 'jsonl-parquet-vs-duckdb']);
+    const parquet = ratios.find((x) => x.id === 'jsonl-parquet-vs-duckdb')!;
+    expect(parquet.ratio).toBeCloseTo(byId(r.results, 'dashly-jsonl-parquet').recordsPerSec / duck.recordsPerSec, 9);
+    expect(parquet.met).toBe(parquet.ratio >= 0.29);
+    expect(r.stdout).toContain('| JSONL -> Parquet >= 0.29x DuckDB |');
   });
 
   it('reuses cached inputs on the next run', () => {
