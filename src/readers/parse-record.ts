@@ -11,15 +11,22 @@ import type { RawRecord } from './record-splitter.js';
 // digits); the rule picks those that do, and they are kept exact by quoting them with a leading NUL before
 // JSON.parse (fast, native) and turning those strings into LosslessNumber afterwards. A NUL can only reach a parsed
 // string through the escape \u0000 (raw control characters are invalid JSON), so when the record has no such
-// escape the marker is unambiguous. Records that do contain \u0000 (rare) are checked by JSON.parse and read by the
-// JS reader of json/partial-json.ts, which applies the same rule to every literal itself: no V8 flag, nothing set at
-// import.
+// escape the marker is unambiguous. A record that holds that escape itself gets another control character as its
+// marker (U+0001 ... U+0019, spelled only as \u00XX with digits), and one that holds all of them (never seen) is
+// checked by JSON.parse and read by the JS reader of json/partial-json.ts, which applies the same rule to every
+// literal itself: no V8 flag, nothing set at import.
 
-const MARK = 0;
-const NUL_ESCAPE = Buffer.from('\\u0000');
+/** Marker characters in order of preference: their only JSON spelling is `\u00` and two digits. */
+const MARKS = [0, 1, 2, 3, 4, 5, 6, 7, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19];
+const MARK_ESCAPES = MARKS.map((c) => Buffer.from(`\\u00${c.toString(16).padStart(2, '0')}`));
+/** `"\u00XX`: a marked string's opening quote and the marker's escape. */
+const MARK_OPENS = MARKS.map((c) => Buffer.from(`"\\u00${c.toString(16).padStart(2, '0')}`));
 
-/** `"\u0000`: a marked string's opening quote and its NUL escape. */
-const MARK_OPEN = Buffer.from('"\\u0000');
+/** The first marker whose escape the record does not hold, or -1 (then the record takes the exact reader). */
+function markerFor(bytes: Buffer): number {
+  for (let m = 0; m < MARKS.length; m++) if (bytes.indexOf(MARK_ESCAPES[m]!) < 0) return m;
+  return -1;
+}
 /** Reused for building marked texts; grows to the largest record seen. */
 let scratch = Buffer.allocUnsafe(1 << 16);
 
@@ -48,7 +55,8 @@ function keptRanges(bytes: Buffer, ranges: number[]): number[] | null {
  * decoding segment by segment and concatenating, which leaves JSON.parse a rope to flatten: ~0.3-0.6 µs a Dashly
  * part). A number literal is ASCII, so every cut falls on a character boundary.
  */
-function markNumbers(bytes: Buffer, ranges: number[]): string {
+function markNumbers(bytes: Buffer, ranges: number[], marker: number): string {
+  const MARK_OPEN = MARK_OPENS[marker]!;
   const need = bytes.length + (ranges.length / 2) * (MARK_OPEN.length + 1);
   if (need > scratch.length) scratch = Buffer.allocUnsafe(Math.max(need, scratch.length * 2));
   const out = scratch;
@@ -68,8 +76,8 @@ function markNumbers(bytes: Buffer, ranges: number[]): string {
 }
 
 /** Replaces marked strings with LosslessNumber, in place; stops once `remaining` were found. */
-function unmark(value: unknown, remaining: { n: number }): unknown {
-  if (typeof value === 'string') return value.charCodeAt(0) === MARK ? (remaining.n--, new LosslessNumber(value.slice(1))) : value;
+function unmark(value: unknown, remaining: { n: number; readonly mark: number }): unknown {
+  if (typeof value === 'string') return value.charCodeAt(0) === remaining.mark ? (remaining.n--, new LosslessNumber(value.slice(1))) : value;
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length && remaining.n > 0; i++) {
@@ -102,15 +110,16 @@ export function parseRecord(raw: RawRecord, file: string): { value: unknown } {
   checkUtf8(raw, file);
   const ranges = raw.longNumbers === null ? null : keptRanges(raw.bytes, raw.longNumbers);
   if (ranges === null) return { value: parseJson(raw.bytes.toString('utf8'), raw, file, false) };
-  if (raw.bytes.indexOf(NUL_ESCAPE) >= 0) return { value: parseJson(raw.bytes.toString('utf8'), raw, file, true) };
+  const marker = markerFor(raw.bytes);
+  if (marker < 0) return { value: parseJson(raw.bytes.toString('utf8'), raw, file, true) };
   let value: unknown;
   try {
-    value = JSON.parse(markNumbers(raw.bytes, ranges));
+    value = JSON.parse(markNumbers(raw.bytes, ranges, marker));
   } catch {
     // report the error against the original text, with its own positions
     return { value: parseJson(raw.bytes.toString('utf8'), raw, file, false) };
   }
-  return { value: unmark(value, { n: ranges.length / 2 }) };
+  return { value: unmark(value, { n: ranges.length / 2, mark: MARKS[marker]! }) };
 }
 
 function parseJson(text: string, raw: RawRecord, file: string, exact: boolean): unknown {

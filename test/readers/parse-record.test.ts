@@ -21,6 +21,13 @@ describe('parseRecord', () => {
     expect(parseOne('{"id":18446744073709551615,"at":1684923942.123456,"n":5,"body":"a\\u0000b"}')).toEqual({ ...expected, body: 'a\u0000b' });
   });
 
+  it('a record holding every marker escape takes the exact reader, and gives the same', () => {
+    const all = Array.from({ length: 32 }, (_, c) => `\\u00${c.toString(16).padStart(2, '0')}`).join('');
+    const v = parseOne(`{"id":18446744073709551615,"body":"${all}"}`) as Record<string, unknown>;
+    expect(v.id).toEqual(new LosslessNumber('18446744073709551615'));
+    expect(v.body).toBe(Array.from({ length: 32 }, (_, c) => String.fromCharCode(c)).join(''));
+  });
+
   it('the NUL path gives what the fast path gives, for any record', () => {
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 3 }), fc.bigInt({ min: 10n ** 17n, max: 2n ** 64n }), (value, big) => {
