@@ -169,7 +169,7 @@ describe('one message per (source, conversation, message) (item 10)', () => {
   for (const listRandomId of [true, false]) {
     it(`two source conversations sharing a target and a message id: a lost answer is checked against the right one (random_id ${listRandomId ? 'listed' : 'not listed'})`, async () => {
       // B's m1 loses its connection before it is stored: the check must not take A's m1 for it.
-      const s = await serve({ listRandomId, fault: ({ method, form, n }) => (method === 'POST' && n === 1 ? { kind: 'drop-before' } : null) }, [T0]);
+      const s = await serve({ listRandomId, fault: ({ method, n }) => (method === 'POST' && n === 1 ? { kind: 'drop-before' } : null) }, [T0]);
       const config = testConfig(s.url, tempDir(), { conversations: shared, allowSharedTargets: true, concurrency: 1, template: '{text}' });
       const report = await runMigration(iterate(rows()), config, testDeps());
       expect(report.messages).toMatchObject({ sent: 2, pending: 0, duplicates: 0 });
