@@ -32,9 +32,9 @@ export interface ApplyOptions {
   /** Every key written in the run (the duplicate detector; the ledger reads it too). */
   readonly written: FingerprintSet;
   readonly ledger: RemovalLedger;
-  /** Derived conversations kept in memory before spilling to `spillDir`. */
+  /** Derived conversations kept in memory before spilling to `spillDir` (the run's own temporary folder). */
   readonly maxConversationsInMemory?: number;
-  readonly spillDir?: string;
+  readonly spillDir: string;
   /** Fail a run in which the mapping read nothing but keys from any record (validate only reports it). */
   readonly requireMatch: boolean;
 }
@@ -54,7 +54,7 @@ export class ApplyStage {
       if (t.onePerRecord) stats.recordLevelTables.add(t.name);
     }
     for (const d of mapping.derived) stats.table(d.name);
-    this.derivers = mapping.derived.map((d) => new ConversationDeriver(d, o.maxConversationsInMemory, o.spillDir));
+    this.derivers = mapping.derived.map((d) => new ConversationDeriver(d, o.spillDir, o.maxConversationsInMemory));
     this.errors = new RecordErrors(o.onError, stats, o.ledger);
   }
 
