@@ -126,7 +126,16 @@ export class ApplyStage {
     if (stats.onlyKeysRead && this.o.requireMatch) {
       throw new ChatportError(
         'CONFIG_MAPPING_MISMATCH',
-        `the mapping ${mapping.vendor} read nothing but the key columns from any of the ${stats.recordsMapped} records (everything else would land in extra): is --from the right mapping for this input?`,
+        `the mapping ${mapping.vendor} filled nothing but the key columns from any of the ${stats.recordsMapped} records (everything else would land in extra): is --from the right mapping for this input?`,
+        'config',
+      );
+    }
+    // every record rejected (--on-error skip): a run that mapped nothing is no success, and its rejects would be the
+    // whole input, raw, judged by a removal rule that may not be this vendor's
+    if (stats.recordsMapped === 0 && stats.recordsRejected > 0 && this.o.requireMatch) {
+      throw new ChatportError(
+        'CONFIG_MAPPING_MISMATCH',
+        `the mapping ${mapping.vendor} rejected every one of the ${stats.recordsRejected} records: is --from the right mapping for this input? (chatport validate shows why)`,
         'config',
       );
     }
