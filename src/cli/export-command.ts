@@ -3,7 +3,7 @@
 
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { loadMapping } from '../mapping/load-mapping.js';
+import { KNOWN_VENDORS, loadMapping } from '../mapping/load-mapping.js';
 import type { CompiledMapping } from '../mapping/compile-mapping.js';
 import { TABLE_NAMES } from '../model/canonical-schema.js';
 import { expandInputs } from '../readers/input-sources.js';
@@ -22,7 +22,7 @@ export function defaultThreads(): number {
 }
 
 export const EXPORT_OPTIONS = {
-  from: { kind: 'string', required: true, describe: 'Vendor id (dashly, oncehub, expertflow, expertflow-cx) or a path to a mapping file' },
+  from: { kind: 'string', required: true, describe: `Vendor id (${Object.keys(KNOWN_VENDORS).join(', ')}) or a path to a mapping file` },
   input: { kind: 'list', alias: 'i', required: true, describe: 'Input files, directories, globs, or - for stdin (.gz is decompressed); repeat or list several' },
   format: { kind: 'choice', alias: 'f', choices: ['jsonl', 'csv', 'parquet'], default: 'jsonl', describe: 'Output format' },
   out: { kind: 'string', alias: 'o', required: true, describe: 'Output directory (created if missing)' },

@@ -4,7 +4,7 @@
 
 import { ChatportError, type ErrorCode } from '../errors.js';
 import { countOf, formatCount, listOf } from '../human-text.js';
-import { loadMapping } from '../mapping/load-mapping.js';
+import { KNOWN_VENDORS, loadMapping } from '../mapping/load-mapping.js';
 import { expandInputs } from '../readers/input-sources.js';
 import type { RejectEntry } from '../pipeline/record-errors.js';
 import { runPipeline } from '../pipeline/run-pipeline.js';
@@ -16,7 +16,7 @@ import { mappingFileGuard, type CommandRun, type RunContext } from './run-comman
 import type { OptionSpec, OptionValues } from './option-spec.js';
 
 export const VALIDATE_OPTIONS = {
-  from: { kind: 'string', required: true, describe: 'Vendor id or a path to a mapping file' },
+  from: { kind: 'string', required: true, describe: `Vendor id (${Object.keys(KNOWN_VENDORS).join(', ')}) or a path to a mapping file` },
   input: { kind: 'list', alias: 'i', required: true, describe: 'Input files, directories, globs, or - for stdin' },
   report: { kind: 'string', describe: 'Also write the validation report as JSON to this file, on failure too (with the error)' },
   'max-record-mb': { kind: 'number', min: 0, minExclusive: true, max: 512, default: 64, unit: 'MiB', describe: 'Largest single record accepted' },
