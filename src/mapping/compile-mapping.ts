@@ -2,9 +2,9 @@
 // vendor record into canonical rows for each table, with the unmapped rest of the record in `extra`.
 // All checking of the mapping happens here, once; the per-record path runs only compiled closures.
 
-import { ChatportError } from '../errors.js';
+import { ChatportError, type ErrorCode } from '../errors.js';
 import { TABLES, type Row, type TableName, type TableDef } from '../model/canonical-schema.js';
-import { compileCondition, compileRule, invalid, NO_ANCESTORS, setOwn, type Ancestors, type Evaluate, type MapContext, type Test } from './compile-rule.js';
+import { compileCondition, compileRule, elementError, invalid, NO_ANCESTORS, placeError, setOwn, type Ancestors, type Evaluate, type MapContext, type Test } from './compile-rule.js';
 import { ConsumedTree, ConsumptionScope } from './consumed-tree.js';
 import { compileDerive, type CompiledDerive } from './compile-derive.js';
 import { compileRecordAggregates, type RecordAggregates } from './record-aggregates.js';
@@ -393,7 +393,7 @@ function shapeOf(col: string, rule: RuleSpec | string, file: string, where: stri
   if (!shape) return { rule, check: null };
   const allowSingle = spec.allow_single === true;
   const { allow_single: _, ...rest } = spec;
-  const path = spec.path === undefined ? col : Array.isArray(spec.path) ? spec.path.join(' | ') : spec.path;
+  const fail = (message: string) => ruleFailure('MAP_INVALID_VALUE', message, spec, col);
   return {
     rule: rest,
     check: (evaluate) => (rec, up, index, ctx) => {
@@ -401,10 +401,10 @@ function shapeOf(col: string, rule: RuleSpec | string, file: string, where: stri
       if (v === null || v === undefined) return v;
       if (Array.isArray(v)) {
         if (v.every(shape.item)) return v;
-        throw new ChatportError('MAP_INVALID_VALUE', `${col}: expected ${shape.what}, got a list with another kind of element`, 'map', { path });
+        throw fail(`${col}: expected ${shape.what}, got a list with another kind of element`);
       }
       if (allowSingle && shape.single(v)) return [v];
-      throw new ChatportError('MAP_INVALID_VALUE', `${col}: expected ${shape.what}, got ${isObj(v) ? 'a single object' : typeof v === 'string' ? 'a single string' : 'another value'}${shape.single(v) ? ' (allow_single: true reads it as a list of one)' : ''}`, 'map', { path });
+      throw fail(`${col}: expected ${shape.what}, got ${isObj(v) ? 'a single object' : typeof v === 'string' ? 'a single string' : 'another value'}${shape.single(v) ? ' (allow_single: true reads it as a list of one)' : ''}`);
     },
   };
 }
@@ -415,14 +415,24 @@ function shapeOf(col: string, rule: RuleSpec | string, file: string, where: stri
  */
 function requireKey(evaluate: Evaluate, table: TableName, column: string, rule: RuleSpec | string): Evaluate {
   const spec = typeof rule === 'string' ? { path: rule } : rule;
-  const where = spec.path === undefined ? column : Array.isArray(spec.path) ? spec.path.join(' | ') : spec.path;
   return (rec, up, index, ctx) => {
     const v = evaluate(rec, up, index, ctx);
     if (v === null || v === undefined) {
-      throw new ChatportError('MAP_MISSING_FIELD', `${column} is a key of ${table} but the record has no value for it (is --from the right mapping for this input?)`, 'map', { path: where });
+      throw ruleFailure('MAP_MISSING_FIELD', `${column} is a key of ${table} but the record has no value for it (is --from the right mapping for this input?)`, spec, column);
     }
     return v;
   };
+}
+
+/** A record error of a column rule, naming the rule's source paths (placed at the element by mapRows), or the column. */
+function ruleFailure(code: ErrorCode, message: string, spec: RuleSpec, column: string): ChatportError {
+  const texts = spec.path === undefined ? [] : Array.isArray(spec.path) ? spec.path : [spec.path];
+  try {
+    if (texts.length) return elementError(code, message, texts.map((t) => parsePath(t)));
+  } catch (e) {
+    if (!(e instanceof PathSyntaxError)) throw e;
+  }
+  return new ChatportError(code, message, 'map', { path: column });
 }
 
 function rowTemplate(def: TableDef, vendor: string): Row {
@@ -518,20 +528,20 @@ function visitElements(
         if (crossed > 0) {
           const segs = level.segments;
           const hint = formatPath([...segs.slice(0, crossed), ALL, ...segs.slice(crossed)]);
-          throw new ChatportError('MAP_INVALID_VALUE', `${source.table.name}: for_each ${formatPath(segs)} goes through ${formatPath(segs.slice(0, crossed))}, which is an array: iterate it with ${hint}`, 'map', { path: level.text });
+          throw new ChatportError('MAP_INVALID_VALUE', `${source.table.name}: for_each ${formatPath(segs)} goes through ${formatPath(segs.slice(0, crossed))}, which is an array: iterate it with ${hint}`, 'map', { path: formatPath([...location, ...segs]) });
         }
       }
       return;
     }
     const around = [...up, host];
     if (level.kind === 'one') {
-      if (!isRecord(value)) throw new ChatportError('MAP_INVALID_VALUE', `${source.table.name}: at expected an object, got ${Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'another value' : `a ${typeof value}`}`, 'map', { path: level.text });
+      if (!isRecord(value)) throw new ChatportError('MAP_INVALID_VALUE', `${source.table.name}: at expected an object, got ${Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'another value' : `a ${typeof value}`}`, 'map', { path: formatPath([...location, ...level.segments]) });
       const loc = [...location, ...level.segments];
       step(k, value, around, 0, loc);
       return;
     }
     if (!Array.isArray(value)) {
-      throw new ChatportError('MAP_INVALID_VALUE', `${source.table.name}: for_each expected an array, got ${typeof value === 'object' ? 'an object' : `a ${typeof value}`}`, 'map', { path: level.text });
+      throw new ChatportError('MAP_INVALID_VALUE', `${source.table.name}: for_each expected an array, got ${typeof value === 'object' ? 'an object' : `a ${typeof value}`}`, 'map', { path: formatPath([...location, ...level.segments]) });
     }
     source.levelMarks[k]!();
     for (let i = 0; i < value.length; i++) step(k, value[i], around, i, [...location, ...level.segments, i]);
@@ -543,6 +553,14 @@ function visitElements(
     after?.(k + 1, el, location);
   };
   walk(0, record, NO_ANCESTORS, []);
+}
+
+/** Where in the record the element `up` levels around a source's innermost element sits (0: that element). */
+function locationUp(source: CompiledSource, location: readonly Segment[], up: number): Segment[] {
+  let n = location.length;
+  const levels = source.levels;
+  for (let k = levels.length - 1; k >= levels.length - up && k >= 0; k--) n -= levels[k]!.segments.length + (levels[k]!.kind === 'each' ? 1 : 0);
+  return location.slice(0, n);
 }
 
 /** Key under which an intermediate level's unread rest is kept in the extra of the first row made from it. */
@@ -577,7 +595,12 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ct
         skipped = true;
         continue;
       }
-      const row = buildRow(source, record, NO_ANCESTORS, 0, ctx);
+      let row: Row;
+      try {
+        row = buildRow(source, record, NO_ANCESTORS, 0, ctx);
+      } catch (e) {
+        throw placeError(e, () => []);
+      }
       (recordRows ??= []).push(row);
       rows.push({ table: table.name, row });
       continue;
@@ -595,7 +618,13 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ct
           skipped = true;
           return;
         }
-        const row = buildRow(source, el, up, index, ctx);
+        let row: Row;
+        try {
+          row = buildRow(source, el, up, index, ctx);
+        } catch (e) {
+          // the error names the rule's path inside the element: say which element (history[3].timestamp)
+          throw placeError(e, (n) => locationUp(source, location, n));
+        }
         if (source.levels[depth - 1]!.kind === 'one') source.levelMarks[depth - 1]!();
         row.extra = scopes[depth]!.rest(el);
         const item: MappedRow = { table: table.name, row };

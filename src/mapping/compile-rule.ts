@@ -2,12 +2,12 @@
 // (a wrong key or value is a CONFIG_MAPPING_INVALID naming the place in the mapping file). Rules also record
 // which source paths they place in columns, so the engine can keep everything else in `extra`.
 
-import { ChatportError } from '../errors.js';
+import { ChatportError, type ErrorCode } from '../errors.js';
 import { formatMicros } from '../model/timestamp.js';
 import type { ColumnType } from '../model/canonical-schema.js';
 import { ConversionError, converterFor, describeType, TIMESTAMP_CONVERSIONS, type Converter } from './conversions.js';
 import { CONVERSIONS, VALUE_TYPES, type Conversion, type ConditionSpec, type RuleSpec, type ValueType } from './mapping-types.js';
-import { ALL, compileGetter, parsePath, PathSyntaxError, type ParsedPath, type PathStep } from './paths.js';
+import { ALL, compileGetter, formatPath, parsePath, PathSyntaxError, type ParsedPath, type PathStep } from './paths.js';
 import { ConsumptionScope } from './consumed-tree.js';
 import { LosslessNumber } from '../json/lossless-number.js';
 
@@ -75,6 +75,37 @@ const RULE_KEYS = new Set([
 /** The keys that give a rule its value; a rule has exactly one. */
 const RULE_SOURCES = ['path', 'const', 'first_of', 'object', 'each', 'index', 'template', 'min', 'max'] as const;
 const CONDITION_KEYS = new Set(['path', 'equals', 'in', 'exists', 'truthy', 'nonempty', 'is', 'matches', 'all', 'any', 'not']);
+
+/** Errors whose position names source paths relative to the element the failing rule read (see elementError). */
+const relativePaths = new WeakMap<ChatportError, readonly ParsedPath[]>();
+
+/**
+ * A record error of a rule, naming the paths it read relative to the element it read them from (`timestamp`,
+ * `^.id`). The mapper, which knows where that element sits in the record, turns them into the element's own path
+ * (`history[3].timestamp`) with placeError; an `each` rule first puts its sub-record in front (`files[2].size`).
+ */
+export function elementError(code: ErrorCode, message: string, paths: readonly ParsedPath[]): ChatportError {
+  const e = new ChatportError(code, message, 'map', { path: paths.map((p) => p.text).join(' | ') });
+  relativePaths.set(e, paths);
+  return e;
+}
+
+/**
+ * The error with its relative paths resolved against where the element sits: `locationUp(k)` is the location in the
+ * record of the element k levels up (0: the element itself), or null to leave them relative to a host that is itself
+ * an element (`base`, for each rules). Errors without relative paths are returned as they are.
+ */
+export function placeError(e: unknown, locationUp: (up: number) => readonly PathStep[] | null, base?: (p: ParsedPath) => ParsedPath): unknown {
+  if (!(e instanceof ChatportError)) return e;
+  const paths = relativePaths.get(e);
+  if (!paths) return e;
+  if (base) return elementError(e.code, e.message, paths.map(base));
+  const text = paths.map((p) => {
+    const at = locationUp(p.up);
+    return at === null ? p.text : formatPath([...at, ...p.segments]);
+  });
+  return new ChatportError(e.code, e.message, e.stage, { ...e.position, path: text.join(' | ') });
+}
 
 export function invalid(scope: Pick<RuleScope, 'file' | 'at'>, message: string): ChatportError {
   return new ChatportError('CONFIG_MAPPING_INVALID', message, 'config', { file: scope.file, path: scope.at });
@@ -166,12 +197,17 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
   // extract may find nothing in a value: the value is then consumed only where it matched (marked after the match)
   const deferred: (() => void)[] | null = spec.extract !== undefined ? [] : null;
   const inner: RuleScope = { ...scope, guarded: guarded || deferred !== null };
+  // the source paths of the rule, for errors that name where the failing value was (placed by the mapper)
+  let rulePaths: readonly ParsedPath[] | null = null;
+  const failure = (code: ErrorCode, message: string): ChatportError =>
+    rulePaths ? elementError(code, message, rulePaths) : new ChatportError(code, message, 'map', { path: scope.column });
   let source: Evaluate;
   let producesTimestamp = false;
   if (spec.path !== undefined) {
     const list = Array.isArray(spec.path) ? spec.path : [spec.path];
     if (list.length === 0) throw invalid({ ...scope, at: `${scope.at}.path` }, 'path list is empty');
     const parsed = list.map((p, i) => parse(p, { ...scope, levels: scope.upConsumed.length, at: Array.isArray(spec.path) ? `${scope.at}.path[${i}]` : `${scope.at}.path` }));
+    rulePaths = parsed;
     // pluck reads one field of each element and `pick: first` the first element: only that much is consumed
     const suffix: PathStep[] | null =
       spec.pluck !== undefined && typeof spec.pluck === 'string' ? [ALL, ...parse(spec.pluck, { ...scope, levels: 0, at: `${scope.at}.pluck` }).segments] : spec.pick === 'first' ? [0] : null;
@@ -249,7 +285,7 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
     source = compileEach(spec, inner);
   }
 
-  source = compileTransforms(spec, scope, source, deferred);
+  source = compileTransforms(spec, scope, source, deferred, failure);
   let value = source;
   // when: the rule applies only if the condition holds
   if (spec.when !== undefined) {
@@ -277,16 +313,13 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
     const convert = converterFor(conversion, spec.unit ?? 'seconds');
     const toOutput: Converter = producesTimestamp && scope.inJson ? (v) => formatMicros(convert(v) as number) : convert;
     const inner = value;
-    const sourceText = spec.path !== undefined ? (Array.isArray(spec.path) ? spec.path.join(' | ') : spec.path) : scope.column;
     value = (rec, up, index, ctx) => {
       const v = inner(rec, up, index, ctx);
       if (v === null || v === undefined) return null;
       try {
         return toOutput(v);
       } catch (e) {
-        if (e instanceof ConversionError) {
-          throw new ChatportError(e.code, `${scope.column}: ${e.message}`, 'map', { path: sourceText });
-        }
+        if (e instanceof ConversionError) throw failure(e.code, `${scope.column}: ${e.message}`);
         throw e;
       }
     };
@@ -323,10 +356,9 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
   }
   if (spec.required) {
     const inner = value;
-    const what = spec.path !== undefined ? (Array.isArray(spec.path) ? spec.path.join(' | ') : spec.path) : scope.column;
     value = (rec, up, index, ctx) => {
       const v = inner(rec, up, index, ctx);
-      if (v === null || v === undefined) throw new ChatportError('MAP_MISSING_FIELD', `${scope.column} is required but the record has no value`, 'map', { path: what });
+      if (v === null || v === undefined) throw failure('MAP_MISSING_FIELD', `${scope.column} is required but the record has no value`);
       return v;
     };
   }
@@ -423,13 +455,13 @@ function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
   // Some vendors send one sub-record as a bare object where others send a list (Expertflow CX's body.attachment):
   // with allow_single, such an object is read as a list of one. Without it, an object there is an error.
   const allowSingle = spec.allow_single === true;
-  const where = arrayPath.text;
   return (rec, up, _index, ctx) => {
     let arr = get(rec, up);
     if (arr === null || arr === undefined) return null;
-    if (allowSingle && isPlainObject(arr)) arr = [arr];
+    const single = allowSingle && isPlainObject(arr);
+    if (single) arr = [arr];
     if (!Array.isArray(arr)) {
-      throw new ChatportError('MAP_INVALID_VALUE', `${scope.column}: expected an array, got ${typeof arr === 'object' ? 'an object' : `a ${typeof arr}`}`, 'map', { path: where });
+      throw elementError('MAP_INVALID_VALUE', `${scope.column}: expected an array, got ${typeof arr === 'object' ? 'an object' : `a ${typeof arr}`}${isPlainObject(arr) ? ' (allow_single: true reads an object as a list of one)' : ''}`, [arrayPath]);
     }
     const around = [...up, rec];
     const out: Record<string, unknown>[] = [];
@@ -437,9 +469,14 @@ function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
       const el = arr[i];
       const item: Record<string, unknown> = {};
       elementConsumed.reset();
-      for (const [k, ev] of fields) {
-        const v = ev(el, around, i, ctx);
-        item[k] = v === undefined ? null : v;
+      try {
+        for (const [k, ev] of fields) {
+          const v = ev(el, around, i, ctx);
+          item[k] = v === undefined ? null : v;
+        }
+      } catch (e) {
+        // a field's path is read inside element i: in front of it goes the array's path and i (^ is the rule's element)
+        throw placeError(e, () => null, (p) => (p.up > 0 ? { ...p, up: p.up - 1 } : { up: arrayPath.up, segments: single ? [...arrayPath.segments, ...p.segments] : [...arrayPath.segments, i, ...p.segments], text: p.text }));
       }
       item.extra = elementConsumed.rest(el);
       out.push(item);
@@ -456,6 +493,7 @@ function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
 function compileTemplate(text: unknown, scope: RuleScope): Evaluate {
   if (typeof text !== 'string') throw invalid({ ...scope, at: `${scope.at}.template` }, 'template must be a string with {path} placeholders');
   const parts: (string | ((rec: unknown, up: Ancestors, index: number) => unknown))[] = [];
+  const placeholders = new Map<unknown, ParsedPath>();
   let literal = '';
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
@@ -472,7 +510,9 @@ function compileTemplate(text: unknown, scope: RuleScope): Evaluate {
       else {
         const p = parse(inner, { ...scope, levels: scope.upConsumed.length, at: `${scope.at}.template` });
         const get = tracked(sourceGetter(p), markConsumed(p, scope, true));
-        parts.push((rec, up) => get(rec, up));
+        const read = (rec: unknown, up: Ancestors) => get(rec, up);
+        placeholders.set(read, p);
+        parts.push(read);
       }
       i = close;
     } else if (c === '}') {
@@ -493,7 +533,7 @@ function compileTemplate(text: unknown, scope: RuleScope): Evaluate {
       if (typeof v === 'string') out += v;
       else if (typeof v === 'number' && Number.isFinite(v)) out += String(v);
       else if (v instanceof LosslessNumber) out += v.raw;
-      else throw new ChatportError('MAP_INVALID_VALUE', `${column}: a template placeholder gives ${describeType(v)}, expected a string or a number`, 'map', { path: scope.at });
+      else throw elementError('MAP_INVALID_VALUE', `${column}: a template placeholder gives ${describeType(v)}, expected a string or a number (point it at a field inside)`, [placeholders.get(part)!]);
     }
     return out;
   };
@@ -507,7 +547,7 @@ const PICKS = ['first', 'last', 'length'] as const;
  * last or length of an array), extract (a regular expression's first group). Each is bounded by its input's size
  * and none runs code: the whole language stays a set of fixed operations.
  */
-function compileTransforms(spec: RuleSpec, scope: RuleScope, source: Evaluate, deferred: (() => void)[] | null): Evaluate {
+function compileTransforms(spec: RuleSpec, scope: RuleScope, source: Evaluate, deferred: (() => void)[] | null, failure: (code: ErrorCode, message: string) => ChatportError): Evaluate {
   let value = source;
   const column = scope.column;
   const at = (k: string) => ({ ...scope, at: `${scope.at}.${k}` });
@@ -543,7 +583,7 @@ function compileTransforms(spec: RuleSpec, scope: RuleScope, source: Evaluate, d
     value = (rec, up, index, ctx) => {
       const v = inner(rec, up, index, ctx);
       if (v === null || v === undefined) return null;
-      if (!Array.isArray(v)) throw new ChatportError('MAP_INVALID_VALUE', `${column}: pluck expected an array, got ${describeType(v)}`, 'map', { path: scope.at });
+      if (!Array.isArray(v)) throw failure('MAP_INVALID_VALUE', `${column}: pluck expected an array, got ${describeType(v)}`);
       const out: unknown[] = [];
       for (const el of v) {
         const x = get(el);
@@ -559,7 +599,7 @@ function compileTransforms(spec: RuleSpec, scope: RuleScope, source: Evaluate, d
     value = (rec, up, index, ctx) => {
       const v = inner(rec, up, index, ctx);
       if (v === null || v === undefined) return null;
-      if (!Array.isArray(v)) throw new ChatportError('MAP_INVALID_VALUE', `${column}: pick ${pick} expected an array, got ${describeType(v)}`, 'map', { path: scope.at });
+      if (!Array.isArray(v)) throw failure('MAP_INVALID_VALUE', `${column}: pick ${pick} expected an array, got ${describeType(v)}`);
       if (pick === 'length') return v.length;
       const x = pick === 'first' ? v[0] : v[v.length - 1];
       return x === undefined ? null : x;
