@@ -8,7 +8,7 @@ import { KNOWN_VENDORS, loadMapping } from '../mapping/load-mapping.js';
 import { expandInputs } from '../readers/input-sources.js';
 import type { RejectEntry } from '../pipeline/record-errors.js';
 import { runPipeline } from '../pipeline/run-pipeline.js';
-import { TABLES, type Row, type TableName } from '../model/canonical-schema.js';
+import type { Row, TableName } from '../model/canonical-schema.js';
 import type { Sink, SinkInput } from '../sinks/sink.js';
 import { LosslessNumber } from '../json/lossless-number.js';
 import type { CompiledMapping } from '../mapping/compile-mapping.js';
@@ -67,11 +67,12 @@ export async function validateMapping(from: string, inputs: readonly string[], m
   const ruled = columnsWithRule(mapping);
   const empty: Record<string, string[]> = {};
   const withoutRule: Record<string, string[]> = {};
-  for (const t of mapping.outputTables) {
+  for (const def of mapping.outputTables) {
+    const t = def.name;
     const f = seen.filled.get(t) ?? new Set<string>();
     // a derived row has no source record, so no `extra` to speak of
     const derived = mapping.derived.some((d) => d.name === t);
-    empty[t] = TABLES[t].columns.map((c) => c.name).filter((c) => !f.has(c) && !(derived && c === 'extra'));
+    empty[t] = def.columns.map((c) => c.name).filter((c) => !f.has(c) && !(derived && c === 'extra'));
     withoutRule[t] = empty[t].filter((c) => !ruled.get(t)!.has(c));
   }
   const skipped: Record<string, number> = {};
@@ -108,7 +109,7 @@ class CoverageSink implements Sink {
   private readonly jsonColumns: Map<TableName, string[]>;
 
   constructor(mapping: CompiledMapping) {
-    this.jsonColumns = new Map(mapping.outputTables.map((t) => [t, TABLES[t].columns.filter((c) => c.type === 'json' && c.name !== 'extra').map((c) => c.name)]));
+    this.jsonColumns = new Map(mapping.outputTables.map((t) => [t.name, t.columns.filter((c) => c.type === 'json' && c.name !== 'extra').map((c) => c.name)]));
   }
 
   async open(): Promise<void> {}

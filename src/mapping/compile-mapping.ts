@@ -1,21 +1,21 @@
 // Compiles a whole mapping file (already parsed from YAML/JSON) into a RecordMapper: one function that turns a
 // vendor record into canonical rows for each table, with the unmapped rest of the record in `extra`.
-// All checking of the mapping happens here, once; the per-record path runs only compiled closures.
+// The file's shape is checked first against the language's one definition (mapping-spec.ts); the checks here are
+// those that need more than the shape (a custom table's columns, levels, paths). All of it happens once; the
+// per-record path runs only compiled closures.
 
 import { ChatportError, type ErrorCode } from '../errors.js';
-import { TABLES, type Row, type TableName, type TableDef } from '../model/canonical-schema.js';
+import { customTableDef, isCanonicalTable, TABLES, TABLE_NAMES, type Row, type TableName, type TableDef } from '../model/canonical-schema.js';
 import { compileCondition, compileRule, elementError, invalid, NO_ANCESTORS, placeError, setOwn, type Ancestors, type Evaluate, type MapContext, type Test } from './compile-rule.js';
 import { ConsumedTree, ConsumptionScope } from './consumed-tree.js';
 import { compileDerive, type CompiledDerive } from './compile-derive.js';
 import { compileRecordAggregates, type RecordAggregates } from './record-aggregates.js';
-import type { DeriveSpec, MappingSpec, RuleSpec, SourceSpec, TableSpec } from './mapping-types.js';
+import { checkMappingShape, RESERVED_COLUMNS as RESERVED, TABLE_NAME_PATTERN } from './mapping-spec.js';
+import type { CustomTableSpec, DeriveSpec, MappingSpec, RuleSpec, SourceSpec, TableSpec } from './mapping-types.js';
 import { ALL, arrayCrossedAt, compileGetter, formatPath, parsePath, PathSyntaxError, type ParsedPath, type PathStep, type Segment } from './paths.js';
 
 /** Columns chatport fills itself; a mapping may not set them. */
-const RESERVED_COLUMNS = new Set(['source', 'extra', 'redacted']);
-const TOP_KEYS = new Set(['chatport_mapping', 'vendor', 'description', 'input', 'removed_when', 'tables']);
-const SOURCE_KEYS = ['for_each', 'at', 'when', 'removed_when', 'columns', 'ignore'];
-const TABLE_KEYS = new Set([...SOURCE_KEYS, 'sources', 'aggregate']);
+const RESERVED_COLUMNS: ReadonlySet<string> = new Set(RESERVED);
 
 export interface CompiledColumn {
   readonly name: string;
@@ -116,34 +116,28 @@ export interface CompiledMapping {
   readonly keySources: ReadonlySet<string>;
   /** Everything the record's rules consume; the rest of each record goes to `extra`. */
   readonly recordConsumed: ConsumptionScope;
-  /** Tables whose rows come out of this mapping, record-level and derived. */
-  readonly outputTables: readonly TableName[];
+  /** Tables whose rows come out of this mapping, record-level and derived (canonical and custom), as sinks open them. */
+  readonly outputTables: readonly TableDef[];
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-export function compileMapping(spec: unknown, file: string): CompiledMapping {
+/**
+ * `shapeChecked`: the spec is one whose shape a compileMapping of this process or of the main thread already checked
+ * (a worker thread recompiling mapping.spec), so the check, and loading the library that does it, is skipped.
+ */
+export function compileMapping(spec: unknown, file: string, options: { readonly shapeChecked?: boolean } = {}): CompiledMapping {
   const at = (path: string) => ({ file, at: path });
-  if (!isObj(spec)) throw invalid(at('(top)'), 'a mapping file must hold an object');
-  for (const k of Object.keys(spec)) if (!TOP_KEYS.has(k)) throw invalid(at(k), `unknown key "${k}" (allowed: ${[...TOP_KEYS].join(', ')})`);
-  const m = spec as unknown as MappingSpec;
-  if (m.chatport_mapping !== 1) throw invalid(at('chatport_mapping'), 'chatport_mapping: 1 is required (the mapping language version)');
-  if (typeof m.vendor !== 'string' || !/^[a-z0-9][a-z0-9_-]*$/.test(m.vendor)) {
-    throw invalid(at('vendor'), 'vendor must be a lower-case id such as my-vendor (letters, digits, - and _)');
-  }
+  const m = options.shapeChecked ? (spec as MappingSpec) : checkMappingShape(spec, file);
   const input = m.input ?? {};
-  if (!isObj(input)) throw invalid(at('input'), 'input must be an object');
-  for (const k of Object.keys(input)) if (k !== 'envelope_keys' && k !== 'unwrap') throw invalid(at(`input.${k}`), `unknown key "${k}" (allowed: envelope_keys, unwrap)`);
   const envelopeKeys = input.envelope_keys ?? ['data'];
-  if (!Array.isArray(envelopeKeys) || envelopeKeys.some((k) => typeof k !== 'string')) throw invalid(at('input.envelope_keys'), 'envelope_keys must be a list of key names');
 
   const unwrapPaths: RemovalPath[] = [];
   const recordPaths: RemovalPath[] = [];
   const unwrap: Unwrap[] = (input.unwrap ?? []).map((u, i) => {
     const where = `input.unwrap[${i}]`;
-    if (!isObj(u) || u.when === undefined || typeof u.path !== 'string') throw invalid(at(where), 'unwrap entries need when (a condition) and path');
     const path = parsePathAt(u.path, file, `${where}.path`);
     if (path.up > 0 || path.segments.some((s) => s === ALL)) throw invalid(at(`${where}.path`), 'an unwrap path names one object inside the value (no ^ or [*])');
     unwrapPaths.push(path.segments as Segment[]);
@@ -157,21 +151,27 @@ export function compileMapping(spec: unknown, file: string): CompiledMapping {
   const removedWhen =
     m.removed_when === undefined ? null : compileCondition(m.removed_when, { ...at('removed_when'), levels: 0, onPath: (p) => recordPaths.push(removalSegments(p.segments)) });
 
-  if (!isObj(m.tables) || Object.keys(m.tables).length === 0) throw invalid(at('tables'), 'tables must map at least one of messages, conversations, answers');
+  const customDefs = new Map<string, TableDef>();
+  for (const [name, decl] of Object.entries(m.custom_tables ?? {})) customDefs.set(name, customTable(name, decl, file));
   const recordConsumed = new ConsumptionScope();
   const keySources = new Set<string>();
   const tables: CompiledTable[] = [];
   const derived: CompiledDerive[] = [];
   const ctx: CompileContext = { file, vendor: m.vendor, recordConsumed, removalPaths: recordPaths, keySources };
   for (const [name, tableSpec] of Object.entries(m.tables)) {
-    if (!(name in TABLES)) throw invalid(at(`tables.${name}`), `unknown table "${name}" (canonical tables: ${Object.keys(TABLES).join(', ')})`);
-    const tableName = name as TableName;
-    if (!isObj(tableSpec)) throw invalid(at(`tables.${name}`), 'a table must be an object with columns');
+    if (tableSpec === undefined) continue;
+    const def = isCanonicalTable(name) ? TABLES[name] : customDefs.get(name);
+    if (!def) {
+      throw invalid(at(`tables.${name}`), `unknown table "${name}" (canonical tables: ${TABLE_NAMES.join(', ')}; a table of your own is declared under custom_tables)`);
+    }
     if ('derive_from' in tableSpec) {
-      derived.push(compileDerive(tableName, tableSpec as unknown as DeriveSpec, file, m.vendor));
+      derived.push(compileDerive('conversations', tableSpec as DeriveSpec, file, m.vendor));
       continue;
     }
-    tables.push(compileTable(tableName, tableSpec as unknown as TableSpec, ctx));
+    tables.push(compileTable(def, tableSpec as TableSpec, ctx));
+  }
+  for (const name of customDefs.keys()) {
+    if (!tables.some((t) => t.name === name)) throw invalid(at(`custom_tables.${name}`), `custom table ${name} is declared but tables has no rule for it (add tables.${name} with its columns)`);
   }
   for (const d of derived) {
     if (!tables.some((t) => t.name === d.from)) throw invalid(at(`tables.${d.name}.derive_from`), `derive_from ${d.from}: that table is not mapped from records`);
@@ -199,7 +199,7 @@ export function compileMapping(spec: unknown, file: string): CompiledMapping {
     keySources,
     derived,
     recordConsumed,
-    outputTables: [...tables.map((t) => t.name), ...derived.map((d) => d.name)],
+    outputTables: [...tables.map((t) => t.def), ...derived.map((d) => d.def)],
   };
 }
 
@@ -216,6 +216,31 @@ function removalSegments(steps: readonly PathStep[]): RemovalPath {
   return steps.map((s) => (s === ALL ? EVERY : s));
 }
 
+/**
+ * A custom table's TableDef from its declaration, with the checks that need more than the shape: a name that is no
+ * canonical table's nor rejects' (the name is also its output file's), no column chatport fills itself, key columns
+ * among the declared ones, no json column kept on redaction (classification).
+ */
+function customTable(name: string, decl: CustomTableSpec, file: string): TableDef {
+  const at = `custom_tables.${name}`;
+  if (isCanonicalTable(name) || name === 'rejects' || !TABLE_NAME_PATTERN.test(name)) {
+    throw invalid({ file, at }, `a custom table may not be called ${name} (${TABLE_NAMES.join(', ')} and rejects are taken)`);
+  }
+  const columns = Object.entries(decl.columns).map(([column, d]) => {
+    const c = typeof d === 'string' ? { name: column, type: d } : { name: column, type: d.type, doc: d.doc, classification: d.classification };
+    if (RESERVED_COLUMNS.has(column)) throw invalid({ file, at: `${at}.columns.${column}` }, `column ${column} is added by chatport to every table (source, redacted, extra)`);
+    if (!/^[a-z_][a-z0-9_]*$/.test(column)) throw invalid({ file, at: `${at}.columns.${column}` }, 'a column name is lower-case letters, digits and _');
+    if (c.classification && c.type === 'json') throw invalid({ file, at: `${at}.columns.${column}.classification` }, 'a json column holds content and is always cleared on redaction');
+    return c;
+  });
+  if (columns.length === 0) throw invalid({ file, at: `${at}.columns` }, 'a custom table needs at least one column');
+  for (const [i, k] of decl.key.entries()) {
+    if (!columns.some((c) => c.name === k)) throw invalid({ file, at: `${at}.key[${i}]` }, `key column ${k} is not among the declared columns`);
+    if (columns.find((c) => c.name === k)!.type === 'json') throw invalid({ file, at: `${at}.key[${i}]` }, `key column ${k} is json: a key is a string, integer, boolean or timestamp`);
+  }
+  return customTableDef(name, decl.doc ?? '', decl.key, columns);
+}
+
 function parsePathAt(text: unknown, file: string, where: string): ParsedPath {
   if (typeof text !== 'string') throw invalid({ file, at: where }, `a path must be a string, got ${JSON.stringify(text)}`);
   try {
@@ -226,16 +251,12 @@ function parsePathAt(text: unknown, file: string, where: string): ParsedPath {
   }
 }
 
-function compileTable(name: TableName, spec: TableSpec, ctx: CompileContext): CompiledTable {
+function compileTable(def: TableDef, spec: TableSpec, ctx: CompileContext): CompiledTable {
+  const name = def.name;
   const base = `tables.${name}`;
   const { file } = ctx;
-  for (const k of Object.keys(spec)) if (!TABLE_KEYS.has(k)) throw invalid({ file, at: `${base}.${k}` }, `unknown key "${k}" in a table (allowed: ${[...TABLE_KEYS].join(', ')}, or derive_from)`);
-  const def = TABLES[name];
   let sourceSpecs: { spec: SourceSpec; where: string }[];
   if (spec.sources !== undefined) {
-    const direct = SOURCE_KEYS.filter((k) => k in spec);
-    if (direct.length) throw invalid({ file, at: `${base}.${direct[0]}` }, `a table with sources gives ${direct.join(', ')} inside each source`);
-    if (!Array.isArray(spec.sources) || spec.sources.length === 0) throw invalid({ file, at: `${base}.sources` }, 'sources needs a non-empty list of row sources');
     sourceSpecs = spec.sources.map((s, i) => ({ spec: s, where: `${base}.sources[${i}]` }));
   } else {
     const { aggregate: _aggregate, sources: _sources, ...source } = spec;
@@ -249,7 +270,7 @@ function compileTable(name: TableName, spec: TableSpec, ctx: CompileContext): Co
     rowTemplate: rowTemplate(def, ctx.vendor),
     aggregates: null,
   };
-  if (spec.aggregate !== undefined) table.aggregates = compileRecordAggregates(name, spec.aggregate, file, `${base}.aggregate`);
+  if (spec.aggregate !== undefined) table.aggregates = compileRecordAggregates(def, spec.aggregate, file, `${base}.aggregate`);
   table.sources = sourceSpecs.map(({ spec: s, where }) => compileSource(table, s, where, ctx));
   table.onePerRecord = table.sources.length === 1 && table.sources[0]!.levels.length === 0;
   return table;
@@ -258,10 +279,6 @@ function compileTable(name: TableName, spec: TableSpec, ctx: CompileContext): Co
 function compileSource(table: CompiledTable, spec: SourceSpec, base: string, ctx: CompileContext): CompiledSource {
   const { file } = ctx;
   const { name, def } = table;
-  if (!isObj(spec)) throw invalid({ file, at: base }, 'a row source must be an object with columns');
-  for (const k of Object.keys(spec)) if (!SOURCE_KEYS.includes(k)) throw invalid({ file, at: `${base}.${k}` }, `unknown key "${k}" in a row source (allowed: ${SOURCE_KEYS.join(', ')})`);
-  if (!isObj(spec.columns)) throw invalid({ file, at: `${base}.columns` }, 'columns must map canonical column names to rules');
-  if (spec.for_each !== undefined && spec.at !== undefined) throw invalid({ file, at: `${base}.at` }, 'a row source takes for_each or at, not both');
   const levels = spec.for_each !== undefined ? forEachLevels(spec.for_each, file, `${base}.for_each`) : spec.at !== undefined ? atLevel(spec.at, file, `${base}.at`) : [];
   // scopes[0] is the record's; each level's path is consumed whole by the level above it: its elements are the rows'
   const scopes = [ctx.recordConsumed, ...levels.map(() => new ConsumptionScope())];
@@ -305,12 +322,13 @@ function compileSource(table: CompiledTable, spec: SourceSpec, base: string, ctx
     const where = `${base}.columns.${col}`;
     const colDef = def.columns.find((c) => c.name === col);
     if (!colDef) throw invalid({ file, at: where }, `table ${name} has no column "${col}" (columns: ${def.columns.map((c) => c.name).join(', ')})`);
+    if (rule === undefined) continue;
     if (RESERVED_COLUMNS.has(col)) throw invalid({ file, at: where }, `column ${col} is filled by chatport and cannot be mapped`);
     if (table.aggregates?.columns.includes(col)) throw invalid({ file, at: where }, `column ${col} is computed by aggregate`);
     const isKey = (def.key as readonly string[]).includes(col);
     const reads: PathStep[][] = [];
     columnPaths.set(col, reads);
-    const shaped = shapeOf(col, rule, file, where);
+    const shaped = def.custom ? { rule, check: null } : shapeOf(col, rule, file, where);
     const evaluate = compileRule(shaped.rule, {
       file,
       at: where,
@@ -481,6 +499,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** A row of a record: its table, its values, and whether the element it came from is removed (GDPR). */
 export interface MappedRow {
   table: TableName;
+  /** The table's definition (custom tables carry their own: redaction reads its allow-list from it). */
+  def: TableDef;
   row: Row;
   /** Set when the row source's removed_when holds for the element the row came from. */
   removed?: boolean;
@@ -602,7 +622,7 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ct
         throw placeError(e, () => []);
       }
       (recordRows ??= []).push(row);
-      rows.push({ table: table.name, row });
+      rows.push({ table: table.name, def: table.def, row });
       continue;
     }
     const depth = source.levels.length;
@@ -627,7 +647,7 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ct
         }
         if (source.levels[depth - 1]!.kind === 'one') source.levelMarks[depth - 1]!();
         row.extra = scopes[depth]!.rest(el);
-        const item: MappedRow = { table: table.name, row };
+        const item: MappedRow = { table: table.name, def: table.def, row };
         if (source.removedWhen && source.removedWhen(el, up, ctx)) {
           item.removed = true;
           (removedElements ??= []).push({ location, source });

@@ -1,12 +1,14 @@
-// Compiles one column rule or condition of a mapping into a plain function, checking its shape on the way
-// (a wrong key or value is a CONFIG_MAPPING_INVALID naming the place in the mapping file). Rules also record
-// which source paths they place in columns, so the engine can keep everything else in `extra`.
+// Compiles one column rule or condition of a mapping into a plain function. The rule's shape was checked when the
+// file was loaded (mapping-spec.ts); what is checked here needs more than the shape (a path's syntax and how far its
+// ^ may climb, a timestamp column's conversion, a regular expression), a CONFIG_MAPPING_INVALID naming the place in
+// the file. Rules also record which source paths they place in columns, so the engine can keep everything else in
+// `extra`.
 
 import { ChatportError, type ErrorCode } from '../errors.js';
 import { formatMicros } from '../model/timestamp.js';
 import type { ColumnType } from '../model/canonical-schema.js';
 import { ConversionError, converterFor, describeType, TIMESTAMP_CONVERSIONS, type Converter } from './conversions.js';
-import { CONVERSIONS, VALUE_TYPES, type Conversion, type ConditionSpec, type RuleSpec, type ValueType } from './mapping-types.js';
+import type { Conversion, ConditionSpec, RuleSpec, ValueType } from './mapping-types.js';
 import { ALL, compileGetter, formatPath, parsePath, PathSyntaxError, type ParsedPath, type PathStep } from './paths.js';
 import { ConsumptionScope } from './consumed-tree.js';
 import { LosslessNumber } from '../json/lossless-number.js';
@@ -47,34 +49,6 @@ export interface RuleScope {
 /** Where a condition sits, who wants to know the paths it reads, and how many levels `^` may climb (unlimited if absent). */
 export type ConditionScope = Pick<RuleScope, 'file' | 'at' | 'onPath'> & { readonly levels?: number };
 
-const RULE_KEYS = new Set([
-  'path',
-  'const',
-  'template',
-  'min',
-  'max',
-  'lookup',
-  'pluck',
-  'pick',
-  'extract',
-  'first_of',
-  'object',
-  'each',
-  'fields',
-  'allow_single',
-  'index',
-  'when',
-  'convert',
-  'unit',
-  'enum',
-  'unknown',
-  'null_if',
-  'default',
-  'required',
-]);
-/** The keys that give a rule its value; a rule has exactly one. */
-const RULE_SOURCES = ['path', 'const', 'first_of', 'object', 'each', 'index', 'template', 'min', 'max'] as const;
-const CONDITION_KEYS = new Set(['path', 'equals', 'in', 'exists', 'truthy', 'nonempty', 'is', 'matches', 'all', 'any', 'not']);
 
 /** Errors whose position names source paths relative to the element the failing rule read (see elementError). */
 const relativePaths = new WeakMap<ChatportError, readonly ParsedPath[]>();
@@ -114,14 +88,7 @@ export function invalid(scope: Pick<RuleScope, 'file' | 'at'>, message: string):
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
-/** The same test without narrowing, for values already typed by the spec. */
-const isObjectValue = (v: unknown): boolean => isPlainObject(v);
 
-function checkKeys(spec: Record<string, unknown>, allowed: Set<string>, scope: Pick<RuleScope, 'file' | 'at'>, what: string): void {
-  for (const k of Object.keys(spec)) {
-    if (!allowed.has(k)) throw invalid({ ...scope, at: `${scope.at}.${k}` }, `unknown key "${k}" in a ${what} (allowed: ${[...allowed].join(', ')})`);
-  }
-}
 
 function parse(text: unknown, scope: ConditionScope): ParsedPath {
   if (typeof text !== 'string') throw invalid(scope, `a path must be a string, got ${JSON.stringify(text)}`);
@@ -170,22 +137,8 @@ function tracked(get: (rec: unknown, up: Ancestors) => unknown, mark: (() => voi
 export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate {
   // shorthand: a bare string is a path
   const spec: RuleSpec = typeof raw === 'string' ? { path: raw } : raw;
-  if (!isObjectValue(spec)) throw invalid(scope, `a column rule must be a path string or an object, got ${JSON.stringify(spec)}`);
-  checkKeys(spec as Record<string, unknown>, RULE_KEYS, scope, 'column rule');
-  const sources = RULE_SOURCES.filter((k) => k in spec);
-  if (sources.length !== 1) {
-    throw invalid(scope, sources.length === 0 ? `a column rule needs one of ${RULE_SOURCES.join(', ')}` : `a column rule takes one of ${sources.join(', ')}, not several`);
-  }
-  if ('fields' in spec && !('each' in spec)) throw invalid(scope, '"fields" goes with "each"');
-
   // conversion: explicit, or the column type's default
   let conversion: Conversion | undefined = spec.convert;
-  if (conversion !== undefined && !CONVERSIONS.includes(conversion)) {
-    throw invalid({ ...scope, at: `${scope.at}.convert` }, `unknown conversion "${String(conversion)}" (known: ${CONVERSIONS.join(', ')})`);
-  }
-  if (spec.unit !== undefined && !['seconds', 'millis', 'auto'].includes(spec.unit)) {
-    throw invalid({ ...scope, at: `${scope.at}.unit` }, 'unit is seconds, millis or auto');
-  }
   const isAggregateOrShaped = spec.object !== undefined || spec.each !== undefined || spec.first_of !== undefined || spec.min !== undefined || spec.max !== undefined;
   if (conversion === undefined && spec.enum === undefined && !isAggregateOrShaped && !('const' in spec) && !spec.index) {
     conversion = defaultConversion(scope);
@@ -235,14 +188,12 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
     const value = spec.const;
     source = () => value;
   } else if (spec.index !== undefined) {
-    if (spec.index !== true) throw invalid({ ...scope, at: `${scope.at}.index` }, 'index must be true');
     source = (_rec, _up, index) => index;
   } else if (spec.template !== undefined) {
     source = compileTemplate(spec.template, inner);
   } else if (spec.min !== undefined || spec.max !== undefined) {
     const key = spec.min !== undefined ? 'min' : 'max';
-    const list = spec[key];
-    if (!Array.isArray(list) || list.length === 0) throw invalid({ ...scope, at: `${scope.at}.${key}` }, `${key} needs a non-empty list of rules (or paths)`);
+    const list = spec[key]!;
     const rules = list.map((r, i) => compileRule(r, { ...inner, at: `${scope.at}.${key}[${i}]` }));
     const better = key === 'min' ? (a: number, b: number) => b < a : (a: number, b: number) => b > a;
     const column = scope.column;
@@ -257,7 +208,6 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
       return best;
     };
   } else if (spec.first_of !== undefined) {
-    if (!Array.isArray(spec.first_of) || spec.first_of.length === 0) throw invalid({ ...scope, at: `${scope.at}.first_of` }, 'first_of needs a non-empty list of rules');
     const alternatives = spec.first_of.map((r, i) => compileRule(r, { ...inner, guarded: inner.guarded || i > 0, at: `${scope.at}.first_of[${i}]` }));
     source = (rec, up, index, ctx) => {
       for (const alt of alternatives) {
@@ -267,7 +217,6 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
       return null;
     };
   } else if (spec.object !== undefined) {
-    if (!isPlainObject(spec.object)) throw invalid({ ...scope, at: `${scope.at}.object` }, 'object needs a map of key: rule');
     const entries = Object.entries(spec.object).map(
       ([k, r]) => [k, compileRule(r as RuleSpec, { ...inner, at: `${scope.at}.object.${k}`, type: 'json', inJson: true })] as const,
     );
@@ -294,7 +243,6 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
     value = (rec, up, index, ctx) => (test(rec, up, ctx) ? inner(rec, up, index, ctx) : null);
   }
   if (spec.null_if !== undefined) {
-    if (!Array.isArray(spec.null_if)) throw invalid({ ...scope, at: `${scope.at}.null_if` }, 'null_if needs a list of values');
     const keys = spec.null_if.map((v) => JSON.stringify(v));
     const matches = nullIfMatcher(spec.null_if);
     const inner = value;
@@ -328,7 +276,6 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
   }
 
   if (spec.enum !== undefined) {
-    if (!isPlainObject(spec.enum)) throw invalid({ ...scope, at: `${scope.at}.enum` }, 'enum needs a map of vendor value: canonical value');
     const table = new Map(Object.entries(spec.enum));
     const fallback = 'unknown' in spec ? spec.unknown : null;
     const column = scope.column;
@@ -342,8 +289,6 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
       ctx.unknownEnum(column, key);
       return fallback;
     };
-  } else if ('unknown' in spec) {
-    throw invalid({ ...scope, at: `${scope.at}.unknown` }, '"unknown" goes with "enum"');
   }
 
   if ('default' in spec) {
@@ -431,10 +376,8 @@ function defaultConversion(scope: RuleScope): Conversion | undefined {
 function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
   const arrayPath = parse(spec.each, { ...scope, levels: scope.upConsumed.length, at: `${scope.at}.each` });
   const get = tracked(sourceGetter(arrayPath), markConsumed(arrayPath, scope, false));
-  if (!isPlainObject(spec.fields)) throw invalid({ ...scope, at: `${scope.at}.fields` }, 'each needs fields: a map of key: rule');
   const elementConsumed = new ConsumptionScope();
-  const fields = Object.entries(spec.fields).map(([k, r]) => {
-    if (k === 'extra') throw invalid({ ...scope, at: `${scope.at}.fields.extra` }, '"extra" is filled by chatport with the unmapped rest');
+  const fields = Object.entries(spec.fields!).map(([k, r]) => {
     return [
       k,
       compileRule(r as RuleSpec, {
@@ -449,9 +392,6 @@ function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
       }),
     ] as const;
   });
-  if (spec.allow_single !== undefined && typeof spec.allow_single !== 'boolean') {
-    throw invalid({ ...scope, at: `${scope.at}.allow_single` }, 'allow_single must be true or false');
-  }
   // Some vendors send one sub-record as a bare object where others send a list (Expertflow CX's body.attachment):
   // with allow_single, such an object is read as a list of one. Without it, an object there is an error.
   const allowSingle = spec.allow_single === true;
@@ -490,8 +430,7 @@ function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
  * placeholder must give a string or a number; a missing one makes the whole value null, so that no half-built id
  * is ever written. `{{` and `}}` stand for literal braces.
  */
-function compileTemplate(text: unknown, scope: RuleScope): Evaluate {
-  if (typeof text !== 'string') throw invalid({ ...scope, at: `${scope.at}.template` }, 'template must be a string with {path} placeholders');
+function compileTemplate(text: string, scope: RuleScope): Evaluate {
   const parts: (string | ((rec: unknown, up: Ancestors, index: number) => unknown))[] = [];
   const placeholders = new Map<unknown, ParsedPath>();
   let literal = '';
@@ -539,8 +478,6 @@ function compileTemplate(text: unknown, scope: RuleScope): Evaluate {
   };
 }
 
-const PICKS = ['first', 'last', 'length'] as const;
-
 /**
  * The value transforms, applied in this order to what the rule's source gave: lookup (the object of another array
  * whose key equals the value, or one of its fields), pluck (a field of every object of an array), pick (first,
@@ -553,10 +490,6 @@ function compileTransforms(spec: RuleSpec, scope: RuleScope, source: Evaluate, d
   const at = (k: string) => ({ ...scope, at: `${scope.at}.${k}` });
   if (spec.lookup !== undefined) {
     const l = spec.lookup;
-    if (!isPlainObject(l) || typeof l.in !== 'string' || typeof l.key !== 'string' || (l.get !== undefined && typeof l.get !== 'string')) {
-      throw invalid(at('lookup'), 'lookup needs in (the path of an array of objects), key (the field to match) and optionally get (the field to give)');
-    }
-    for (const k of Object.keys(l)) if (!['in', 'key', 'get'].includes(k)) throw invalid(at(`lookup.${k}`), `unknown key "${k}" in a lookup (allowed: in, key, get)`);
     // the array looked in is a table of the record: a lookup reads one entry, so the array stays in extra
     const list = sourceGetter(parse(l.in, { ...at('lookup.in'), levels: scope.upConsumed.length }));
     const key = compileGetter(parse(l.key, { ...at('lookup.key'), levels: 0 }).segments);
@@ -577,7 +510,6 @@ function compileTransforms(spec: RuleSpec, scope: RuleScope, source: Evaluate, d
     };
   }
   if (spec.pluck !== undefined) {
-    if (typeof spec.pluck !== 'string') throw invalid(at('pluck'), 'pluck needs the path of a field inside each element');
     const get = compileGetter(parse(spec.pluck, { ...at('pluck'), levels: 0 }).segments);
     const inner = value;
     value = (rec, up, index, ctx) => {
@@ -593,7 +525,6 @@ function compileTransforms(spec: RuleSpec, scope: RuleScope, source: Evaluate, d
     };
   }
   if (spec.pick !== undefined) {
-    if (!PICKS.includes(spec.pick)) throw invalid(at('pick'), `pick is one of ${PICKS.join(', ')}`);
     const pick = spec.pick;
     const inner = value;
     value = (rec, up, index, ctx) => {
@@ -628,13 +559,10 @@ function compileTransforms(spec: RuleSpec, scope: RuleScope, source: Evaluate, d
 }
 
 export function compileCondition(raw: ConditionSpec, scope: ConditionScope): Test {
-  if (!isObjectValue(raw)) throw invalid(scope, `a condition must be an object, got ${JSON.stringify(raw)}`);
-  const spec = raw as ConditionSpec;
-  checkKeys(spec as Record<string, unknown>, CONDITION_KEYS, scope, 'condition');
+  const spec = raw;
   if (spec.all !== undefined || spec.any !== undefined) {
-    const list = spec.all ?? spec.any;
+    const list = (spec.all ?? spec.any)!;
     const key = spec.all !== undefined ? 'all' : 'any';
-    if (!Array.isArray(list) || list.length === 0) throw invalid({ ...scope, at: `${scope.at}.${key}` }, `${key} needs a non-empty list of conditions`);
     const tests = list.map((c, i) => compileCondition(c, { ...scope, at: `${scope.at}.${key}[${i}]` }));
     return key === 'all' ? (r, p, c) => tests.every((t) => t(r, p, c)) : (r, p, c) => tests.some((t) => t(r, p, c));
   }
@@ -642,11 +570,8 @@ export function compileCondition(raw: ConditionSpec, scope: ConditionScope): Tes
     const t = compileCondition(spec.not, { ...scope, at: `${scope.at}.not` });
     return (r, p, c) => !t(r, p, c);
   }
-  if (spec.path === undefined) throw invalid(scope, 'a condition needs path (with equals, in, exists, truthy, nonempty, is or matches), or all / any / not');
-  const get = sourceGetter(parse(spec.path, { ...scope, at: `${scope.at}.path` }));
-  const ops = ['equals', 'in', 'exists', 'truthy', 'nonempty', 'is', 'matches'].filter((k) => k in spec);
-  if (ops.length !== 1) throw invalid(scope, `a condition on a path takes exactly one of equals, in, exists, truthy, nonempty, is, matches`);
-  const op = ops[0]!;
+  const get = sourceGetter(parse(spec.path!, { ...scope, at: `${scope.at}.path` }));
+  const op = ['equals', 'in', 'exists', 'truthy', 'nonempty', 'is', 'matches'].find((k) => k in spec)!;
   switch (op) {
     case 'equals': {
       // a string value is compared as it is: scalarKey would only build "s:" + value to compare the same way
@@ -658,9 +583,8 @@ export function compileCondition(raw: ConditionSpec, scope: ConditionScope): Tes
       };
     }
     case 'in': {
-      if (!Array.isArray(spec.in)) throw invalid({ ...scope, at: `${scope.at}.in` }, 'in needs a list of values');
-      const set = new Set(spec.in.map(scalarKey));
-      const strings = new Set(spec.in.filter((x): x is string => typeof x === 'string'));
+      const set = new Set(spec.in!.map(scalarKey));
+      const strings = new Set(spec.in!.filter((x): x is string => typeof x === 'string'));
       return (r, p) => {
         const v = get(r, p);
         return typeof v === 'string' ? strings.has(v) : set.has(scalarKey(v));
@@ -682,8 +606,7 @@ export function compileCondition(raw: ConditionSpec, scope: ConditionScope): Tes
       return (r, p) => isNonEmpty(get(r, p)) === want;
     }
     case 'is': {
-      const types = Array.isArray(spec.is) ? spec.is : [spec.is];
-      for (const t of types) if (!VALUE_TYPES.includes(t as ValueType)) throw invalid({ ...scope, at: `${scope.at}.is` }, `unknown type "${String(t)}" (known: ${VALUE_TYPES.join(', ')})`);
+      const types: readonly ValueType[] = Array.isArray(spec.is) ? spec.is : [spec.is!];
       // valueType(v) in the list, without building the type's name for every record
       const has = (t: ValueType) => types.includes(t);
       const [str, num, bool, obj, arr, nul] = [has('string'), has('number'), has('boolean'), has('object'), has('array'), has('null')];

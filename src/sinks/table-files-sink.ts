@@ -4,7 +4,7 @@
 
 import path from 'node:path';
 import { stableStringify } from '../json/stable-json.js';
-import { TABLES, type Row, type TableName } from '../model/canonical-schema.js';
+import type { Row, TableDef, TableName } from '../model/canonical-schema.js';
 import type { RejectEntry } from '../pipeline/record-errors.js';
 import { AtomicFile } from '../writers/atomic-file.js';
 import type { EncodedFragment, TableWriter, WriterDef } from '../writers/writer.js';
@@ -36,10 +36,10 @@ export class TableFilesSink implements Sink {
     this.input = { kind: 'fragments', format: o.writerDef.format, csvRaw: o.csvRaw };
   }
 
-  async open(tables: readonly TableName[]): Promise<void> {
+  async open(tables: readonly TableDef[]): Promise<void> {
     for (const table of tables) {
-      const file = path.join(this.o.outDir, `${table}${this.o.writerDef.extension}`);
-      this.writers.set(table, await this.o.writerDef.open({ table: TABLES[table], path: file, csvRaw: this.o.csvRaw }));
+      const file = path.join(this.o.outDir, `${table.name}${this.o.writerDef.extension}`);
+      this.writers.set(table.name, await this.o.writerDef.open({ table, path: file, csvRaw: this.o.csvRaw }));
     }
     if (this.o.keepRejects) this.rejects = await AtomicFile.create(path.join(this.o.outDir, REJECTS_FILE));
   }
