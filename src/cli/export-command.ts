@@ -61,6 +61,22 @@ export function exportOutputFiles(out: string): { path: string; what: string }[]
   return files;
 }
 
+/**
+ * The --report guard (checked before work) knows the canonical tables' files; a mapping's custom tables are known once
+ * it is loaded: the report may not be one of their files either.
+ */
+function checkReportAgainstTables(args: ExportArgs, mapping: CompiledMapping): void {
+  if (args.report === undefined) return;
+  const report = path.resolve(args.report);
+  for (const t of mapping.outputTables) {
+    for (const w of Object.values(WRITERS)) {
+      if (path.resolve(args.out, `${t.name}${w.extension}`) === report) {
+        throw new ChatportError('CONFIG_BAD_OPTION', `--report ${args.report} is a file the run writes (the ${t.name} table of the mapping); choose another path`, 'cli');
+      }
+    }
+  }
+}
+
 export const EXPORT_RUN: CommandRun<ExportArgs> = {
   name: 'export',
   reportGuard: (a) => ({ outDir: a.out, inputs: a.input, files: [...mappingFileGuard(a.from), ...exportOutputFiles(a.out)] }),
@@ -75,6 +91,7 @@ export async function exportCommand(args: ExportArgs, ctx: RunContext): Promise<
   let finished = false;
   ctx.setReportDetails(() => ({ vendor: mapping?.vendor ?? null, format: args.format, out: args.out, ...stats.toJSON({ finished }) }));
   mapping = await loadMapping(args.from);
+  checkReportAgainstTables(args, mapping);
   const sources = await expandInputs(args.input);
   const progress = startProgress(stats, ctx.printer, !args.quiet);
   try {

@@ -51,6 +51,14 @@ export interface CompiledSource {
   readonly levelMarks: readonly (() => void)[];
   /** Where the source sits in the mapping file (tables.messages.sources[1]), for messages. */
   readonly where: string;
+  /**
+   * How many of this source's outer levels another source iterates as all of its own (LiveChat's form fields inside
+   * the events that the messages source iterates): that source keeps those levels' unread rest, so this one does not.
+   */
+  readonly sharedLevels: number;
+  /** Record paths (from the record, `[*]` for each level) that this source's rules read, and that its ignore list names. */
+  readonly readPaths: readonly (readonly PathStep[])[];
+  readonly ignorePaths: readonly (readonly PathStep[])[];
 }
 
 export interface CompiledTable {
@@ -118,6 +126,22 @@ export interface CompiledMapping {
   readonly recordConsumed: ConsumptionScope;
   /** Tables whose rows come out of this mapping, record-level and derived (canonical and custom), as sinks open them. */
   readonly outputTables: readonly TableDef[];
+  /** Record paths (`[*]` for every element) that rules read, and that ignore lists leave out: validate's coverage. */
+  readonly readPaths: readonly (readonly PathStep[])[];
+  readonly ignorePaths: readonly (readonly PathStep[])[];
+  /** Set by validate on its copy: told what each record leaves in `extra` (mapRows). Null for export and migrate. */
+  readonly observer?: MapObserver | null;
+}
+
+/**
+ * What validate's coverage report learns from mapping a record: the record, each rest that goes to some `extra` and
+ * where its object sits in the record (a thread's rest under ^, a rowless level, the record's rest under $record, an
+ * `each` sub-record's rest), and the rows. A record whose mapping fails gets begin without end.
+ */
+export interface MapObserver {
+  begin(record: Record<string, unknown>, wrapper: Record<string, unknown> | null): void;
+  kept(rest: Record<string, unknown>, at: readonly PathStep[]): void;
+  end(rows: readonly MappedRow[]): void;
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -182,6 +206,7 @@ export function compileMapping(spec: unknown, file: string, options: { readonly 
     }
   }
   const sources = tables.flatMap((t) => t.sources);
+  shareLevels(sources);
   const removedAt = sources.flatMap((source) => source.columns.filter((c) => c.name === 'removed_at').map((c) => ({ source, evaluate: c.evaluate })));
   const elementRemoval = sources.filter((s) => s.removedWhen !== null);
   const keyNames = new Set<string>();
@@ -200,6 +225,8 @@ export function compileMapping(spec: unknown, file: string, options: { readonly 
     derived,
     recordConsumed,
     outputTables: [...tables.map((t) => t.def), ...derived.map((d) => d.def)],
+    readPaths: sources.flatMap((s) => s.readPaths),
+    ignorePaths: sources.flatMap((s) => s.ignorePaths),
   };
 }
 
@@ -209,6 +236,29 @@ interface CompileContext {
   readonly recordConsumed: ConsumptionScope;
   readonly removalPaths: RemovalPath[];
   readonly keySources: Set<string>;
+}
+
+/**
+ * Sources that iterate inside the elements of another source (form fields inside the events of the messages source):
+ * the outer source's rows carry what those elements leave unread, and the array the inner source iterates there is
+ * consumed in them (it is the inner source's rows: an array is iterated, anything else fails the record, null carries
+ * nothing). The inner source does not report the shared levels' rest again; what it reads there through ^ stays in the
+ * outer rows' extra too (read twice, never lost).
+ */
+function shareLevels(sources: readonly CompiledSource[]): void {
+  for (let b = 0; b < sources.length; b++) {
+    const inner = sources[b]!;
+    for (let a = 0; a < sources.length; a++) {
+      const outer = sources[a]!;
+      const n = outer.levels.length;
+      if (n === 0 || n >= inner.levels.length) continue;
+      const same = outer.levels.every((l, k) => l.kind === 'each' && inner.levels[k]!.kind === 'each' && formatPath(l.segments) === formatPath(inner.levels[k]!.segments));
+      if (!same) continue;
+      outer.scopes[n]!.track(inner.levels[n]!.segments, false, false);
+      (inner as { sharedLevels: number }).sharedLevels = n;
+      break;
+    }
+  }
 }
 
 /** Path steps as the removal rule reads them: `[*]` is every element. */
@@ -297,10 +347,22 @@ function compileSource(table: CompiledTable, spec: SourceSpec, base: string, ctx
     }
     return [...prefix, ...removalSegments(p.segments)];
   };
+  /** A path read at this source's innermost level, from the record, [*] for every element of a level. */
+  const absolute = (p: ParsedPath): PathStep[] => {
+    const prefix: PathStep[] = [];
+    for (let k = 0; k < depth - p.up; k++) {
+      prefix.push(...levels[k]!.segments);
+      if (levels[k]!.kind === 'each') prefix.push(ALL);
+    }
+    return [...prefix, ...p.segments];
+  };
+  const readPaths: PathStep[][] = [];
+  const ignorePaths: PathStep[][] = [];
   for (const ignored of spec.ignore ?? []) {
     const p = parsePathAt(ignored, file, `${base}.ignore`);
     if (p.up > depth) throw invalid({ file, at: `${base}.ignore` }, `path "${p.text}" climbs above the record`);
     scopes[depth - p.up]!.track(p.segments, false, false);
+    ignorePaths.push(absolute(p));
   }
   const removedWhenPaths: PathStep[][] = [];
   let removedWhen: Test | null = null;
@@ -339,6 +401,7 @@ function compileSource(table: CompiledTable, spec: SourceSpec, base: string, ctx
       inJson: false,
       onPath: (p: ParsedPath) => {
         if (p.up === 0) reads.push([...p.segments]);
+        readPaths.push(absolute(p));
         // a row with removed_at set is redacted: the removal rule must know what removed_at reads
         if (col === 'removed_at') ctx.removalPaths.push(fromRecord(p));
         const top = p.segments[0];
@@ -365,6 +428,9 @@ function compileSource(table: CompiledTable, spec: SourceSpec, base: string, ctx
     removedWhenPaths,
     levelMarks,
     where: base,
+    sharedLevels: 0,
+    readPaths,
+    ignorePaths,
   };
 }
 
@@ -596,8 +662,13 @@ const upKey = (levels: number) => '^'.repeat(levels);
  * rest under `$rowless` when it made none; a record with data and no row at all (none skipped by a `when`) is
  * MAP_NO_ROWS.
  */
-export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ctx: MapContext): MappedRecord {
+export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, outer: MapContext): MappedRecord {
   const { record, wrapper } = unwrapped;
+  // validate's coverage report watches what goes to extra; export and migrate have no observer and pay one test
+  const obs = mapping.observer ?? null;
+  let here: (up: number) => readonly Segment[] = TOP;
+  const ctx: MapContext = obs ? { unknownEnum: (c, v) => outer.unknownEnum(c, v), kept: (r, at) => obs.kept(r, at), locationUp: (n) => here(n) } : outer;
+  obs?.begin(record, wrapper);
   const rows: MappedRow[] = [];
   const skippedByRule: Partial<Record<TableName, number>> = {};
   let recordRows: Row[] | null = null;
@@ -616,6 +687,7 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ct
         continue;
       }
       let row: Row;
+      here = TOP;
       try {
         row = buildRow(source, record, NO_ANCESTORS, 0, ctx);
       } catch (e) {
@@ -639,6 +711,7 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ct
           return;
         }
         let row: Row;
+        if (obs) here = (n) => locationUp(source, location, n);
         try {
           row = buildRow(source, el, up, index, ctx);
         } catch (e) {
@@ -647,6 +720,7 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ct
         }
         if (source.levels[depth - 1]!.kind === 'one') source.levelMarks[depth - 1]!();
         row.extra = scopes[depth]!.rest(el);
+        if (obs && row.extra) obs.kept(row.extra as Record<string, unknown>, location);
         const item: MappedRow = { table: table.name, def: table.def, row };
         if (source.removedWhen && source.removedWhen(el, up, ctx)) {
           item.removed = true;
@@ -660,9 +734,10 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ct
         firstRow[level] = null;
       },
       (level, el, location) => {
-        if (level === depth) return;
+        if (level === depth || level <= source.sharedLevels) return;
         const rest = scopes[level]!.rest(el);
         if (rest === null) return;
+        obs?.kept(rest, location);
         const first = firstRow[level];
         if (first) setOwn((first.extra ??= {}) as Record<string, unknown>, upKey(depth - level), rest);
         else setOwn((rowless ??= {}), formatPath(location), rest);
@@ -670,6 +745,7 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ct
     );
   }
   let rest = mapping.recordConsumed.rest(record);
+  if (obs && rest) obs.kept(rest, []);
   if (wrapper) setOwn((rest ??= {}), '$wrapper', wrapper);
   if (rowless) setOwn((rest ??= {}), '$rowless', rowless);
   if (recordRows) {
@@ -681,8 +757,11 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ct
       throw new ChatportError('MAP_NO_ROWS', `the record gives no row (${mapping.sources.map((s) => s.levels.map((l) => l.text).join('[*].') || 'the record').join(', ')} held no element) and its fields would reach no output: add a table with one row per record, or a when that skips such records`, 'map');
     }
   }
+  obs?.end(rows);
   return { rows, skippedByRule, removedElements };
 }
+
+const TOP = (): readonly Segment[] => [];
 
 /**
  * Per-record aggregates (a conversations row's message_count from the messages the record gave), computed on the

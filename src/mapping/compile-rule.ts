@@ -16,6 +16,10 @@ import { LosslessNumber } from '../json/lossless-number.js';
 /** Per-record state the compiled functions report into. */
 export interface MapContext {
   unknownEnum(column: string, raw: string): void;
+  /** validate's coverage (MapObserver): told each rest that goes to an `extra`, with where its object sits in the record. */
+  readonly kept?: (rest: Record<string, unknown>, at: readonly PathStep[]) => void;
+  /** With kept: where the element being mapped (0) or one around it (1, 2...) sits in the record. */
+  readonly locationUp?: (up: number) => readonly PathStep[];
 }
 
 /** The elements and record around the one a rule reads, nearest last (`^` is the last, `^^` the one before). */
@@ -163,7 +167,7 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
     rulePaths = parsed;
     // pluck reads one field of each element and `pick: first` the first element: only that much is consumed
     const suffix: PathStep[] | null =
-      spec.pluck !== undefined && typeof spec.pluck === 'string' ? [ALL, ...parse(spec.pluck, { ...scope, levels: 0, at: `${scope.at}.pluck` }).segments] : spec.pick === 'first' ? [0] : null;
+      spec.pluck !== undefined && typeof spec.pluck === 'string' ? [ALL, ...parse(spec.pluck, { ...scope, levels: 0, at: `${scope.at}.pluck`, onPath: undefined }).segments] : spec.pick === 'first' ? [0] : null;
     const consumes = spec.pick !== 'last' && spec.pick !== 'length';
     const getters = parsed.map((p, i) => {
       const mark = consumes ? markConsumed(suffix ? { ...p, segments: [...p.segments, ...suffix] } : p, { ...inner, guarded: inner.guarded || i > 0 }, scalarOnly || suffix !== null) : null;
@@ -387,6 +391,10 @@ function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
         consumed: elementConsumed,
         upConsumed: [...scope.upConsumed, scope.consumed],
         guarded: false,
+        // a field's path is read inside each element: told as a path of the rule's element (files[*].name)
+        onPath: scope.onPath
+          ? (p) => scope.onPath!(p.up > 0 ? { ...p, up: p.up - 1 } : { up: arrayPath.up, segments: [...arrayPath.segments, ALL, ...p.segments], text: p.text })
+          : undefined,
         type: 'json',
         inJson: true,
       }),
@@ -419,6 +427,7 @@ function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
         throw placeError(e, () => null, (p) => (p.up > 0 ? { ...p, up: p.up - 1 } : { up: arrayPath.up, segments: single ? [...arrayPath.segments, ...p.segments] : [...arrayPath.segments, i, ...p.segments], text: p.text }));
       }
       item.extra = elementConsumed.rest(el);
+      if (ctx.kept && item.extra) ctx.kept(item.extra as Record<string, unknown>, [...ctx.locationUp!(arrayPath.up), ...arrayPath.segments, ...(single ? [] : [i])]);
       out.push(item);
     }
     return out;
@@ -492,8 +501,8 @@ function compileTransforms(spec: RuleSpec, scope: RuleScope, source: Evaluate, d
     const l = spec.lookup;
     // the array looked in is a table of the record: a lookup reads one entry, so the array stays in extra
     const list = sourceGetter(parse(l.in, { ...at('lookup.in'), levels: scope.upConsumed.length }));
-    const key = compileGetter(parse(l.key, { ...at('lookup.key'), levels: 0 }).segments);
-    const field = l.get === undefined ? null : compileGetter(parse(l.get, { ...at('lookup.get'), levels: 0 }).segments);
+    const key = compileGetter(parse(l.key, { ...at('lookup.key'), levels: 0, onPath: undefined }).segments);
+    const field = l.get === undefined ? null : compileGetter(parse(l.get, { ...at('lookup.get'), levels: 0, onPath: undefined }).segments);
     const inner = value;
     value = (rec, up, index, ctx) => {
       const v = inner(rec, up, index, ctx);
@@ -510,7 +519,7 @@ function compileTransforms(spec: RuleSpec, scope: RuleScope, source: Evaluate, d
     };
   }
   if (spec.pluck !== undefined) {
-    const get = compileGetter(parse(spec.pluck, { ...at('pluck'), levels: 0 }).segments);
+    const get = compileGetter(parse(spec.pluck, { ...at('pluck'), levels: 0, onPath: undefined }).segments);
     const inner = value;
     value = (rec, up, index, ctx) => {
       const v = inner(rec, up, index, ctx);

@@ -38,7 +38,7 @@ describe('docs/mappings.md', () => {
     for (const key of ['path', 'const', 'first_of', 'object', 'each', 'allow_single', 'index', 'when', 'convert', 'unit', 'enum', 'unknown', 'null_if', 'default', 'required']) {
       expect(blocks.some((b) => b.lang === 'yaml' && new RegExp(`\\b${key}:`).test(b.body)), key).toBe(true);
     }
-    for (const key of ['envelope_keys', 'unwrap', 'removed_when', 'for_each', 'ignore', 'derive_from', 'count', 'min', 'max', 'first', 'set', 'where', 'equals', 'in', 'exists', 'truthy', 'nonempty', 'is', 'matches', 'all']) {
+    for (const key of ['envelope_keys', 'unwrap', 'removed_when', 'custom_tables', 'classification', 'for_each', 'ignore', 'derive_from', 'count', 'min', 'max', 'first', 'set', 'where', 'equals', 'in', 'exists', 'truthy', 'nonempty', 'is', 'matches', 'all']) {
       expect(blocks.some((b) => b.lang === 'yaml' && new RegExp(`\\b${key}:`).test(b.body)), key).toBe(true);
     }
   });
