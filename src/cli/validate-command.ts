@@ -1,6 +1,7 @@
 // `chatport validate`: runs a mapping over a real export without writing any output and reports what a user
-// must know before a migration: source fields no rule reads (they went to `extra`), enum values that fell to
-// a default, records that failed and why, and canonical columns that stayed empty.
+// must know before a migration: per vendor path, how often it reached a column, was kept in `extra` or was ignored,
+// and which paths the mapping reads that no record had; source fields no rule reads (they went to `extra`), enum
+// values that fell to a default, records that failed and why, and canonical columns that stayed empty.
 
 import { ChatportError, type ErrorCode } from '../errors.js';
 import { countOf, formatCount, listOf } from '../human-text.js';
@@ -11,7 +12,9 @@ import { runPipeline } from '../pipeline/run-pipeline.js';
 import type { Row, TableName } from '../model/canonical-schema.js';
 import type { Sink, SinkInput } from '../sinks/sink.js';
 import { LosslessNumber } from '../json/lossless-number.js';
-import type { CompiledMapping } from '../mapping/compile-mapping.js';
+import type { CompiledMapping, MappedRow, MapObserver } from '../mapping/compile-mapping.js';
+import { NO_ANCESTORS, type Test } from '../mapping/compile-rule.js';
+import { ALL, formatPath, type PathStep } from '../mapping/paths.js';
 import { mappingFileGuard, type CommandRun, type RunContext } from './run-command.js';
 import type { OptionSpec, OptionValues } from './option-spec.js';
 
@@ -52,6 +55,19 @@ export interface ValidationReport {
   /** Per table, records that gave no row because the table's `when` did not hold. */
   skipped_by_rule: Record<string, number>;
   rows: Record<string, number>;
+  coverage: CoverageReport;
+}
+
+/**
+ * Per vendor path (`history[*].timestamp`: [*] for every element), in how many places of the mapped records its value
+ * reached a column, was kept in some row's `extra` (a thread's rest under ^, a record's under $record or $rowless
+ * counts as its own path), or was left out by an ignore list; and the paths the mapping reads or ignores that no
+ * record had. Records marked removed (GDPR) are not looked at: their fields are in no report.
+ */
+export interface CoverageReport {
+  records: number;
+  paths: Record<string, { column: number; extra: number; ignored: number }>;
+  never_seen: string[];
 }
 
 const MAX_EXAMPLES = 5;
@@ -61,7 +77,13 @@ export async function validateMapping(from: string, inputs: readonly string[], m
   const mapping = await loadMapping(from);
   const sources = await expandInputs(inputs);
   let coverage: CoverageSink | null = null;
-  const stats = await runPipeline({ mapping, sources, onError: 'skip', maxRecordBytes, requireMatch: false, ...(signal ? { signal } : {}) }, () => (coverage = new CoverageSink(mapping)));
+  const paths = new PathCoverage(mapping);
+  const watched: CompiledMapping = { ...mapping, observer: paths };
+  const stats = await runPipeline({ mapping: watched, sources, onError: 'skip', maxRecordBytes, requireMatch: false, ...(signal ? { signal } : {}) }, () => {
+    // a run done again (a removed copy came late) starts both over
+    paths.reset();
+    return (coverage = new CoverageSink(mapping));
+  });
   const seen = coverage as unknown as CoverageSink;
   const json = stats.toJSON();
   const ruled = columnsWithRule(mapping);
@@ -93,7 +115,132 @@ export async function validateMapping(from: string, inputs: readonly string[], m
     columns_without_rule: withoutRule,
     skipped_by_rule: skipped,
     rows: Object.fromEntries(seen.rows),
+    coverage: paths.report(),
   };
+}
+
+/** Containers deeper than this are counted as one path (a vendor's free-form JSON can nest without end). */
+const MAX_PATH_DEPTH = 12;
+
+/** Path text with every array index as [*]. */
+function pathText(steps: readonly PathStep[]): string {
+  return formatPath(steps.map((s) => (typeof s === 'number' ? ALL : s)));
+}
+
+/**
+ * The coverage report's counts, as the mapping's observer: for each record, every leaf of the record (a scalar, an
+ * empty list or object) is counted once per place it sits; each leaf also found in what went to some `extra` counts as
+ * kept there, one under an ignore list as ignored, and any other as having reached a column (nothing else can happen
+ * to it: the mapping drops nothing silently).
+ */
+class PathCoverage implements MapObserver {
+  private counts = new Map<string, { column: number; extra: number; ignored: number }>();
+  private seen = new Set<string>();
+  private records = 0;
+  private record: Record<string, unknown> | null = null;
+  private wrapper: Record<string, unknown> | null = null;
+  private keptHere = new Map<string, number>();
+  private readonly ignored: readonly string[];
+  private readonly removed: Test | null;
+
+  constructor(private readonly mapping: CompiledMapping) {
+    this.ignored = mapping.ignorePaths.map(pathText);
+    this.removed = mapping.removal.removedWhen;
+  }
+
+  reset(): void {
+    this.counts = new Map();
+    this.seen = new Set();
+    this.records = 0;
+  }
+
+  begin(record: Record<string, unknown>, wrapper: Record<string, unknown> | null): void {
+    this.record = record;
+    this.wrapper = wrapper;
+    this.keptHere = new Map();
+  }
+
+  kept(rest: Record<string, unknown>, at: readonly PathStep[]): void {
+    for (const p of leaves(rest, at)) this.keptHere.set(p, (this.keptHere.get(p) ?? 0) + 1);
+  }
+
+  end(rows: readonly MappedRow[]): void {
+    const record = this.record;
+    if (!record) return;
+    this.record = null;
+    // a record or element marked removed is not looked at (its fields reach no report), nor its copy mapped again
+    if (rows.some((r) => r.removed === true || (r.row.removed_at !== null && r.row.removed_at !== undefined))) return;
+    if (this.removed && this.removed(record, NO_ANCESTORS, NO_ENUMS)) return;
+    this.records++;
+    const here = new Map<string, number>();
+    for (const p of leaves(record, [])) here.set(p, (here.get(p) ?? 0) + 1);
+    for (const [p, n] of here) {
+      const c = this.count(p);
+      const extra = Math.min(n, this.keptHere.get(p) ?? 0);
+      const ignored = extra < n && this.ignored.some((i) => p === i || p.startsWith(i + '.') || p.startsWith(i + '[')) ? n - extra : 0;
+      c.extra += extra;
+      c.ignored += ignored;
+      c.column += n - extra - ignored;
+    }
+    if (this.wrapper) for (const p of leaves(this.wrapper, [])) this.count(`$wrapper.${p}`).extra++;
+    for (const p of containers(record)) this.seen.add(p);
+  }
+
+  private count(p: string): { column: number; extra: number; ignored: number } {
+    let c = this.counts.get(p);
+    if (!c) this.counts.set(p, (c = { column: 0, extra: 0, ignored: 0 }));
+    this.seen.add(p);
+    return c;
+  }
+
+  /** A path was there, as written or, for an `each` with allow_single (one object for a list of one), without one [*]. */
+  private wasSeen(p: string): boolean {
+    if (this.seen.has(p)) return true;
+    for (let i = p.indexOf('[*]'); i >= 0; i = p.indexOf('[*]', i + 1)) if (this.seen.has(p.slice(0, i) + p.slice(i + 3))) return true;
+    return false;
+  }
+
+  report(): CoverageReport {
+    const wanted = [...new Set([...this.mapping.readPaths, ...this.mapping.ignorePaths].map(pathText))];
+    return {
+      records: this.records,
+      paths: Object.fromEntries([...this.counts].sort((a, b) => (a[0] < b[0] ? -1 : 1))),
+      never_seen: this.records === 0 ? [] : wanted.filter((p) => !this.wasSeen(p)).sort(),
+    };
+  }
+}
+
+const NO_ENUMS = { unknownEnum() {} };
+
+/** The leaf paths of a value placed at `at` in the record, one per place (a list's elements each count). */
+function leaves(value: unknown, at: readonly PathStep[]): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown, steps: PathStep[]) => {
+    const isList = Array.isArray(v);
+    const isObject = !isList && v !== null && typeof v === 'object' && !(v instanceof LosslessNumber);
+    const empty = isList ? v.length === 0 : isObject ? Object.keys(v as object).length === 0 : true;
+    if (empty || steps.length - at.length >= MAX_PATH_DEPTH) {
+      out.push(pathText(steps));
+      return;
+    }
+    if (isList) for (const el of v as unknown[]) walk(el, [...steps, ALL]);
+    else for (const [k, x] of Object.entries(v as Record<string, unknown>)) walk(x, [...steps, k]);
+  };
+  walk(value, [...at]);
+  return out;
+}
+
+/** Every path of a record that holds something, containers included (to tell which read paths were never there). */
+function containers(value: unknown): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown, steps: PathStep[]) => {
+    if (steps.length) out.push(pathText(steps));
+    if (steps.length >= MAX_PATH_DEPTH || v === null || typeof v !== 'object' || v instanceof LosslessNumber) return;
+    if (Array.isArray(v)) for (const el of v) walk(el, [...steps, ALL]);
+    else for (const [k, x] of Object.entries(v)) walk(x, [...steps, k]);
+  };
+  walk(value, []);
+  return out;
 }
 
 /**
@@ -208,6 +355,12 @@ export function validationLines(r: ValidationReport): string[] {
     const none = r.columns_without_rule[t] ?? [];
     if (none.length) lines.push(`  of which the mapping has no rule for: ${none.join(', ')}.`);
   }
+  const paths = Object.entries(r.coverage.paths);
+  if (paths.length) {
+    lines.push(`Coverage of ${countOf(r.coverage.records, 'record')} by vendor path ([*]: every element), places where the value reached a column / was kept in extra / was ignored:`);
+    for (const [p, c] of paths) lines.push(`  ${p}: ${formatCount(c.column)} / ${formatCount(c.extra)} / ${formatCount(c.ignored)}`);
+  }
+  if (r.coverage.never_seen.length) lines.push(`Paths the mapping reads or ignores that no record had: ${r.coverage.never_seen.join(', ')}.`);
   return lines;
 }
 
