@@ -66,7 +66,8 @@ export interface ValidationReport {
  */
 export interface CoverageReport {
   records: number;
-  paths: Record<string, { column: number; extra: number; ignored: number }>;
+  /** Sorted by path; a list, so that the report's keys are field names, never data. */
+  paths: { path: string; column: number; extra: number; ignored: number }[];
   never_seen: string[];
 }
 
@@ -204,7 +205,7 @@ class PathCoverage implements MapObserver {
     const wanted = [...new Set([...this.mapping.readPaths, ...this.mapping.ignorePaths].map(pathText))];
     return {
       records: this.records,
-      paths: Object.fromEntries([...this.counts].sort((a, b) => (a[0] < b[0] ? -1 : 1))),
+      paths: [...this.counts].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([path, c]) => ({ path, ...c })),
       never_seen: this.records === 0 ? [] : wanted.filter((p) => !this.wasSeen(p)).sort(),
     };
   }
@@ -355,10 +356,10 @@ export function validationLines(r: ValidationReport): string[] {
     const none = r.columns_without_rule[t] ?? [];
     if (none.length) lines.push(`  of which the mapping has no rule for: ${none.join(', ')}.`);
   }
-  const paths = Object.entries(r.coverage.paths);
+  const paths = r.coverage.paths;
   if (paths.length) {
     lines.push(`Coverage of ${countOf(r.coverage.records, 'record')} by vendor path ([*]: every element), places where the value reached a column / was kept in extra / was ignored:`);
-    for (const [p, c] of paths) lines.push(`  ${p}: ${formatCount(c.column)} / ${formatCount(c.extra)} / ${formatCount(c.ignored)}`);
+    for (const c of paths) lines.push(`  ${c.path}: ${formatCount(c.column)} / ${formatCount(c.extra)} / ${formatCount(c.ignored)}`);
   }
   if (r.coverage.never_seen.length) lines.push(`Paths the mapping reads or ignores that no record had: ${r.coverage.never_seen.join(', ')}.`);
   return lines;

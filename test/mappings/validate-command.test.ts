@@ -137,7 +137,7 @@ describe('validate: coverage per vendor path', () => {
   it('livechat: every path of the sample reached a column, was kept in extra (a thread under ^, a thread without events under $rowless), or is ignored', async () => {
     const r = await validateMapping('livechat', ['samples/livechat/chats.json'], MB64);
     expect(r.coverage.records).toBe(1);
-    const c = r.coverage.paths;
+    const c = Object.fromEntries(r.coverage.paths.map(({ path: p, ...n }) => [p, n]));
     expect(c['threads[*].events[*].text']).toEqual({ column: 5, extra: 0, ignored: 0 });
     expect(c['threads[*].events[*].fields[*].answer']).toEqual({ column: 2, extra: 0, ignored: 0 });
     // the thread's own fields: kept under ^ in the first event row of two threads, under $rowless for the third
@@ -152,7 +152,7 @@ describe('validate: coverage per vendor path', () => {
 
   it('intercom: ignored paths are counted as ignored; a path the mapping reads that no record has is listed', async () => {
     const r = await validateMapping('intercom', ['samples/intercom/conversations.json'], MB64);
-    expect(r.coverage.paths['conversation_parts.total_count']).toEqual({ column: 0, extra: 0, ignored: 2 });
+    expect(r.coverage.paths.find((p) => p.path === 'conversation_parts.total_count')).toEqual({ path: 'conversation_parts.total_count', column: 0, extra: 0, ignored: 2 });
     const dir = await mkdtemp(path.join(os.tmpdir(), 'chatport-validate-'));
     const input = path.join(dir, 'in.jsonl');
     await writeFile(input, '{"c":"1","id":"a","body":"hi","meta":{"x":1}}\n{"c":"1","id":"b","body":"yo","meta":{"x":2}}\n');
@@ -161,7 +161,12 @@ describe('validate: coverage per vendor path', () => {
     const own = await validateMapping(mapping, [input], MB64);
     expect(own.coverage).toEqual({
       records: 2,
-      paths: { body: { column: 2, extra: 0, ignored: 0 }, c: { column: 2, extra: 0, ignored: 0 }, id: { column: 2, extra: 0, ignored: 0 }, 'meta.x': { column: 0, extra: 0, ignored: 2 } },
+      paths: [
+        { path: 'body', column: 2, extra: 0, ignored: 0 },
+        { path: 'c', column: 2, extra: 0, ignored: 0 },
+        { path: 'id', column: 2, extra: 0, ignored: 0 },
+        { path: 'meta.x', column: 0, extra: 0, ignored: 2 },
+      ],
       never_seen: ['from.id'],
     });
     const text = formatValidation(own).split('\n');
@@ -184,7 +189,7 @@ describe('validate: coverage per vendor path', () => {
     const r = await validateMapping(mapping, [input], MB64);
     expect(r.records_redacted).toBe(1);
     expect(r.coverage.records).toBe(1);
-    expect(Object.keys(r.coverage.paths)).toEqual(['body', 'c', 'id']);
+    expect(r.coverage.paths.map((p) => p.path)).toEqual(['body', 'c', 'id']);
   });
 });
 
