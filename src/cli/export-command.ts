@@ -3,7 +3,7 @@
 
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { loadMapping } from '../mapping/load-mapping.js';
+import { KNOWN_VENDORS, loadMapping } from '../mapping/load-mapping.js';
 import type { CompiledMapping } from '../mapping/compile-mapping.js';
 import { TABLE_NAMES } from '../model/canonical-schema.js';
 import { expandInputs } from '../readers/input-sources.js';
@@ -22,7 +22,7 @@ export function defaultThreads(): number {
 }
 
 export const EXPORT_OPTIONS = {
-  from: { kind: 'string', required: true, describe: 'Vendor id (dashly, oncehub, expertflow, expertflow-cx) or a path to a mapping file' },
+  from: { kind: 'string', required: true, describe: `Vendor id (${Object.keys(KNOWN_VENDORS).join(', ')}) or a path to a mapping file` },
   input: {
     kind: 'list',
     alias: 'i',
@@ -67,6 +67,22 @@ export function exportOutputFiles(out: string): { path: string; what: string }[]
   return files;
 }
 
+/**
+ * The --report guard (checked before work) knows the canonical tables' files; a mapping's custom tables are known once
+ * it is loaded: the report may not be one of their files either.
+ */
+function checkReportAgainstTables(args: ExportArgs, mapping: CompiledMapping): void {
+  if (args.report === undefined) return;
+  const report = path.resolve(args.report);
+  for (const t of mapping.outputTables) {
+    for (const w of Object.values(WRITERS)) {
+      if (path.resolve(args.out, `${t.name}${w.extension}`) === report) {
+        throw new ChatportError('CONFIG_BAD_OPTION', `--report ${args.report} is a file the run writes (the ${t.name} table of the mapping); choose another path`, 'cli');
+      }
+    }
+  }
+}
+
 export const EXPORT_RUN: CommandRun<ExportArgs> = {
   name: 'export',
   reportGuard: (a) => ({ outDir: a.out, inputs: a.input, files: [...mappingFileGuard(a.from), ...exportOutputFiles(a.out)] }),
@@ -81,6 +97,7 @@ export async function exportCommand(args: ExportArgs, ctx: RunContext): Promise<
   let finished = false;
   ctx.setReportDetails(() => ({ vendor: mapping?.vendor ?? null, format: args.format, out: args.out, ...stats.toJSON({ finished }) }));
   mapping = await loadMapping(args.from);
+  checkReportAgainstTables(args, mapping);
   // never read this run's own outputs (a second run with --out inside an input directory)
   const sources = await expandInputs(args.input, { dir: args.out, files: args.report ? [args.report] : [] });
   const progress = startProgress(stats, ctx.printer, !args.quiet);

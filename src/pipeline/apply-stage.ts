@@ -6,7 +6,7 @@
 
 import { ChatportError } from '../errors.js';
 import type { CompiledMapping } from '../mapping/compile-mapping.js';
-import { TABLES, type Row, type TableName } from '../model/canonical-schema.js';
+import type { Row, TableName } from '../model/canonical-schema.js';
 import type { RawRecord } from '../readers/record-splitter.js';
 import { emptyInputError } from '../readers/record-splitter.js';
 import type { RemovalLedger } from '../redact/removal-ledger.js';
@@ -66,7 +66,7 @@ export class ApplyStage {
     const output =
       input.kind === 'rows'
         ? ({ kind: 'rows' } as const)
-        : ({ kind: 'fragments', encoders: new Map(mapping.tables.map((t) => [t.name, writerFor(input.format).encoder({ table: TABLES[t.name], csvRaw: input.csvRaw })] as const)) } as const);
+        : ({ kind: 'fragments', encoders: new Map(mapping.tables.map((t) => [t.name, writerFor(input.format).encoder({ table: t.def, csvRaw: input.csvRaw })] as const)) } as const);
     this.local = new SegmentProcessor(mapping, output, limits, ledger.forced);
     return this.local;
   }

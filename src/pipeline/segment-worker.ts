@@ -5,7 +5,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ChatportError } from '../errors.js';
 import { compileMapping } from '../mapping/compile-mapping.js';
-import { TABLES } from '../model/canonical-schema.js';
 import { writerFor } from '../writers/registry.js';
 import { tagRows } from './cross-thread.js';
 import { tagLossless } from './derive-conversations.js';
@@ -17,13 +16,13 @@ const port = parentPort!;
 const init = workerData as SegmentWorkerInit;
 
 function start(): void {
-  const mapping = compileMapping(init.mappingSpec, init.mappingFile);
+  const mapping = compileMapping(init.mappingSpec, init.mappingFile, { shapeChecked: true });
   let output: SegmentOutput;
   if (init.output.kind === 'rows') output = { kind: 'rows' };
   else {
     const def = writerFor(init.output.format);
     const csvRaw = init.output.csvRaw;
-    output = { kind: 'fragments', encoders: new Map(mapping.tables.map((t) => [t.name, def.encoder({ table: TABLES[t.name], csvRaw })] as const)) };
+    output = { kind: 'fragments', encoders: new Map(mapping.tables.map((t) => [t.name, def.encoder({ table: t.def, csvRaw })] as const)) };
   }
   const forced = init.forced.length ? DuplicateKeys.fromPairs(init.forced) : null;
   const processor = new SegmentProcessor(mapping, output, { maxRecordBytes: init.maxRecordBytes, maxDepth: init.maxDepth }, forced);

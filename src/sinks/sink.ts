@@ -5,7 +5,7 @@
 // stay). A run that must be done again (a removed copy of a part came after another copy went out) aborts its sink
 // and asks the factory for a fresh one. Every row a sink receives has already been through redaction.
 
-import type { Row, TableName } from '../model/canonical-schema.js';
+import type { Row, TableDef, TableName } from '../model/canonical-schema.js';
 import type { RejectEntry } from '../pipeline/record-errors.js';
 import type { EncodedFragment, FormatName } from '../writers/writer.js';
 
@@ -14,8 +14,11 @@ export type SinkInput = { readonly kind: 'fragments'; readonly format: FormatNam
 export interface Sink {
   /** What each segment must produce: fragments of a format (encoded on the worker threads), or rows. */
   readonly input: SinkInput;
-  /** Before any data: every table of the run, record-level tables first, then derived ones. */
-  open(tables: readonly TableName[]): Promise<void>;
+  /**
+   * Before any data: every table of the run, record-level tables first, then derived ones, as the definitions their
+   * rows follow (a mapping's custom tables are among them, beside the canonical ones).
+   */
+  open(tables: readonly TableDef[]): Promise<void>;
   /** One segment's encoded rows of one table (fragment sinks only), in input order. */
   writeFragment(table: TableName, fragment: EncodedFragment): Promise<void>;
   /** Rows of one table: a segment's rows (row sinks), or derived rows (every sink), in order. */

@@ -79,6 +79,7 @@ describe('the validate and migrate reports', () => {
       only_keys_read: false,
       failures: [],
       unmapped_fields: { messages: { a: 1, b: 1234 } },
+      coverage: { records: 1, paths: [], never_seen: [] },
       unknown_enum_values: {},
       empty_columns: {},
       columns_without_rule: {},
