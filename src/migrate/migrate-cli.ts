@@ -44,7 +44,8 @@ export const MIGRATE_OPTIONS = {
     describe: 'Longest Retry-After to wait; a longer one stops the run at once, to be resumed later',
   },
   report: { kind: 'string', describe: 'Also write the report as JSON to this file, on failure too (with the error)' },
-  'on-error': { kind: 'choice', choices: ['fail', 'skip'], default: 'fail', describe: 'Bad input records: stop, or skip them' },
+  'on-error': { kind: 'choice', choices: ['fail', 'skip'], default: 'fail', describe: 'Bad input records: stop, or skip them (into the rejects file; the exit status says so)' },
+  rejects: { kind: 'string', describe: 'With --on-error skip: file for the rejected input records (default: beside --state, STATE.rejects.jsonl; a dry run writes none)' },
   quiet: { kind: 'bool', alias: 'q', describe: 'No progress and no report on stderr' },
 } as const satisfies OptionSpec;
 
@@ -65,8 +66,10 @@ export function checkMigrateOptions(a: MigrateArgs): void {
   };
   if (a.state === undefined && !a.dryRun) bad('--state is required (it is what makes a re-run send nothing twice); only --dry-run may omit it');
   if (a.mapConversations === undefined && !a.startConversations) bad('give --map-conversations, --start-conversations, or both');
+  if (a.rejects !== undefined && a.onError !== 'skip') bad('--rejects applies to --on-error skip only (with fail, the first bad record stops the run)');
   const files = [
     ['--state', a.state],
+    ['--rejects', a.rejects],
     ['--map-conversations', a.mapConversations],
     ['--map-admins', a.mapAdmins],
     ['--map-users', a.mapUsers],
@@ -74,6 +77,10 @@ export function checkMigrateOptions(a: MigrateArgs): void {
   if (a.state !== undefined) {
     for (const [name, file] of files) if (name !== '--state' && file === a.state) bad(`--state ${a.state} is also given as ${name}; the journal would overwrite it`);
     if (a.input.includes(a.state)) bad(`--state ${a.state} is also given as --input; the journal would overwrite it`);
+  }
+  if (a.rejects !== undefined) {
+    for (const [name, file] of files) if (name !== '--rejects' && file === a.rejects) bad(`--rejects ${a.rejects} is also given as ${name}; the rejects would overwrite it`);
+    if (a.input.includes(a.rejects)) bad(`--rejects ${a.rejects} is also given as --input; the rejects would overwrite it`);
   }
 }
 

@@ -11,6 +11,8 @@ import type { Printer } from '../cli/printer.js';
 import { mappingFileGuard, runCommand, type CommandRun, type RunContext } from '../cli/run-command.js';
 import type { HttpFetch } from './dashly-api.js';
 import { loadIdMap } from './id-map-csv.js';
+import { MigrationInput } from './migration-input.js';
+import { defaultRejectsPath } from './rejects-file.js';
 import { migrationReportJSON, reportLines, type MigrationReport } from './migrate-report.js';
 import { systemClock } from './request-pacer.js';
 import { checkToken } from './migration-config.js';
@@ -45,6 +47,8 @@ export interface MigrateCommandOptions {
   maxWait?: number;
   report?: string;
   onError?: 'fail' | 'skip';
+  /** With onError 'skip': where the rejected input records go (default: beside --state; a dry run writes none). */
+  rejects?: string;
   quiet?: boolean;
   spillDir?: string;
 }
@@ -81,6 +85,7 @@ export function migrateRun(deps: MigrateCommandDeps = {}): CommandRun<MigrateCom
       files: [
         ...mappingFileGuard(o.from),
         ...(o.state === undefined ? [] : [{ path: o.state, what: 'the state journal' }, { path: `${o.state}.lock`, what: 'the state lock' }]),
+        ...rejectsGuard(o),
         ...(o.mapConversations === undefined ? [] : [{ path: o.mapConversations, what: 'the --map-conversations file' }]),
         ...(o.mapAdmins === undefined ? [] : [{ path: o.mapAdmins, what: 'the --map-admins file' }]),
         ...(o.mapUsers === undefined ? [] : [{ path: o.mapUsers, what: 'the --map-users file' }]),
@@ -95,7 +100,18 @@ async function runMigrate(options: MigrateCommandOptions, ctx: RunContext, deps:
   let report: MigrationReport | null = null;
   ctx.setReportDetails(() => ({ from: options.from, to: options.to ?? 'dashly', ...(report ? migrationReportJSON(report) : { dry_run: options.dryRun ?? false }) }));
   const config = await buildConfig(options, deps.env ?? process.env);
-  const rows = untilAborted((deps.rows ?? pipelineMessageRows)(options), ctx.signal);
+  const input = deps.rows
+    ? null
+    : new MigrationInput({
+        from: options.from,
+        input: inputsOf(options),
+        onError: options.onError ?? 'fail',
+        rejectsPath: rejectsPathOf(options),
+        tables: ['messages'],
+        signal: ctx.signal,
+        exclude: [...(options.state === undefined ? [] : [options.state]), ...(options.report === undefined ? [] : [options.report]), ...(rejectsPathOf(options) ?? [])],
+      });
+  const rows = untilAborted(deps.rows ? deps.rows(options) : messageRows(input!), ctx.signal);
   const progress = !options.quiet && ctx.printer.canShowStatus ? progressLine(ctx.printer) : null;
   report = await runMigration(rows, config, {
     fetch: deps.fetch ?? (fetch as unknown as HttpFetch),
@@ -105,6 +121,7 @@ async function runMigrate(options: MigrateCommandOptions, ctx: RunContext, deps:
     log: (line) => ctx.printer.out(line),
     ...(progress ? { onProgress: progress } : {}),
   });
+  if (input) report.input = input.counts();
   ctx.printer.clearStatus();
   if (!options.quiet) ctx.printer.err(reportLines(report));
   // an interrupted run is reported by the runner (RUN_INTERRUPTED, exit 128 + the signal)
@@ -126,14 +143,19 @@ async function* untilAborted<T>(rows: AsyncIterable<T>, signal: AbortSignal): As
 }
 
 /** The input's message rows, through the same pipeline as an export (handed out once the run has committed). */
-async function* pipelineMessageRows(options: MigrateCommandOptions): AsyncGenerator<Row> {
-  const { canonicalRows } = await import('../pipeline/canonical-rows.js');
-  const { loadMapping } = await import('../mapping/load-mapping.js');
-  const { expandInputs } = await import('../readers/input-sources.js');
-  const inputs = typeof options.input === 'string' ? [options.input] : [...options.input];
-  const mapping = await loadMapping(options.from);
-  const sources = await expandInputs(inputs);
-  for await (const item of canonicalRows({ mapping, sources, onError: options.onError ?? 'fail', tables: ['messages'] })) yield item.row;
+async function* messageRows(input: MigrationInput): AsyncGenerator<Row> {
+  for await (const item of input.rows()) yield item.row;
+}
+
+/** The rejects file of a run that writes one: --rejects, else beside --state; none for a dry run or --on-error fail. */
+export function rejectsPathOf(o: Pick<MigrateCommandOptions, 'rejects' | 'state' | 'dryRun' | 'onError'>): string | null {
+  if (o.dryRun || o.onError !== 'skip') return null;
+  return o.rejects ?? (o.state === undefined ? null : defaultRejectsPath(o.state));
+}
+
+function rejectsGuard(o: MigrateCommandOptions): { path: string; what: string }[] {
+  const path = o.rejects ?? (o.state === undefined ? undefined : defaultRejectsPath(o.state));
+  return path === undefined ? [] : [{ path, what: 'the rejects file' }];
 }
 
 export async function buildConfig(o: MigrateCommandOptions, env: NodeJS.ProcessEnv): Promise<MigrationConfig> {
@@ -197,6 +219,16 @@ function outcome(report: MigrationReport): ChatportError | null {
     );
   }
   if (m.rejected > 0) return new ChatportError('MIGRATE_REJECTED', `Dashly rejected ${countOf(m.rejected, 'message')}; see the report for the reasons`, 'migrate');
+  const input = report.input;
+  if (input && input.recordsRejected > 0) {
+    const codes = Object.entries(input.rejectedByCode).map(([code, n]) => `${code} x${formatCount(n)}`).join(', ');
+    const where = input.rejectsFile ? `written to ${input.rejectsFile}` : 'not written: a dry run writes no rejects file';
+    return new ChatportError(
+      'MIGRATE_INPUT_REJECTED',
+      `${countOf(input.recordsRejected, 'input record')} rejected (${codes}), ${where}; everything else was ${report.dryRun ? 'planned' : 'migrated'}`,
+      'migrate',
+    );
+  }
   return null;
 }
 

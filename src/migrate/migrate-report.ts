@@ -6,6 +6,7 @@
 import { countOf, formatCount } from '../human-text.js';
 import type { ServerText } from '../http/untrusted-text.js';
 import type { RetryCause } from './dashly-api.js';
+import type { InputCounts } from './migration-input.js';
 import type { StopCode } from './part-sender.js';
 
 export interface Rejection {
@@ -23,6 +24,11 @@ export interface MigrationReport {
   stopped: string | null;
   /** Why it stopped, as the error code the exit status comes from (null when interrupted or not stopped). */
   stoppedCode: StopCode | null;
+  /**
+   * The export's records (null when the rows did not come from an export, as in tests): every record read is mapped
+   * (its rows then land in the buckets below) or rejected (--on-error skip: in the rejects file).
+   */
+  input: InputCounts | null;
   conversations: {
     total: number;
     /** Had a Dashly conversation (mapped, from the state, or started). */
@@ -80,6 +86,7 @@ export function emptyReport(dryRun: boolean): MigrationReport {
     dryRun,
     stopped: null,
     stoppedCode: null,
+    input: null,
     conversations: { total: 0, withTarget: 0, started: 0, skippedNoTarget: 0, halted: 0, sharedTargets: 0 },
     messages: { total: 0, sent: 0, alreadySent: 0, rejected: 0, redacted: 0, eventsSkipped: 0, noTarget: 0, duplicates: 0, pending: 0 },
     requests: { replies: 0, starts: 0, checks: 0, foundOnCheck: 0, splitMessages: 0, retried: 0, retriedBy: { rate_limited: 0, server_error: 0, connection: 0, timeout: 0 } },
@@ -136,6 +143,13 @@ export function reportLines(report: MigrationReport): string[] {
   lines.push(
     `conversations: ${formatCount(c.total)} (${formatCount(c.withTarget)} with a Dashly conversation, ${formatCount(c.started)} ${report.dryRun ? 'to start' : 'started'}, ${formatCount(c.skippedNoTarget)} skipped without one, ${formatCount(c.halted)} halted)${c.sharedTargets ? `; WARNING: ${formatCount(c.sharedTargets)} Dashly conversations receive several source conversations` : ''}`,
   );
+  if (report.input) {
+    const i = report.input;
+    const codes = Object.entries(i.rejectedByCode).map(([code, n]) => `${code} x${formatCount(n)}`).join(', ');
+    lines.push(
+      `input: ${countOf(i.recordsRead, 'record')} read, ${formatCount(i.recordsMapped)} mapped, ${formatCount(i.recordsRejected)} rejected${codes ? ` (${codes})` : ''}${i.rejectsFile ? `, written to ${i.rejectsFile}` : i.recordsRejected && report.dryRun ? ' (a dry run writes no rejects file)' : ''}, ${formatCount(i.recordsRedacted)} redacted`,
+    );
+  }
   lines.push(`messages: ${formatCount(m.total)}`);
   row(report.dryRun ? 'would send' : 'sent', m.sent, q.splitMessages ? `${formatCount(q.splitMessages)} of them in several parts` : '');
   row('already sent', m.alreadySent, 'by an earlier run of this state');
@@ -187,6 +201,14 @@ export function migrationReportJSON(r: MigrationReport): MigrationReportJSON {
     dry_run: r.dryRun,
     stopped: r.stopped,
     stopped_code: r.stoppedCode,
+    input: r.input && {
+      records_read: r.input.recordsRead,
+      records_mapped: r.input.recordsMapped,
+      records_rejected: r.input.recordsRejected,
+      rejected_by_code: { ...r.input.rejectedByCode },
+      records_redacted: r.input.recordsRedacted,
+      rejects_file: r.input.rejectsFile,
+    },
     conversations: {
       total: c.total,
       with_target: c.withTarget,
@@ -224,18 +246,17 @@ export function migrationReportJSON(r: MigrationReport): MigrationReportJSON {
 
 /** camelCase -> snake_case, as a type: `alreadySent` -> `already_sent`. */
 type Snake<S extends string> = S extends `${infer H}${infer T}` ? `${H extends Lowercase<H> ? H : `_${Lowercase<H>}`}${Snake<T>}` : S;
-/** An object type with snake_case keys, nested objects and arrays of records converted too. */
-type SnakeKeys<T> = {
-  [K in keyof T & string as Snake<K>]: T[K] extends string | number | boolean | null
-    ? T[K]
-    : T[K] extends readonly (infer E)[]
-      ? E extends string | number | boolean | null
-        ? E[]
-        : E extends object
-          ? SnakeKeys<E>[]
-          : E[]
-      : T[K] extends object
-        ? SnakeKeys<T[K]>
-        : T[K];
-};
+/** An object type with snake_case keys, nested objects (also when nullable) and arrays of records converted too. */
+type SnakeKeys<T> = { [K in keyof T & string as Snake<K>]: SnakeValue<T[K]> };
+type SnakeValue<V> = V extends string | number | boolean | null
+  ? V
+  : V extends readonly (infer E)[]
+    ? E extends string | number | boolean | null
+      ? E[]
+      : E extends object
+        ? SnakeKeys<E>[]
+        : E[]
+    : V extends object
+      ? SnakeKeys<V>
+      : V;
 export type MigrationReportJSON = SnakeKeys<MigrationReport>;
