@@ -97,9 +97,12 @@ describe('migrate --on-error skip: every input record in exactly one bucket', ()
     expect(m.total).toBe(report.input.records_mapped); // a Dashly part is one message row
     expect(m.sent + m.already_sent + m.rejected + m.redacted + m.events_skipped + m.no_target + m.duplicates + m.pending).toBe(m.total);
 
-    // Record by record: rejected (by its index), sent (its id as external_id in Dashly) or redacted, exactly once.
+    // Record by record: rejected (by its index), sent (its id as external_id in Dashly) or redacted, exactly once;
+    // and no part in Dashly twice (a message with an attachment is two parts: its text, then its file or link).
     const rejectedAt = new Set(rejects.map((r) => r.record_index as number));
-    const sentIds = [...s.conversations.values()].flat().map((p) => p.external_id);
+    const stored = [...s.conversations.values()].flat().filter((p) => p.external_id !== null);
+    expect(new Set(stored.map((p) => `${p.external_id}#${p.random_id}`)).size).toBe(stored.length);
+    const sentIds = [...new Set(stored.map((p) => p.external_id))];
     let redacted = 0;
     lines.forEach((line, i) => {
       const id = /"id": (\d+)/.exec(line)![1]!;
