@@ -132,7 +132,7 @@ export async function parseCommandLine(argv: readonly string[], printer: Printer
   try {
     parsed = (await parser.parseAsync()) as Record<string, unknown>;
   } catch (e) {
-    return exit(e, commandNamed(argv[0]));
+    return exit(e, commandNamed(argv));
   }
   const picked = chosen as { def: CommandDef<OptionSpec>; args: Record<string, unknown> } | null;
   if (!picked) {
@@ -152,6 +152,8 @@ export async function parseCommandLine(argv: readonly string[], printer: Printer
   }
 }
 
-function commandNamed(word: string | undefined): CommandName | undefined {
-  return COMMANDS.find((c) => c.name === word && !('parent' in c))?.name;
+/** The command the first words name (`migrate plan` before `migrate`), for the help hint of a line yargs refused. */
+function commandNamed(argv: readonly string[]): CommandName | undefined {
+  const two = `${argv[0]} ${argv[1]}`;
+  return (COMMANDS.find((c) => c.name === two) ?? COMMANDS.find((c) => c.name === argv[0] && !('parent' in c)))?.name;
 }
