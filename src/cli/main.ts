@@ -6,6 +6,7 @@ import yargs from 'yargs';
 import { ChatportError } from '../errors.js';
 import { checkMigrateOptions, MIGRATE_EXAMPLES, MIGRATE_OPTIONS } from '../migrate/migrate-cli.js';
 import { migrateRun } from '../migrate/migrate-command.js';
+import { MIGRATE_PLAN_EXAMPLES, MIGRATE_PLAN_OPTIONS, MIGRATE_PLAN_RUN } from '../migrate/plan-command.js';
 import { checkExportOptions, EXPORT_EXAMPLES, EXPORT_OPTIONS, EXPORT_RUN } from './export-command.js';
 import { protectDash, readOptions, registerOptions, type OptionSpec, type OptionValues } from './option-spec.js';
 import { Printer, processIO } from './printer.js';
@@ -14,6 +15,8 @@ import { VALIDATE_EXAMPLES, VALIDATE_OPTIONS, VALIDATE_RUN } from './validate-co
 
 export interface CommandDef<S extends OptionSpec> {
   readonly name: CommandName;
+  /** Registered under its parent command (`migrate plan`): its last word is what follows the parent. */
+  readonly parent?: CommandName;
   readonly describe: string;
   readonly options: S;
   readonly examples: readonly [string, string][];
@@ -48,6 +51,14 @@ export const COMMANDS = [
     examples: MIGRATE_EXAMPLES,
     check: checkMigrateOptions,
     run: migrateRun(),
+  }),
+  command({
+    name: 'migrate plan',
+    parent: 'migrate',
+    describe: 'Read an export and write the plan files of a migration (conversations, users, admins) to fill in for migrate --plan',
+    options: MIGRATE_PLAN_OPTIONS,
+    examples: MIGRATE_PLAN_EXAMPLES,
+    run: MIGRATE_PLAN_RUN,
   }),
 ] as const;
 
@@ -90,11 +101,26 @@ export async function parseCommandLine(argv: readonly string[], printer: Printer
       throw new ChatportError('CONFIG_BAD_OPTION', msg.replace(/\s*\n\s*/g, '; '), 'cli');
     })
     .exitProcess(false);
-  for (const def of COMMANDS as readonly CommandDef<OptionSpec>[]) {
+  const all = COMMANDS as readonly CommandDef<OptionSpec>[];
+  for (const def of all.filter((d) => d.parent === undefined)) {
+    const children = all.filter((d) => d.parent === def.name);
     parser.command(
       def.name,
       def.describe,
-      (y) => registerOptions(y, def.options).example(def.examples),
+      (y) => {
+        // a subcommand (`migrate plan`) has its own options: yargs resets the parent's for it
+        for (const child of children) {
+          y.command(
+            child.name.slice(def.name.length + 1),
+            child.describe,
+            (cy) => registerOptions(cy, child.options).example(child.examples),
+            (args) => {
+              chosen = { def: child, args: args as Record<string, unknown> };
+            },
+          );
+        }
+        return registerOptions(y, def.options).example(def.examples);
+      },
       (args) => {
         chosen = { def, args: args as Record<string, unknown> };
       },
@@ -106,7 +132,7 @@ export async function parseCommandLine(argv: readonly string[], printer: Printer
   try {
     parsed = (await parser.parseAsync()) as Record<string, unknown>;
   } catch (e) {
-    return exit(e, commandNamed(argv[0]));
+    return exit(e, commandNamed(argv));
   }
   const picked = chosen as { def: CommandDef<OptionSpec>; args: Record<string, unknown> } | null;
   if (!picked) {
@@ -118,7 +144,7 @@ export async function parseCommandLine(argv: readonly string[], printer: Printer
   const { def, args } = picked;
   if (args.help || args.version) return { kind: 'exit', code: 0 };
   try {
-    const values = readOptions(def.options, args, (args._ as unknown[]).slice(1), argv);
+    const values = readOptions(def.options, args, (args._ as unknown[]).slice(def.name.split(' ').length), argv);
     def.check?.(values);
     return { kind: 'run', def, values };
   } catch (e) {
@@ -126,6 +152,8 @@ export async function parseCommandLine(argv: readonly string[], printer: Printer
   }
 }
 
-function commandNamed(word: string | undefined): CommandName | undefined {
-  return COMMANDS.find((c) => c.name === word)?.name;
+/** The command the first words name (`migrate plan` before `migrate`), for the help hint of a line yargs refused. */
+function commandNamed(argv: readonly string[]): CommandName | undefined {
+  const two = `${argv[0]} ${argv[1]}`;
+  return (COMMANDS.find((c) => c.name === two) ?? COMMANDS.find((c) => c.name === argv[0] && !('parent' in c)))?.name;
 }

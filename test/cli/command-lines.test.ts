@@ -51,7 +51,7 @@ function readmeCommands(): string[] {
 /** The example command lines of `chatport [command] --help` (help is not wrapped when piped: one line each). */
 async function helpExamples(): Promise<string[]> {
   const out: string[] = [];
-  for (const args of [[], ['export'], ['validate'], ['migrate']]) {
+  for (const args of [[], ['export'], ['validate'], ['migrate'], ['migrate', 'plan']]) {
     const r = await runCli([...args, '--help']);
     expect(r.code, r.stderr).toBe(0);
     const section = r.stdout.split(/^Examples:\n/m)[1];
@@ -81,7 +81,7 @@ function optionValues(ws: string[], name: string): string[] {
 
 interface Plan {
   readonly line: string;
-  readonly command: 'export' | 'validate' | 'migrate';
+  readonly command: 'export' | 'validate' | 'migrate' | 'migrate plan';
   readonly ws: string[];
   readonly from: string;
   readonly sample: string;
@@ -89,7 +89,8 @@ interface Plan {
 
 function planFor(line: string): Plan {
   const ws = words(line);
-  const command = ws[ws.indexOf('chatport') + 1] as Plan['command'];
+  const at = ws.indexOf('chatport');
+  const command = (ws[at + 1] === 'migrate' && ws[at + 2] === 'plan' ? 'migrate plan' : ws[at + 1]) as Plan['command'];
   const from = optionValues(ws, '--from')[0]!;
   const sample = VENDOR_SAMPLES[from] ?? OWN_MAPPING.sample;
   return { line, command, ws, from, sample };
@@ -156,6 +157,11 @@ async function runLine(plan: Plan): Promise<{ code: number; stdout: string; stde
       return `${c},${target}`;
     });
     for (const f of optionValues(ws, '--map-conversations')) await writeFile(path.join(cwd, f), `source_id,target_id\n${rows.join('\n')}\n`);
+    // a filled plan: every conversation of the sample has its target (users.csv and admins.csv may be missing)
+    for (const d of optionValues(ws, '--plan')) {
+      await mkdir(path.join(cwd, d), { recursive: true });
+      await writeFile(path.join(cwd, d, 'conversations.csv'), `source_id,target_id\n${rows.join('\n')}\n`);
+    }
     if (!ws.includes('--api-url')) line += ` --api-url ${server.url}`;
   }
   try {
@@ -185,6 +191,12 @@ async function expectPromises(plan: Plan, r: Awaited<ReturnType<typeof runLine>>
   } else if (plan.command === 'validate') {
     expect(r.stdout).toMatch(/^Mapping \S+: \d+ records read, \d+ mapped, 0 failed/);
     if (report) expect(report.records_failed).toBe(0);
+  } else if (plan.command === 'migrate plan') {
+    const out = path.join(r.cwd, optionValues(ws, '--out')[0]!);
+    expect((await readdir(out)).sort()).toEqual(['admins.csv', 'conversations.csv', 'users.csv']);
+    const lines = (await readFile(path.join(out, 'conversations.csv'), 'utf8')).split('\r\n').filter(Boolean);
+    expect(lines.length - 1).toBe((await sampleConversations(plan)).length);
+    if (!quiet) expect(r.stderr).toContain('chatport migrate plan: ');
   } else {
     expect(r.stderr).toContain('chatport migrate -> dashly');
     if (ws.includes('--dry-run')) {

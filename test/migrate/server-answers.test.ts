@@ -203,16 +203,18 @@ describe('one message per (source, conversation, message) (item 10)', () => {
     expect(s.parts(T0)).toHaveLength(2);
   });
 
-  it('a state written by the previous journal version is refused with a clear line', async () => {
-    const s = await serve({}, [T0]);
-    const dir = tempDir();
-    const config = testConfig(s.url, dir, { conversations: new Map([['c0', T0]]) });
-    writeFileSync(config.statePath!, '{"t":"run","v":1,"fingerprint":"x","at":1}\n{"t":"target","conv":"c0","target":"1"}\n');
-    await expect(runMigration(iterate([message('c0', 'm1', 1)]), config, testDeps())).rejects.toMatchObject({
-      code: 'MIGRATE_STATE_MISMATCH',
-      message: expect.stringMatching(/^this state was written by an older chatport \(journal version 1; this one writes version 2/),
-    });
-    expect(s.requests).toEqual([]);
+  it('a state written by an earlier journal version is refused with a clear line', async () => {
+    for (const v of [1, 2]) {
+      const s = await serve({}, [T0]);
+      const dir = tempDir();
+      const config = testConfig(s.url, dir, { conversations: new Map([['c0', T0]]) });
+      writeFileSync(config.statePath!, `{"t":"run","v":${v},"fingerprint":"x","at":1}\n{"t":"target","src":"expertflow","conv":"c0","target":"1"}\n`);
+      await expect(runMigration(iterate([message('c0', 'm1', 1)]), config, testDeps())).rejects.toMatchObject({
+        code: 'MIGRATE_STATE_MISMATCH',
+        message: expect.stringMatching(new RegExp(`^this state was written by an older chatport \\(journal version ${v}; this one writes version 3`)),
+      });
+      expect(s.requests).toEqual([]);
+    }
   });
 });
 
