@@ -4,7 +4,7 @@
 import { ChatportError } from '../errors.js';
 import { csvWriter } from './csv-writer.js';
 import { jsonlWriter } from './jsonl-writer.js';
-import { parquetWriter } from './parquet-writer.js';
+import { parquetWriter } from './parquet/parquet-writer.js';
 import type { FormatName, WriterDef } from './writer.js';
 
 export const WRITERS = {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TABLES, type Row, type TableDef } from '../../src/model/canonical-schema.js';
-import { parquetWriterWith } from '../../src/writers/parquet-writer.js';
+import { parquetWriterWith } from '../../src/writers/parquet/parquet-writer.js';
 import { WRITERS } from '../../src/writers/registry.js';
 import type { WriterDef } from '../../src/writers/writer.js';
 import { BIG_ID, T1, T2, describe as describeTable, messageRow, query, sqlString, tempDir } from './helpers.js';

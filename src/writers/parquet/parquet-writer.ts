@@ -6,8 +6,8 @@
 // are reused: on this kind of machine touching fresh memory costs more than encoding into memory already touched.
 
 import { gzipSync } from 'node:zlib';
-import type { ColumnDef, Row, TableDef } from '../model/canonical-schema.js';
-import { AtomicFile } from './atomic-file.js';
+import type { ColumnDef, Row, TableDef } from '../../model/canonical-schema.js';
+import { AtomicFile } from '../atomic-file.js';
 import {
   ByteBuffer,
   T_BOOLEAN,
@@ -23,10 +23,10 @@ import {
   textValue,
   typeCode,
   writeJson,
-} from './column-values.js';
+} from '../column-values.js';
 import { dataPageHeader, fileMetadata, type CodecName, type ColumnChunkMeta, type RowGroupMeta } from './parquet-metadata.js';
 import { maxCompressedLength, snappyCompressInto } from './snappy.js';
-import type { EncodedFragment, EncoderOptions, FragmentColumn, TableEncoder, TableWriter, WriterDef, WriterOptions } from './writer.js';
+import type { EncodedFragment, EncoderOptions, FragmentColumn, TableEncoder, TableWriter, WriterDef, WriterOptions } from '../writer.js';
 
 export interface ParquetTuning {
   /** Rows per row group: the unit of memory and of parallel reading. */

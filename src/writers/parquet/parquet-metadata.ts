@@ -2,7 +2,7 @@
 // headers, and the footer. Kept apart from the encoder so the mapping of canonical types to Parquet types is
 // in one readable place (docs/formats.md repeats it for users).
 
-import type { ColumnDef, TableDef } from '../model/canonical-schema.js';
+import type { ColumnDef, TableDef } from '../../model/canonical-schema.js';
 import { binary, bool, encodeStruct, i32, i64, i8, list, struct, type TStruct, type TValue } from './thrift-compact.js';
 
 // parquet.thrift enums (only the members chatport uses).
