@@ -24,11 +24,21 @@ export interface Sink {
   reject(entry: RejectEntry): Promise<void>;
   /**
    * Everything is applied: finish the output, hand the rows each table holds to `check` (the pipeline's
-   * reconciliation, which throws on a mismatch), and only then make the output appear.
+   * reconciliation, which throws on a mismatch), and only then make the output appear. `removed`: the run's
+   * removed keys (a sink that keeps earlier runs' rows erases them there).
    */
-  commit(check: (rows: ReadonlyMap<TableName, number>) => void): Promise<void>;
+  commit(check: (rows: ReadonlyMap<TableName, number>) => void, removed: RemovedKeys): Promise<void>;
   /** Drop everything this sink wrote; safe after a failure and twice. */
   abort(): Promise<void>;
+}
+
+/**
+ * The keys with a removed copy in this run, as the removal ledger (src/redact/removal-ledger.ts) decided them:
+ * also those of removed records that became no row (rejected). A sink that holds earlier copies of rows (a
+ * dataset) erases those keys there.
+ */
+export interface RemovedKeys {
+  forEachRemoved(fn: (h1: number, h2: number) => void): void;
 }
 
 /** Makes the sink of one attempt of a run (a run done again gets a fresh one). */
