@@ -6,6 +6,7 @@ import yargs from 'yargs';
 import { ChatportError } from '../errors.js';
 import { checkMigrateOptions, MIGRATE_EXAMPLES, MIGRATE_OPTIONS } from '../migrate/migrate-cli.js';
 import { migrateRun } from '../migrate/migrate-command.js';
+import { checkDatasetOptions, DATASET_EXAMPLES, DATASET_OPTIONS, DATASET_RUN, DATASET_WORDS } from './dataset-command.js';
 import { checkExportOptions, EXPORT_EXAMPLES, EXPORT_OPTIONS, EXPORT_RUN } from './export-command.js';
 import { protectDash, readOptions, registerOptions, type OptionSpec, type OptionValues } from './option-spec.js';
 import { Printer, processIO } from './printer.js';
@@ -17,6 +18,8 @@ export interface CommandDef<S extends OptionSpec> {
   readonly describe: string;
   readonly options: S;
   readonly examples: readonly [string, string][];
+  /** Words the command takes before its options, by name (`dataset show DIR`: action, dir). */
+  readonly words?: readonly string[];
   readonly check?: (values: OptionValues<S>) => void;
   readonly run: CommandRun<OptionValues<S>>;
 }
@@ -48,6 +51,15 @@ export const COMMANDS = [
     examples: MIGRATE_EXAMPLES,
     check: checkMigrateOptions,
     run: migrateRun(),
+  }),
+  command({
+    name: 'dataset',
+    describe: 'Show a dataset that export --dataset built: its tables, how to read them, the history of its runs (docs/datasets.md)',
+    options: DATASET_OPTIONS,
+    examples: DATASET_EXAMPLES,
+    words: DATASET_WORDS,
+    check: checkDatasetOptions as (values: OptionValues<typeof DATASET_OPTIONS>) => void,
+    run: DATASET_RUN as unknown as CommandRun<OptionValues<typeof DATASET_OPTIONS>>,
   }),
 ] as const;
 
@@ -92,7 +104,7 @@ export async function parseCommandLine(argv: readonly string[], printer: Printer
     .exitProcess(false);
   for (const def of COMMANDS as readonly CommandDef<OptionSpec>[]) {
     parser.command(
-      def.name,
+      [def.name, ...(def.words ?? []).map((w) => `[${w}]`)].join(' '),
       def.describe,
       (y) => registerOptions(y, def.options).example(def.examples),
       (args) => {
@@ -112,13 +124,17 @@ export async function parseCommandLine(argv: readonly string[], printer: Printer
   if (!picked) {
     if (parsed.help || parsed.version) return { kind: 'exit', code: 0 }; // yargs printed them
     const word = (parsed._ as unknown[])[0];
-    const message = word === undefined ? 'give a command: export, validate or migrate' : `unknown command ${JSON.stringify(String(word))}; the commands are export, validate and migrate`;
+    const message = word === undefined ? 'give a command: export, validate, migrate or dataset' : `unknown command ${JSON.stringify(String(word))}; the commands are export, validate, migrate and dataset`;
     return exit(new ChatportError('CONFIG_BAD_OPTION', message, 'cli'));
   }
   const { def, args } = picked;
   if (args.help || args.version) return { kind: 'exit', code: 0 };
   try {
-    const values = readOptions(def.options, args, (args._ as unknown[]).slice(1), argv);
+    const words = def.words ?? [];
+    for (const w of words) if (args[w] === undefined) throw new ChatportError('CONFIG_BAD_OPTION', `missing ${w} (chatport ${def.name} ${words.map((x) => x.toUpperCase()).join(' ')})`, 'cli');
+    const named = Object.fromEntries(words.map((w) => [w, String(args[w])]));
+    const rest = Object.fromEntries(Object.entries(args).filter(([k]) => !words.includes(k)));
+    const values = { ...readOptions(def.options, rest, (args._ as unknown[]).slice(1), argv), ...named };
     def.check?.(values);
     return { kind: 'run', def, values };
   } catch (e) {

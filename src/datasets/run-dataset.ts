@@ -11,14 +11,17 @@ import { RunStats } from '../pipeline/run-stats.js';
 import { DatasetSink, type DatasetResult } from '../sinks/dataset-sink.js';
 import { writerFor } from '../writers/registry.js';
 import type { FormatName } from '../writers/writer.js';
+import type { CodecName } from '../writers/parquet/parquet-metadata.js';
+import { parquetWriterWith } from '../writers/parquet/parquet-writer.js';
+import { gzipped } from '../writers/gzip-writer.js';
 import { DatasetStore, type DatasetStoreOptions } from './dataset-store.js';
 import { newRunId } from './layout.js';
 
 export interface DatasetExportOptions extends Omit<PipelineOptions, 'tempDir' | 'checkpoint'> {
   readonly dataset: string;
   readonly format: FormatName;
-  /** gzip for JSONL and CSV files; none (default) otherwise. */
-  readonly compression?: 'none' | 'gzip';
+  /** Parquet: the page codec (default snappy). JSONL and CSV: gzip or none (default). */
+  readonly compression?: CodecName;
   readonly chatportVersion: string;
   readonly store?: DatasetStoreOptions;
   readonly shard?: string | null;
@@ -26,8 +29,11 @@ export interface DatasetExportOptions extends Omit<PipelineOptions, 'tempDir' | 
 
 export async function runDatasetExport(options: DatasetExportOptions): Promise<{ stats: RunStats; dataset: DatasetResult }> {
   const stats = options.stats ?? new RunStats();
-  const writerDef = writerFor(options.format);
-  const compression = options.format === 'parquet' ? 'snappy' : (options.compression ?? 'none');
+  const compression: CodecName = options.compression ?? (options.format === 'parquet' ? 'snappy' : 'none');
+  if (options.format !== 'parquet' && compression !== 'none' && compression !== 'gzip') {
+    throw new ChatportError('CONFIG_BAD_OPTION', `a ${options.format} dataset takes gzip or no compression (got ${compression})`, 'cli');
+  }
+  const writerDef = options.format === 'parquet' ? parquetWriterWith({ codec: compression }) : gzipped(writerFor(options.format), compression === 'gzip');
   const store = await DatasetStore.open(options.dataset, options.store);
   try {
     if (store.settings && (store.settings.format !== options.format || store.settings.compression !== compression)) {

@@ -82,7 +82,7 @@ export class DatasetSink implements Sink {
   }
 
   async open(tables: readonly TableName[]): Promise<void> {
-    const ext = this.o.writerDef.extension + (this.o.gzip ? '.gz' : '');
+    const ext = this.o.writerDef.extension;
     this.files = new PartitionFiles({ versionDir: this.o.store.nextDir, writerDef: this.o.writerDef, extension: ext, runId: this.o.runId, csvRaw: true });
     for (const t of tables) {
       this.runKeys.set(t, new DuplicateKeys());
