@@ -15,6 +15,7 @@ import { parsePartialJson } from '../json/partial-json.js';
 import { stableStringify } from '../json/stable-json.js';
 import type { ColumnDef, Row, TableDef } from '../model/canonical-schema.js';
 import type { FormatName } from '../writers/writer.js';
+import { loadZstd, zstdDecompress } from '../writers/parquet/zstd.js';
 
 /** Rows handed out at a time. */
 const BATCH = 4096;
@@ -129,12 +130,14 @@ const PARSERS = {
 };
 const COMPRESSORS = {
   GZIP: (input: Uint8Array) => new Uint8Array(gunzipSync(input)),
+  ZSTD: (input: Uint8Array) => zstdDecompress(input),
 };
 
 async function* parquetRows(file: string, table: TableDef): AsyncGenerator<Row[]> {
   const b = readFileSync(file);
   const buffer = b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer;
   const metadata = parquetMetadata(buffer);
+  if (metadata.row_groups.some((g) => g.columns.some((c) => c.meta_data?.codec === 'ZSTD'))) await loadZstd();
   let start = 0;
   for (const group of metadata.row_groups) {
     const end = start + Number(group.num_rows);

@@ -7,9 +7,11 @@
 
 import type { Row, TableName } from '../model/canonical-schema.js';
 import type { RejectEntry } from '../pipeline/record-errors.js';
+import type { CodecName } from '../writers/parquet/parquet-metadata.js';
 import type { EncodedFragment, FormatName } from '../writers/writer.js';
 
-export type SinkInput = { readonly kind: 'fragments'; readonly format: FormatName; readonly csvRaw: boolean } | { readonly kind: 'rows' };
+/** Fragments of a format (a Parquet codec other than the default travels with it: workers must encode with it). */
+export type SinkInput = { readonly kind: 'fragments'; readonly format: FormatName; readonly csvRaw: boolean; readonly codec?: CodecName } | { readonly kind: 'rows' };
 
 export interface Sink {
   /** What each segment must produce: fragments of a format (encoded on the worker threads), or rows. */
