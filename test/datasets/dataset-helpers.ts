@@ -6,6 +6,8 @@ import { readdir, readFile, lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parquetReadObjects } from 'hyparquet';
+import type { CodecName } from '../../src/writers/parquet/parquet-metadata.js';
+import { loadZstd, zstdDecompress } from '../../src/writers/parquet/zstd.js';
 import { loadMapping } from '../../src/mapping/load-mapping.js';
 import { expandInputs } from '../../src/readers/input-sources.js';
 import { runDatasetExport } from '../../src/datasets/run-dataset.js';
@@ -44,17 +46,17 @@ export function partsJsonl(parts: readonly Part[]): string {
   );
 }
 
-export async function night(dataset: string, input: string, format: FormatName, extra: { onError?: 'fail' | 'skip'; workers?: number } = {}) {
+export async function night(dataset: string, input: string, format: FormatName, extra: { onError?: 'fail' | 'skip'; workers?: number; compression?: CodecName } = {}) {
   const mapping = await loadMapping('dashly');
   const sources = await expandInputs([input]);
-  return runDatasetExport({ mapping, sources, dataset, format, onError: extra.onError ?? 'fail', chatportVersion: 'test', workers: extra.workers ?? 0 });
+  return runDatasetExport({ mapping, sources, dataset, format, onError: extra.onError ?? 'fail', chatportVersion: 'test', workers: extra.workers ?? 0, ...(extra.compression ? { compression: extra.compression } : {}) });
 }
 
 const EXT: Record<FormatName, string> = { parquet: 'parquet', jsonl: 'jsonl', csv: 'csv' };
 
 /** A table of the dataset as DuckDB reads it through the documented glob. */
 export async function readTable(dataset: string, table: string, format: FormatName, columns: string): Promise<Record<string, unknown>[]> {
-  const glob = `${dataset}/${table}/**/*.${EXT[format]}`;
+  const glob = `${dataset}/${table}/**/*.${EXT[format]}*`; // gzipped JSONL and CSV too
   const from =
     format === 'parquet'
       ? `read_parquet('${glob}', hive_partitioning = true)`
@@ -76,6 +78,8 @@ export async function allFiles(dir: string): Promise<string[]> {
   return out;
 }
 
+const COMPRESSORS = { GZIP: (input: Uint8Array) => new Uint8Array(gunzipSync(input)), ZSTD: (input: Uint8Array) => zstdDecompress(input) };
+
 /** The files under dir whose bytes, or decoded Parquet / gzip content, contain `needle`. */
 export async function filesContaining(dir: string, needle: string): Promise<string[]> {
   const hits: string[] = [];
@@ -84,7 +88,8 @@ export async function filesContaining(dir: string, needle: string): Promise<stri
     let text = bytes.toString('latin1') + bytes.toString('utf8');
     if (f.endsWith('.gz')) text += gunzipSync(bytes).toString('utf8');
     if (f.endsWith('.parquet')) {
-      const rows = await parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer });
+      await loadZstd();
+      const rows = await parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer, compressors: COMPRESSORS });
       text += JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
     }
     if (text.includes(needle)) hits.push(f);

@@ -3,9 +3,10 @@
 // night DuckDB reads one row per key and derived conversations computed from all of their messages, and the removed
 // text is in no byte of any file under the dataset.
 
-import { rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { CodecName } from '../../src/writers/parquet/parquet-metadata.js';
 import type { FormatName } from '../../src/writers/writer.js';
 import { tempDir } from '../helpers/export-helpers.js';
 import { filesContaining, night, partsJsonl, readTable, type Part } from './dataset-helpers.js';
@@ -34,8 +35,22 @@ export const NIGHT2: Part[] = [
   { id: '301', conversation: '3', created: DAY2 + 20, body: 'a new one' },
 ];
 
-for (const format of ['parquet', 'jsonl', 'csv'] as FormatName[]) {
-  describe(`a dataset over two nights (${format})`, () => {
+/** Every regular file under `dir` (the dataset's table symlinks are not followed: versions are walked directly). */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+}
+
+const VARIANTS: [FormatName, CodecName | undefined][] = [
+  ['parquet', undefined],
+  ['parquet', 'zstd'],
+  ['jsonl', undefined],
+  ['jsonl', 'gzip'],
+  ['csv', undefined],
+];
+
+for (const [format, compression] of VARIANTS) {
+  describe(`a dataset over two nights (${format}${compression ? `, ${compression}` : ''})`, () => {
     let dir = '';
     afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -45,7 +60,7 @@ for (const format of ['parquet', 'jsonl', 'csv'] as FormatName[]) {
       await writeFile(path.join(dir, 'n1.jsonl'), partsJsonl(NIGHT1));
       await writeFile(path.join(dir, 'n2.jsonl'), partsJsonl(NIGHT2));
 
-      const r1 = await night(dataset, path.join(dir, 'n1.jsonl'), format);
+      const r1 = await night(dataset, path.join(dir, 'n1.jsonl'), format, { compression });
       expect(r1.dataset.version).toBe(1);
       const m1 = await readTable(dataset, 'messages', format, 'message_id, text, dt::VARCHAR AS dt');
       expect(m1).toEqual([
@@ -56,8 +71,11 @@ for (const format of ['parquet', 'jsonl', 'csv'] as FormatName[]) {
         { message_id: '201', text: 'conversation two', dt: '2023-05-29' },
       ]);
       expect(await filesContaining(dataset, SECRET)).not.toEqual([]); // the search finds the text while it is there
+      // the night-1 file that holds the part removed on night 2
+      const day1Files = await filesUnder(path.join(dataset, 'messages', 'dt=2023-05-29'));
+      expect(day1Files.length).toBeGreaterThan(0);
 
-      const r2 = await night(dataset, path.join(dir, 'n2.jsonl'), format);
+      const r2 = await night(dataset, path.join(dir, 'n2.jsonl'), format, { compression });
       expect(r2.dataset.version).toBe(2);
       const m2 = await readTable(dataset, 'messages', format, 'message_id, text, redacted::VARCHAR AS redacted, dt::VARCHAR AS dt');
       expect(m2).toEqual([
@@ -83,6 +101,9 @@ for (const format of ['parquet', 'jsonl', 'csv'] as FormatName[]) {
       expect(r2.dataset.erasedRows).toBe(1);
       expect(r2.dataset.erasedFiles).toBe(1);
       expect(await filesContaining(dataset, SECRET)).toEqual([]);
+      // old files gone: no version, current or kept, still has (a hard link to) the file that held the text
+      const everything = (await filesUnder(dataset)).map((f) => path.basename(f));
+      for (const f of day1Files) expect(everything).not.toContain(path.basename(f));
     });
   });
 }
