@@ -36,13 +36,19 @@ function baseGroups(command: string): string[][] {
       return [['--from', 'dashly'], ['--input', SAMPLE]];
     case 'migrate':
       return [['--from', 'dashly'], ['--input', SAMPLE], ['--map-conversations', path.join(dir, 'c.csv')], ['--state', path.join(dir, 'never-written.jsonl')]];
+    case 'dataset':
+      return [['show', path.join(dir, 'no-dataset')]]; // its words: the action and the directory
     default:
       throw new Error(command);
   }
 }
 
+/** Options that take the place of a base option (export --dataset instead of --out). */
+const REPLACES: Record<string, string> = { dataset: 'out' };
+
 function argvWith(command: string, without: string, ...extra: string[]): string[] {
-  return [command, ...baseGroups(command).filter((g) => g[0] !== `--${without}`).flat(), ...extra];
+  const drop = new Set([`--${without}`, ...(REPLACES[without] ? [`--${REPLACES[without]}`] : [])]);
+  return [command, ...baseGroups(command).filter((g) => !drop.has(g[0]!)).flat(), ...extra];
 }
 
 async function parse(argv: string[]): Promise<{ parsed: ParsedCommandLine; err: string; out: string }> {
@@ -80,8 +86,8 @@ function goodValue(name: string, d: OptionDef): string {
   return path.join(dir, `value-of-${name}`);
 }
 
-/** Flags that are valid only beside another option (tested apart below). */
-const FLAG_NEEDS: Record<string, string[]> = { 'csv-raw': ['--format', 'csv'] };
+/** Options that are valid only beside another option (tested apart below). */
+const FLAG_NEEDS: Record<string, string[]> = { 'csv-raw': ['--format', 'csv'], compression: ['--format', 'parquet'] };
 
 function camel(name: string): string {
   return name.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
@@ -95,8 +101,10 @@ for (const command of COMMANDS) {
 
     it('an unknown option and a stray word are refused', async () => {
       await expectRefused(argvWith(command.name, '', '--no-such-option', 'x'), command.name, 'unknown option --no-such-option');
-      // after --from (a single value), not after --input, whose list would take it as an input
-      await expectRefused([command.name, '--from', 'dashly', 'stray', ...argvWith(command.name, 'from').slice(1)], command.name, 'unexpected argument "stray"');
+      // after --from (a single value), not after --input, whose list would take it as an input; after the words of a
+      // command without options that take values
+      const stray = 'from' in command.options ? [command.name, '--from', 'dashly', 'stray', ...argvWith(command.name, 'from').slice(1)] : argvWith(command.name, '', 'stray');
+      await expectRefused(stray, command.name, 'unexpected argument "stray"');
     });
 
     for (const [name, d] of Object.entries(command.options) as [string, OptionDef][]) {
@@ -135,9 +143,10 @@ for (const command of COMMANDS) {
 
         it('is refused when given twice, also through its alias', async () => {
           const v = goodValue(name, d);
-          await expectRefused(argvWith(command.name, name, opt, v, opt, v), command.name, `${opt} is given 2 times`);
-          if (d.alias) await expectRefused(argvWith(command.name, name, `-${d.alias}`, v, opt, v), command.name, `${opt} is given 2 times`);
-          expect((await expectAccepted(argvWith(command.name, name, opt, v)))[camel(name)]).toBe(d.kind === 'int' || d.kind === 'number' ? Number(v) : v);
+          const needs = FLAG_NEEDS[name] ?? [];
+          await expectRefused(argvWith(command.name, name, opt, v, opt, v, ...needs), command.name, `${opt} is given 2 times`);
+          if (d.alias) await expectRefused(argvWith(command.name, name, `-${d.alias}`, v, opt, v, ...needs), command.name, `${opt} is given 2 times`);
+          expect((await expectAccepted(argvWith(command.name, name, opt, v, ...needs)))[camel(name)]).toBe(d.kind === 'int' || d.kind === 'number' ? Number(v) : v);
         });
 
         if (d.kind === 'int' || d.kind === 'number') {
@@ -157,7 +166,8 @@ for (const command of COMMANDS) {
           it(`is one of ${d.choices.join(', ')}, in any case`, async () => {
             const line = await expectRefused(argvWith(command.name, name, opt, 'nope'), command.name, `${opt} must be`);
             for (const c of d.choices) expect(line).toContain(c);
-            for (const c of d.choices) expect((await expectAccepted(argvWith(command.name, name, opt, c.toUpperCase())))[camel(name)]).toBe(c);
+            const needs = FLAG_NEEDS[name] ?? [];
+            for (const c of d.choices) expect((await expectAccepted(argvWith(command.name, name, opt, c.toUpperCase(), ...needs)))[camel(name)]).toBe(c);
           });
         }
 
@@ -192,9 +202,11 @@ describe('options that depend on each other', () => {
 
 describe('commands and help', () => {
   it('no command, an unknown command, and a command without options each say where help is', async () => {
-    await expect(parse([])).resolves.toMatchObject({ parsed: { kind: 'exit', code: 64 }, err: 'chatport: CONFIG_BAD_OPTION: give a command: export, validate or migrate. See chatport --help\n' });
+    await expect(parse([])).resolves.toMatchObject({ parsed: { kind: 'exit', code: 64 }, err: 'chatport: CONFIG_BAD_OPTION: give a command: export, validate, migrate or dataset. See chatport --help\n' });
     await expect(parse(['expor'])).resolves.toMatchObject({ err: expect.stringContaining('unknown command "expor"') });
-    await expectRefused(['export'], 'export', 'missing --from, --input and --out');
+    await expectRefused(['export'], 'export', 'missing --from and --input');
+    await expectRefused(['export', '--from', 'dashly', '--input', SAMPLE], 'export', 'give either --out (replace the table files) or --dataset (merge into a dataset), one of them');
+    await expectRefused(['dataset'], 'dataset', 'missing action');
     await expectRefused(['validate'], 'validate', 'missing --from and --input');
     await expectRefused(['migrate'], 'migrate', 'missing --from and --input');
   });
