@@ -43,7 +43,8 @@ export function showText(info: DatasetInfo): string[] {
   const lines = [`dataset ${info.dir}: ${s.format} (compression ${s.compression}), version ${s.version}, committed ${s.committed_at}`];
   for (const [t, v] of Object.entries(info.tables)) lines.push(`  ${t}: ${countOf(v.rows, 'row')} in ${countOf(v.files, 'file')}, ${formatBytes(v.bytes)}`);
   const first = Object.keys(info.tables)[0] ?? 'messages';
-  lines.push(`read a table (DuckDB): SELECT * FROM ${GLOB[s.format]}('${info.dir}/${first}/**/*.${ext}', hive_partitioning = true)`);
+  const dir = info.dir.replace(/\/+$/, '') || '/';
+  lines.push(`read a table (DuckDB): SELECT * FROM ${GLOB[s.format]}('${dir}/${first}/**/*.${ext}', hive_partitioning = true)`);
   lines.push(`pinned to this version (no commit changes it; kept 15 minutes after the next): ${info.pinned}/${first}/**/*.${ext}`);
   lines.push('history:');
   for (const m of [...info.manifests].reverse()) {
