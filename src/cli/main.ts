@@ -7,6 +7,7 @@ import { ChatportError } from '../errors.js';
 import { checkMigrateOptions, MIGRATE_EXAMPLES, MIGRATE_OPTIONS } from '../migrate/migrate-cli.js';
 import { migrateRun } from '../migrate/migrate-command.js';
 import { MIGRATE_PLAN_EXAMPLES, MIGRATE_PLAN_OPTIONS, MIGRATE_PLAN_RUN } from '../migrate/plan-command.js';
+import { checkDatasetOptions, DATASET_EXAMPLES, DATASET_OPTIONS, DATASET_RUN, DATASET_WORDS } from './dataset-command.js';
 import { checkExportOptions, EXPORT_EXAMPLES, EXPORT_OPTIONS, EXPORT_RUN } from './export-command.js';
 import { protectDash, readOptions, registerOptions, type OptionSpec, type OptionValues } from './option-spec.js';
 import { Printer, processIO } from './printer.js';
@@ -20,6 +21,8 @@ export interface CommandDef<S extends OptionSpec> {
   readonly describe: string;
   readonly options: S;
   readonly examples: readonly [string, string][];
+  /** Words the command takes before its options, by name (`dataset show DIR`: action, dir). */
+  readonly words?: readonly string[];
   readonly check?: (values: OptionValues<S>) => void;
   readonly run: CommandRun<OptionValues<S>>;
 }
@@ -59,6 +62,15 @@ export const COMMANDS = [
     options: MIGRATE_PLAN_OPTIONS,
     examples: MIGRATE_PLAN_EXAMPLES,
     run: MIGRATE_PLAN_RUN,
+  }),
+  command({
+    name: 'dataset',
+    describe: 'Show a dataset that export --dataset built: its tables, how to read them, the history of its runs (docs/datasets.md)',
+    options: DATASET_OPTIONS,
+    examples: DATASET_EXAMPLES,
+    words: DATASET_WORDS,
+    check: checkDatasetOptions as (values: OptionValues<typeof DATASET_OPTIONS>) => void,
+    run: DATASET_RUN as unknown as CommandRun<OptionValues<typeof DATASET_OPTIONS>>,
   }),
 ] as const;
 
@@ -105,7 +117,7 @@ export async function parseCommandLine(argv: readonly string[], printer: Printer
   for (const def of all.filter((d) => d.parent === undefined)) {
     const children = all.filter((d) => d.parent === def.name);
     parser.command(
-      def.name,
+      [def.name, ...(def.words ?? []).map((w) => `[${w}]`)].join(' '),
       def.describe,
       (y) => {
         // a subcommand (`migrate plan`) has its own options: yargs resets the parent's for it
@@ -138,13 +150,17 @@ export async function parseCommandLine(argv: readonly string[], printer: Printer
   if (!picked) {
     if (parsed.help || parsed.version) return { kind: 'exit', code: 0 }; // yargs printed them
     const word = (parsed._ as unknown[])[0];
-    const message = word === undefined ? 'give a command: export, validate or migrate' : `unknown command ${JSON.stringify(String(word))}; the commands are export, validate and migrate`;
+    const message = word === undefined ? 'give a command: export, validate, migrate or dataset' : `unknown command ${JSON.stringify(String(word))}; the commands are export, validate, migrate and dataset`;
     return exit(new ChatportError('CONFIG_BAD_OPTION', message, 'cli'));
   }
   const { def, args } = picked;
   if (args.help || args.version) return { kind: 'exit', code: 0 };
   try {
-    const values = readOptions(def.options, args, (args._ as unknown[]).slice(def.name.split(' ').length), argv);
+    const words = def.words ?? [];
+    for (const w of words) if (args[w] === undefined) throw new ChatportError('CONFIG_BAD_OPTION', `missing ${w} (chatport ${def.name} ${words.map((x) => x.toUpperCase()).join(' ')})`, 'cli');
+    const named = Object.fromEntries(words.map((w) => [w, String(args[w])]));
+    const rest = Object.fromEntries(Object.entries(args).filter(([k]) => !words.includes(k)));
+    const values = { ...readOptions(def.options, rest, (args._ as unknown[]).slice(def.name.split(' ').length), argv), ...named };
     def.check?.(values);
     return { kind: 'run', def, values };
   } catch (e) {

@@ -11,7 +11,7 @@ import type { RawRecord } from '../readers/record-splitter.js';
 import { emptyInputError } from '../readers/record-splitter.js';
 import type { RemovalLedger } from '../redact/removal-ledger.js';
 import type { Sink } from '../sinks/sink.js';
-import { writerFor } from '../writers/registry.js';
+import { encodingWriter } from '../writers/registry.js';
 import { ConversationDeriver } from './derive-conversations.js';
 import type { FingerprintSet } from './duplicate-keys.js';
 import { ORDER_PER_SEGMENT, SegmentProcessor, type ReadLimits, type Verdicts } from './process-segment.js';
@@ -66,7 +66,7 @@ export class ApplyStage {
     const output =
       input.kind === 'rows'
         ? ({ kind: 'rows' } as const)
-        : ({ kind: 'fragments', encoders: new Map(mapping.tables.map((t) => [t.name, writerFor(input.format).encoder({ table: t.def, csvRaw: input.csvRaw })] as const)) } as const);
+        : ({ kind: 'fragments', encoders: new Map(mapping.tables.map((t) => [t.name, encodingWriter(input).encoder({ table: t.def, csvRaw: input.csvRaw })] as const)) } as const);
     this.local = new SegmentProcessor(mapping, output, limits, ledger.forced);
     return this.local;
   }

@@ -97,7 +97,7 @@ export async function runPipeline(o: PipelineOptions, makeSink: SinkFactory): Pr
         await sink.commit((written) => {
           for (const [table, rows] of written) stats.table(table).written = rows;
           stats.assertReconciled();
-        });
+        }, ledger);
         return stats;
       } catch (e) {
         await sink.abort();

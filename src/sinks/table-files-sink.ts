@@ -34,7 +34,7 @@ export class TableFilesSink implements Sink {
   rejectsPath: string | null = null;
 
   constructor(private readonly o: TableFilesOptions) {
-    this.input = { kind: 'fragments', format: o.writerDef.format, csvRaw: o.csvRaw };
+    this.input = { kind: 'fragments', format: o.writerDef.format, csvRaw: o.csvRaw, ...(o.writerDef.codec ? { codec: o.writerDef.codec } : {}) };
   }
 
   async open(tables: readonly TableDef[]): Promise<void> {

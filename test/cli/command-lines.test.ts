@@ -51,7 +51,7 @@ function readmeCommands(): string[] {
 /** The example command lines of `chatport [command] --help` (help is not wrapped when piped: one line each). */
 async function helpExamples(): Promise<string[]> {
   const out: string[] = [];
-  for (const args of [[], ['export'], ['validate'], ['migrate'], ['migrate', 'plan']]) {
+  for (const args of [[], ['export'], ['validate'], ['migrate'], ['migrate', 'plan'], ['dataset']]) {
     const r = await runCli([...args, '--help']);
     expect(r.code, r.stderr).toBe(0);
     const section = r.stdout.split(/^Examples:\n/m)[1];
@@ -81,7 +81,7 @@ function optionValues(ws: string[], name: string): string[] {
 
 interface Plan {
   readonly line: string;
-  readonly command: 'export' | 'validate' | 'migrate' | 'migrate plan';
+  readonly command: 'export' | 'validate' | 'migrate' | 'migrate plan' | 'dataset';
   readonly ws: string[];
   readonly from: string;
   readonly sample: string;
@@ -91,7 +91,8 @@ function planFor(line: string): Plan {
   const ws = words(line);
   const at = ws.indexOf('chatport');
   const command = (ws[at + 1] === 'migrate' && ws[at + 2] === 'plan' ? 'migrate plan' : ws[at + 1]) as Plan['command'];
-  const from = optionValues(ws, '--from')[0]!;
+  // `dataset show DIR` reads a dataset that an export of the Dashly sample builds first
+  const from = optionValues(ws, '--from')[0] ?? 'dashly';
   const sample = VENDOR_SAMPLES[from] ?? OWN_MAPPING.sample;
   return { line, command, ws, from, sample };
 }
@@ -147,6 +148,10 @@ async function runLine(plan: Plan): Promise<{ code: number; stdout: string; stde
   let line = plan.line.replace(/\bnpx chatport\b/g, 'chatport').replace(/\b([A-Z_]+)=\.\.\.(?=\s)/g, `$1=${TOKEN}`);
   let server: DashlyTestServer | null = null;
   const targets: string[] = [];
+  if (plan.command === 'dataset') {
+    const built = await runCli(['export', '--from', 'dashly', '--input', path.join(ROOT, plan.sample), '--dataset', ws[ws.indexOf('show') + 1]!, '--quiet'], { cwd });
+    expect(built.code, built.stderr).toBe(0);
+  }
   if (plan.command === 'migrate') {
     server = await DashlyTestServer.start({ token: TOKEN });
     const conversations = await sampleConversations(plan);
@@ -188,6 +193,13 @@ async function expectPromises(plan: Plan, r: Awaited<ReturnType<typeof runLine>>
     if (quiet) expect(r.stderr).toBe('');
     else expect(r.stderr).toMatch(/^Read \d+ records .* All records accounted for\.\n$/);
     if (report) expect(report.records_read).toBeGreaterThan(0);
+  } else if (plan.command === 'dataset') {
+    const dir = ws[ws.indexOf('show') + 1]!;
+    if (ws.includes('--json')) expect(JSON.parse(r.stdout)).toMatchObject({ dir, settings: { format: 'jsonl', version: 1 }, tables: { messages: { rows: 25 } } });
+    else {
+      expect(r.stdout).toMatch(new RegExp(`^dataset ${dir}: jsonl \\(compression none\\), version 1, committed `));
+      expect(r.stdout).toContain("read_json('warehouse/messages/**/*.jsonl', hive_partitioning = true)");
+    }
   } else if (plan.command === 'validate') {
     expect(r.stdout).toMatch(/^Mapping \S+: \d+ records read, \d+ mapped, 0 failed/);
     if (report) expect(report.records_failed).toBe(0);

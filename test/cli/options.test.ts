@@ -38,6 +38,8 @@ function baseGroups(command: string): string[][] {
       return [['--from', 'dashly'], ['--input', SAMPLE], ['--map-conversations', path.join(dir, 'c.csv')], ['--state', path.join(dir, 'never-written.jsonl')]];
     case 'migrate plan':
       return [['--from', 'dashly'], ['--input', SAMPLE], ['--out', path.join(dir, 'never-written-plan')]];
+    case 'dataset':
+      return [['show', path.join(dir, 'no-dataset')]]; // its words: the action and the directory
     default:
       throw new Error(command);
   }
@@ -90,6 +92,8 @@ const OPTION_NEEDS: Record<string, { add?: string[]; drop?: string[] }> = {
   'csv-raw': { add: ['--format', 'csv'] },
   rejects: { add: ['--on-error', 'skip'] },
   plan: { drop: ['map-conversations'] },
+  compression: { add: ['--format', 'parquet'] },
+  dataset: { drop: ['out'] },
 };
 
 function camel(name: string): string {
@@ -104,9 +108,11 @@ for (const command of COMMANDS) {
 
     it('an unknown option and a stray word are refused', async () => {
       await expectRefused(argvWith(command.name, '', '--no-such-option', 'x'), command.name, 'unknown option --no-such-option');
-      // after --from (a single value), not after --input, whose list would take it as an input
+      // after --from (a single value), not after --input, whose list would take it as an input; after the words of a
+      // command without options that take values
       const words = command.name.split(' ');
-      await expectRefused([...words, '--from', 'dashly', 'stray', ...argvWith(command.name, 'from').slice(words.length)], command.name, 'unexpected argument "stray"');
+      const stray = 'from' in command.options ? [...words, '--from', 'dashly', 'stray', ...argvWith(command.name, 'from').slice(words.length)] : argvWith(command.name, [], 'stray');
+      await expectRefused(stray, command.name, 'unexpected argument "stray"');
     });
 
     for (const [name, d] of Object.entries(command.options) as [string, OptionDef][]) {
@@ -210,9 +216,11 @@ describe('options that depend on each other', () => {
 
 describe('commands and help', () => {
   it('no command, an unknown command, and a command without options each say where help is', async () => {
-    await expect(parse([])).resolves.toMatchObject({ parsed: { kind: 'exit', code: 64 }, err: 'chatport: CONFIG_BAD_OPTION: give a command: export, validate or migrate. See chatport --help\n' });
+    await expect(parse([])).resolves.toMatchObject({ parsed: { kind: 'exit', code: 64 }, err: 'chatport: CONFIG_BAD_OPTION: give a command: export, validate, migrate or dataset. See chatport --help\n' });
     await expect(parse(['expor'])).resolves.toMatchObject({ err: expect.stringContaining('unknown command "expor"') });
-    await expectRefused(['export'], 'export', 'missing --from, --input and --out');
+    await expectRefused(['export'], 'export', 'missing --from and --input');
+    await expectRefused(['export', '--from', 'dashly', '--input', SAMPLE], 'export', 'give either --out (replace the table files) or --dataset (merge into a dataset), one of them');
+    await expectRefused(['dataset'], 'dataset', 'missing action');
     await expectRefused(['validate'], 'validate', 'missing --from and --input');
     await expectRefused(['migrate'], 'migrate', 'missing --from and --input');
   });
