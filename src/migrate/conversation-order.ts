@@ -9,9 +9,9 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { claimOsTempFolder } from '../fs/temp-folder.js';
 import { compareForMigration, type MigrateAnswer, type MigrateConversation, type MigrateItem, type MigrateMessage } from './migrate-message.js';
 
 export interface ConversationGroup {
@@ -47,7 +47,10 @@ export interface GroupedInput {
 export interface GroupOptions {
   /** Buffer budget in UTF-16 code units of row text (plus a fixed allowance per row). */
   readonly maxBufferedChars?: number;
-  /** Folder the spill folder is made in: the migration's temporary folder under its state lock; the OS one by default. */
+  /**
+   * Folder the spill folder is made in: the migration's temporary folder under its state lock. By default (a dry run,
+   * which has no lock) a pid-named folder in the OS one, which the next chatport run removes if this one is killed.
+   */
   readonly spillDir?: string;
 }
 
@@ -67,7 +70,7 @@ export async function groupByConversation(rows: AsyncIterable<MigrateItem>, opti
       if (row.table === 'messages') total++;
       buffered += rowChars(row);
       if (buffered >= budget) {
-        dir ??= await mkdtemp(join(options.spillDir ?? tmpdir(), 'chatport-migrate-'));
+        dir ??= options.spillDir !== undefined ? await mkdtemp(join(options.spillDir, 'chatport-migrate-')) : await claimOsTempFolder('migrate');
         const path = join(dir, `run-${runs.length}.jsonl`);
         buffer.sort(compareForMigration);
         await writeLines(path, buffer);

@@ -160,7 +160,7 @@ export class RunStats {
         : 'No record rejected.',
       skipped.length ? `Skipped by mapping rule: ${skipped.join(', ')}.` : '',
       unknown.length ? `Unknown enum values kept with defaults: ${unknown.join('; ')}.` : 'No unknown enum values.',
-      `${formatSeconds(seconds)}, ${formatRate(this.bytesRead, seconds)}, ${formatCount(Math.round(this.recordsRead / Math.max(seconds, 1e-3)))} records/s, peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB.`,
+      `${formatSeconds(seconds)}, ${formatRate(this.bytesRead, seconds)}, ${countOf(Math.round(this.recordsRead / Math.max(seconds, 1e-3)), 'record')}/s, peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB.`,
       rec.ok ? 'All records accounted for.' : `RECONCILIATION FAILED: ${rec.problems.join('; ')}.`,
     ];
     return parts.filter(Boolean).join(' ');
