@@ -17,7 +17,8 @@ const builds = [];
 for (const dir of positionals) {
   const dist = (f) => pathToFileURL(path.resolve(dir, 'dist', 'mapping', f)).href;
   const { loadMapping } = await import(dist('load-mapping.js'));
-  const { mapRows, unwrapRecord } = await import(dist('compile-mapping.js'));
+  // the per-record path lives in map-rows.js since the split of compile-mapping.ts; older builds export it there
+  const { mapRows, unwrapRecord } = await import(dist('map-rows.js')).catch(() => import(dist('compile-mapping.js')));
   const mapping = await loadMapping(values.vendor);
   const ctx = { unknownEnum() {} };
   const run = () => {

@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { recordBatches } from './generate.mjs';
 import { loadMapping } from '../dist/mapping/load-mapping.js';
-import { mapRows, unwrapRecord } from '../dist/mapping/compile-mapping.js';
+import { mapRows, unwrapRecord } from '../dist/mapping/map-rows.js';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '300000' }, rounds: { type: 'string', default: '5' }, vendor: { type: 'string', default: 'dashly' } } });
 const records = [];

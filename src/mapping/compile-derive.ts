@@ -3,7 +3,9 @@
 // order, so the result is the same whatever order or parallelism the rows arrived in.
 
 import { TABLES, type CanonicalTableName, type Row, type TableDef, type TableName } from '../model/canonical-schema.js';
-import { compileCondition, compileRule, invalid, NO_ANCESTORS, type Evaluate, type MapContext, type Test } from './compile-rule.js';
+import { compileRule } from './compile-rule.js';
+import { compileCondition } from './compile-condition.js';
+import { invalid, NO_ANCESTORS, type Evaluate, type MapContext, type Test } from './rule-scope.js';
 import type { AggregateSpec, DeriveSpec, RuleSpec } from './mapping-types.js';
 
 const RESERVED = new Set(['source', 'conversation_id']);

@@ -1,4 +1,5 @@
-// Compiles one column rule or condition of a mapping into a plain function. The rule's shape was checked when the
+// Compiles one column rule of a mapping into a plain function (conditions: compile-condition.ts; the scope and errors
+// rules share: rule-scope.ts). The rule's shape was checked when the
 // file was loaded (mapping-spec.ts); what is checked here needs more than the shape (a path's syntax and how far its
 // ^ may climb, a timestamp column's conversion, a regular expression), a CONFIG_MAPPING_INVALID naming the place in
 // the file. Rules also record which source paths they place in columns, so the engine can keep everything else in
@@ -6,138 +7,15 @@
 
 import { ChatportError, type ErrorCode } from '../errors.js';
 import { formatMicros } from '../model/timestamp.js';
-import type { ColumnType } from '../model/canonical-schema.js';
 import { ConversionError, converterFor, describeType, TIMESTAMP_CONVERSIONS, type Converter } from './conversions.js';
-import type { Conversion, ConditionSpec, RuleSpec, ValueType } from './mapping-types.js';
-import { ALL, compileGetter, formatPath, parsePath, PathSyntaxError, type ParsedPath, type PathStep } from './paths.js';
+import type { Conversion, RuleSpec } from './mapping-types.js';
+import { ALL, compileGetter, type ParsedPath, type PathStep } from './paths.js';
 import { ConsumptionScope } from './consumed-tree.js';
+import { compileCondition, scalarKey } from './compile-condition.js';
+import { elementError, invalid, isPlainObject, markConsumed, parseRulePath, placeError, sourceGetter, tracked, type Ancestors, type Evaluate, type RuleScope } from './rule-scope.js';
 import { LosslessNumber, comparableNumberText, exactDouble } from '../json/lossless-number.js';
 
 /** Per-record state the compiled functions report into. */
-export interface MapContext {
-  unknownEnum(column: string, raw: string): void;
-  /** validate's coverage (MapObserver): told each rest that goes to an `extra`, with where its object sits in the record. */
-  readonly kept?: (rest: Record<string, unknown>, at: readonly PathStep[]) => void;
-  /** With kept: where the element being mapped (0) or one around it (1, 2...) sits in the record. */
-  readonly locationUp?: (up: number) => readonly PathStep[];
-}
-
-/** The elements and record around the one a rule reads, nearest last (`^` is the last, `^^` the one before). */
-export type Ancestors = readonly unknown[];
-export const NO_ANCESTORS: Ancestors = Object.freeze([]);
-
-export type Evaluate = (rec: unknown, up: Ancestors, index: number, ctx: MapContext) => unknown;
-export type Test = (rec: unknown, up: Ancestors, ctx: MapContext) => boolean;
-
-/** Where the rule sits, for messages and for tracking what it consumes. */
-export interface RuleScope {
-  readonly file: string;
-  /** Path inside the mapping file, e.g. tables.messages.columns.created_at */
-  readonly at: string;
-  /** Column name reported for unknown enum values and errors. */
-  readonly column: string;
-  /** Source paths the rule places in a column are marked here (null: not tracked, e.g. derive rules). */
-  readonly consumed: ConsumptionScope | null;
-  /** The scopes of the levels around (`^` is the last), for paths that start with ^; as many as the rule has ancestors. */
-  readonly upConsumed: readonly (ConsumptionScope | null)[];
-  /** Whether the rule runs only on some elements (under a when, or a first_of branch after the first). */
-  readonly guarded?: boolean;
-  /** Output type: decides the default conversion and how timestamps are represented. */
-  readonly type: ColumnType;
-  /** Inside a JSON value (attachments, object): timestamps become ISO strings there. */
-  readonly inJson: boolean;
-  /** Told every path the rule reads, conditions included (the removal rule needs the paths removed_at reads). */
-  readonly onPath?: (path: ParsedPath) => void;
-}
-
-/** Where a condition sits, who wants to know the paths it reads, and how many levels `^` may climb (unlimited if absent). */
-export type ConditionScope = Pick<RuleScope, 'file' | 'at' | 'onPath'> & { readonly levels?: number };
-
-
-/** Errors whose position names source paths relative to the element the failing rule read (see elementError). */
-const relativePaths = new WeakMap<ChatportError, readonly ParsedPath[]>();
-
-/**
- * A record error of a rule, naming the paths it read relative to the element it read them from (`timestamp`,
- * `^.id`). The mapper, which knows where that element sits in the record, turns them into the element's own path
- * (`history[3].timestamp`) with placeError; an `each` rule first puts its sub-record in front (`files[2].size`).
- */
-export function elementError(code: ErrorCode, message: string, paths: readonly ParsedPath[]): ChatportError {
-  const e = new ChatportError(code, message, 'map', { path: paths.map((p) => p.text).join(' | ') });
-  relativePaths.set(e, paths);
-  return e;
-}
-
-/**
- * The error with its relative paths resolved against where the element sits: `locationUp(k)` is the location in the
- * record of the element k levels up (0: the element itself), or null to leave them relative to a host that is itself
- * an element (`base`, for each rules). Errors without relative paths are returned as they are.
- */
-export function placeError(e: unknown, locationUp: (up: number) => readonly PathStep[] | null, base?: (p: ParsedPath) => ParsedPath): unknown {
-  if (!(e instanceof ChatportError)) return e;
-  const paths = relativePaths.get(e);
-  if (!paths) return e;
-  if (base) return elementError(e.code, e.message, paths.map(base));
-  const text = paths.map((p) => {
-    const at = locationUp(p.up);
-    return at === null ? p.text : formatPath([...at, ...p.segments]);
-  });
-  return new ChatportError(e.code, e.message, e.stage, { ...e.position, path: text.join(' | ') });
-}
-
-export function invalid(scope: Pick<RuleScope, 'file' | 'at'>, message: string): ChatportError {
-  return new ChatportError('CONFIG_MAPPING_INVALID', message, 'config', { file: scope.file, path: scope.at });
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-
-function parse(text: unknown, scope: ConditionScope): ParsedPath {
-  if (typeof text !== 'string') throw invalid(scope, `a path must be a string, got ${JSON.stringify(text)}`);
-  try {
-    const path = parsePath(text);
-    if (scope.levels !== undefined && path.up > scope.levels) {
-      throw invalid(scope, `path "${text}" climbs ${path.up} level${path.up === 1 ? '' : 's'} up, but only ${scope.levels} ${scope.levels === 1 ? 'is' : 'are'} around it here${scope.levels === 0 ? ' (^ reads the record around a for_each element)' : ''}`);
-    }
-    scope.onPath?.(path);
-    return path;
-  } catch (e) {
-    if (e instanceof PathSyntaxError) throw invalid(scope, e.message);
-    throw e;
-  }
-}
-
-/**
- * A getter that reads from the element or, for `^.` paths, from a level around it. An element path is the compiled
- * getter itself (it ignores the ancestors): each wrapper here is one more call per read, for every record.
- */
-export function sourceGetter(p: ParsedPath): (rec: unknown, up: Ancestors) => unknown {
-  const get = compileGetter(p.segments);
-  if (p.up === 0) return get;
-  const n = p.up;
-  if (p.segments.length === 0) return (_rec, up) => up[up.length - n];
-  return (_rec, up) => get(up[up.length - n]);
-}
-
-/** Marks what a path read consumes; for a guarded rule, returns the function that marks it on the current element. */
-function markConsumed(p: ParsedPath, scope: RuleScope, scalarOnly: boolean): (() => void) | null {
-  const tree = p.up === 0 ? scope.consumed : scope.upConsumed[scope.upConsumed.length - p.up];
-  // a read of a level around is consumed only when some element's rule really made it (a record whose array is empty
-  // had nothing read through ^)
-  return tree?.track(p.segments, scalarOnly, scope.guarded === true || p.up > 0) ?? null;
-}
-
-/** A getter that, when it runs, also says that its (guarded) branch was evaluated on this element. */
-function tracked(get: (rec: unknown, up: Ancestors) => unknown, mark: (() => void) | null): (rec: unknown, up: Ancestors) => unknown {
-  if (!mark) return get;
-  return (rec, up) => {
-    mark();
-    return get(rec, up);
-  };
-}
-
 export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate {
   // shorthand: a bare string is a path
   const spec: RuleSpec = typeof raw === 'string' ? { path: raw } : raw;
@@ -163,11 +41,11 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
   if (spec.path !== undefined) {
     const list = Array.isArray(spec.path) ? spec.path : [spec.path];
     if (list.length === 0) throw invalid({ ...scope, at: `${scope.at}.path` }, 'path list is empty');
-    const parsed = list.map((p, i) => parse(p, { ...scope, levels: scope.upConsumed.length, at: Array.isArray(spec.path) ? `${scope.at}.path[${i}]` : `${scope.at}.path` }));
+    const parsed = list.map((p, i) => parseRulePath(p, { ...scope, levels: scope.upConsumed.length, at: Array.isArray(spec.path) ? `${scope.at}.path[${i}]` : `${scope.at}.path` }));
     rulePaths = parsed;
     // pluck reads one field of each element and `pick: first` the first element: only that much is consumed
     const suffix: PathStep[] | null =
-      spec.pluck !== undefined && typeof spec.pluck === 'string' ? [ALL, ...parse(spec.pluck, { ...scope, levels: 0, at: `${scope.at}.pluck`, onPath: undefined }).segments] : spec.pick === 'first' ? [0] : null;
+      spec.pluck !== undefined && typeof spec.pluck === 'string' ? [ALL, ...parseRulePath(spec.pluck, { ...scope, levels: 0, at: `${scope.at}.pluck`, onPath: undefined }).segments] : spec.pick === 'first' ? [0] : null;
     const consumes = spec.pick !== 'last' && spec.pick !== 'length';
     const getters = parsed.map((p, i) => {
       const mark = consumes ? markConsumed(suffix ? { ...p, segments: [...p.segments, ...suffix] } : p, { ...inner, guarded: inner.guarded || i > 0 }, scalarOnly || suffix !== null) : null;
@@ -382,7 +260,7 @@ function defaultConversion(scope: RuleScope): Conversion | undefined {
 
 /** `each: path` with `fields`: an array of sub-records (attachments); each keeps its unmapped rest in `extra`. */
 function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
-  const arrayPath = parse(spec.each, { ...scope, levels: scope.upConsumed.length, at: `${scope.at}.each` });
+  const arrayPath = parseRulePath(spec.each, { ...scope, levels: scope.upConsumed.length, at: `${scope.at}.each` });
   const get = tracked(sourceGetter(arrayPath), markConsumed(arrayPath, scope, false));
   const elementConsumed = new ConsumptionScope();
   const fields = Object.entries(spec.fields!).map(([k, r]) => {
@@ -460,7 +338,7 @@ function compileTemplate(text: string, scope: RuleScope): Evaluate {
       literal = '';
       if (inner === 'index') parts.push((_r, _u, index) => index);
       else {
-        const p = parse(inner, { ...scope, levels: scope.upConsumed.length, at: `${scope.at}.template` });
+        const p = parseRulePath(inner, { ...scope, levels: scope.upConsumed.length, at: `${scope.at}.template` });
         const get = tracked(sourceGetter(p), markConsumed(p, scope, true));
         const read = (rec: unknown, up: Ancestors) => get(rec, up);
         placeholders.set(read, p);
@@ -504,9 +382,9 @@ function compileTransforms(spec: RuleSpec, scope: RuleScope, source: Evaluate, d
   if (spec.lookup !== undefined) {
     const l = spec.lookup;
     // the array looked in is a table of the record: a lookup reads one entry, so the array stays in extra
-    const list = sourceGetter(parse(l.in, { ...at('lookup.in'), levels: scope.upConsumed.length }));
-    const key = compileGetter(parse(l.key, { ...at('lookup.key'), levels: 0, onPath: undefined }).segments);
-    const field = l.get === undefined ? null : compileGetter(parse(l.get, { ...at('lookup.get'), levels: 0, onPath: undefined }).segments);
+    const list = sourceGetter(parseRulePath(l.in, { ...at('lookup.in'), levels: scope.upConsumed.length }));
+    const key = compileGetter(parseRulePath(l.key, { ...at('lookup.key'), levels: 0, onPath: undefined }).segments);
+    const field = l.get === undefined ? null : compileGetter(parseRulePath(l.get, { ...at('lookup.get'), levels: 0, onPath: undefined }).segments);
     const inner = value;
     value = (rec, up, index, ctx) => {
       const v = inner(rec, up, index, ctx);
@@ -523,7 +401,7 @@ function compileTransforms(spec: RuleSpec, scope: RuleScope, source: Evaluate, d
     };
   }
   if (spec.pluck !== undefined) {
-    const get = compileGetter(parse(spec.pluck, { ...at('pluck'), levels: 0, onPath: undefined }).segments);
+    const get = compileGetter(parseRulePath(spec.pluck, { ...at('pluck'), levels: 0, onPath: undefined }).segments);
     const inner = value;
     value = (rec, up, index, ctx) => {
       const v = inner(rec, up, index, ctx);
@@ -569,129 +447,6 @@ function compileTransforms(spec: RuleSpec, scope: RuleScope, source: Evaluate, d
     };
   }
   return value;
-}
-
-export function compileCondition(raw: ConditionSpec, scope: ConditionScope): Test {
-  const spec = raw;
-  if (spec.all !== undefined || spec.any !== undefined) {
-    const list = (spec.all ?? spec.any)!;
-    const key = spec.all !== undefined ? 'all' : 'any';
-    const tests = list.map((c, i) => compileCondition(c, { ...scope, at: `${scope.at}.${key}[${i}]` }));
-    return key === 'all' ? (r, p, c) => tests.every((t) => t(r, p, c)) : (r, p, c) => tests.some((t) => t(r, p, c));
-  }
-  if (spec.not !== undefined) {
-    const t = compileCondition(spec.not, { ...scope, at: `${scope.at}.not` });
-    return (r, p, c) => !t(r, p, c);
-  }
-  const get = sourceGetter(parse(spec.path!, { ...scope, at: `${scope.at}.path` }));
-  const op = ['equals', 'in', 'exists', 'truthy', 'nonempty', 'is', 'matches'].find((k) => k in spec)!;
-  switch (op) {
-    case 'equals': {
-      // a string value is compared as it is: scalarKey would only build "s:" + value to compare the same way
-      const want = spec.equals;
-      const wantKey = scalarKey(want);
-      return (r, p) => {
-        const v = get(r, p);
-        return typeof v === 'string' ? typeof want === 'string' && v === want : scalarKey(v) === wantKey;
-      };
-    }
-    case 'in': {
-      const set = new Set(spec.in!.map(scalarKey));
-      const strings = new Set(spec.in!.filter((x): x is string => typeof x === 'string'));
-      return (r, p) => {
-        const v = get(r, p);
-        return typeof v === 'string' ? strings.has(v) : set.has(scalarKey(v));
-      };
-    }
-    case 'exists': {
-      const want = spec.exists === true;
-      return (r, p) => {
-        const v = get(r, p);
-        return (v !== undefined && v !== null) === want;
-      };
-    }
-    case 'truthy': {
-      const want = spec.truthy === true;
-      return (r, p) => isTruthy(get(r, p)) === want;
-    }
-    case 'nonempty': {
-      const want = spec.nonempty === true;
-      return (r, p) => isNonEmpty(get(r, p)) === want;
-    }
-    case 'is': {
-      const types: readonly ValueType[] = Array.isArray(spec.is) ? spec.is : [spec.is!];
-      // valueType(v) in the list, without building the type's name for every record
-      const has = (t: ValueType) => types.includes(t);
-      const [str, num, bool, obj, arr, nul] = [has('string'), has('number'), has('boolean'), has('object'), has('array'), has('null')];
-      return (r, p) => {
-        const v = get(r, p);
-        switch (typeof v) {
-          case 'string':
-            return str;
-          case 'number':
-            return num;
-          case 'boolean':
-            return bool;
-          case 'object':
-            if (v === null) return nul;
-            if (Array.isArray(v)) return arr;
-            return v instanceof LosslessNumber ? num : obj;
-          default:
-            return false; // undefined (missing), bigint, function, symbol: no type a mapping can name
-        }
-      };
-    }
-    default: {
-      let re: RegExp;
-      try {
-        re = new RegExp(String(spec.matches));
-      } catch (e) {
-        throw invalid({ ...scope, at: `${scope.at}.matches` }, `bad regular expression: ${(e as Error).message}`);
-      }
-      return (r, p) => {
-        const v = get(r, p);
-        return typeof v === 'string' && re.test(v);
-      };
-    }
-  }
-}
-
-/** Comparable key for equals / in: numbers and id strings compare by their text. */
-function scalarKey(v: unknown): string {
-  if (v === undefined) return 'undefined';
-  if (v === null) return 'null';
-  if (v instanceof LosslessNumber) return `n:${comparableNumberText(v)}`;
-  switch (typeof v) {
-    case 'string':
-      return `s:${v}`;
-    case 'number':
-      return `n:${v}`;
-    case 'boolean':
-      return `b:${v}`;
-    default:
-      return `j:${JSON.stringify(v)}`;
-  }
-}
-
-export function valueType(v: unknown): ValueType {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (v instanceof LosslessNumber) return 'number';
-  const t = typeof v;
-  return t === 'object' ? 'object' : (t as ValueType);
-}
-
-/** Vendors' loose falsy values: null, false, 0 (also spelled 0.0 or -0), "", "0" (Dashly sends booleans as 0 or ""). */
-export function isTruthy(v: unknown): boolean {
-  if (v instanceof LosslessNumber) return exactDouble(v) !== 0;
-  return !(v === undefined || v === null || v === false || v === 0 || v === '' || v === '0');
-}
-
-function isNonEmpty(v: unknown): boolean {
-  if (v === undefined || v === null || v === '') return false;
-  if (Array.isArray(v)) return v.length > 0;
-  if (typeof v === 'object' && !(v instanceof LosslessNumber)) return Object.keys(v).length > 0;
-  return true;
 }
 
 /** Assigns an own property, even for keys like `__proto__`, without touching any prototype. */

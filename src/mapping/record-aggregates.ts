@@ -5,8 +5,8 @@
 
 import type { TableDef, TableName } from '../model/canonical-schema.js';
 import { compileAggregate, type Aggregator } from './compile-derive.js';
-import { invalid, type MapContext } from './compile-rule.js';
-import type { MappedRow } from './compile-mapping.js';
+import { invalid, type MapContext } from './rule-scope.js';
+import type { MappedRow } from './map-rows.js';
 import type { AggregateSpec } from './mapping-types.js';
 
 export interface RecordAggregates {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { CompiledDerive, DeriveState } from '../mapping/compile-derive.js';
 import { finishDeriveState, mergeDeriveStates, newDeriveState, updateDeriveState } from '../mapping/compile-derive.js';
-import type { MapContext } from '../mapping/compile-rule.js';
+import type { MapContext } from '../mapping/rule-scope.js';
 import type { Row } from '../model/canonical-schema.js';
 import { LosslessNumber } from '../json/lossless-number.js';
 import { tagLosslessValue, untagLosslessIn } from './cross-thread.js';

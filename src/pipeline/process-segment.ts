@@ -6,12 +6,13 @@
 // threads and on the main thread, so output bytes do not depend on the thread count.
 
 import { ChatportError } from '../errors.js';
-import type { CompiledMapping, UnwrappedRecord } from '../mapping/compile-mapping.js';
-import { finishRecordRows, keysOf, mapRows, unwrapRecord, type MappedRow } from '../mapping/compile-mapping.js';
+import type { CompiledMapping } from '../mapping/compile-mapping.js';
+import type { UnwrappedRecord } from '../mapping/map-rows.js';
+import { finishRecordRows, keysOf, mapRows, unwrapRecord, type MappedRow } from '../mapping/map-rows.js';
 import { stableStringify } from '../json/stable-json.js';
 import { withoutRemovedContent } from '../redact/removed-elements.js';
 import type { DeriveState } from '../mapping/compile-derive.js';
-import type { MapContext } from '../mapping/compile-rule.js';
+import type { MapContext } from '../mapping/rule-scope.js';
 import type { Row, TableName } from '../model/canonical-schema.js';
 import { parseRecord, positionOf } from '../readers/parse-record.js';
 import { RecordSplitter, type RawRecord } from '../readers/record-splitter.js';

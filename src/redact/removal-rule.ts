@@ -6,8 +6,9 @@
 // loses is decided in redact.ts; removal spread across copies of one part is the ledger's (removal-ledger.ts).
 
 import type { CompiledMapping, RemovalPath, RemovalSpec } from '../mapping/compile-mapping.js';
-import { elementsOf, EVERY } from '../mapping/compile-mapping.js';
-import { NO_ANCESTORS, type MapContext } from '../mapping/compile-rule.js';
+import { EVERY } from '../mapping/compile-mapping.js';
+import { elementsOf } from '../mapping/map-rows.js';
+import { NO_ANCESTORS, type MapContext } from '../mapping/rule-scope.js';
 import { parsePartialJson, type PartialJson } from '../json/partial-json.js';
 import { LosslessNumber } from '../json/lossless-number.js';
 

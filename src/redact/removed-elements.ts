@@ -6,7 +6,7 @@
 // survive redaction, as scalars) and what its removed_when reads; everything else of it is gone from the record that
 // every rule, every `extra` and every aggregate then reads. The element's row is still redacted by redact.ts.
 
-import type { RemovedElement } from '../mapping/compile-mapping.js';
+import type { RemovedElement } from '../mapping/map-rows.js';
 import { ALL, type PathStep, type Segment } from '../mapping/paths.js';
 import { LosslessNumber } from '../json/lossless-number.js';
 import { keptOnRedaction } from './redact.js';

@@ -11,8 +11,9 @@ import { runPipeline } from '../pipeline/run-pipeline.js';
 import type { Row, TableName } from '../model/canonical-schema.js';
 import type { Sink, SinkInput } from '../sinks/sink.js';
 import { LosslessNumber } from '../json/lossless-number.js';
-import type { CompiledMapping, MappedRow, MapObserver } from '../mapping/compile-mapping.js';
-import { NO_ANCESTORS, type Test } from '../mapping/compile-rule.js';
+import type { CompiledMapping, MapObserver } from '../mapping/compile-mapping.js';
+import type { MappedRow } from '../mapping/map-rows.js';
+import { NO_ANCESTORS, type Test } from '../mapping/rule-scope.js';
 import { ALL, formatPath, type PathStep } from '../mapping/paths.js';
 
 export interface ValidationReport {

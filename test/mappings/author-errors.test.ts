@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatportError } from '../../src/errors.js';
-import { compileMapping, mapRecord } from '../../src/mapping/compile-mapping.js';
+import { compileMapping } from '../../src/mapping/compile-mapping.js';
+import { mapRecord } from '../../src/mapping/map-rows.js';
 import { loadMapping } from '../../src/mapping/load-mapping.js';
 
 const ctx = () => ({ unknownEnum: () => {} });

@@ -1,8 +1,9 @@
 // `each` with `allow_single`: a vendor that sends one sub-record as a bare object (Expertflow CX's
 // body.attachment) gets a list of one; without the flag the old behaviour stands (an object is an error).
 import { describe, expect, it } from 'vitest';
-import { compileMapping, mapRecord } from '../../src/mapping/compile-mapping.js';
-import type { MapContext } from '../../src/mapping/compile-rule.js';
+import { compileMapping } from '../../src/mapping/compile-mapping.js';
+import { mapRecord } from '../../src/mapping/map-rows.js';
+import type { MapContext } from '../../src/mapping/rule-scope.js';
 import { ChatportError } from '../../src/errors.js';
 
 const ctx = (): MapContext => ({ unknownEnum: () => {} });

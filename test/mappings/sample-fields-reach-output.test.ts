@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileMapping, mapRecord } from '../../src/mapping/compile-mapping.js';
+import { compileMapping } from '../../src/mapping/compile-mapping.js';
+import { mapRecord } from '../../src/mapping/map-rows.js';
 import { ALL, formatPath, type PathStep } from '../../src/mapping/paths.js';
 import { MAPPINGS_DIR, parseMappingText } from '../../src/mapping/load-mapping.js';
 import { ROOT } from '../helpers/export-helpers.js';

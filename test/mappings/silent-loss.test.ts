@@ -1,7 +1,8 @@
 // The four ways the mapping language used to lose vendor data without a word (issue 12). Each case maps a record
 // and checks that every field it carries reaches a column, some row's `extra`, or the mapping's `ignore` list.
 import { describe, expect, it } from 'vitest';
-import { compileMapping, mapRecord } from '../../src/mapping/compile-mapping.js';
+import { compileMapping } from '../../src/mapping/compile-mapping.js';
+import { mapRecord } from '../../src/mapping/map-rows.js';
 
 const ctx = () => ({ unknownEnum: () => {} });
 const compile = (tables: unknown) => compileMapping({ chatport_mapping: 1, vendor: 'loss', tables }, 'loss.yaml');
