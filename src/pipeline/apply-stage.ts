@@ -130,12 +130,14 @@ export class ApplyStage {
         'config',
       );
     }
-    // every record rejected (--on-error skip): a run that mapped nothing is no success, and its rejects would be the
-    // whole input, raw, judged by a removal rule that may not be this vendor's
-    if (stats.recordsMapped === 0 && stats.recordsRejected > 0 && this.o.requireMatch) {
+    // no record of the run had what the mapping requires (--on-error skip): a run that mapped nothing is no success,
+    // and its rejects would be the whole input, raw, judged by a removal rule that may not be this vendor's. Lines that
+    // do not parse, and values of the wrong type, say nothing about the mapping: they are rejected as usual.
+    const missing = stats.rejectsByCode.get('MAP_MISSING_FIELD') ?? 0;
+    if (stats.recordsMapped === 0 && missing > 0 && this.o.requireMatch) {
       throw new ChatportError(
         'CONFIG_MAPPING_MISMATCH',
-        `the mapping ${mapping.vendor} rejected every one of the ${stats.recordsRejected} records: is --from the right mapping for this input? (chatport validate shows why)`,
+        `none of the ${stats.recordsRejected} records has the fields the mapping ${mapping.vendor} requires (${missing} lack a key or required field): is --from the right mapping for this input? (chatport validate shows why)`,
         'config',
       );
     }

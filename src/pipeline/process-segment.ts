@@ -247,7 +247,9 @@ export class SegmentProcessor {
     for (let k = 0; k < enums.length; k += 2) guessed.add(enums[k]!);
     this.recordEnums = [];
     try {
-      return sameBeyondExtra(result.rows, mapRows(mapping, { record: keysOnly, wrapper: result.wrapper }, this.ctx).rows, guessed) ? Beyond.Unfilled : Beyond.Filled;
+      // validate's observer must not count this second look at the record
+      const quiet = mapping.observer ? { ...mapping, observer: null } : mapping;
+      return sameBeyondExtra(result.rows, mapRows(quiet, { record: keysOnly, wrapper: result.wrapper }, this.ctx).rows, guessed) ? Beyond.Unfilled : Beyond.Filled;
     } catch (e) {
       if (!(e instanceof ChatportError)) throw e;
       return Beyond.Filled; // the keys alone do not map: the other fields mattered

@@ -4,6 +4,7 @@
 // only after the run succeeded and reconciled; any failure or signal removes that folder and leaves earlier outputs
 // untouched.
 
+import { isCanonicalTable } from '../model/canonical-schema.js';
 import { OutputSet, type OutputSetOptions } from '../writers/output-set.js';
 import { writerFor } from '../writers/registry.js';
 import type { FormatName, WriterDef } from '../writers/writer.js';
@@ -24,7 +25,8 @@ export interface ExportOptions extends Omit<PipelineOptions, 'tempDir' | 'checkp
 export async function runExport(options: ExportOptions): Promise<RunStats> {
   const stats = options.stats ?? new RunStats();
   const writerDef = options.writerDef ?? writerFor(options.format);
-  const outputs = await OutputSet.open(options.outDir, options.outputSet);
+  const customTables = options.mapping.outputTables.filter((t) => !isCanonicalTable(t.name)).map((t) => t.name);
+  const outputs = await OutputSet.open(options.outDir, { ...options.outputSet, customTables });
   try {
     let sink: TableFilesSink | null = null;
     await runPipeline(

@@ -3,9 +3,10 @@
 // power cut), removes the temporary data of dead runs, and gets a temporary folder of its own inside `--out`, where
 // its writers and spills work. Commit then swaps the whole set through the commit journal (src/fs/commit-journal.ts).
 //
-// A run owns OWNED_NAMES in `--out` (each canonical table in each format, and rejects.jsonl) and never touches any
-// other name. It owns all of them, so a file it did not write this time (a stale rejects.jsonl, a CSV beside new
-// Parquet files) is removed by its commit: what `--out` holds is always exactly one run's output.
+// A run owns OWNED_NAMES in `--out` (each canonical table in each format, and rejects.jsonl), plus each of its
+// mapping's custom tables in each format, and never touches any other name. It owns all of them, so a file it did
+// not write this time (a stale rejects.jsonl, a CSV beside new Parquet files) is removed by its commit: what `--out`
+// holds is always exactly one run's output.
 
 import { basename, join } from 'node:path';
 import { ChatportError } from '../errors.js';
@@ -33,7 +34,17 @@ export const LOCK_DIR_NAME = '.chatport-lock';
 /** A run's temporary folder: `.chatport-tmp-run-<random>`; the prefix is the one every chatport temporary name has. */
 const RUN_PREFIX = `${TEMP_PREFIX}run-`;
 
+/** The file names of tables in every format. */
+function tableFileNames(tables: readonly string[]): string[] {
+  return tables.flatMap((table) => FORMAT_NAMES.map((format) => `${table}${WRITERS[format].extension}`));
+}
+
+/** A name an interrupted commit of any run may have journaled: a table file (canonical or custom) or the rejects. */
+const JOURNALED_NAME = new RegExp(`^(${REJECTS_NAME.replace('.', '\\.')}|[a-z][a-z0-9_]{0,62}(${FORMAT_NAMES.map((f) => WRITERS[f].extension.replace('.', '\\.')).join('|')}))$`);
+
 export interface OutputSetOptions {
+  /** The mapping's custom tables (their files are owned like the canonical ones). */
+  readonly customTables?: readonly string[];
   /** The file operations (tests make single steps fail). */
   readonly fs?: FsOps;
   /** Lease and waiting of the lock (defaults: lease-lock.ts). */
@@ -49,6 +60,8 @@ export class OutputSet {
     readonly runDir: string,
     private readonly lock: LeaseLock,
     private readonly fs: FsOps,
+    /** Every file name this run owns in outDir. */
+    private readonly owned: readonly string[],
   ) {}
 
   /**
@@ -57,6 +70,7 @@ export class OutputSet {
    */
   static async open(outDir: string, options: OutputSetOptions = {}): Promise<OutputSet> {
     const fs = options.fs ?? NODE_FS;
+    const owned = [...OWNED_NAMES, ...tableFileNames(options.customTables ?? [])];
     try {
       await fs.mkdir(outDir);
       await fs.mkdir(join(outDir, LOCK_DIR_NAME)); // here, so that a read-only or foreign --out is WRITE_OUTPUT_DIR
@@ -66,11 +80,12 @@ export class OutputSet {
     const what = `--out ${outDir}`;
     const lock = await LeaseLock.acquire(join(outDir, LOCK_DIR_NAME), { ...options.lock, what, stage: 'write', heldError: (holder) => heldError(outDir, holder) });
     try {
-      await recoverCommit({ dir: outDir, fs, stage: 'write', what }, (name) => OWNED_NAMES.includes(name), RUN_PREFIX);
+      // a journal left by a run of another mapping names its custom tables: they are chatport's table files too
+      await recoverCommit({ dir: outDir, fs, stage: 'write', what }, (name) => owned.includes(name) || JOURNALED_NAME.test(name), RUN_PREFIX);
       await removeStaleTemp(outDir, TEMP_PREFIX, fs).catch((err: unknown) => {
         throw ioError('remove temporary data of an earlier run in', outDir, err);
       });
-      for (const name of OWNED_NAMES) await assertReplaceable(outDir, name, fs);
+      for (const name of owned) await assertReplaceable(outDir, name, fs);
       const runDir = join(outDir, `${RUN_PREFIX}${lock.token.slice(0, 12)}`);
       try {
         await fs.mkdir(join(runDir, 'new'), 0o700);
@@ -78,7 +93,7 @@ export class OutputSet {
       } catch (err) {
         throw dirError(outDir, err);
       }
-      return new OutputSet(outDir, runDir, lock, fs);
+      return new OutputSet(outDir, runDir, lock, fs, owned);
     } catch (err) {
       await lock.release();
       throw err;
@@ -97,7 +112,7 @@ export class OutputSet {
 
   /** Where the run writes the file that becomes `OUT/<name>` on commit. */
   stagePath(name: string): string {
-    if (!OWNED_NAMES.includes(name)) throw new Error(`${name} is not an output chatport owns`);
+    if (!this.owned.includes(name)) throw new Error(`${name} is not an output chatport owns`);
     return join(this.runDir, 'new', name);
   }
 
@@ -122,7 +137,7 @@ export class OutputSet {
       for (const name of wanted) {
         if ((await fs.lstat(this.stagePath(name)))?.isFile() !== true) throw new Error(`${name} was not written, yet the run commits it`);
       }
-      for (const name of OWNED_NAMES) {
+      for (const name of this.owned) {
         const old = await assertReplaceable(outDir, name, fs);
         if (old || wanted.has(name)) entries.push({ name, old, new: wanted.has(name) });
       }
