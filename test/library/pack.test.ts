@@ -45,15 +45,17 @@ describe('the packed package', () => {
     await writeFile(
       path.join(project, 'consumer.ts'),
       [
-        "import { exportTranscripts, canonicalRows, compileMapping, ChatportError, TABLES, type Row, type ErrorCode } from 'chatport';",
+        "import { exportTranscripts, canonicalRows, compileMapping, ChatportError, TABLES, type Row, type ErrorCode, type TableName } from 'chatport';",
         "const mapping = compileMapping({ chatport_mapping: 1, vendor: 'mine', tables: { messages: { columns: { conversation_id: 'c', message_id: 'id', text: 'body' } } } }, 'inline');",
         "const stats = await exportTranscripts({ from: mapping, input: ['a.jsonl'], out: 'out', format: 'csv', threads: 2, signal: new AbortController().signal });",
         'const n: number = stats.recordsRead;',
-        "for await (const { table, row } of canonicalRows({ from: 'dashly', input: '-' })) { const r: Row = row; const t: 'messages' | 'conversations' | 'answers' = table; void r; void t; }",
+        "for await (const { table, row } of canonicalRows({ from: 'dashly', input: '-' })) { const r: Row = row; const t: TableName = table; void r; void t; }",
         "const code: ErrorCode = 'READ_EMPTY';",
         'const failure: ChatportError | null = null;',
         'const columns: number = TABLES.messages.columns.length;',
         'void n; void code; void failure; void columns;',
+        // a table name is any string (a mapping may declare custom tables), not a number
+        "// @ts-expect-error a table name is a string\nconst wrong: number = TABLES.messages.name;\nvoid wrong;",
         // a mistake the types must catch
         "// @ts-expect-error format is a closed list\nawait exportTranscripts({ from: 'dashly', input: 'x', out: 'o', format: 'xml' });",
         '',
