@@ -15,6 +15,8 @@ import { WRITERS } from '../writers/registry.js';
 import { ChatportError } from '../errors.js';
 import { mappingFileGuard, type CommandRun, type RunContext } from './run-command.js';
 import type { OptionSpec, OptionValues } from './option-spec.js';
+import { PRIVACY_OPTIONS } from './privacy-options.js';
+import { privacySettingsFrom } from '../redact/privacy-rule.js';
 
 /** Threads by default: one per core, at most 4 (the main thread's reading and writing caps the gain beyond). */
 export function defaultThreads(): number {
@@ -44,6 +46,7 @@ export const EXPORT_OPTIONS = {
     default: defaultThreads(),
     describe: 'Worker threads that parse, map and encode records (default: the CPU cores, at most 4). 1: all on the main thread, ~100 MB less memory; use it when the other cores are busy. Output is the same for any number',
   },
+  ...PRIVACY_OPTIONS,
 } as const satisfies OptionSpec;
 
 export type ExportArgs = OptionValues<typeof EXPORT_OPTIONS>;
@@ -79,6 +82,8 @@ export async function exportCommand(args: ExportArgs, ctx: RunContext): Promise<
   const stats = new RunStats();
   let mapping: CompiledMapping | null = null;
   let finished = false;
+  // before any work: a missing key fails at once
+  const privacy = privacySettingsFrom(args, process.env);
   ctx.setReportDetails(() => ({ vendor: mapping?.vendor ?? null, format: args.format, out: args.out, ...stats.toJSON({ finished }) }));
   mapping = await loadMapping(args.from);
   // never read this run's own outputs (a second run with --out inside an input directory)
@@ -95,6 +100,7 @@ export async function exportCommand(args: ExportArgs, ctx: RunContext): Promise<
       maxRecordBytes: Math.floor(args.maxRecordMb * 1024 * 1024),
       workers,
       stats,
+      privacy,
       signal: ctx.signal,
     });
     finished = true;

@@ -14,12 +14,16 @@ import { LosslessNumber } from '../json/lossless-number.js';
 import type { CompiledMapping } from '../mapping/compile-mapping.js';
 import { mappingFileGuard, type CommandRun, type RunContext } from './run-command.js';
 import type { OptionSpec, OptionValues } from './option-spec.js';
+import { PRIVACY_OPTIONS } from './privacy-options.js';
+import { privacySettingsFrom, type PrivacySettings } from '../redact/privacy-rule.js';
 
 export const VALIDATE_OPTIONS = {
   from: { kind: 'string', required: true, describe: 'Vendor id or a path to a mapping file' },
   input: { kind: 'list', alias: 'i', required: true, describe: 'Input files, directories, globs, or - for stdin' },
   report: { kind: 'string', describe: 'Also write the validation report as JSON to this file, on failure too (with the error)' },
   'max-record-mb': { kind: 'number', min: 0, minExclusive: true, max: 512, default: 64, unit: 'MiB', describe: 'Largest single record accepted' },
+  // the same rows as the export's: the report's quoted values are masked, and a missing key fails here already
+  ...PRIVACY_OPTIONS,
 } as const satisfies OptionSpec;
 
 export type ValidateArgs = OptionValues<typeof VALIDATE_OPTIONS>;
@@ -57,11 +61,17 @@ export interface ValidationReport {
 const MAX_EXAMPLES = 5;
 
 /** `signal` stops the run between input chunks (SIGINT, SIGTERM); spilled temporary data is removed as it unwinds. */
-export async function validateMapping(from: string | CompiledMapping, inputs: readonly string[], maxRecordBytes: number, signal?: AbortSignal): Promise<ValidationReport> {
+export async function validateMapping(
+  from: string | CompiledMapping,
+  inputs: readonly string[],
+  maxRecordBytes: number,
+  signal?: AbortSignal,
+  privacy: PrivacySettings | null = null,
+): Promise<ValidationReport> {
   const mapping = typeof from === 'string' ? await loadMapping(from) : from;
   const sources = await expandInputs(inputs);
   let coverage: CoverageSink | null = null;
-  const stats = await runPipeline({ mapping, sources, onError: 'skip', maxRecordBytes, requireMatch: false, ...(signal ? { signal } : {}) }, () => (coverage = new CoverageSink(mapping)));
+  const stats = await runPipeline({ mapping, sources, onError: 'skip', maxRecordBytes, requireMatch: false, privacy, ...(signal ? { signal } : {}) }, () => (coverage = new CoverageSink(mapping)));
   const seen = coverage as unknown as CoverageSink;
   const json = stats.toJSON();
   const ruled = columnsWithRule(mapping);
@@ -227,7 +237,8 @@ export const VALIDATE_RUN: CommandRun<ValidateArgs> = {
 };
 
 export async function validateCommand(args: ValidateArgs, ctx: RunContext): Promise<void> {
-  const report = await validateMapping(args.from, args.input, Math.floor(args.maxRecordMb * 1024 * 1024), ctx.signal);
+  const privacy = privacySettingsFrom(args, process.env);
+  const report = await validateMapping(args.from, args.input, Math.floor(args.maxRecordMb * 1024 * 1024), ctx.signal, privacy);
   ctx.setReportDetails(() => ({ ...report }));
   ctx.printer.out(validationLines(report));
   // a mapping that fails records is not ready: say so in the exit code (65) and in one line
