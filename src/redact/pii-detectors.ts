@@ -37,15 +37,44 @@ export function findEmails(text: string, out: PiiSpan[]): void {
   }
 }
 
-// 13 to 19 digits, single spaces or dashes allowed between them (4111 1111 1111 1111, 4111-1111-1111-1111)
-const CARD = /(?<![\p{N}\p{L}])\d(?:[ -]?\d){12,18}(?![\p{N}\p{L}])/gu;
+// a run of digit groups separated by single spaces or dashes (4111 1111 1111 1111, 4111-1111-1111-1111, 4111111111111111)
+const DIGIT_RUN = /\d+(?:[ -]\d+)*/g;
 
+/**
+ * Card numbers: a whole group of 13 to 19 digits anywhere in a run (4111111111111111 14:00), or groups written the way
+ * cards are printed (4-4-4-4, 4-4-4-4-3, 4-6-5, 4-6-4) from the start of a run whose next group does not go on in
+ * fours. A run glued to a letter (PL89 4908 2620 ..., part of an IBAN or a code) holds no card.
+ */
 export function findCards(text: string, out: PiiSpan[]): void {
-  for (const m of text.matchAll(CARD)) {
-    const digits = m[0].replace(/[ -]/g, '');
-    // a run longer than any card may still end in one: only whole runs count (an order number of 20 digits is not)
-    if (isCardNumber(digits)) out.push({ start: m.index, end: m.index + m[0].length, kind: 'card' });
+  for (const m of text.matchAll(DIGIT_RUN)) {
+    if (m[0].length < 13) continue;
+    const before = text[m.index - 1];
+    if (before !== undefined && /[\p{L}\p{N}_]/u.test(before)) continue;
+    const after = text[m.index + m[0].length];
+    if (after !== undefined && /[\p{L}_]/u.test(after)) continue;
+    const groups: { start: number; text: string }[] = [];
+    for (const g of m[0].matchAll(/\d+/g)) groups.push({ start: m.index + g.index, text: g[0] });
+    const printed = cardGrouping(groups);
+    if (printed > 0) {
+      const last = groups[printed - 1]!;
+      out.push({ start: groups[0]!.start, end: last.start + last.text.length, kind: 'card' });
+      continue;
+    }
+    for (const g of groups) if (g.text.length >= 13 && isCardNumber(g.text)) out.push({ start: g.start, end: g.start + g.text.length, kind: 'card' });
   }
+}
+
+const CARD_GROUPINGS = [[4, 4, 4, 4, 3], [4, 4, 4, 4], [4, 6, 5], [4, 6, 4]];
+
+/** How many leading groups of a run spell a card the way cards are printed, or 0. */
+function cardGrouping(groups: readonly { text: string }[]): number {
+  for (const shape of CARD_GROUPINGS) {
+    if (groups.length < shape.length || !shape.every((n, i) => groups[i]!.text.length === n)) continue;
+    // a fifth group of four: an account number or an IBAN's body, not a card
+    if (groups.length > shape.length && groups[shape.length]!.text.length === 4) continue;
+    if (isCardNumber(groups.slice(0, shape.length).map((g) => g.text).join(''))) return shape.length;
+  }
+  return 0;
 }
 
 /** A card number: a known network's prefix with one of its lengths, and the Luhn check digit. */
@@ -142,14 +171,68 @@ export function findIps(text: string, out: PiiSpan[]): void {
   }
 }
 
+// where a phone number may be: digits with separators, at least 7 digits, optionally after + or (
+const PHONE_CANDIDATE = /(?:\+|\()?\d(?:[ .()\/\u00a0-]{0,3}\d){6,}\)?/g;
+/** Characters of context on each side that the finder sees at least (it rejects numbers glued to letters or other digits). */
+const PHONE_CONTEXT = 16;
+const DATE_LIKE = /^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|(?:19|20)\d\d ?[-\u2013] ?(?:19|20)\d\d)$/;
+/** An amount with thousands separators (406.761 or 1.234.567). */
+const THOUSANDS = /^\d{1,3}(?:[.,]\d{3})+$/;
+/** The start of an IBAN-shaped run just before: a country code, check digits and groups (NL44 ABNA 9934 ...). */
+const IBAN_BEFORE = /[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4})* ?$/;
+
 /**
- * Phone numbers valid for their country: in international form (+49 30 901820), and in the national form
- * of each of `regions`. libphonenumber-js's finder skips digits that are part of a longer run or a date-like
- * pattern, and its validity check uses each country's number plan.
+ * Phone numbers valid for their country: in international form (+49 30 901820), and in the national form of each of
+ * `regions`. libphonenumber-js's finder rejects digits that run on into letters or other numbers, and its validity
+ * check uses each country's number plan. It is slow on long texts, so it reads only the places where a number can
+ * be (7 or more digits) with their surrounding words. Number plans with numbers of many lengths (Germany's) accept
+ * most digit runs, so a national number must also look like one written by a person (plausibleNational).
  */
 export function findPhones(text: string, regions: readonly CountryCode[], out: PiiSpan[]): void {
-  for (const found of findPhoneNumbersInText(text)) out.push({ start: found.startsAt, end: found.endsAt, kind: 'phone' });
-  for (const region of regions) {
-    for (const found of findPhoneNumbersInText(text, { defaultCountry: region })) out.push({ start: found.startsAt, end: found.endsAt, kind: 'phone' });
+  for (const m of text.matchAll(PHONE_CANDIDATE)) {
+    const international = m[0].startsWith('+');
+    if (!international && regions.length === 0) continue;
+    const from = wordStart(text, Math.max(0, m.index - PHONE_CONTEXT));
+    const window = text.slice(from, wordEnd(text, m.index + m[0].length + PHONE_CONTEXT));
+    const found = international ? findPhoneNumbersInText(window) : [];
+    for (const region of regions) if (found.length === 0) found.push(...findPhoneNumbersInText(window, { defaultCountry: region }));
+    for (const f of found) {
+      const start = from + f.startsAt;
+      const end = from + f.endsAt;
+      if (decimalFollows(text, end)) continue;
+      if (text[start] !== '+' && !plausibleNational(text, start, end)) continue;
+      out.push({ start, end, kind: 'phone' });
+    }
   }
+}
+
+/**
+ * A national number as people write one: grouped (030 1234567, (415) 555-2671, 06 12 34 56 78) or one run that
+ * starts with the trunk prefix 0; not a date or a span of years, not an amount, not the tail of a code (RE-2024-65443,
+ * A/123456) or of an IBAN-shaped run (one that fails its checksum is no IBAN either). A bare run such as
+ * 4155552671 is as likely an order number and is left.
+ */
+function plausibleNational(text: string, start: number, end: number): boolean {
+  const v = text.slice(start, end);
+  if (DATE_LIKE.test(v) || THOUSANDS.test(v) || v.includes(',')) return false;
+  if (IBAN_BEFORE.test(text.slice(Math.max(0, start - 40), start))) return false;
+  const before = text[start - 1];
+  if ((before === '-' || before === '/' || before === '.' || before === '#') && /[\p{L}\p{N}]/u.test(text[start - 2] ?? '')) return false;
+  if (before === '#') return false;
+  return /[ ().\/\u00a0-]/.test(v) || v.startsWith('0');
+}
+
+/** A decimal part follows (406.761,48 €): an amount, not a number to call. */
+function decimalFollows(text: string, end: number): boolean {
+  return (text[end] === ',' || text[end] === '.') && /\d/.test(text[end + 1] ?? '');
+}
+
+function wordStart(text: string, at: number): number {
+  while (at > 0 && !/\s/.test(text[at - 1]!)) at--;
+  return at;
+}
+
+function wordEnd(text: string, at: number): number {
+  while (at < text.length && !/\s/.test(text[at]!)) at++;
+  return at;
 }
