@@ -5,7 +5,7 @@
 
 import type { CountryCode } from 'libphonenumber-js/max';
 import { LosslessNumber } from '../json/lossless-number.js';
-import { findCards, findEmails, findIbans, findIps, findPhones, type PiiKind, type PiiSpan } from './pii-detectors.js';
+import { findCards, findEmails, findIbans, findIps, findPhones, isCardNumber, type PiiKind, type PiiSpan } from './pii-detectors.js';
 
 export interface MaskSettings {
   readonly kinds: ReadonlySet<PiiKind>;
@@ -44,15 +44,9 @@ export function maskText(text: string, s: MaskSettings): string {
 /** A JSON value (as rows hold it) with every string, key and number literal masked; the same value when none matched. */
 export function maskJson(value: unknown, s: MaskSettings): unknown {
   if (typeof value === 'string') return maskText(value, s);
-  if (value instanceof LosslessNumber) {
-    const masked = maskText(value.raw, s);
-    return masked === value.raw ? value : masked;
-  }
-  if (typeof value === 'number') {
-    const text = String(value);
-    const masked = maskText(text, s);
-    return masked === text ? value : masked;
-  }
+  // a number literal can only be a card number: no @, no +, no letters, and no leading 0 for a national phone number
+  if (value instanceof LosslessNumber) return s.kinds.has('card') && isCardNumber(value.raw) ? '[card]' : value;
+  if (typeof value === 'number') return s.kinds.has('card') && Number.isSafeInteger(value) && isCardNumber(String(value)) ? '[card]' : value;
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) {
     let copy: unknown[] | null = null;

@@ -19,21 +19,22 @@ export interface PiiSpan {
   readonly kind: PiiKind;
 }
 
-// local part, @, a domain of at least two labels whose last is letters only (IDN letters too)
-const EMAIL = /[\p{L}\p{N}._%+'-]+@[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)*\.\p{L}{2,}/gu;
+const LOCAL_CHAR = /[\p{L}\p{N}._%+'-]/u;
+// a domain of at least two labels whose last is letters only (IDN letters too), right after the @
+const DOMAIN = /[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)*\.\p{L}{2,}/uy;
 
+/** Emails: from each @, the local part before it and a domain after it (a pattern tried at every character is slow). */
 export function findEmails(text: string, out: PiiSpan[]): void {
-  if (!text.includes('@')) return;
-  for (const m of text.matchAll(EMAIL)) {
-    let start = m.index;
-    let value = m[0];
-    // a local part does not start or end with a dot ("see:.a@b.com" is the address a@b.com)
-    while (value.startsWith('.')) {
-      value = value.slice(1);
-      start++;
-    }
-    if (value.indexOf('@') <= 0) continue;
-    out.push({ start, end: m.index + m[0].length, kind: 'email' });
+  for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
+    let start = at;
+    while (start > 0 && LOCAL_CHAR.test(text[start - 1]!)) start--;
+    // a local part does not start with a dot ("see:.a@b.com" is the address a@b.com)
+    while (start < at && text[start] === '.') start++;
+    if (start === at) continue;
+    DOMAIN.lastIndex = at + 1;
+    const domain = DOMAIN.exec(text);
+    if (!domain) continue;
+    out.push({ start, end: at + 1 + domain[0].length, kind: 'email' });
   }
 }
 
@@ -160,8 +161,10 @@ const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 const IPV4 = new RegExp(`(?<![\\d.]|\\d\\.)${OCTET}(?:\\.${OCTET}){3}(?!\\d|\\.\\d)`, 'g');
 const IPV6_CANDIDATE = /(?<![\p{L}\p{N}:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\p{L}\p{N}:])/gu;
 
+const MAYBE_IPV4 = /\d\.\d{1,3}\.\d{1,3}\.\d/;
+
 export function findIps(text: string, out: PiiSpan[]): void {
-  for (const m of text.matchAll(IPV4)) out.push({ start: m.index, end: m.index + m[0].length, kind: 'ip' });
+  if (MAYBE_IPV4.test(text)) for (const m of text.matchAll(IPV4)) out.push({ start: m.index, end: m.index + m[0].length, kind: 'ip' });
   if (!text.includes(':')) return;
   for (const m of text.matchAll(IPV6_CANDIDATE)) {
     const v = m[0];
@@ -189,6 +192,7 @@ const IBAN_BEFORE = /[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4})* ?$/;
  * most digit runs, so a national number must also look like one written by a person (plausibleNational).
  */
 export function findPhones(text: string, regions: readonly CountryCode[], out: PiiSpan[]): void {
+  if (regions.length === 0 && !text.includes('+')) return;
   for (const m of text.matchAll(PHONE_CANDIDATE)) {
     const international = m[0].startsWith('+');
     if (!international && regions.length === 0) continue;

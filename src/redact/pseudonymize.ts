@@ -9,12 +9,22 @@ import { LosslessNumber } from '../json/lossless-number.js';
 
 export const PSEUDONYM_BYTES = 16;
 
+/** Pseudonyms remembered: the same authors and customers recur row after row; bounded, then started afresh. */
+const REMEMBERED = 10_000;
+
 export class Pseudonymizer {
+  private readonly recent = new Map<string, string>();
+
   constructor(private readonly key: Buffer) {}
 
   /** The pseudonym of a value's text (UTF-8). */
   of(text: string): string {
-    return createHmac('sha256', this.key).update(text, 'utf8').digest().subarray(0, PSEUDONYM_BYTES).toString('base64url');
+    let p = this.recent.get(text);
+    if (p !== undefined) return p;
+    p = createHmac('sha256', this.key).update(text, 'utf8').digest().subarray(0, PSEUDONYM_BYTES).toString('base64url');
+    if (this.recent.size >= REMEMBERED) this.recent.clear();
+    this.recent.set(text, p);
+    return p;
   }
 
   /** A column's value: null stays null; a string, or any other value by its JSON text, becomes its pseudonym. */
