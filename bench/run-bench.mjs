@@ -65,6 +65,17 @@ export function buildCases(records) {
   cases.push({ id: 'dashly-jsonl-1thread-parquet', vendor: 'dashly', kind: 'jsonl', format: 'parquet', records, target: RSS_TARGET, extraArgs: ['--threads', '1'] });
   cases.push({ id: 'dashly-jsonl-2threads-parquet', vendor: 'dashly', kind: 'jsonl', format: 'parquet', records, target: RSS_TARGET, extraArgs: ['--threads', '2'] });
   cases.push({ id: 'dashly-jsonl-1thread-jsonl', vendor: 'dashly', kind: 'jsonl', format: 'jsonl', records, target: RSS_TARGET, extraArgs: ['--threads', '1'] });
+  // what pseudonymizing and masking every kind of PII cost, against the case above (issue 15); the key is a bench constant
+  cases.push({
+    id: 'dashly-jsonl-1thread-privacy-jsonl',
+    vendor: 'dashly',
+    kind: 'jsonl',
+    format: 'jsonl',
+    records,
+    target: RSS_TARGET,
+    extraArgs: ['--threads', '1', '--pseudonym-key-env', 'CHATPORT_BENCH_PSEUDONYM_KEY', '--mask-pii', 'email,phone,card,iban,ip'],
+    env: { CHATPORT_BENCH_PSEUDONYM_KEY: 'bench-only-key-not-a-secret-0123456789' },
+  });
   cases.push({ id: 'expertflow-jsonl-parquet', vendor: 'expertflow', kind: 'jsonl', format: 'parquet', records, target: RSS_TARGET });
   cases.push({ id: 'oncehub-array-parquet', vendor: 'oncehub', kind: 'array', format: 'parquet', records, target: RSS_TARGET });
   // Memory growth: the same pipeline at N and 4N records; peak RSS at 4N must stay within 10% of the peak at N.
@@ -317,7 +328,7 @@ async function runOne(c, input, ctx) {
   ctx.log(`running ${c.id} (${input.records.toLocaleString('en-US')} records) ...`);
   const timeoutMs = ctx.timeoutSeconds !== undefined ? ctx.timeoutSeconds * 1000 : 120_000 + input.records / 2;
   const loadAverage = os.loadavg()[0];
-  const m = await measure(process.execPath, [...(duckdb ? [] : await shebangFlags(ctx.bin)), ...args], { method: ctx.rssMethod, timeoutMs, tmpDir: ctx.tmpDir });
+  const m = await measure(process.execPath, [...(duckdb ? [] : await shebangFlags(ctx.bin)), ...args], { method: ctx.rssMethod, timeoutMs, tmpDir: ctx.tmpDir, ...(c.env ? { env: { ...process.env, ...c.env } } : {}) });
   const outputBytes = await dirBytes(outDir);
   let report = null;
   try { report = JSON.parse(await readFile(reportPath, 'utf8')); } catch { /* absent or not JSON: noted below */ }

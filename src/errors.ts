@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'CONFIG_MAPPING_NOT_FOUND'
   | 'CONFIG_MAPPING_MISMATCH'
   | 'CONFIG_BAD_OPTION'
+  | 'CONFIG_PSEUDONYM_KEY'
   // writing output
   | 'WRITE_OUTPUT_DIR'
   | 'WRITE_OUTPUT_LOCKED'

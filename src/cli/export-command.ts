@@ -19,6 +19,8 @@ import { datasetReport, datasetText } from '../datasets/dataset-summary.js';
 import type { DatasetResult } from '../sinks/dataset-sink.js';
 import { CHATPORT_VERSION, mappingFileGuard, type CommandRun, type RunContext } from './run-command.js';
 import type { OptionSpec, OptionValues } from './option-spec.js';
+import { PRIVACY_OPTIONS } from './privacy-options.js';
+import { privacySettingsFrom } from '../redact/privacy-rule.js';
 
 /** Threads by default: one per core, at most 4 (the main thread's reading and writing caps the gain beyond). */
 export function defaultThreads(): number {
@@ -57,6 +59,7 @@ export const EXPORT_OPTIONS = {
     default: defaultThreads(),
     describe: 'Worker threads that parse, map and encode records (default: the CPU cores, at most 4). 1: all on the main thread, ~100 MB less memory; use it when the other cores are busy. Output is the same for any number',
   },
+  ...PRIVACY_OPTIONS,
 } as const satisfies OptionSpec;
 
 export type ExportArgs = OptionValues<typeof EXPORT_OPTIONS>;
@@ -116,6 +119,8 @@ export async function exportCommand(args: ExportArgs, ctx: RunContext): Promise<
   let dataset: DatasetResult | null = null;
   const codec = args.format === 'parquet' ? args.compression : undefined;
   const where = args.out !== undefined ? { out: args.out } : { dataset: args.dataset! };
+  // before any work: a missing key fails at once
+  const privacy = privacySettingsFrom(args, process.env);
   ctx.setReportDetails(() => ({ vendor: mapping?.vendor ?? null, format: args.format, ...where, ...stats.toJSON({ finished }), ...(args.dataset !== undefined ? { dataset: dataset && datasetReport(dataset) } : {}) }));
   mapping = await loadMapping(args.from);
   checkReportAgainstTables(args, mapping);
@@ -136,6 +141,7 @@ export async function exportCommand(args: ExportArgs, ctx: RunContext): Promise<
           maxRecordBytes: Math.floor(args.maxRecordMb * 1024 * 1024),
           workers,
           stats,
+          privacy,
           signal: ctx.signal,
         })
       ).dataset;
@@ -150,6 +156,7 @@ export async function exportCommand(args: ExportArgs, ctx: RunContext): Promise<
         maxRecordBytes: Math.floor(args.maxRecordMb * 1024 * 1024),
         workers,
         stats,
+        privacy,
         signal: ctx.signal,
         ...(codec ? { writerDef: parquetWriterWith({ codec }) } : {}),
       });

@@ -9,6 +9,8 @@ import { KNOWN_VENDORS } from '../mapping/load-mapping.js';
 import { validateMapping, type ValidationReport } from '../validate/validate-mapping.js';
 import { mappingFileGuard, type CommandRun, type RunContext } from './run-command.js';
 import type { OptionSpec, OptionValues } from './option-spec.js';
+import { PRIVACY_OPTIONS } from './privacy-options.js';
+import { privacySettingsFrom } from '../redact/privacy-rule.js';
 
 export type { ValidationReport } from '../validate/validate-mapping.js';
 
@@ -17,6 +19,8 @@ export const VALIDATE_OPTIONS = {
   input: { kind: 'list', alias: 'i', required: true, describe: 'Input files, directories, globs, or - for stdin' },
   report: { kind: 'string', describe: 'Also write the validation report as JSON to this file, on failure too (with the error)' },
   'max-record-mb': { kind: 'number', min: 0, minExclusive: true, max: 512, default: 64, unit: 'MiB', describe: 'Largest single record accepted' },
+  // the same rows as the export's: the report's quoted values are masked, and a missing key fails here already
+  ...PRIVACY_OPTIONS,
 } as const satisfies OptionSpec;
 
 export type ValidateArgs = OptionValues<typeof VALIDATE_OPTIONS>;
@@ -83,7 +87,8 @@ export const VALIDATE_RUN: CommandRun<ValidateArgs> = {
 };
 
 export async function validateCommand(args: ValidateArgs, ctx: RunContext): Promise<void> {
-  const report = await validateMapping(args.from, args.input, Math.floor(args.maxRecordMb * 1024 * 1024), ctx.signal);
+  const privacy = privacySettingsFrom(args, process.env);
+  const report = await validateMapping(args.from, args.input, Math.floor(args.maxRecordMb * 1024 * 1024), ctx.signal, privacy);
   ctx.setReportDetails(() => ({ ...report }));
   ctx.printer.out(validationLines(report));
   // a mapping that fails records is not ready: say so in the exit code (65) and in one line

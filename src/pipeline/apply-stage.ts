@@ -9,6 +9,7 @@ import type { CompiledMapping } from '../mapping/compile-mapping.js';
 import type { Row, TableName } from '../model/canonical-schema.js';
 import type { RawRecord } from '../readers/record-splitter.js';
 import { emptyInputError } from '../readers/record-splitter.js';
+import { PrivacyRule, type PrivacySettings } from '../redact/privacy-rule.js';
 import type { RemovalLedger } from '../redact/removal-ledger.js';
 import type { Sink } from '../sinks/sink.js';
 import { encodingWriter } from '../writers/registry.js';
@@ -37,12 +38,15 @@ export interface ApplyOptions {
   readonly spillDir: string;
   /** Fail a run in which the mapping read nothing but keys from any record (validate only reports it). */
   readonly requireMatch: boolean;
+  /** Pseudonymizing and masking (src/redact/privacy-rule.ts): derived rows pass it here, rejects lose their text. */
+  readonly privacy: PrivacySettings | null;
 }
 
 export class ApplyStage {
   private readonly derivers: ConversationDeriver[];
   private readonly errors: RecordErrors;
   private local: SegmentProcessor | null = null;
+  private readonly privacy: PrivacyRule;
   /** Some record of the run had a field read beyond its keys; some had other fields and none was read. */
   private matched = false;
   private unmatched = false;
@@ -55,7 +59,8 @@ export class ApplyStage {
     }
     for (const d of mapping.derived) stats.table(d.name);
     this.derivers = mapping.derived.map((d) => new ConversationDeriver(d, o.spillDir, o.maxConversationsInMemory));
-    this.errors = new RecordErrors(o.onError, stats, o.ledger);
+    this.privacy = new PrivacyRule(o.privacy, mapping.outputTables);
+    this.errors = new RecordErrors(o.onError, stats, o.ledger, this.privacy.rejectTextWithheld);
   }
 
   /** This thread's processor: every segment when there are no workers, and a segment redone for a verdict. */
@@ -67,7 +72,7 @@ export class ApplyStage {
       input.kind === 'rows'
         ? ({ kind: 'rows' } as const)
         : ({ kind: 'fragments', encoders: new Map(mapping.tables.map((t) => [t.name, encodingWriter(input).encoder({ table: t.def, csvRaw: input.csvRaw })] as const)) } as const);
-    this.local = new SegmentProcessor(mapping, output, limits, ledger.forced);
+    this.local = new SegmentProcessor(mapping, output, limits, ledger.forced, this.o.privacy);
     return this.local;
   }
 
@@ -145,6 +150,8 @@ export class ApplyStage {
       let batch: Row[] = [];
       for await (const row of d.rows()) {
         stats.table(d.derive.name).emitted++;
+        // built from rows before pseudonymizing and masking (a pseudonymized customer_id is the pseudonym of the raw id)
+        this.privacy.applyTo(d.derive.name, row);
         batch.push(row);
         if (batch.length >= DERIVED_BATCH_ROWS) {
           checkAbort();

@@ -16,6 +16,7 @@ import type { MapContext } from '../mapping/rule-scope.js';
 import type { Row, TableName } from '../model/canonical-schema.js';
 import { parseRecord, positionOf } from '../readers/parse-record.js';
 import { RecordSplitter, type RawRecord } from '../readers/record-splitter.js';
+import { PrivacyRule, type PrivacySettings } from '../redact/privacy-rule.js';
 import { redactRows } from '../redact/redact.js';
 import { RemovalRule, type TextRemoval } from '../redact/removal-rule.js';
 import type { EncodedFragment, TableEncoder } from '../writers/writer.js';
@@ -69,6 +70,7 @@ export class SegmentProcessor {
   /** Per table: the derived tables built from its rows (indexes in mapping.derived). */
   private readonly derivesOf: number[][];
   private readonly removal: RemovalRule;
+  private readonly privacy: PrivacyRule;
   /** Unknown enum values of the record being mapped (withheld if it turns out removed). */
   private recordEnums: string[] = [];
   private readonly ctx: MapContext = { unknownEnum: (c, v) => this.recordEnums.push(c, v) };
@@ -79,7 +81,10 @@ export class SegmentProcessor {
     private readonly limits: ReadLimits,
     /** Keys removed from their first copy on (a run repeated because a removed copy came late). */
     private readonly forced: DuplicateKeys | null = null,
+    /** Pseudonymizing and masking of the run (src/redact/privacy-rule.ts), applied to every row before it leaves. */
+    privacy: PrivacySettings | null = null,
   ) {
+    this.privacy = new PrivacyRule(privacy, mapping.outputTables);
     mapping.tables.forEach((t, i) => this.tableIndex.set(t.name, i));
     this.keysOf = mapping.tables.map((t) => (t.def.key.length ? t.def.key : null));
     this.derivesOf = mapping.tables.map((t) => mapping.derived.flatMap((d, i) => (d.from === t.name ? [i] : [])));
@@ -179,9 +184,12 @@ export class SegmentProcessor {
         recordOf[t]!.push(i);
         const derives = this.derivesOf[t]!;
         for (let d = 0; d < derives.length; d++) addToStates(mapping.derived[derives[d]!]!, derivedStates[derives[d]!]!, row, orderBase + i, this.ctx);
+        // after the derived tables took what they aggregate (their rows are done when they are written), before any encoder
+        this.privacy.applyTo(table, row);
       }
     }
 
+    if (this.privacy.active) for (let k = 1; k < enums.length; k += 2) enums[k] = this.privacy.reported(enums[k]!);
     const fragments: Partial<Record<TableName, EncodedFragment>> = {};
     const rowsOut: Partial<Record<TableName, Row[]>> = {};
     const emitted: Partial<Record<TableName, number>> = {};

@@ -35,6 +35,8 @@ export class RecordErrors {
     private readonly policy: ErrorPolicy,
     private readonly stats: RunStats,
     private readonly ledger: RemovalLedger,
+    /** Why every reject's text is withheld in this run (pseudonymizing or masking is on: src/redact/privacy-rule.ts), or null. */
+    private readonly textWithheld: string | null = null,
   ) {}
 
   /**
@@ -57,7 +59,7 @@ export class RecordErrors {
       );
     }
     this.stats.rejected(error.code);
-    const withheld = raw.bytes.length === 0 ? 'the record was not kept (too large or too deep)' : this.ledger.onRejected(keyPrints, removal);
+    const withheld = raw.bytes.length === 0 ? 'the record was not kept (too large or too deep)' : (this.ledger.onRejected(keyPrints, removal) ?? this.textWithheld);
     this.pending.push(rejectEntry(error, raw, withheld));
   }
 

@@ -19,6 +19,7 @@ import { claimOsTempFolder } from '../fs/temp-folder.js';
 import type { CompiledMapping } from '../mapping/compile-mapping.js';
 import type { InputSource } from '../readers/input-sources.js';
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD_BYTES } from '../readers/record-splitter.js';
+import type { PrivacySettings } from '../redact/privacy-rule.js';
 import { RemovalLedger } from '../redact/removal-ledger.js';
 import type { Sink, SinkFactory } from '../sinks/sink.js';
 import { ApplyStage } from './apply-stage.js';
@@ -62,6 +63,8 @@ export interface PipelineOptions {
    * run fails with CONFIG_MAPPING_MISMATCH (default), or only says so in stats.onlyKeysRead (validate).
    */
   readonly requireMatch?: boolean;
+  /** Pseudonymizing and masking of every row (src/redact/privacy-rule.ts); none by default. */
+  readonly privacy?: PrivacySettings | null;
 }
 
 /** Runs the pipeline into the sinks `makeSink` gives (one per attempt); returns the run's counters. */
@@ -132,6 +135,7 @@ async function runAttempt(
     ledger,
     spillDir: temp,
     requireMatch: o.requireMatch !== false,
+    privacy: o.privacy ?? null,
     ...(o.maxConversationsInMemory !== undefined ? { maxConversationsInMemory: o.maxConversationsInMemory } : {}),
   });
   const checkAbort = (): void => {
@@ -146,6 +150,7 @@ async function runAttempt(
           output: sink.input,
           ...limits,
           forced: ledger.forced?.toPairs() ?? new Uint32Array(0),
+          privacy: o.privacy ?? null,
         })
       : null;
   try {

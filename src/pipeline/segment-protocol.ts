@@ -5,6 +5,7 @@
 
 import { ChatportError, type ErrorCode, type Position, type Stage } from '../errors.js';
 import type { Row, TableName } from '../model/canonical-schema.js';
+import type { PrivacySettings } from '../redact/privacy-rule.js';
 import type { TextRemoval } from '../redact/removal-rule.js';
 import type { ContainerShape, RawRecord } from '../readers/record-splitter.js';
 import type { SinkInput } from '../sinks/sink.js';
@@ -174,6 +175,8 @@ export interface SegmentWorkerInit {
   readonly maxDepth: number;
   /** Keys removed from their first copy on (a repeated run), as word pairs; empty otherwise. */
   readonly forced: Uint32Array;
+  /** Pseudonymizing and masking (src/redact/privacy-rule.ts), or null. */
+  readonly privacy: PrivacySettings | null;
 }
 
 /** The buffers of a result that can move to another thread without a copy. */

@@ -8,6 +8,7 @@ import { loadMapping } from '../mapping/load-mapping.js';
 import { expandInputs } from '../readers/input-sources.js';
 import type { RejectEntry } from '../pipeline/record-errors.js';
 import { runPipeline } from '../pipeline/run-pipeline.js';
+import type { PrivacySettings } from '../redact/privacy-rule.js';
 import type { Row, TableName } from '../model/canonical-schema.js';
 import type { Sink, SinkInput } from '../sinks/sink.js';
 import { LosslessNumber } from '../json/lossless-number.js';
@@ -58,13 +59,20 @@ export interface CoverageReport {
 const MAX_EXAMPLES = 5;
 
 /** `signal` stops the run between input chunks (SIGINT, SIGTERM); spilled temporary data is removed as it unwinds. */
-export async function validateMapping(from: string | CompiledMapping, inputs: readonly string[], maxRecordBytes: number, signal?: AbortSignal): Promise<ValidationReport> {
+/** `privacy`: pseudonyms and masking as an export would apply them (the report then shows no raw value they cover). */
+export async function validateMapping(
+  from: string | CompiledMapping,
+  inputs: readonly string[],
+  maxRecordBytes: number,
+  signal?: AbortSignal,
+  privacy: PrivacySettings | null = null,
+): Promise<ValidationReport> {
   const mapping = typeof from === 'string' ? await loadMapping(from) : from;
   const sources = await expandInputs(inputs);
   let coverage: CoverageSink | null = null;
   const paths = new PathCoverage(mapping);
   const watched: CompiledMapping = { ...mapping, observer: paths };
-  const stats = await runPipeline({ mapping: watched, sources, onError: 'skip', maxRecordBytes, requireMatch: false, ...(signal ? { signal } : {}) }, () => {
+  const stats = await runPipeline({ mapping: watched, sources, onError: 'skip', maxRecordBytes, requireMatch: false, privacy, ...(signal ? { signal } : {}) }, () => {
     // a run done again (a removed copy came late) starts both over
     paths.reset();
     return (coverage = new CoverageSink(mapping));

@@ -53,7 +53,9 @@ describe('run-bench', () => {
     // the DuckDB baselines the ratio targets of issue 11 divide by
     expect(ids).toContain('duckdb-jsonl-parquet');
     expect(ids).toContain('duckdb-envelope-parquet');
-    expect(ids).toHaveLength(20);
+    // what pseudonymizing and masking cost (issue 15), beside dashly-jsonl-1thread-jsonl
+    expect(ids).toContain('dashly-jsonl-1thread-privacy-jsonl');
+    expect(ids).toHaveLength(21);
   });
 
   it('measures each case in its own process, with the peak RSS the OS reports', () => {

@@ -1,0 +1,145 @@
+// Pseudonymizing and masking, decided here once for every row of a run: the rows of mapped records in the segment
+// processor (on a worker or the main thread, after redaction and after the derived tables took what they aggregate,
+// before any encoder or sink) and the derived rows when the apply stage hands them to the sink. No mapping can turn
+// either off, and both apply to export, validate and migrate alike because they all run on that one engine. Rejects
+// carry no record text while either is on (the text has not been through either), and unknown enum values, which a
+// report quotes, are masked too. What each guarantees and where it stops: docs/privacy.md.
+
+import type { CountryCode } from 'libphonenumber-js/max';
+import { getCountries } from 'libphonenumber-js/max';
+import { ChatportError } from '../errors.js';
+import { listOf } from '../human-text.js';
+import { isCanonicalTable, type Row, type TableDef, type TableName } from '../model/canonical-schema.js';
+import { keptOnRedaction } from './redact.js';
+import { maskJson, maskText, type MaskSettings } from './mask-pii.js';
+import { PII_KINDS, type PiiKind } from './pii-detectors.js';
+import { Pseudonymizer } from './pseudonymize.js';
+
+/** What a run pseudonymizes and masks, as plain data (it crosses to worker threads). */
+export interface PrivacySettings {
+  /** Columns replaced by their pseudonym, and the HMAC key (read from the environment, never shown). */
+  readonly pseudonymize: { readonly columns: readonly string[]; readonly key: Uint8Array } | null;
+  readonly maskPii: readonly PiiKind[];
+  /** Regions whose national phone numbers are masked too (ISO 3166 alpha-2); international numbers always are. */
+  readonly phoneRegions: readonly string[];
+}
+
+/** Columns pseudonymized by --pseudonym-key-env alone: who a conversation and a message belong to. */
+export const DEFAULT_PSEUDONYMIZED = ['customer_id', 'author_id', 'author_name'] as const;
+
+/** Free-text and structured content that --mask-pii reads; ids, times and classification are not masked. */
+export const MASKED_COLUMNS: Readonly<Record<'messages' | 'conversations' | 'answers', readonly string[]>> = {
+  messages: ['author_name', 'text', 'recipients', 'payload', 'attachments', 'extra'],
+  conversations: ['tags', 'extra'],
+  answers: ['question', 'label', 'value', 'extra'],
+};
+
+/** A key shorter than this is refused: HMAC is only as strong as its key. */
+export const MIN_KEY_BYTES = 16;
+
+/**
+ * Columns that may be pseudonymized: those that say who (a person, an agent, a bot, a site, an audience). Keys are
+ * not (duplicates, removal and error positions need them as sent), nor classification (mappings and derived tables
+ * read it, reports count its values), nor content (masking is for that).
+ */
+export const PSEUDONYMIZABLE = ['customer_id', 'author_id', 'author_name', 'assignee_id', 'bot_id', 'website_id', 'audience_id'] as const;
+
+/** The user's choices as the command line gives them: lists may hold comma-separated values. */
+export interface PrivacyChoices {
+  readonly pseudonymize?: readonly string[] | undefined;
+  readonly pseudonymKeyEnv?: string | undefined;
+  readonly maskPii?: readonly string[] | undefined;
+  readonly phoneRegions?: readonly string[] | undefined;
+}
+
+const splitList = (list: readonly string[] | undefined): string[] => (list ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+
+/**
+ * Validated settings from the user's choices and the environment, or null when nothing is asked. Errors name the
+ * option and the variable, never the key.
+ */
+export function privacySettingsFrom(c: PrivacyChoices, env: NodeJS.ProcessEnv): PrivacySettings | null {
+  const bad = (message: string): never => {
+    throw new ChatportError('CONFIG_BAD_OPTION', message, 'cli');
+  };
+  const columns = splitList(c.pseudonymize);
+  const allowed: readonly string[] = PSEUDONYMIZABLE;
+  for (const col of columns) if (!allowed.includes(col)) bad(`--pseudonymize: ${JSON.stringify(col)} is not a column that can be pseudonymized (one of ${listOf(allowed)})`);
+  let pseudonymize: PrivacySettings['pseudonymize'] = null;
+  if (c.pseudonymize !== undefined && c.pseudonymKeyEnv === undefined) {
+    throw new ChatportError('CONFIG_PSEUDONYM_KEY', '--pseudonymize needs --pseudonym-key-env NAME: the environment variable that holds the key', 'config');
+  }
+  if (c.pseudonymKeyEnv !== undefined) {
+    const name = c.pseudonymKeyEnv;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) bad(`--pseudonym-key-env must name an environment variable (letters, digits, _)`);
+    const value = env[name];
+    if (value === undefined || value === '') throw new ChatportError('CONFIG_PSEUDONYM_KEY', `environment variable ${name} (named by --pseudonym-key-env) is not set or empty`, 'config');
+    const key = Buffer.from(value, 'utf8');
+    if (key.length < MIN_KEY_BYTES) {
+      throw new ChatportError('CONFIG_PSEUDONYM_KEY', `the key in ${name} (named by --pseudonym-key-env) is shorter than ${MIN_KEY_BYTES} bytes; use a long random value (openssl rand -base64 32)`, 'config');
+    }
+    pseudonymize = { columns: columns.length ? [...new Set(columns)] : [...DEFAULT_PSEUDONYMIZED], key: new Uint8Array(key) };
+  }
+  const kinds = splitList(c.maskPii).map((k) => k.toLowerCase());
+  for (const k of kinds) if (!(PII_KINDS as readonly string[]).includes(k)) bad(`--mask-pii: ${JSON.stringify(k)} is not a kind of PII chatport masks (${listOf(PII_KINDS)})`);
+  const regions = splitList(c.phoneRegions).map((r) => r.toUpperCase());
+  const known = new Set<string>(getCountries());
+  for (const r of regions) if (!known.has(r)) bad(`--phone-regions: ${JSON.stringify(r)} is not a region code (ISO 3166 alpha-2, as DE, FR, US)`);
+  if (regions.length && !kinds.includes('phone')) bad('--phone-regions applies to --mask-pii phone only');
+  if (pseudonymize === null && kinds.length === 0) return null;
+  return { pseudonymize, maskPii: [...new Set(kinds)] as PiiKind[], phoneRegions: [...new Set(regions)] };
+}
+
+/** Why a reject's record text is withheld while pseudonymizing or masking is on. */
+export const WITHHELD_FOR_PRIVACY = 'pseudonymizing or masking is on and the record text has not been through it';
+
+export class PrivacyRule {
+  private readonly pseudonymizer: Pseudonymizer | null;
+  private readonly pseudonymized: ReadonlySet<string>;
+  private readonly mask: MaskSettings | null;
+  /** Per table: the columns masked (those pseudonymized are not: a pseudonym holds no PII). */
+  private readonly maskedOf = new Map<TableName, readonly string[]>();
+
+  /** `tables`: every table the run writes; a mapping's custom table is masked in what redaction would clear. */
+  constructor(settings: PrivacySettings | null, tables: readonly TableDef[]) {
+    const p = settings?.pseudonymize ?? null;
+    this.pseudonymizer = p ? new Pseudonymizer(Buffer.from(p.key)) : null;
+    this.pseudonymized = new Set(p?.columns ?? []);
+    this.mask = settings && settings.maskPii.length ? { kinds: new Set(settings.maskPii), phoneRegions: settings.phoneRegions as CountryCode[] } : null;
+    if (this.mask) {
+      for (const def of tables) {
+        // content is what redaction clears: the same line between what identifies a row and what it says
+        const content = !def.custom && isCanonicalTable(def.name) ? MASKED_COLUMNS[def.name] : def.columns.map((c) => c.name).filter((c) => !keptOnRedaction(def).has(c));
+        this.maskedOf.set(def.name, content.filter((c) => !this.pseudonymized.has(c)));
+      }
+    }
+  }
+
+  /** Whether the run pseudonymizes or masks anything. */
+  get active(): boolean {
+    return this.pseudonymizer !== null || this.mask !== null;
+  }
+
+  /** Pseudonymizes and masks one row in place (the row's nested values are replaced, never modified). */
+  applyTo(table: TableName, row: Row): void {
+    if (this.pseudonymizer) {
+      for (const col of this.pseudonymized) if (col in row) row[col] = this.pseudonymizer.value(row[col]);
+    }
+    if (this.mask) {
+      for (const col of this.maskedOf.get(table) ?? []) {
+        const v = row[col];
+        if (v !== null && v !== undefined) row[col] = maskJson(v, this.mask);
+      }
+    }
+  }
+
+  /** A value from a record that a report quotes (an unknown enum value): masked like content. */
+  reported(value: string): string {
+    return this.mask ? maskText(value, this.mask) : value;
+  }
+
+  /** Why rejects carry no record text in this run, or null when they may (nothing is pseudonymized or masked). */
+  get rejectTextWithheld(): string | null {
+    return this.active ? WITHHELD_FOR_PRIVACY : null;
+  }
+}
