@@ -7,13 +7,14 @@ import { TABLES, type Row, type TableName, type TableDef } from '../model/canoni
 import { compileCondition, compileRule, invalid, NO_ANCESTORS, setOwn, type Ancestors, type Evaluate, type MapContext, type Test } from './compile-rule.js';
 import { ConsumedTree, ConsumptionScope } from './consumed-tree.js';
 import { compileDerive, type CompiledDerive } from './compile-derive.js';
+import { checkApiSpec, type ApiSpec } from './api-spec.js';
 import { compileRecordAggregates, type RecordAggregates } from './record-aggregates.js';
 import type { DeriveSpec, MappingSpec, RuleSpec, SourceSpec, TableSpec } from './mapping-types.js';
 import { ALL, arrayCrossedAt, compileGetter, formatPath, parsePath, PathSyntaxError, type ParsedPath, type PathStep, type Segment } from './paths.js';
 
 /** Columns chatport fills itself; a mapping may not set them. */
 const RESERVED_COLUMNS = new Set(['source', 'extra', 'redacted']);
-const TOP_KEYS = new Set(['chatport_mapping', 'vendor', 'description', 'input', 'removed_when', 'tables']);
+const TOP_KEYS = new Set(['chatport_mapping', 'vendor', 'description', 'input', 'removed_when', 'tables', 'api']);
 const SOURCE_KEYS = ['for_each', 'at', 'when', 'removed_when', 'columns', 'ignore'];
 const TABLE_KEYS = new Set([...SOURCE_KEYS, 'sources', 'aggregate']);
 
@@ -118,6 +119,8 @@ export interface CompiledMapping {
   readonly recordConsumed: ConsumptionScope;
   /** Tables whose rows come out of this mapping, record-level and derived. */
   readonly outputTables: readonly TableName[];
+  /** How `chatport sync` reads the vendor's API (api-spec.ts); null when the mapping declares none. */
+  readonly api: ApiSpec | null;
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -200,6 +203,7 @@ export function compileMapping(spec: unknown, file: string): CompiledMapping {
     derived,
     recordConsumed,
     outputTables: [...tables.map((t) => t.name), ...derived.map((d) => d.name)],
+    api: (spec as { api?: unknown }).api === undefined ? null : checkApiSpec((spec as { api?: unknown }).api, file),
   };
 }
 
