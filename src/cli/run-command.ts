@@ -10,7 +10,7 @@ import { interruptsFrom, listenForInterrupts, signalExitCode, type Interrupts } 
 import { Printer, processIO, type PrinterIO } from './printer.js';
 import { ReportFile, type ReportGuard } from './run-report.js';
 
-export type CommandName = 'export' | 'validate' | 'migrate';
+export type CommandName = 'export' | 'validate' | 'migrate' | 'sync';
 
 /** chatport's version, from its package.json (the same file for src/ under vitest and for dist/). */
 export const CHATPORT_VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;

@@ -21,6 +21,7 @@ import type { InputSource } from '../readers/input-sources.js';
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD_BYTES } from '../readers/record-splitter.js';
 import { RemovalLedger } from '../redact/removal-ledger.js';
 import type { Sink, SinkFactory } from '../sinks/sink.js';
+import type { PageSource } from '../sources/page-source.js';
 import { ApplyStage } from './apply-stage.js';
 import type { DuplicateKeys } from './duplicate-keys.js';
 import { WrittenKeys } from './written-keys.js';
@@ -62,6 +63,8 @@ export interface PipelineOptions {
    * run fails with CONFIG_MAPPING_MISMATCH (default), or only says so in stats.onlyKeysRead (validate).
    */
   readonly requireMatch?: boolean;
+  /** Sources of pages read after the files (sync's HTTP source, src/sources/). */
+  readonly pageSources?: readonly PageSource[];
 }
 
 /** Runs the pipeline into the sinks `makeSink` gives (one per attempt); returns the run's counters. */
@@ -79,7 +82,7 @@ export async function runPipeline(o: PipelineOptions, makeSink: SinkFactory): Pr
         const written = new WrittenKeys(temp, o.writtenKeysInMemory);
         const ledger: RemovalLedger = new RemovalLedger(written, forced);
         try {
-          await runAttempt(o, stats, sink, ledger, written, inputs.opener(attempt), temp);
+          await runAttempt(o, stats, sink, ledger, written, inputs.opener(attempt), temp, attempt);
         } finally {
           written.close();
         }
@@ -118,6 +121,7 @@ async function runAttempt(
   written: WrittenKeys,
   open: ((source: InputSource) => Readable) | undefined,
   temp: string,
+  attempt: number,
 ): Promise<void> {
   const { mapping } = o;
   const limits: ReadLimits = { maxRecordBytes: o.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES, maxDepth: o.maxDepth ?? DEFAULT_MAX_DEPTH };
@@ -151,7 +155,14 @@ async function runAttempt(
   try {
     checkAbort();
     await sink.open(mapping.outputTables);
-    const segments = readSegments({ sources: o.sources, envelopeKeys: mapping.envelopeKeys, limits, stats, ...(open ? { open } : {}) });
+    const segments = readSegments({
+      sources: o.sources,
+      envelopeKeys: mapping.envelopeKeys,
+      limits,
+      stats,
+      ...(open ? { open } : {}),
+      ...(o.pageSources ? { pageSources: o.pageSources, attempt, tempDir: temp } : {}),
+    });
     // with workers a segment starts when it is read; without, when its turn comes (one in memory at a time)
     const start = (seg: Segment): Ticket<{ seg: Segment; result: SegmentResult | null }> => {
       if (!pool) return async () => ({ seg, result: null });
