@@ -3,6 +3,8 @@
 // positions exact, faults retried into the same output bytes as a clean run, the rate held through a 429 storm,
 // permanent errors at once, no redirect followed, parts_count shortfalls named, --since, --max-requests,
 // --concurrency, and output independent of timing.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChatportError } from '../../src/errors.js';
 import { DashlyApiServer, error } from './dashly-api-server.js';
@@ -212,5 +214,29 @@ describe('sync --from dashly', () => {
     expect(e.code).toBe('SYNC_GAVE_UP');
     expect(e.message).toMatch(/^GET http:\/\/127\.0\.0\.1:\d+\/conversations\/\d+\/parts\?.*: no usable answer after 3 tries \(last: HTTP 503/);
     expect(e.message).not.toContain(TOKEN);
+  });
+});
+
+describe('sync and the engine', () => {
+  it('a removed copy of a part that comes after its first copy redoes the run from the spooled pages, not from the API', async () => {
+    const s = await dashly(0);
+    const c = s.add(51, '1700000500.5');
+    const first = c.parts[50]!; // the newest: on the first parts page
+    // the second parts page (one part) is answered with a removed copy of that part instead
+    s.fault = ({ path, query }) =>
+      path.endsWith('/parts') && query.get('paginate_position') !== null
+        ? { kind: 'raw200', body: `{"meta":{"status":200,"next_before_position":null},"data":[{"id":"${first.id}","created":${first.created},"conversation":"${c.id}","body":"secret words","type":"reply_user","from":"77","removed":1700000999}]}` }
+        : null;
+    // (a second copy of a key is a duplicate: with --on-error skip it goes to the rejects, its text withheld)
+    const { outDir, stats } = await run(s, { onError: 'skip' });
+    expect(stats.lateRemovals).toBe(1);
+    // each page was asked for once: the second attempt read the pages kept in the run's folder
+    expect(s.requests).toHaveLength(3);
+    const rows = (await lines(outDir, 'messages')).filter((l) => l.includes(`"message_id":"${first.id}"`));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toContain('"redacted":true');
+    expect(rows[0]).not.toContain(first.body);
+    for (const f of await files(outDir)) expect(await readFile(path.join(outDir, f), 'utf8')).not.toContain('secret words');
+    expect(await files(outDir)).toContain('rejects.jsonl');
   });
 });
