@@ -14,6 +14,8 @@ import { exportOutputFiles } from './export-command.js';
 import type { OptionSpec, OptionValues } from './option-spec.js';
 import { mappingFileGuard, type CommandRun, type RunContext } from './run-command.js';
 
+const SINCE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/i;
+
 export const SYNC_OPTIONS = {
   from: { kind: 'string', required: true, describe: 'Vendor whose mapping declares an api section (dashly, oncehub, expertflow) or a path to such a mapping file' },
   param: { kind: 'list', describe: 'NAME=VALUE for a parameter the mapping declares (Dashly: app_id=12345); repeat for several' },
@@ -25,7 +27,7 @@ export const SYNC_OPTIONS = {
   },
   'api-url': { kind: 'string', pattern: { re: /^https?:\/\/[^/\s]+/i, what: 'an http(s) URL' }, describe: "Base URL instead of the mapping's (regional hosts, proxies, test servers)" },
   out: { kind: 'string', alias: 'o', required: true, describe: 'Output directory: the tables of this read replace the earlier ones (--dataset, with stored cursors and merging, is not built yet)' },
-  since: { kind: 'string', describe: 'ISO-8601 time: read newest-first lists only back to here (default: everything). Stored cursors are not built yet' },
+  since: { kind: 'string', pattern: { re: SINCE, what: 'an ISO-8601 date or time with a zone (2026-11-01 or 2026-11-01T00:00:00Z)' }, describe: 'ISO-8601 time: read newest-first lists only back to here (default: everything). Stored cursors are not built yet' },
   format: { kind: 'choice', alias: 'f', choices: ['jsonl', 'csv', 'parquet'], default: 'jsonl', describe: 'Output format' },
   'on-error': { kind: 'choice', choices: ['fail', 'skip'], default: 'fail', describe: 'fail: stop at the first bad record; skip: write it to OUT/rejects.jsonl and go on' },
   rps: { kind: 'number', min: 0, minExclusive: true, max: 1000, default: 5, describe: 'Most requests started per second, retries included' },
@@ -58,13 +60,13 @@ export function syncParams(list: readonly string[] | undefined): Record<string, 
 /** --since: an ISO-8601 time with a zone (Z or an offset), in milliseconds. */
 export function sinceMs(text: string | undefined): number | null {
   if (text === undefined) return null;
-  const at = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/i.test(text) ? Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text) : NaN;
+  const at = SINCE.test(text) ? Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text) : NaN;
   if (Number.isNaN(at)) throw new ChatportError('CONFIG_BAD_OPTION', `--since takes an ISO-8601 date or time with a zone (2026-11-01 or 2026-11-01T00:00:00Z), got ${JSON.stringify(text.slice(0, 40))}`, 'cli');
   return at;
 }
 
+/** --since before any work; --param's NAME=VALUE form is checked with the mapping's declarations, also before any request. */
 export function checkSyncOptions(a: SyncArgs): void {
-  syncParams(a.param);
   sinceMs(a.since);
 }
 
@@ -87,6 +89,7 @@ export async function syncCommand(args: SyncArgs, ctx: RunContext): Promise<void
     ...stats.toJSON({ finished }),
     sync: source ? syncJSON(source) : null,
   }));
+  const params = syncParams(args.param);
   mapping = await loadMapping(args.from);
   const token = process.env[args.tokenEnv] ?? '';
   if (token === '') throw new ChatportError('SYNC_AUTH', `environment variable ${args.tokenEnv} (named by --token-env) is not set or empty`, 'config');
@@ -95,7 +98,7 @@ export async function syncCommand(args: SyncArgs, ctx: RunContext): Promise<void
   try {
     await runSync({
       mapping,
-      params: syncParams(args.param),
+      params,
       token,
       tokenName: args.tokenEnv,
       apiUrl: args.apiUrl,

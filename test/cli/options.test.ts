@@ -36,6 +36,8 @@ function baseGroups(command: string): string[][] {
       return [['--from', 'dashly'], ['--input', SAMPLE]];
     case 'migrate':
       return [['--from', 'dashly'], ['--input', SAMPLE], ['--map-conversations', path.join(dir, 'c.csv')], ['--state', path.join(dir, 'never-written.jsonl')]];
+    case 'sync':
+      return [['--from', 'dashly'], ['--token-env', 'SOME_VAR'], ['--out', path.join(dir, 'never-written')]];
     default:
       throw new Error(command);
   }
@@ -77,6 +79,7 @@ function goodValue(name: string, d: OptionDef): string {
   if (d.kind === 'number') return String(d.max);
   if (name === 'api-url') return 'http://127.0.0.1:9';
   if (name === 'token-env') return 'SOME_VAR';
+  if (name === 'since') return '2026-11-01T00:00:00Z';
   return path.join(dir, `value-of-${name}`);
 }
 
@@ -192,7 +195,7 @@ describe('options that depend on each other', () => {
 
 describe('commands and help', () => {
   it('no command, an unknown command, and a command without options each say where help is', async () => {
-    await expect(parse([])).resolves.toMatchObject({ parsed: { kind: 'exit', code: 64 }, err: 'chatport: CONFIG_BAD_OPTION: give a command: export, validate or migrate. See chatport --help\n' });
+    await expect(parse([])).resolves.toMatchObject({ parsed: { kind: 'exit', code: 64 }, err: 'chatport: CONFIG_BAD_OPTION: give a command: export, validate, migrate or sync. See chatport --help\n' });
     await expect(parse(['expor'])).resolves.toMatchObject({ err: expect.stringContaining('unknown command "expor"') });
     await expectRefused(['export'], 'export', 'missing --from, --input and --out');
     await expectRefused(['validate'], 'validate', 'missing --from and --input');

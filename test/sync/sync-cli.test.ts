@@ -62,7 +62,7 @@ describe('chatport sync (CLI)', () => {
     ['an unset token variable', ['--param', 'app_id=1'], {}, 77, /SYNC_AUTH: environment variable NO_SUCH_VAR_X \(named by --token-env\) is not set or empty/],
     ['a missing required parameter', [], { NO_SUCH_VAR_X: TOKEN }, 64, /CONFIG_BAD_OPTION: --param app_id=VALUE is required by the dashly mapping/],
     ['an undeclared parameter', ['--param', 'app_id=1', '--param', 'appid=2'], { NO_SUCH_VAR_X: TOKEN }, 64, /--param appid: the dashly mapping declares no such parameter \(declared: app_id\)/],
-    ['a bad --since', ['--param', 'app_id=1', '--since', 'yesterday'], { NO_SUCH_VAR_X: TOKEN }, 64, /--since takes an ISO-8601 date or time with a zone/],
+    ['a bad --since', ['--param', 'app_id=1', '--since', 'yesterday'], { NO_SUCH_VAR_X: TOKEN }, 64, /--since must be an ISO-8601 date or time with a zone/],
     ['a mapping without an api section', ['--param', 'app_id=1', '--from', 'intercom'], { NO_SUCH_VAR_X: TOKEN }, 64, /CONFIG_MAPPING_INVALID .*the intercom mapping has no api section/],
   ] as const) {
     it(`${what}: one line, exit ${code}, no request`, async () => {
