@@ -66,7 +66,7 @@ describe('chatport sync (CLI)', () => {
     ['a mapping without an api section', ['--param', 'app_id=1', '--from', 'intercom'], { NO_SUCH_VAR_X: TOKEN }, 64, /CONFIG_MAPPING_INVALID .*the intercom mapping has no api section/],
   ] as const) {
     it(`${what}: one line, exit ${code}, no request`, async () => {
-      const from = args.includes('--from') ? [] : ['--from', 'dashly'];
+      const from = (args as readonly string[]).includes('--from') ? [] : ['--from', 'dashly'];
       const r = await runCli(['sync', ...from, ...args, '--token-env', 'NO_SUCH_VAR_X', '--api-url', 'http://127.0.0.1:9', '--out', path.join(await tempDir(), 'o')], { env: { NO_SUCH_VAR_X: '', ...env } });
       expect(r.code).toBe(code);
       expect(r.stderr).toMatch(line);
