@@ -64,7 +64,7 @@ describe('the api section', () => {
 
   const cases: [string, unknown, string, RegExp, boolean][] = [
     ['an unknown key', set((a) => (a.retries = 3)), 'api', /retries/, true],
-    ['a token in the file', set((a) => (a.auth = { header: 'Authorization', token: 'abc' })), 'api.auth', /token/, true],
+    ['a token in the file', set((a) => (a.auth = { header: 'Authorization', token: 'abc' } as never)), 'api.auth', /token/, true],
     ['a header name with a space', set((a) => (a.auth.header = 'API Key')), 'api.auth.header', /HTTP header name/, true],
     ['a base URL with a query', set((a) => (a.base_url = 'https://x.com/v2?key=1')), 'api.base_url', /without a query/, true],
     ['an unknown pagination style', set((a) => (a.streams.threads.pagination = { style: 'cursor' } as never)), 'api.streams.threads.pagination.style', /position, link_header, page_number, none/, true],
