@@ -240,3 +240,23 @@ describe('sync and the engine', () => {
     expect(await files(outDir)).toContain('rejects.jsonl');
   });
 });
+
+describe('sync stops cleanly', () => {
+  it('a bad record fails the run with its position (the request and its index), and no request starts after that', async () => {
+    const s = await dashly(0);
+    for (let i = 0; i < 12; i++) s.add(120, String(1700000000 + i));
+    s.latencyMs = 40;
+    const newest = s.conversations.at(-1)!;
+    s.fault = ({ path, n }) =>
+      path === `/conversations/${newest.id}/parts` && n === 0
+        ? { kind: 'raw200', body: `{"meta":{"status":200,"next_before_position":null},"data":[{"id":"1","conversation":"${newest.id}","type":"reply_user","created":1},{"conversation":"${newest.id}","type":"reply_user","created":2}]}` }
+        : null;
+    const e = await failure(run(s, { concurrency: 4 }));
+    expect(e.code).toBe('MAP_MISSING_FIELD');
+    expect(e.position.file).toMatch(new RegExp(`^GET http://127\\.0\\.0\\.1:\\d+/conversations/${newest.id}/parts\\?id_as_string=true&`));
+    expect(e.position.recordIndex).toBe(1);
+    const seen = s.requests.length;
+    await new Promise((r) => setTimeout(r, 400));
+    expect(s.requests.length).toBe(seen);
+  });
+});

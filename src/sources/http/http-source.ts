@@ -99,6 +99,7 @@ export class HttpSource {
   private async *read(): AsyncGenerator<SourcePage> {
     const streams = Object.entries(this.o.api.streams);
     const shortfalls: string[] = [];
+    let done = false;
     try {
       for (const [name, stream] of streams) {
         if (stream.for_each !== undefined) continue;
@@ -107,9 +108,13 @@ export class HttpSource {
         // sub-streams of up to --concurrency parents are read at once; their pages come out in the parents' order
         for await (const pages of inOrder(jobs, (job: Job): Ticket<SourcePage[]> => () => job.pages, this.o.concurrency)) yield* pages;
       }
+      done = true;
     } catch (e) {
       this.abort.abort(e);
       throw e;
+    } finally {
+      // the engine stopped reading (a bad record, a signal): requests still in flight are cancelled
+      if (!done && !this.abort.signal.aborted) this.abort.abort(new ChatportError('RUN_INTERRUPTED', 'the run stopped reading the API', 'sync'));
     }
     if (shortfalls.length > 0) {
       const shown = shortfalls.slice(0, 10).join(', ');
