@@ -1,9 +1,11 @@
 // `chatport sync` through the built CLI (dist/), as a user runs it: the token only from the environment and never in
 // stderr, the report or any output file, even when the server echoes it back; one coded line for a missing token,
 // a missing or undeclared --param and a bad --since; --help says what is not built yet.
-import { readdir, readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/export-helpers.js';
 import { runCli } from '../helpers/run-cli.js';
 import { DashlyApiServer } from './dashly-api-server.js';
 import { tempDir } from './sync-helpers.js';
@@ -73,6 +75,35 @@ describe('chatport sync (CLI)', () => {
       expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
     });
   }
+
+  it('SIGINT while requests hang: exit 130, one line, the report written, earlier outputs untouched, nothing left behind', async () => {
+    const s = await new DashlyApiServer(TOKEN).start();
+    servers.push(s);
+    for (let i = 0; i < 4; i++) s.add(3, `170000000${i}`);
+    s.fault = ({ path: p }) => (p.endsWith('/parts') ? { kind: 'hang' } : null);
+    const dir = await tempDir();
+    const out = path.join(dir, 'out');
+    await mkdir(out);
+    await writeFile(path.join(out, 'messages.jsonl'), 'earlier\n');
+    const report = path.join(dir, 'r.json');
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli/bin.js'), 'sync', '--from', 'dashly', '--param', 'app_id=4242', '--token-env', 'T', '--api-url', s.url, '--out', out, '--report', report], {
+      env: { ...process.env, T: TOKEN },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    while (s.to(/\/parts$/).length === 0) await new Promise((r) => setTimeout(r, 20));
+    const killedAt = performance.now();
+    child.kill('SIGINT');
+    expect(await done).toBe(130);
+    // the hanging requests are cancelled, not waited out (--timeout is 60 s)
+    expect(performance.now() - killedAt).toBeLessThan(5000);
+    expect(stderr).toMatch(/^chatport: RUN_INTERRUPTED: SIGINT received; temporary files removed, earlier outputs in \S+ untouched[^\n]*\n$/);
+    expect(JSON.parse(await readFile(report, 'utf8'))).toMatchObject({ command: 'sync', ok: false, error: { code: 'RUN_INTERRUPTED', exit_code: 130 } });
+    expect(await readdir(out)).toEqual(['messages.jsonl']);
+    expect(await readFile(path.join(out, 'messages.jsonl'), 'utf8')).toBe('earlier\n');
+  });
 
   it('--help says that --dataset and stored cursors are not built yet', async () => {
     const r = await runCli(['sync', '--help']);
