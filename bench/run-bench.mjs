@@ -437,6 +437,9 @@ const USAGE = `usage: node bench/run-bench.mjs [--records N] [--cases PATTERNS] 
   --bin FILE         the chatport entry point (default dist/cli/bin.js)
   --timeout SEC      per-run timeout (default 120 s + 0.5 ms per record)
   --strict           exit 1 when a target is not met (default: only failures do)
+  --warehouse        instead of the cases: Parquet size vs DuckDB's COPY per codec, and the merge of --changed
+                     changed records into a dataset of --records (bench/warehouse-bench.mjs)
+  --changed K        changed records for the merge (default 10000)
   --list             print the case ids and exit`;
 
 export async function main(argv) {
@@ -453,6 +456,8 @@ export async function main(argv) {
       bin: { type: 'string', default: path.join(ROOT, 'dist', 'cli', 'bin.js') },
       timeout: { type: 'string' },
       strict: { type: 'boolean', default: false },
+      warehouse: { type: 'boolean', default: false },
+      changed: { type: 'string', default: '10000' },
       list: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -463,6 +468,8 @@ export async function main(argv) {
   if (!['auto', 'time', 'proc'].includes(values['rss-method'])) throw new Error('--rss-method must be auto, time or proc');
   const timeoutSeconds = values.timeout === undefined ? undefined : Number(values.timeout);
   if (timeoutSeconds !== undefined && !(timeoutSeconds > 0)) throw new Error('--timeout must be a positive number of seconds');
+
+  if (values.warehouse) return warehouse(values, records);
 
   const all = buildCases(records);
   const selected = selectCases(all, values.cases);
@@ -554,6 +561,23 @@ export async function main(argv) {
   await rm(tmpDir, { recursive: true, force: true });
   if (failed.length > 0) return 1;
   if (values.strict && unmet.length > 0) return 1;
+  return 0;
+}
+
+/** `--warehouse`: the issue 13 cases, printed as two tables; loaded only then (it needs DuckDB, a devDependency). */
+async function warehouse(values, records) {
+  const { warehouseBench, sizeTable, mergeTable } = await import('./warehouse-bench.mjs');
+  const changed = Number(values.changed);
+  if (!Number.isSafeInteger(changed) || changed < 1) throw new Error(`--changed must be a positive integer, not ${values.changed}`);
+  const bin = path.resolve(values.bin);
+  if (!existsSync(bin)) throw new Error(`${bin} not found: run \`npm run build\` first (npm run bench does)`);
+  const outDir = path.resolve(values['out-dir']);
+  const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
+  const r = await warehouseBench({ records, changed: Math.min(changed, records), codecs: ['snappy', 'zstd', 'gzip', 'none'], outDir, bin, seed: values.seed, log });
+  process.stdout.write(`Parquet size vs DuckDB's COPY, ${records.toLocaleString('en-US')} Dashly records\n\n${sizeTable(r.sizes)}\n\n`);
+  process.stdout.write(`Merge cost\n\n${mergeTable(r.merge)}\n`);
+  if (records < 200_000) process.stdout.write('\n- small run: start-up dominates the timings; sizes are meaningful, seconds are not (smoke test).\n');
+  await writeFile(path.join(outDir, 'warehouse-results.json'), JSON.stringify({ generatedAt: new Date().toISOString(), node: process.version, commit: gitCommit(), records, changed, ...r }, null, 2) + '\n');
   return 0;
 }
 

@@ -41,6 +41,8 @@ export type ErrorCode =
   | 'MIGRATE_STATE_LOCKED'
   | 'MIGRATE_AUTH'
   | 'MIGRATE_REJECTED'
+  | 'MIGRATE_INPUT_REJECTED'
+  | 'MIGRATE_NO_TARGET'
   | 'MIGRATE_INCOMPLETE'
   | 'MIGRATE_REDIRECT'
   // reading a vendor API (chatport sync, src/sources/http)
@@ -114,8 +116,8 @@ export function exitCodeFor(code: ErrorCode): number {
   if (code.startsWith('READ_') || code.startsWith('MAP_')) return 65; // bad input data
   if (code === 'WRITE_OUTPUT_LOCKED' || code === 'RUN_LOCK_LOST') return 75; // temporary: another run has the output
   if (code.startsWith('WRITE_')) return 73; // cannot create output
-  if (code === 'MIGRATE_BAD_ROW' || code === 'MIGRATE_REJECTED') return 65; // bad input data / the target refused some
-  if (code === 'MIGRATE_STATE_CORRUPT' || code === 'MIGRATE_STATE_MISMATCH') return 64; // wrong --state for these options
+  if (code === 'MIGRATE_BAD_ROW' || code === 'MIGRATE_REJECTED' || code === 'MIGRATE_INPUT_REJECTED') return 65; // bad input data / the target refused some
+  if (code === 'MIGRATE_STATE_CORRUPT' || code === 'MIGRATE_STATE_MISMATCH' || code === 'MIGRATE_NO_TARGET') return 64; // wrong --state for these options / an unfilled plan
   if (code === 'MIGRATE_AUTH') return 77; // no permission: token missing, refused or lacking rights
   if (code === 'MIGRATE_INCOMPLETE' || code === 'MIGRATE_STATE_LOCKED') return 75; // temporary: resume / wait for the other run
   if (code === 'MIGRATE_REDIRECT') return 76; // protocol: the API answered a redirect, which is never followed

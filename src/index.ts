@@ -13,7 +13,7 @@ import type { ErrorPolicy, RejectEntry } from './pipeline/record-errors.js';
 import { runExport } from './pipeline/run-export.js';
 import { workersFor } from './pipeline/run-pipeline.js';
 import { RunStats } from './pipeline/run-stats.js';
-import { validateMapping as validateRun, type ValidationReport } from './cli/validate-command.js';
+import { validateMapping as validateRun, type ValidationReport } from './validate/validate-mapping.js';
 import type { TableName } from './model/canonical-schema.js';
 import type { FormatName } from './writers/writer.js';
 
@@ -27,7 +27,7 @@ export { RunStats } from './pipeline/run-stats.js';
 export type { RejectEntry } from './pipeline/record-errors.js';
 export type { CanonicalRow } from './pipeline/canonical-rows.js';
 export type { FormatName } from './writers/writer.js';
-export type { ValidationReport } from './cli/validate-command.js';
+export type { ValidationReport } from './validate/validate-mapping.js';
 
 /** Where records come from and how they are read: shared by every call that reads an export. */
 export interface ReadOptions {

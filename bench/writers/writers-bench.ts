@@ -17,7 +17,7 @@ import { TABLES, type Row } from '../../src/model/canonical-schema.js';
 import { formatMicros } from '../../src/model/timestamp.js';
 import { stableStringify } from '../../src/json/stable-json.js';
 import { WRITERS } from '../../src/writers/registry.js';
-import { parquetWriterWith } from '../../src/writers/parquet-writer.js';
+import { parquetWriterWith } from '../../src/writers/parquet/parquet-writer.js';
 import type { WriterDef } from '../../src/writers/writer.js';
 import { isFormulaLike } from '../../src/writers/csv-writer.js';
 import { messageBatches } from './message-rows.js';

@@ -3,7 +3,7 @@
 
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { loadMapping } from '../mapping/load-mapping.js';
+import { KNOWN_VENDORS, loadMapping } from '../mapping/load-mapping.js';
 import type { CompiledMapping } from '../mapping/compile-mapping.js';
 import { TABLE_NAMES } from '../model/canonical-schema.js';
 import { expandInputs } from '../readers/input-sources.js';
@@ -12,8 +12,12 @@ import { runExport } from '../pipeline/run-export.js';
 import { RunStats } from '../pipeline/run-stats.js';
 import { startProgress } from '../pipeline/progress.js';
 import { WRITERS } from '../writers/registry.js';
+import { parquetWriterWith } from '../writers/parquet/parquet-writer.js';
 import { ChatportError } from '../errors.js';
-import { mappingFileGuard, type CommandRun, type RunContext } from './run-command.js';
+import { runDatasetExport } from '../datasets/run-dataset.js';
+import { datasetReport, datasetText } from '../datasets/dataset-summary.js';
+import type { DatasetResult } from '../sinks/dataset-sink.js';
+import { CHATPORT_VERSION, mappingFileGuard, type CommandRun, type RunContext } from './run-command.js';
 import type { OptionSpec, OptionValues } from './option-spec.js';
 
 /** Threads by default: one per core, at most 4 (the main thread's reading and writing caps the gain beyond). */
@@ -22,7 +26,7 @@ export function defaultThreads(): number {
 }
 
 export const EXPORT_OPTIONS = {
-  from: { kind: 'string', required: true, describe: 'Vendor id (dashly, oncehub, expertflow, expertflow-cx) or a path to a mapping file' },
+  from: { kind: 'string', required: true, describe: `Vendor id (${Object.keys(KNOWN_VENDORS).join(', ')}) or a path to a mapping file` },
   input: {
     kind: 'list',
     alias: 'i',
@@ -31,7 +35,16 @@ export const EXPORT_OPTIONS = {
       'Input files, globs, directories (their *.json, *.jsonl, *.ndjson files, gzipped or not, at any depth; hidden entries, --out and --report skipped), or - for stdin (.gz is decompressed); repeat or list several',
   },
   format: { kind: 'choice', alias: 'f', choices: ['jsonl', 'csv', 'parquet'], default: 'jsonl', describe: 'Output format' },
-  out: { kind: 'string', alias: 'o', required: true, describe: 'Output directory (created if missing)' },
+  out: { kind: 'string', alias: 'o', describe: 'Output directory (created if missing): its table files are replaced by this run. Give --out or --dataset' },
+  dataset: {
+    kind: 'string',
+    describe: 'Merge the run into a dataset directory that earlier runs built (created if missing): day partitions, one row per key, removed parts erased from earlier files, committed atomically (docs/datasets.md)',
+  },
+  compression: {
+    kind: 'choice',
+    choices: ['snappy', 'zstd', 'gzip', 'none'],
+    describe: 'Parquet: the page codec (default snappy; zstd is smaller, gzip the most widely read). JSONL and CSV datasets: gzip or none (default)',
+  },
   'on-error': { kind: 'choice', choices: ['fail', 'skip'], default: 'fail', describe: 'fail: stop at the first bad record; skip: write it to OUT/rejects.jsonl and go on' },
   report: { kind: 'string', describe: 'Also write the run summary as JSON to this file, on failure too (with the error)' },
   quiet: { kind: 'bool', alias: 'q', describe: 'No progress and no summary on stderr (errors are still printed)' },
@@ -58,6 +71,11 @@ export const EXPORT_EXAMPLES: [string, string][] = [
 /** Combinations of options that single values cannot show. */
 export function checkExportOptions(a: ExportArgs): void {
   if (a.csvRaw && a.format !== 'csv') throw new ChatportError('CONFIG_BAD_OPTION', `--csv-raw applies to --format csv only (the format is ${a.format})`, 'cli');
+  if ((a.out === undefined) === (a.dataset === undefined)) throw new ChatportError('CONFIG_BAD_OPTION', 'give either --out (replace the table files) or --dataset (merge into a dataset), one of them', 'cli');
+  if (a.compression !== undefined && a.format !== 'parquet' && a.compression !== 'none' && !(a.compression === 'gzip' && a.dataset !== undefined)) {
+    throw new ChatportError('CONFIG_BAD_OPTION', `--compression ${a.compression} applies to --format parquet (snappy, zstd, gzip, none), or gzip to a JSONL or CSV --dataset`, 'cli');
+  }
+  if (a.dataset !== undefined && a.csvRaw) throw new ChatportError('CONFIG_BAD_OPTION', 'a CSV dataset is always written raw (for machine loads); --csv-raw is for --out', 'cli');
 }
 
 /** Every file an export could write into its output directory: a table in any format, and the rejects. */
@@ -67,10 +85,26 @@ export function exportOutputFiles(out: string): { path: string; what: string }[]
   return files;
 }
 
+/**
+ * The --report guard (checked before work) knows the canonical tables' files; a mapping's custom tables are known once
+ * it is loaded: the report may not be one of their files either.
+ */
+function checkReportAgainstTables(args: ExportArgs, mapping: CompiledMapping): void {
+  if (args.report === undefined || args.out === undefined) return; // a dataset's files are guarded as its directory
+  const report = path.resolve(args.report);
+  for (const t of mapping.outputTables) {
+    for (const w of Object.values(WRITERS)) {
+      if (path.resolve(args.out, `${t.name}${w.extension}`) === report) {
+        throw new ChatportError('CONFIG_BAD_OPTION', `--report ${args.report} is a file the run writes (the ${t.name} table of the mapping); choose another path`, 'cli');
+      }
+    }
+  }
+}
+
 export const EXPORT_RUN: CommandRun<ExportArgs> = {
   name: 'export',
-  reportGuard: (a) => ({ outDir: a.out, inputs: a.input, files: [...mappingFileGuard(a.from), ...exportOutputFiles(a.out)] }),
-  interrupted: (a) => `temporary files removed, earlier outputs in ${a.out} untouched`,
+  reportGuard: (a) => ({ outDir: (a.out ?? a.dataset)!, inputs: a.input, files: [...mappingFileGuard(a.from), ...(a.out !== undefined ? exportOutputFiles(a.out) : [])] }),
+  interrupted: (a) => (a.out !== undefined ? `temporary files removed, earlier outputs in ${a.out} untouched` : `temporary files removed, the dataset ${a.dataset!} as its last committed run left it`),
   run: exportCommand,
 };
 
@@ -79,27 +113,51 @@ export async function exportCommand(args: ExportArgs, ctx: RunContext): Promise<
   const stats = new RunStats();
   let mapping: CompiledMapping | null = null;
   let finished = false;
-  ctx.setReportDetails(() => ({ vendor: mapping?.vendor ?? null, format: args.format, out: args.out, ...stats.toJSON({ finished }) }));
+  let dataset: DatasetResult | null = null;
+  const codec = args.format === 'parquet' ? args.compression : undefined;
+  const where = args.out !== undefined ? { out: args.out } : { dataset: args.dataset! };
+  ctx.setReportDetails(() => ({ vendor: mapping?.vendor ?? null, format: args.format, ...where, ...stats.toJSON({ finished }), ...(args.dataset !== undefined ? { dataset: dataset && datasetReport(dataset) } : {}) }));
   mapping = await loadMapping(args.from);
+  checkReportAgainstTables(args, mapping);
   // never read this run's own outputs (a second run with --out inside an input directory)
-  const sources = await expandInputs(args.input, { dir: args.out, files: args.report ? [args.report] : [] });
+  const sources = await expandInputs(args.input, { dir: (args.out ?? args.dataset)!, files: args.report ? [args.report] : [] });
   const progress = startProgress(stats, ctx.printer, !args.quiet);
   try {
-    await runExport({
-      mapping,
-      sources,
-      format: args.format,
-      outDir: args.out,
-      onError: args.onError,
-      csvRaw: args.csvRaw,
-      maxRecordBytes: Math.floor(args.maxRecordMb * 1024 * 1024),
-      workers,
-      stats,
-      signal: ctx.signal,
-    });
+    if (args.dataset !== undefined) {
+      dataset = (
+        await runDatasetExport({
+          mapping,
+          sources,
+          dataset: args.dataset,
+          format: args.format,
+          compression: args.format === 'parquet' ? (codec ?? 'snappy') : args.compression === 'gzip' ? 'gzip' : 'none',
+          chatportVersion: CHATPORT_VERSION,
+          onError: args.onError,
+          maxRecordBytes: Math.floor(args.maxRecordMb * 1024 * 1024),
+          workers,
+          stats,
+          signal: ctx.signal,
+        })
+      ).dataset;
+    } else {
+        await runExport({
+        mapping,
+        sources,
+        format: args.format,
+        outDir: args.out!,
+        onError: args.onError,
+        csvRaw: args.csvRaw,
+        maxRecordBytes: Math.floor(args.maxRecordMb * 1024 * 1024),
+        workers,
+        stats,
+        signal: ctx.signal,
+        ...(codec ? { writerDef: parquetWriterWith({ codec }) } : {}),
+      });
+    }
     finished = true;
   } finally {
     progress.stop();
   }
   if (!args.quiet) ctx.printer.err(stats.toText());
+  if (!args.quiet && dataset) ctx.printer.err(datasetText(args.dataset!, dataset));
 }

@@ -6,6 +6,8 @@ import yargs from 'yargs';
 import { ChatportError } from '../errors.js';
 import { checkMigrateOptions, MIGRATE_EXAMPLES, MIGRATE_OPTIONS } from '../migrate/migrate-cli.js';
 import { migrateRun } from '../migrate/migrate-command.js';
+import { MIGRATE_PLAN_EXAMPLES, MIGRATE_PLAN_OPTIONS, MIGRATE_PLAN_RUN } from '../migrate/plan-command.js';
+import { checkDatasetOptions, DATASET_EXAMPLES, DATASET_OPTIONS, DATASET_RUN, DATASET_WORDS } from './dataset-command.js';
 import { checkExportOptions, EXPORT_EXAMPLES, EXPORT_OPTIONS, EXPORT_RUN } from './export-command.js';
 import { protectDash, readOptions, registerOptions, type OptionSpec, type OptionValues } from './option-spec.js';
 import { Printer, processIO } from './printer.js';
@@ -15,9 +17,13 @@ import { VALIDATE_EXAMPLES, VALIDATE_OPTIONS, VALIDATE_RUN } from './validate-co
 
 export interface CommandDef<S extends OptionSpec> {
   readonly name: CommandName;
+  /** Registered under its parent command (`migrate plan`): its last word is what follows the parent. */
+  readonly parent?: CommandName;
   readonly describe: string;
   readonly options: S;
   readonly examples: readonly [string, string][];
+  /** Words the command takes before its options, by name (`dataset show DIR`: action, dir). */
+  readonly words?: readonly string[];
   readonly check?: (values: OptionValues<S>) => void;
   readonly run: CommandRun<OptionValues<S>>;
 }
@@ -49,6 +55,23 @@ export const COMMANDS = [
     examples: MIGRATE_EXAMPLES,
     check: checkMigrateOptions,
     run: migrateRun(),
+  }),
+  command({
+    name: 'migrate plan',
+    parent: 'migrate',
+    describe: 'Read an export and write the plan files of a migration (conversations, users, admins) to fill in for migrate --plan',
+    options: MIGRATE_PLAN_OPTIONS,
+    examples: MIGRATE_PLAN_EXAMPLES,
+    run: MIGRATE_PLAN_RUN,
+  }),
+  command({
+    name: 'dataset',
+    describe: 'Show a dataset that export --dataset built: its tables, how to read them, the history of its runs (docs/datasets.md)',
+    options: DATASET_OPTIONS,
+    examples: DATASET_EXAMPLES,
+    words: DATASET_WORDS,
+    check: checkDatasetOptions as (values: OptionValues<typeof DATASET_OPTIONS>) => void,
+    run: DATASET_RUN as unknown as CommandRun<OptionValues<typeof DATASET_OPTIONS>>,
   }),
   command({
     name: 'sync',
@@ -99,11 +122,26 @@ export async function parseCommandLine(argv: readonly string[], printer: Printer
       throw new ChatportError('CONFIG_BAD_OPTION', msg.replace(/\s*\n\s*/g, '; '), 'cli');
     })
     .exitProcess(false);
-  for (const def of COMMANDS as readonly CommandDef<OptionSpec>[]) {
+  const all = COMMANDS as readonly CommandDef<OptionSpec>[];
+  for (const def of all.filter((d) => d.parent === undefined)) {
+    const children = all.filter((d) => d.parent === def.name);
     parser.command(
-      def.name,
+      [def.name, ...(def.words ?? []).map((w) => `[${w}]`)].join(' '),
       def.describe,
-      (y) => registerOptions(y, def.options).example(def.examples),
+      (y) => {
+        // a subcommand (`migrate plan`) has its own options: yargs resets the parent's for it
+        for (const child of children) {
+          y.command(
+            child.name.slice(def.name.length + 1),
+            child.describe,
+            (cy) => registerOptions(cy, child.options).example(child.examples),
+            (args) => {
+              chosen = { def: child, args: args as Record<string, unknown> };
+            },
+          );
+        }
+        return registerOptions(y, def.options).example(def.examples);
+      },
       (args) => {
         chosen = { def, args: args as Record<string, unknown> };
       },
@@ -115,19 +153,23 @@ export async function parseCommandLine(argv: readonly string[], printer: Printer
   try {
     parsed = (await parser.parseAsync()) as Record<string, unknown>;
   } catch (e) {
-    return exit(e, commandNamed(argv[0]));
+    return exit(e, commandNamed(argv));
   }
   const picked = chosen as { def: CommandDef<OptionSpec>; args: Record<string, unknown> } | null;
   if (!picked) {
     if (parsed.help || parsed.version) return { kind: 'exit', code: 0 }; // yargs printed them
     const word = (parsed._ as unknown[])[0];
-    const message = word === undefined ? 'give a command: export, validate, migrate or sync' : `unknown command ${JSON.stringify(String(word))}; the commands are export, validate, migrate and sync`;
+    const message = word === undefined ? 'give a command: export, validate, migrate, dataset or sync' : `unknown command ${JSON.stringify(String(word))}; the commands are export, validate, migrate, dataset and sync`;
     return exit(new ChatportError('CONFIG_BAD_OPTION', message, 'cli'));
   }
   const { def, args } = picked;
   if (args.help || args.version) return { kind: 'exit', code: 0 };
   try {
-    const values = readOptions(def.options, args, (args._ as unknown[]).slice(1), argv);
+    const words = def.words ?? [];
+    for (const w of words) if (args[w] === undefined) throw new ChatportError('CONFIG_BAD_OPTION', `missing ${w} (chatport ${def.name} ${words.map((x) => x.toUpperCase()).join(' ')})`, 'cli');
+    const named = Object.fromEntries(words.map((w) => [w, String(args[w])]));
+    const rest = Object.fromEntries(Object.entries(args).filter(([k]) => !words.includes(k)));
+    const values = { ...readOptions(def.options, rest, (args._ as unknown[]).slice(def.name.split(' ').length), argv), ...named };
     def.check?.(values);
     return { kind: 'run', def, values };
   } catch (e) {
@@ -135,6 +177,8 @@ export async function parseCommandLine(argv: readonly string[], printer: Printer
   }
 }
 
-function commandNamed(word: string | undefined): CommandName | undefined {
-  return COMMANDS.find((c) => c.name === word)?.name;
+/** The command the first words name (`migrate plan` before `migrate`), for the help hint of a line yargs refused. */
+function commandNamed(argv: readonly string[]): CommandName | undefined {
+  const two = `${argv[0]} ${argv[1]}`;
+  return (COMMANDS.find((c) => c.name === two) ?? COMMANDS.find((c) => c.name === argv[0] && !('parent' in c)))?.name;
 }

@@ -16,8 +16,8 @@ export type OptionDef =
   | (BaseDef & { readonly kind: 'string'; readonly required?: boolean; readonly default?: string; readonly pattern?: { readonly re: RegExp; readonly what: string } })
   /** Repeatable: `--input a b` and `--input a --input b` both give [a, b]. */
   | (BaseDef & { readonly kind: 'list'; readonly required?: boolean })
-  /** A flag; given twice, the last one wins (`--quiet --no-quiet` is not quiet), as in most tools. */
-  | (BaseDef & { readonly kind: 'bool' })
+  /** A flag; given twice, the last one wins (`--quiet --no-quiet` is not quiet), as in most tools. Off unless `default: true` (then `--no-x` turns it off). */
+  | (BaseDef & { readonly kind: 'bool'; readonly default?: boolean })
   | (BaseDef & { readonly kind: 'int'; readonly min: number; readonly max: number; readonly default?: number; readonly unit?: string })
   | (BaseDef & { readonly kind: 'number'; readonly min: number; readonly max: number; readonly minExclusive?: boolean; readonly default?: number; readonly unit?: string })
   /** Matched without regard to case: `--format PARQUET` is parquet. */
@@ -133,7 +133,7 @@ export function readOptions<S extends OptionSpec>(spec: S, argv: Record<string, 
     const key = camel(name);
     if (raw === undefined) {
       if ('required' in d && d.required) missing.push(`--${name}`);
-      else values[key] = d.kind === 'bool' ? false : 'default' in d ? d.default : undefined;
+      else values[key] = d.kind === 'bool' ? d.default === true : 'default' in d ? d.default : undefined;
       continue;
     }
     values[key] = readValue(name, d, raw);

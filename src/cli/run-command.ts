@@ -3,17 +3,17 @@
 // line (through the Printer), writes the --report JSON with the common fields and the error, and returns the exit
 // code. Commands only do their work and throw a ChatportError when it fails.
 
-import { readFileSync } from 'node:fs';
 import { ChatportError, exitCodeFor } from '../errors.js';
 import { looksLikePath, isKnownVendor } from '../mapping/load-mapping.js';
 import { interruptsFrom, listenForInterrupts, signalExitCode, type Interrupts } from './interrupts.js';
 import { Printer, processIO, type PrinterIO } from './printer.js';
 import { ReportFile, type ReportGuard } from './run-report.js';
 
-export type CommandName = 'export' | 'validate' | 'migrate' | 'sync';
+export type CommandName = 'export' | 'validate' | 'migrate' | 'migrate plan' | 'dataset' | 'sync';
 
 /** chatport's version, from its package.json (the same file for src/ under vitest and for dist/). */
-export const CHATPORT_VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export { CHATPORT_VERSION } from '../version.js';
+import { CHATPORT_VERSION } from '../version.js';
 
 export interface RunContext {
   /** Aborted by SIGINT or SIGTERM: stop at the next step and clean up as after any failure. */

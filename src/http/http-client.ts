@@ -15,7 +15,8 @@ export interface HttpResponse {
 export interface HttpInit {
   method: string;
   headers: Record<string, string>;
-  body?: string;
+  /** A form-encoded or JSON text, or multipart form data (a file upload). */
+  body?: string | FormData;
   signal?: AbortSignal;
   redirect: 'manual';
 }
@@ -43,7 +44,7 @@ export class HttpClient {
     this.origin = new URL(options.baseUrl).origin;
   }
 
-  async request(method: string, url: string, headers: Record<string, string>, body?: string): Promise<HttpResult> {
+  async request(method: string, url: string, headers: Record<string, string>, body?: string | FormData): Promise<HttpResult> {
     if (new URL(url).origin !== this.origin) throw new Error(`internal: request to another origin than ${this.origin}`);
     const { guard, timeoutMs } = this.options;
     const timeout = AbortSignal.timeout(timeoutMs);

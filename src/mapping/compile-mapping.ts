@@ -1,22 +1,22 @@
 // Compiles a whole mapping file (already parsed from YAML/JSON) into a RecordMapper: one function that turns a
 // vendor record into canonical rows for each table, with the unmapped rest of the record in `extra`.
-// All checking of the mapping happens here, once; the per-record path runs only compiled closures.
+// The file's shape is checked first against the language's one definition (mapping-spec.ts); the checks here are
+// those that need more than the shape (a custom table's columns, levels, paths). All of it happens once; the
+// per-record path runs only compiled closures.
 
-import { ChatportError } from '../errors.js';
-import { TABLES, type Row, type TableName, type TableDef } from '../model/canonical-schema.js';
-import { compileCondition, compileRule, invalid, NO_ANCESTORS, setOwn, type Ancestors, type Evaluate, type MapContext, type Test } from './compile-rule.js';
+import { ChatportError, type ErrorCode } from '../errors.js';
+import { customTableDef, isCanonicalTable, TABLES, TABLE_NAMES, type Row, type TableName, type TableDef } from '../model/canonical-schema.js';
+import { compileCondition, compileRule, elementError, invalid, NO_ANCESTORS, placeError, setOwn, type Ancestors, type Evaluate, type MapContext, type Test } from './compile-rule.js';
 import { ConsumedTree, ConsumptionScope } from './consumed-tree.js';
 import { compileDerive, type CompiledDerive } from './compile-derive.js';
-import { checkApiSpec, type ApiSpec } from './api-spec.js';
+import { checkApiReferences, type ApiSpec } from './api-spec.js';
 import { compileRecordAggregates, type RecordAggregates } from './record-aggregates.js';
-import type { DeriveSpec, MappingSpec, RuleSpec, SourceSpec, TableSpec } from './mapping-types.js';
+import { checkMappingShape, RESERVED_COLUMNS as RESERVED, TABLE_NAME_PATTERN } from './mapping-spec.js';
+import type { CustomTableSpec, DeriveSpec, MappingSpec, RuleSpec, SourceSpec, TableSpec } from './mapping-types.js';
 import { ALL, arrayCrossedAt, compileGetter, formatPath, parsePath, PathSyntaxError, type ParsedPath, type PathStep, type Segment } from './paths.js';
 
 /** Columns chatport fills itself; a mapping may not set them. */
-const RESERVED_COLUMNS = new Set(['source', 'extra', 'redacted']);
-const TOP_KEYS = new Set(['chatport_mapping', 'vendor', 'description', 'input', 'removed_when', 'tables', 'api']);
-const SOURCE_KEYS = ['for_each', 'at', 'when', 'removed_when', 'columns', 'ignore'];
-const TABLE_KEYS = new Set([...SOURCE_KEYS, 'sources', 'aggregate']);
+const RESERVED_COLUMNS: ReadonlySet<string> = new Set(RESERVED);
 
 export interface CompiledColumn {
   readonly name: string;
@@ -52,6 +52,14 @@ export interface CompiledSource {
   readonly levelMarks: readonly (() => void)[];
   /** Where the source sits in the mapping file (tables.messages.sources[1]), for messages. */
   readonly where: string;
+  /**
+   * How many of this source's outer levels another source iterates as all of its own (LiveChat's form fields inside
+   * the events that the messages source iterates): that source keeps those levels' unread rest, so this one does not.
+   */
+  readonly sharedLevels: number;
+  /** Record paths (from the record, `[*]` for each level) that this source's rules read, and that its ignore list names. */
+  readonly readPaths: readonly (readonly PathStep[])[];
+  readonly ignorePaths: readonly (readonly PathStep[])[];
 }
 
 export interface CompiledTable {
@@ -117,36 +125,46 @@ export interface CompiledMapping {
   readonly keySources: ReadonlySet<string>;
   /** Everything the record's rules consume; the rest of each record goes to `extra`. */
   readonly recordConsumed: ConsumptionScope;
-  /** Tables whose rows come out of this mapping, record-level and derived. */
-  readonly outputTables: readonly TableName[];
   /** How `chatport sync` reads the vendor's API (api-spec.ts); null when the mapping declares none. */
   readonly api: ApiSpec | null;
+  /** Tables whose rows come out of this mapping, record-level and derived (canonical and custom), as sinks open them. */
+  readonly outputTables: readonly TableDef[];
+  /** Record paths (`[*]` for every element) that rules read, and that ignore lists leave out: validate's coverage. */
+  readonly readPaths: readonly (readonly PathStep[])[];
+  readonly ignorePaths: readonly (readonly PathStep[])[];
+  /** Set by validate on its copy: told what each record leaves in `extra` (mapRows). Null for export and migrate. */
+  readonly observer?: MapObserver | null;
+}
+
+/**
+ * What validate's coverage report learns from mapping a record: the record, each rest that goes to some `extra` and
+ * where its object sits in the record (a thread's rest under ^, a rowless level, the record's rest under $record, an
+ * `each` sub-record's rest), and the rows. A record whose mapping fails gets begin without end.
+ */
+export interface MapObserver {
+  begin(record: Record<string, unknown>, wrapper: Record<string, unknown> | null): void;
+  kept(rest: Record<string, unknown>, at: readonly PathStep[]): void;
+  end(rows: readonly MappedRow[]): void;
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-export function compileMapping(spec: unknown, file: string): CompiledMapping {
+/**
+ * `shapeChecked`: the spec is one whose shape a compileMapping of this process or of the main thread already checked
+ * (a worker thread recompiling mapping.spec), so the check, and loading the library that does it, is skipped.
+ */
+export function compileMapping(spec: unknown, file: string, options: { readonly shapeChecked?: boolean } = {}): CompiledMapping {
   const at = (path: string) => ({ file, at: path });
-  if (!isObj(spec)) throw invalid(at('(top)'), 'a mapping file must hold an object');
-  for (const k of Object.keys(spec)) if (!TOP_KEYS.has(k)) throw invalid(at(k), `unknown key "${k}" (allowed: ${[...TOP_KEYS].join(', ')})`);
-  const m = spec as unknown as MappingSpec;
-  if (m.chatport_mapping !== 1) throw invalid(at('chatport_mapping'), 'chatport_mapping: 1 is required (the mapping language version)');
-  if (typeof m.vendor !== 'string' || !/^[a-z0-9][a-z0-9_-]*$/.test(m.vendor)) {
-    throw invalid(at('vendor'), 'vendor must be a lower-case id such as my-vendor (letters, digits, - and _)');
-  }
+  const m = options.shapeChecked ? (spec as MappingSpec) : checkMappingShape(spec, file);
   const input = m.input ?? {};
-  if (!isObj(input)) throw invalid(at('input'), 'input must be an object');
-  for (const k of Object.keys(input)) if (k !== 'envelope_keys' && k !== 'unwrap') throw invalid(at(`input.${k}`), `unknown key "${k}" (allowed: envelope_keys, unwrap)`);
   const envelopeKeys = input.envelope_keys ?? ['data'];
-  if (!Array.isArray(envelopeKeys) || envelopeKeys.some((k) => typeof k !== 'string')) throw invalid(at('input.envelope_keys'), 'envelope_keys must be a list of key names');
 
   const unwrapPaths: RemovalPath[] = [];
   const recordPaths: RemovalPath[] = [];
   const unwrap: Unwrap[] = (input.unwrap ?? []).map((u, i) => {
     const where = `input.unwrap[${i}]`;
-    if (!isObj(u) || u.when === undefined || typeof u.path !== 'string') throw invalid(at(where), 'unwrap entries need when (a condition) and path');
     const path = parsePathAt(u.path, file, `${where}.path`);
     if (path.up > 0 || path.segments.some((s) => s === ALL)) throw invalid(at(`${where}.path`), 'an unwrap path names one object inside the value (no ^ or [*])');
     unwrapPaths.push(path.segments as Segment[]);
@@ -160,21 +178,27 @@ export function compileMapping(spec: unknown, file: string): CompiledMapping {
   const removedWhen =
     m.removed_when === undefined ? null : compileCondition(m.removed_when, { ...at('removed_when'), levels: 0, onPath: (p) => recordPaths.push(removalSegments(p.segments)) });
 
-  if (!isObj(m.tables) || Object.keys(m.tables).length === 0) throw invalid(at('tables'), 'tables must map at least one of messages, conversations, answers');
+  const customDefs = new Map<string, TableDef>();
+  for (const [name, decl] of Object.entries(m.custom_tables ?? {})) customDefs.set(name, customTable(name, decl, file));
   const recordConsumed = new ConsumptionScope();
   const keySources = new Set<string>();
   const tables: CompiledTable[] = [];
   const derived: CompiledDerive[] = [];
   const ctx: CompileContext = { file, vendor: m.vendor, recordConsumed, removalPaths: recordPaths, keySources };
   for (const [name, tableSpec] of Object.entries(m.tables)) {
-    if (!(name in TABLES)) throw invalid(at(`tables.${name}`), `unknown table "${name}" (canonical tables: ${Object.keys(TABLES).join(', ')})`);
-    const tableName = name as TableName;
-    if (!isObj(tableSpec)) throw invalid(at(`tables.${name}`), 'a table must be an object with columns');
+    if (tableSpec === undefined) continue;
+    const def = isCanonicalTable(name) ? TABLES[name] : customDefs.get(name);
+    if (!def) {
+      throw invalid(at(`tables.${name}`), `unknown table "${name}" (canonical tables: ${TABLE_NAMES.join(', ')}; a table of your own is declared under custom_tables)`);
+    }
     if ('derive_from' in tableSpec) {
-      derived.push(compileDerive(tableName, tableSpec as unknown as DeriveSpec, file, m.vendor));
+      derived.push(compileDerive('conversations', tableSpec as DeriveSpec, file, m.vendor));
       continue;
     }
-    tables.push(compileTable(tableName, tableSpec as unknown as TableSpec, ctx));
+    tables.push(compileTable(def, tableSpec as TableSpec, ctx));
+  }
+  for (const name of customDefs.keys()) {
+    if (!tables.some((t) => t.name === name)) throw invalid(at(`custom_tables.${name}`), `custom table ${name} is declared but tables has no rule for it (add tables.${name} with its columns)`);
   }
   for (const d of derived) {
     if (!tables.some((t) => t.name === d.from)) throw invalid(at(`tables.${d.name}.derive_from`), `derive_from ${d.from}: that table is not mapped from records`);
@@ -185,6 +209,7 @@ export function compileMapping(spec: unknown, file: string): CompiledMapping {
     }
   }
   const sources = tables.flatMap((t) => t.sources);
+  shareLevels(sources);
   const removedAt = sources.flatMap((source) => source.columns.filter((c) => c.name === 'removed_at').map((c) => ({ source, evaluate: c.evaluate })));
   const elementRemoval = sources.filter((s) => s.removedWhen !== null);
   const keyNames = new Set<string>();
@@ -202,8 +227,10 @@ export function compileMapping(spec: unknown, file: string): CompiledMapping {
     keySources,
     derived,
     recordConsumed,
-    outputTables: [...tables.map((t) => t.name), ...derived.map((d) => d.name)],
-    api: (spec as { api?: unknown }).api === undefined ? null : checkApiSpec((spec as { api?: unknown }).api, file),
+    outputTables: [...tables.map((t) => t.def), ...derived.map((d) => d.def)],
+    readPaths: sources.flatMap((s) => s.readPaths),
+    ignorePaths: sources.flatMap((s) => s.ignorePaths),
+    api: m.api === undefined ? null : checkApiReferences(m.api, file),
   };
 }
 
@@ -215,9 +242,57 @@ interface CompileContext {
   readonly keySources: Set<string>;
 }
 
+/**
+ * Sources that iterate inside the elements of another source (form fields inside the events of the messages source):
+ * the outer source's rows carry what those elements leave unread, and the array the inner source iterates there is
+ * consumed in them (it is the inner source's rows: an array is iterated, anything else fails the record, null carries
+ * nothing). The inner source does not report the shared levels' rest again; what it reads there through ^ stays in the
+ * outer rows' extra too (read twice, never lost).
+ */
+function shareLevels(sources: readonly CompiledSource[]): void {
+  for (let b = 0; b < sources.length; b++) {
+    const inner = sources[b]!;
+    for (let a = 0; a < sources.length; a++) {
+      const outer = sources[a]!;
+      const n = outer.levels.length;
+      if (n === 0 || n >= inner.levels.length) continue;
+      const same = outer.levels.every((l, k) => l.kind === 'each' && inner.levels[k]!.kind === 'each' && formatPath(l.segments) === formatPath(inner.levels[k]!.segments));
+      if (!same) continue;
+      outer.scopes[n]!.track(inner.levels[n]!.segments, false, false);
+      (inner as { sharedLevels: number }).sharedLevels = n;
+      break;
+    }
+  }
+}
+
 /** Path steps as the removal rule reads them: `[*]` is every element. */
 function removalSegments(steps: readonly PathStep[]): RemovalPath {
   return steps.map((s) => (s === ALL ? EVERY : s));
+}
+
+/**
+ * A custom table's TableDef from its declaration, with the checks that need more than the shape: a name that is no
+ * canonical table's nor rejects' (the name is also its output file's), no column chatport fills itself, key columns
+ * among the declared ones, no json column kept on redaction (classification).
+ */
+function customTable(name: string, decl: CustomTableSpec, file: string): TableDef {
+  const at = `custom_tables.${name}`;
+  if (isCanonicalTable(name) || name === 'rejects' || !TABLE_NAME_PATTERN.test(name)) {
+    throw invalid({ file, at }, `a custom table may not be called ${name} (${TABLE_NAMES.join(', ')} and rejects are taken)`);
+  }
+  const columns = Object.entries(decl.columns).map(([column, d]) => {
+    const c = typeof d === 'string' ? { name: column, type: d } : { name: column, type: d.type, doc: d.doc, classification: d.classification };
+    if (RESERVED_COLUMNS.has(column)) throw invalid({ file, at: `${at}.columns.${column}` }, `column ${column} is added by chatport to every table (source, redacted, extra)`);
+    if (!/^[a-z_][a-z0-9_]*$/.test(column)) throw invalid({ file, at: `${at}.columns.${column}` }, 'a column name is lower-case letters, digits and _');
+    if (c.classification && c.type === 'json') throw invalid({ file, at: `${at}.columns.${column}.classification` }, 'a json column holds content and is always cleared on redaction');
+    return c;
+  });
+  if (columns.length === 0) throw invalid({ file, at: `${at}.columns` }, 'a custom table needs at least one column');
+  for (const [i, k] of decl.key.entries()) {
+    if (!columns.some((c) => c.name === k)) throw invalid({ file, at: `${at}.key[${i}]` }, `key column ${k} is not among the declared columns`);
+    if (columns.find((c) => c.name === k)!.type === 'json') throw invalid({ file, at: `${at}.key[${i}]` }, `key column ${k} is json: a key is a string, integer, boolean or timestamp`);
+  }
+  return customTableDef(name, decl.doc ?? '', decl.key, columns);
 }
 
 function parsePathAt(text: unknown, file: string, where: string): ParsedPath {
@@ -230,16 +305,12 @@ function parsePathAt(text: unknown, file: string, where: string): ParsedPath {
   }
 }
 
-function compileTable(name: TableName, spec: TableSpec, ctx: CompileContext): CompiledTable {
+function compileTable(def: TableDef, spec: TableSpec, ctx: CompileContext): CompiledTable {
+  const name = def.name;
   const base = `tables.${name}`;
   const { file } = ctx;
-  for (const k of Object.keys(spec)) if (!TABLE_KEYS.has(k)) throw invalid({ file, at: `${base}.${k}` }, `unknown key "${k}" in a table (allowed: ${[...TABLE_KEYS].join(', ')}, or derive_from)`);
-  const def = TABLES[name];
   let sourceSpecs: { spec: SourceSpec; where: string }[];
   if (spec.sources !== undefined) {
-    const direct = SOURCE_KEYS.filter((k) => k in spec);
-    if (direct.length) throw invalid({ file, at: `${base}.${direct[0]}` }, `a table with sources gives ${direct.join(', ')} inside each source`);
-    if (!Array.isArray(spec.sources) || spec.sources.length === 0) throw invalid({ file, at: `${base}.sources` }, 'sources needs a non-empty list of row sources');
     sourceSpecs = spec.sources.map((s, i) => ({ spec: s, where: `${base}.sources[${i}]` }));
   } else {
     const { aggregate: _aggregate, sources: _sources, ...source } = spec;
@@ -253,7 +324,7 @@ function compileTable(name: TableName, spec: TableSpec, ctx: CompileContext): Co
     rowTemplate: rowTemplate(def, ctx.vendor),
     aggregates: null,
   };
-  if (spec.aggregate !== undefined) table.aggregates = compileRecordAggregates(name, spec.aggregate, file, `${base}.aggregate`);
+  if (spec.aggregate !== undefined) table.aggregates = compileRecordAggregates(def, spec.aggregate, file, `${base}.aggregate`);
   table.sources = sourceSpecs.map(({ spec: s, where }) => compileSource(table, s, where, ctx));
   table.onePerRecord = table.sources.length === 1 && table.sources[0]!.levels.length === 0;
   return table;
@@ -262,10 +333,6 @@ function compileTable(name: TableName, spec: TableSpec, ctx: CompileContext): Co
 function compileSource(table: CompiledTable, spec: SourceSpec, base: string, ctx: CompileContext): CompiledSource {
   const { file } = ctx;
   const { name, def } = table;
-  if (!isObj(spec)) throw invalid({ file, at: base }, 'a row source must be an object with columns');
-  for (const k of Object.keys(spec)) if (!SOURCE_KEYS.includes(k)) throw invalid({ file, at: `${base}.${k}` }, `unknown key "${k}" in a row source (allowed: ${SOURCE_KEYS.join(', ')})`);
-  if (!isObj(spec.columns)) throw invalid({ file, at: `${base}.columns` }, 'columns must map canonical column names to rules');
-  if (spec.for_each !== undefined && spec.at !== undefined) throw invalid({ file, at: `${base}.at` }, 'a row source takes for_each or at, not both');
   const levels = spec.for_each !== undefined ? forEachLevels(spec.for_each, file, `${base}.for_each`) : spec.at !== undefined ? atLevel(spec.at, file, `${base}.at`) : [];
   // scopes[0] is the record's; each level's path is consumed whole by the level above it: its elements are the rows'
   const scopes = [ctx.recordConsumed, ...levels.map(() => new ConsumptionScope())];
@@ -284,10 +351,22 @@ function compileSource(table: CompiledTable, spec: SourceSpec, base: string, ctx
     }
     return [...prefix, ...removalSegments(p.segments)];
   };
+  /** A path read at this source's innermost level, from the record, [*] for every element of a level. */
+  const absolute = (p: ParsedPath): PathStep[] => {
+    const prefix: PathStep[] = [];
+    for (let k = 0; k < depth - p.up; k++) {
+      prefix.push(...levels[k]!.segments);
+      if (levels[k]!.kind === 'each') prefix.push(ALL);
+    }
+    return [...prefix, ...p.segments];
+  };
+  const readPaths: PathStep[][] = [];
+  const ignorePaths: PathStep[][] = [];
   for (const ignored of spec.ignore ?? []) {
     const p = parsePathAt(ignored, file, `${base}.ignore`);
     if (p.up > depth) throw invalid({ file, at: `${base}.ignore` }, `path "${p.text}" climbs above the record`);
     scopes[depth - p.up]!.track(p.segments, false, false);
+    ignorePaths.push(absolute(p));
   }
   const removedWhenPaths: PathStep[][] = [];
   let removedWhen: Test | null = null;
@@ -309,12 +388,13 @@ function compileSource(table: CompiledTable, spec: SourceSpec, base: string, ctx
     const where = `${base}.columns.${col}`;
     const colDef = def.columns.find((c) => c.name === col);
     if (!colDef) throw invalid({ file, at: where }, `table ${name} has no column "${col}" (columns: ${def.columns.map((c) => c.name).join(', ')})`);
+    if (rule === undefined) continue;
     if (RESERVED_COLUMNS.has(col)) throw invalid({ file, at: where }, `column ${col} is filled by chatport and cannot be mapped`);
     if (table.aggregates?.columns.includes(col)) throw invalid({ file, at: where }, `column ${col} is computed by aggregate`);
     const isKey = (def.key as readonly string[]).includes(col);
     const reads: PathStep[][] = [];
     columnPaths.set(col, reads);
-    const shaped = shapeOf(col, rule, file, where);
+    const shaped = def.custom ? { rule, check: null } : shapeOf(col, rule, file, where);
     const evaluate = compileRule(shaped.rule, {
       file,
       at: where,
@@ -325,6 +405,7 @@ function compileSource(table: CompiledTable, spec: SourceSpec, base: string, ctx
       inJson: false,
       onPath: (p: ParsedPath) => {
         if (p.up === 0) reads.push([...p.segments]);
+        readPaths.push(absolute(p));
         // a row with removed_at set is redacted: the removal rule must know what removed_at reads
         if (col === 'removed_at') ctx.removalPaths.push(fromRecord(p));
         const top = p.segments[0];
@@ -351,6 +432,9 @@ function compileSource(table: CompiledTable, spec: SourceSpec, base: string, ctx
     removedWhenPaths,
     levelMarks,
     where: base,
+    sharedLevels: 0,
+    readPaths,
+    ignorePaths,
   };
 }
 
@@ -397,7 +481,7 @@ function shapeOf(col: string, rule: RuleSpec | string, file: string, where: stri
   if (!shape) return { rule, check: null };
   const allowSingle = spec.allow_single === true;
   const { allow_single: _, ...rest } = spec;
-  const path = spec.path === undefined ? col : Array.isArray(spec.path) ? spec.path.join(' | ') : spec.path;
+  const fail = (message: string) => ruleFailure('MAP_INVALID_VALUE', message, spec, col);
   return {
     rule: rest,
     check: (evaluate) => (rec, up, index, ctx) => {
@@ -405,10 +489,10 @@ function shapeOf(col: string, rule: RuleSpec | string, file: string, where: stri
       if (v === null || v === undefined) return v;
       if (Array.isArray(v)) {
         if (v.every(shape.item)) return v;
-        throw new ChatportError('MAP_INVALID_VALUE', `${col}: expected ${shape.what}, got a list with another kind of element`, 'map', { path });
+        throw fail(`${col}: expected ${shape.what}, got a list with another kind of element`);
       }
       if (allowSingle && shape.single(v)) return [v];
-      throw new ChatportError('MAP_INVALID_VALUE', `${col}: expected ${shape.what}, got ${isObj(v) ? 'a single object' : typeof v === 'string' ? 'a single string' : 'another value'}${shape.single(v) ? ' (allow_single: true reads it as a list of one)' : ''}`, 'map', { path });
+      throw fail(`${col}: expected ${shape.what}, got ${isObj(v) ? 'a single object' : typeof v === 'string' ? 'a single string' : 'another value'}${shape.single(v) ? ' (allow_single: true reads it as a list of one)' : ''}`);
     },
   };
 }
@@ -419,14 +503,24 @@ function shapeOf(col: string, rule: RuleSpec | string, file: string, where: stri
  */
 function requireKey(evaluate: Evaluate, table: TableName, column: string, rule: RuleSpec | string): Evaluate {
   const spec = typeof rule === 'string' ? { path: rule } : rule;
-  const where = spec.path === undefined ? column : Array.isArray(spec.path) ? spec.path.join(' | ') : spec.path;
   return (rec, up, index, ctx) => {
     const v = evaluate(rec, up, index, ctx);
     if (v === null || v === undefined) {
-      throw new ChatportError('MAP_MISSING_FIELD', `${column} is a key of ${table} but the record has no value for it (is --from the right mapping for this input?)`, 'map', { path: where });
+      throw ruleFailure('MAP_MISSING_FIELD', `${column} is a key of ${table} but the record has no value for it (is --from the right mapping for this input?)`, spec, column);
     }
     return v;
   };
+}
+
+/** A record error of a column rule, naming the rule's source paths (placed at the element by mapRows), or the column. */
+function ruleFailure(code: ErrorCode, message: string, spec: RuleSpec, column: string): ChatportError {
+  const texts = spec.path === undefined ? [] : Array.isArray(spec.path) ? spec.path : [spec.path];
+  try {
+    if (texts.length) return elementError(code, message, texts.map((t) => parsePath(t)));
+  } catch (e) {
+    if (!(e instanceof PathSyntaxError)) throw e;
+  }
+  return new ChatportError(code, message, 'map', { path: column });
 }
 
 function rowTemplate(def: TableDef, vendor: string): Row {
@@ -475,6 +569,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** A row of a record: its table, its values, and whether the element it came from is removed (GDPR). */
 export interface MappedRow {
   table: TableName;
+  /** The table's definition (custom tables carry their own: redaction reads its allow-list from it). */
+  def: TableDef;
   row: Row;
   /** Set when the row source's removed_when holds for the element the row came from. */
   removed?: boolean;
@@ -522,20 +618,20 @@ function visitElements(
         if (crossed > 0) {
           const segs = level.segments;
           const hint = formatPath([...segs.slice(0, crossed), ALL, ...segs.slice(crossed)]);
-          throw new ChatportError('MAP_INVALID_VALUE', `${source.table.name}: for_each ${formatPath(segs)} goes through ${formatPath(segs.slice(0, crossed))}, which is an array: iterate it with ${hint}`, 'map', { path: level.text });
+          throw new ChatportError('MAP_INVALID_VALUE', `${source.table.name}: for_each ${formatPath(segs)} goes through ${formatPath(segs.slice(0, crossed))}, which is an array: iterate it with ${hint}`, 'map', { path: formatPath([...location, ...segs]) });
         }
       }
       return;
     }
     const around = [...up, host];
     if (level.kind === 'one') {
-      if (!isRecord(value)) throw new ChatportError('MAP_INVALID_VALUE', `${source.table.name}: at expected an object, got ${Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'another value' : `a ${typeof value}`}`, 'map', { path: level.text });
+      if (!isRecord(value)) throw new ChatportError('MAP_INVALID_VALUE', `${source.table.name}: at expected an object, got ${Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'another value' : `a ${typeof value}`}`, 'map', { path: formatPath([...location, ...level.segments]) });
       const loc = [...location, ...level.segments];
       step(k, value, around, 0, loc);
       return;
     }
     if (!Array.isArray(value)) {
-      throw new ChatportError('MAP_INVALID_VALUE', `${source.table.name}: for_each expected an array, got ${typeof value === 'object' ? 'an object' : `a ${typeof value}`}`, 'map', { path: level.text });
+      throw new ChatportError('MAP_INVALID_VALUE', `${source.table.name}: for_each expected an array, got ${typeof value === 'object' ? 'an object' : `a ${typeof value}`}`, 'map', { path: formatPath([...location, ...level.segments]) });
     }
     source.levelMarks[k]!();
     for (let i = 0; i < value.length; i++) step(k, value[i], around, i, [...location, ...level.segments, i]);
@@ -547,6 +643,14 @@ function visitElements(
     after?.(k + 1, el, location);
   };
   walk(0, record, NO_ANCESTORS, []);
+}
+
+/** Where in the record the element `up` levels around a source's innermost element sits (0: that element). */
+function locationUp(source: CompiledSource, location: readonly Segment[], up: number): Segment[] {
+  let n = location.length;
+  const levels = source.levels;
+  for (let k = levels.length - 1; k >= levels.length - up && k >= 0; k--) n -= levels[k]!.segments.length + (levels[k]!.kind === 'each' ? 1 : 0);
+  return location.slice(0, n);
 }
 
 /** Key under which an intermediate level's unread rest is kept in the extra of the first row made from it. */
@@ -562,8 +666,13 @@ const upKey = (levels: number) => '^'.repeat(levels);
  * rest under `$rowless` when it made none; a record with data and no row at all (none skipped by a `when`) is
  * MAP_NO_ROWS.
  */
-export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ctx: MapContext): MappedRecord {
+export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, outer: MapContext): MappedRecord {
   const { record, wrapper } = unwrapped;
+  // validate's coverage report watches what goes to extra; export and migrate have no observer and pay one test
+  const obs = mapping.observer ?? null;
+  let here: (up: number) => readonly Segment[] = TOP;
+  const ctx: MapContext = obs ? { unknownEnum: (c, v) => outer.unknownEnum(c, v), kept: (r, at) => obs.kept(r, at), locationUp: (n) => here(n) } : outer;
+  obs?.begin(record, wrapper);
   const rows: MappedRow[] = [];
   const skippedByRule: Partial<Record<TableName, number>> = {};
   let recordRows: Row[] | null = null;
@@ -581,9 +690,15 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ct
         skipped = true;
         continue;
       }
-      const row = buildRow(source, record, NO_ANCESTORS, 0, ctx);
+      let row: Row;
+      here = TOP;
+      try {
+        row = buildRow(source, record, NO_ANCESTORS, 0, ctx);
+      } catch (e) {
+        throw placeError(e, () => []);
+      }
       (recordRows ??= []).push(row);
-      rows.push({ table: table.name, row });
+      rows.push({ table: table.name, def: table.def, row });
       continue;
     }
     const depth = source.levels.length;
@@ -599,10 +714,18 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ct
           skipped = true;
           return;
         }
-        const row = buildRow(source, el, up, index, ctx);
+        let row: Row;
+        if (obs) here = (n) => locationUp(source, location, n);
+        try {
+          row = buildRow(source, el, up, index, ctx);
+        } catch (e) {
+          // the error names the rule's path inside the element: say which element (history[3].timestamp)
+          throw placeError(e, (n) => locationUp(source, location, n));
+        }
         if (source.levels[depth - 1]!.kind === 'one') source.levelMarks[depth - 1]!();
         row.extra = scopes[depth]!.rest(el);
-        const item: MappedRow = { table: table.name, row };
+        if (obs && row.extra) obs.kept(row.extra as Record<string, unknown>, location);
+        const item: MappedRow = { table: table.name, def: table.def, row };
         if (source.removedWhen && source.removedWhen(el, up, ctx)) {
           item.removed = true;
           (removedElements ??= []).push({ location, source });
@@ -615,9 +738,10 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ct
         firstRow[level] = null;
       },
       (level, el, location) => {
-        if (level === depth) return;
+        if (level === depth || level <= source.sharedLevels) return;
         const rest = scopes[level]!.rest(el);
         if (rest === null) return;
+        obs?.kept(rest, location);
         const first = firstRow[level];
         if (first) setOwn((first.extra ??= {}) as Record<string, unknown>, upKey(depth - level), rest);
         else setOwn((rowless ??= {}), formatPath(location), rest);
@@ -625,6 +749,7 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ct
     );
   }
   let rest = mapping.recordConsumed.rest(record);
+  if (obs && rest) obs.kept(rest, []);
   if (wrapper) setOwn((rest ??= {}), '$wrapper', wrapper);
   if (rowless) setOwn((rest ??= {}), '$rowless', rowless);
   if (recordRows) {
@@ -636,8 +761,11 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ct
       throw new ChatportError('MAP_NO_ROWS', `the record gives no row (${mapping.sources.map((s) => s.levels.map((l) => l.text).join('[*].') || 'the record').join(', ')} held no element) and its fields would reach no output: add a table with one row per record, or a when that skips such records`, 'map');
     }
   }
+  obs?.end(rows);
   return { rows, skippedByRule, removedElements };
 }
+
+const TOP = (): readonly Segment[] => [];
 
 /**
  * Per-record aggregates (a conversations row's message_count from the messages the record gave), computed on the

@@ -1,19 +1,25 @@
-// Compiles one column rule or condition of a mapping into a plain function, checking its shape on the way
-// (a wrong key or value is a CONFIG_MAPPING_INVALID naming the place in the mapping file). Rules also record
-// which source paths they place in columns, so the engine can keep everything else in `extra`.
+// Compiles one column rule or condition of a mapping into a plain function. The rule's shape was checked when the
+// file was loaded (mapping-spec.ts); what is checked here needs more than the shape (a path's syntax and how far its
+// ^ may climb, a timestamp column's conversion, a regular expression), a CONFIG_MAPPING_INVALID naming the place in
+// the file. Rules also record which source paths they place in columns, so the engine can keep everything else in
+// `extra`.
 
-import { ChatportError } from '../errors.js';
+import { ChatportError, type ErrorCode } from '../errors.js';
 import { formatMicros } from '../model/timestamp.js';
 import type { ColumnType } from '../model/canonical-schema.js';
 import { ConversionError, converterFor, describeType, TIMESTAMP_CONVERSIONS, type Converter } from './conversions.js';
-import { CONVERSIONS, VALUE_TYPES, type Conversion, type ConditionSpec, type RuleSpec, type ValueType } from './mapping-types.js';
-import { ALL, compileGetter, parsePath, PathSyntaxError, type ParsedPath, type PathStep } from './paths.js';
+import type { Conversion, ConditionSpec, RuleSpec, ValueType } from './mapping-types.js';
+import { ALL, compileGetter, formatPath, parsePath, PathSyntaxError, type ParsedPath, type PathStep } from './paths.js';
 import { ConsumptionScope } from './consumed-tree.js';
 import { LosslessNumber, comparableNumberText, exactDouble } from '../json/lossless-number.js';
 
 /** Per-record state the compiled functions report into. */
 export interface MapContext {
   unknownEnum(column: string, raw: string): void;
+  /** validate's coverage (MapObserver): told each rest that goes to an `extra`, with where its object sits in the record. */
+  readonly kept?: (rest: Record<string, unknown>, at: readonly PathStep[]) => void;
+  /** With kept: where the element being mapped (0) or one around it (1, 2...) sits in the record. */
+  readonly locationUp?: (up: number) => readonly PathStep[];
 }
 
 /** The elements and record around the one a rule reads, nearest last (`^` is the last, `^^` the one before). */
@@ -47,34 +53,37 @@ export interface RuleScope {
 /** Where a condition sits, who wants to know the paths it reads, and how many levels `^` may climb (unlimited if absent). */
 export type ConditionScope = Pick<RuleScope, 'file' | 'at' | 'onPath'> & { readonly levels?: number };
 
-const RULE_KEYS = new Set([
-  'path',
-  'const',
-  'template',
-  'min',
-  'max',
-  'lookup',
-  'pluck',
-  'pick',
-  'extract',
-  'first_of',
-  'object',
-  'each',
-  'fields',
-  'allow_single',
-  'index',
-  'when',
-  'convert',
-  'unit',
-  'enum',
-  'unknown',
-  'null_if',
-  'default',
-  'required',
-]);
-/** The keys that give a rule its value; a rule has exactly one. */
-const RULE_SOURCES = ['path', 'const', 'first_of', 'object', 'each', 'index', 'template', 'min', 'max'] as const;
-const CONDITION_KEYS = new Set(['path', 'equals', 'in', 'exists', 'truthy', 'nonempty', 'is', 'matches', 'all', 'any', 'not']);
+
+/** Errors whose position names source paths relative to the element the failing rule read (see elementError). */
+const relativePaths = new WeakMap<ChatportError, readonly ParsedPath[]>();
+
+/**
+ * A record error of a rule, naming the paths it read relative to the element it read them from (`timestamp`,
+ * `^.id`). The mapper, which knows where that element sits in the record, turns them into the element's own path
+ * (`history[3].timestamp`) with placeError; an `each` rule first puts its sub-record in front (`files[2].size`).
+ */
+export function elementError(code: ErrorCode, message: string, paths: readonly ParsedPath[]): ChatportError {
+  const e = new ChatportError(code, message, 'map', { path: paths.map((p) => p.text).join(' | ') });
+  relativePaths.set(e, paths);
+  return e;
+}
+
+/**
+ * The error with its relative paths resolved against where the element sits: `locationUp(k)` is the location in the
+ * record of the element k levels up (0: the element itself), or null to leave them relative to a host that is itself
+ * an element (`base`, for each rules). Errors without relative paths are returned as they are.
+ */
+export function placeError(e: unknown, locationUp: (up: number) => readonly PathStep[] | null, base?: (p: ParsedPath) => ParsedPath): unknown {
+  if (!(e instanceof ChatportError)) return e;
+  const paths = relativePaths.get(e);
+  if (!paths) return e;
+  if (base) return elementError(e.code, e.message, paths.map(base));
+  const text = paths.map((p) => {
+    const at = locationUp(p.up);
+    return at === null ? p.text : formatPath([...at, ...p.segments]);
+  });
+  return new ChatportError(e.code, e.message, e.stage, { ...e.position, path: text.join(' | ') });
+}
 
 export function invalid(scope: Pick<RuleScope, 'file' | 'at'>, message: string): ChatportError {
   return new ChatportError('CONFIG_MAPPING_INVALID', message, 'config', { file: scope.file, path: scope.at });
@@ -83,14 +92,7 @@ export function invalid(scope: Pick<RuleScope, 'file' | 'at'>, message: string):
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
-/** The same test without narrowing, for values already typed by the spec. */
-const isObjectValue = (v: unknown): boolean => isPlainObject(v);
 
-function checkKeys(spec: Record<string, unknown>, allowed: Set<string>, scope: Pick<RuleScope, 'file' | 'at'>, what: string): void {
-  for (const k of Object.keys(spec)) {
-    if (!allowed.has(k)) throw invalid({ ...scope, at: `${scope.at}.${k}` }, `unknown key "${k}" in a ${what} (allowed: ${[...allowed].join(', ')})`);
-  }
-}
 
 function parse(text: unknown, scope: ConditionScope): ParsedPath {
   if (typeof text !== 'string') throw invalid(scope, `a path must be a string, got ${JSON.stringify(text)}`);
@@ -139,22 +141,8 @@ function tracked(get: (rec: unknown, up: Ancestors) => unknown, mark: (() => voi
 export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate {
   // shorthand: a bare string is a path
   const spec: RuleSpec = typeof raw === 'string' ? { path: raw } : raw;
-  if (!isObjectValue(spec)) throw invalid(scope, `a column rule must be a path string or an object, got ${JSON.stringify(spec)}`);
-  checkKeys(spec as Record<string, unknown>, RULE_KEYS, scope, 'column rule');
-  const sources = RULE_SOURCES.filter((k) => k in spec);
-  if (sources.length !== 1) {
-    throw invalid(scope, sources.length === 0 ? `a column rule needs one of ${RULE_SOURCES.join(', ')}` : `a column rule takes one of ${sources.join(', ')}, not several`);
-  }
-  if ('fields' in spec && !('each' in spec)) throw invalid(scope, '"fields" goes with "each"');
-
   // conversion: explicit, or the column type's default
   let conversion: Conversion | undefined = spec.convert;
-  if (conversion !== undefined && !CONVERSIONS.includes(conversion)) {
-    throw invalid({ ...scope, at: `${scope.at}.convert` }, `unknown conversion "${String(conversion)}" (known: ${CONVERSIONS.join(', ')})`);
-  }
-  if (spec.unit !== undefined && !['seconds', 'millis', 'auto'].includes(spec.unit)) {
-    throw invalid({ ...scope, at: `${scope.at}.unit` }, 'unit is seconds, millis or auto');
-  }
   const isAggregateOrShaped = spec.object !== undefined || spec.each !== undefined || spec.first_of !== undefined || spec.min !== undefined || spec.max !== undefined;
   if (conversion === undefined && spec.enum === undefined && !isAggregateOrShaped && !('const' in spec) && !spec.index) {
     conversion = defaultConversion(scope);
@@ -166,15 +154,20 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
   // extract may find nothing in a value: the value is then consumed only where it matched (marked after the match)
   const deferred: (() => void)[] | null = spec.extract !== undefined ? [] : null;
   const inner: RuleScope = { ...scope, guarded: guarded || deferred !== null };
+  // the source paths of the rule, for errors that name where the failing value was (placed by the mapper)
+  let rulePaths: readonly ParsedPath[] | null = null;
+  const failure = (code: ErrorCode, message: string): ChatportError =>
+    rulePaths ? elementError(code, message, rulePaths) : new ChatportError(code, message, 'map', { path: scope.column });
   let source: Evaluate;
   let producesTimestamp = false;
   if (spec.path !== undefined) {
     const list = Array.isArray(spec.path) ? spec.path : [spec.path];
     if (list.length === 0) throw invalid({ ...scope, at: `${scope.at}.path` }, 'path list is empty');
     const parsed = list.map((p, i) => parse(p, { ...scope, levels: scope.upConsumed.length, at: Array.isArray(spec.path) ? `${scope.at}.path[${i}]` : `${scope.at}.path` }));
+    rulePaths = parsed;
     // pluck reads one field of each element and `pick: first` the first element: only that much is consumed
     const suffix: PathStep[] | null =
-      spec.pluck !== undefined && typeof spec.pluck === 'string' ? [ALL, ...parse(spec.pluck, { ...scope, levels: 0, at: `${scope.at}.pluck` }).segments] : spec.pick === 'first' ? [0] : null;
+      spec.pluck !== undefined && typeof spec.pluck === 'string' ? [ALL, ...parse(spec.pluck, { ...scope, levels: 0, at: `${scope.at}.pluck`, onPath: undefined }).segments] : spec.pick === 'first' ? [0] : null;
     const consumes = spec.pick !== 'last' && spec.pick !== 'length';
     const getters = parsed.map((p, i) => {
       const mark = consumes ? markConsumed(suffix ? { ...p, segments: [...p.segments, ...suffix] } : p, { ...inner, guarded: inner.guarded || i > 0 }, scalarOnly || suffix !== null) : null;
@@ -199,14 +192,12 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
     const value = spec.const;
     source = () => value;
   } else if (spec.index !== undefined) {
-    if (spec.index !== true) throw invalid({ ...scope, at: `${scope.at}.index` }, 'index must be true');
     source = (_rec, _up, index) => index;
   } else if (spec.template !== undefined) {
     source = compileTemplate(spec.template, inner);
   } else if (spec.min !== undefined || spec.max !== undefined) {
     const key = spec.min !== undefined ? 'min' : 'max';
-    const list = spec[key];
-    if (!Array.isArray(list) || list.length === 0) throw invalid({ ...scope, at: `${scope.at}.${key}` }, `${key} needs a non-empty list of rules (or paths)`);
+    const list = spec[key]!;
     const rules = list.map((r, i) => compileRule(r, { ...inner, at: `${scope.at}.${key}[${i}]` }));
     const better = key === 'min' ? (a: number, b: number) => b < a : (a: number, b: number) => b > a;
     const column = scope.column;
@@ -221,7 +212,6 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
       return best;
     };
   } else if (spec.first_of !== undefined) {
-    if (!Array.isArray(spec.first_of) || spec.first_of.length === 0) throw invalid({ ...scope, at: `${scope.at}.first_of` }, 'first_of needs a non-empty list of rules');
     const alternatives = spec.first_of.map((r, i) => compileRule(r, { ...inner, guarded: inner.guarded || i > 0, at: `${scope.at}.first_of[${i}]` }));
     source = (rec, up, index, ctx) => {
       for (const alt of alternatives) {
@@ -231,7 +221,6 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
       return null;
     };
   } else if (spec.object !== undefined) {
-    if (!isPlainObject(spec.object)) throw invalid({ ...scope, at: `${scope.at}.object` }, 'object needs a map of key: rule');
     const entries = Object.entries(spec.object).map(
       ([k, r]) => [k, compileRule(r as RuleSpec, { ...inner, at: `${scope.at}.object.${k}`, type: 'json', inJson: true })] as const,
     );
@@ -249,7 +238,7 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
     source = compileEach(spec, inner);
   }
 
-  source = compileTransforms(spec, scope, source, deferred);
+  source = compileTransforms(spec, scope, source, deferred, failure);
   let value = source;
   // when: the rule applies only if the condition holds
   if (spec.when !== undefined) {
@@ -258,7 +247,6 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
     value = (rec, up, index, ctx) => (test(rec, up, ctx) ? inner(rec, up, index, ctx) : null);
   }
   if (spec.null_if !== undefined) {
-    if (!Array.isArray(spec.null_if)) throw invalid({ ...scope, at: `${scope.at}.null_if` }, 'null_if needs a list of values');
     const keys = spec.null_if.map((v) => JSON.stringify(v));
     const matches = nullIfMatcher(spec.null_if);
     const inner = value;
@@ -277,16 +265,13 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
     const convert = converterFor(conversion, spec.unit ?? 'seconds');
     const toOutput: Converter = producesTimestamp && scope.inJson ? (v) => formatMicros(convert(v) as number) : convert;
     const inner = value;
-    const sourceText = spec.path !== undefined ? (Array.isArray(spec.path) ? spec.path.join(' | ') : spec.path) : scope.column;
     value = (rec, up, index, ctx) => {
       const v = inner(rec, up, index, ctx);
       if (v === null || v === undefined) return null;
       try {
         return toOutput(v);
       } catch (e) {
-        if (e instanceof ConversionError) {
-          throw new ChatportError(e.code, `${scope.column}: ${e.message}`, 'map', { path: sourceText });
-        }
+        if (e instanceof ConversionError) throw failure(e.code, `${scope.column}: ${e.message}`);
         throw e;
       }
     };
@@ -295,7 +280,6 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
   }
 
   if (spec.enum !== undefined) {
-    if (!isPlainObject(spec.enum)) throw invalid({ ...scope, at: `${scope.at}.enum` }, 'enum needs a map of vendor value: canonical value');
     const table = new Map(Object.entries(spec.enum));
     const fallback = 'unknown' in spec ? spec.unknown : null;
     const column = scope.column;
@@ -309,8 +293,6 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
       ctx.unknownEnum(column, key);
       return fallback;
     };
-  } else if ('unknown' in spec) {
-    throw invalid({ ...scope, at: `${scope.at}.unknown` }, '"unknown" goes with "enum"');
   }
 
   if ('default' in spec) {
@@ -323,10 +305,9 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
   }
   if (spec.required) {
     const inner = value;
-    const what = spec.path !== undefined ? (Array.isArray(spec.path) ? spec.path.join(' | ') : spec.path) : scope.column;
     value = (rec, up, index, ctx) => {
       const v = inner(rec, up, index, ctx);
-      if (v === null || v === undefined) throw new ChatportError('MAP_MISSING_FIELD', `${scope.column} is required but the record has no value`, 'map', { path: what });
+      if (v === null || v === undefined) throw failure('MAP_MISSING_FIELD', `${scope.column} is required but the record has no value`);
       return v;
     };
   }
@@ -403,10 +384,8 @@ function defaultConversion(scope: RuleScope): Conversion | undefined {
 function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
   const arrayPath = parse(spec.each, { ...scope, levels: scope.upConsumed.length, at: `${scope.at}.each` });
   const get = tracked(sourceGetter(arrayPath), markConsumed(arrayPath, scope, false));
-  if (!isPlainObject(spec.fields)) throw invalid({ ...scope, at: `${scope.at}.fields` }, 'each needs fields: a map of key: rule');
   const elementConsumed = new ConsumptionScope();
-  const fields = Object.entries(spec.fields).map(([k, r]) => {
-    if (k === 'extra') throw invalid({ ...scope, at: `${scope.at}.fields.extra` }, '"extra" is filled by chatport with the unmapped rest');
+  const fields = Object.entries(spec.fields!).map(([k, r]) => {
     return [
       k,
       compileRule(r as RuleSpec, {
@@ -416,24 +395,25 @@ function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
         consumed: elementConsumed,
         upConsumed: [...scope.upConsumed, scope.consumed],
         guarded: false,
+        // a field's path is read inside each element: told as a path of the rule's element (files[*].name)
+        onPath: scope.onPath
+          ? (p) => scope.onPath!(p.up > 0 ? { ...p, up: p.up - 1 } : { up: arrayPath.up, segments: [...arrayPath.segments, ALL, ...p.segments], text: p.text })
+          : undefined,
         type: 'json',
         inJson: true,
       }),
     ] as const;
   });
-  if (spec.allow_single !== undefined && typeof spec.allow_single !== 'boolean') {
-    throw invalid({ ...scope, at: `${scope.at}.allow_single` }, 'allow_single must be true or false');
-  }
   // Some vendors send one sub-record as a bare object where others send a list (Expertflow CX's body.attachment):
   // with allow_single, such an object is read as a list of one. Without it, an object there is an error.
   const allowSingle = spec.allow_single === true;
-  const where = arrayPath.text;
   return (rec, up, _index, ctx) => {
     let arr = get(rec, up);
     if (arr === null || arr === undefined) return null;
-    if (allowSingle && isPlainObject(arr)) arr = [arr];
+    const single = allowSingle && isPlainObject(arr);
+    if (single) arr = [arr];
     if (!Array.isArray(arr)) {
-      throw new ChatportError('MAP_INVALID_VALUE', `${scope.column}: expected an array, got ${typeof arr === 'object' ? 'an object' : `a ${typeof arr}`}`, 'map', { path: where });
+      throw elementError('MAP_INVALID_VALUE', `${scope.column}: expected an array, got ${typeof arr === 'object' ? 'an object' : `a ${typeof arr}`}${isPlainObject(arr) ? ' (allow_single: true reads an object as a list of one)' : ''}`, [arrayPath]);
     }
     const around = [...up, rec];
     const out: Record<string, unknown>[] = [];
@@ -441,11 +421,17 @@ function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
       const el = arr[i];
       const item: Record<string, unknown> = {};
       elementConsumed.reset();
-      for (const [k, ev] of fields) {
-        const v = ev(el, around, i, ctx);
-        item[k] = v === undefined ? null : v;
+      try {
+        for (const [k, ev] of fields) {
+          const v = ev(el, around, i, ctx);
+          item[k] = v === undefined ? null : v;
+        }
+      } catch (e) {
+        // a field's path is read inside element i: in front of it goes the array's path and i (^ is the rule's element)
+        throw placeError(e, () => null, (p) => (p.up > 0 ? { ...p, up: p.up - 1 } : { up: arrayPath.up, segments: single ? [...arrayPath.segments, ...p.segments] : [...arrayPath.segments, i, ...p.segments], text: p.text }));
       }
       item.extra = elementConsumed.rest(el);
+      if (ctx.kept && item.extra) ctx.kept(item.extra as Record<string, unknown>, [...ctx.locationUp!(arrayPath.up), ...arrayPath.segments, ...(single ? [] : [i])]);
       out.push(item);
     }
     return out;
@@ -457,9 +443,9 @@ function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
  * placeholder must give a string or a number; a missing one makes the whole value null, so that no half-built id
  * is ever written. `{{` and `}}` stand for literal braces.
  */
-function compileTemplate(text: unknown, scope: RuleScope): Evaluate {
-  if (typeof text !== 'string') throw invalid({ ...scope, at: `${scope.at}.template` }, 'template must be a string with {path} placeholders');
+function compileTemplate(text: string, scope: RuleScope): Evaluate {
   const parts: (string | ((rec: unknown, up: Ancestors, index: number) => unknown))[] = [];
+  const placeholders = new Map<unknown, ParsedPath>();
   let literal = '';
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
@@ -476,7 +462,9 @@ function compileTemplate(text: unknown, scope: RuleScope): Evaluate {
       else {
         const p = parse(inner, { ...scope, levels: scope.upConsumed.length, at: `${scope.at}.template` });
         const get = tracked(sourceGetter(p), markConsumed(p, scope, true));
-        parts.push((rec, up) => get(rec, up));
+        const read = (rec: unknown, up: Ancestors) => get(rec, up);
+        placeholders.set(read, p);
+        parts.push(read);
       }
       i = close;
     } else if (c === '}') {
@@ -497,13 +485,11 @@ function compileTemplate(text: unknown, scope: RuleScope): Evaluate {
       if (typeof v === 'string') out += v;
       else if (typeof v === 'number' && Number.isFinite(v)) out += String(v);
       else if (v instanceof LosslessNumber) out += v.raw;
-      else throw new ChatportError('MAP_INVALID_VALUE', `${column}: a template placeholder gives ${describeType(v)}, expected a string or a number`, 'map', { path: scope.at });
+      else throw elementError('MAP_INVALID_VALUE', `${column}: a template placeholder gives ${describeType(v)}, expected a string or a number (point it at a field inside)`, [placeholders.get(part)!]);
     }
     return out;
   };
 }
-
-const PICKS = ['first', 'last', 'length'] as const;
 
 /**
  * The value transforms, applied in this order to what the rule's source gave: lookup (the object of another array
@@ -511,20 +497,16 @@ const PICKS = ['first', 'last', 'length'] as const;
  * last or length of an array), extract (a regular expression's first group). Each is bounded by its input's size
  * and none runs code: the whole language stays a set of fixed operations.
  */
-function compileTransforms(spec: RuleSpec, scope: RuleScope, source: Evaluate, deferred: (() => void)[] | null): Evaluate {
+function compileTransforms(spec: RuleSpec, scope: RuleScope, source: Evaluate, deferred: (() => void)[] | null, failure: (code: ErrorCode, message: string) => ChatportError): Evaluate {
   let value = source;
   const column = scope.column;
   const at = (k: string) => ({ ...scope, at: `${scope.at}.${k}` });
   if (spec.lookup !== undefined) {
     const l = spec.lookup;
-    if (!isPlainObject(l) || typeof l.in !== 'string' || typeof l.key !== 'string' || (l.get !== undefined && typeof l.get !== 'string')) {
-      throw invalid(at('lookup'), 'lookup needs in (the path of an array of objects), key (the field to match) and optionally get (the field to give)');
-    }
-    for (const k of Object.keys(l)) if (!['in', 'key', 'get'].includes(k)) throw invalid(at(`lookup.${k}`), `unknown key "${k}" in a lookup (allowed: in, key, get)`);
     // the array looked in is a table of the record: a lookup reads one entry, so the array stays in extra
     const list = sourceGetter(parse(l.in, { ...at('lookup.in'), levels: scope.upConsumed.length }));
-    const key = compileGetter(parse(l.key, { ...at('lookup.key'), levels: 0 }).segments);
-    const field = l.get === undefined ? null : compileGetter(parse(l.get, { ...at('lookup.get'), levels: 0 }).segments);
+    const key = compileGetter(parse(l.key, { ...at('lookup.key'), levels: 0, onPath: undefined }).segments);
+    const field = l.get === undefined ? null : compileGetter(parse(l.get, { ...at('lookup.get'), levels: 0, onPath: undefined }).segments);
     const inner = value;
     value = (rec, up, index, ctx) => {
       const v = inner(rec, up, index, ctx);
@@ -541,13 +523,12 @@ function compileTransforms(spec: RuleSpec, scope: RuleScope, source: Evaluate, d
     };
   }
   if (spec.pluck !== undefined) {
-    if (typeof spec.pluck !== 'string') throw invalid(at('pluck'), 'pluck needs the path of a field inside each element');
-    const get = compileGetter(parse(spec.pluck, { ...at('pluck'), levels: 0 }).segments);
+    const get = compileGetter(parse(spec.pluck, { ...at('pluck'), levels: 0, onPath: undefined }).segments);
     const inner = value;
     value = (rec, up, index, ctx) => {
       const v = inner(rec, up, index, ctx);
       if (v === null || v === undefined) return null;
-      if (!Array.isArray(v)) throw new ChatportError('MAP_INVALID_VALUE', `${column}: pluck expected an array, got ${describeType(v)}`, 'map', { path: scope.at });
+      if (!Array.isArray(v)) throw failure('MAP_INVALID_VALUE', `${column}: pluck expected an array, got ${describeType(v)}`);
       const out: unknown[] = [];
       for (const el of v) {
         const x = get(el);
@@ -557,13 +538,12 @@ function compileTransforms(spec: RuleSpec, scope: RuleScope, source: Evaluate, d
     };
   }
   if (spec.pick !== undefined) {
-    if (!PICKS.includes(spec.pick)) throw invalid(at('pick'), `pick is one of ${PICKS.join(', ')}`);
     const pick = spec.pick;
     const inner = value;
     value = (rec, up, index, ctx) => {
       const v = inner(rec, up, index, ctx);
       if (v === null || v === undefined) return null;
-      if (!Array.isArray(v)) throw new ChatportError('MAP_INVALID_VALUE', `${column}: pick ${pick} expected an array, got ${describeType(v)}`, 'map', { path: scope.at });
+      if (!Array.isArray(v)) throw failure('MAP_INVALID_VALUE', `${column}: pick ${pick} expected an array, got ${describeType(v)}`);
       if (pick === 'length') return v.length;
       const x = pick === 'first' ? v[0] : v[v.length - 1];
       return x === undefined ? null : x;
@@ -592,13 +572,10 @@ function compileTransforms(spec: RuleSpec, scope: RuleScope, source: Evaluate, d
 }
 
 export function compileCondition(raw: ConditionSpec, scope: ConditionScope): Test {
-  if (!isObjectValue(raw)) throw invalid(scope, `a condition must be an object, got ${JSON.stringify(raw)}`);
-  const spec = raw as ConditionSpec;
-  checkKeys(spec as Record<string, unknown>, CONDITION_KEYS, scope, 'condition');
+  const spec = raw;
   if (spec.all !== undefined || spec.any !== undefined) {
-    const list = spec.all ?? spec.any;
+    const list = (spec.all ?? spec.any)!;
     const key = spec.all !== undefined ? 'all' : 'any';
-    if (!Array.isArray(list) || list.length === 0) throw invalid({ ...scope, at: `${scope.at}.${key}` }, `${key} needs a non-empty list of conditions`);
     const tests = list.map((c, i) => compileCondition(c, { ...scope, at: `${scope.at}.${key}[${i}]` }));
     return key === 'all' ? (r, p, c) => tests.every((t) => t(r, p, c)) : (r, p, c) => tests.some((t) => t(r, p, c));
   }
@@ -606,11 +583,8 @@ export function compileCondition(raw: ConditionSpec, scope: ConditionScope): Tes
     const t = compileCondition(spec.not, { ...scope, at: `${scope.at}.not` });
     return (r, p, c) => !t(r, p, c);
   }
-  if (spec.path === undefined) throw invalid(scope, 'a condition needs path (with equals, in, exists, truthy, nonempty, is or matches), or all / any / not');
-  const get = sourceGetter(parse(spec.path, { ...scope, at: `${scope.at}.path` }));
-  const ops = ['equals', 'in', 'exists', 'truthy', 'nonempty', 'is', 'matches'].filter((k) => k in spec);
-  if (ops.length !== 1) throw invalid(scope, `a condition on a path takes exactly one of equals, in, exists, truthy, nonempty, is, matches`);
-  const op = ops[0]!;
+  const get = sourceGetter(parse(spec.path!, { ...scope, at: `${scope.at}.path` }));
+  const op = ['equals', 'in', 'exists', 'truthy', 'nonempty', 'is', 'matches'].find((k) => k in spec)!;
   switch (op) {
     case 'equals': {
       // a string value is compared as it is: scalarKey would only build "s:" + value to compare the same way
@@ -622,9 +596,8 @@ export function compileCondition(raw: ConditionSpec, scope: ConditionScope): Tes
       };
     }
     case 'in': {
-      if (!Array.isArray(spec.in)) throw invalid({ ...scope, at: `${scope.at}.in` }, 'in needs a list of values');
-      const set = new Set(spec.in.map(scalarKey));
-      const strings = new Set(spec.in.filter((x): x is string => typeof x === 'string'));
+      const set = new Set(spec.in!.map(scalarKey));
+      const strings = new Set(spec.in!.filter((x): x is string => typeof x === 'string'));
       return (r, p) => {
         const v = get(r, p);
         return typeof v === 'string' ? strings.has(v) : set.has(scalarKey(v));
@@ -646,8 +619,7 @@ export function compileCondition(raw: ConditionSpec, scope: ConditionScope): Tes
       return (r, p) => isNonEmpty(get(r, p)) === want;
     }
     case 'is': {
-      const types = Array.isArray(spec.is) ? spec.is : [spec.is];
-      for (const t of types) if (!VALUE_TYPES.includes(t as ValueType)) throw invalid({ ...scope, at: `${scope.at}.is` }, `unknown type "${String(t)}" (known: ${VALUE_TYPES.join(', ')})`);
+      const types: readonly ValueType[] = Array.isArray(spec.is) ? spec.is : [spec.is!];
       // valueType(v) in the list, without building the type's name for every record
       const has = (t: ValueType) => types.includes(t);
       const [str, num, bool, obj, arr, nul] = [has('string'), has('number'), has('boolean'), has('object'), has('array'), has('null')];

@@ -45,7 +45,21 @@ export function describeValue(v: unknown): string {
 }
 
 function fail(expected: string, v: unknown, hint = ''): never {
-  throw new ConversionError('MAP_INVALID_VALUE', `expected ${expected}, got ${describeType(v)}${hint}`);
+  throw new ConversionError('MAP_INVALID_VALUE', `expected ${expected}, got ${describeValue(v)}${hint}`);
+}
+
+/** What to do about an object or array where a single value is expected: read a field inside, or keep it whole. */
+function containerHint(v: unknown): string {
+  if (Array.isArray(v)) return ': pick one element (pick: first, a path with [0]) or keep the list in a json column';
+  if (v !== null && typeof v === 'object') return ': point the path at a field inside it (x.id), or keep it whole in a json column';
+  return '';
+}
+
+/** The conversion that fits a string's shape, where one does. */
+function stringHint(v: unknown): string {
+  if (typeof v !== 'string') return '';
+  if (ISO.test(v.trim())) return ': it looks like a date and time, use convert: iso8601';
+  return '';
 }
 
 function toId(v: unknown): string {
@@ -55,20 +69,20 @@ function toId(v: unknown): string {
     return String(v);
   }
   if (v instanceof LosslessNumber) return v.raw;
-  return fail('an id (string or number)', v);
+  return fail('an id (string or number)', v, containerHint(v));
 }
 
 function toStringValue(v: unknown): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (v instanceof LosslessNumber) return v.raw;
-  return fail('a string', v);
+  return fail('a string', v, containerHint(v));
 }
 
 function toText(v: unknown): string {
   if (typeof v === 'string') return v;
   const scalar = typeof v === 'number' || typeof v === 'boolean' || v instanceof LosslessNumber;
-  return fail('text', v, scalar ? ' (use convert: string to keep it as text)' : '');
+  return fail('text', v, scalar ? ': use convert: string to keep it as text' : containerHint(v));
 }
 
 /** Block-level tags whose boundaries are line breaks in the text a reader sees. */
@@ -125,7 +139,10 @@ function safeCodePoint(n: number): string | undefined {
 
 function toInteger(v: unknown): number {
   const n = toNumber(v);
-  if (!Number.isSafeInteger(n)) fail('an integer', v);
+  if (!Number.isSafeInteger(n)) {
+    const hint = Number.isInteger(n) ? ': it has more digits than an exact double, use convert: id or string to keep them' : ': it has a fraction, use convert: number';
+    fail('an integer', v, hint);
+  }
   return n;
 }
 
@@ -137,7 +154,7 @@ function toNumber(v: unknown): number {
     return fail('a number', v);
   }
   if (typeof v === 'string' && /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(v.trim())) return Number(v);
-  return fail('a number', v);
+  return fail('a number', v, typeof v === 'boolean' ? ': use convert: boolean' : typeof v === 'string' ? stringHint(v) || ': map the words with enum' : containerHint(v));
 }
 
 /** Vendors send booleans as true/false, 0/1, "" or "0"/"1"/"true"/"false". */
@@ -152,7 +169,7 @@ function toBoolean(v: unknown): boolean {
   }
   if (v === 0 || v === '' || v === '0' || v === 'false') return false;
   if (v === 1 || v === '1' || v === 'true') return true;
-  return fail('a boolean', v);
+  return fail('a boolean', v, typeof v === 'string' || typeof v === 'number' ? ' (booleans are true/false, 0/1, "0"/"1", "true"/"false"): map other values with enum' : containerHint(v));
 }
 
 /** Exact epoch micros from decimal text in the given unit (10^6 for seconds, 10^3 for millis). */
@@ -230,7 +247,7 @@ function fromEpoch(v: unknown, unit: 'seconds' | 'millis' | 'auto'): number {
       const hint = ISO.test(v.trim()) ? ': use convert: iso8601 (or timestamp)' : '';
       throw new ConversionError('MAP_INVALID_TIMESTAMP', `${describeValue(v)} is not an epoch number${hint}`);
     }
-    throw new ConversionError('MAP_INVALID_TIMESTAMP', `expected an epoch number, got ${describeType(v)}`);
+    throw new ConversionError('MAP_INVALID_TIMESTAMP', `expected an epoch number, got ${describeType(v)}${containerHint(v)}`);
   }
   let u = unit;
   if (u === 'auto') u = Math.abs(Number(text)) >= 1e11 ? 'millis' : 'seconds';
@@ -243,7 +260,7 @@ const ISO =
 function fromIso(v: unknown): number {
   if (typeof v !== 'string') {
     const epoch = typeof v === 'number' || v instanceof LosslessNumber;
-    throw new ConversionError('MAP_INVALID_TIMESTAMP', `expected an ISO-8601 string, got ${describeType(v)}${epoch ? ': use convert: unix_seconds, unix_millis or timestamp' : ''}`);
+    throw new ConversionError('MAP_INVALID_TIMESTAMP', `expected an ISO-8601 string, got ${describeType(v)}${epoch ? ': use convert: unix_seconds, unix_millis or timestamp' : containerHint(v)}`);
   }
   const m = ISO.exec(v.trim());
   if (!m) {

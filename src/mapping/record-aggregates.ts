@@ -3,7 +3,7 @@
 // record gave. The aggregates are those of derived tables (compile-derive.ts), over one record's rows; they run on
 // the rows as redaction left them (the engine calls finishRecordRows after src/redact).
 
-import { TABLES, type TableName } from '../model/canonical-schema.js';
+import type { TableDef, TableName } from '../model/canonical-schema.js';
 import { compileAggregate, type Aggregator } from './compile-derive.js';
 import { invalid, type MapContext } from './compile-rule.js';
 import type { MappedRow } from './compile-mapping.js';
@@ -16,13 +16,9 @@ export interface RecordAggregates {
   apply(rows: readonly MappedRow[], table: TableName, ctx: MapContext): void;
 }
 
-export function compileRecordAggregates(name: TableName, spec: { from: 'messages'; columns: Record<string, AggregateSpec> }, file: string, at: string): RecordAggregates {
-  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw invalid({ file, at }, 'aggregate needs from (a table) and columns');
-  for (const k of Object.keys(spec)) if (k !== 'from' && k !== 'columns') throw invalid({ file, at: `${at}.${k}` }, `unknown key "${k}" in aggregate (allowed: from, columns)`);
-  if (spec.from !== 'messages') throw invalid({ file, at: `${at}.from` }, 'aggregate from must be messages');
+export function compileRecordAggregates(def: TableDef, spec: { from: 'messages'; columns: Record<string, AggregateSpec> }, file: string, at: string): RecordAggregates {
+  const name = def.name;
   if (spec.from === name) throw invalid({ file, at: `${at}.from` }, 'a table cannot aggregate its own rows');
-  if (spec.columns === null || typeof spec.columns !== 'object') throw invalid({ file, at: `${at}.columns` }, 'columns must map column names to aggregates');
-  const def = TABLES[name];
   const aggregators: Aggregator[] = [];
   for (const [column, agg] of Object.entries(spec.columns)) {
     const where = `${at}.columns.${column}`;

@@ -1,5 +1,5 @@
-// Groups the input's message rows by conversation, each conversation in created_at order (ties in input order),
-// without holding the export in memory: an external merge sort. Rows are buffered up to a budget, sorted and
+// Groups the input's rows by conversation (its conversation row, its answers by position, its messages in created_at
+// order, ties in input order), without holding the export in memory: an external merge sort. Rows are buffered up to a budget, sorted and
 // spilled as JSONL runs to a private folder (in the run's temporary folder beside --state, which the next run
 // removes after a kill -9); the runs are merged into one sorted file, and each conversation becomes a byte range of
 // it that a worker streams when its turn comes. An input that fits in one buffer never touches the disk. Memory: the
@@ -12,16 +12,28 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { compareForMigration, type MigrateMessage } from './migrate-message.js';
+import { compareForMigration, type MigrateAnswer, type MigrateConversation, type MigrateItem, type MigrateMessage } from './migrate-message.js';
 
 export interface ConversationGroup {
   /** The rows' `source` ('' when absent): a conversation is one (source, conversation id). */
   readonly source: string;
   readonly conversationId: string;
+  /** Message rows. */
   readonly count: number;
-  /** author_id of the conversation's first customer message: whose Dashly user starts it (--start-conversations). */
+  /** Answer rows (OnceHub). */
+  readonly answers: number;
+  /** The conversation row, when the export has one: the state carried over (status, assignee, tags). */
+  readonly info: MigrateConversation | null;
+  /**
+   * Whose Dashly user starts it: the conversation row's customer_id, else the author of its first customer message
+   * (redacted ones too: an id survives redaction).
+   */
   readonly customerId: string | null;
-  messages(): AsyncIterable<MigrateMessage>;
+  /** created_at of its first and last message (null without timed messages). */
+  readonly firstAt: number | null;
+  readonly lastAt: number | null;
+  /** Its answers (by position), then its messages (in order). */
+  items(): AsyncIterable<MigrateAnswer | MigrateMessage>;
 }
 
 export interface GroupedInput {
@@ -42,9 +54,9 @@ export interface GroupOptions {
 export const DEFAULT_MAX_BUFFERED_CHARS = 32 * 1024 * 1024;
 const ROW_OVERHEAD_CHARS = 256;
 
-export async function groupByConversation(rows: AsyncIterable<MigrateMessage>, options: GroupOptions = {}): Promise<GroupedInput> {
+export async function groupByConversation(rows: AsyncIterable<MigrateItem>, options: GroupOptions = {}): Promise<GroupedInput> {
   const budget = options.maxBufferedChars ?? DEFAULT_MAX_BUFFERED_CHARS;
-  let buffer: MigrateMessage[] = [];
+  let buffer: MigrateItem[] = [];
   let buffered = 0;
   let total = 0;
   let dir: string | null = null;
@@ -52,7 +64,7 @@ export async function groupByConversation(rows: AsyncIterable<MigrateMessage>, o
   try {
     for await (const row of rows) {
       buffer.push(row);
-      total++;
+      if (row.table === 'messages') total++;
       buffered += rowChars(row);
       if (buffered >= budget) {
         dir ??= await mkdtemp(join(options.spillDir ?? tmpdir(), 'chatport-migrate-'));
@@ -86,42 +98,78 @@ export async function groupByConversation(rows: AsyncIterable<MigrateMessage>, o
   }
 }
 
-function rowChars(m: MigrateMessage): number {
-  let n = ROW_OVERHEAD_CHARS + (m.text?.length ?? 0) + (m.author_name?.length ?? 0);
+function rowChars(m: MigrateItem): number {
+  if (m.table === 'conversations') return ROW_OVERHEAD_CHARS + m.tags.reduce((n, t) => n + t.length + 4, 0);
+  if (m.table === 'answers') return ROW_OVERHEAD_CHARS + (m.question?.length ?? 0) + (m.value?.length ?? 0) + (m.label?.length ?? 0);
+  let n = ROW_OVERHEAD_CHARS + (m.text?.length ?? 0) + (m.author_name?.length ?? 0) + (m.details?.length ?? 0);
   for (const a of m.attachments) n += (a.url?.length ?? 0) + (a.name?.length ?? 0) + 64;
   return n;
 }
 
-function groupsInMemory(sorted: MigrateMessage[]): ConversationGroup[] {
+/** What a group's index entry says, collected as its sorted rows go by (in memory or while merging). */
+class GroupSummary {
+  count = 0;
+  answers = 0;
+  info: MigrateConversation | null = null;
+  private firstCustomer: string | null = null;
+  firstAt: number | null = null;
+  lastAt: number | null = null;
+
+  constructor(readonly first: MigrateItem) {}
+
+  add(row: MigrateItem): void {
+    if (row.table === 'conversations') this.info ??= row;
+    else if (row.table === 'answers') this.answers++;
+    else {
+      this.count++;
+      if (this.firstCustomer === null && row.role === 'customer' && row.author_id !== null) this.firstCustomer = row.author_id;
+      if (row.created_at !== null) {
+        this.firstAt ??= row.created_at;
+        this.lastAt = row.created_at;
+      }
+    }
+  }
+
+  group(items: () => AsyncIterable<MigrateAnswer | MigrateMessage>): ConversationGroup {
+    return {
+      source: this.first.source ?? '',
+      conversationId: this.first.conversation_id,
+      count: this.count,
+      answers: this.answers,
+      info: this.info,
+      customerId: this.info?.customer_id ?? this.firstCustomer,
+      firstAt: this.firstAt,
+      lastAt: this.lastAt,
+      items,
+    };
+  }
+}
+
+function groupsInMemory(sorted: MigrateItem[]): ConversationGroup[] {
   const groups: ConversationGroup[] = [];
   let start = 0;
   for (let i = 1; i <= sorted.length; i++) {
     if (i === sorted.length || !sameConversation(sorted[i]!, sorted[start]!)) {
       const slice = sorted.slice(start, i);
-      groups.push({
-        source: slice[0]!.source ?? '',
-        conversationId: slice[0]!.conversation_id,
-        count: slice.length,
-        customerId: slice.find(isCustomerMessage)?.author_id ?? null,
-        messages: async function* () {
-          yield* slice;
-        },
-      });
+      const summary = new GroupSummary(slice[0]!);
+      for (const row of slice) summary.add(row);
+      const items = slice.filter((r): r is MigrateAnswer | MigrateMessage => r.table !== 'conversations');
+      groups.push(
+        summary.group(async function* () {
+          yield* items;
+        }),
+      );
       start = i;
     }
   }
   return groups;
 }
 
-function sameConversation(a: MigrateMessage, b: MigrateMessage): boolean {
+function sameConversation(a: MigrateItem, b: MigrateItem): boolean {
   return a.conversation_id === b.conversation_id && (a.source ?? '') === (b.source ?? '');
 }
 
-function isCustomerMessage(m: MigrateMessage): boolean {
-  return m.role === 'customer' && m.author_id !== null && !m.redacted;
-}
-
-async function writeLines(path: string, rows: readonly MigrateMessage[]): Promise<void> {
+async function writeLines(path: string, rows: readonly MigrateItem[]): Promise<void> {
   const out = createWriteStream(path);
   const done = closedOrFailed(out);
   for (let i = 0; i < rows.length; i += 512) {
@@ -144,12 +192,12 @@ async function drainOrFail(out: WriteStream): Promise<void> {
   await once(out, 'drain'); // 'error' rejects once()
 }
 
-async function* readLines(path: string, start = 0, end?: number): AsyncGenerator<MigrateMessage> {
+async function* readLines(path: string, start = 0, end?: number): AsyncGenerator<MigrateItem> {
   if (end !== undefined && end <= start) return;
   const stream = createReadStream(path, end === undefined ? { start } : { start, end: end - 1 });
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   try {
-    for await (const line of lines) if (line) yield JSON.parse(line) as MigrateMessage;
+    for await (const line of lines) if (line) yield JSON.parse(line) as MigrateItem;
   } finally {
     lines.close();
     stream.destroy();
@@ -159,7 +207,7 @@ async function* readLines(path: string, start = 0, end?: number): AsyncGenerator
 /** k-way merge of sorted runs into one file; returns each conversation's byte range in it. */
 async function mergeRuns(runs: readonly string[], mergedPath: string): Promise<ConversationGroup[]> {
   const readers = runs.map((r) => readLines(r)[Symbol.asyncIterator]());
-  const heap = new MinHeap<{ row: MigrateMessage; reader: number }>((a, b) => compareForMigration(a.row, b.row));
+  const heap = new MinHeap<{ row: MigrateItem; reader: number }>((a, b) => compareForMigration(a.row, b.row));
   for (let i = 0; i < readers.length; i++) {
     const first = await readers[i]!.next();
     if (!first.done) heap.push({ row: first.value, reader: i });
@@ -168,22 +216,21 @@ async function mergeRuns(runs: readonly string[], mergedPath: string): Promise<C
   const closed = closedOrFailed(out);
   const groups: ConversationGroup[] = [];
   let offset = 0;
-  let current: { first: MigrateMessage; start: number; count: number; customerId: string | null } | null = null;
+  let current: { summary: GroupSummary; start: number } | null = null;
   const finish = (end: number): void => {
     if (!current) return;
-    const { first, start, count, customerId } = current;
-    groups.push({ source: first.source ?? '', conversationId: first.conversation_id, count, customerId, messages: () => readLines(mergedPath, start, end) });
+    const { summary, start } = current;
+    groups.push(summary.group(() => withoutConversationRow(readLines(mergedPath, start, end))));
   };
   let pending = '';
   while (heap.size) {
     const top = heap.pop()!;
     const row = top.row;
-    if (current === null || !sameConversation(current.first, row)) {
+    if (current === null || !sameConversation(current.summary.first, row)) {
       finish(offset);
-      current = { first: row, start: offset, count: 0, customerId: null };
+      current = { summary: new GroupSummary(row), start: offset };
     }
-    current.count++;
-    if (current.customerId === null && isCustomerMessage(row)) current.customerId = row.author_id;
+    current.summary.add(row);
     const line = JSON.stringify(row) + '\n';
     offset += Buffer.byteLength(line);
     pending += line;
@@ -198,6 +245,10 @@ async function mergeRuns(runs: readonly string[], mergedPath: string): Promise<C
   out.end(pending);
   await closed;
   return groups;
+}
+
+async function* withoutConversationRow(rows: AsyncIterable<MigrateItem>): AsyncGenerator<MigrateAnswer | MigrateMessage> {
+  for await (const row of rows) if (row.table !== 'conversations') yield row;
 }
 
 class MinHeap<T> {

@@ -1,4 +1,5 @@
-// The three Dashly Web API calls migration makes (reply, startconversation, list parts), each answering a
+// The Dashly Web API calls migration makes (reply, with an uploaded file or not; startconversation; the conversation
+// actions tag, assign and close; list parts), each answering a
 // classified outcome instead of throwing: ok, rejected (Dashly's error envelope), too big, denied (401/403),
 // redirect (3xx: never followed), or retry (429, 5xx, connection errors, timeouts, an answer without the id it
 // must carry) with whether the request may have landed. The envelope decides, not only the HTTP status: a 200
@@ -37,7 +38,27 @@ export interface DashlyPart {
   readonly externalId: Untrusted | null;
   readonly randomId: string | null;
   readonly body: Untrusted | null;
+  /** The part's type when it is a plain type name (reply_user, tag_added, assigned, closed, ...). */
+  readonly type: string | null;
+  /** tag_added / tag_deleted: the tag's name (compared, never read). */
+  readonly tag: Untrusted | null;
+  /** assigned: the assignee's id. */
+  readonly assigneeId: string | null;
 }
+
+/** A file to upload with a reply (`attachment`, `attachment_file_name`: multipart/form-data). */
+export interface UploadFile {
+  readonly bytes: Uint8Array;
+  readonly name: string;
+  readonly mimeType: string;
+}
+
+/**
+ * Conversation state carried over. The vendor pages name the endpoints (`POST /conversations/{id}/tag`, `/assign`,
+ * `/close`) but not their parameters; chatport sends `tag` (the tag's name) and `admin` (the admin's id), as the
+ * Carrot quest API these come from names them.
+ */
+export type ConversationAction = { readonly kind: 'tag'; readonly tag: string } | { readonly kind: 'assign'; readonly admin: string } | { readonly kind: 'close' };
 
 export interface DashlyApiOptions {
   readonly apiUrl: string;
@@ -78,9 +99,13 @@ export class DashlyApi {
     return `${this.base}/users/${encodeURIComponent(userId)}/startconversation`;
   }
 
-  /** POST /conversations/{id}/reply; the created part's id, which a success must carry. */
-  async reply(conversationId: string, fields: Readonly<Record<string, string>>): Promise<Outcome<{ partId: string }>> {
-    const out = await this.call('POST', this.replyUrl(conversationId), { ...fields, id_as_string: 'true' });
+  actionUrl(conversationId: string, action: ConversationAction): string {
+    return `${this.base}/conversations/${encodeURIComponent(conversationId)}/${action.kind}`;
+  }
+
+  /** POST /conversations/{id}/reply (multipart with the file, if any); the created part's id, which a success must carry. */
+  async reply(conversationId: string, fields: Readonly<Record<string, string>>, file: UploadFile | null = null): Promise<Outcome<{ partId: string }>> {
+    const out = await this.call('POST', this.replyUrl(conversationId), { ...fields, id_as_string: 'true' }, file);
     if (out.kind !== 'ok') return out;
     const id = idOf(jsonField(out.value, 'data', 'id'));
     if (id === null) return this.noId('reply answered success without the created part (data.id)');
@@ -94,6 +119,15 @@ export class DashlyApi {
     const id = idOf(jsonField(out.value, 'data', 'id'));
     if (id === null) return this.noId('startconversation answered success without the conversation (data.id)');
     return { kind: 'ok', value: { conversationId: id } };
+  }
+
+  /** POST /conversations/{id}/tag, /assign or /close. Dashly documents no answer for these: its envelope decides. */
+  async action(conversationId: string, action: ConversationAction): Promise<Outcome<null>> {
+    const fields: Record<string, string> = { id_as_string: 'true' };
+    if (action.kind === 'tag') fields.tag = action.tag;
+    if (action.kind === 'assign') fields.admin = action.admin;
+    const out = await this.call('POST', this.actionUrl(conversationId, action), fields);
+    return out.kind === 'ok' ? { kind: 'ok', value: null } : out;
   }
 
   /** One page of GET /conversations/{id}/parts, newest first; `next` is the position of the older page or null. */
@@ -121,10 +155,17 @@ export class DashlyApi {
     return { kind: 'retry', cause: 'server_error', landed: 'no', retryAfterMs: null, detail: this.guard.text(what) };
   }
 
-  private async call(method: string, url: string, form: Record<string, string> | null): Promise<Outcome<UntrustedJson>> {
+  private async call(method: string, url: string, form: Record<string, string> | null, file: UploadFile | null = null): Promise<Outcome<UntrustedJson>> {
     const headers: Record<string, string> = { Authorization: `Token ${this.options.token}`, Accept: 'application/json' };
-    let body: string | undefined;
-    if (form) {
+    let body: string | FormData | undefined;
+    if (form && file) {
+      // multipart/form-data: fetch sets the Content-Type with its boundary
+      const data = new FormData();
+      for (const [k, v] of Object.entries(form)) data.append(k, v);
+      data.append('attachment_file_name', file.name);
+      data.append('attachment', new Blob([file.bytes], { type: file.mimeType }), file.name);
+      body = data;
+    } else if (form) {
       headers['Content-Type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(form).toString();
     }
@@ -198,11 +239,16 @@ function positionOf(v: UntrustedJson | undefined): string | null | undefined {
 function toPart(v: UntrustedJson): DashlyPart {
   const external = jsonField(v, 'external_id');
   const body = jsonField(v, 'body');
+  const type = jsonField(v, 'type');
+  const tag = jsonField(v, 'tag');
   return {
     id: idOf(jsonField(v, 'id')),
     externalId: external instanceof Untrusted ? external : null,
     randomId: idOf(jsonField(v, 'random_id')),
     body: body instanceof Untrusted ? body : null,
+    type: type instanceof Untrusted ? type.matching(/[a-z_]{1,40}/) : null,
+    tag: tag instanceof Untrusted ? tag : null,
+    assigneeId: idOf(jsonField(v, 'assignee', 'id')),
   };
 }
 

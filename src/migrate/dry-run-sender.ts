@@ -3,9 +3,9 @@
 // characters), and a plan line per conversation. A part left in flight by an earlier run counts as not delivered
 // (the plan shows the resend a real run would make if the check found nothing).
 
-import type { DashlyApi } from './dashly-api.js';
+import type { DashlyApi, UploadFile } from './dashly-api.js';
 import { type MigrationReport } from './migrate-report.js';
-import type { ConversationSummary, InFlightCheck, PartPlan, PartResult, PartSender, StartResult } from './part-sender.js';
+import type { ActionResult, ConversationSummary, InFlightCheck, PartPlan, PartResult, PartSender, PlannedAction, StartResult } from './part-sender.js';
 
 export class DryRunSender implements PartSender {
   /** Sequential: nothing to overlap, and the plan prints in a stable order. */
@@ -32,10 +32,18 @@ export class DryRunSender implements PartSender {
     return { kind: 'absent' };
   }
 
-  async send(_key: unknown, target: string, _plan: PartPlan, form: Record<string, string>): Promise<PartResult> {
+  async send(_key: unknown, target: string, plan: PartPlan, form: Record<string, string>, _file: UploadFile | null): Promise<PartResult> {
     this.report.requests.replies++;
-    this.preview('POST', this.api.replyUrl(target), form);
+    // a dry run fetches no file: the preview says which one a run would upload
+    this.preview('POST', this.api.replyUrl(target), plan.att === 'file' ? { ...form, attachment: '(the file, fetched from its link)' } : form);
     return { kind: 'sent' };
+  }
+
+  async act(_conv: unknown, target: string, planned: PlannedAction): Promise<ActionResult> {
+    this.report.requests.actions++;
+    const a = planned.action;
+    this.preview('POST', this.api.actionUrl(target, a), a.kind === 'tag' ? { tag: a.tag } : a.kind === 'assign' ? { admin: a.admin } : {});
+    return { kind: 'done' };
   }
 
   conversationDone(c: ConversationSummary): void {

@@ -40,7 +40,12 @@ export function parseIdMap(text: string, file: string, option: string): Map<stri
   return map;
 }
 
-interface CsvRecord {
+/** A CSV file as records of fields (header first), each with the line it starts on; for the plan files. */
+export function parseCsvRecords(text: string, file: string): CsvRecord[] {
+  return parseCsv(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, file);
+}
+
+export interface CsvRecord {
   fields: string[];
   /** 1-based line where the record starts. */
   line: number;

@@ -22,12 +22,13 @@ export function externalIdFor(key: MessageKey, sharedTarget: boolean): string {
 }
 
 /**
- * random_id for a part: a positive 31-bit integer from SHA-256 of source, conversation, message id and part
- * number (Dashly documents a 32-bit integer; 31 bits stays positive in any signed reader; 0 means "none" to
+ * random_id for a part: a positive 31-bit integer from SHA-256 of source, conversation, message id, unit (for an
+ * attachment or the answers note) and part number (Dashly documents a 32-bit integer; 31 bits stays positive in any signed reader; 0 means "none" to
  * Dashly). Two source conversations with the same message ids get different random_ids.
  */
 export function randomIdFor(key: MessageKey, part: number): number {
-  const digest = createHash('sha256').update(`${key.src}\u0000${key.conv}\u0000${key.msg}\u0000${part}`).digest();
+  const unit = key.sub === undefined ? '' : `${key.sub}\u0000`;
+  const digest = createHash('sha256').update(`${key.src}\u0000${key.conv}\u0000${key.msg}\u0000${unit}${part}`).digest();
   return digest.readUInt32BE(0) & 0x7fffffff || 1;
 }
 

@@ -24,6 +24,26 @@ export interface MigrationConfig {
   /** Source customer author id -> Dashly user id (--map-users); others reply as default_user. */
   readonly users: ReadonlyMap<string, string>;
   readonly startConversations: boolean;
+  /**
+   * Conversations the plan marks `start` (conversations.csv target_id): the value is the Dashly user to start it as
+   * (its start_as column), or null for its customer's row in the users map.
+   */
+  readonly startTargets: ReadonlyMap<string, string | null>;
+  /** Conversations the plan marks `skip`: never sent, counted apart, never an error. */
+  readonly skipConversations: ReadonlySet<string>;
+  /** The targets come from a plan directory (error texts name its files). */
+  readonly planned: boolean;
+  /**
+   * A conversation without a target (not in the map or plan, or no Dashly user to start it as) fails the run before
+   * anything is sent, listing them; off, they are skipped and listed in the report.
+   */
+  readonly strict: boolean;
+  /** Conversation state carried over after its messages: tags (/tag), the last assignee (/assign), closed (/close). */
+  readonly carry: { readonly tags: boolean; readonly assignee: boolean; readonly closed: boolean };
+  /** Conversation statuses (the `status` column, any case) that mean closed. */
+  readonly closedStatuses: readonly string[];
+  /** Uploading attachments: hosts they may be fetched from (none: every attachment goes as a link) and the limits. */
+  readonly attachments: { readonly hosts: readonly string[]; readonly maxBytes: number; readonly timeoutMs: number; readonly maxPerMessage: number };
   readonly events: 'notes' | 'skip';
   readonly template: string;
   readonly eventTemplate: string;
@@ -53,6 +73,13 @@ export interface MigrationConfig {
 export const MIGRATION_DEFAULTS = {
   allowSharedTargets: false,
   startConversations: false,
+  startTargets: new Map<string, string | null>(),
+  skipConversations: new Set<string>(),
+  planned: false,
+  strict: true,
+  carry: { tags: true, assignee: true, closed: true },
+  closedStatuses: ['closed', 'resolved', 'solved'],
+  attachments: { hosts: [] as readonly string[], maxBytes: 10 * 1024 * 1024, timeoutMs: 60_000, maxPerMessage: 20 },
   events: 'notes',
   template: DEFAULT_TEMPLATE,
   eventTemplate: DEFAULT_EVENT_TEMPLATE,
@@ -82,6 +109,7 @@ export function validateMigrationConfig(c: MigrationConfig): void {
   if (!(c.settleMs >= 0) || !(c.timeoutMs > 0)) bad('--settle must be >= 0 and --timeout > 0');
   if (!(c.maxWaitMs >= 0) || !Number.isFinite(c.maxWaitMs)) bad('--max-wait must be a number of seconds >= 0');
   if (!Number.isInteger(c.retry.maxRetries) || c.retry.maxRetries < 0) bad(`--max-retries must be a whole number >= 0 (got ${c.retry.maxRetries})`);
+  if (!(c.attachments.maxBytes > 0) || !(c.attachments.timeoutMs > 0) || !(c.attachments.maxPerMessage >= 0)) bad('attachment limits must be positive');
   const shared = sharedTargets(c.conversations);
   if (shared.size > 0 && !c.allowSharedTargets) {
     const [target, sources] = shared.entries().next().value as [string, string[]];

@@ -1,11 +1,13 @@
 // The text Dashly receives for one canonical message: the configurable template that carries the original
-// author and time (Dashly stamps its own time), attachments as links, the split into numbered parts when a
-// body is too big. Pure functions: the same row and options give the same bytes,
-// which is what lets a resumed run rebuild the exact body of a request that was in flight.
+// author and time (Dashly stamps its own time), the line that goes with an attachment (uploaded as a file, or its
+// link), the chatbot answers note of a conversation, the split into numbered parts when a body is too big. Pure
+// functions: the same row and options give the same bytes, which is what lets a resumed run rebuild the exact body
+// of a request that was in flight.
 
 import { ChatportError } from '../errors.js';
 import { formatMicros } from '../model/timestamp.js';
-import type { MigrateMessage } from './migrate-message.js';
+import type { MigrateAnswer, MigrateAttachment, MigrateMessage } from './migrate-message.js';
+import type { AttachmentMode } from './state-journal.js';
 
 export const TEMPLATE_PLACEHOLDERS = [
   'author',
@@ -16,6 +18,7 @@ export const TEMPLATE_PLACEHOLDERS = [
   'text',
   'attachments',
   'details',
+  'payload',
   'kind',
   'event_type',
   'message_id',
@@ -24,8 +27,8 @@ export const TEMPLATE_PLACEHOLDERS = [
 ] as const;
 export type Placeholder = (typeof TEMPLATE_PLACEHOLDERS)[number];
 
-/** Messages and notes. */
-export const DEFAULT_TEMPLATE = '{author} ({role}), {time}:\n{text}{attachments}';
+/** Messages and notes; each attachment goes in a reply of its own (its file), with this text around its line. */
+export const DEFAULT_TEMPLATE = '{author} ({role}), {time}:\n{text}';
 /** Events sent as notes (`--events notes`). */
 export const DEFAULT_EVENT_TEMPLATE = '[event] {event_type} by {author}, {time}{details}';
 /** Body of the user message that `POST /users/{id}/startconversation` creates (`--start-conversations`). */
@@ -82,8 +85,12 @@ function placeholderValue(name: Placeholder, m: MigrateMessage): string {
       return m.text ?? '';
     case 'attachments':
       return attachmentLines(m);
-    case 'details':
-      return m.text ? `: ${m.text}` : '';
+    case 'details': {
+      const said = [m.text, m.details].filter((x) => x !== null && x !== '').join(' | ');
+      return said ? `: ${said}` : '';
+    }
+    case 'payload':
+      return m.details ?? '';
     case 'source':
       return m.source ?? '';
     default:
@@ -91,15 +98,41 @@ function placeholderValue(name: Placeholder, m: MigrateMessage): string {
   }
 }
 
-/** Each attachment on its own line after the text, as a link (the reply API takes one uploaded file, not links). */
+/** Each attachment on its own line after the text, as a link (for templates that want them in the text too). */
 function attachmentLines(m: MigrateMessage): string {
   let out = '';
-  for (const a of m.attachments) {
-    const details = [a.mime_type, a.size === null ? null : `${a.size} bytes`].filter((x) => x !== null).join(', ');
-    const name = a.name ?? a.id ?? 'file';
-    out += `\n[attachment] ${name}${details ? ` (${details})` : ''}: ${a.url ?? '(no link in the export)'}`;
-  }
+  for (const a of m.attachments) out += '\n' + attachmentLine(a, 'link');
   return out;
+}
+
+/** The file name an attachment is uploaded under (Dashly takes 1 to 255 characters). */
+export function attachmentName(a: MigrateAttachment): string {
+  let name = a.name ?? a.id ?? null;
+  if (name === null && a.url) {
+    try {
+      name = decodeURIComponent(new URL(a.url).pathname.split('/').pop() ?? '') || null;
+    } catch {
+      name = null;
+    }
+  }
+  name = (name ?? 'attachment').replace(/[\u0000-\u001f\u007f/\\]/g, '_');
+  return name.length > 255 ? name.slice(0, 255) : name;
+}
+
+/**
+ * What stands for an attachment in the text of its reply: `[attachment] NAME (MIME, SIZE bytes)`, and for one sent as
+ * a link, `: URL` after it.
+ */
+export function attachmentLine(a: MigrateAttachment, mode: AttachmentMode): string {
+  const details = [a.mime_type, a.size === null ? null : `${a.size} bytes`].filter((x) => x !== null).join(', ');
+  const head = `[attachment] ${a.name ?? a.id ?? 'file'}${details ? ` (${details})` : ''}`;
+  return mode === 'file' ? head : `${head}: ${a.url ?? '(no link in the export)'}`;
+}
+
+/** The note that carries a conversation's chatbot answers (OnceHub): one `question: answer` line each, in order. */
+export function answersNoteText(answers: readonly MigrateAnswer[], source: string): string {
+  const lines = answers.map((a) => `${a.question ?? a.label ?? a.answer_id ?? `question ${a.position + 1}`}: ${a.value ?? '(no answer)'}`);
+  return `Chatbot answers${source ? ` (${source})` : ''}:\n${lines.join('\n')}`;
 }
 
 // ---- numbered parts ------------------------------------------------------------------------------------

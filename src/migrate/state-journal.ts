@@ -7,10 +7,13 @@
 // this run's before it is written, so a run that lost its lock sends nothing more. Under the same lock the run gets a
 // temporary folder beside the state (`<state>.chatport-tmp-*`) for its spills; the next run removes a killed one's.
 //
-// Journal version 2 keys every record by source, conversation and message (`src`, `conv`, `msg`): two source
-// conversations whose messages share ids are two keys, never one. A `begin` records the external_id and random_id
-// it sent, so the check after a lost answer looks for exactly those. Texts from Dashly (reasons) are ServerText,
-// and are passed through the guard again when read back.
+// Journal version 3 keys every record by source, conversation and message (`src`, `conv`, `msg`): two source
+// conversations whose messages share ids are two keys, never one. A message may have several units, each sent as its
+// own parts: its text (no `sub`), each attachment (`sub` "a0", "a1", ...), and a conversation's chatbot answers note
+// (`sub` "answers"). A `begin` records the external_id and random_id it sent, so the check after a lost answer looks
+// for exactly those. Conversation state carried over (tags, assignee, closed) is journaled the same way by action
+// (`act` "tag:<name>", "assign:<admin>", "close"): `act` before the request, then `act-done`, `act-retry` or
+// `act-rejected`. Texts from Dashly (reasons) are ServerText, and are passed through the guard again when read back.
 
 import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { createReadStream } from 'node:fs';
@@ -22,14 +25,22 @@ import { claimTempFolder, removeTempFolderSync } from '../fs/temp-folder.js';
 import type { ServerText } from '../http/untrusted-text.js';
 import type { RetryCause } from './dashly-api.js';
 
-export const JOURNAL_VERSION = 2;
+export const JOURNAL_VERSION = 3;
 
-/** Where a message comes from: its source vendor (`source` column, '' when absent), conversation and id. */
+/**
+ * Where a unit of a message comes from: its source vendor (`source` column, '' when absent), conversation and message
+ * id, and which unit of the message (absent: its text; "a0", "a1", ...: its attachments; "answers": the chatbot
+ * answers note of the conversation).
+ */
 export interface MessageKey {
   readonly src: string;
   readonly conv: string;
   readonly msg: string;
+  readonly sub?: string;
 }
+
+/** How an attachment unit was sent: uploaded as a file, or as a link (the source refused, or uploads were off). */
+export type AttachmentMode = 'file' | 'link';
 
 export type JournalRecord =
   | { t: 'run'; v: number; fingerprint: string; at: number }
@@ -40,6 +51,9 @@ export type JournalRecord =
       src: string;
       conv: string;
       msg: string;
+      sub?: string;
+      /** An attachment unit: sent as a file or as a link (decides its body). */
+      att?: AttachmentMode;
       /** external_id sent with the part. */
       ext: string;
       part: number;
@@ -54,10 +68,14 @@ export type JournalRecord =
       len: number;
       at: number;
     }
-  | { t: 'sent'; src: string; conv: string; msg: string; part: number; part_id: string | null; found?: boolean }
-  | { t: 'retry'; src: string; conv: string; msg: string; part: number; cause: RetryCause; landed: 'no' | 'unknown' }
-  | { t: 'too-big'; src: string; conv: string; msg: string; part: number; len: number; limit: number }
-  | { t: 'rejected'; src: string; conv: string; msg: string; part: number; status: number; error: ServerText; reason: ServerText };
+  | { t: 'sent'; src: string; conv: string; msg: string; sub?: string; part: number; part_id: string | null; found?: boolean }
+  | { t: 'retry'; src: string; conv: string; msg: string; sub?: string; part: number; cause: RetryCause; landed: 'no' | 'unknown' }
+  | { t: 'too-big'; src: string; conv: string; msg: string; sub?: string; part: number; len: number; limit: number }
+  | { t: 'rejected'; src: string; conv: string; msg: string; sub?: string; part: number; status: number; error: ServerText; reason: ServerText }
+  | { t: 'act'; src: string; conv: string; act: string; target: string; at: number }
+  | { t: 'act-done'; src: string; conv: string; act: string; found?: boolean }
+  | { t: 'act-retry'; src: string; conv: string; act: string; cause: RetryCause; landed: 'no' | 'unknown' }
+  | { t: 'act-rejected'; src: string; conv: string; act: string; status: number; error: ServerText; reason: ServerText };
 
 /** A part whose request was begun and whose outcome is not known: it must be looked for before a resend. */
 export interface InFlight {
@@ -71,7 +89,14 @@ export interface InFlight {
   readonly len: number;
   readonly at: number;
   readonly target: string;
+  readonly att: AttachmentMode | null;
 }
+
+/** A conversation action (tag, assign, close): done, refused, or begun with its outcome unknown (`inflight`). */
+export type ActionState =
+  | { readonly status: 'done' }
+  | { readonly status: 'rejected'; readonly httpStatus: number; readonly error: ServerText; readonly reason: ServerText }
+  | { readonly status: 'open'; inflight: { readonly at: number; readonly target: string } | null };
 
 export type MessageState =
   | { readonly status: 'sent' }
@@ -95,10 +120,21 @@ export interface ConversationState {
   startPending: { user: string; at: number } | null;
   /** Id of the newest part known to be ours in the target: where the search for an in-flight part may stop. */
   lastPartId: string | null;
+  /** The text unit of each message, by message id. */
   readonly messages: Map<string, MessageState>;
+  /** The other units (attachments, the answers note), by `sub`, then message id. */
+  readonly units: Map<string, Map<string, MessageState>>;
+  readonly actions: Map<string, ActionState>;
+}
+
+/** The journal state of one unit of a message (its text when key.sub is absent). */
+export function unitState(c: ConversationState | undefined, msg: string, sub: string | undefined): MessageState | undefined {
+  if (!c) return undefined;
+  return sub === undefined ? c.messages.get(msg) : c.units.get(sub)?.get(msg);
 }
 
 const SENT: MessageState = Object.freeze({ status: 'sent' });
+const ACT_DONE: ActionState = Object.freeze({ status: 'done' });
 
 export interface JournalOptions {
   /** Dry runs read the journal but never write or lock it. */
@@ -205,7 +241,7 @@ export class StateJournal {
       if (record.t === 'run' && record.v !== JOURNAL_VERSION) {
         throw new ChatportError(
           'MIGRATE_STATE_MISMATCH',
-          `this state was written by ${typeof record.v === 'number' && record.v < JOURNAL_VERSION ? 'an older' : 'another'} chatport (journal version ${String(record.v)}; this one writes version ${JOURNAL_VERSION}, which keys messages by source, conversation and message id and cannot resume it). Finish that migration with the chatport version that started it, or start a new --state only for conversations it has not sent`,
+          `this state was written by ${typeof record.v === 'number' && record.v < JOURNAL_VERSION ? 'an older' : 'another'} chatport (journal version ${String(record.v)}; this one writes version ${JOURNAL_VERSION}, which sends attachments as files and carries tags, assignee and closed state over, so its requests differ and it cannot resume that journal). Finish that migration with the chatport version that started it, or start a new --state only for conversations it has not sent`,
           'migrate',
           { file: path, line: lineNo },
         );
@@ -218,7 +254,7 @@ export class StateJournal {
           { file: path, line: lineNo },
         );
       }
-      if (record.t === 'rejected') record = { ...record, error: this.options.sanitize(record.error), reason: this.options.sanitize(record.reason) };
+      if (record.t === 'rejected' || record.t === 'act-rejected') record = { ...record, error: this.options.sanitize(record.error), reason: this.options.sanitize(record.reason) };
       this.apply(record, { file: path, line: lineNo });
       this.loadedRecords++;
     }
@@ -233,6 +269,15 @@ export class StateJournal {
     if (r.t === 'run') return;
     if (typeof r.conv !== 'string' || typeof r.src !== 'string') corrupt(`record ${r.t} without src and conv`);
     const conv = this.conv(conversationKey(r.src, r.conv));
+    if (r.t === 'act' || r.t === 'act-done' || r.t === 'act-retry' || r.t === 'act-rejected') return this.applyAction(conv, r, corrupt);
+    const sub = r.t === 'start' || r.t === 'target' ? undefined : r.sub;
+    if (sub !== undefined && typeof sub !== 'string') corrupt(`record ${r.t} with a sub that is not text`);
+    const units = (): Map<string, MessageState> => {
+      if (sub === undefined) return conv.messages;
+      let m = conv.units.get(sub);
+      if (!m) conv.units.set(sub, (m = new Map()));
+      return m;
+    };
     switch (r.t) {
       case 'start':
         conv.startPending = { user: r.user, at: r.at };
@@ -242,25 +287,25 @@ export class StateJournal {
         conv.startPending = null;
         return;
       case 'begin': {
-        const m = conv.messages.get(r.msg);
+        const m = units().get(r.msg);
         if (m && m.status !== 'open') return corrupt(`begin for message ${r.msg}, already ${m.status}`);
         conv.target ??= r.target;
         if (typeof r.ext !== 'string') return corrupt(`begin for message ${r.msg} without ext`);
-        const inflight: InFlight = { part: r.part, of: r.of, from: r.from, to: r.to, limit: r.limit, randomId: r.random_id, externalId: r.ext, len: r.len, at: r.at, target: r.target };
+        const inflight: InFlight = { part: r.part, of: r.of, from: r.from, to: r.to, limit: r.limit, randomId: r.random_id, externalId: r.ext, len: r.len, at: r.at, target: r.target, att: r.att ?? null };
         if (m) {
           m.inflight = inflight;
           m.of = r.of;
           m.limit = r.limit;
           m.externalId = r.ext;
-        } else conv.messages.set(r.msg, { status: 'open', sentParts: r.part - 1, offset: r.from, of: r.of, limit: r.limit, externalId: r.ext, inflight });
+        } else units().set(r.msg, { status: 'open', sentParts: r.part - 1, offset: r.from, of: r.of, limit: r.limit, externalId: r.ext, inflight });
         return;
       }
       case 'sent': {
-        const m = conv.messages.get(r.msg);
+        const m = units().get(r.msg);
         if (!m || m.status !== 'open' || !m.inflight || m.inflight.part !== r.part) return corrupt(`sent for message ${r.msg} part ${r.part} without its begin`);
         if (r.part_id !== null) conv.lastPartId = r.part_id;
         this.maxAccepted = Math.max(this.maxAccepted, m.inflight.len);
-        if (r.part >= m.inflight.of) conv.messages.set(r.msg, SENT);
+        if (r.part >= m.inflight.of) units().set(r.msg, SENT);
         else {
           m.sentParts = r.part;
           m.offset = m.inflight.to;
@@ -269,12 +314,12 @@ export class StateJournal {
         return;
       }
       case 'retry': {
-        const m = conv.messages.get(r.msg);
+        const m = units().get(r.msg);
         if (m?.status === 'open' && r.landed === 'no') m.inflight = null;
         return;
       }
       case 'too-big': {
-        const m = conv.messages.get(r.msg);
+        const m = units().get(r.msg);
         if (m?.status === 'open') {
           m.inflight = null;
           m.limit = r.limit;
@@ -283,17 +328,38 @@ export class StateJournal {
         return;
       }
       case 'rejected':
-        conv.messages.set(r.msg, { status: 'rejected', part: r.part, httpStatus: r.status, error: r.error, reason: r.reason });
+        units().set(r.msg, { status: 'rejected', part: r.part, httpStatus: r.status, error: r.error, reason: r.reason });
         return;
       default:
         return corrupt(`unknown record type ${(r as { t: unknown }).t}`);
     }
   }
 
+  private applyAction(conv: ConversationState, r: Extract<JournalRecord, { act: string }>, corrupt: (why: string) => never): void {
+    if (typeof r.act !== 'string') corrupt(`record ${r.t} without act`);
+    const a = conv.actions.get(r.act);
+    switch (r.t) {
+      case 'act':
+        if (a && a.status !== 'open') return corrupt(`act ${r.act} begun again, already ${a.status}`);
+        conv.actions.set(r.act, { status: 'open', inflight: { at: r.at, target: r.target } });
+        return;
+      case 'act-done':
+        if (!a || a.status !== 'open') return corrupt(`act-done for ${r.act} without its act`);
+        conv.actions.set(r.act, ACT_DONE);
+        return;
+      case 'act-retry':
+        if (a?.status === 'open' && r.landed === 'no') a.inflight = null;
+        return;
+      case 'act-rejected':
+        conv.actions.set(r.act, { status: 'rejected', httpStatus: r.status, error: r.error, reason: r.reason });
+        return;
+    }
+  }
+
   private conv(id: string): ConversationState {
     let c = this.conversations.get(id);
     if (!c) {
-      c = { target: null, startPending: null, lastPartId: null, messages: new Map() };
+      c = { target: null, startPending: null, lastPartId: null, messages: new Map(), units: new Map(), actions: new Map() };
       this.conversations.set(id, c);
     }
     return c;

@@ -1,5 +1,7 @@
 // The canonical model v1: every table chatport writes, its columns in output order, and each column's type.
 // Writers, the mapping validator and docs/schema.md all read this one list; renaming a column here is a breaking change.
+// A mapping may add custom tables (customTableDef) for data no canonical table fits: the same kind of TableDef, so
+// they go through the same writers, sinks, duplicate keys and redaction; the canonical tables stay as they are.
 
 export type ColumnType = 'string' | 'timestamp' | 'boolean' | 'integer' | 'json';
 
@@ -9,6 +11,8 @@ export interface ColumnDef {
   /** Whether a row may hold null here. Keys (ids) and `source` may not. */
   readonly nullable: boolean;
   readonly doc: string;
+  /** Custom tables: a classification value (kept on redaction, src/redact). Canonical tables' allow-lists are fixed there. */
+  readonly classification?: boolean;
 }
 
 export interface TableDef {
@@ -17,6 +21,8 @@ export interface TableDef {
   /** Columns that identify a row; the mapping must fill them. */
   readonly key: readonly string[];
   readonly doc: string;
+  /** Declared by a mapping (custom_tables), not one of the canonical tables. */
+  readonly custom?: boolean;
 }
 
 const col = (name: string, type: ColumnType, doc: string, nullable = true): ColumnDef => ({ name, type, nullable, doc });
@@ -96,18 +102,51 @@ export const TABLES = {
   },
 } as const satisfies Record<string, TableDef>;
 
-export type TableName = 'messages' | 'conversations' | 'answers';
-export const TABLE_NAMES = Object.keys(TABLES) as TableName[];
+export type CanonicalTableName = keyof typeof TABLES;
+/** A table's name: a canonical one, or a custom table that a mapping declares (lower-case letters, digits, _). */
+export type TableName = string;
+export const TABLE_NAMES = Object.keys(TABLES) as CanonicalTableName[];
+
+export function isCanonicalTable(name: string): name is CanonicalTableName {
+  return Object.prototype.hasOwnProperty.call(TABLES, name);
+}
 
 /** A canonical row: column name to value. Timestamps are integer epoch microseconds (exact below year 2255). */
 export type Row = Record<string, unknown>;
 
 export const ATTACHMENT_FIELDS = ['id', 'name', 'mime_type', 'size', 'url', 'created_at', 'extra'] as const;
 
-export function tableDef(name: TableName): TableDef {
+export function tableDef(name: CanonicalTableName): TableDef {
   return TABLES[name];
 }
 
-export function columnNames(name: TableName): string[] {
+export function columnNames(name: CanonicalTableName): string[] {
   return TABLES[name].columns.map((c) => c.name);
+}
+
+/** A declared column of a custom table. */
+export interface CustomColumn {
+  readonly name: string;
+  readonly type: ColumnType;
+  readonly doc?: string | undefined;
+  readonly classification?: boolean | undefined;
+}
+
+/**
+ * A custom table's definition: `source` first (the vendor), the declared columns in their order, then `redacted` and
+ * `extra`, filled by chatport as in the canonical tables. Key columns (and source, redacted) are never null.
+ */
+export function customTableDef(name: string, doc: string, key: readonly string[], columns: readonly CustomColumn[]): TableDef {
+  return {
+    name,
+    doc,
+    key,
+    custom: true,
+    columns: [
+      col('source', 'string', 'Vendor id of the mapping that produced the row.', false),
+      ...columns.map((c) => ({ ...col(c.name, c.type, c.doc ?? '', !key.includes(c.name)), ...(c.classification ? { classification: true } : {}) })),
+      col('redacted', 'boolean', 'True when the row\'s record or element was removed at the vendor and chatport cleared its content.', false),
+      col('extra', 'json', 'Every source field of the row\'s element no rule placed in a column. Cleared on redaction.'),
+    ],
+  };
 }

@@ -6,12 +6,12 @@
 
 import { ChatportError } from '../errors.js';
 import type { CompiledMapping } from '../mapping/compile-mapping.js';
-import { TABLES, type Row, type TableName } from '../model/canonical-schema.js';
+import type { Row, TableName } from '../model/canonical-schema.js';
 import type { RawRecord } from '../readers/record-splitter.js';
 import { emptyInputError } from '../readers/record-splitter.js';
 import type { RemovalLedger } from '../redact/removal-ledger.js';
 import type { Sink } from '../sinks/sink.js';
-import { writerFor } from '../writers/registry.js';
+import { encodingWriter } from '../writers/registry.js';
 import { ConversationDeriver } from './derive-conversations.js';
 import type { FingerprintSet } from './duplicate-keys.js';
 import { ORDER_PER_SEGMENT, SegmentProcessor, type ReadLimits, type Verdicts } from './process-segment.js';
@@ -32,9 +32,9 @@ export interface ApplyOptions {
   /** Every key written in the run (the duplicate detector; the ledger reads it too). */
   readonly written: FingerprintSet;
   readonly ledger: RemovalLedger;
-  /** Derived conversations kept in memory before spilling to `spillDir`. */
+  /** Derived conversations kept in memory before spilling to `spillDir` (the run's own temporary folder). */
   readonly maxConversationsInMemory?: number;
-  readonly spillDir?: string;
+  readonly spillDir: string;
   /** Fail a run in which the mapping read nothing but keys from any record (validate only reports it). */
   readonly requireMatch: boolean;
 }
@@ -54,7 +54,7 @@ export class ApplyStage {
       if (t.onePerRecord) stats.recordLevelTables.add(t.name);
     }
     for (const d of mapping.derived) stats.table(d.name);
-    this.derivers = mapping.derived.map((d) => new ConversationDeriver(d, o.maxConversationsInMemory, o.spillDir));
+    this.derivers = mapping.derived.map((d) => new ConversationDeriver(d, o.spillDir, o.maxConversationsInMemory));
     this.errors = new RecordErrors(o.onError, stats, o.ledger);
   }
 
@@ -66,7 +66,7 @@ export class ApplyStage {
     const output =
       input.kind === 'rows'
         ? ({ kind: 'rows' } as const)
-        : ({ kind: 'fragments', encoders: new Map(mapping.tables.map((t) => [t.name, writerFor(input.format).encoder({ table: TABLES[t.name], csvRaw: input.csvRaw })] as const)) } as const);
+        : ({ kind: 'fragments', encoders: new Map(mapping.tables.map((t) => [t.name, encodingWriter(input).encoder({ table: t.def, csvRaw: input.csvRaw })] as const)) } as const);
     this.local = new SegmentProcessor(mapping, output, limits, ledger.forced);
     return this.local;
   }
@@ -126,7 +126,16 @@ export class ApplyStage {
     if (stats.onlyKeysRead && this.o.requireMatch) {
       throw new ChatportError(
         'CONFIG_MAPPING_MISMATCH',
-        `the mapping ${mapping.vendor} read nothing but the key columns from any of the ${stats.recordsMapped} records (everything else would land in extra): is --from the right mapping for this input?`,
+        `the mapping ${mapping.vendor} filled nothing but the key columns from any of the ${stats.recordsMapped} records (everything else would land in extra): is --from the right mapping for this input?`,
+        'config',
+      );
+    }
+    // every record rejected (--on-error skip): a run that mapped nothing is no success, and its rejects would be the
+    // whole input, raw, judged by a removal rule that may not be this vendor's
+    if (stats.recordsMapped === 0 && stats.recordsRejected > 0 && this.o.requireMatch) {
+      throw new ChatportError(
+        'CONFIG_MAPPING_MISMATCH',
+        `the mapping ${mapping.vendor} rejected every one of the ${stats.recordsRejected} records: is --from the right mapping for this input? (chatport validate shows why)`,
         'config',
       );
     }

@@ -3,9 +3,8 @@
 // out only once the run has committed, so no row or reject text a later removed copy of its part withholds is ever
 // seen, and the counts are final before the first row arrives.
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
+import { claimOsTempFolder } from '../fs/temp-folder.js';
 import type { TableName } from '../model/canonical-schema.js';
 import { RowSpoolSink, type CanonicalRow } from '../sinks/row-spool-sink.js';
 import type { RejectEntry } from './record-errors.js';
@@ -25,7 +24,7 @@ export interface CanonicalRowsOptions extends PipelineOptions {
 
 export async function* canonicalRows(options: CanonicalRowsOptions): AsyncGenerator<CanonicalRow> {
   const ownTemp = options.tempDir === undefined;
-  const temp = options.tempDir ?? (await mkdtemp(path.join(tmpdir(), 'chatport-rows-')));
+  const temp = options.tempDir ?? (await claimOsTempFolder('rows'));
   try {
     let spool: RowSpoolSink | null = null;
     await runPipeline({ ...options, tempDir: temp }, () => (spool = new RowSpoolSink(temp, options.tables ? new Set(options.tables) : null, options.onReject ?? null)));

@@ -7,7 +7,6 @@
 
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { CompiledDerive, DeriveState } from '../mapping/compile-derive.js';
@@ -28,9 +27,9 @@ export class ConversationDeriver {
 
   constructor(
     readonly derive: CompiledDerive,
+    /** Where spilled aggregates go: the run's temporary folder, which a killed run's successor cleans up. */
+    private readonly spillParent: string,
     private readonly maxInMemory = DEFAULT_MAX_CONVERSATIONS_IN_MEMORY,
-    /** Where spilled aggregates go (the run's temporary folder); the system's temporary folder by default. */
-    private readonly spillParent: string = tmpdir(),
   ) {}
 
   add(row: Row, ctx: MapContext): void {

@@ -8,6 +8,7 @@
 import { ChatportError } from '../errors.js';
 import type { CompiledMapping, UnwrappedRecord } from '../mapping/compile-mapping.js';
 import { finishRecordRows, keysOf, mapRows, unwrapRecord, type MappedRow } from '../mapping/compile-mapping.js';
+import { stableStringify } from '../json/stable-json.js';
 import { withoutRemovedContent } from '../redact/removed-elements.js';
 import type { DeriveState } from '../mapping/compile-derive.js';
 import type { MapContext } from '../mapping/compile-rule.js';
@@ -54,6 +55,7 @@ type Mapped =
   | {
       readonly ok: true;
       readonly record: Record<string, unknown>;
+      readonly wrapper: Record<string, unknown> | null;
       readonly rows: MappedRow[];
       readonly skippedByRule: Partial<Record<TableName, number>>;
       readonly removed: boolean;
@@ -150,9 +152,9 @@ export class SegmentProcessor {
       const { rows, removed, skippedByRule: skipped } = result;
       // before redaction, which clears extra
       if (!matched) {
-        const beyond = readBeyondKeys(result.record, rows, mapping);
-        matched = beyond === Beyond.Read;
-        unmatched ||= beyond === Beyond.Unread;
+        const beyond = this.filledBeyondKeys(result);
+        matched = beyond === Beyond.Filled;
+        unmatched ||= beyond === Beyond.Unfilled;
       }
       const redactedByRow = redactRows(rows, removed);
       finishRecordRows(mapping, rows, this.ctx);
@@ -224,6 +226,35 @@ export class SegmentProcessor {
     };
   }
 
+  /**
+   * Whether a record told the mapping anything beyond its keys: its rows are mapped again from the key fields alone,
+   * and if nothing but `extra` differs, the rest of the record reached no column (a mapping of another vendor fills
+   * keys, constants and counts, and puts the record in `extra`, removed text included). Asked until one record of
+   * the run is filled, so a right mapping pays this once per segment.
+   */
+  private filledBeyondKeys(result: { record: Record<string, unknown>; wrapper: Record<string, unknown> | null; rows: readonly MappedRow[] }): Beyond {
+    const { mapping } = this;
+    const keysOnly: Record<string, unknown> = {};
+    let others = false;
+    for (const key of Object.keys(result.record)) {
+      if (mapping.keySources.has(key)) keysOnly[key] = result.record[key];
+      else others = true;
+    }
+    if (!others) return Beyond.NothingElse;
+    const enums = this.recordEnums;
+    const guessed = new Set<string>();
+    for (let k = 0; k < enums.length; k += 2) guessed.add(enums[k]!);
+    this.recordEnums = [];
+    try {
+      return sameBeyondExtra(result.rows, mapRows(mapping, { record: keysOnly, wrapper: result.wrapper }, this.ctx).rows, guessed) ? Beyond.Unfilled : Beyond.Filled;
+    } catch (e) {
+      if (!(e instanceof ChatportError)) throw e;
+      return Beyond.Filled; // the keys alone do not map: the other fields mattered
+    } finally {
+      this.recordEnums = enums;
+    }
+  }
+
   /** Parse, unwrap, the removal decision and mapping of one record; a ChatportError becomes a failure. */
   private mapOne(raw: RawRecord, file: string): Mapped {
     const { mapping } = this;
@@ -250,7 +281,7 @@ export class SegmentProcessor {
         this.recordEnums = [];
         mapped = mapRows(mapping, { record: withoutRemovedContent(unwrapped.record, mapped.removedElements), wrapper: unwrapped.wrapper }, this.ctx);
       }
-      return { ok: true, record: unwrapped.record, rows: mapped.rows, skippedByRule: mapped.skippedByRule, removed };
+      return { ok: true, record: unwrapped.record, wrapper: unwrapped.wrapper, rows: mapped.rows, skippedByRule: mapped.skippedByRule, removed };
     } catch (e) {
       if (!(e instanceof ChatportError)) throw e;
       return { ok: false, error: e, removal: removed || this.removal.anyElementRemoved(unwrapped.record) ? 'removed' : 'kept', unwrapped };
@@ -308,27 +339,31 @@ const keysOf_ = keysOf;
  * else from any record of a run is the wrong mapping for the input (apply-stage.ts). Records that give only for_each
  * rows are not judged: their `extra` is per element.
  */
-function readBeyondKeys(record: Record<string, unknown>, rows: readonly { table: TableName; row: Row }[], mapping: CompiledMapping): Beyond {
-  const recordRow = rows.find(({ table }) => mapping.recordTables.has(table));
-  if (!recordRow) return Beyond.Read;
-  const extra = recordRow.row.extra;
-  const rest = extra !== null && typeof extra === 'object' ? (extra as Record<string, unknown>) : null;
-  let others = false;
-  for (const key of Object.keys(record)) {
-    if (mapping.keySources.has(key)) continue;
-    others = true;
-    if (rest === null || !Object.prototype.hasOwnProperty.call(rest, key) || rest[key] !== record[key]) return Beyond.Read;
-  }
-  return others ? Beyond.Unread : Beyond.NothingElse;
-}
-
 const enum Beyond {
-  /** A field other than the keys' was read. */
-  Read,
-  /** The record has other fields, and none was read. */
-  Unread,
+  /** The record's data reached a column other than the keys (or gave rows its keys alone do not). */
+  Filled,
+  /** The record has other fields, and none of them reached a column: only `extra` would hold them. */
+  Unfilled,
   /** The record holds nothing but its keys: it tells nothing about the mapping. */
   NothingElse,
+}
+
+/**
+ * Two mapped row lists alike in everything but `extra` (which holds what the mapping did not read) and the columns
+ * `guessed` names: an enum value the mapping does not know, whose column holds the mapping's default instead.
+ */
+function sameBeyondExtra(a: readonly MappedRow[], b: readonly MappedRow[], guessed: ReadonlySet<string>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.table !== y.table) return false;
+    for (const column of new Set([...Object.keys(x.row), ...Object.keys(y.row)])) {
+      if (column === 'extra' || guessed.has(column)) continue;
+      if (stableStringify(x.row[column] ?? null) !== stableStringify(y.row[column] ?? null)) return false;
+    }
+  }
+  return true;
 }
 
 /** The result of a segment that failed as a whole before any record (an input that starts with a broken BOM). */

@@ -10,12 +10,12 @@
 
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { ChatportError } from '../errors.js';
+import { claimOsTempFolder } from '../fs/temp-folder.js';
 import type { CompiledMapping } from '../mapping/compile-mapping.js';
 import type { InputSource } from '../readers/input-sources.js';
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD_BYTES } from '../readers/record-splitter.js';
@@ -71,7 +71,7 @@ export interface PipelineOptions {
 export async function runPipeline(o: PipelineOptions, makeSink: SinkFactory): Promise<RunStats> {
   const stats = o.stats ?? new RunStats();
   const ownTemp = o.tempDir === undefined;
-  const temp = o.tempDir ?? (await mkdtemp(path.join(tmpdir(), 'chatport-run-')));
+  const temp = o.tempDir ?? (await claimOsTempFolder('run'));
   const inputs = new InputReplay(temp, o.open);
   try {
     let forced: DuplicateKeys | null = null;
@@ -100,7 +100,7 @@ export async function runPipeline(o: PipelineOptions, makeSink: SinkFactory): Pr
         await sink.commit((written) => {
           for (const [table, rows] of written) stats.table(table).written = rows;
           stats.assertReconciled();
-        });
+        }, ledger);
         return stats;
       } catch (e) {
         await sink.abort();

@@ -144,7 +144,7 @@ export class RunStats {
   toText(): string {
     const seconds = this.seconds();
     const rec = this.reconcile();
-    const tables = [...this.tables].map(([name, t]) => countOf(t.written, TABLE_NOUNS[name]));
+    const tables = [...this.tables].map(([name, t]) => countOf(t.written, TABLE_NOUNS[name] ?? `${name} row`));
     const skipped = [...this.tables].filter(([, t]) => t.skippedByRule > 0).map(([n, t]) => `${formatCount(t.skippedByRule)} ${n}`);
     const unknown = [...this.unknownEnums].map(
       ([col, m]) => `${col}: ${[...m].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([v, n]) => `${JSON.stringify(v)} x${formatCount(n)}`).join(', ')}${m.size > 5 ? ', ...' : ''}`,
@@ -168,7 +168,7 @@ export class RunStats {
 }
 
 /** Each table's rows as a person counts them: "1 message", "25 conversations". */
-const TABLE_NOUNS: Record<TableName, string> = { messages: 'message', conversations: 'conversation', answers: 'answer' };
+const TABLE_NOUNS: Record<string, string | undefined> = { messages: 'message', conversations: 'conversation', answers: 'answer' };
 
 function round(n: number, digits: number): number {
   const f = 10 ** digits;

@@ -7,7 +7,8 @@ import { ChatportError, type ErrorCode, type Position, type Stage } from '../err
 import type { Row, TableName } from '../model/canonical-schema.js';
 import type { TextRemoval } from '../redact/removal-rule.js';
 import type { ContainerShape, RawRecord } from '../readers/record-splitter.js';
-import type { EncodedFragment, FormatName } from '../writers/writer.js';
+import type { SinkInput } from '../sinks/sink.js';
+import type { EncodedFragment } from '../writers/writer.js';
 import type { PartialStates } from './derive-conversations.js';
 
 export interface PlainError {
@@ -168,7 +169,7 @@ export interface SegmentWorkerInit {
   readonly mappingSpec: unknown;
   readonly mappingFile: string;
   /** Encode for this format, or send rows back. */
-  readonly output: { readonly kind: 'fragments'; readonly format: FormatName; readonly csvRaw: boolean } | { readonly kind: 'rows' };
+  readonly output: SinkInput;
   readonly maxRecordBytes: number;
   readonly maxDepth: number;
   /** Keys removed from their first copy on (a repeated run), as word pairs; empty otherwise. */

@@ -5,8 +5,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ChatportError } from '../errors.js';
 import { compileMapping } from '../mapping/compile-mapping.js';
-import { TABLES } from '../model/canonical-schema.js';
-import { writerFor } from '../writers/registry.js';
+import { encodingWriter } from '../writers/registry.js';
+import { loadZstd } from '../writers/parquet/zstd.js';
 import { tagRows } from './cross-thread.js';
 import { tagLossless } from './derive-conversations.js';
 import { DuplicateKeys } from './duplicate-keys.js';
@@ -16,14 +16,15 @@ import { transferablesOf, unpackRecords, type SegmentReply, type SegmentRequest,
 const port = parentPort!;
 const init = workerData as SegmentWorkerInit;
 
-function start(): void {
-  const mapping = compileMapping(init.mappingSpec, init.mappingFile);
+async function start(): Promise<void> {
+  const mapping = compileMapping(init.mappingSpec, init.mappingFile, { shapeChecked: true });
   let output: SegmentOutput;
   if (init.output.kind === 'rows') output = { kind: 'rows' };
   else {
-    const def = writerFor(init.output.format);
+    const def = encodingWriter(init.output);
+    if (def.codec === 'zstd') await loadZstd(); // messages wait in the port until the listener below is attached
     const csvRaw = init.output.csvRaw;
-    output = { kind: 'fragments', encoders: new Map(mapping.tables.map((t) => [t.name, def.encoder({ table: TABLES[t.name], csvRaw })] as const)) };
+    output = { kind: 'fragments', encoders: new Map(mapping.tables.map((t) => [t.name, def.encoder({ table: t.def, csvRaw })] as const)) };
   }
   const forced = init.forced.length ? DuplicateKeys.fromPairs(init.forced) : null;
   const processor = new SegmentProcessor(mapping, output, { maxRecordBytes: init.maxRecordBytes, maxDepth: init.maxDepth }, forced);
@@ -42,9 +43,7 @@ function start(): void {
   });
 }
 
-try {
-  start();
-} catch (e) {
+start().catch((e: unknown) => {
   const text = e instanceof ChatportError ? e.toLine() : e instanceof Error ? (e.stack ?? e.message) : String(e);
   port.postMessage({ seq: -1, crash: `the pipeline worker could not start: ${text}` } satisfies SegmentReply);
-}
+});

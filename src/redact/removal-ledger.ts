@@ -42,6 +42,11 @@ export class RemovalLedger {
     return this.removed.hasPair(h1, h2);
   }
 
+  /** Every key with a removed copy in this run (the removed keys a dataset erases from earlier runs' files). */
+  forEachRemoved(fn: (h1: number, h2: number) => void): void {
+    this.removed.forEachPair(fn);
+  }
+
   /** A first copy's row goes out, redacted or not (a row that must be redacted and is not is redone before: isRemoved). */
   onWritten(h1: number, h2: number, redacted: boolean): void {
     if (!redacted) return;

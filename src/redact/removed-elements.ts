@@ -9,7 +9,7 @@
 import type { RemovedElement } from '../mapping/compile-mapping.js';
 import { ALL, type PathStep, type Segment } from '../mapping/paths.js';
 import { LosslessNumber } from '../json/lossless-number.js';
-import { KEPT_ON_REDACTION } from './redact.js';
+import { keptOnRedaction } from './redact.js';
 
 interface Keep {
   leaf: boolean;
@@ -25,7 +25,7 @@ export function withoutRemovedContent(record: Record<string, unknown>, removed: 
   let out: Record<string, unknown> = record;
   for (const { location, source } of removed) {
     const keep = newKeep();
-    const kept = KEPT_ON_REDACTION[source.table.name];
+    const kept = keptOnRedaction(source.table.def);
     for (const [column, paths] of source.columnPaths) if (kept.has(column)) for (const p of paths) addPath(keep, p);
     for (const p of source.removedWhenPaths) addPath(keep, p);
     out = replaceAt(out, location, 0, (el) => pick(el, keep)) as Record<string, unknown>;

@@ -10,7 +10,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { deserialize, serialize } from 'node:v8';
-import type { Row, TableName } from '../model/canonical-schema.js';
+import type { Row, TableDef, TableName } from '../model/canonical-schema.js';
 import { tagLosslessValue, untagLosslessIn } from '../pipeline/cross-thread.js';
 import type { RejectEntry } from '../pipeline/record-errors.js';
 import type { EncodedFragment } from '../writers/writer.js';
@@ -46,9 +46,9 @@ export class RowSpoolSink implements Sink {
     this.file = path.join(dir, `rows-${process.pid}-${Date.now().toString(36)}.spool`);
   }
 
-  async open(tables: readonly TableName[]): Promise<void> {
-    this.tables = tables;
-    for (const t of tables) this.counts.set(t, 0);
+  async open(tables: readonly TableDef[]): Promise<void> {
+    this.tables = tables.map((t) => t.name);
+    for (const t of this.tables) this.counts.set(t, 0);
     this.out = createWriteStream(this.file, { flags: 'wx', mode: 0o600 });
     await once(this.out, 'open');
   }

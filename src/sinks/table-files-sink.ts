@@ -4,7 +4,7 @@
 
 import path from 'node:path';
 import { stableStringify } from '../json/stable-json.js';
-import { TABLES, type Row, type TableName } from '../model/canonical-schema.js';
+import type { Row, TableDef, TableName } from '../model/canonical-schema.js';
 import type { RejectEntry } from '../pipeline/record-errors.js';
 import { AtomicFile } from '../writers/atomic-file.js';
 import { REJECTS_NAME, type OutputSet } from '../writers/output-set.js';
@@ -34,14 +34,14 @@ export class TableFilesSink implements Sink {
   rejectsPath: string | null = null;
 
   constructor(private readonly o: TableFilesOptions) {
-    this.input = { kind: 'fragments', format: o.writerDef.format, csvRaw: o.csvRaw };
+    this.input = { kind: 'fragments', format: o.writerDef.format, csvRaw: o.csvRaw, ...(o.writerDef.codec ? { codec: o.writerDef.codec } : {}) };
   }
 
-  async open(tables: readonly TableName[]): Promise<void> {
+  async open(tables: readonly TableDef[]): Promise<void> {
     for (const table of tables) {
-      const name = `${table}${this.o.writerDef.extension}`;
-      this.names.set(table, name);
-      this.writers.set(table, await this.o.writerDef.open({ table: TABLES[table], path: this.o.outputs.stagePath(name), csvRaw: this.o.csvRaw }));
+      const name = `${table.name}${this.o.writerDef.extension}`;
+      this.names.set(table.name, name);
+      this.writers.set(table.name, await this.o.writerDef.open({ table, path: this.o.outputs.stagePath(name), csvRaw: this.o.csvRaw }));
     }
     if (this.o.keepRejects) this.rejects = await AtomicFile.create(this.o.outputs.stagePath(REJECTS_NAME));
   }

@@ -4,6 +4,7 @@
 // outputs untouched). Encoding apart from writing is what lets export use every core with identical output bytes.
 
 import type { Row, TableDef } from '../model/canonical-schema.js';
+import type { CodecName } from './parquet/parquet-metadata.js';
 
 export type FormatName = 'jsonl' | 'csv' | 'parquet';
 
@@ -25,8 +26,16 @@ export interface FragmentColumn {
   readonly numValues: number;
   readonly nullCount: number;
   readonly uncompressedSize: number;
-  readonly min: number | bigint | undefined;
-  readonly max: number | bigint | undefined;
+  /** Statistics: numbers for INT64 and BOOLEAN (0/1), the value's bytes for BYTE_ARRAY columns. */
+  readonly min: number | bigint | Uint8Array | undefined;
+  readonly max: number | bigint | Uint8Array | undefined;
+  /**
+   * Set when the column is in dictionary mode: its bytes are then the fragment's dictionary (`dictEntries` values,
+   * PLAIN, `dictBytes` long), each present value's index (u32 LE) and, for an optional column, one definition
+   * level byte per row; the writer merges the dictionaries of a row group and encodes the pages.
+   */
+  readonly dictEntries?: number;
+  readonly dictBytes?: number;
 }
 
 /**
@@ -58,6 +67,8 @@ export interface TableWriter {
 export interface WriterDef {
   readonly format: FormatName;
   readonly extension: string;
+  /** Parquet: the page codec its encoder compresses with (fragments made elsewhere must use the same). */
+  readonly codec?: CodecName;
   encoder(options: EncoderOptions): TableEncoder;
   open(options: WriterOptions): Promise<TableWriter>;
 }

@@ -175,9 +175,9 @@ describe('Dashly conversation parts', () => {
     let rounded = 0;
     for (const line of dashlyLines) {
       for (const m of line.matchAll(/"(id|conversation|part_group|from)":(\d+)[,}]/g)) {
-        if (BigInt(m[2]) > TWO_53) {
+        if (BigInt(m[2]!) > TWO_53) {
           big++;
-          if (String(JSON.parse(m[2])) !== m[2]) rounded++;
+          if (String(JSON.parse(m[2]!)) !== m[2]) rounded++;
         }
       }
       expect(line).not.toMatch(/"(id|conversation|part_group)":"\d/);
@@ -208,10 +208,10 @@ describe('Dashly conversation parts', () => {
     expect(removed.length / N).toBeLessThan(0.025);
     dashlyLines.forEach((line, i) => {
       const rawId = /^\{"id":(\d+),/.exec(line)![1];
-      if (dashly[i].removed !== null) {
-        expect(typeof dashly[i].removed).toBe('number');
-        expect(dashly[i].removed).toBeGreaterThan(dashly[i].created);
-        expect(dashly[i].body).toContain(`GDPR-REMOVED-CONTENT:${rawId}`);
+      if (dashly[i]!.removed !== null) {
+        expect(typeof dashly[i]!.removed).toBe('number');
+        expect(dashly[i]!.removed).toBeGreaterThan(dashly[i]!.created);
+        expect(dashly[i]!.body).toContain(`GDPR-REMOVED-CONTENT:${rawId}`);
       } else {
         expect(line).not.toContain('GDPR-REMOVED');
       }
@@ -264,7 +264,7 @@ describe('Dashly conversation parts', () => {
     const adminTypes = new Set<string>();
     let defaultWithoutId = 0;
     for (let i = 0; i < N; i++) {
-      const p = dashly[i];
+      const p = dashly[i]!;
       if (USER_TYPES.has(p.type)) {
         expect(typeof p.from).toBe('number');
         expect(dashlyLines[i]).toMatch(/"from":\d+[,}]/);
@@ -312,7 +312,7 @@ describe('Dashly conversation parts', () => {
   });
 
   it('groups parts in conversations of 1-60 parts, mostly contiguous, some interleaved', () => {
-    const convIds = dashlyLines.map((l) => /"conversation":(\d+)/.exec(l)![1]);
+    const convIds = dashlyLines.map((l) => /"conversation":(\d+)/.exec(l)![1]!);
     const sizes = new Map<string, number>();
     const runsStarted = new Map<string, number>();
     let sameAsPrevious = 0;
@@ -331,7 +331,7 @@ describe('Dashly conversation parts', () => {
     // The first part of a conversation, and only that one, carries first: true.
     const seen = new Set<string>();
     convIds.forEach((c, i) => {
-      expect(dashly[i].first === true).toBe(!seen.has(c));
+      expect(dashly[i]!.first === true).toBe(!seen.has(c));
       seen.add(c);
     });
   });

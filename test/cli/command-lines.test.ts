@@ -53,7 +53,7 @@ function readmeCommands(): string[] {
 /** The example command lines of `chatport [command] --help` (help is not wrapped when piped: one line each). */
 async function helpExamples(): Promise<string[]> {
   const out: string[] = [];
-  for (const args of [[], ['export'], ['validate'], ['migrate'], ['sync']]) {
+  for (const args of [[], ['export'], ['validate'], ['migrate'], ['migrate', 'plan'], ['dataset'], ['sync']]) {
     const r = await runCli([...args, '--help']);
     expect(r.code, r.stderr).toBe(0);
     const section = r.stdout.split(/^Examples:\n/m)[1];
@@ -83,7 +83,7 @@ function optionValues(ws: string[], name: string): string[] {
 
 interface Plan {
   readonly line: string;
-  readonly command: 'export' | 'validate' | 'migrate' | 'sync';
+  readonly command: 'export' | 'validate' | 'migrate' | 'migrate plan' | 'dataset' | 'sync';
   readonly ws: string[];
   readonly from: string;
   readonly sample: string;
@@ -91,8 +91,10 @@ interface Plan {
 
 function planFor(line: string): Plan {
   const ws = words(line);
-  const command = ws[ws.indexOf('chatport') + 1] as Plan['command'];
-  const from = optionValues(ws, '--from')[0]!;
+  const at = ws.indexOf('chatport');
+  const command = (ws[at + 1] === 'migrate' && ws[at + 2] === 'plan' ? 'migrate plan' : ws[at + 1]) as Plan['command'];
+  // `dataset show DIR` reads a dataset that an export of the Dashly sample builds first
+  const from = optionValues(ws, '--from')[0] ?? 'dashly';
   const sample = VENDOR_SAMPLES[from] ?? OWN_MAPPING.sample;
   return { line, command, ws, from, sample };
 }
@@ -148,6 +150,10 @@ async function runLine(plan: Plan): Promise<{ code: number; stdout: string; stde
   let line = plan.line.replace(/\bnpx chatport\b/g, 'chatport').replace(/\b([A-Z_]+)=\.\.\.(?=\s)/g, `$1=${TOKEN}`);
   let server: DashlyTestServer | null = null;
   const targets: string[] = [];
+  if (plan.command === 'dataset') {
+    const built = await runCli(['export', '--from', 'dashly', '--input', path.join(ROOT, plan.sample), '--dataset', ws[ws.indexOf('show') + 1]!, '--quiet'], { cwd });
+    expect(built.code, built.stderr).toBe(0);
+  }
   if (plan.command === 'migrate') {
     server = await DashlyTestServer.start({ token: TOKEN });
     const conversations = await sampleConversations(plan);
@@ -158,6 +164,11 @@ async function runLine(plan: Plan): Promise<{ code: number; stdout: string; stde
       return `${c},${target}`;
     });
     for (const f of optionValues(ws, '--map-conversations')) await writeFile(path.join(cwd, f), `source_id,target_id\n${rows.join('\n')}\n`);
+    // a filled plan: every conversation of the sample has its target (users.csv and admins.csv may be missing)
+    for (const d of optionValues(ws, '--plan')) {
+      await mkdir(path.join(cwd, d), { recursive: true });
+      await writeFile(path.join(cwd, d, 'conversations.csv'), `source_id,target_id\n${rows.join('\n')}\n`);
+    }
     if (!ws.includes('--api-url')) line += ` --api-url ${server.url}`;
   }
   // sync reads the API of a local test server of its vendor, with a few conversations
@@ -199,6 +210,13 @@ async function expectPromises(plan: Plan, r: Awaited<ReturnType<typeof runLine>>
     if (quiet) expect(r.stderr).toBe('');
     else expect(r.stderr).toMatch(/^Read \d+ records .* All records accounted for\.\n$/);
     if (report) expect(report.records_read).toBeGreaterThan(0);
+  } else if (plan.command === 'dataset') {
+    const dir = ws[ws.indexOf('show') + 1]!;
+    if (ws.includes('--json')) expect(JSON.parse(r.stdout)).toMatchObject({ dir, settings: { format: 'jsonl', version: 1 }, tables: { messages: { rows: 25 } } });
+    else {
+      expect(r.stdout).toMatch(new RegExp(`^dataset ${dir}: jsonl \\(compression none\\), version 1, committed `));
+      expect(r.stdout).toContain("read_json('warehouse/messages/**/*.jsonl', hive_partitioning = true)");
+    }
   } else if (plan.command === 'validate') {
     expect(r.stdout).toMatch(/^Mapping \S+: \d+ records read, \d+ mapped, 0 failed/);
     if (report) expect(report.records_failed).toBe(0);
@@ -209,6 +227,12 @@ async function expectPromises(plan: Plan, r: Awaited<ReturnType<typeof runLine>>
     expect((await readdir(out)).sort()).toEqual(tables.map((t) => `${t}.${format}`));
     if (!quiet) expect(r.stderr).toMatch(/^Read \d+ records .* All records accounted for\. API: \d+ requests? .*\n$/);
     expect(r.stderr).not.toContain(TOKEN);
+  } else if (plan.command === 'migrate plan') {
+    const out = path.join(r.cwd, optionValues(ws, '--out')[0]!);
+    expect((await readdir(out)).sort()).toEqual(['admins.csv', 'conversations.csv', 'users.csv']);
+    const lines = (await readFile(path.join(out, 'conversations.csv'), 'utf8')).split('\r\n').filter(Boolean);
+    expect(lines.length - 1).toBe((await sampleConversations(plan)).length);
+    if (!quiet) expect(r.stderr).toContain('chatport migrate plan: ');
   } else {
     expect(r.stderr).toContain('chatport migrate -> dashly');
     if (ws.includes('--dry-run')) {

@@ -36,6 +36,10 @@ function baseGroups(command: string): string[][] {
       return [['--from', 'dashly'], ['--input', SAMPLE]];
     case 'migrate':
       return [['--from', 'dashly'], ['--input', SAMPLE], ['--map-conversations', path.join(dir, 'c.csv')], ['--state', path.join(dir, 'never-written.jsonl')]];
+    case 'migrate plan':
+      return [['--from', 'dashly'], ['--input', SAMPLE], ['--out', path.join(dir, 'never-written-plan')]];
+    case 'dataset':
+      return [['show', path.join(dir, 'no-dataset')]]; // its words: the action and the directory
     case 'sync':
       return [['--from', 'dashly'], ['--token-env', 'SOME_VAR'], ['--out', path.join(dir, 'never-written')]];
     default:
@@ -43,8 +47,10 @@ function baseGroups(command: string): string[][] {
   }
 }
 
-function argvWith(command: string, without: string, ...extra: string[]): string[] {
-  return [command, ...baseGroups(command).filter((g) => g[0] !== `--${without}`).flat(), ...extra];
+/** `without` drops base options (one name or several); a command of two words (`migrate plan`) is two argv words. */
+function argvWith(command: string, without: string | readonly string[], ...extra: string[]): string[] {
+  const drop = new Set((typeof without === 'string' ? [without] : without).map((w) => `--${w}`));
+  return [...command.split(' '), ...baseGroups(command).filter((g) => !drop.has(g[0]!)).flat(), ...extra];
 }
 
 async function parse(argv: string[]): Promise<{ parsed: ParsedCommandLine; err: string; out: string }> {
@@ -79,12 +85,19 @@ function goodValue(name: string, d: OptionDef): string {
   if (d.kind === 'number') return String(d.max);
   if (name === 'api-url') return 'http://127.0.0.1:9';
   if (name === 'token-env') return 'SOME_VAR';
+  if (name === 'carry') return 'tags';
   if (name === 'since') return '2026-11-01T00:00:00Z';
   return path.join(dir, `value-of-${name}`);
 }
 
-/** Flags that are valid only beside another option (tested apart below). */
-const FLAG_NEEDS: Record<string, string[]> = { 'csv-raw': ['--format', 'csv'] };
+/** Options that are valid only beside another option, or instead of a base one (the combinations are tested below). */
+const OPTION_NEEDS: Record<string, { add?: string[]; drop?: string[] }> = {
+  'csv-raw': { add: ['--format', 'csv'] },
+  rejects: { add: ['--on-error', 'skip'] },
+  plan: { drop: ['map-conversations'] },
+  compression: { add: ['--format', 'parquet'] },
+  dataset: { drop: ['out'] },
+};
 
 function camel(name: string): string {
   return name.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
@@ -98,75 +111,81 @@ for (const command of COMMANDS) {
 
     it('an unknown option and a stray word are refused', async () => {
       await expectRefused(argvWith(command.name, '', '--no-such-option', 'x'), command.name, 'unknown option --no-such-option');
-      // after --from (a single value), not after --input, whose list would take it as an input
-      await expectRefused([command.name, '--from', 'dashly', 'stray', ...argvWith(command.name, 'from').slice(1)], command.name, 'unexpected argument "stray"');
+      // after --from (a single value), not after --input, whose list would take it as an input; after the words of a
+      // command without options that take values
+      const words = command.name.split(' ');
+      const stray = 'from' in command.options ? [...words, '--from', 'dashly', 'stray', ...argvWith(command.name, 'from').slice(words.length)] : argvWith(command.name, [], 'stray');
+      await expectRefused(stray, command.name, 'unexpected argument "stray"');
     });
 
     for (const [name, d] of Object.entries(command.options) as [string, OptionDef][]) {
       const opt = `--${name}`;
+      const needs = OPTION_NEEDS[name] ?? {};
+      // this option's command line: the base without it (and without what it replaces), with what it needs
+      const argvFor = (...extra: string[]) => argvWith(command.name, [name, ...(needs.drop ?? [])], ...extra, ...(needs.add ?? []));
       describe(opt, () => {
         if ('required' in d && d.required) {
           it('is required', async () => {
-            await expectRefused(argvWith(command.name, name), command.name, new RegExp(`missing .*${opt}\\b`));
+            await expectRefused(argvFor(), command.name, new RegExp(`missing .*${opt}\\b`));
           });
         }
 
         if (d.kind === 'bool') {
-          it('is a flag; the last of --x / --no-x wins', async () => {
-            const needs = FLAG_NEEDS[name] ?? [];
-            expect((await expectAccepted(argvWith(command.name, name, opt, ...needs)))[camel(name)]).toBe(true);
-            expect((await expectAccepted(argvWith(command.name, name, opt, `--no-${name}`)))[camel(name)]).toBe(false);
-            expect((await expectAccepted(argvWith(command.name, name)))[camel(name)]).toBe(false);
+          it(`is a flag; the last of --x / --no-x wins; ${d.default === true ? 'on' : 'off'} by default`, async () => {
+            expect((await expectAccepted(argvFor(opt)))[camel(name)]).toBe(true);
+            expect((await expectAccepted(argvFor(opt, `--no-${name}`)))[camel(name)]).toBe(false);
+            expect((await expectAccepted(argvFor(`--no-${name}`, opt)))[camel(name)]).toBe(true);
+            expect((await expectAccepted(argvFor()))[camel(name)]).toBe(d.default === true);
           });
           return;
         }
 
         it('needs a value', async () => {
-          await expectRefused(argvWith(command.name, name, opt), command.name, `${opt} needs a value`);
-          await expectRefused(argvWith(command.name, name, `${opt}=`), command.name, `${opt} needs a value`);
+          await expectRefused(argvFor(opt), command.name, `${opt} needs a value`);
+          await expectRefused(argvFor(`${opt}=`), command.name, `${opt} needs a value`);
         });
 
         if (d.kind === 'list') {
           it('takes several values, repeated or listed, and - for stdin', async () => {
-            const values = await expectAccepted(argvWith(command.name, name, opt, 'a.json', '-', opt, 'b.json'));
+            const values = await expectAccepted(argvFor(opt, 'a.json', '-', opt, 'b.json'));
             expect(values[camel(name)]).toEqual(['a.json', '-', 'b.json']);
-            expect((await expectAccepted(argvWith(command.name, name, opt, '-')))[camel(name)]).toEqual(['-']);
-            if (d.alias) expect((await expectAccepted(argvWith(command.name, name, `-${d.alias}`, '-')))[camel(name)]).toEqual(['-']);
+            expect((await expectAccepted(argvFor(opt, '-')))[camel(name)]).toEqual(['-']);
+            if (d.alias) expect((await expectAccepted(argvFor(`-${d.alias}`, '-')))[camel(name)]).toEqual(['-']);
           });
           return;
         }
 
         it('is refused when given twice, also through its alias', async () => {
           const v = goodValue(name, d);
-          await expectRefused(argvWith(command.name, name, opt, v, opt, v), command.name, `${opt} is given 2 times`);
-          if (d.alias) await expectRefused(argvWith(command.name, name, `-${d.alias}`, v, opt, v), command.name, `${opt} is given 2 times`);
-          expect((await expectAccepted(argvWith(command.name, name, opt, v)))[camel(name)]).toBe(d.kind === 'int' || d.kind === 'number' ? Number(v) : v);
+          await expectRefused(argvFor(opt, v, opt, v), command.name, `${opt} is given 2 times`);
+          if (d.alias) await expectRefused(argvFor(`-${d.alias}`, v, opt, v), command.name, `${opt} is given 2 times`);
+          expect((await expectAccepted(argvFor(opt, v)))[camel(name)]).toBe(d.kind === 'int' || d.kind === 'number' ? Number(v) : v);
         });
 
         if (d.kind === 'int' || d.kind === 'number') {
           it(`is a ${d.kind === 'int' ? 'whole number' : 'number'} from ${d.min} to ${d.max}, quoted as typed when wrong`, async () => {
             const bads = ['abc', '1x', 'NaN', 'Infinity', String(d.max + 1), d.kind === 'int' ? '1.5' : '1e400', d.kind === 'int' || !d.minExclusive ? String(d.min - 1) : String(d.min)];
             for (const bad of bads) {
-              const line = await expectRefused(argvWith(command.name, name, opt, bad), command.name, `${opt} must be a`);
+              const line = await expectRefused(argvFor(opt, bad), command.name, `${opt} must be a`);
               expect(line).toContain(`(got "${bad}")`);
               expect(line).not.toContain('NaN)');
             }
-            expect((await expectAccepted(argvWith(command.name, name, opt, String(d.max))))[camel(name)]).toBe(d.max);
-            if ('default' in d && d.default !== undefined) expect((await expectAccepted(argvWith(command.name, name)))[camel(name)]).toBe(d.default);
+            expect((await expectAccepted(argvFor(opt, String(d.max))))[camel(name)]).toBe(d.max);
+            if ('default' in d && d.default !== undefined) expect((await expectAccepted(argvFor()))[camel(name)]).toBe(d.default);
           });
         }
 
         if (d.kind === 'choice') {
           it(`is one of ${d.choices.join(', ')}, in any case`, async () => {
-            const line = await expectRefused(argvWith(command.name, name, opt, 'nope'), command.name, `${opt} must be`);
+            const line = await expectRefused(argvFor(opt, 'nope'), command.name, `${opt} must be`);
             for (const c of d.choices) expect(line).toContain(c);
-            for (const c of d.choices) expect((await expectAccepted(argvWith(command.name, name, opt, c.toUpperCase())))[camel(name)]).toBe(c);
+            for (const c of d.choices) expect((await expectAccepted(argvFor(opt, c.toUpperCase())))[camel(name)]).toBe(c);
           });
         }
 
         if (d.kind === 'string' && d.pattern) {
           it(`must be ${d.pattern.what}`, async () => {
-            await expectRefused(argvWith(command.name, name, opt, 'not valid/\u0007'), command.name, `${opt} must be ${d.pattern!.what}`);
+            await expectRefused(argvFor(opt, 'not valid/\u0007'), command.name, `${opt} must be ${d.pattern!.what}`);
           });
         }
       });
@@ -181,7 +200,12 @@ describe('options that depend on each other', () => {
     { command: 'export', argv: argvWith('export', '', '--csv-raw', '--format', 'CSV'), refused: null },
     { command: 'migrate', argv: argvWith('migrate', 'state'), refused: '--state is required' },
     { command: 'migrate', argv: argvWith('migrate', 'state', '--dry-run'), refused: null },
-    { command: 'migrate', argv: argvWith('migrate', 'map-conversations'), refused: 'give --map-conversations, --start-conversations, or both' },
+    { command: 'migrate', argv: argvWith('migrate', 'map-conversations'), refused: 'give --plan (written by chatport migrate plan), or --map-conversations, --start-conversations, or both' },
+    { command: 'migrate', argv: argvWith('migrate', 'map-conversations', '--plan', dir), refused: null },
+    { command: 'migrate', argv: argvWith('migrate', '', '--plan', dir), refused: '--plan holds the conversations, users and admins: give it, or the --map-* files and --start-conversations, not both' },
+    { command: 'migrate', argv: argvWith('migrate', 'map-conversations', '--plan', dir, '--start-conversations'), refused: '--plan holds the conversations' },
+    { command: 'migrate', argv: argvWith('migrate', 'map-conversations', '--plan', dir, '--map-users', path.join(dir, 'c.csv')), refused: '--plan holds the conversations' },
+    { command: 'migrate', argv: argvWith('migrate', '', '--rejects', path.join(dir, 'r.jsonl')), refused: '--rejects applies to --on-error skip only' },
     { command: 'migrate', argv: argvWith('migrate', 'map-conversations', '--start-conversations'), refused: null },
     { command: 'migrate', argv: argvWith('migrate', 'state', '--state', path.join(dir, 'c.csv')), refused: '--state' },
   ];
@@ -195,9 +219,11 @@ describe('options that depend on each other', () => {
 
 describe('commands and help', () => {
   it('no command, an unknown command, and a command without options each say where help is', async () => {
-    await expect(parse([])).resolves.toMatchObject({ parsed: { kind: 'exit', code: 64 }, err: 'chatport: CONFIG_BAD_OPTION: give a command: export, validate, migrate or sync. See chatport --help\n' });
+    await expect(parse([])).resolves.toMatchObject({ parsed: { kind: 'exit', code: 64 }, err: 'chatport: CONFIG_BAD_OPTION: give a command: export, validate, migrate, dataset or sync. See chatport --help\n' });
     await expect(parse(['expor'])).resolves.toMatchObject({ err: expect.stringContaining('unknown command "expor"') });
-    await expectRefused(['export'], 'export', 'missing --from, --input and --out');
+    await expectRefused(['export'], 'export', 'missing --from and --input');
+    await expectRefused(['export', '--from', 'dashly', '--input', SAMPLE], 'export', 'give either --out (replace the table files) or --dataset (merge into a dataset), one of them');
+    await expectRefused(['dataset'], 'dataset', 'missing action');
     await expectRefused(['validate'], 'validate', 'missing --from and --input');
     await expectRefused(['migrate'], 'migrate', 'missing --from and --input');
   });

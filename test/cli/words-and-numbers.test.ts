@@ -79,6 +79,7 @@ describe('the validate and migrate reports', () => {
       only_keys_read: false,
       failures: [],
       unmapped_fields: { messages: { a: 1, b: 1234 } },
+      coverage: { records: 1, paths: [], never_seen: [] },
       unknown_enum_values: {},
       empty_columns: {},
       columns_without_rule: {},
@@ -97,9 +98,10 @@ describe('the validate and migrate reports', () => {
     r.messages.total = 12_345;
     r.messages.sent = 12_345;
     r.requests.replies = 1;
+    r.requests.actions = 1;
     const lines = reportLines(r);
     expect(lines).toContain('messages: 12,345');
     expect(lines).toContain('  would send         12,345');
-    expect(lines.find((l) => l.startsWith('requests:'))).toBe('requests: 1 reply planned, 0 starts, 0 outcome checks (0 found already delivered); retried 0');
+    expect(lines.find((l) => l.startsWith('requests:'))).toBe('requests: 1 reply planned, 0 starts, 1 state request, 0 outcome checks (0 found already delivered); retried 0');
   });
 });

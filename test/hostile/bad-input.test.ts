@@ -149,8 +149,8 @@ describe('container problems', () => {
   it('a gzip that is not gzip: READ_GZIP', async () => {
     expectOneLineError(await exportFile(await write('fake.json.gz', `[${good(1)}]`)), 'READ_GZIP');
     const corrupt = gzipSync(Buffer.from(`[${good(1)}]`));
-    corrupt[12] ^= 0xff;
-    corrupt[20] ^= 0xff;
+    corrupt[12]! ^= 0xff;
+    corrupt[20]! ^= 0xff;
     const r = await exportFile(await write('corrupt.json.gz', corrupt));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/^chatport: READ_(GZIP|INVALID_JSON|INVALID_UTF8|TRUNCATED)\b/);

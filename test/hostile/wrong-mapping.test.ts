@@ -1,6 +1,7 @@
-// The wrong --from must not "succeed": a mapping that reads nothing but keys from the records it is given (OnceHub's
-// over Dashly parts), or that finds no key in a record, stops the run with one coded line and writes nothing, so a
-// removed part's text can never end up in `extra` of a mapping that does not know the vendor's removal field.
+// The wrong --from must not "succeed": a mapping that fills nothing but keys from the records it is given (OnceHub's
+// over Dashly parts; Intercom's, which reads Dashly's `id` and `type` but fills no column from them), that rejects
+// every record, or that finds no key in a record, stops the run with one coded line and writes nothing, so a removed
+// part's text can never end up in `extra` or rejects of a mapping that does not know the vendor's removal field.
 
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -21,6 +22,25 @@ describe('a mapping that does not fit the input', () => {
       await rm(out, { recursive: true, force: true });
     }
   });
+
+  const VENDORS = ['dashly', 'oncehub', 'expertflow', 'expertflow-cx', 'intercom', 'zendesk-chat', 'livechat'];
+  it('every shipped mapping over every other vendor\'s sample, even with --on-error skip: CONFIG_MAPPING_MISMATCH, no output', async () => {
+    const out = await tempDir();
+    try {
+      const outcomes: string[] = [];
+      for (const from of VENDORS) {
+        for (const sample of VENDORS) {
+          if (from === sample) continue;
+          const r = await runCli(['export', '--from', from, '--input', path.join(ROOT, 'samples', sample), '--out', out, '--format', 'jsonl', '--on-error', 'skip', '--quiet']);
+          const files = (await readdir(out)).filter((n) => !n.startsWith('.'));
+          if (r.code !== 64 || !/^chatport: CONFIG_MAPPING_MISMATCH\b/m.test(r.stderr) || files.length > 0) outcomes.push(`${from} on ${sample}: exit ${r.code}, ${files.length} files, ${r.stderr.trim()}`);
+        }
+      }
+      expect(outcomes).toEqual([]);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  }, 300_000);
 
   it('validate reports the same finding without failing', async () => {
     const r = await runCli(['validate', '--from', 'oncehub', '--input', path.join(ROOT, 'samples/dashly/parts.json')]);

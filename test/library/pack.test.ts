@@ -16,7 +16,7 @@ let project = '';
 beforeAll(async () => {
   project = await mkdtemp(path.join(tmpdir(), 'chatport-library-'));
   const { stdout } = await exec('npm', ['pack', '--json', '--pack-destination', project], { cwd: ROOT, maxBuffer: 1 << 26 });
-  const [{ filename }] = JSON.parse(stdout.slice(stdout.indexOf('['))) as { filename: string }[];
+  const [{ filename }] = JSON.parse(stdout.slice(stdout.indexOf('['))) as [{ filename: string }];
   await writeFile(path.join(project, 'package.json'), JSON.stringify({ name: 'uses-chatport', private: true, type: 'module' }));
   await exec('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(project, filename)], { cwd: project, maxBuffer: 1 << 26 });
 }, 300_000);

@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileMapping, mapRecord } from '../../src/mapping/compile-mapping.js';
 import { MAPPINGS_DIR } from '../../src/mapping/load-mapping.js';
-import { TABLES, type TableName } from '../../src/model/canonical-schema.js';
+import { TABLES, type CanonicalTableName } from '../../src/model/canonical-schema.js';
 import { formatMicros } from '../../src/model/timestamp.js';
 import { ROOT, exportTo, tempDir } from '../helpers/export-helpers.js';
 import { commentJson, docBlocks, givenTables } from './doc-blocks.js';
@@ -18,8 +18,8 @@ const blocks = docBlocks(DOC);
 const validateSchema = new Ajv2020({ allErrors: true, strict: true, strictRequired: false }).compile(
   JSON.parse(await readFile(path.join(MAPPINGS_DIR, 'mapping.schema.json'), 'utf8')),
 );
-const TABLE_ORDER: TableName[] = ['messages', 'conversations', 'answers'];
-const KEYS: Record<TableName, Record<string, unknown>> = {
+const TABLE_ORDER: CanonicalTableName[] = ['messages', 'conversations', 'answers'];
+const KEYS: Record<CanonicalTableName, Record<string, unknown>> = {
   messages: { conversation_id: { const: 'c' }, message_id: { const: 'm' } },
   conversations: { conversation_id: { const: 'c' } },
   answers: { conversation_id: { const: 'c' }, position: { const: 0 } },
@@ -38,7 +38,7 @@ describe('docs/mappings.md', () => {
     for (const key of ['path', 'const', 'first_of', 'object', 'each', 'allow_single', 'index', 'when', 'convert', 'unit', 'enum', 'unknown', 'null_if', 'default', 'required']) {
       expect(blocks.some((b) => b.lang === 'yaml' && new RegExp(`\\b${key}:`).test(b.body)), key).toBe(true);
     }
-    for (const key of ['envelope_keys', 'unwrap', 'removed_when', 'for_each', 'ignore', 'derive_from', 'count', 'min', 'max', 'first', 'set', 'where', 'equals', 'in', 'exists', 'truthy', 'nonempty', 'is', 'matches', 'all']) {
+    for (const key of ['envelope_keys', 'unwrap', 'removed_when', 'custom_tables', 'classification', 'for_each', 'ignore', 'derive_from', 'count', 'min', 'max', 'first', 'set', 'where', 'equals', 'in', 'exists', 'truthy', 'nonempty', 'is', 'matches', 'all']) {
       expect(blocks.some((b) => b.lang === 'yaml' && new RegExp(`\\b${key}:`).test(b.body)), key).toBe(true);
     }
   });

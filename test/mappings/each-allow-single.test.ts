@@ -78,7 +78,7 @@ describe('each with allow_single', () => {
     // on the attachments column a path rule may take allow_single (a bare attachment object becomes a list of one)
     expect(place({ path: 'files', allow_single: true })).toBe('compiled');
     expect(place({ each: 'files', allow_single: 'yes', fields })).toBe(
-      'CONFIG_MAPPING_INVALID tables.messages.columns.attachments.allow_single: allow_single must be true or false',
+      'CONFIG_MAPPING_INVALID tables.messages.columns.attachments.allow_single: allow_single must be true or false, got a string',
     );
   });
 });

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { formatValidation, validateMapping } from '../../src/cli/validate-command.js';
+import { formatValidation } from '../../src/cli/validate-command.js';
+import { validateMapping } from '../../src/validate/validate-mapping.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -55,7 +56,9 @@ describe('validate: an OnceHub export with new fields, new enum values and broke
 
   it('prints the same findings as text', async () => {
     const text = formatValidation(await validateMapping('oncehub', [ONCEHUB_DRIFT], MB64));
-    expect(text.split('\n')).toEqual([
+    const lines = text.split('\n');
+    // the coverage by vendor path comes last (its own test below)
+    expect(lines.slice(0, lines.findIndex((l) => l.startsWith('Coverage of')))).toEqual([
       'Mapping oncehub: 5 records read, 2 mapped, 3 failed.',
       'Rows: 2 conversations, 1 answer.',
       'Failed records:',
@@ -128,6 +131,66 @@ describe('validate: records a table skips by its when rule', () => {
     const r = await validateMapping(mapping, [input], MB64);
     expect(r.skipped_by_rule).toEqual({ messages: 2 });
     expect(formatValidation(r)).toContain("Records that gave no messages row (the table's when did not hold): 2.");
+  });
+});
+
+describe('validate: coverage per vendor path', () => {
+  it('livechat: every path of the sample reached a column, was kept in extra (a thread under ^, a thread without events under $rowless), or is ignored', async () => {
+    const r = await validateMapping('livechat', ['samples/livechat/chats.json'], MB64);
+    expect(r.coverage.records).toBe(1);
+    const c = Object.fromEntries(r.coverage.paths.map(({ path: p, ...n }) => [p, n]));
+    expect(c['threads[*].events[*].text']).toEqual({ column: 5, extra: 0, ignored: 0 });
+    expect(c['threads[*].events[*].fields[*].answer']).toEqual({ column: 2, extra: 0, ignored: 0 });
+    // the thread's own fields: kept under ^ in the first event row of two threads, under $rowless for the third
+    expect(c['threads[*].next_thread_id']).toEqual({ column: 0, extra: 3, ignored: 0 });
+    // the thread's id reaches the message ids of the two threads with events; the third's is in $rowless
+    expect(c['threads[*].id']).toEqual({ column: 2, extra: 1, ignored: 0 });
+    // users are looked up, not consumed: kept in the conversation's extra
+    expect(c['users[*].name']).toEqual({ column: 0, extra: 2, ignored: 0 });
+    expect(c['threads[*].events[*].width']).toEqual({ column: 0, extra: 1, ignored: 0 });
+    expect(r.coverage.never_seen).toEqual([]);
+  });
+
+  it('intercom: ignored paths are counted as ignored; a path the mapping reads that no record has is listed', async () => {
+    const r = await validateMapping('intercom', ['samples/intercom/conversations.json'], MB64);
+    expect(r.coverage.paths.find((p) => p.path === 'conversation_parts.total_count')).toEqual({ path: 'conversation_parts.total_count', column: 0, extra: 0, ignored: 2 });
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'chatport-validate-'));
+    const input = path.join(dir, 'in.jsonl');
+    await writeFile(input, '{"c":"1","id":"a","body":"hi","meta":{"x":1}}\n{"c":"1","id":"b","body":"yo","meta":{"x":2}}\n');
+    const mapping = path.join(dir, 'm.json');
+    await writeFile(mapping, JSON.stringify({ chatport_mapping: 1, vendor: 'cov', tables: { messages: { columns: { conversation_id: 'c', message_id: 'id', text: 'body', author_id: 'from.id' }, ignore: ['meta'] } } }));
+    const own = await validateMapping(mapping, [input], MB64);
+    expect(own.coverage).toEqual({
+      records: 2,
+      paths: [
+        { path: 'body', column: 2, extra: 0, ignored: 0 },
+        { path: 'c', column: 2, extra: 0, ignored: 0 },
+        { path: 'id', column: 2, extra: 0, ignored: 0 },
+        { path: 'meta.x', column: 0, extra: 0, ignored: 2 },
+      ],
+      never_seen: ['from.id'],
+    });
+    const text = formatValidation(own).split('\n');
+    expect(text.slice(text.findIndex((l) => l.startsWith('Coverage of')))).toEqual([
+      'Coverage of 2 records by vendor path ([*]: every element), places where the value reached a column / was kept in extra / was ignored:',
+      '  body: 2 / 0 / 0',
+      '  c: 2 / 0 / 0',
+      '  id: 2 / 0 / 0',
+      '  meta.x: 0 / 0 / 2',
+      'Paths the mapping reads or ignores that no record had: from.id.',
+    ]);
+  });
+
+  it('a record marked removed is not looked at: none of its fields is in the report', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'chatport-validate-'));
+    const input = path.join(dir, 'in.jsonl');
+    await writeFile(input, '{"c":"1","id":"a","body":"hi"}\n{"c":"1","id":"b","body":"gone","gone":1,"secret_field_name":"x"}\n');
+    const mapping = path.join(dir, 'm.json');
+    await writeFile(mapping, JSON.stringify({ chatport_mapping: 1, vendor: 'cov', removed_when: { path: 'gone', truthy: true }, tables: { messages: { columns: { conversation_id: 'c', message_id: 'id', text: 'body' } } } }));
+    const r = await validateMapping(mapping, [input], MB64);
+    expect(r.records_redacted).toBe(1);
+    expect(r.coverage.records).toBe(1);
+    expect(r.coverage.paths.map((p) => p.path)).toEqual(['body', 'c', 'id']);
   });
 });
 

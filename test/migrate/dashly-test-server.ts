@@ -1,6 +1,9 @@
 // A test double of the Dashly Web API, served over real HTTP on 127.0.0.1 for the migration tests. It implements
-// what docs/migrate.md relies on, as documented in shared/vendor-docs: form-encoded POST /conversations/{id}/reply
-// and POST /users/{id}/startconversation, GET /conversations/{id}/parts with v2 pagination (newest first),
+// what docs/migrate.md relies on, as documented in shared/vendor-docs: POST /conversations/{id}/reply (form-encoded,
+// or multipart/form-data with an `attachment` file and `attachment_file_name`), POST /users/{id}/startconversation,
+// POST /conversations/{id}/tag, /assign and /close (each adds the system part Dashly lists: tag_added with `tag`,
+// assigned with `assignee`, closed, and changes the conversation's state), GET /conversations/{id}/parts with v2
+// pagination (newest first),
 // `Authorization: Token` checks, the {"meta":{status,error,error_message},"data":{}} error envelope, ReplyTooBig
 // above a length, and ids above 2^53 (as bare numbers unless id_as_string=true). Faults are injected per request:
 // 429 with Retry-After, 5xx, dropped connections before or after the part is stored, slow answers, redirects,
@@ -11,6 +14,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+export interface ServerAttachment {
+  filename: string;
+  mime_type: string;
+  size: number;
+  /** The uploaded bytes, to compare with the source's. */
+  bytes: Buffer;
+}
+
 export interface ServerPart {
   id: string;
   created: number;
@@ -20,6 +31,20 @@ export interface ServerPart {
   from: string;
   external_id: string | null;
   random_id: string | null;
+  attachments?: ServerAttachment[];
+  /** tag_added: the tag's name. */
+  tag?: string;
+  /** assigned: the admin. */
+  assignee?: { id: string; type: 'admin' };
+}
+
+/** What the conversation's state became through /tag, /assign and /close. */
+export interface ServerConversationState {
+  tags: string[];
+  assignee: string | null;
+  closed: boolean;
+  /** The user a start created it for (startconversation). */
+  user: string | null;
 }
 
 export type Fault =
@@ -70,6 +95,7 @@ const ID_BASE = 9_007_199_254_740_993n * 1000n; // far above 2^53
 
 export class DashlyTestServer {
   readonly conversations = new Map<string, ServerPart[]>();
+  readonly state = new Map<string, ServerConversationState>();
   readonly requests: RecordedRequest[] = [];
   inFlight = 0;
   maxInFlight = 0;
@@ -97,8 +123,9 @@ export class DashlyTestServer {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  addConversation(id: string): void {
+  addConversation(id: string, user: string | null = null): void {
     this.conversations.set(id, []);
+    this.state.set(id, { tags: [], assignee: null, closed: false, user });
   }
 
   /** Every part of a conversation, oldest first. */
@@ -117,13 +144,26 @@ export class DashlyTestServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     const method = req.method ?? 'GET';
-    const bodyText = await readBody(req);
-    if (bodyText === null) return; // the client went away mid-request: nothing was received, nothing happens
-    const form = Object.fromEntries(new URLSearchParams(method === 'GET' ? url.search : bodyText));
+    const raw = await readRaw(req);
+    if (raw === null) return; // the client went away mid-request: nothing was received, nothing happens
+    const contentType = req.headers['content-type'] ?? '';
+    const multipart = contentType.startsWith('multipart/form-data');
+    let form: Record<string, string>;
+    let file: ServerAttachment | null = null;
+    if (multipart) {
+      const data = await new Request('http://x/', { method: 'POST', headers: { 'content-type': contentType }, body: raw }).formData();
+      form = {};
+      for (const [k, v] of data.entries()) {
+        if (typeof v === 'string') form[k] = v;
+        else if (k === 'attachment') file = { filename: v.name, mime_type: v.type, size: v.size, bytes: Buffer.from(await v.arrayBuffer()) };
+      }
+      if (file && form.attachment_file_name) file.filename = form.attachment_file_name;
+    } else form = Object.fromEntries(new URLSearchParams(method === 'GET' ? url.search : raw.toString('utf8')));
     const reply = /^\/conversations\/([^/]+)\/reply$/.exec(url.pathname);
     const list = /^\/conversations\/([^/]+)\/parts$/.exec(url.pathname);
     const start = /^\/users\/([^/]+)\/startconversation$/.exec(url.pathname);
-    const conversation = reply?.[1] ?? list?.[1] ?? null;
+    const action = /^\/conversations\/([^/]+)\/(tag|assign|close)$/.exec(url.pathname);
+    const conversation = reply?.[1] ?? list?.[1] ?? action?.[1] ?? null;
     const rec: RecordedRequest = { method, path: url.pathname, conversation, form, authorization: req.headers.authorization, at: Date.now(), status: 0 };
     this.requests.push(rec);
     const key = `${method} ${url.pathname}`;
@@ -182,7 +222,8 @@ export class DashlyTestServer {
       if (reply) {
         const parts = this.conversations.get(reply[1]!);
         if (!parts) return fail(400, 'LookupError', `Conversation ${reply[1]} not found`);
-        if (req.headers['content-type']?.startsWith('application/x-www-form-urlencoded') !== true) return fail(400, 'BadRequest', 'form encoding expected');
+        if (!multipart && contentType.startsWith('application/x-www-form-urlencoded') !== true) return fail(400, 'BadRequest', 'form encoding expected');
+        if (multipart && !file) return fail(400, 'BadRequest', 'multipart without an attachment');
         const refused = this.options.reject?.(form, { authorization: auth });
         if (refused) return fail(refused.status ?? 400, refused.error, refused.message);
         const body = form.body ?? '';
@@ -199,13 +240,35 @@ export class DashlyTestServer {
           from: form.from_user ?? form.from_admin ?? 'default_admin',
           external_id: form.external_id ?? null,
           random_id: form.random_id ?? null,
+          ...(file ? { attachments: [file] } : {}),
         };
         parts.push(part);
         payload = { meta: { status: 200 }, data: idsOf(part) };
       } else if (start) {
         const id = this.newId();
         this.conversations.set(id, [{ id: this.newId(), created: Date.now() / 1000, conversation: id, body: form.body ?? '', type: 'reply_user', from: start[1]!, external_id: null, random_id: null }]);
+        this.state.set(id, { tags: [], assignee: null, closed: false, user: start[1]! });
         payload = { meta: { status: 200 }, data: { id: { $id: id }, user: { $id: start[1]! } } };
+      } else if (action && method === 'POST') {
+        const parts = this.conversations.get(action[1]!);
+        const st = this.state.get(action[1]!);
+        if (!parts || !st) return fail(400, 'LookupError', `Conversation ${action[1]} not found`);
+        const system = (type: string, extra: Partial<ServerPart>): void => {
+          parts.push({ id: this.newId(), created: Date.now() / 1000, conversation: action[1]!, body: '', type, from: 'default_admin', external_id: null, random_id: null, ...extra });
+        };
+        if (action[2] === 'tag') {
+          if (!form.tag) return fail(400, 'ValidationError', 'tag is required');
+          if (!st.tags.includes(form.tag)) st.tags.push(form.tag);
+          system('tag_added', { tag: form.tag });
+        } else if (action[2] === 'assign') {
+          if (!form.admin || !/^\d+$/.test(form.admin)) return fail(400, 'ValidationError', 'admin must be an admin id');
+          st.assignee = form.admin;
+          system('assigned', { assignee: { id: form.admin, type: 'admin' } });
+        } else {
+          st.closed = true;
+          system('closed', {});
+        }
+        payload = { meta: { status: 200 }, data: {} };
       } else if (list && method === 'GET') {
         const parts = this.conversations.get(list[1]!);
         if (!parts) return fail(400, 'LookupError', `Conversation ${list[1]} not found`);
@@ -258,7 +321,10 @@ export class DashlyTestServer {
 }
 
 function idsOf(p: ServerPart): Record<string, unknown> {
-  return { ...p, id: { $id: p.id }, conversation: { $id: p.conversation }, random_id: p.random_id === null ? null : Number(p.random_id) };
+  const shown: Record<string, unknown> = { ...p, id: { $id: p.id }, conversation: { $id: p.conversation }, random_id: p.random_id === null ? null : Number(p.random_id) };
+  if (p.attachments) shown.attachments = p.attachments.map((a) => ({ type: 'file', filename: a.filename, mime_type: a.mime_type, size: a.size }));
+  if (p.assignee) shown.assignee = { id: { $id: p.assignee.id }, type: 'admin', name: `Admin ${p.assignee.id}` };
+  return shown;
 }
 
 /** JSON with ids ({$id}) as strings or as bare (too long for a double) numbers. */
@@ -268,6 +334,16 @@ function encode(payload: unknown, idsAsStrings: boolean): string {
     return v;
   });
   return text.replace(/"\\u0001ID(\d+)"/g, idsAsStrings ? '"$1"' : '$1');
+}
+
+function readRaw(req: IncomingMessage): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('aborted', () => resolve(null));
+    req.on('error', () => resolve(null));
+  });
 }
 
 function readBody(req: IncomingMessage): Promise<string | null> {

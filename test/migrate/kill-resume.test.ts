@@ -1,14 +1,21 @@
 // Exactly-once across kill -9: a child process runs the built migration against the local Dashly double (slow
-// answers, drops, 429s, 5xx, ReplyTooBig), is SIGKILLed at random moments and restarted on the same state until
-// it finishes by itself. Then every message part must be in Dashly exactly once, in order, and nothing redacted.
+// answers, drops, 429s, 5xx, ReplyTooBig), is SIGKILLed at random points of its progress and restarted on the same
+// state until it finishes by itself. Then every message part must be in Dashly exactly once, in order, and nothing
+// redacted.
+//
+// The kills are placed by what the child has done, not by the clock: the parent watches the state journal and kills
+// once the child has written a random number of new records (and, for every other kill, only while a request is
+// in flight: a begin without its outcome). A slow machine (CI on 2 cores) then kills at the same points of the
+// work as a fast one, instead of too late (the run finished first) or too early (still waiting for the lease).
 
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Row } from '../../src/model/canonical-schema.js';
 import { DashlyTestServer, type Fault } from './dashly-test-server.js';
+import { JournalWatcher, openRequests } from './journal-watcher.js';
 import { REDACTED_TEXT, TOKEN, expectedOrder, message, redactedMessage, seeded, tempDir } from './migrate-fixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -26,20 +33,37 @@ function assertFreshBuild(): void {
   }
 }
 
-/** Each restart waits for the killed run's lease to expire (10 s by default) before it takes the state over. */
-const LEASE_MS = 2000;
+/**
+ * Each restart waits for the killed run's lease to expire (10 s by default) before it takes the state over. A run
+ * whose heartbeat is late by most of a lease stops (RUN_LOCK_LOST): 4 s leaves room for a starved CI machine.
+ */
+const LEASE_MS = 4000;
 
-function runChild(jobPath: string, killAfterMs: number | null): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+/** When to kill a run: after it wrote `records` new journal records, and then (if `inFlight`) once a request is open. */
+interface KillPoint {
+  readonly records: number;
+  readonly inFlight: boolean;
+}
+
+/** Runs the child; with a kill point, watches the journal and SIGKILLs the child as soon as the point is reached. */
+function runChild(jobPath: string, statePath: string, kill: KillPoint | null): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const env = { ...process.env, MIGRATE_TEST_TOKEN: TOKEN, CHATPORT_LOCK_LEASE_MS: String(LEASE_MS) };
+    const journal = new JournalWatcher(statePath);
+    const before = journal.poll();
     const p = spawn(process.execPath, [child, jobPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
     p.stderr.on('data', (d) => (stderr += d));
-    const timer = killAfterMs === null ? null : setTimeout(() => p.kill('SIGKILL'), killAfterMs);
+    const watch =
+      kill === null
+        ? null
+        : setInterval(() => {
+            if (journal.poll() - before >= kill.records && (!kill.inFlight || journal.open() > 0)) p.kill('SIGKILL');
+          }, 5);
     p.on('exit', (code, signal) => {
-      if (timer) clearTimeout(timer);
+      if (watch) clearInterval(watch);
       resolve({ code, signal, stdout, stderr });
     });
   });
@@ -87,16 +111,18 @@ describe('kill -9 and resume', () => {
     const jobPath = join(dir, 'job.json');
     writeFileSync(jobPath, JSON.stringify({ apiUrl: server.url, rowsPath, statePath, conversations, concurrency: 4, rps: 400, settleMs: 120 }));
 
+    // 10 kills at random points of the progress: after 1-24 new journal records (about 1-12 messages of 240), every
+    // other one while a request is in flight; the run after the last kill goes on to the end
+    const KILLS = 10;
     let kills = 0;
     let killedInFlight = 0;
     let finished: { stdout: string } | null = null;
     for (let round = 0; round < 60 && !finished; round++) {
-      // node start-up takes ~100-200 ms, then the run waits up to a lease for the killed one's lock
-      const killAfter = round < 30 ? LEASE_MS + 200 + Math.floor(rnd() * 700) : null;
-      const result = await runChild(jobPath, killAfter);
+      const kill = kills < KILLS ? { records: 1 + Math.floor(rnd() * 24), inFlight: kills % 2 === 0 } : null;
+      const result = await runChild(jobPath, statePath, kill);
       if (result.signal === 'SIGKILL') {
         kills++;
-        if (openBegins(statePath) > 0) killedInFlight++;
+        if (openRequests(statePath) > 0) killedInFlight++;
         continue;
       }
       expect(result.stderr).toBe('');
@@ -104,8 +130,8 @@ describe('kill -9 and resume', () => {
       finished = result;
     }
     expect(finished).not.toBeNull();
-    expect(kills).toBeGreaterThanOrEqual(5);
-    expect(killedInFlight).toBeGreaterThanOrEqual(3); // kills that left a request with no recorded outcome
+    expect(kills).toBe(KILLS); // every kill point was reached before the run could finish
+    expect(killedInFlight).toBeGreaterThanOrEqual(KILLS / 2); // kills that left a request with no recorded outcome
 
     // Exactly once: each (message, part) once; per conversation, messages in order; parts of a split message
     // numbered 1..n in a row; nothing of the redacted rows.
@@ -134,18 +160,3 @@ describe('kill -9 and resume', () => {
     console.log(`kill -9: ${kills} kills (${killedInFlight} with a request in flight), last run: ${JSON.stringify(report.messages)}, found on check ${report.requests.foundOnCheck}`);
   }, 240_000);
 });
-
-/** Messages whose last journal record is a begin (or an unknown retry): in flight when the process died. */
-function openBegins(statePath: string): number {
-  if (!existsSync(statePath)) return 0;
-  const last = new Map<string, string>();
-  for (const line of readFileSync(statePath, 'utf8').split('\n')) {
-    try {
-      const r = JSON.parse(line);
-      if (r.msg) last.set(`${r.conv}/${r.msg}`, r.t === 'retry' && r.landed === 'unknown' ? 'begin' : r.t);
-    } catch {
-      // the torn last line of a killed run
-    }
-  }
-  return [...last.values()].filter((t) => t === 'begin').length;
-}

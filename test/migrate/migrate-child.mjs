@@ -10,7 +10,7 @@ const { systemClock } = await import('../../dist/migrate/request-pacer.js');
 const job = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 
 async function* rows() {
-  for (const line of readFileSync(job.rowsPath, 'utf8').split('\n')) if (line) yield JSON.parse(line);
+  for (const line of readFileSync(job.rowsPath, 'utf8').split('\n')) if (line) yield { table: 'messages', row: JSON.parse(line) };
 }
 
 const report = await runMigration(

@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Row } from '../../src/model/canonical-schema.js';
+import type { CanonicalRow } from '../../src/pipeline/canonical-rows.js';
 import { systemClock } from '../../src/migrate/request-pacer.js';
 import { MIGRATION_DEFAULTS, type MigrationConfig, type MigrationDeps } from '../../src/migrate/run-migration.js';
 
@@ -34,8 +35,26 @@ export function redactedMessage(conv: string, id: string, micros: number): Row {
   return message(conv, id, micros, { redacted: true, text: REDACTED_TEXT, author_name: REDACTED_TEXT, attachments: [{ name: REDACTED_TEXT, url: `https://x/${REDACTED_TEXT}` }] });
 }
 
-export async function* iterate(rows: readonly Row[]): AsyncGenerator<Row> {
-  yield* rows;
+/** Message rows as the engine hands them out; `{ table, row }` items pass through (conversations, answers). */
+export async function* iterate(rows: readonly (Row | CanonicalRow)[]): AsyncGenerator<CanonicalRow> {
+  for (const r of rows) yield isCanonical(r) ? r : { table: 'messages', row: r };
+}
+
+function isCanonical(r: Row | CanonicalRow): r is CanonicalRow {
+  return typeof r.table === 'string' && typeof r.row === 'object' && r.row !== null && Object.keys(r).length === 2;
+}
+
+/** A conversations row (the state carried over). */
+export function conversation(conv: string, extra: Partial<Row> = {}): CanonicalRow {
+  return {
+    table: 'conversations',
+    row: { source: 'expertflow', conversation_id: conv, created_at: null, status: null, customer_id: `cust-${conv}`, assignee_id: null, tags: null, ...extra },
+  };
+}
+
+/** An answers row (OnceHub). */
+export function answer(conv: string, position: number, question: string, value: string): CanonicalRow {
+  return { table: 'answers', row: { source: 'oncehub', conversation_id: conv, answer_id: `q${position}`, position, question, label: null, value, extra: null } };
 }
 
 export function tempDir(): string {

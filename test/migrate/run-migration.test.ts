@@ -38,7 +38,7 @@ function storedOrder(s: DashlyTestServer, n: number): Map<string, string[]> {
 }
 
 describe('runMigration', () => {
-  it('sends each kind with the documented fields, the template text and attachment links', async () => {
+  it('sends each kind with the documented fields, the template text, and an attachment as its own reply (a link: no --attachment-hosts)', async () => {
     const s = await serve({}, 1);
     const t0 = Date.UTC(2024, 4, 1, 12, 0, 0) * 1000;
     const rows: Row[] = [
@@ -68,12 +68,19 @@ describe('runMigration', () => {
       ['m4', 'note', '8164'],
       ['m5', 'note', 'default_admin'],
       ['m6', 'reply_user', '424242'],
+      ['m6', 'reply_user', '424242'],
     ]);
     expect(parts[0]!.body).toBe('Customer c0 (customer), 2024-05-01T12:00:00Z:\nHello, I need help');
     expect(parts[1]!.body).toBe('Ann Agent (agent), 2024-05-01T12:00:01.000001Z:\nSure');
     expect(parts[4]!.body).toBe('[event] participantJoined by system, 2024-05-01T12:00:04Z: Ann joined');
-    expect(parts[5]!.body).toBe('Customer c0 (customer), 2024-05-01T12:00:05Z:\nsee file\n[attachment] invoice.pdf (application/pdf, 1234 bytes): https://files.example/invoice.pdf');
-    expect(parts.map((p) => p.random_id)).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6'].map((m) => String(randomIdFor({ src: 'expertflow', conv: 'c0', msg: m }, 1))));
+    expect(parts[5]!.body).toBe('Customer c0 (customer), 2024-05-01T12:00:05Z:\nsee file');
+    expect(parts[6]!.body).toBe('Customer c0 (customer), 2024-05-01T12:00:05Z:\n[attachment] invoice.pdf (application/pdf, 1234 bytes): https://files.example/invoice.pdf');
+    expect(parts[6]!.attachments).toBeUndefined();
+    expect(parts.map((p) => p.random_id)).toEqual([
+      ...['m1', 'm2', 'm3', 'm4', 'm5', 'm6'].map((m) => String(randomIdFor({ src: 'expertflow', conv: 'c0', msg: m }, 1))),
+      String(randomIdFor({ src: 'expertflow', conv: 'c0', msg: 'm6', sub: 'a0' }, 1)),
+    ]);
+    expect(report.attachments).toEqual({ uploaded: 0, links: 1, linkReasons: { uploads_off: 1 } });
     expect(s.requests.every((r) => r.authorization === `Token ${TOKEN}`)).toBe(true);
     expect(report.messages).toMatchObject({ total: 7, sent: 6, redacted: 1, pending: 0, rejected: 0 });
     expect(report.conversations).toMatchObject({ total: 1, withTarget: 1 });
@@ -85,7 +92,7 @@ describe('runMigration', () => {
   it('skips events with --events skip and unmapped conversations, and counts them', async () => {
     const s = await serve({}, 1);
     const rows = [message('c0', 'm1', 1), message('c0', 'e1', 2, { kind: 'event', event_type: 'closed' }), message('c9', 'x1', 1), message('c9', 'x2', 2)];
-    const report = await runMigration(iterate(rows), testConfig(s.url, tempDir(), { conversations: mapping(1), events: 'skip' }), testDeps());
+    const report = await runMigration(iterate(rows), testConfig(s.url, tempDir(), { conversations: mapping(1), events: 'skip', strict: false }), testDeps());
     expect(s.parts(BIG(0)).map((p) => p.external_id)).toEqual(['m1']);
     expect(report.messages).toMatchObject({ total: 4, sent: 1, eventsSkipped: 1, noTarget: 2 });
     expect(report.conversations).toMatchObject({ total: 2, withTarget: 1, skippedNoTarget: 1 });
@@ -278,7 +285,7 @@ describe('runMigration', () => {
     const s = await serve({}, 2);
     const rows = [message('c0', 'm1', 1), message('c0', 'm2', 2), message('c1', 'n1', 1), message('c7', 'z1', 1)];
     const deps = testDeps();
-    const report = await runMigration(iterate(rows), testConfig(s.url, tempDir(), { conversations: mapping(2), dryRun: true, statePath: null, token: TOKEN }), deps);
+    const report = await runMigration(iterate(rows), testConfig(s.url, tempDir(), { conversations: mapping(2), dryRun: true, statePath: null, token: TOKEN, strict: false }), deps);
     expect(s.requests).toHaveLength(0);
     expect(report.dryRun).toBe(true);
     expect(report.messages).toMatchObject({ sent: 3, noTarget: 1 });
@@ -306,7 +313,7 @@ describe('runMigration', () => {
   it('starts a conversation for a mapped customer when asked, and skips one whose customer is not mapped', async () => {
     const s = await serve({}, 0);
     const rows = [message('c0', 'm1', 1), message('c0', 'm2', 2, { role: 'agent', author_id: 'a' }), message('c1', 'n1', 1)];
-    const config = testConfig(s.url, tempDir(), { startConversations: true, users: new Map([['cust-c0', '5551']]) });
+    const config = testConfig(s.url, tempDir(), { startConversations: true, users: new Map([['cust-c0', '5551']]), strict: false });
     const report = await runMigration(iterate(rows), config, testDeps());
     expect(report.conversations).toMatchObject({ started: 1, skippedNoTarget: 1 });
     const target = report.started[0]!.target;

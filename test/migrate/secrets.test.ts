@@ -293,7 +293,7 @@ describe('through the built CLI (a separate process: every byte it writes)', () 
     const token = 'app.31337.Qm9-bGVh_c2U/dG9r+ZW4=';
     const sample = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'samples', 'expertflow', 'messages.json');
     const convs = ['62769f0e5c1f2a0012a4f001', '6276a3b75c1f2a0012a4f0c2'];
-    for (const [i, c] of convs.entries()) server.addConversation(target(100 + i));
+    for (const [i] of convs.entries()) server.addConversation(target(100 + i));
     const scenarios: Carrier[][] = [['error_message', 'html-400', 'meta.error', 'error-in-200', 'text-502'], ['denied'], ['redirect'], ['wait-too-long']];
     let n = 0;
     for (const carriers of scenarios) {

@@ -169,7 +169,7 @@ describe('one message per (source, conversation, message) (item 10)', () => {
   for (const listRandomId of [true, false]) {
     it(`two source conversations sharing a target and a message id: a lost answer is checked against the right one (random_id ${listRandomId ? 'listed' : 'not listed'})`, async () => {
       // B's m1 loses its connection before it is stored: the check must not take A's m1 for it.
-      const s = await serve({ listRandomId, fault: ({ method, form, n }) => (method === 'POST' && n === 1 ? { kind: 'drop-before' } : null) }, [T0]);
+      const s = await serve({ listRandomId, fault: ({ method, n }) => (method === 'POST' && n === 1 ? { kind: 'drop-before' } : null) }, [T0]);
       const config = testConfig(s.url, tempDir(), { conversations: shared, allowSharedTargets: true, concurrency: 1, template: '{text}' });
       const report = await runMigration(iterate(rows()), config, testDeps());
       expect(report.messages).toMatchObject({ sent: 2, pending: 0, duplicates: 0 });
@@ -203,16 +203,18 @@ describe('one message per (source, conversation, message) (item 10)', () => {
     expect(s.parts(T0)).toHaveLength(2);
   });
 
-  it('a state written by the previous journal version is refused with a clear line', async () => {
-    const s = await serve({}, [T0]);
-    const dir = tempDir();
-    const config = testConfig(s.url, dir, { conversations: new Map([['c0', T0]]) });
-    writeFileSync(config.statePath!, '{"t":"run","v":1,"fingerprint":"x","at":1}\n{"t":"target","conv":"c0","target":"1"}\n');
-    await expect(runMigration(iterate([message('c0', 'm1', 1)]), config, testDeps())).rejects.toMatchObject({
-      code: 'MIGRATE_STATE_MISMATCH',
-      message: expect.stringMatching(/^this state was written by an older chatport \(journal version 1; this one writes version 2/),
-    });
-    expect(s.requests).toEqual([]);
+  it('a state written by an earlier journal version is refused with a clear line', async () => {
+    for (const v of [1, 2]) {
+      const s = await serve({}, [T0]);
+      const dir = tempDir();
+      const config = testConfig(s.url, dir, { conversations: new Map([['c0', T0]]) });
+      writeFileSync(config.statePath!, `{"t":"run","v":${v},"fingerprint":"x","at":1}\n{"t":"target","src":"expertflow","conv":"c0","target":"1"}\n`);
+      await expect(runMigration(iterate([message('c0', 'm1', 1)]), config, testDeps())).rejects.toMatchObject({
+        code: 'MIGRATE_STATE_MISMATCH',
+        message: expect.stringMatching(new RegExp(`^this state was written by an older chatport \\(journal version ${v}; this one writes version 3`)),
+      });
+      expect(s.requests).toEqual([]);
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 // Derived conversations are the same whether their aggregates stay in memory or spill to disk in many runs,
 // and whatever order the parts arrive in; spill files are removed afterwards.
 
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -60,7 +60,8 @@ describe('derived conversations spill to disk', () => {
 
 it('a deriver with a limit of one really writes and merges several runs', async () => {
   const { ConversationDeriver } = await import('../../src/pipeline/derive-conversations.js');
-  const d = new ConversationDeriver(mapping.derived[0]!, 1);
+  const spill = await mkdtemp(path.join(tmpdir(), 'chatport-derive-test-'));
+  const d = new ConversationDeriver(mapping.derived[0]!, spill, 1);
   const ctx = { unknownEnum() {} };
   const rows = [
     { conversation_id: '2', created_at: 5, kind: 'message', role: 'customer', author_id: 'a', channel: 'web', event_type: null, payload: null },
@@ -80,4 +81,5 @@ it('a deriver with a limit of one really writes and merges several runs', async 
     ['2', 2, 3, ['t'], 'a'],
     ['10', 1, 1, [], 'c'],
   ]);
+  await rm(spill, { recursive: true, force: true });
 });

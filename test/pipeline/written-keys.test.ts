@@ -12,7 +12,7 @@ describe('WrittenKeys', () => {
   it('answers exactly like a plain set, in memory and after spills', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'chatport-keys-'));
     try {
-      await fc.assert(
+      fc.assert(
         fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.nat({ max: 0xffffffff })), { maxLength: 400 }), fc.integer({ min: 1, max: 64 }), (keys, memoryKeys) => {
           const set = new WrittenKeys(dir, memoryKeys);
           const plain = new Set<string>();

@@ -122,14 +122,14 @@ describe('chatport export', () => {
     await writeFile(path.join(root, 'parts.json'), await readFile(path.resolve('samples/dashly/parts.json')));
     await writeFile(path.join(root, 'NOTES.txt'), 'exported by hand on Monday');
     const out = path.join(root, 'out');
-    const run = () => runCli(['export', '--from', 'dashly', '--input', root, '--format', 'jsonl', '--out', out, '--quiet', '--report', path.join(root, 'run.json')]);
+    const run = () => runCli(['export', '--from', 'dashly', '--input', root, '--format', 'jsonl', '--out', out, '--quiet', '--report', path.join(dir, 'cli-run.json')]);
     const first = await run();
     expect(first.code, first.stderr).toBe(0);
-    const firstReport = JSON.parse(await readFile(path.join(root, 'run.json'), 'utf8'));
+    const firstReport = JSON.parse(await readFile(path.join(dir, 'cli-run.json'), 'utf8'));
     const firstMessages = await readFile(path.join(out, 'messages.jsonl'), 'utf8');
     const second = await run();
     expect(second.code, second.stderr).toBe(0);
-    const secondReport = JSON.parse(await readFile(path.join(root, 'run.json'), 'utf8'));
+    const secondReport = JSON.parse(await readFile(path.join(dir, 'cli-run.json'), 'utf8'));
     expect(secondReport.records_read).toBe(firstReport.records_read);
     expect(secondReport.inputs).toEqual(firstReport.inputs);
     expect(await readFile(path.join(out, 'messages.jsonl'), 'utf8')).toBe(firstMessages);

@@ -27,7 +27,7 @@ function part(i: number, removed: boolean, secret: string, shape: { type: string
     removed: removed ? 1690000000.5 : null,
     edited: null,
     some_unmapped_field: content('unmapped'),
-    from: shape.fromAdmin ? { id: 30542, name: content('Agent'), avatar: `https://a.example/${removed ? secret : 'x'}.png`, type: 'admin' } : 1447294708215711734,
+    from: shape.fromAdmin ? { id: 30542, name: content('Agent'), avatar: `https://a.example/${removed ? secret : 'x'}.png`, type: 'admin' } : 144729470821571,
   };
   if (shape.type === 'tag_added') p.tag = content('tag');
   if (shape.type === 'assigned') p.assignee = { id: 1, name: content('Assignee'), type: 'admin' };

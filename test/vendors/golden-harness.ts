@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TABLES, type ColumnType, type TableName } from '../../src/model/canonical-schema.js';
+import type { ColumnType, TableName } from '../../src/model/canonical-schema.js';
+import { loadMapping } from '../../src/mapping/load-mapping.js';
 import type { RunStats } from '../../src/pipeline/run-stats.js';
 import { ROOT, duck, duckTypes, exportTo, type ExportRun } from '../helpers/export-helpers.js';
 
@@ -84,7 +85,7 @@ export function vendorGoldenSuite(g: VendorGolden): void {
       expect((await readdir(run.outDir)).sort()).toEqual(g.tables.map((t) => `${t}.parquet`).sort());
       for (const t of g.tables) {
         const file = path.join(run.outDir, `${t}.parquet`);
-        const cols = TABLES[t].columns;
+        const cols = (await loadMapping(g.from)).outputTables.find((d) => d.name === t)!.columns;
         const types = await duckTypes(`read_parquet('${file}')`);
         expect(Object.keys(types)).toEqual(cols.map((c) => c.name));
         for (const c of cols) expect(types[c.name], `${t}.${c.name}`).toMatch(DUCK_TYPES[c.type]);

@@ -8,10 +8,14 @@ vendorGoldenSuite({
   from: 'zendesk-chat',
   inputs: ['samples/zendesk-chat/chats.json'],
   expectedDir: 'test/vendors/zendesk-chat/expected',
-  tables: ['messages', 'conversations'],
+  tables: ['messages', 'conversations', 'page_visits'],
   checkStats: (s) => {
     expect(s.records_read).toBe(2);
-    expect(s.tables).toEqual({ messages: { rows_written: 9, skipped_by_rule: 1 }, conversations: { rows_written: 2, skipped_by_rule: 0 } });
+    expect(s.tables).toEqual({
+      messages: { rows_written: 9, skipped_by_rule: 1 },
+      conversations: { rows_written: 2, skipped_by_rule: 0 },
+      page_visits: { rows_written: 1, skipped_by_rule: 0 },
+    });
     expect(s.unknown_enum_values).toEqual({});
   },
 });
@@ -20,10 +24,14 @@ vendorGoldenSuite({
   from: 'livechat',
   inputs: ['samples/livechat/chats.json'],
   expectedDir: 'test/vendors/livechat/expected',
-  tables: ['messages', 'conversations'],
+  tables: ['messages', 'conversations', 'form_fields'],
   checkStats: (s) => {
     expect(s.records_read).toBe(1);
-    expect(s.tables).toEqual({ messages: { rows_written: 7, skipped_by_rule: 0 }, conversations: { rows_written: 1, skipped_by_rule: 0 } });
+    expect(s.tables).toEqual({
+      messages: { rows_written: 7, skipped_by_rule: 0 },
+      conversations: { rows_written: 1, skipped_by_rule: 0 },
+      form_fields: { rows_written: 2, skipped_by_rule: 0 },
+    });
     expect(s.unknown_enum_values).toEqual({});
   },
 });

@@ -10,7 +10,7 @@ import { LosslessNumber } from '../../src/json/lossless-number.js';
 import { stableStringify } from '../../src/json/stable-json.js';
 import { formatMicros } from '../../src/model/timestamp.js';
 import { ByteBuffer, jsonText, writeJson, writeJsonString, writeUtf8 } from '../../src/writers/column-values.js';
-import { maxCompressedLength, snappyCompress, snappyCompressInto } from '../../src/writers/snappy.js';
+import { maxCompressedLength, snappyCompress, snappyCompressInto } from '../../src/writers/parquet/snappy.js';
 import { anyString, jsonTree, longNumber } from './arbitraries.js';
 import { isoMicros, jsonModel, parseJsonText } from './oracles.js';
 

@@ -11,8 +11,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LosslessNumber } from '../../src/json/lossless-number.js';
 import { TABLES, type Row, type TableDef } from '../../src/model/canonical-schema.js';
-import type { CodecName } from '../../src/writers/parquet-metadata.js';
-import { parquetWriterWith } from '../../src/writers/parquet-writer.js';
+import type { CodecName } from '../../src/writers/parquet/parquet-metadata.js';
+import { parquetWriterWith } from '../../src/writers/parquet/parquet-writer.js';
 import { WRITERS } from '../../src/writers/registry.js';
 import type { EncodedFragment, FormatName, TableEncoder, WriterDef } from '../../src/writers/writer.js';
 import { anyString, goodCell, rowOf } from './arbitraries.js';
@@ -112,7 +112,7 @@ function expectedGroups(total: number, plan: Plan, fragments: readonly number[])
   return groups;
 }
 
-const CODEC_NAMES = { snappy: 'SNAPPY', gzip: 'GZIP', none: 'UNCOMPRESSED' } as const;
+const CODEC_NAMES = { snappy: 'SNAPPY', gzip: 'GZIP', zstd: 'ZSTD', none: 'UNCOMPRESSED' } as const;
 
 /**
  * The footer and the page headers agree with the rows: group sizes, value counts, codec, null counts and min/max
@@ -150,6 +150,21 @@ function checkParquetLayout(path: string, table: TableDef, want: Cell[][], plan:
           expect(stats.max_value ?? stats.max).toBe(values.reduce((a, b) => (b > a ? b : a)));
         }
       }
+      if (col.type === 'string' || col.type === 'boolean') {
+        // min/max for every type: text by its UTF-8 bytes (unsigned), left out past 1,024 bytes; false < true
+        const values = cells.filter((v): v is string | boolean => v !== null);
+        const stats = meta.statistics!;
+        const key = (v: string | boolean) => (typeof v === 'boolean' ? Buffer.of(v ? 1 : 0) : Buffer.from(v, 'utf8'));
+        const lo = values.reduce<string | boolean | undefined>((a, b) => (a === undefined || Buffer.compare(key(b), key(a)) < 0 ? b : a), undefined);
+        const hi = values.reduce<string | boolean | undefined>((a, b) => (a === undefined || Buffer.compare(key(b), key(a)) > 0 ? b : a), undefined);
+        const long = lo !== undefined && (key(lo).length > 1024 || key(hi!).length > 1024);
+        const text = (v: unknown) => (typeof v === 'string' ? Buffer.from(v, 'utf8').toString('utf8') : v);
+        if (lo === undefined || long) expect(stats.min_value).toBeUndefined();
+        else {
+          expect(text(stats.min_value)).toEqual(text(lo));
+          expect(text(stats.max_value)).toEqual(text(hi));
+        }
+      }
     });
     first += n;
   });
@@ -172,7 +187,7 @@ function cutsOf(total: number, seeds: readonly number[]): number[] {
 const flavours: Flavour[] = [{ format: 'jsonl' }, { format: 'csv' }, { format: 'csv', csvRaw: true }, { format: 'parquet' }];
 
 const tuning = fc.record({
-  codec: fc.constantFrom<CodecName>('snappy', 'gzip', 'none'),
+  codec: fc.constantFrom<CodecName>('snappy', 'gzip', 'zstd', 'none'),
   pageBytes: fc.constantFrom(1, 40, 300, 1 << 20),
   rowGroupRows: fc.constantFrom(1, 3, 7, 20_000),
 });

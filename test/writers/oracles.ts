@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { expect } from 'vitest';
 import { parse as parseCsvStrict } from 'csv-parse/sync';
+import { loadZstd, zstdDecompress } from '../../src/writers/parquet/zstd.js';
 import { parquetMetadata, parquetRead, type FileMetaData } from 'hyparquet';
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { isLosslessNumber, parse as parseLossless } from 'lossless-json';
@@ -267,7 +268,8 @@ function csvByCsvParse(path: string, table: TableDef): Cell[][] {
   return body.map((record) => table.columns.map((col, i) => (record[i] === null ? null : typedText(col, record[i]!))));
 }
 
-const GZIP = { GZIP: (input: Uint8Array) => new Uint8Array(gunzipSync(input)) };
+/** GZIP through Node's zlib, ZSTD through the reference zstd (WebAssembly): hyparquet itself decodes only SNAPPY. */
+const COMPRESSORS = { GZIP: (input: Uint8Array) => new Uint8Array(gunzipSync(input)), ZSTD: (input: Uint8Array) => zstdDecompress(input) };
 /** Raw values instead of hyparquet's conveniences: microseconds as bigint (not a millisecond Date), JSON as its text. */
 const RAW = {
   timestampFromMicroseconds: (micros: bigint) => micros,
@@ -286,9 +288,10 @@ async function parquetByHyparquet(path: string, table: TableDef): Promise<Cell[]
   // column chunks as decoded (row objects would cost more than the decoding itself on tens of thousands of rows)
   const columns = new Map<string, unknown[]>(table.columns.map((c) => [c.name, []]));
   let rows = 0;
+  await loadZstd();
   await parquetRead({
     file,
-    compressors: GZIP,
+    compressors: COMPRESSORS,
     parsers: RAW,
     onChunk: ({ columnName, columnData, rowStart }) => {
       const into = columns.get(columnName);

@@ -1,11 +1,12 @@
 // Parquet specifics, judged by DuckDB and hyparquet: column types, exact timestamps, text, nulls vs empty strings,
 // big ids, row groups and pages, statistics that filters trust, every codec, and the footer's key-value metadata.
 
+import { CHATPORT_VERSION } from '../../src/version.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TABLES, type Row, type TableDef } from '../../src/model/canonical-schema.js';
-import { parquetWriterWith } from '../../src/writers/parquet-writer.js';
+import { parquetWriterWith } from '../../src/writers/parquet/parquet-writer.js';
 import { WRITERS } from '../../src/writers/registry.js';
 import type { WriterDef } from '../../src/writers/writer.js';
 import { BIG_ID, T1, T2, describe as describeTable, messageRow, query, sqlString, tempDir } from './helpers.js';
@@ -61,7 +62,7 @@ it.each([TABLES.messages, TABLES.conversations, TABLES.answers])('declares the d
   expect(
     leaves.map((e) => ({ name: e.name, type: e.type, logical_type: e.logical_type, converted_type: e.converted_type, repetition_type: e.repetition_type })),
   ).toEqual(table.columns.map((c) => ({ name: c.name, ...DOCUMENTED_TYPES[c.type], repetition_type: c.nullable ? 'OPTIONAL' : 'REQUIRED' })));
-  expect(footer.created_by).toBe('chatport');
+  expect(footer.created_by).toBe(`chatport version ${CHATPORT_VERSION}`);
   expect(footer.key_value_metadata).toEqual([{ key: 'chatport.table', value: table.name }]);
   expect(footer.num_rows).toBe(0n);
 });
@@ -131,6 +132,64 @@ it('booleans survive bit packing across byte and page boundaries', async () => {
   expect(pages.length).toBeGreaterThan(5); // 16 bytes (128 booleans) a page: the bits really cross pages
 });
 
+describe('dictionary encoding and statistics for every type', () => {
+  // 30,000 rows in fragments of 1,000 (as workers send them): role and source have 3 and 1 values, message_id one per
+  // row, author_name is null in every other row and has 5 values
+  const roles = ['customer', 'agent', 'bot'];
+  const rows = (): Row[] =>
+    Array.from({ length: 30_000 }, (_, i) =>
+      messageRow({ message_id: `m${String(i).padStart(6, '0')}`, role: roles[i % 3]!, author_name: i % 2 ? null : `name ${i % 5}`, redacted: i % 4 === 0, text: `t${i}` }),
+    );
+
+  async function writeFragments(def: WriterDef): Promise<string> {
+    const path = join(tmp.dir, 'messages.parquet');
+    const w = await def.open({ table: TABLES.messages, path });
+    const enc = def.encoder({ table: TABLES.messages });
+    const all = rows();
+    for (let at = 0; at < all.length; at += 1_000) await w.writeFragment(enc.encode(all.slice(at, at + 1_000), at));
+    await w.close();
+    return path;
+  }
+
+  it.each(['fragments', 'write'] as const)('dictionary-encodes low-cardinality text (one dictionary a chunk), keeps unique ids PLAIN, and both readers agree (%s)', async (way) => {
+    const def = parquetWriterWith({ rowGroupRows: 10_000 });
+    const path = way === 'fragments' ? await writeFragments(def) : await writeParquet(rows(), TABLES.messages, def);
+    await expectReadBack(path, rows());
+    const meta = await query(
+      `SELECT row_group_id AS g, path_in_schema AS col, encodings, dictionary_page_offset AS d, stats_min_value AS lo, stats_max_value AS hi, stats_null_count AS nulls FROM parquet_metadata(${sqlString(path)}) ORDER BY g, column_id`,
+    );
+    const at = (g: number, col: string) => meta.find((m) => Number(m.g) === g && m.col === col)!;
+    for (let g = 0; g < 3; g++) {
+      for (const col of ['source', 'role', 'author_name', 'visibility']) {
+        expect(String(at(g, col).encodings)).toContain('RLE_DICTIONARY');
+        expect(at(g, col).d).not.toBeNull();
+      }
+      expect(String(at(g, 'message_id').encodings)).not.toContain('RLE_DICTIONARY');
+      expect(at(g, 'message_id').d).toBeNull();
+      // min/max for text and booleans too, which DuckDB reads as values
+      expect(at(g, 'message_id').lo).toBe(`m${String(g * 10_000).padStart(6, '0')}`);
+      expect(at(g, 'message_id').hi).toBe(`m${String(g * 10_000 + 9_999).padStart(6, '0')}`);
+      expect([at(g, 'role').lo, at(g, 'role').hi]).toEqual(['agent', 'customer']);
+      expect([at(g, 'author_name').lo, at(g, 'author_name').hi, at(g, 'author_name').nulls]).toEqual(['name 0', 'name 4', 5_000n]);
+      expect([at(g, 'redacted').lo, at(g, 'redacted').hi]).toEqual(['false', 'true']);
+    }
+    const pages = parquetPages(path, parquetFooter(path));
+    const roleAt = TABLES.messages.columns.findIndex((c) => c.name === 'role');
+    expect(pages[0]![roleAt]![0]).toMatchObject({ type: 'DICTIONARY_PAGE', numValues: 3 });
+    // DuckDB prunes row groups by the text statistics
+    expect((await query(`SELECT count(*) AS n FROM ${from(path)} WHERE message_id >= 'm020000'`))[0]!.n).toBe(10_000n);
+  });
+
+  it('makes low-cardinality text far smaller than PLAIN pages', async () => {
+    const path = await writeFragments(parquetWriterWith({ rowGroupRows: 30_000 }));
+    const sizes = await query(`SELECT path_in_schema AS col, total_compressed_size AS size FROM parquet_metadata(${sqlString(path)})`);
+    const size = (col: string) => Number(sizes.find((s) => s.col === col)!.size);
+    expect(size('role')).toBeLessThan(size('text') / 20);
+    // one value in 30,000 rows: the dictionary page and 30 data pages (one per fragment) of one RLE run each
+    expect(size('source')).toBeLessThan(1_000);
+  });
+});
+
 describe('row groups and pages', () => {
   const n = 10_050;
   const rows = (): Row[] =>
@@ -156,7 +215,8 @@ describe('row groups and pages', () => {
     parquetPages(path, footer).forEach((group, g) => {
       const pages = group[textAt]!;
       if (g < 10) expect(pages.length).toBeGreaterThan(1);
-      for (const pageList of group) expect(pageList.reduce((sum, p) => sum + p.numValues, 0)).toBe(g < 10 ? 1_000 : 50);
+      // data pages hold the rows; a dictionary page's count is its distinct values
+      for (const pageList of group) expect(pageList.filter((p) => p.type !== 'DICTIONARY_PAGE').reduce((sum, p) => sum + p.numValues, 0)).toBe(g < 10 ? 1_000 : 50);
       for (const p of pages) expect(p.uncompressedBytes).toBeLessThan(8_192 + 400); // cut at about pageBytes of values
     });
     await expectReadBack(path, rows());
@@ -191,11 +251,11 @@ describe('row groups and pages', () => {
     expect(filtered[0]!.n).toBe(BigInt(n - 5_000));
   });
 
-  it.each(['snappy', 'gzip', 'none'] as const)('is read back identically with codec %s', async (codec) => {
+  it.each(['snappy', 'gzip', 'zstd', 'none'] as const)('is read back identically with codec %s', async (codec) => {
     const path = await writeParquet(rows(), TABLES.messages, parquetWriterWith({ codec, rowGroupRows: 4_000 }));
     await expectReadBack(path, rows());
     const codecs = await query(`SELECT DISTINCT compression FROM parquet_metadata(${sqlString(path)})`);
-    expect(codecs.map((c) => c.compression)).toEqual([{ snappy: 'SNAPPY', gzip: 'GZIP', none: 'UNCOMPRESSED' }[codec]]);
+    expect(codecs.map((c) => c.compression)).toEqual([{ snappy: 'SNAPPY', gzip: 'GZIP', zstd: 'ZSTD', none: 'UNCOMPRESSED' }[codec]]);
   });
 });
 

@@ -2,7 +2,7 @@
 // headers, and the footer. Kept apart from the encoder so the mapping of canonical types to Parquet types is
 // in one readable place (docs/formats.md repeats it for users).
 
-import type { ColumnDef, TableDef } from '../model/canonical-schema.js';
+import type { ColumnDef, TableDef } from '../../model/canonical-schema.js';
 import { binary, bool, encodeStruct, i32, i64, i8, list, struct, type TStruct, type TValue } from './thrift-compact.js';
 
 // parquet.thrift enums (only the members chatport uses).
@@ -16,9 +16,11 @@ const CONVERTED_INT_64 = 18;
 const CONVERTED_JSON = 19;
 export const ENCODING_PLAIN = 0;
 export const ENCODING_RLE = 3;
+export const ENCODING_RLE_DICTIONARY = 8;
 const PAGE_DATA = 0;
+const PAGE_DICTIONARY = 2;
 
-export const CODECS = { none: 0, snappy: 1, gzip: 2 } as const;
+export const CODECS = { none: 0, snappy: 1, gzip: 2, zstd: 6 } as const;
 export type CodecName = keyof typeof CODECS;
 
 const EMPTY = struct([]);
@@ -63,12 +65,22 @@ function schemaElement(col: ColumnDef): TStruct {
   }
 }
 
-export function dataPageHeader(numValues: number, uncompressed: number, compressed: number): Buffer {
+export function dataPageHeader(numValues: number, uncompressed: number, compressed: number, encoding: number = ENCODING_PLAIN): Buffer {
   return encodeStruct([
     [1, i32(PAGE_DATA)],
     [2, i32(uncompressed)],
     [3, i32(compressed)],
-    [5, struct([[1, i32(numValues)], [2, i32(ENCODING_PLAIN)], [3, i32(ENCODING_RLE)], [4, i32(ENCODING_RLE)]])],
+    [5, struct([[1, i32(numValues)], [2, i32(encoding)], [3, i32(ENCODING_RLE)], [4, i32(ENCODING_RLE)]])],
+  ]);
+}
+
+/** The one dictionary page of a column chunk: its values PLAIN-encoded. */
+export function dictionaryPageHeader(numValues: number, uncompressed: number, compressed: number): Buffer {
+  return encodeStruct([
+    [1, i32(PAGE_DICTIONARY)],
+    [2, i32(uncompressed)],
+    [3, i32(compressed)],
+    [7, struct([[1, i32(numValues)], [2, i32(ENCODING_PLAIN)]])],
   ]);
 }
 
@@ -77,9 +89,11 @@ export interface ColumnChunkMeta {
   readonly codec: CodecName;
   readonly numValues: number;
   readonly nullCount: number;
-  /** 8-byte little-endian min and max, for INT64 columns that held at least one value. */
+  /** min and max PLAIN-encoded (INT64: 8 bytes LE, BOOLEAN: 1 byte, BYTE_ARRAY: the bytes), when the chunk has values. */
   readonly minMax: readonly [Uint8Array, Uint8Array] | undefined;
   readonly dataPageOffset: number;
+  /** Where the chunk's dictionary page starts, when it has one (then it is the chunk's first page). */
+  readonly dictionaryPageOffset?: number | undefined;
   readonly uncompressedSize: number;
   readonly compressedSize: number;
 }
@@ -92,19 +106,22 @@ export interface RowGroupMeta {
 function columnChunk(c: ColumnChunkMeta): TValue {
   const stats: Array<readonly [number, TValue]> = [[3, i64(c.nullCount)]];
   if (c.minMax) stats.push([5, binary(c.minMax[1])], [6, binary(c.minMax[0])]);
+  const dict = c.dictionaryPageOffset !== undefined;
+  const encodings = dict ? [ENCODING_PLAIN, ENCODING_RLE, ENCODING_RLE_DICTIONARY] : [ENCODING_PLAIN, ENCODING_RLE];
   const meta: TStruct = [
     [1, i32(physicalType(c.col))],
-    [2, list('i32', [i32(ENCODING_PLAIN), i32(ENCODING_RLE)])],
+    [2, list('i32', encodings.map(i32))],
     [3, list('binary', [binary(c.col.name)])],
     [4, i32(CODECS[c.codec])],
     [5, i64(c.numValues)],
     [6, i64(c.uncompressedSize)],
     [7, i64(c.compressedSize)],
     [9, i64(c.dataPageOffset)],
+    ...(dict ? ([[11, i64(c.dictionaryPageOffset!)]] as const) : []),
     [12, struct(stats)],
   ];
   return struct([
-    [2, i64(c.dataPageOffset)],
+    [2, i64(c.dictionaryPageOffset ?? c.dataPageOffset)],
     [3, struct(meta)],
   ]);
 }
@@ -127,7 +144,7 @@ export function fileMetadata(table: TableDef, rowGroups: readonly RowGroupMeta[]
         [1, list('struct', rg.columns.map(columnChunk))],
         [2, i64(uncompressed)],
         [3, i64(rg.numRows)],
-        [5, i64(rg.columns[0]?.dataPageOffset ?? 4)],
+        [5, i64(rg.columns[0]?.dictionaryPageOffset ?? rg.columns[0]?.dataPageOffset ?? 4)],
         [6, i64(compressed)],
       ]),
     );

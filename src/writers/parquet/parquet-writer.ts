@@ -6,8 +6,9 @@
 // are reused: on this kind of machine touching fresh memory costs more than encoding into memory already touched.
 
 import { gzipSync } from 'node:zlib';
-import type { ColumnDef, Row, TableDef } from '../model/canonical-schema.js';
-import { AtomicFile } from './atomic-file.js';
+import type { ColumnDef, Row, TableDef } from '../../model/canonical-schema.js';
+import { loadZstd, zstdCompress } from './zstd.js';
+import { AtomicFile } from '../atomic-file.js';
 import {
   ByteBuffer,
   T_BOOLEAN,
@@ -23,10 +24,12 @@ import {
   textValue,
   typeCode,
   writeJson,
-} from './column-values.js';
-import { dataPageHeader, fileMetadata, type CodecName, type ColumnChunkMeta, type RowGroupMeta } from './parquet-metadata.js';
+} from '../column-values.js';
+import { CHATPORT_VERSION } from '../../version.js';
+import { bitWidthFor, encodeHybrid, MAX_FRAGMENT_ENTRIES, MergedDictionary } from './dictionary.js';
+import { dataPageHeader, dictionaryPageHeader, ENCODING_PLAIN, ENCODING_RLE_DICTIONARY, fileMetadata, type CodecName, type ColumnChunkMeta, type RowGroupMeta } from './parquet-metadata.js';
 import { maxCompressedLength, snappyCompressInto } from './snappy.js';
-import type { EncodedFragment, EncoderOptions, FragmentColumn, TableEncoder, TableWriter, WriterDef, WriterOptions } from './writer.js';
+import type { EncodedFragment, EncoderOptions, FragmentColumn, TableEncoder, TableWriter, WriterDef, WriterOptions } from '../writer.js';
 
 export interface ParquetTuning {
   /** Rows per row group: the unit of memory and of parallel reading. */
@@ -46,10 +49,13 @@ export const DEFAULT_PARQUET_TUNING: ParquetTuning = {
 };
 
 const MAGIC = Buffer.from('PAR1', 'ascii');
-const CREATED_BY = 'chatport';
+/** Parquet's convention: `<application> version <version>`; readers use it to work around writers' known bugs. */
+const CREATED_BY = `chatport version ${CHATPORT_VERSION}`;
 const TWO_32 = 4294967296;
 /** write(rows) encodes at most this many rows a fragment, so the bytes cap can close a group in time. */
 const WRITE_SLICE_ROWS = 1024;
+/** A dictionary of up to this many entries is always kept; past it, only while it has at most half as many entries as values. */
+const MIN_DICTIONARY_CHECK = 64;
 /** Below this length a JS byte loop beats Buffer#write for ASCII text (measured). */
 const SHORT_STRING = 64;
 
@@ -85,8 +91,14 @@ class ColumnBuilder {
   numValues = 0;
   nullCount = 0;
   uncompressedSize = 0;
-  min: number | bigint | undefined;
-  max: number | bigint | undefined;
+  /** Statistics: numbers for INT64 and BOOLEAN (0/1), the value's bytes for BYTE_ARRAY columns. */
+  min: number | bigint | Buffer | undefined;
+  max: number | bigint | Buffer | undefined;
+  /** String columns: the fragment's dictionary while it may pay (null once it cannot: too many values, a page cut). */
+  dict: Map<string, number> | null = null;
+  readonly dictPlain = new ByteBuffer(1 << 12);
+  indices = new Uint32Array(1024);
+  indexCount = 0;
 
   constructor(
     readonly table: TableDef,
@@ -96,6 +108,7 @@ class ColumnBuilder {
     private readonly scratch: PageScratch,
   ) {
     this.type = typeCode(col);
+    if (this.type === T_STRING) this.dict = new Map();
   }
 
   /** Makes room for `n` more definition levels in the current page. */
@@ -200,6 +213,36 @@ class ColumnBuilder {
     if (n < len) n = buf.write(s, at, 'utf8');
     putLength(buf, v.length, n);
     v.length = at + n;
+    this.bytesStats(buf, at, at + n);
+    const dict = this.dict;
+    if (dict !== null) {
+      let index = dict.get(s);
+      if (index === undefined) {
+        if (dict.size >= MAX_FRAGMENT_ENTRIES) {
+          this.dict = null;
+          return;
+        }
+        index = dict.size;
+        dict.set(s, index);
+        const d = this.dictPlain;
+        d.ensure(4 + n);
+        buf.copy(d.buf, d.length, at - 4, at + n);
+        d.length += 4 + n;
+      }
+      if (this.indexCount === this.indices.length) {
+        const next = new Uint32Array(this.indices.length * 2);
+        next.set(this.indices);
+        this.indices = next;
+      }
+      this.indices[this.indexCount++] = index;
+    }
+  }
+
+  /** min/max of a BYTE_ARRAY value at buf[from..to): unsigned byte order, as Parquet's TYPE_ORDER for UTF8 and JSON. */
+  private bytesStats(buf: Buffer, from: number, to: number): void {
+    const { min, max } = this;
+    if (min === undefined || buf.compare(min as Buffer, 0, (min as Buffer).length, from, to) < 0) this.min = Buffer.from(buf.subarray(from, to));
+    if (max === undefined || buf.compare(max as Buffer, 0, (max as Buffer).length, from, to) > 0) this.max = Buffer.from(buf.subarray(from, to));
   }
 
   /** A JSON cell printed straight into the page, after a length prefix filled in once its size is known. */
@@ -210,6 +253,7 @@ class ColumnBuilder {
     v.length = at + 4;
     writeJson(v, value);
     putLength(v.buf, at, v.length - at - 4);
+    this.bytesStats(v.buf, at + 4, v.length);
   }
 
   private addInt64(n: number | bigint): void {
@@ -222,11 +266,14 @@ class ColumnBuilder {
       v.buf.writeBigInt64LE(n, v.length);
     }
     v.length += 8;
-    if (this.min === undefined || n < this.min) this.min = n;
-    if (this.max === undefined || n > this.max) this.max = n;
+    if (this.min === undefined || n < (this.min as number | bigint)) this.min = n;
+    if (this.max === undefined || n > (this.max as number | bigint)) this.max = n;
   }
 
   private addBoolean(b: boolean): void {
+    const bit = b ? 1 : 0;
+    if (this.min === undefined || bit < (this.min as number)) this.min = bit;
+    if (this.max === undefined || bit > (this.max as number)) this.max = bit;
     if (b) this.bitByte |= 1 << this.bitCount;
     if (++this.bitCount === 8) {
       const v = this.values;
@@ -240,6 +287,7 @@ class ColumnBuilder {
   /** Closes the current page: body = [levels length][levels][values], compressed, after its header. */
   private cutPage(): void {
     if (this.pageRows === 0) return;
+    this.dict = null; // a fragment's dictionary covers all of its values or none
     if (this.bitCount > 0) {
       const v = this.values;
       v.ensure(1);
@@ -272,23 +320,38 @@ class ColumnBuilder {
   }
 
   private compress(body: Uint8Array): Uint8Array {
-    switch (this.codec) {
-      case 'none':
-        return body;
-      case 'snappy': {
-        const p = this.scratch.packed;
-        p.length = 0;
-        p.ensure(maxCompressedLength(body.length));
-        return p.buf.subarray(0, snappyCompressInto(body, p.buf, 0));
-      }
-      case 'gzip':
-        return gzipSync(body, { level: 1 });
-    }
+    return compressPage(this.codec, body, this.scratch.packed);
   }
 
-  /** Closes the last page; the caller copies `pages` out, then calls reset(). */
+  /** Whether the fragment's values go out as a dictionary and indices (the writer merges them), not PLAIN pages. */
+  get dictionaryMode(): boolean {
+    return this.dict !== null;
+  }
+
+  /** Closes the last page (or, in dictionary mode, leaves values, indices and levels for the writer). */
   finish(): void {
+    // mostly distinct values (ids, message text): the chunk's dictionary would not pay (see mergedDictionary), and
+    // the fragment's values go out as compressed PLAIN pages instead of sitting uncompressed in the row group
+    const dict = this.dict;
+    if (dict !== null && dict.size > MIN_DICTIONARY_CHECK && dict.size * 2 > this.indexCount) this.dict = null;
+    if (this.dict !== null) {
+      this.numValues = this.pageRows;
+      this.nullCount = this.pageNulls;
+      return;
+    }
     this.cutPage();
+  }
+
+  /** Dictionary mode: [dictionary PLAIN][indices, u32 LE each][levels, one byte per row when nullable]. */
+  dictionarySection(): Uint8Array {
+    const d = this.dictPlain;
+    const levels = this.col.nullable ? this.pageRows : 0;
+    const out = Buffer.allocUnsafe(d.length + this.indexCount * 4 + levels);
+    d.buf.copy(out, 0, 0, d.length);
+    let at = d.length;
+    for (let i = 0; i < this.indexCount; i++, at += 4) out.writeUInt32LE(this.indices[i]!, at);
+    out.set(this.levels.subarray(0, levels), at);
+    return out;
   }
 
   reset(): void {
@@ -298,6 +361,12 @@ class ColumnBuilder {
     this.uncompressedSize = 0;
     this.min = undefined;
     this.max = undefined;
+    this.values.length = 0;
+    this.pageRows = 0;
+    this.pageNulls = 0;
+    this.dictPlain.length = 0;
+    this.indexCount = 0;
+    this.dict = this.type === T_STRING ? new Map() : null;
   }
 }
 
@@ -305,7 +374,7 @@ class ColumnBuilder {
  * Definition levels (bit width 1) in the RLE/bit-packed hybrid: one RLE run when the page is all null or all
  * present (the common case: optional columns a vendor never fills), otherwise one bit-packed run.
  */
-function encodeLevels(levels: Uint8Array, n: number, nulls: number): Uint8Array {
+export function encodeLevels(levels: Uint8Array, n: number, nulls: number): Uint8Array {
   if (nulls === 0 || nulls === n) {
     const out: number[] = [];
     varint(out, n * 2); // RLE run header: count << 1
@@ -339,6 +408,48 @@ function int64Bytes(n: number | bigint): Uint8Array {
   const b = Buffer.allocUnsafe(8);
   b.writeBigInt64LE(BigInt(n));
   return b;
+}
+
+/** Statistics order: numbers and bigints numerically, byte strings unsigned byte by byte (TYPE_ORDER). */
+function lessThan(a: number | bigint | Uint8Array, b: number | bigint | Uint8Array): boolean {
+  if (a instanceof Uint8Array) return Buffer.compare(a, b as Uint8Array) < 0;
+  return a < (b as number | bigint);
+}
+
+/** Longer values are left out of the statistics: a footer holding whole messages would cost every reader. */
+const MAX_STAT_BYTES = 1024;
+
+/** min and max in their PLAIN encoding: 8 bytes for INT64, 1 for BOOLEAN, the bytes for BYTE_ARRAY. */
+function statBytes(col: ColumnDef, min: number | bigint | Uint8Array | undefined, max: number | bigint | Uint8Array | undefined): readonly [Uint8Array, Uint8Array] | undefined {
+  if (min === undefined || max === undefined) return undefined;
+  if (min instanceof Uint8Array) return min.length > MAX_STAT_BYTES || (max as Uint8Array).length > MAX_STAT_BYTES ? undefined : [min, max as Uint8Array];
+  if (col.type === 'boolean') return [Uint8Array.of(Number(min)), Uint8Array.of(Number(max))];
+  return [int64Bytes(min), int64Bytes(max as number | bigint)];
+}
+
+/** Definition levels of a dictionary section (one byte per row) in the page's form: [u32 length][RLE hybrid]. */
+function levelsOf(bytes: Uint8Array, rows: number, nulls: number): [Uint8Array, Uint8Array] {
+  const encoded = encodeLevels(bytes, rows, nulls);
+  const len = Buffer.allocUnsafe(4);
+  len.writeUInt32LE(encoded.length, 0);
+  return [len, encoded];
+}
+
+/** One page body compressed with the codec (`scratch` is reused: copy what must outlive the next call). */
+export function compressPage(codec: CodecName, body: Uint8Array, scratch: ByteBuffer): Uint8Array {
+  switch (codec) {
+    case 'none':
+      return body;
+    case 'snappy': {
+      scratch.length = 0;
+      scratch.ensure(maxCompressedLength(body.length));
+      return scratch.buf.subarray(0, snappyCompressInto(body, scratch.buf, 0));
+    }
+    case 'gzip':
+      return gzipSync(body, { level: 6 });
+    case 'zstd':
+      return zstdCompress(body);
+  }
 }
 
 /** Rows -> a fragment: every column's finished pages for these rows, back to back in one fresh buffer. */
@@ -377,24 +488,27 @@ class ParquetEncoder implements TableEncoder {
         b.addCells(cells, c, stride, n, firstRow);
         b.finish();
       }
+      const sections = builders.map((b) => (b.dictionaryMode ? b.dictionarySection() : b.pages.buf.subarray(0, b.pages.length)));
       let total = 0;
-      for (const b of builders) total += b.pages.length;
+      for (const sec of sections) total += sec.length;
       const bytes = new Uint8Array(total);
       const columns: FragmentColumn[] = [];
       let at = 0;
-      for (const b of builders) {
-        bytes.set(b.pages.buf.subarray(0, b.pages.length), at);
+      builders.forEach((b, c) => {
+        const sec = sections[c]!;
+        bytes.set(sec, at);
         columns.push({
           offset: at,
-          length: b.pages.length,
+          length: sec.length,
           numValues: b.numValues,
           nullCount: b.nullCount,
           uncompressedSize: b.uncompressedSize,
           min: b.min,
           max: b.max,
+          ...(b.dictionaryMode ? { dictEntries: b.dict!.size, dictBytes: b.dictPlain.length } : {}),
         });
-        at += b.pages.length;
-      }
+        at += sec.length;
+      });
       return { rows: rows.length, bytes, columns };
     } finally {
       for (const b of builders) b.reset();
@@ -454,38 +568,64 @@ class ParquetWriter implements TableWriter {
     }
   }
 
-  /** Writes the group's column chunks: each is the column's pages from every fragment, in order. */
+  /**
+   * Writes the group's column chunks, column by column: a column whose fragments all carry a dictionary gets one
+   * merged dictionary page and a data page of indices per fragment, unless the merged dictionary would not pay
+   * (then PLAIN pages are built from those fragments); other columns are the fragments' pages as they are.
+   */
   private async flushRowGroup(): Promise<void> {
     if (this.groupRows === 0) return;
     const group = this.group;
     const columns: ColumnChunkMeta[] = [];
     for (let ci = 0; ci < this.table.columns.length; ci++) {
-      const dataPageOffset = this.file.bytesWritten;
+      const col = this.table.columns[ci]!;
+      const parts = group.map((f) => ({ f, c: f.columns![ci]! }));
+      const start = this.file.bytesWritten;
       let numValues = 0;
       let nullCount = 0;
-      let uncompressedSize = 0;
-      let compressedSize = 0;
-      let min: number | bigint | undefined;
-      let max: number | bigint | undefined;
-      for (const f of group) {
-        const c = f.columns![ci]!;
-        await this.file.write(f.bytes.subarray(c.offset, c.offset + c.length));
+      let min: number | bigint | Uint8Array | undefined;
+      let max: number | bigint | Uint8Array | undefined;
+      for (const { c } of parts) {
         numValues += c.numValues;
         nullCount += c.nullCount;
-        uncompressedSize += c.uncompressedSize;
-        compressedSize += c.length;
-        if (c.min !== undefined && (min === undefined || c.min < min)) min = c.min;
-        if (c.max !== undefined && (max === undefined || c.max > max)) max = c.max;
+        if (c.min !== undefined && (min === undefined || lessThan(c.min, min))) min = c.min;
+        if (c.max !== undefined && (max === undefined || lessThan(max, c.max))) max = c.max;
+      }
+      const dictionary = this.mergedDictionary(parts, numValues - nullCount);
+      let uncompressedSize = 0;
+      let dictionaryPageOffset: number | undefined;
+      if (dictionary) {
+        const plain = dictionary.merged.plain();
+        const packed = compressPage(this.tuning.codec, plain, this.scratch);
+        const header = dictionaryPageHeader(dictionary.merged.entries, plain.length, packed.length);
+        dictionaryPageOffset = start;
+        await this.file.write(header);
+        await this.file.write(Buffer.from(packed)); // a copy: the scratch is reused before the file writes it
+        uncompressedSize += header.length + plain.length;
+      }
+      const dataPageOffset = this.file.bytesWritten;
+      for (let k = 0; k < parts.length; k++) {
+        const { f, c } = parts[k]!;
+        const section = f.bytes.subarray(c.offset, c.offset + c.length);
+        if (c.dictEntries === undefined) {
+          await this.file.write(section);
+          uncompressedSize += c.uncompressedSize;
+          continue;
+        }
+        const page = dictionary ? this.indexPage(col, c, section, dictionary.maps[k]!, dictionary.merged.entries) : this.plainPage(col, c, section);
+        await this.file.write(page.bytes);
+        uncompressedSize += page.uncompressed;
       }
       columns.push({
-        col: this.table.columns[ci]!,
+        col,
         codec: this.tuning.codec,
         numValues,
         nullCount,
-        minMax: min === undefined || max === undefined ? undefined : [int64Bytes(min), int64Bytes(max)],
+        minMax: statBytes(col, min, max),
         dataPageOffset,
+        dictionaryPageOffset,
         uncompressedSize,
-        compressedSize,
+        compressedSize: this.file.bytesWritten - start,
       });
     }
     this.rowGroups.push({ numRows: this.groupRows, columns });
@@ -493,6 +633,58 @@ class ParquetWriter implements TableWriter {
     this.group = [];
     this.groupRows = 0;
     this.groupBytes = 0;
+  }
+
+  private readonly scratch = new ByteBuffer(1 << 16);
+
+  /** The group's merged dictionary of a column, when every fragment has one and the merge pays; else null. */
+  private mergedDictionary(parts: readonly { f: EncodedFragment; c: FragmentColumn }[], present: number): { merged: MergedDictionary; maps: Uint32Array[] } | null {
+    if (parts.length === 0 || parts.some(({ c }) => c.dictEntries === undefined)) return null;
+    const merged = new MergedDictionary();
+    const maps: Uint32Array[] = [];
+    for (const { f, c } of parts) {
+      const map = merged.add(f.bytes.subarray(c.offset, c.offset + c.dictBytes!), c.dictEntries!);
+      if (map === null) return null;
+      maps.push(map);
+    }
+    // as many distinct values as rows: indices would only add to the values
+    if (merged.entries > MIN_DICTIONARY_CHECK && merged.entries * 2 > present) return null;
+    return { merged, maps };
+  }
+
+  /** A fragment's values as one RLE_DICTIONARY data page: [levels][bit width][indices in the hybrid encoding]. */
+  private indexPage(col: ColumnDef, c: FragmentColumn, section: Uint8Array, map: Uint32Array, entries: number): { bytes: Uint8Array; uncompressed: number } {
+    const present = c.numValues - c.nullCount;
+    const view = Buffer.from(section.buffer, section.byteOffset, section.byteLength);
+    const indices = new Uint32Array(present);
+    for (let i = 0; i < present; i++) indices[i] = map[view.readUInt32LE(c.dictBytes! + i * 4)]!;
+    const width = bitWidthFor(entries);
+    const encoded = encodeHybrid(indices, present, width);
+    const levels = col.nullable ? levelsOf(view.subarray(c.dictBytes! + present * 4), c.numValues, c.nullCount) : null;
+    const body = Buffer.concat([...(levels ?? []), Uint8Array.of(width), encoded]);
+    return this.page(body, c.numValues, ENCODING_RLE_DICTIONARY);
+  }
+
+  /** A fragment's dictionary and indices back to one PLAIN data page (the chunk's dictionary would not pay). */
+  private plainPage(col: ColumnDef, c: FragmentColumn, section: Uint8Array): { bytes: Uint8Array; uncompressed: number } {
+    const present = c.numValues - c.nullCount;
+    const view = Buffer.from(section.buffer, section.byteOffset, section.byteLength);
+    const entries: Buffer[] = [];
+    for (let at = 0; at < c.dictBytes!; ) {
+      const len = view.readUInt32LE(at);
+      entries.push(view.subarray(at, at + 4 + len));
+      at += 4 + len;
+    }
+    const values: Buffer[] = [];
+    for (let i = 0; i < present; i++) values.push(entries[view.readUInt32LE(c.dictBytes! + i * 4)]!);
+    const levels = col.nullable ? levelsOf(view.subarray(c.dictBytes! + present * 4), c.numValues, c.nullCount) : null;
+    return this.page(Buffer.concat([...(levels ?? []), ...values]), c.numValues, ENCODING_PLAIN);
+  }
+
+  private page(body: Uint8Array, rows: number, encoding: number): { bytes: Uint8Array; uncompressed: number } {
+    const packed = compressPage(this.tuning.codec, body, this.scratch);
+    const header = dataPageHeader(rows, body.length, packed.length, encoding);
+    return { bytes: Buffer.concat([header, packed]), uncompressed: header.length + body.length };
   }
 
   async close(): Promise<{ bytes: number; rows: number }> {
@@ -519,10 +711,12 @@ export function parquetWriterWith(tuning: Partial<ParquetTuning> = {}): WriterDe
   return {
     format: 'parquet',
     extension: '.parquet',
+    codec: t.codec,
     encoder(options: EncoderOptions): TableEncoder {
       return new ParquetEncoder(options.table, t);
     },
     async open(options: WriterOptions): Promise<TableWriter> {
+      if (t.codec === 'zstd') await loadZstd();
       const file = await AtomicFile.create(options.path);
       try {
         await file.write(MAGIC);
