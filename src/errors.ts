@@ -46,12 +46,18 @@ export type ErrorCode =
   | 'MIGRATE_NO_TARGET'
   | 'MIGRATE_INCOMPLETE'
   | 'MIGRATE_REDIRECT'
+  // reading a vendor API (chatport sync, src/sources/http)
+  | 'SYNC_AUTH'
+  | 'SYNC_API_ERROR'
+  | 'SYNC_REDIRECT'
+  | 'SYNC_GAVE_UP'
+  | 'SYNC_INCOMPLETE'
   // accounting
   | 'RUN_INTERRUPTED'
   | 'RUN_LOCK_LOST'
   | 'INTERNAL_RECONCILIATION';
 
-export type Stage = 'cli' | 'read' | 'map' | 'redact' | 'derive' | 'write' | 'config' | 'migrate' | 'internal';
+export type Stage = 'cli' | 'read' | 'map' | 'redact' | 'derive' | 'write' | 'config' | 'migrate' | 'sync' | 'internal';
 
 /** Where in the input an error happened. Every field is optional: a config error has no record. */
 export interface Position {
@@ -116,6 +122,9 @@ export function exitCodeFor(code: ErrorCode): number {
   if (code === 'MIGRATE_AUTH') return 77; // no permission: token missing, refused or lacking rights
   if (code === 'MIGRATE_INCOMPLETE' || code === 'MIGRATE_STATE_LOCKED') return 75; // temporary: resume / wait for the other run
   if (code === 'MIGRATE_REDIRECT') return 76; // protocol: the API answered a redirect, which is never followed
+  if (code === 'SYNC_AUTH') return 77; // no permission: the token is refused or the plan has no API access
+  if (code === 'SYNC_API_ERROR' || code === 'SYNC_REDIRECT') return 76; // protocol: an answer chatport will not act on
+  if (code === 'SYNC_GAVE_UP' || code === 'SYNC_INCOMPLETE') return 75; // temporary: run again later
   if (code === 'RUN_INTERRUPTED') return 130; // like a shell's SIGINT exit
   return 70; // internal
 }

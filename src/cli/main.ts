@@ -12,6 +12,7 @@ import { checkExportOptions, EXPORT_EXAMPLES, EXPORT_OPTIONS, EXPORT_RUN } from 
 import { protectDash, readOptions, registerOptions, type OptionSpec, type OptionValues } from './option-spec.js';
 import { Printer, processIO } from './printer.js';
 import { CHATPORT_VERSION, runCommand, type CommandIO, type CommandName, type CommandRun } from './run-command.js';
+import { checkSyncOptions, SYNC_EXAMPLES, SYNC_OPTIONS, SYNC_RUN } from './sync-command.js';
 import { VALIDATE_EXAMPLES, VALIDATE_OPTIONS, VALIDATE_RUN } from './validate-command.js';
 
 export interface CommandDef<S extends OptionSpec> {
@@ -71,6 +72,14 @@ export const COMMANDS = [
     words: DATASET_WORDS,
     check: checkDatasetOptions as (values: OptionValues<typeof DATASET_OPTIONS>) => void,
     run: DATASET_RUN as unknown as CommandRun<OptionValues<typeof DATASET_OPTIONS>>,
+  }),
+  command({
+    name: 'sync',
+    describe: "Read a vendor's API as its mapping declares (Dashly, OnceHub, Expertflow) into tables; --dataset and stored cursors come next (docs/sync.md)",
+    options: SYNC_OPTIONS,
+    examples: SYNC_EXAMPLES,
+    check: checkSyncOptions,
+    run: SYNC_RUN,
   }),
 ] as const;
 
@@ -150,7 +159,7 @@ export async function parseCommandLine(argv: readonly string[], printer: Printer
   if (!picked) {
     if (parsed.help || parsed.version) return { kind: 'exit', code: 0 }; // yargs printed them
     const word = (parsed._ as unknown[])[0];
-    const message = word === undefined ? 'give a command: export, validate, migrate or dataset' : `unknown command ${JSON.stringify(String(word))}; the commands are export, validate, migrate and dataset`;
+    const message = word === undefined ? 'give a command: export, validate, migrate, dataset or sync' : `unknown command ${JSON.stringify(String(word))}; the commands are export, validate, migrate, dataset and sync`;
     return exit(new ChatportError('CONFIG_BAD_OPTION', message, 'cli'));
   }
   const { def, args } = picked;

@@ -11,6 +11,7 @@ import { compileCondition } from './compile-condition.js';
 import { elementError, invalid, type Evaluate, type Test } from './rule-scope.js';
 import { ConsumptionScope } from './consumed-tree.js';
 import { compileDerive, type CompiledDerive } from './compile-derive.js';
+import { checkApiReferences, type ApiSpec } from './api-spec.js';
 import { compileRecordAggregates, type RecordAggregates } from './record-aggregates.js';
 import { checkMappingShape, RESERVED_COLUMNS as RESERVED, TABLE_NAME_PATTERN } from './mapping-spec.js';
 import type { CustomTableSpec, DeriveSpec, MappingSpec, RuleSpec, SourceSpec, TableSpec } from './mapping-types.js';
@@ -127,6 +128,8 @@ export interface CompiledMapping {
   readonly keySources: ReadonlySet<string>;
   /** Everything the record's rules consume; the rest of each record goes to `extra`. */
   readonly recordConsumed: ConsumptionScope;
+  /** How `chatport sync` reads the vendor's API (api-spec.ts); null when the mapping declares none. */
+  readonly api: ApiSpec | null;
   /** Tables whose rows come out of this mapping, record-level and derived (canonical and custom), as sinks open them. */
   readonly outputTables: readonly TableDef[];
   /** Record paths (`[*]` for every element) that rules read, and that ignore lists leave out: validate's coverage. */
@@ -230,6 +233,7 @@ export function compileMapping(spec: unknown, file: string, options: { readonly 
     outputTables: [...tables.map((t) => t.def), ...derived.map((d) => d.def)],
     readPaths: sources.flatMap((s) => s.readPaths),
     ignorePaths: sources.flatMap((s) => s.ignorePaths),
+    api: m.api === undefined ? null : checkApiReferences(m.api, file),
   };
 }
 

@@ -8,6 +8,7 @@
 
 import { createRequire } from 'node:module';
 import type { z } from 'zod';
+import { defineApi } from './api-spec.js';
 import { ChatportError } from '../errors.js';
 import { TABLES, type TableDef } from '../model/canonical-schema.js';
 
@@ -450,6 +451,7 @@ function define(z: typeof import('zod').z) {
         )
         .optional()
         .meta({ description: 'Tables of this mapping beside the canonical ones, for data that fits none of them: name -> declaration.' }),
+      api: defineApi(z).ApiSchema.optional(),
       tables: z
         .object({
           messages: tableOf('messages', CANONICAL_COLUMNS.messages, TABLES.messages.doc).optional(),

@@ -11,6 +11,7 @@ import type { InputSource } from '../readers/input-sources.js';
 import { lineBlocks } from '../readers/line-blocks.js';
 import { isJsonlName, readBytes } from '../readers/record-stream.js';
 import { RecordSplitter, type RawRecord } from '../readers/record-splitter.js';
+import type { PageSource } from '../sources/page-source.js';
 import type { ReadLimits, SegmentInput } from './process-segment.js';
 import type { InputCounts, RunStats } from './run-stats.js';
 
@@ -61,6 +62,10 @@ export interface ReadSegmentsOptions {
   readonly stats: RunStats;
   /** Opens a source (tests feed bytes in chosen chunk sizes; a repeated run reads stdin from its spool). */
   readonly open?: (source: InputSource) => Readable;
+  /** Sources of pages (sync's API answers), read after the files; `attempt` is passed on to them. */
+  readonly pageSources?: readonly PageSource[];
+  readonly attempt?: number;
+  readonly tempDir?: string;
 }
 
 export async function* readSegments(o: ReadSegmentsOptions): AsyncGenerator<Segment> {
@@ -81,6 +86,25 @@ export async function* readSegments(o: ReadSegmentsOptions): AsyncGenerator<Segm
       else yield* readRecords(input, bytes, new RecordSplitter({ file: source.name, envelopeKeys: o.envelopeKeys, ...o.limits, lines: false }), null, null);
     } finally {
       await bytes.return(undefined);
+    }
+  }
+  for (const source of o.pageSources ?? []) yield* readPages(source);
+
+  /** Each page split like a file of its own (its records numbered from 0), its records counted under its input. */
+  async function* readPages(source: PageSource): AsyncGenerator<Segment> {
+    const inputs = new Map<string, InputCounts>();
+    for await (const page of source.pages(o.attempt ?? 1, o.tempDir ?? '')) {
+      let counts = inputs.get(page.input);
+      if (!counts) {
+        counts = { name: page.input, bytes: 0, records: 0 };
+        inputs.set(page.input, counts);
+        o.stats.inputs.push(counts);
+      }
+      counts.bytes += page.bytes.length;
+      o.stats.bytesRead += page.bytes.length;
+      const input: InputState = { name: page.name, counts, sawContent: true };
+      const splitter = new RecordSplitter({ file: page.name, envelopeKeys: page.envelopeKeys, ...o.limits, lines: false });
+      yield* readRecords(input, (async function* () { yield page.bytes; })(), splitter, null, null);
     }
   }
 

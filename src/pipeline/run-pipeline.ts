@@ -22,6 +22,7 @@ import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD_BYTES } from '../readers/record-s
 import type { PrivacySettings } from '../redact/privacy-rule.js';
 import { RemovalLedger } from '../redact/removal-ledger.js';
 import type { Sink, SinkFactory } from '../sinks/sink.js';
+import type { PageSource } from '../sources/page-source.js';
 import { ApplyStage } from './apply-stage.js';
 import type { DuplicateKeys } from './duplicate-keys.js';
 import { WrittenKeys } from './written-keys.js';
@@ -65,6 +66,8 @@ export interface PipelineOptions {
   readonly requireMatch?: boolean;
   /** Pseudonymizing and masking of every row (src/redact/privacy-rule.ts); none by default. */
   readonly privacy?: PrivacySettings | null;
+  /** Sources of pages read after the files (sync's HTTP source, src/sources/). */
+  readonly pageSources?: readonly PageSource[];
 }
 
 /** Runs the pipeline into the sinks `makeSink` gives (one per attempt); returns the run's counters. */
@@ -82,7 +85,7 @@ export async function runPipeline(o: PipelineOptions, makeSink: SinkFactory): Pr
         const written = new WrittenKeys(temp, o.writtenKeysInMemory);
         const ledger: RemovalLedger = new RemovalLedger(written, forced);
         try {
-          await runAttempt(o, stats, sink, ledger, written, inputs.opener(attempt), temp);
+          await runAttempt(o, stats, sink, ledger, written, inputs.opener(attempt), temp, attempt);
         } finally {
           written.close();
         }
@@ -121,6 +124,7 @@ async function runAttempt(
   written: WrittenKeys,
   open: ((source: InputSource) => Readable) | undefined,
   temp: string,
+  attempt: number,
 ): Promise<void> {
   const { mapping } = o;
   const limits: ReadLimits = { maxRecordBytes: o.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES, maxDepth: o.maxDepth ?? DEFAULT_MAX_DEPTH };
@@ -156,7 +160,14 @@ async function runAttempt(
   try {
     checkAbort();
     await sink.open(mapping.outputTables);
-    const segments = readSegments({ sources: o.sources, envelopeKeys: mapping.envelopeKeys, limits, stats, ...(open ? { open } : {}) });
+    const segments = readSegments({
+      sources: o.sources,
+      envelopeKeys: mapping.envelopeKeys,
+      limits,
+      stats,
+      ...(open ? { open } : {}),
+      ...(o.pageSources ? { pageSources: o.pageSources, attempt, tempDir: temp } : {}),
+    });
     // with workers a segment starts when it is read; without, when its turn comes (one in memory at a time)
     const start = (seg: Segment): Ticket<{ seg: Segment; result: SegmentResult | null }> => {
       if (!pool) return async () => ({ seg, result: null });

@@ -24,6 +24,8 @@ import { readRawBatches } from '../../src/readers/record-stream.js';
 import { ROOT } from '../helpers/export-helpers.js';
 import { runCli } from '../helpers/run-cli.js';
 import { DashlyTestServer } from '../migrate/dashly-test-server.js';
+import { DashlyApiServer } from '../sync/dashly-api-server.js';
+import { OnceHubApiServer } from '../sync/oncehub-api-server.js';
 
 const exec = promisify(execFile);
 const TOKEN = 'test-token-7f3a9c1e';
@@ -43,7 +45,7 @@ function readmeCommands(): string[] {
   const out: string[] = [];
   for (const block of text.matchAll(/^```sh\n([\s\S]*?)^```/gm)) {
     const joined = block[1]!.replace(/\\\n\s*/g, '');
-    for (const line of joined.split('\n')) if (!line.trim().startsWith('#') && /\bchatport\s+(export|validate|migrate)\b/.test(line)) out.push(line.trim());
+    for (const line of joined.split('\n')) if (!line.trim().startsWith('#') && /\bchatport\s+(export|validate|migrate|sync)\b/.test(line)) out.push(line.trim());
   }
   return out;
 }
@@ -51,7 +53,7 @@ function readmeCommands(): string[] {
 /** The example command lines of `chatport [command] --help` (help is not wrapped when piped: one line each). */
 async function helpExamples(): Promise<string[]> {
   const out: string[] = [];
-  for (const args of [[], ['export'], ['validate'], ['migrate'], ['migrate', 'plan'], ['dataset']]) {
+  for (const args of [[], ['export'], ['validate'], ['migrate'], ['migrate', 'plan'], ['dataset'], ['sync']]) {
     const r = await runCli([...args, '--help']);
     expect(r.code, r.stderr).toBe(0);
     const section = r.stdout.split(/^Examples:\n/m)[1];
@@ -81,7 +83,7 @@ function optionValues(ws: string[], name: string): string[] {
 
 interface Plan {
   readonly line: string;
-  readonly command: 'export' | 'validate' | 'migrate' | 'migrate plan' | 'dataset';
+  readonly command: 'export' | 'validate' | 'migrate' | 'migrate plan' | 'dataset' | 'sync';
   readonly ws: string[];
   readonly from: string;
   readonly sample: string;
@@ -169,6 +171,20 @@ async function runLine(plan: Plan): Promise<{ code: number; stdout: string; stde
     }
     if (!ws.includes('--api-url')) line += ` --api-url ${server.url}`;
   }
+  // sync reads the API of a local test server of its vendor, with a few conversations
+  let api: DashlyApiServer | OnceHubApiServer | null = null;
+  if (plan.command === 'sync') {
+    if (plan.from === 'dashly') {
+      const d = (api = await new DashlyApiServer(TOKEN, /app_id=(\d+)/.exec(line)![1]!).start());
+      for (let i = 0; i < 3; i++) d.add(2 + i, `180000000${i}.5`);
+      line += ` --api-url ${d.url}`;
+    } else {
+      const o = (api = await new OnceHubApiServer(TOKEN).start());
+      // after --since in the examples (2026-11-01)
+      for (let i = 0; i < 3; i++) o.add(60 * 24 * 10 + i);
+      line += ` --api-url ${o.url}/v2`;
+    }
+  }
   try {
     const r = await exec('bash', ['-c', line], { cwd, env: { ...process.env, PATH: `${shimDir}:${process.env.PATH}`, DASHLY_TOKEN: TOKEN }, maxBuffer: 64 << 20 }).then(
       (x) => ({ code: 0, ...x }),
@@ -177,6 +193,7 @@ async function runLine(plan: Plan): Promise<{ code: number; stdout: string; stde
     return { ...r, cwd, server, targets };
   } finally {
     await server?.close();
+    await api?.close();
   }
 }
 
@@ -203,6 +220,13 @@ async function expectPromises(plan: Plan, r: Awaited<ReturnType<typeof runLine>>
   } else if (plan.command === 'validate') {
     expect(r.stdout).toMatch(/^Mapping \S+: \d+ records read, \d+ mapped, 0 failed/);
     if (report) expect(report.records_failed).toBe(0);
+  } else if (plan.command === 'sync') {
+    const format = optionValues(ws, '--format')[0] ?? 'jsonl';
+    const out = path.join(r.cwd, optionValues(ws, '--out')[0]!);
+    const tables = plan.from === 'oncehub' ? ['answers', 'conversations'] : ['conversations', 'messages'];
+    expect((await readdir(out)).sort()).toEqual(tables.map((t) => `${t}.${format}`));
+    if (!quiet) expect(r.stderr).toMatch(/^Read \d+ records .* All records accounted for\. API: \d+ requests? .*\n$/);
+    expect(r.stderr).not.toContain(TOKEN);
   } else if (plan.command === 'migrate plan') {
     const out = path.join(r.cwd, optionValues(ws, '--out')[0]!);
     expect((await readdir(out)).sort()).toEqual(['admins.csv', 'conversations.csv', 'users.csv']);

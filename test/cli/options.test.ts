@@ -40,6 +40,8 @@ function baseGroups(command: string): string[][] {
       return [['--from', 'dashly'], ['--input', SAMPLE], ['--out', path.join(dir, 'never-written-plan')]];
     case 'dataset':
       return [['show', path.join(dir, 'no-dataset')]]; // its words: the action and the directory
+    case 'sync':
+      return [['--from', 'dashly'], ['--token-env', 'SOME_VAR'], ['--out', path.join(dir, 'never-written')]];
     default:
       throw new Error(command);
   }
@@ -84,6 +86,7 @@ function goodValue(name: string, d: OptionDef): string {
   if (name === 'api-url') return 'http://127.0.0.1:9';
   if (name === 'token-env') return 'SOME_VAR';
   if (name === 'carry') return 'tags';
+  if (name === 'since') return '2026-11-01T00:00:00Z';
   return path.join(dir, `value-of-${name}`);
 }
 
@@ -216,7 +219,7 @@ describe('options that depend on each other', () => {
 
 describe('commands and help', () => {
   it('no command, an unknown command, and a command without options each say where help is', async () => {
-    await expect(parse([])).resolves.toMatchObject({ parsed: { kind: 'exit', code: 64 }, err: 'chatport: CONFIG_BAD_OPTION: give a command: export, validate, migrate or dataset. See chatport --help\n' });
+    await expect(parse([])).resolves.toMatchObject({ parsed: { kind: 'exit', code: 64 }, err: 'chatport: CONFIG_BAD_OPTION: give a command: export, validate, migrate, dataset or sync. See chatport --help\n' });
     await expect(parse(['expor'])).resolves.toMatchObject({ err: expect.stringContaining('unknown command "expor"') });
     await expectRefused(['export'], 'export', 'missing --from and --input');
     await expectRefused(['export', '--from', 'dashly', '--input', SAMPLE], 'export', 'give either --out (replace the table files) or --dataset (merge into a dataset), one of them');

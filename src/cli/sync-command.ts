@@ -1,0 +1,147 @@
+// `chatport sync`: its options, and the run from validated options to the HTTP source and the engine, with progress
+// (requests, pages, records, retries, rate), the summary and the --report details. Signals, error lines and writing
+// the report are run-command.ts's. --dataset and stored cursors are not built yet (docs/sync.md): --out gets the
+// tables of one full read (back to --since when given).
+
+import { ChatportError } from '../errors.js';
+import { countOf, formatCount } from '../human-text.js';
+import type { CompiledMapping } from '../mapping/compile-mapping.js';
+import { loadMapping } from '../mapping/load-mapping.js';
+import { RunStats } from '../pipeline/run-stats.js';
+import type { HttpSource } from '../sources/http/http-source.js';
+import { runSync } from '../sources/run-sync.js';
+import { exportOutputFiles } from './export-command.js';
+import type { OptionSpec, OptionValues } from './option-spec.js';
+import { mappingFileGuard, type CommandRun, type RunContext } from './run-command.js';
+
+const SINCE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/i;
+
+export const SYNC_OPTIONS = {
+  from: { kind: 'string', required: true, describe: 'Vendor whose mapping declares an api section (dashly, oncehub, expertflow) or a path to such a mapping file' },
+  param: { kind: 'list', describe: 'NAME=VALUE for a parameter the mapping declares (Dashly: app_id=12345); repeat for several' },
+  'token-env': {
+    kind: 'string',
+    required: true,
+    pattern: { re: /^[A-Za-z_][A-Za-z0-9_]*$/, what: 'the name of an environment variable (the token itself never goes on the command line)' },
+    describe: 'Environment variable that holds the API token (never printed, logged or written)',
+  },
+  'api-url': { kind: 'string', pattern: { re: /^https?:\/\/[^/\s]+/i, what: 'an http(s) URL' }, describe: "Base URL instead of the mapping's (regional hosts, proxies, test servers)" },
+  out: { kind: 'string', alias: 'o', required: true, describe: 'Output directory: the tables of this read replace the earlier ones (--dataset, with stored cursors and merging, is not built yet)' },
+  since: { kind: 'string', pattern: { re: SINCE, what: 'an ISO-8601 date or time with a zone (2026-11-01 or 2026-11-01T00:00:00Z)' }, describe: 'ISO-8601 time: read newest-first lists only back to here (default: everything). Stored cursors are not built yet' },
+  format: { kind: 'choice', alias: 'f', choices: ['jsonl', 'csv', 'parquet'], default: 'jsonl', describe: 'Output format' },
+  'on-error': { kind: 'choice', choices: ['fail', 'skip'], default: 'fail', describe: 'fail: stop at the first bad record; skip: write it to OUT/rejects.jsonl and go on' },
+  rps: { kind: 'number', min: 0, minExclusive: true, max: 1000, default: 5, describe: 'Most requests started per second, retries included' },
+  concurrency: { kind: 'int', min: 1, max: 64, default: 4, describe: 'Requests in flight at once (sub-streams of several parents are read together)' },
+  'max-requests': { kind: 'int', min: 1, max: 100_000_000, default: 1_000_000, describe: 'Most requests in the run, retries included; reaching it fails the run (nothing written)' },
+  timeout: { kind: 'number', min: 0, minExclusive: true, max: 3600, default: 60, unit: 'seconds', describe: 'Time to wait for one answer before trying again' },
+  report: { kind: 'string', describe: 'Also write the run summary as JSON to this file, on failure too (with the error)' },
+  quiet: { kind: 'bool', alias: 'q', describe: 'No progress and no summary on stderr (errors are still printed)' },
+} as const satisfies OptionSpec;
+
+export type SyncArgs = OptionValues<typeof SYNC_OPTIONS>;
+
+export const SYNC_EXAMPLES: [string, string][] = [
+  ['DASHLY_TOKEN=... $0 sync --from dashly --param app_id=12345 --token-env DASHLY_TOKEN --out warehouse/', 'Every Dashly conversation part, to JSONL tables'],
+  ['ONCEHUB_KEY=... $0 sync --from oncehub --token-env ONCEHUB_KEY --out oncehub/ --since 2026-11-01T00:00:00Z --format parquet', 'OnceHub conversations updated since November'],
+];
+
+/** --param NAME=VALUE pairs; a name given twice is a mistake, not a choice. */
+export function syncParams(list: readonly string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list ?? []) {
+    const m = /^([a-z][a-z0-9_]*)=(.*)$/s.exec(item);
+    if (!m) throw new ChatportError('CONFIG_BAD_OPTION', `--param takes NAME=VALUE (a lower-case name), got ${JSON.stringify(item.length > 40 ? item.slice(0, 40) + '...' : item)}`, 'cli');
+    if (m[1]! in out) throw new ChatportError('CONFIG_BAD_OPTION', `--param ${m[1]} is given twice`, 'cli');
+    out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+/** --since: an ISO-8601 time with a zone (Z or an offset), in milliseconds. */
+export function sinceMs(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  const at = SINCE.test(text) ? Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text) : NaN;
+  if (Number.isNaN(at)) throw new ChatportError('CONFIG_BAD_OPTION', `--since takes an ISO-8601 date or time with a zone (2026-11-01 or 2026-11-01T00:00:00Z), got ${JSON.stringify(text.slice(0, 40))}`, 'cli');
+  return at;
+}
+
+/** --since before any work; --param's NAME=VALUE form is checked with the mapping's declarations, also before any request. */
+export function checkSyncOptions(a: SyncArgs): void {
+  sinceMs(a.since);
+}
+
+export const SYNC_RUN: CommandRun<SyncArgs> = {
+  name: 'sync',
+  reportGuard: (a) => ({ outDir: a.out, inputs: [], files: [...mappingFileGuard(a.from), ...exportOutputFiles(a.out)] }),
+  interrupted: (a) => `temporary files removed, earlier outputs in ${a.out} untouched`,
+  run: syncCommand,
+};
+
+export async function syncCommand(args: SyncArgs, ctx: RunContext): Promise<void> {
+  const stats = new RunStats();
+  let mapping: CompiledMapping | null = null;
+  let source: HttpSource | null = null;
+  let finished = false;
+  ctx.setReportDetails(() => ({
+    vendor: mapping?.vendor ?? null,
+    format: args.format,
+    out: args.out,
+    ...stats.toJSON({ finished }),
+    sync: source ? syncJSON(source) : null,
+  }));
+  const params = syncParams(args.param);
+  mapping = await loadMapping(args.from);
+  const token = process.env[args.tokenEnv] ?? '';
+  if (token === '') throw new ChatportError('SYNC_AUTH', `environment variable ${args.tokenEnv} (named by --token-env) is not set or empty`, 'config');
+  const timer = args.quiet || !ctx.printer.canShowStatus ? null : setInterval(() => source && ctx.printer.status(progressLine(source, stats)), 500);
+  timer?.unref();
+  try {
+    await runSync({
+      mapping,
+      params,
+      token,
+      tokenName: args.tokenEnv,
+      apiUrl: args.apiUrl,
+      since: sinceMs(args.since),
+      outDir: args.out,
+      format: args.format,
+      onError: args.onError,
+      rps: args.rps,
+      concurrency: args.concurrency,
+      maxRequests: args.maxRequests,
+      timeoutMs: Math.round(args.timeout * 1000),
+      stats,
+      signal: ctx.signal,
+      onSource: (s) => (source = s),
+    });
+    finished = true;
+  } finally {
+    if (timer) clearInterval(timer);
+    ctx.printer.clearStatus();
+  }
+  if (!args.quiet) ctx.printer.err(`${stats.toText()} ${syncText(source!)}`);
+}
+
+function progressLine(source: HttpSource, stats: RunStats): string {
+  const c = source.counters;
+  const s = stats.seconds();
+  return `chatport sync: ${countOf(c.requests, 'request')}, ${countOf(c.pages, 'page')}, ${countOf(stats.recordsRead, 'record')}, ${countOf(c.retries, 'retry', 'retries')}, ${formatCount(Math.round(c.requests / Math.max(s, 1e-3)))} requests/s, ${s.toFixed(0)}s`;
+}
+
+function syncText(source: HttpSource): string {
+  const c = source.counters;
+  const cursors = source.cursors.map((k) => `${k.stream}.${k.field} read back to ${k.before ?? 'the start'}, newest ${k.after ?? 'none'}`);
+  return `API: ${countOf(c.requests, 'request')} (${countOf(c.retries, 'retry', 'retries')}, ${formatCount(c.rateLimited)} answered 429), ${countOf(c.pages, 'page')}${cursors.length ? `; ${cursors.join('; ')}` : ''}.`;
+}
+
+function syncJSON(source: HttpSource): Record<string, unknown> {
+  const c = source.counters;
+  return {
+    requests: c.requests,
+    retries: c.retries,
+    rate_limited: c.rateLimited,
+    pages: c.pages,
+    parents: Object.fromEntries(source.parents),
+    cursors: source.cursors.map((k) => ({ stream: k.stream, field: k.field, before: k.before, after: k.after })),
+  };
+}

@@ -1,0 +1,265 @@
+// The HTTP source of `chatport sync`: reads the streams a mapping's api section declares and gives their answers to
+// the engine as pages (page-source.ts), so the records go through the same splitting, mapping, removal, redaction,
+// duplicate checks and sinks as a file's. A stream is read page by page (its paginator); a sub-stream (Dashly's
+// /conversations/{id}/parts) is read for each record of its parent, several parents at once (--concurrency), and
+// its pages reach the engine in the parent's order whatever order they arrived in, so a run's output does not
+// depend on timing. Every request goes through one ApiRequester (budget, retries, auth, no redirects, guarded
+// text). Positions are the requests (the URL, which never holds the token) and the record's index in the answer.
+//
+// What this checks that a "successful" sync of other tools does not: a parent whose sub-stream gave fewer records
+// than the parent says it has (expected_count: Dashly's parts_count) fails the run (SYNC_INCOMPLETE) naming the
+// parents, before anything is committed. `--since` stops a newest-first stream at the first page that reaches
+// before it; parents older than it are not expanded. Stored cursors and the lookback are the dataset's (next step).
+
+import { ChatportError } from '../../errors.js';
+import { secretShapeProblem, TextGuard } from '../../http/untrusted-text.js';
+import type { ApiSpec, StreamSpec } from '../../mapping/api-spec.js';
+import { inOrder, type Ticket } from '../../pipeline/ordered-scheduler.js';
+import type { PageSource, SourcePage } from '../page-source.js';
+import { spooledPages } from '../page-spool.js';
+import { ApiRequester, DEFAULT_RETRY, RequestCounters, type ApiAnswer, type RetryPolicy } from './api-requester.js';
+import { paginatorFor } from './paginators.js';
+import { RequestBudget } from './request-budget.js';
+import { scalarText, valueAt } from './value-path.js';
+
+export interface HttpSourceOptions {
+  readonly api: ApiSpec;
+  /** The mapping's vendor and file, for messages. */
+  readonly vendor: string;
+  /** Overrides the api section's base_url (regional hosts, proxies, test servers). */
+  readonly apiUrl?: string | undefined;
+  /** --param NAME=VALUE. */
+  readonly params: Readonly<Record<string, string>>;
+  readonly token: string;
+  /** Where the token came from (the variable's name), for messages. */
+  readonly tokenName: string;
+  /** Milliseconds since the epoch: newest-first streams are read back to here. */
+  readonly since?: number | null;
+  readonly rps: number;
+  readonly concurrency: number;
+  readonly maxRequests: number;
+  readonly timeoutMs: number;
+  readonly retry?: RetryPolicy;
+  readonly signal?: AbortSignal;
+  readonly fetch?: typeof fetch;
+}
+
+/** The incremental cursor of one stream: the bound it was read to, and the newest value it saw. */
+export interface CursorReport {
+  readonly stream: string;
+  readonly field: string;
+  /** ISO-8601 UTC (`--since`), or null: read to the start. */
+  readonly before: string | null;
+  /** ISO-8601 UTC of the newest cursor value read, or null when no record had one. */
+  after: string | null;
+}
+
+interface Job {
+  readonly pages: Promise<SourcePage[]>;
+}
+
+export class HttpSource {
+  readonly counters = new RequestCounters();
+  readonly cursors: CursorReport[] = [];
+  /** Parents read, per sub-stream. */
+  readonly parents = new Map<string, number>();
+  readonly guard: TextGuard;
+  private readonly requester: ApiRequester;
+  private readonly base: URL;
+  private readonly params: Record<string, string>;
+  private readonly abort = new AbortController();
+
+  constructor(private readonly o: HttpSourceOptions) {
+    const problem = secretShapeProblem(o.token);
+    if (problem !== null) throw new ChatportError('CONFIG_BAD_OPTION', `the token in $${o.tokenName} ${problem}`, 'cli');
+    this.guard = new TextGuard([o.token]);
+    this.base = baseUrl(o);
+    this.params = checkParams(o.api, o.params, o.vendor);
+    const signal = o.signal ? AbortSignal.any([o.signal, this.abort.signal]) : this.abort.signal;
+    const budget = new RequestBudget({ rps: o.rps, concurrency: o.concurrency, maxRequests: o.maxRequests, signal });
+    this.requester = new ApiRequester({
+      baseUrl: this.base.href,
+      auth: { header: o.api.auth.header, value: o.api.auth.scheme ? `${o.api.auth.scheme} ${o.token}` : o.token },
+      guard: this.guard,
+      budget,
+      counters: this.counters,
+      timeoutMs: o.timeoutMs,
+      retry: o.retry ?? DEFAULT_RETRY,
+      errorEnvelope: o.api.error_envelope,
+      signal,
+      ...(o.fetch ? { fetch: o.fetch } : {}),
+    });
+  }
+
+  /** The pages for the engine; a repeated attempt of the run replays the first one's. */
+  source(): PageSource {
+    return spooledPages(() => this.read());
+  }
+
+  private async *read(): AsyncGenerator<SourcePage> {
+    const streams = Object.entries(this.o.api.streams);
+    const shortfalls: string[] = [];
+    let done = false;
+    try {
+      for (const [name, stream] of streams) {
+        if (stream.for_each !== undefined) continue;
+        const subs = streams.filter(([, s]) => s.for_each === name);
+        const jobs = this.walk(name, stream, subs, shortfalls);
+        // sub-streams of up to --concurrency parents are read at once; their pages come out in the parents' order
+        for await (const pages of inOrder(jobs, (job: Job): Ticket<SourcePage[]> => () => job.pages, this.o.concurrency)) yield* pages;
+      }
+      done = true;
+    } catch (e) {
+      this.abort.abort(e);
+      throw e;
+    } finally {
+      // the engine stopped reading (a bad record, a signal): requests still in flight are cancelled
+      if (!done && !this.abort.signal.aborted) this.abort.abort(new ChatportError('RUN_INTERRUPTED', 'the run stopped reading the API', 'sync'));
+    }
+    if (shortfalls.length > 0) {
+      const shown = shortfalls.slice(0, 10).join(', ');
+      throw new ChatportError(
+        'SYNC_INCOMPLETE',
+        `${shortfalls.length} ${shortfalls.length === 1 ? 'parent gave' : 'parents gave'} fewer records than the API reports (${shown}${shortfalls.length > 10 ? ', ...' : ''}); nothing was written, run again (if it persists, the API hides records: report it)`,
+        'sync',
+      );
+    }
+  }
+
+  /** A stream's pages (one job each, emitted or not) and, after each page, one job per record for each sub-stream. */
+  private async *walk(name: string, stream: StreamSpec, subs: [string, StreamSpec][], shortfalls: string[]): AsyncGenerator<Job> {
+    const url = this.url(stream, null, name, 0);
+    const paginator = paginatorFor(stream.pagination, url, this.guard);
+    const cursor = stream.incremental ? this.cursorReport(name, stream) : null;
+    const input = `GET ${stream.path}`;
+    let current: URL | null = paginator.first();
+    while (current !== null) {
+      const answer = await this.requester.get(current, stream.records);
+      const page: SourcePage = { input, name: answer.name, bytes: answer.bytes, envelopeKeys: stream.records ? [stream.records] : [] };
+      if (stream.emit !== false) yield { pages: Promise.resolve([page]) };
+      let reachedBound = false;
+      for (const [index, record] of answer.records.entries()) {
+        if (cursor && stream.incremental) {
+          const at = cursorMs(valueAt(record, stream.incremental.cursor), stream.incremental.format);
+          if (at !== null) {
+            if (cursor.after === null || at > Date.parse(cursor.after)) cursor.after = new Date(at).toISOString();
+            if (this.o.since != null && at < this.o.since) {
+              reachedBound = true;
+              continue;
+            }
+          }
+        }
+        for (const [subName, sub] of subs) {
+          this.parents.set(subName, (this.parents.get(subName) ?? 0) + 1);
+          const pages = this.readSub(subName, sub, record, answer, index, shortfalls);
+          pages.catch(() => {}); // awaited in turn; a failure aborts the others at once (read())
+          yield { pages };
+        }
+      }
+      current = reachedBound ? null : paginator.next(answer, current);
+    }
+  }
+
+  /** Every page of one parent's sub-stream, with the parent's expected count checked. */
+  private async readSub(name: string, sub: StreamSpec, parent: unknown, parentAnswer: ApiAnswer, index: number, shortfalls: string[]): Promise<SourcePage[]> {
+    try {
+      const url = this.url(sub, parent, name, index, parentAnswer);
+      const paginator = paginatorFor(sub.pagination, url, this.guard);
+      const pages: SourcePage[] = [];
+      let records = 0;
+      for (let current: URL | null = paginator.first(); current !== null; ) {
+        const answer = await this.requester.get(current, sub.records);
+        records += answer.records.length;
+        pages.push({ input: `GET ${sub.path}`, name: answer.name, bytes: answer.bytes, envelopeKeys: sub.records ? [sub.records] : [] });
+        current = paginator.next(answer, current);
+      }
+      if (sub.expected_count !== undefined) {
+        const expected = Number(scalarText(valueAt(parent, sub.expected_count)) ?? NaN);
+        if (Number.isFinite(expected) && records < expected) shortfalls.push(`${this.parentId(parent, index)}: ${records} of ${expected}`);
+      }
+      return pages;
+    } catch (e) {
+      this.abort.abort(e);
+      throw e;
+    }
+  }
+
+  private parentId(parent: unknown, index: number): string {
+    const id = scalarText(valueAt(parent, 'id'));
+    return id === null ? `record ${index}` : this.guard.text(id, 40);
+  }
+
+  /** A stream's URL with its placeholders filled: {param} from --param, {parent.field} from the parent record. */
+  private url(stream: StreamSpec, parent: unknown, name: string, index: number, parentAnswer?: ApiAnswer): URL {
+    const fill = (text: string, inPath: boolean): string =>
+      text.replace(/\{([^{}]*)\}/g, (_, ref: string) => {
+        let value: string | null;
+        if (ref.startsWith('parent.')) {
+          value = scalarText(valueAt(parent, ref.slice('parent.'.length)));
+          if (value === null || value === '') {
+            throw new ChatportError('SYNC_API_ERROR', `${parentAnswer?.name ?? name}: record ${index} has no ${ref.slice('parent.'.length)} for stream ${name}`, 'sync');
+          }
+        } else value = this.params[ref]!;
+        return inPath ? encodeURIComponent(value) : value;
+      });
+    const url = new URL(this.base.href.replace(/\/$/, '') + fill(stream.path, true));
+    for (const [k, v] of Object.entries({ ...this.o.api.query, ...stream.query })) url.searchParams.set(k, fill(v, false));
+    return url;
+  }
+
+  private cursorReport(name: string, stream: StreamSpec): CursorReport {
+    const report: CursorReport = { stream: name, field: stream.incremental!.cursor, before: this.o.since != null ? new Date(this.o.since).toISOString() : null, after: null };
+    this.cursors.push(report);
+    return report;
+  }
+}
+
+function baseUrl(o: HttpSourceOptions): URL {
+  const text = o.apiUrl ?? o.api.base_url;
+  if (text === undefined) throw new ChatportError('CONFIG_BAD_OPTION', `the ${o.vendor} mapping declares no base URL (every installation has its own): give --api-url`, 'cli');
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ChatportError('CONFIG_BAD_OPTION', '--api-url is not a URL', 'cli');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ChatportError('CONFIG_BAD_OPTION', '--api-url must be an http(s) URL', 'cli');
+  if (url.username || url.password) throw new ChatportError('CONFIG_BAD_OPTION', '--api-url must not hold credentials (the token comes from --token-env only)', 'cli');
+  if (url.search || url.hash) throw new ChatportError('CONFIG_BAD_OPTION', '--api-url must not have a query or fragment', 'cli');
+  return url;
+}
+
+function checkParams(api: ApiSpec, given: Readonly<Record<string, string>>, vendor: string): Record<string, string> {
+  const declared = api.params ?? {};
+  for (const name of Object.keys(given)) {
+    if (!(name in declared)) {
+      const known = Object.keys(declared);
+      throw new ChatportError('CONFIG_BAD_OPTION', `--param ${name}: the ${vendor} mapping declares no such parameter (${known.length ? `declared: ${known.join(', ')}` : 'it declares none'})`, 'cli');
+    }
+  }
+  const out: Record<string, string> = {};
+  for (const [name, p] of Object.entries(declared)) {
+    const value = given[name] ?? p.default;
+    if (value === undefined) {
+      if (p.required) throw new ChatportError('CONFIG_BAD_OPTION', `--param ${name}=VALUE is required by the ${vendor} mapping${p.doc ? ` (${p.doc})` : ''}`, 'cli');
+      continue;
+    }
+    if (p.pattern !== undefined && !new RegExp(`^(?:${p.pattern})$`).test(value)) {
+      throw new ChatportError('CONFIG_BAD_OPTION', `--param ${name} does not match ${p.pattern}`, 'cli');
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
+/** A cursor value in milliseconds since the epoch, or null when the record has none that reads. */
+export function cursorMs(value: unknown, format: 'unix_seconds' | 'iso8601'): number | null {
+  if (format === 'unix_seconds') {
+    const text = scalarText(value);
+    const n = text === null ? NaN : Number(text);
+    return Number.isFinite(n) ? n * 1000 : null;
+  }
+  if (typeof value !== 'string' || !/(Z|[+-]\d{2}:?\d{2})$/i.test(value)) return null;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : at;
+}
