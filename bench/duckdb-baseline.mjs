@@ -55,17 +55,33 @@ function sourceSql(shape, input) {
   const unnested = `(SELECT unnest(data) AS part FROM read_json(${file}, format = 'auto', columns = {data: 'JSON[]'}, maximum_object_size = 4000000000))`;
   const field = (name, type) => `CAST(json_extract(part, '$.${name}') AS ${type}) AS "${name}"`;
   const fields = [
-    field('id', 'JSON'), field('conversation', 'JSON'), field('created', 'DOUBLE'), field('edited', 'DOUBLE'), field('removed', 'DOUBLE'),
-    `json_extract_string(part, '$.type') AS type`, `json_extract_string(part, '$.body') AS body`, field('body_json', 'JSON'), field('actions', 'JSON'),
-    `json_extract_string(part, '$.tag') AS tag`, field('channel', 'JSON'), field('meta_data', 'JSON'), `json_extract_string(part, '$.sent_via') AS sent_via`,
-    field('from', 'JSON'), field('attachments', 'JSON'),
+    field('id', 'JSON'),
+    field('conversation', 'JSON'),
+    field('created', 'DOUBLE'),
+    field('edited', 'DOUBLE'),
+    field('removed', 'DOUBLE'),
+    `json_extract_string(part, '$.type') AS type`,
+    `json_extract_string(part, '$.body') AS body`,
+    field('body_json', 'JSON'),
+    field('actions', 'JSON'),
+    `json_extract_string(part, '$.tag') AS tag`,
+    field('channel', 'JSON'),
+    field('meta_data', 'JSON'),
+    `json_extract_string(part, '$.sent_via') AS sent_via`,
+    field('from', 'JSON'),
+    field('attachments', 'JSON'),
   ];
   return `(SELECT ${fields.join(', ')} FROM ${unnested})`;
 }
 
 async function main() {
   const { values } = parseArgs({
-    options: { input: { type: 'string' }, shape: { type: 'string', default: 'jsonl' }, format: { type: 'string', default: 'parquet' }, out: { type: 'string' } },
+    options: {
+      input: { type: 'string' },
+      shape: { type: 'string', default: 'jsonl' },
+      format: { type: 'string', default: 'parquet' },
+      out: { type: 'string' },
+    },
   });
   if (!values.input || !values.out) throw new Error('usage: --input FILE --shape jsonl|envelope|array --format parquet|csv --out FILE');
   const format = values.format === 'csv' ? `(FORMAT csv, HEADER true)` : `(FORMAT parquet, COMPRESSION snappy)`;

@@ -8,7 +8,10 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { recordBatches } from './generate.mjs';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { records: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '20' }, vendor: { type: 'string', default: 'dashly' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { records: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '20' }, vendor: { type: 'string', default: 'dashly' } },
+});
 if (positionals.length !== 2) throw new Error('usage: node bench/map-rows-ab.mjs <dir A> <dir B> [--records N] [--rounds N]');
 const n = Number(values.records);
 const records = [];
@@ -40,4 +43,6 @@ for (let r = 0; r < Number(values.rounds); r++) {
 const quantile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.floor(p * (xs.length - 1))];
 for (const b of builds) console.log(`${b.dir}: CPU us a record: min ${quantile(b.cpu, 0).toFixed(2)}, median ${quantile(b.cpu, 0.5).toFixed(2)}`);
 const ratios = builds[1].cpu.map((c, i) => c / builds[0].cpu[i]);
-console.log(`B / A per round pair over ${n} ${values.vendor} records: median ${quantile(ratios, 0.5).toFixed(3)} (quartiles ${quantile(ratios, 0.25).toFixed(3)}-${quantile(ratios, 0.75).toFixed(3)})`);
+console.log(
+  `B / A per round pair over ${n} ${values.vendor} records: median ${quantile(ratios, 0.5).toFixed(3)} (quartiles ${quantile(ratios, 0.25).toFixed(3)}-${quantile(ratios, 0.75).toFixed(3)})`,
+);

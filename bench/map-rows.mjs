@@ -9,7 +9,9 @@ import { recordBatches } from './generate.mjs';
 import { loadMapping } from '../dist/mapping/load-mapping.js';
 import { mapRows, unwrapRecord } from '../dist/mapping/map-rows.js';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '300000' }, rounds: { type: 'string', default: '5' }, vendor: { type: 'string', default: 'dashly' } } });
+const { values } = parseArgs({
+  options: { records: { type: 'string', default: '300000' }, rounds: { type: 'string', default: '5' }, vendor: { type: 'string', default: 'dashly' } },
+});
 const records = [];
 for (const batch of recordBatches({ vendor: values.vendor, records: Number(values.records), seed: 1 })) for (const t of batch) records.push(JSON.parse(t));
 const mapping = await loadMapping(values.vendor);
@@ -26,7 +28,11 @@ for (let round = 0; round < Number(values.rounds); round++) {
   const cpuUs = (c.user + c.system) / records.length;
   rates.push(records.length / s);
   cpus.push(cpuUs);
-  console.log(`round ${round + 1}: ${Math.round(records.length / s)} records/s (${(s * 1e6 / records.length).toFixed(2)} us a record), CPU ${cpuUs.toFixed(2)} us a record`);
+  console.log(
+    `round ${round + 1}: ${Math.round(records.length / s)} records/s (${((s * 1e6) / records.length).toFixed(2)} us a record), CPU ${cpuUs.toFixed(2)} us a record`,
+  );
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-console.log(`median ${Math.round(median(rates))} records/s, CPU ${median(cpus).toFixed(2)} us a record, over ${records.length} ${values.vendor} records (${sink} rows)`);
+console.log(
+  `median ${Math.round(median(rates))} records/s, CPU ${median(cpus).toFixed(2)} us a record, over ${records.length} ${values.vendor} records (${sink} rows)`,
+);

@@ -81,14 +81,22 @@ const dists = (positionals.length ? positionals : ['dist']).map((d) => path.reso
 const self = fileURLToPath(import.meta.url);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const f = (xs) => `best ${Math.min(...xs).toFixed(0)}, median ${median(xs).toFixed(0)} (runs ${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)})`;
-console.log(`readers micro-benchmark: ${records} records per case, ${values.runs} runs per build of ${rounds} rounds, ${chunkSize}-byte chunks; load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `readers micro-benchmark: ${records} records per case, ${values.runs} runs per build of ${rounds} rounds, ${chunkSize}-byte chunks; load average before: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 for (const c of CASES.filter((x) => !values.cases || x.id.includes(values.cases))) {
   const results = dists.map(() => ({ split: [], both: [] }));
   let bytes = 0;
   for (let r = 0; r < Number(values.runs); r++) {
     for (let b = 0; b < dists.length; b++) {
       const k = (b + r) % dists.length; // alternate which build goes first
-      const child = spawnSync(process.execPath, [self, '--child', dists[k], '--records', String(records), '--rounds', String(rounds), '--chunk', String(chunkSize), c.id], { encoding: 'utf8' });
+      const child = spawnSync(
+        process.execPath,
+        [self, '--child', dists[k], '--records', String(records), '--rounds', String(rounds), '--chunk', String(chunkSize), c.id],
+        { encoding: 'utf8' },
+      );
       if (child.status !== 0) throw new Error(`${c.id} with ${dists[k]} failed: ${child.stderr}`);
       const m = JSON.parse(child.stdout);
       results[k].split.push(m.split);
@@ -101,4 +109,8 @@ for (const c of CASES.filter((x) => !values.cases || x.id.includes(values.cases)
     console.log(`  ${path.relative(process.cwd(), dists[b]) || dists[b]}: split ${f(results[b].split)}; split+parse ${f(results[b].both)}`);
   }
 }
-console.log(`\nload average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `\nload average after: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);

@@ -60,11 +60,36 @@ export function buildCases(records) {
     }
   }
   // the baselines: DuckDB doing the same mapping in SQL on the same inputs (bench/duckdb-baseline.mjs)
-  for (const kind of ['jsonl', 'envelope']) cases.push({ id: `duckdb-${kind}-parquet`, engine: 'duckdb', vendor: 'dashly', kind, format: 'parquet', records, target: null });
+  for (const kind of ['jsonl', 'envelope'])
+    cases.push({ id: `duckdb-${kind}-parquet`, engine: 'duckdb', vendor: 'dashly', kind, format: 'parquet', records, target: null });
   // one thread against two: what the worker threads add (the default is one per core, at most 4)
-  cases.push({ id: 'dashly-jsonl-1thread-parquet', vendor: 'dashly', kind: 'jsonl', format: 'parquet', records, target: RSS_TARGET, extraArgs: ['--threads', '1'] });
-  cases.push({ id: 'dashly-jsonl-2threads-parquet', vendor: 'dashly', kind: 'jsonl', format: 'parquet', records, target: RSS_TARGET, extraArgs: ['--threads', '2'] });
-  cases.push({ id: 'dashly-jsonl-1thread-jsonl', vendor: 'dashly', kind: 'jsonl', format: 'jsonl', records, target: RSS_TARGET, extraArgs: ['--threads', '1'] });
+  cases.push({
+    id: 'dashly-jsonl-1thread-parquet',
+    vendor: 'dashly',
+    kind: 'jsonl',
+    format: 'parquet',
+    records,
+    target: RSS_TARGET,
+    extraArgs: ['--threads', '1'],
+  });
+  cases.push({
+    id: 'dashly-jsonl-2threads-parquet',
+    vendor: 'dashly',
+    kind: 'jsonl',
+    format: 'parquet',
+    records,
+    target: RSS_TARGET,
+    extraArgs: ['--threads', '2'],
+  });
+  cases.push({
+    id: 'dashly-jsonl-1thread-jsonl',
+    vendor: 'dashly',
+    kind: 'jsonl',
+    format: 'jsonl',
+    records,
+    target: RSS_TARGET,
+    extraArgs: ['--threads', '1'],
+  });
   // what pseudonymizing and masking every kind of PII cost, against the case above (issue 15); the key is a bench constant
   cases.push({
     id: 'dashly-jsonl-1thread-privacy-jsonl',
@@ -80,7 +105,12 @@ export function buildCases(records) {
   cases.push({ id: 'oncehub-array-parquet', vendor: 'oncehub', kind: 'array', format: 'parquet', records, target: RSS_TARGET });
   // Memory growth: the same pipeline at N and 4N records; peak RSS at 4N must stay within 10% of the peak at N.
   cases.push({
-    id: 'growth-dashly-jsonl-parquet', vendor: 'dashly', kind: 'jsonl', format: 'parquet', records, growth: true,
+    id: 'growth-dashly-jsonl-parquet',
+    vendor: 'dashly',
+    kind: 'jsonl',
+    format: 'parquet',
+    records,
+    growth: true,
     target: { maxGrowth: 1.1, text: 'RSS(4N) <= 1.10 x RSS(N)' },
   });
   return cases;
@@ -89,10 +119,20 @@ export function buildCases(records) {
 /** `--cases a,b*`: comma-separated patterns; `*` is a wildcard, a pattern without one matches as a substring. */
 export function selectCases(cases, filter) {
   if (!filter) return cases;
-  const patterns = filter.split(',').map((p) => p.trim()).filter(Boolean).map((p) =>
-    p.includes('*')
-      ? new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`)
-      : { test: (id) => id.includes(p) });
+  const patterns = filter
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((p) =>
+      p.includes('*')
+        ? new RegExp(
+            `^${p
+              .split('*')
+              .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+              .join('.*')}$`,
+          )
+        : { test: (id) => id.includes(p) },
+    );
   return cases.filter((c) => patterns.some((re) => re.test(c.id)));
 }
 
@@ -101,7 +141,10 @@ export function selectCases(cases, filter) {
 
 async function generatorVersion() {
   // Any change to the generator changes its output, so it invalidates cached inputs.
-  return createHash('sha256').update(await readFile(path.join(BENCH_DIR, 'generate.mjs'))).digest('hex').slice(0, 10);
+  return createHash('sha256')
+    .update(await readFile(path.join(BENCH_DIR, 'generate.mjs')))
+    .digest('hex')
+    .slice(0, 10);
 }
 
 function inputPath(dir, vendor, records, seed, genVersion, kind) {
@@ -152,7 +195,9 @@ async function prepareInputs(cases, { inputsDir, seed, genVersion, log }) {
     if (missing.length === 0) continue;
     log(`generating ${vendor} ${n.toLocaleString('en-US')} records (${missing.join(', ')}) ...`);
     const result = await generateFiles({
-      vendor, records: n, seed,
+      vendor,
+      records: n,
+      seed,
       outputs: missing.map((kind) => ({ ...INPUT_KINDS[kind], out: inputPath(inputsDir, vendor, n, seed, genVersion, kind) })),
     });
     for (let i = 0; i < missing.length; i++) {
@@ -175,7 +220,13 @@ const running = new Set();
 function forwardInterrupts() {
   for (const sig of ['SIGINT', 'SIGTERM']) {
     process.on(sig, () => {
-      for (const pid of running) { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }
+      for (const pid of running) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
       process.exit(130);
     });
   }
@@ -190,9 +241,7 @@ function forwardInterrupts() {
 export function measure(command, args, { method, timeoutMs, cwd = ROOT, env = process.env, tmpDir }) {
   return new Promise((resolve, reject) => {
     const timeFile = path.join(tmpDir, `time-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.txt`);
-    const [file, argv] = method === 'time'
-      ? [GNU_TIME, ['-f', '%M %U %S', '-o', timeFile, command, ...args]]
-      : [command, args];
+    const [file, argv] = method === 'time' ? [GNU_TIME, ['-f', '%M %U %S', '-o', timeFile, command, ...args]] : [command, args];
     const t0 = process.hrtime.bigint();
     // detached: own process group, so a timeout can stop the command and anything it started (and nothing else).
     const child = spawn(file, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -200,8 +249,12 @@ export function measure(command, args, { method, timeoutMs, cwd = ROOT, env = pr
     let stderr = '';
     let stdout = '';
     const keepTail = (s, chunk) => (s + chunk).slice(-64 * 1024);
-    child.stderr.setEncoding('utf8').on('data', (d) => { stderr = keepTail(stderr, d); });
-    child.stdout.setEncoding('utf8').on('data', (d) => { stdout = keepTail(stdout, d); });
+    child.stderr.setEncoding('utf8').on('data', (d) => {
+      stderr = keepTail(stderr, d);
+    });
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      stdout = keepTail(stdout, d);
+    });
 
     // proc method: VmHWM is the kernel's peak-RSS counter for the process; polling only has to read it before the
     // process exits. The last poll may precede a final spike (documented as a lower bound).
@@ -217,7 +270,9 @@ export function measure(command, args, { method, timeoutMs, cwd = ROOT, env = pr
           const stat = await readFile(`/proc/${child.pid}/stat`, 'utf8');
           const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
           cpuTicks = Number(f[11]) + Number(f[12]);
-        } catch { /* exited between polls */ }
+        } catch {
+          /* exited between polls */
+        }
       };
       poll();
       poller = setInterval(poll, 10);
@@ -225,9 +280,17 @@ export function measure(command, args, { method, timeoutMs, cwd = ROOT, env = pr
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }, timeoutMs);
-    child.on('error', (err) => { clearTimeout(timer); if (poller) clearInterval(poller); reject(err); });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      if (poller) clearInterval(poller);
+      reject(err);
+    });
     child.on('close', async (code, signal) => {
       running.delete(child.pid);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -274,7 +337,8 @@ async function chooseRssMethod(requested, tmpDir) {
     if (requested === 'time') throw new Error(`--rss-method time: ${GNU_TIME} not found`);
     return { method: 'proc', note: `${GNU_TIME} not found` };
   }
-  const probe = "const b=Buffer.alloc(160e6,1);const m=/VmHWM:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status','utf8'));process.stdout.write(m[1]+' '+b[5])";
+  const probe =
+    "const b=Buffer.alloc(160e6,1);const m=/VmHWM:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status','utf8'));process.stdout.write(m[1]+' '+b[5])";
   const r = await measure(process.execPath, ['-e', probe], { method: 'time', timeoutMs: 30_000, tmpDir });
   const selfKiB = Number(r.stdout.split(' ')[0]);
   const timeKiB = r.peakRssBytes === null ? NaN : r.peakRssBytes / 1024;
@@ -289,7 +353,11 @@ async function chooseRssMethod(requested, tmpDir) {
 async function dirBytes(dir) {
   let total = 0;
   let entries;
-  try { entries = await readdir(dir, { withFileTypes: true }); } catch { return 0; }
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
   for (const e of entries) {
     const p = path.join(dir, e.name);
     total += e.isDirectory() ? await dirBytes(p) : (await stat(p)).size;
@@ -304,7 +372,10 @@ export function reportedRecords(report) {
 }
 
 function lastLine(text) {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.length ? lines[lines.length - 1] : '';
 }
 
@@ -323,15 +394,49 @@ async function runOne(c, input, ctx) {
   await mkdir(outDir, { recursive: true });
   const duckdb = c.engine === 'duckdb';
   const args = duckdb
-    ? [path.join(BENCH_DIR, 'duckdb-baseline.mjs'), '--input', input.path, '--shape', INPUT_KINDS[c.kind].shape, '--format', c.format, '--out', path.join(outDir, `messages.${c.format}`)]
-    : [ctx.bin, 'export', '--from', c.vendor, '--input', input.path, '--format', c.format, '--out', outDir, '--quiet', '--report', reportPath, ...(c.extraArgs ?? [])];
+    ? [
+        path.join(BENCH_DIR, 'duckdb-baseline.mjs'),
+        '--input',
+        input.path,
+        '--shape',
+        INPUT_KINDS[c.kind].shape,
+        '--format',
+        c.format,
+        '--out',
+        path.join(outDir, `messages.${c.format}`),
+      ]
+    : [
+        ctx.bin,
+        'export',
+        '--from',
+        c.vendor,
+        '--input',
+        input.path,
+        '--format',
+        c.format,
+        '--out',
+        outDir,
+        '--quiet',
+        '--report',
+        reportPath,
+        ...(c.extraArgs ?? []),
+      ];
   ctx.log(`running ${c.id} (${input.records.toLocaleString('en-US')} records) ...`);
   const timeoutMs = ctx.timeoutSeconds !== undefined ? ctx.timeoutSeconds * 1000 : 120_000 + input.records / 2;
   const loadAverage = os.loadavg()[0];
-  const m = await measure(process.execPath, [...(duckdb ? [] : await shebangFlags(ctx.bin)), ...args], { method: ctx.rssMethod, timeoutMs, tmpDir: ctx.tmpDir, ...(c.env ? { env: { ...process.env, ...c.env } } : {}) });
+  const m = await measure(process.execPath, [...(duckdb ? [] : await shebangFlags(ctx.bin)), ...args], {
+    method: ctx.rssMethod,
+    timeoutMs,
+    tmpDir: ctx.tmpDir,
+    ...(c.env ? { env: { ...process.env, ...c.env } } : {}),
+  });
   const outputBytes = await dirBytes(outDir);
   let report = null;
-  try { report = JSON.parse(await readFile(reportPath, 'utf8')); } catch { /* absent or not JSON: noted below */ }
+  try {
+    report = JSON.parse(await readFile(reportPath, 'utf8'));
+  } catch {
+    /* absent or not JSON: noted below */
+  }
   let error = null;
   if (m.timedOut) error = `timed out after ${(timeoutMs / 1000).toFixed(0)} s`;
   else if (m.signal) error = `killed by ${m.signal}${lastLine(m.stderr) ? `: ${lastLine(m.stderr)}` : ''}`;
@@ -347,7 +452,11 @@ async function runOne(c, input, ctx) {
     warnings.push(`chatport reported ${redacted} records redacted, input has ${input.removed} removed`);
   }
   if (!ctx.keep) await rm(outDir, { recursive: true, force: true });
-  ctx.log(error ? `  FAILED: ${error}` : `  ${m.seconds.toFixed(2)} s (cpu ${m.cpuSeconds === null ? '?' : m.cpuSeconds.toFixed(2)} s), ${Math.round(input.records / m.seconds).toLocaleString('en-US')} records/s, peak RSS ${m.peakRssBytes === null ? '?' : (m.peakRssBytes / MB).toFixed(0)} MB, load average before ${loadAverage.toFixed(1)}`);
+  ctx.log(
+    error
+      ? `  FAILED: ${error}`
+      : `  ${m.seconds.toFixed(2)} s (cpu ${m.cpuSeconds === null ? '?' : m.cpuSeconds.toFixed(2)} s), ${Math.round(input.records / m.seconds).toLocaleString('en-US')} records/s, peak RSS ${m.peakRssBytes === null ? '?' : (m.peakRssBytes / MB).toFixed(0)} MB, load average before ${loadAverage.toFixed(1)}`,
+  );
   return {
     status: error ? 'failed' : 'ok',
     error,
@@ -386,17 +495,16 @@ const fmt = (x, digits = 1) => (x === null || x === undefined || !Number.isFinit
 const fmtInt = (x) => (x === null || x === undefined ? '-' : Math.round(x).toLocaleString('en-US'));
 
 export function markdownTable(results) {
-  const rows = [
-    '| case | input MB | records | seconds | MB/s | records/s | peak RSS MB | target | met? |',
-    '|---|---:|---:|---:|---:|---:|---:|---|---|',
-  ];
+  const rows = ['| case | input MB | records | seconds | MB/s | records/s | peak RSS MB | target | met? |', '|---|---:|---:|---:|---:|---:|---:|---|---|'];
   for (const r of results) {
     const met = r.status === 'failed' ? 'FAILED' : r.status === 'skipped' ? 'skipped' : r.met ? 'yes' : 'no';
     if (r.growth) {
       const [a, b] = r.runs;
-      const rss = a && b && a.peakRssBytes && b.peakRssBytes
-        ? `${fmt(a.peakRssBytes / MB, 0)} -> ${fmt(b.peakRssBytes / MB, 0)} (x${fmt(r.growthRatio, 2)})` : '-';
-      rows.push(`| ${r.id} (N, 4N) | ${b ? fmt(b.inputBytes / MB) : '-'} | ${b ? fmtInt(b.records) : '-'} | ${b ? fmt(b.seconds, 2) : '-'} | ${b ? fmt(b.mbPerSec) : '-'} | ${b ? fmtInt(b.recordsPerSec) : '-'} | ${rss} | ${r.target.text} | ${met} |`);
+      const rss =
+        a && b && a.peakRssBytes && b.peakRssBytes ? `${fmt(a.peakRssBytes / MB, 0)} -> ${fmt(b.peakRssBytes / MB, 0)} (x${fmt(r.growthRatio, 2)})` : '-';
+      rows.push(
+        `| ${r.id} (N, 4N) | ${b ? fmt(b.inputBytes / MB) : '-'} | ${b ? fmtInt(b.records) : '-'} | ${b ? fmt(b.seconds, 2) : '-'} | ${b ? fmt(b.mbPerSec) : '-'} | ${b ? fmtInt(b.recordsPerSec) : '-'} | ${rss} | ${r.target.text} | ${met} |`,
+      );
       continue;
     }
     if (r.status !== 'ok') {
@@ -404,7 +512,9 @@ export function markdownTable(results) {
       rows.push(`| ${r.id} | ${fmt(r.inputBytes / MB)} | ${fmtInt(r.records)} | - | - | - | - | ${r.target?.text ?? 'baseline'} | ${met} |`);
       continue;
     }
-    rows.push(`| ${r.id} | ${fmt(r.inputBytes / MB)}${r.jsonBytes !== r.inputBytes && r.inputBytes ? ` (${fmt(r.jsonBytes / MB, 0)} raw)` : ''} | ${fmtInt(r.records)} | ${fmt(r.seconds, 2)} | ${fmt(r.mbPerSec)} | ${fmtInt(r.recordsPerSec)} | ${r.peakRssBytes ? fmt(r.peakRssBytes / MB, 0) : '-'} | ${r.target?.text ?? 'baseline'} | ${r.target === null ? '' : met} |`);
+    rows.push(
+      `| ${r.id} | ${fmt(r.inputBytes / MB)}${r.jsonBytes !== r.inputBytes && r.inputBytes ? ` (${fmt(r.jsonBytes / MB, 0)} raw)` : ''} | ${fmtInt(r.records)} | ${fmt(r.seconds, 2)} | ${fmt(r.mbPerSec)} | ${fmtInt(r.recordsPerSec)} | ${r.peakRssBytes ? fmt(r.peakRssBytes / MB, 0) : '-'} | ${r.target?.text ?? 'baseline'} | ${r.target === null ? '' : met} |`,
+    );
   }
   return rows.join('\n');
 }
@@ -423,16 +533,23 @@ export function ratioResults(results) {
 
 export function ratioTable(ratios) {
   const rows = ['| target (issue 11) | measured | records/s | met? |', '|---|---:|---|---|'];
-  for (const r of ratios) rows.push(`| ${r.text} | ${fmt(r.ratio, 2)}x | ${fmtInt(r.ofRecordsPerSec)} / ${fmtInt(r.overRecordsPerSec)} | ${r.met ? 'yes' : 'no'} |`);
+  for (const r of ratios)
+    rows.push(`| ${r.text} | ${fmt(r.ratio, 2)}x | ${fmtInt(r.ofRecordsPerSec)} / ${fmtInt(r.overRecordsPerSec)} | ${r.met ? 'yes' : 'no'} |`);
   return rows.join('\n');
 }
 
 function gitCommit() {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     return dirty ? `${head}+dirty` : head;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -473,7 +590,10 @@ export async function main(argv) {
       help: { type: 'boolean', default: false },
     },
   });
-  if (values.help) { process.stdout.write(USAGE + '\n'); return 0; }
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
   const records = Number(values.records);
   if (!Number.isSafeInteger(records) || records < 1) throw new Error(`--records must be a positive integer, not ${values.records}`);
   if (!['auto', 'time', 'proc'].includes(values['rss-method'])) throw new Error('--rss-method must be auto, time or proc');
@@ -484,7 +604,10 @@ export async function main(argv) {
 
   const all = buildCases(records);
   const selected = selectCases(all, values.cases);
-  if (values.list) { process.stdout.write(all.map((c) => c.id).join('\n') + '\n'); return 0; }
+  if (values.list) {
+    process.stdout.write(all.map((c) => c.id).join('\n') + '\n');
+    return 0;
+  }
   if (selected.length === 0) throw new Error(`--cases ${values.cases} matches no case (see --list)`);
   const toRun = selected.filter((c) => !c.growth || values.growth);
 
@@ -520,13 +643,18 @@ export async function main(argv) {
     if (c.growth) {
       const runs = [];
       for (const n of [c.records, c.records * 4]) {
-        runs.push(okRuns.get(runKey(c, n)) ?? await runOne(c, inputs.get(`${c.vendor}:${n}:${c.kind}`), ctx));
+        runs.push(okRuns.get(runKey(c, n)) ?? (await runOne(c, inputs.get(`${c.vendor}:${n}:${c.kind}`), ctx)));
       }
       const failed = runs.find((r) => r.status !== 'ok');
       const ratio = failed || !runs[0].peakRssBytes || !runs[1].peakRssBytes ? null : runs[1].peakRssBytes / runs[0].peakRssBytes;
       results.push({
-        ...base, growth: true, status: failed ? 'failed' : 'ok', error: failed ? failed.error : null, runs,
-        growthRatio: ratio, met: ratio === null ? null : ratio <= c.target.maxGrowth,
+        ...base,
+        growth: true,
+        status: failed ? 'failed' : 'ok',
+        error: failed ? failed.error : null,
+        runs,
+        growthRatio: ratio,
+        met: ratio === null ? null : ratio <= c.target.maxGrowth,
       });
       continue;
     }
@@ -540,13 +668,17 @@ export async function main(argv) {
   const failed = results.filter((r) => r.status === 'failed');
   const unmet = [...results.filter((r) => r.status === 'ok' && r.met === false), ...ratios.filter((r) => !r.met)];
   const notes = [];
-  notes.push(`records per input: ${records.toLocaleString('en-US')}; seed ${values.seed}; MB = 10^6 bytes; MB/s counts JSON bytes (decompressed for .gz); peak RSS via ${rss.method === 'time' ? 'GNU time' : '/proc VmHWM polling'}.`);
+  notes.push(
+    `records per input: ${records.toLocaleString('en-US')}; seed ${values.seed}; MB = 10^6 bytes; MB/s counts JSON bytes (decompressed for .gz); peak RSS via ${rss.method === 'time' ? 'GNU time' : '/proc VmHWM polling'}.`,
+  );
   if (records < 200_000) notes.push('small run: process start-up dominates the timings, so the target column is not meaningful (smoke test).');
   // Other processes on the machine inflate wall time but hardly the process's own CPU time: say so per case.
   const busyLoad = os.cpus().length * 0.5;
   for (const r of results.flatMap((x) => (x.runs ? x.runs.map((run) => ({ ...run, id: x.id })) : [x]))) {
     if (r.status === 'ok' && r.loadAverageBefore > busyLoad) {
-      notes.push(`busy machine during ${r.id} (${r.records}): load average ${r.loadAverageBefore.toFixed(1)} on ${os.cpus().length} CPUs before it ran; wall ${r.seconds.toFixed(1)} s vs cpu ${r.cpuSeconds === null ? '?' : r.cpuSeconds.toFixed(1)} s. Re-run on an idle machine before comparing.`);
+      notes.push(
+        `busy machine during ${r.id} (${r.records}): load average ${r.loadAverageBefore.toFixed(1)} on ${os.cpus().length} CPUs before it ran; wall ${r.seconds.toFixed(1)} s vs cpu ${r.cpuSeconds === null ? '?' : r.cpuSeconds.toFixed(1)} s. Re-run on an idle machine before comparing.`,
+      );
     }
   }
   for (const r of failed) notes.push(`FAILED ${r.id}: ${r.error}`);
@@ -557,8 +689,13 @@ export async function main(argv) {
   const doc = {
     generatedAt: new Date().toISOString(),
     environment: {
-      node: process.version, platform: `${os.platform()} ${os.release()}`, arch: os.arch(),
-      cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, totalMemBytes: os.totalmem(), commit: gitCommit(),
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+      arch: os.arch(),
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? null,
+      totalMemBytes: os.totalmem(),
+      commit: gitCommit(),
     },
     options: { records, seed: values.seed, cases: values.cases ?? null, growth: values.growth, generatorVersion: genVersion },
     rss: { method: rss.method, note: rss.note },
@@ -584,17 +721,33 @@ async function warehouse(values, records) {
   if (!existsSync(bin)) throw new Error(`${bin} not found: run \`npm run build\` first (npm run bench does)`);
   const outDir = path.resolve(values['out-dir']);
   const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
-  const r = await warehouseBench({ records, changed: Math.min(changed, records), codecs: ['snappy', 'zstd', 'gzip', 'none'], outDir, bin, seed: values.seed, log });
+  const r = await warehouseBench({
+    records,
+    changed: Math.min(changed, records),
+    codecs: ['snappy', 'zstd', 'gzip', 'none'],
+    outDir,
+    bin,
+    seed: values.seed,
+    log,
+  });
   process.stdout.write(`Parquet size vs DuckDB's COPY, ${records.toLocaleString('en-US')} Dashly records\n\n${sizeTable(r.sizes)}\n\n`);
   process.stdout.write(`Merge cost\n\n${mergeTable(r.merge)}\n`);
   if (records < 200_000) process.stdout.write('\n- small run: start-up dominates the timings; sizes are meaningful, seconds are not (smoke test).\n');
-  await writeFile(path.join(outDir, 'warehouse-results.json'), JSON.stringify({ generatedAt: new Date().toISOString(), node: process.version, commit: gitCommit(), records, changed, ...r }, null, 2) + '\n');
+  await writeFile(
+    path.join(outDir, 'warehouse-results.json'),
+    JSON.stringify({ generatedAt: new Date().toISOString(), node: process.version, commit: gitCommit(), records, changed, ...r }, null, 2) + '\n',
+  );
   return 0;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err) => {
-    process.stderr.write(`bench: ${err.message}\n`);
-    process.exitCode = 2;
-  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`bench: ${err.message}\n`);
+      process.exitCode = 2;
+    },
+  );
 }

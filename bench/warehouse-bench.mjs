@@ -65,7 +65,12 @@ export async function parquetSizes({ bin, input, codecs, workDir, ctx, db }) {
   for (const codec of codecs) {
     const out = path.join(workDir, `ours-${codec}`);
     await rm(out, { recursive: true, force: true });
-    const m = await run(bin, ['export', '--from', 'dashly', '--input', input, '--format', 'parquet', '--compression', codec, '--out', out, '--quiet'], ctx, `export --compression ${codec}`);
+    const m = await run(
+      bin,
+      ['export', '--from', 'dashly', '--input', input, '--format', 'parquet', '--compression', codec, '--out', out, '--quiet'],
+      ctx,
+      `export --compression ${codec}`,
+    );
     let ours = 0;
     let duck = 0;
     const perTable = {};
@@ -89,21 +94,53 @@ export async function parquetSizes({ bin, input, codecs, workDir, ctx, db }) {
 export async function mergeCost({ bin, input, changed, workDir, ctx, db }) {
   const dataset = path.join(workDir, 'dataset');
   await rm(dataset, { recursive: true, force: true });
-  const build = await run(bin, ['export', '--from', 'dashly', '--input', input, '--format', 'parquet', '--dataset', dataset, '--quiet'], ctx, 'building the dataset');
+  const build = await run(
+    bin,
+    ['export', '--from', 'dashly', '--input', input, '--format', 'parquet', '--dataset', dataset, '--quiet'],
+    ctx,
+    'building the dataset',
+  );
   const glob = path.join(dataset, 'messages', '**', '*.parquet');
-  const count = async () => Number((await (await db.runAndReadAll(`SELECT count(*) AS n, count(DISTINCT (conversation_id, message_id)) AS k FROM read_parquet(${sql(glob)}, hive_partitioning = true)`)).getRowObjects())[0].n);
+  const count = async () =>
+    Number(
+      (
+        await (
+          await db.runAndReadAll(
+            `SELECT count(*) AS n, count(DISTINCT (conversation_id, message_id)) AS k FROM read_parquet(${sql(glob)}, hive_partitioning = true)`,
+          )
+        ).getRowObjects()
+      )[0].n,
+    );
   const before = await count();
   const changedInput = path.join(workDir, 'changed.jsonl');
   const k = await changedCopies(input, changedInput, changed);
   const report = path.join(workDir, 'merge-report.json');
-  const merge = await run(bin, ['export', '--from', 'dashly', '--input', changedInput, '--format', 'parquet', '--dataset', dataset, '--quiet', '--report', report], ctx, 'the merge');
+  const merge = await run(
+    bin,
+    ['export', '--from', 'dashly', '--input', changedInput, '--format', 'parquet', '--dataset', dataset, '--quiet', '--report', report],
+    ctx,
+    'the merge',
+  );
   const after = await count();
-  const keys = Number((await (await db.runAndReadAll(`SELECT count(DISTINCT (conversation_id, message_id)) AS k FROM read_parquet(${sql(glob)}, hive_partitioning = true)`)).getRowObjects())[0].k);
+  const keys = Number(
+    (
+      await (
+        await db.runAndReadAll(`SELECT count(DISTINCT (conversation_id, message_id)) AS k FROM read_parquet(${sql(glob)}, hive_partitioning = true)`)
+      ).getRowObjects()
+    )[0].k,
+  );
   const summary = JSON.parse(await readFile(report, 'utf8')).dataset ?? null;
   await rm(dataset, { recursive: true, force: true });
   return {
-    datasetRows: before, changedRecords: k, rowsAfter: after, distinctKeysAfter: keys,
-    buildSeconds: build.seconds, mergeSeconds: merge.seconds, mergeCpuSeconds: merge.cpuSeconds, mergePeakRssBytes: merge.peakRssBytes, dataset: summary,
+    datasetRows: before,
+    changedRecords: k,
+    rowsAfter: after,
+    distinctKeysAfter: keys,
+    buildSeconds: build.seconds,
+    mergeSeconds: merge.seconds,
+    mergeCpuSeconds: merge.cpuSeconds,
+    mergePeakRssBytes: merge.peakRssBytes,
+    dataset: summary,
   };
 }
 
@@ -112,8 +149,12 @@ const fmt = (x, d = 2) => (x === null || x === undefined || !Number.isFinite(x) 
 export function sizeTable(rows) {
   const lines = ['| codec | chatport MB | DuckDB COPY MB | ratio (<= 1.10) | per table | export s (cpu s) |', '|---|---:|---:|---:|---|---:|'];
   for (const r of rows) {
-    const per = Object.entries(r.perTable).map(([t, v]) => `${t} ${fmt(v.ratio)}`).join(', ');
-    lines.push(`| ${r.codec} | ${fmt(r.chatportBytes / MB)} | ${fmt(r.duckdbBytes / MB)} | ${fmt(r.ratio)} | ${per} | ${fmt(r.seconds)} (${fmt(r.cpuSeconds)}) |`);
+    const per = Object.entries(r.perTable)
+      .map(([t, v]) => `${t} ${fmt(v.ratio)}`)
+      .join(', ');
+    lines.push(
+      `| ${r.codec} | ${fmt(r.chatportBytes / MB)} | ${fmt(r.duckdbBytes / MB)} | ${fmt(r.ratio)} | ${per} | ${fmt(r.seconds)} (${fmt(r.cpuSeconds)}) |`,
+    );
   }
   return lines.join('\n');
 }

@@ -30,7 +30,17 @@ function luhnDigit(body) {
   return String((10 - (sum % 10)) % 10);
 }
 function card() {
-  const [prefix, len] = pick([['4', 16], ['4', 16], ['51', 16], ['55', 16], ['2221', 16], ['34', 15], ['37', 15], ['6011', 16], ['3530', 16]]);
+  const [prefix, len] = pick([
+    ['4', 16],
+    ['4', 16],
+    ['51', 16],
+    ['55', 16],
+    ['2221', 16],
+    ['34', 15],
+    ['37', 15],
+    ['6011', 16],
+    ['3530', 16],
+  ]);
   const body = prefix + digits(len - prefix.length - 1);
   const n = body + luhnDigit(body);
   const style = pick(['plain', 'space', 'dash']);
@@ -73,7 +83,18 @@ function phone(country) {
     return { value: style === 'intl' ? p.formatInternational() : style === 'e164' ? p.number : p.formatNational(), national: style === 'national' };
   }
 }
-const NAMES = ['anna.schmidt', 'jean.dupont', 'maria_garcia', 'luca.rossi', 'j.smith+shop', 'müller.jörg', 'ivan.petrov', 'tanaka', 'piet.de.vries', 'kowalski'];
+const NAMES = [
+  'anna.schmidt',
+  'jean.dupont',
+  'maria_garcia',
+  'luca.rossi',
+  'j.smith+shop',
+  'müller.jörg',
+  'ivan.petrov',
+  'tanaka',
+  'piet.de.vries',
+  'kowalski',
+];
 const DOMAINS = ['example.com', 'mail.de', 'exemple.fr', 'correo.es', 'posta.it', 'firma.pl', 'почта.рф', 'example.co.jp', 'voorbeeld.nl', 'exemplo.com.br'];
 const email = () => `${pick(NAMES)}${rnd() < 0.3 ? digits(2) : ''}@${pick(DOMAINS)}`;
 const ipv4 = () => `${1 + Math.floor(rnd() * 223)}.${Math.floor(rnd() * 256)}.${Math.floor(rnd() * 256)}.${1 + Math.floor(rnd() * 254)}`;
@@ -106,16 +127,91 @@ const LOOKALIKES = [
 ];
 
 const LANGS = {
-  en: { country: 'US', pii: ['Hi, you can reach me at {x}, thanks!', 'My details: {x}. Order {k} still missing.', 'Please refund to {x} (order {k}).', 'Sent from {x} on {k}.'], plain: ['Order {k} arrived broken, shipped {k2}.', 'The app v{k} crashes at {k2}.', 'Invoice {k} shows {k2}, is that right?'] },
-  de: { country: 'DE', pii: ['Hallo, erreichbar unter {x}, danke!', 'Meine Daten: {x}. Bestellung {k} fehlt noch.', 'Bitte auf {x} zurückzahlen (Bestellung {k}).', 'Gesendet von {x} am {k}.'], plain: ['Bestellung {k} kam kaputt an, Versand am {k2}.', 'Die App stürzt bei {k} ab, um {k2}.', 'Rechnung {k} zeigt {k2}, stimmt das?'] },
-  fr: { country: 'FR', pii: ['Bonjour, contactez-moi au {x}, merci !', 'Mes coordonnées : {x}. Commande {k} toujours absente.', 'Merci de rembourser sur {x} (commande {k}).', 'Envoyé depuis {x} le {k}.'], plain: ['La commande {k} est arrivée cassée, expédiée le {k2}.', "L'appli plante à {k}, vers {k2}.", 'La facture {k} indique {k2}, est-ce correct ?'] },
-  es: { country: 'ES', pii: ['Hola, escríbeme a {x}, ¡gracias!', 'Mis datos: {x}. El pedido {k} no ha llegado.', 'Devolved el dinero a {x} (pedido {k}).', 'Enviado desde {x} el {k}.'], plain: ['El pedido {k} llegó roto, enviado el {k2}.', 'La app falla en {k} a las {k2}.', 'La factura {k} muestra {k2}, ¿es correcto?'] },
-  it: { country: 'IT', pii: ['Ciao, contattami a {x}, grazie!', 'I miei dati: {x}. Ordine {k} ancora mancante.', 'Rimborsate su {x} (ordine {k}).', 'Inviato da {x} il {k}.'], plain: ["L'ordine {k} è arrivato rotto, spedito il {k2}.", "L'app si blocca a {k} alle {k2}.", 'La fattura {k} riporta {k2}, è giusto?'] },
-  pt: { country: 'BR', pii: ['Olá, me chame em {x}, obrigado!', 'Meus dados: {x}. Pedido {k} não chegou.', 'Reembolsem para {x} (pedido {k}).', 'Enviado de {x} em {k}.'], plain: ['O pedido {k} chegou quebrado, enviado em {k2}.', 'O app trava em {k} às {k2}.', 'A fatura {k} mostra {k2}, está certo?'] },
-  nl: { country: 'NL', pii: ['Hoi, bereikbaar via {x}, bedankt!', 'Mijn gegevens: {x}. Bestelling {k} ontbreekt nog.', 'Graag terugstorten op {x} (bestelling {k}).', 'Verstuurd vanaf {x} op {k}.'], plain: ['Bestelling {k} kwam kapot aan, verzonden op {k2}.', 'De app crasht bij {k} om {k2}.', 'Factuur {k} toont {k2}, klopt dat?'] },
-  pl: { country: 'PL', pii: ['Cześć, pisz na {x}, dzięki!', 'Moje dane: {x}. Zamówienie {k} nadal nie dotarło.', 'Proszę o zwrot na {x} (zamówienie {k}).', 'Wysłane z {x} dnia {k}.'], plain: ['Zamówienie {k} przyszło uszkodzone, wysłane {k2}.', 'Aplikacja pada przy {k} o {k2}.', 'Faktura {k} pokazuje {k2}, czy to dobrze?'] },
-  ru: { country: 'RU', pii: ['Здравствуйте, пишите на {x}, спасибо!', 'Мои данные: {x}. Заказ {k} так и не пришёл.', 'Верните деньги на {x} (заказ {k}).', 'Отправлено с {x} {k}.'], plain: ['Заказ {k} пришёл сломанным, отправлен {k2}.', 'Приложение падает на {k} в {k2}.', 'В счёте {k} указано {k2}, это верно?'] },
-  ja: { country: 'JP', pii: ['こんにちは、{x} までご連絡ください。', '私の情報：{x}。注文 {k} がまだ届きません。', '{x} に返金してください（注文 {k}）。', '{x} から {k} に送信。'], plain: ['注文 {k} が壊れて届きました。発送日 {k2}。', 'アプリが {k} で落ちます（{k2}）。', '請求書 {k} に {k2} とありますが正しいですか？'] },
+  en: {
+    country: 'US',
+    pii: ['Hi, you can reach me at {x}, thanks!', 'My details: {x}. Order {k} still missing.', 'Please refund to {x} (order {k}).', 'Sent from {x} on {k}.'],
+    plain: ['Order {k} arrived broken, shipped {k2}.', 'The app v{k} crashes at {k2}.', 'Invoice {k} shows {k2}, is that right?'],
+  },
+  de: {
+    country: 'DE',
+    pii: [
+      'Hallo, erreichbar unter {x}, danke!',
+      'Meine Daten: {x}. Bestellung {k} fehlt noch.',
+      'Bitte auf {x} zurückzahlen (Bestellung {k}).',
+      'Gesendet von {x} am {k}.',
+    ],
+    plain: ['Bestellung {k} kam kaputt an, Versand am {k2}.', 'Die App stürzt bei {k} ab, um {k2}.', 'Rechnung {k} zeigt {k2}, stimmt das?'],
+  },
+  fr: {
+    country: 'FR',
+    pii: [
+      'Bonjour, contactez-moi au {x}, merci !',
+      'Mes coordonnées : {x}. Commande {k} toujours absente.',
+      'Merci de rembourser sur {x} (commande {k}).',
+      'Envoyé depuis {x} le {k}.',
+    ],
+    plain: ['La commande {k} est arrivée cassée, expédiée le {k2}.', "L'appli plante à {k}, vers {k2}.", 'La facture {k} indique {k2}, est-ce correct ?'],
+  },
+  es: {
+    country: 'ES',
+    pii: [
+      'Hola, escríbeme a {x}, ¡gracias!',
+      'Mis datos: {x}. El pedido {k} no ha llegado.',
+      'Devolved el dinero a {x} (pedido {k}).',
+      'Enviado desde {x} el {k}.',
+    ],
+    plain: ['El pedido {k} llegó roto, enviado el {k2}.', 'La app falla en {k} a las {k2}.', 'La factura {k} muestra {k2}, ¿es correcto?'],
+  },
+  it: {
+    country: 'IT',
+    pii: ['Ciao, contattami a {x}, grazie!', 'I miei dati: {x}. Ordine {k} ancora mancante.', 'Rimborsate su {x} (ordine {k}).', 'Inviato da {x} il {k}.'],
+    plain: ["L'ordine {k} è arrivato rotto, spedito il {k2}.", "L'app si blocca a {k} alle {k2}.", 'La fattura {k} riporta {k2}, è giusto?'],
+  },
+  pt: {
+    country: 'BR',
+    pii: ['Olá, me chame em {x}, obrigado!', 'Meus dados: {x}. Pedido {k} não chegou.', 'Reembolsem para {x} (pedido {k}).', 'Enviado de {x} em {k}.'],
+    plain: ['O pedido {k} chegou quebrado, enviado em {k2}.', 'O app trava em {k} às {k2}.', 'A fatura {k} mostra {k2}, está certo?'],
+  },
+  nl: {
+    country: 'NL',
+    pii: [
+      'Hoi, bereikbaar via {x}, bedankt!',
+      'Mijn gegevens: {x}. Bestelling {k} ontbreekt nog.',
+      'Graag terugstorten op {x} (bestelling {k}).',
+      'Verstuurd vanaf {x} op {k}.',
+    ],
+    plain: ['Bestelling {k} kwam kapot aan, verzonden op {k2}.', 'De app crasht bij {k} om {k2}.', 'Factuur {k} toont {k2}, klopt dat?'],
+  },
+  pl: {
+    country: 'PL',
+    pii: [
+      'Cześć, pisz na {x}, dzięki!',
+      'Moje dane: {x}. Zamówienie {k} nadal nie dotarło.',
+      'Proszę o zwrot na {x} (zamówienie {k}).',
+      'Wysłane z {x} dnia {k}.',
+    ],
+    plain: ['Zamówienie {k} przyszło uszkodzone, wysłane {k2}.', 'Aplikacja pada przy {k} o {k2}.', 'Faktura {k} pokazuje {k2}, czy to dobrze?'],
+  },
+  ru: {
+    country: 'RU',
+    pii: [
+      'Здравствуйте, пишите на {x}, спасибо!',
+      'Мои данные: {x}. Заказ {k} так и не пришёл.',
+      'Верните деньги на {x} (заказ {k}).',
+      'Отправлено с {x} {k}.',
+    ],
+    plain: ['Заказ {k} пришёл сломанным, отправлен {k2}.', 'Приложение падает на {k} в {k2}.', 'В счёте {k} указано {k2}, это верно?'],
+  },
+  ja: {
+    country: 'JP',
+    pii: [
+      'こんにちは、{x} までご連絡ください。',
+      '私の情報：{x}。注文 {k} がまだ届きません。',
+      '{x} に返金してください（注文 {k}）。',
+      '{x} から {k} に送信。',
+    ],
+    plain: ['注文 {k} が壊れて届きました。発送日 {k2}。', 'アプリが {k} で落ちます（{k2}）。', '請求書 {k} に {k2} とありますが正しいですか？'],
+  },
 };
 
 const lines = [];

@@ -13,7 +13,10 @@ const arg = (name) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const regions = (arg('--regions') ?? '').split(',').filter(Boolean);
-const corpus = readFileSync(new URL('./corpus.jsonl', import.meta.url), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const corpus = readFileSync(new URL('./corpus.jsonl', import.meta.url), 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l));
 const settings = { kinds: new Set(PII_KINDS), phoneRegions: regions };
 
 export function measure(mask) {
@@ -49,17 +52,25 @@ export function measure(mask) {
 function print(title, r) {
   console.log(`\n${title}`);
   for (const [k, v] of Object.entries(r.per)) console.log(`  ${k.padEnd(6)} recall ${v.found}/${v.planted} (${((100 * v.found) / v.planted).toFixed(1)}%)`);
-  console.log(`  look-alikes masked (false positives): ${r.lookalikesLost}/${r.lookalikes}; messages without PII changed: ${r.cleanChanged}/${r.cleanMessages}`);
+  console.log(
+    `  look-alikes masked (false positives): ${r.lookalikesLost}/${r.lookalikes}; messages without PII changed: ${r.cleanChanged}/${r.cleanMessages}`,
+  );
   for (const m of r.misses.slice(0, 8)) console.log(`    missed ${m}`);
   for (const f of r.falsePositives.slice(0, 8)) console.log(`    false positive ${f}`);
 }
 
-print(`chatport maskText, phone regions: ${regions.join(',') || 'none (international numbers only)'}`, measure((t) => maskText(t, settings)));
+print(
+  `chatport maskText, phone regions: ${regions.join(',') || 'none (international numbers only)'}`,
+  measure((t) => maskText(t, settings)),
+);
 
 // throughput: the corpus repeated, texts as a message's text column would hold them
 const texts = corpus.map((m) => m.text);
 const plain = ['Thanks, that worked!', 'Can you check my order please?', 'Bonjour, le colis est arrivé.', 'Danke für die schnelle Hilfe.'];
-for (const [name, sample] of [['corpus (half with PII, all with digits)', texts], ['plain chat lines without digits or @', plain]]) {
+for (const [name, sample] of [
+  ['corpus (half with PII, all with digits)', texts],
+  ['plain chat lines without digits or @', plain],
+]) {
   const n = 20000;
   const start = process.hrtime.bigint();
   for (let i = 0; i < n; i++) maskText(sample[i % sample.length], settings);

@@ -64,9 +64,27 @@ export function* messageBatches(total: number, batchSize = 1000, seed = 42): Gen
         visibility: kind === 'note' ? 'internal' : 'public',
         language: r() < 0.3 ? 'en' : null,
         recipients: null,
-        payload: hasPayload ? { buttons: [{ title: 'Yes', value: 'y' }, { title: 'No', value: 'n' }], v: 2 } : null,
+        payload: hasPayload
+          ? {
+              buttons: [
+                { title: 'Yes', value: 'y' },
+                { title: 'No', value: 'n' },
+              ],
+              v: 2,
+            }
+          : null,
         attachments: hasAttachment
-          ? [{ id: new LosslessNumber('18446744073709551615'), name: 'photo.jpg', mime_type: 'image/jpeg', size: 123456, url: 'https://files.example/abc/photo.jpg', created_at: null, extra: null }]
+          ? [
+              {
+                id: new LosslessNumber('18446744073709551615'),
+                name: 'photo.jpg',
+                mime_type: 'image/jpeg',
+                size: 123456,
+                url: 'https://files.example/abc/photo.jpg',
+                created_at: null,
+                extra: null,
+              },
+            ]
           : null,
         redacted: false,
         source_type: kind === 'note' ? 'note' : 'reply_user',

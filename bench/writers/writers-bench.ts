@@ -72,7 +72,13 @@ const parquetjsLite: Runner = async (rows, path) => {
   const moduleName: string = 'parquetjs-lite'; // not typed; only this benchmark uses it
   const parquet = ((await import(moduleName)) as { default: unknown }).default as {
     ParquetSchema: new (fields: Record<string, unknown>) => unknown;
-    ParquetWriter: { openFile(schema: unknown, path: string, opts?: unknown): Promise<{ appendRow(r: Row): Promise<void>; close(): Promise<void>; setRowGroupSize(n: number): void }> };
+    ParquetWriter: {
+      openFile(
+        schema: unknown,
+        path: string,
+        opts?: unknown,
+      ): Promise<{ appendRow(r: Row): Promise<void>; close(): Promise<void>; setRowGroupSize(n: number): void }>;
+    };
   };
   const fields: Record<string, unknown> = {};
   const types = { string: 'UTF8', timestamp: 'TIMESTAMP_MICROS', boolean: 'BOOLEAN', integer: 'INT64', json: 'JSON' };
@@ -182,7 +188,12 @@ async function countRows(path: string, ext: string): Promise<number> {
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
-  const from = ext === 'parquet' ? `read_parquet('${path}')` : ext === 'csv' ? `read_csv('${path}', header=true, all_varchar=true)` : `read_json('${path}', format='newline_delimited', records=true)`;
+  const from =
+    ext === 'parquet'
+      ? `read_parquet('${path}')`
+      : ext === 'csv'
+        ? `read_csv('${path}', header=true, all_varchar=true)`
+        : `read_json('${path}', format='newline_delimited', records=true)`;
   const r = await conn.runAndReadAll(`select count(*)::bigint as n from ${from}`);
   return Number(r.getRowObjects()[0]!.n);
 }
@@ -229,7 +240,11 @@ async function main(): Promise<void> {
       results.set(name, [...(results.get(name) ?? []), m]);
     }
   }
-  console.log(`${rows} rows, best of ${rounds} interleaved rounds; load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `${rows} rows, best of ${rounds} interleaved rounds; load average at the end: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   console.log(`| candidate | wall s | CPU s | main-thread s | k rows/CPU-s | peak RSS MB | output MB |`);
   console.log(`|---|---|---|---|---|---|---|`);
   for (const name of names) {

@@ -21,7 +21,8 @@ export const DATASET_EXAMPLES: [string, string][] = [
 ];
 
 export function checkDatasetOptions(a: DatasetArgs): void {
-  if (a.action !== 'show') throw new ChatportError('CONFIG_BAD_OPTION', `unknown dataset action ${JSON.stringify(a.action)}; the action is show (chatport dataset show DIR)`, 'cli');
+  if (a.action !== 'show')
+    throw new ChatportError('CONFIG_BAD_OPTION', `unknown dataset action ${JSON.stringify(a.action)}; the action is show (chatport dataset show DIR)`, 'cli');
 }
 
 export const DATASET_RUN: CommandRun<DatasetArgs> = {

@@ -40,14 +40,20 @@ export const EXPORT_OPTIONS = {
   out: { kind: 'string', alias: 'o', describe: 'Output directory (created if missing): its table files are replaced by this run. Give --out or --dataset' },
   dataset: {
     kind: 'string',
-    describe: 'Merge the run into a dataset directory that earlier runs built (created if missing): day partitions, one row per key, removed parts erased from earlier files, committed atomically (docs/datasets.md)',
+    describe:
+      'Merge the run into a dataset directory that earlier runs built (created if missing): day partitions, one row per key, removed parts erased from earlier files, committed atomically (docs/datasets.md)',
   },
   compression: {
     kind: 'choice',
     choices: ['snappy', 'zstd', 'gzip', 'none'],
     describe: 'Parquet: the page codec (default snappy; zstd is smaller, gzip the most widely read). JSONL and CSV datasets: gzip or none (default)',
   },
-  'on-error': { kind: 'choice', choices: ['fail', 'skip'], default: 'fail', describe: 'fail: stop at the first bad record; skip: write it to OUT/rejects.jsonl and go on' },
+  'on-error': {
+    kind: 'choice',
+    choices: ['fail', 'skip'],
+    default: 'fail',
+    describe: 'fail: stop at the first bad record; skip: write it to OUT/rejects.jsonl and go on',
+  },
   report: { kind: 'string', describe: 'Also write the run summary as JSON to this file, on failure too (with the error)' },
   quiet: { kind: 'bool', alias: 'q', describe: 'No progress and no summary on stderr (errors are still printed)' },
   'csv-raw': { kind: 'bool', describe: 'With --format csv: do not neutralise cells that start with = + - @ TAB CR (for machine loads)' },
@@ -57,7 +63,8 @@ export const EXPORT_OPTIONS = {
     min: 1,
     max: 32,
     default: defaultThreads(),
-    describe: 'Worker threads that parse, map and encode records (default: the CPU cores, at most 4). 1: all on the main thread, ~100 MB less memory; use it when the other cores are busy. Output is the same for any number',
+    describe:
+      'Worker threads that parse, map and encode records (default: the CPU cores, at most 4). 1: all on the main thread, ~100 MB less memory; use it when the other cores are busy. Output is the same for any number',
   },
   ...PRIVACY_OPTIONS,
 } as const satisfies OptionSpec;
@@ -74,11 +81,17 @@ export const EXPORT_EXAMPLES: [string, string][] = [
 /** Combinations of options that single values cannot show. */
 export function checkExportOptions(a: ExportArgs): void {
   if (a.csvRaw && a.format !== 'csv') throw new ChatportError('CONFIG_BAD_OPTION', `--csv-raw applies to --format csv only (the format is ${a.format})`, 'cli');
-  if ((a.out === undefined) === (a.dataset === undefined)) throw new ChatportError('CONFIG_BAD_OPTION', 'give either --out (replace the table files) or --dataset (merge into a dataset), one of them', 'cli');
+  if ((a.out === undefined) === (a.dataset === undefined))
+    throw new ChatportError('CONFIG_BAD_OPTION', 'give either --out (replace the table files) or --dataset (merge into a dataset), one of them', 'cli');
   if (a.compression !== undefined && a.format !== 'parquet' && a.compression !== 'none' && !(a.compression === 'gzip' && a.dataset !== undefined)) {
-    throw new ChatportError('CONFIG_BAD_OPTION', `--compression ${a.compression} applies to --format parquet (snappy, zstd, gzip, none), or gzip to a JSONL or CSV --dataset`, 'cli');
+    throw new ChatportError(
+      'CONFIG_BAD_OPTION',
+      `--compression ${a.compression} applies to --format parquet (snappy, zstd, gzip, none), or gzip to a JSONL or CSV --dataset`,
+      'cli',
+    );
   }
-  if (a.dataset !== undefined && a.csvRaw) throw new ChatportError('CONFIG_BAD_OPTION', 'a CSV dataset is always written raw (for machine loads); --csv-raw is for --out', 'cli');
+  if (a.dataset !== undefined && a.csvRaw)
+    throw new ChatportError('CONFIG_BAD_OPTION', 'a CSV dataset is always written raw (for machine loads); --csv-raw is for --out', 'cli');
 }
 
 /** Every file an export could write into its output directory: a table in any format, and the rejects. */
@@ -98,7 +111,11 @@ function checkReportAgainstTables(args: ExportArgs, mapping: CompiledMapping): v
   for (const t of mapping.outputTables) {
     for (const w of Object.values(WRITERS)) {
       if (path.resolve(args.out, `${t.name}${w.extension}`) === report) {
-        throw new ChatportError('CONFIG_BAD_OPTION', `--report ${args.report} is a file the run writes (the ${t.name} table of the mapping); choose another path`, 'cli');
+        throw new ChatportError(
+          'CONFIG_BAD_OPTION',
+          `--report ${args.report} is a file the run writes (the ${t.name} table of the mapping); choose another path`,
+          'cli',
+        );
       }
     }
   }
@@ -106,8 +123,15 @@ function checkReportAgainstTables(args: ExportArgs, mapping: CompiledMapping): v
 
 export const EXPORT_RUN: CommandRun<ExportArgs> = {
   name: 'export',
-  reportGuard: (a) => ({ outDir: (a.out ?? a.dataset)!, inputs: a.input, files: [...mappingFileGuard(a.from), ...(a.out !== undefined ? exportOutputFiles(a.out) : [])] }),
-  interrupted: (a) => (a.out !== undefined ? `temporary files removed, earlier outputs in ${a.out} untouched` : `temporary files removed, the dataset ${a.dataset!} as its last committed run left it`),
+  reportGuard: (a) => ({
+    outDir: (a.out ?? a.dataset)!,
+    inputs: a.input,
+    files: [...mappingFileGuard(a.from), ...(a.out !== undefined ? exportOutputFiles(a.out) : [])],
+  }),
+  interrupted: (a) =>
+    a.out !== undefined
+      ? `temporary files removed, earlier outputs in ${a.out} untouched`
+      : `temporary files removed, the dataset ${a.dataset!} as its last committed run left it`,
   run: exportCommand,
 };
 
@@ -121,7 +145,13 @@ export async function exportCommand(args: ExportArgs, ctx: RunContext): Promise<
   const where = args.out !== undefined ? { out: args.out } : { dataset: args.dataset! };
   // before any work: a missing key fails at once
   const privacy = privacySettingsFrom(args, process.env);
-  ctx.setReportDetails(() => ({ vendor: mapping?.vendor ?? null, format: args.format, ...where, ...stats.toJSON({ finished }), ...(args.dataset !== undefined ? { dataset: dataset && datasetReport(dataset) } : {}) }));
+  ctx.setReportDetails(() => ({
+    vendor: mapping?.vendor ?? null,
+    format: args.format,
+    ...where,
+    ...stats.toJSON({ finished }),
+    ...(args.dataset !== undefined ? { dataset: dataset && datasetReport(dataset) } : {}),
+  }));
   mapping = await loadMapping(args.from);
   checkReportAgainstTables(args, mapping);
   // never read this run's own outputs (a second run with --out inside an input directory)
@@ -146,7 +176,7 @@ export async function exportCommand(args: ExportArgs, ctx: RunContext): Promise<
         })
       ).dataset;
     } else {
-        await runExport({
+      await runExport({
         mapping,
         sources,
         format: args.format,

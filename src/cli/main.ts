@@ -98,8 +98,7 @@ export async function main(argv: string[], io: CommandIO = processIO()): Promise
 }
 
 export type ParsedCommandLine =
-  | { readonly kind: 'exit'; readonly code: number }
-  | { readonly kind: 'run'; readonly def: CommandDef<OptionSpec>; readonly values: OptionValues<OptionSpec> };
+  { readonly kind: 'exit'; readonly code: number } | { readonly kind: 'run'; readonly def: CommandDef<OptionSpec>; readonly values: OptionValues<OptionSpec> };
 
 /**
  * argv to a command and its validated options, before any work; or an exit code when there is nothing to run
@@ -159,14 +158,19 @@ export async function parseCommandLine(argv: readonly string[], printer: Printer
   if (!picked) {
     if (parsed.help || parsed.version) return { kind: 'exit', code: 0 }; // yargs printed them
     const word = (parsed._ as unknown[])[0];
-    const message = word === undefined ? 'give a command: export, validate, migrate, dataset or sync' : `unknown command ${JSON.stringify(String(word))}; the commands are export, validate, migrate, dataset and sync`;
+    const message =
+      word === undefined
+        ? 'give a command: export, validate, migrate, dataset or sync'
+        : `unknown command ${JSON.stringify(String(word))}; the commands are export, validate, migrate, dataset and sync`;
     return exit(new ChatportError('CONFIG_BAD_OPTION', message, 'cli'));
   }
   const { def, args } = picked;
   if (args.help || args.version) return { kind: 'exit', code: 0 };
   try {
     const words = def.words ?? [];
-    for (const w of words) if (args[w] === undefined) throw new ChatportError('CONFIG_BAD_OPTION', `missing ${w} (chatport ${def.name} ${words.map((x) => x.toUpperCase()).join(' ')})`, 'cli');
+    for (const w of words)
+      if (args[w] === undefined)
+        throw new ChatportError('CONFIG_BAD_OPTION', `missing ${w} (chatport ${def.name} ${words.map((x) => x.toUpperCase()).join(' ')})`, 'cli');
     const named = Object.fromEntries(words.map((w) => [w, String(args[w])]));
     const rest = Object.fromEntries(Object.entries(args).filter(([k]) => !words.includes(k)));
     const values = { ...readOptions(def.options, rest, (args._ as unknown[]).slice(def.name.split(' ').length), argv), ...named };

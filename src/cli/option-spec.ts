@@ -13,13 +13,25 @@ interface BaseDef {
 }
 
 export type OptionDef =
-  | (BaseDef & { readonly kind: 'string'; readonly required?: boolean; readonly default?: string; readonly pattern?: { readonly re: RegExp; readonly what: string } })
+  | (BaseDef & {
+      readonly kind: 'string';
+      readonly required?: boolean;
+      readonly default?: string;
+      readonly pattern?: { readonly re: RegExp; readonly what: string };
+    })
   /** Repeatable: `--input a b` and `--input a --input b` both give [a, b]. */
   | (BaseDef & { readonly kind: 'list'; readonly required?: boolean })
   /** A flag; given twice, the last one wins (`--quiet --no-quiet` is not quiet), as in most tools. Off unless `default: true` (then `--no-x` turns it off). */
   | (BaseDef & { readonly kind: 'bool'; readonly default?: boolean })
   | (BaseDef & { readonly kind: 'int'; readonly min: number; readonly max: number; readonly default?: number; readonly unit?: string })
-  | (BaseDef & { readonly kind: 'number'; readonly min: number; readonly max: number; readonly minExclusive?: boolean; readonly default?: number; readonly unit?: string })
+  | (BaseDef & {
+      readonly kind: 'number';
+      readonly min: number;
+      readonly max: number;
+      readonly minExclusive?: boolean;
+      readonly default?: number;
+      readonly unit?: string;
+    })
   /** Matched without regard to case: `--format PARQUET` is parquet. */
   | (BaseDef & { readonly kind: 'choice'; readonly choices: readonly string[]; readonly default?: string });
 
@@ -97,7 +109,13 @@ export function registerOptions(y: Argv, spec: OptionSpec): Argv {
       describe: d.describe + helpSuffix(d) + ('required' in d && d.required ? ' (required)' : ''),
       ...(d.alias ? { alias: d.alias } : {}),
       // numbers are kept as text (parse-numbers is off) so that a bad value can be quoted as typed
-      ...(d.kind === 'bool' ? { boolean: true } : d.kind === 'list' ? { array: true, string: true } : d.kind === 'string' || d.kind === 'choice' ? { string: true } : {}),
+      ...(d.kind === 'bool'
+        ? { boolean: true }
+        : d.kind === 'list'
+          ? { array: true, string: true }
+          : d.kind === 'string' || d.kind === 'choice'
+            ? { string: true }
+            : {}),
       ...(shownDefault !== undefined && shownDefault !== '' ? { defaultDescription: shownDefault } : {}),
     });
   }
@@ -111,7 +129,12 @@ function bad(message: string): never {
 }
 
 /** Validates what yargs parsed against the spec; the first problem is thrown as one CONFIG_BAD_OPTION line. */
-export function readOptions<S extends OptionSpec>(spec: S, argv: Record<string, unknown>, positionals: readonly unknown[], words: readonly string[] = []): OptionValues<S> {
+export function readOptions<S extends OptionSpec>(
+  spec: S,
+  argv: Record<string, unknown>,
+  positionals: readonly unknown[],
+  words: readonly string[] = [],
+): OptionValues<S> {
   const known = new Set<string>(BUILT_IN);
   for (const [name, d] of Object.entries(spec)) {
     known.add(name).add(camel(name));
@@ -176,7 +199,8 @@ function readValue(name: string, d: OptionDef, raw: unknown): unknown {
       const n = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text.trim()) ? Number(text) : NaN;
       const unit = d.unit ? ` ${d.unit}` : '';
       const low = d.minExclusive ? n <= d.min : n < d.min;
-      if (!Number.isFinite(n) || low || n > d.max) bad(`${opt} must be a number ${d.minExclusive ? 'above' : 'from'} ${d.min}${d.minExclusive ? ' and at most' : ' to'} ${d.max}${unit} ${got}`);
+      if (!Number.isFinite(n) || low || n > d.max)
+        bad(`${opt} must be a number ${d.minExclusive ? 'above' : 'from'} ${d.min}${d.minExclusive ? ' and at most' : ' to'} ${d.max}${unit} ${got}`);
       return n;
     }
   }

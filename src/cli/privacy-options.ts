@@ -11,11 +11,13 @@ export const PRIVACY_OPTIONS = {
   },
   'pseudonym-key-env': {
     kind: 'string',
-    describe: 'Environment variable holding the pseudonym key (at least 16 bytes; never printed). Alone, it pseudonymizes customer_id, author_id and author_name',
+    describe:
+      'Environment variable holding the pseudonym key (at least 16 bytes; never printed). Alone, it pseudonymizes customer_id, author_id and author_name',
   },
   'mask-pii': {
     kind: 'list',
-    describe: 'Replace PII in text, author_name, payload, attachments, recipients, extra and answers by [email], [phone], [card], [iban] or [ip]: any of email, phone, card, iban, ip, comma-separated',
+    describe:
+      'Replace PII in text, author_name, payload, attachments, recipients, extra and answers by [email], [phone], [card], [iban] or [ip]: any of email, phone, card, iban, ip, comma-separated',
   },
   'phone-regions': {
     kind: 'list',

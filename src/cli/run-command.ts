@@ -95,7 +95,13 @@ export async function runCommand<V extends CommonValues>(def: CommandRun<V>, val
   return exitCode;
 }
 
-function reportJSON(command: CommandName, startedAt: Date, details: () => Record<string, unknown>, failure: unknown, exitCode: number): Record<string, unknown> {
+function reportJSON(
+  command: CommandName,
+  startedAt: Date,
+  details: () => Record<string, unknown>,
+  failure: unknown,
+  exitCode: number,
+): Record<string, unknown> {
   let body: Record<string, unknown>;
   try {
     body = details();
@@ -106,7 +112,12 @@ function reportJSON(command: CommandName, startedAt: Date, details: () => Record
     failure === null
       ? null
       : failure instanceof ChatportError
-        ? { code: failure.code, message: failure.message, exit_code: exitCode, ...(Object.keys(failure.position).length ? { position: positionJSON(failure) } : {}) }
+        ? {
+            code: failure.code,
+            message: failure.message,
+            exit_code: exitCode,
+            ...(Object.keys(failure.position).length ? { position: positionJSON(failure) } : {}),
+          }
         : { code: 'INTERNAL_ERROR', message: failure instanceof Error ? failure.message : String(failure), exit_code: exitCode };
   return {
     chatport_version: CHATPORT_VERSION,

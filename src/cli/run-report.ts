@@ -114,7 +114,9 @@ export class ReportFile {
       await rename(tmp, this.path);
     } catch (e) {
       await rm(tmp, { force: true });
-      throw new ChatportError('WRITE_IO', `cannot write the report ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'write', { file: this.path });
+      throw new ChatportError('WRITE_IO', `cannot write the report ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'write', {
+        file: this.path,
+      });
     }
   }
 }

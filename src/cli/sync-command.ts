@@ -17,7 +17,11 @@ import { mappingFileGuard, type CommandRun, type RunContext } from './run-comman
 const SINCE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/i;
 
 export const SYNC_OPTIONS = {
-  from: { kind: 'string', required: true, describe: 'Vendor whose mapping declares an api section (dashly, oncehub, expertflow) or a path to such a mapping file' },
+  from: {
+    kind: 'string',
+    required: true,
+    describe: 'Vendor whose mapping declares an api section (dashly, oncehub, expertflow) or a path to such a mapping file',
+  },
   param: { kind: 'list', describe: 'NAME=VALUE for a parameter the mapping declares (Dashly: app_id=12345); repeat for several' },
   'token-env': {
     kind: 'string',
@@ -25,14 +29,38 @@ export const SYNC_OPTIONS = {
     pattern: { re: /^[A-Za-z_][A-Za-z0-9_]*$/, what: 'the name of an environment variable (the token itself never goes on the command line)' },
     describe: 'Environment variable that holds the API token (never printed, logged or written)',
   },
-  'api-url': { kind: 'string', pattern: { re: /^https?:\/\/[^/\s]+/i, what: 'an http(s) URL' }, describe: "Base URL instead of the mapping's (regional hosts, proxies, test servers)" },
-  out: { kind: 'string', alias: 'o', required: true, describe: 'Output directory: the tables of this read replace the earlier ones (--dataset, with stored cursors and merging, is not built yet)' },
-  since: { kind: 'string', pattern: { re: SINCE, what: 'an ISO-8601 date or time with a zone (2026-11-01 or 2026-11-01T00:00:00Z)' }, describe: 'ISO-8601 time: read newest-first lists only back to here (default: everything). Stored cursors are not built yet' },
+  'api-url': {
+    kind: 'string',
+    pattern: { re: /^https?:\/\/[^/\s]+/i, what: 'an http(s) URL' },
+    describe: "Base URL instead of the mapping's (regional hosts, proxies, test servers)",
+  },
+  out: {
+    kind: 'string',
+    alias: 'o',
+    required: true,
+    describe: 'Output directory: the tables of this read replace the earlier ones (--dataset, with stored cursors and merging, is not built yet)',
+  },
+  since: {
+    kind: 'string',
+    pattern: { re: SINCE, what: 'an ISO-8601 date or time with a zone (2026-11-01 or 2026-11-01T00:00:00Z)' },
+    describe: 'ISO-8601 time: read newest-first lists only back to here (default: everything). Stored cursors are not built yet',
+  },
   format: { kind: 'choice', alias: 'f', choices: ['jsonl', 'csv', 'parquet'], default: 'jsonl', describe: 'Output format' },
-  'on-error': { kind: 'choice', choices: ['fail', 'skip'], default: 'fail', describe: 'fail: stop at the first bad record; skip: write it to OUT/rejects.jsonl and go on' },
+  'on-error': {
+    kind: 'choice',
+    choices: ['fail', 'skip'],
+    default: 'fail',
+    describe: 'fail: stop at the first bad record; skip: write it to OUT/rejects.jsonl and go on',
+  },
   rps: { kind: 'number', min: 0, minExclusive: true, max: 1000, default: 5, describe: 'Most requests started per second, retries included' },
   concurrency: { kind: 'int', min: 1, max: 64, default: 4, describe: 'Requests in flight at once (sub-streams of several parents are read together)' },
-  'max-requests': { kind: 'int', min: 1, max: 100_000_000, default: 1_000_000, describe: 'Most requests in the run, retries included; reaching it fails the run (nothing written)' },
+  'max-requests': {
+    kind: 'int',
+    min: 1,
+    max: 100_000_000,
+    default: 1_000_000,
+    describe: 'Most requests in the run, retries included; reaching it fails the run (nothing written)',
+  },
   timeout: { kind: 'number', min: 0, minExclusive: true, max: 3600, default: 60, unit: 'seconds', describe: 'Time to wait for one answer before trying again' },
   report: { kind: 'string', describe: 'Also write the run summary as JSON to this file, on failure too (with the error)' },
   quiet: { kind: 'bool', alias: 'q', describe: 'No progress and no summary on stderr (errors are still printed)' },
@@ -42,7 +70,10 @@ export type SyncArgs = OptionValues<typeof SYNC_OPTIONS>;
 
 export const SYNC_EXAMPLES: [string, string][] = [
   ['DASHLY_TOKEN=... $0 sync --from dashly --param app_id=12345 --token-env DASHLY_TOKEN --out warehouse/', 'Every Dashly conversation part, to JSONL tables'],
-  ['ONCEHUB_KEY=... $0 sync --from oncehub --token-env ONCEHUB_KEY --out oncehub/ --since 2026-11-01T00:00:00Z --format parquet', 'OnceHub conversations updated since November'],
+  [
+    'ONCEHUB_KEY=... $0 sync --from oncehub --token-env ONCEHUB_KEY --out oncehub/ --since 2026-11-01T00:00:00Z --format parquet',
+    'OnceHub conversations updated since November',
+  ],
 ];
 
 /** --param NAME=VALUE pairs; a name given twice is a mistake, not a choice. */
@@ -50,7 +81,12 @@ export function syncParams(list: readonly string[] | undefined): Record<string, 
   const out: Record<string, string> = {};
   for (const item of list ?? []) {
     const m = /^([a-z][a-z0-9_]*)=(.*)$/s.exec(item);
-    if (!m) throw new ChatportError('CONFIG_BAD_OPTION', `--param takes NAME=VALUE (a lower-case name), got ${JSON.stringify(item.length > 40 ? item.slice(0, 40) + '...' : item)}`, 'cli');
+    if (!m)
+      throw new ChatportError(
+        'CONFIG_BAD_OPTION',
+        `--param takes NAME=VALUE (a lower-case name), got ${JSON.stringify(item.length > 40 ? item.slice(0, 40) + '...' : item)}`,
+        'cli',
+      );
     if (m[1]! in out) throw new ChatportError('CONFIG_BAD_OPTION', `--param ${m[1]} is given twice`, 'cli');
     out[m[1]!] = m[2]!;
   }
@@ -61,7 +97,12 @@ export function syncParams(list: readonly string[] | undefined): Record<string, 
 export function sinceMs(text: string | undefined): number | null {
   if (text === undefined) return null;
   const at = SINCE.test(text) ? Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text) : NaN;
-  if (Number.isNaN(at)) throw new ChatportError('CONFIG_BAD_OPTION', `--since takes an ISO-8601 date or time with a zone (2026-11-01 or 2026-11-01T00:00:00Z), got ${JSON.stringify(text.slice(0, 40))}`, 'cli');
+  if (Number.isNaN(at))
+    throw new ChatportError(
+      'CONFIG_BAD_OPTION',
+      `--since takes an ISO-8601 date or time with a zone (2026-11-01 or 2026-11-01T00:00:00Z), got ${JSON.stringify(text.slice(0, 40))}`,
+      'cli',
+    );
   return at;
 }
 

@@ -38,13 +38,15 @@ export function validationLines(r: ValidationReport): string[] {
       (r.records_redacted ? `, ${formatCount(r.records_redacted)} redacted (marked removed).` : '.'),
   );
   lines.push(`Rows: ${listOrNone(Object.entries(r.rows).map(([t, n]) => `${formatCount(n)} ${n === 1 ? t.replace(/s$/, '') : t}`))}.`);
-  if (r.only_keys_read) lines.push('The mapping read nothing but key columns from any record: an export would stop (CONFIG_MAPPING_MISMATCH) until it maps more.');
+  if (r.only_keys_read)
+    lines.push('The mapping read nothing but key columns from any record: an export would stop (CONFIG_MAPPING_MISMATCH) until it maps more.');
   for (const [t, n] of Object.entries(r.skipped_by_rule)) lines.push(`Records that gave no ${t} row (the table's when did not hold): ${formatCount(n)}.`);
   if (r.failures.length) {
     lines.push('Failed records:');
     for (const f of r.failures) {
       lines.push(`  ${f.code} x${formatCount(f.count)}`);
-      for (const e of f.examples) lines.push(`    ${e.file}${e.line !== null ? `:${e.line}` : ''} (record ${e.record_index})${e.path ? ` at ${e.path}` : ''}: ${e.reason}`);
+      for (const e of f.examples)
+        lines.push(`    ${e.file}${e.line !== null ? `:${e.line}` : ''} (record ${e.record_index})${e.path ? ` at ${e.path}` : ''}: ${e.reason}`);
     }
   }
   for (const [t, fields] of Object.entries(r.unmapped_fields)) {
@@ -63,7 +65,9 @@ export function validationLines(r: ValidationReport): string[] {
   }
   const paths = r.coverage.paths;
   if (paths.length) {
-    lines.push(`Coverage of ${countOf(r.coverage.records, 'record')} by vendor path ([*]: every element), places where the value reached a column / was kept in extra / was ignored:`);
+    lines.push(
+      `Coverage of ${countOf(r.coverage.records, 'record')} by vendor path ([*]: every element), places where the value reached a column / was kept in extra / was ignored:`,
+    );
     for (const c of paths) lines.push(`  ${c.path}: ${formatCount(c.column)} / ${formatCount(c.extra)} / ${formatCount(c.ignored)}`);
   }
   if (r.coverage.never_seen.length) lines.push(`Paths the mapping reads or ignores that no record had: ${r.coverage.never_seen.join(', ')}.`);

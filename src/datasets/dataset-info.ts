@@ -24,7 +24,8 @@ export async function readDatasetInfo(dir: string): Promise<DatasetInfo> {
   try {
     target = await readlink(path.join(meta, CURRENT_LINK));
   } catch (err) {
-    const why = errnoCode(err) === 'ENOENT' ? 'has no committed run (is it a chatport dataset?)' : `cannot be read: ${err instanceof Error ? err.message : String(err)}`;
+    const why =
+      errnoCode(err) === 'ENOENT' ? 'has no committed run (is it a chatport dataset?)' : `cannot be read: ${err instanceof Error ? err.message : String(err)}`;
     throw new ChatportError('CONFIG_BAD_OPTION', `${dir} ${why}`, 'cli', { file: dir });
   }
   // resolved once: every read below is of the same version, whatever commits meanwhile

@@ -16,7 +16,18 @@ import { removeStaleTemp } from '../fs/temp-folder.js';
 import { TABLE_NAMES, type TableName } from '../model/canonical-schema.js';
 import { TEMP_PREFIX } from '../writers/atomic-file.js';
 import type { FormatName } from '../writers/writer.js';
-import { CURRENT_LINK, LOCK_DIR, MANIFESTS_DIR, META_DIR, REJECTS_DIR, SETTINGS_FILE, VERSIONS_DIR, keyFilePath, parseVersionName, versionName } from './layout.js';
+import {
+  CURRENT_LINK,
+  LOCK_DIR,
+  MANIFESTS_DIR,
+  META_DIR,
+  REJECTS_DIR,
+  SETTINGS_FILE,
+  VERSIONS_DIR,
+  keyFilePath,
+  parseVersionName,
+  versionName,
+} from './layout.js';
 import type { Manifest } from './manifest.js';
 
 /** How long a superseded version stays for readers pinned to it, unless a later commit erased content. */
@@ -85,7 +96,12 @@ export class DatasetStore {
     } catch (err) {
       throw new ChatportError('WRITE_OUTPUT_DIR', `dataset directory ${dir} cannot be created or written: ${message(err)}`, 'write', { file: dir });
     }
-    const lock = await LeaseLock.acquire(path.join(meta, LOCK_DIR), { ...options.lock, what: `--dataset ${dir}`, stage: 'write', heldError: (h) => heldError(dir, h) });
+    const lock = await LeaseLock.acquire(path.join(meta, LOCK_DIR), {
+      ...options.lock,
+      what: `--dataset ${dir}`,
+      stage: 'write',
+      heldError: (h) => heldError(dir, h),
+    });
     try {
       await removeStaleTemp(meta, TEMP_PREFIX);
       const current = await currentVersion(meta);
@@ -119,7 +135,12 @@ export class DatasetStore {
    * hard-linked into it, with their key index, the manifests and the catalog; then the `current` symlink is
    * replaced (the commit point). `added` are the data files the run wrote into nextDir.
    */
-  async commit(added: readonly { path: string; table: TableName; rows: number }[], deleted: ReadonlySet<string>, manifest: Omit<Manifest, 'version' | 'added' | 'deleted' | 'committed_at'>, settings: Omit<DatasetSettings, 'version' | 'committed_at'>): Promise<Manifest> {
+  async commit(
+    added: readonly { path: string; table: TableName; rows: number }[],
+    deleted: ReadonlySet<string>,
+    manifest: Omit<Manifest, 'version' | 'added' | 'deleted' | 'committed_at'>,
+    settings: Omit<DatasetSettings, 'version' | 'committed_at'>,
+  ): Promise<Manifest> {
     const next = this.current + 1;
     const nextDir = this.nextDir;
     const from = this.currentDir;
@@ -186,7 +207,8 @@ function graceMs(): number {
   const raw = process.env[GRACE_ENV];
   if (raw === undefined || raw === '') return DEFAULT_GRACE_MS;
   const ms = Number(raw);
-  if (!Number.isInteger(ms) || ms < 0) throw new ChatportError('CONFIG_BAD_OPTION', `${GRACE_ENV} must be a whole number of milliseconds >= 0 (got ${raw})`, 'config');
+  if (!Number.isInteger(ms) || ms < 0)
+    throw new ChatportError('CONFIG_BAD_OPTION', `${GRACE_ENV} must be a whole number of milliseconds >= 0 (got ${raw})`, 'config');
   return ms;
 }
 
@@ -253,7 +275,12 @@ async function assertOwnLink(dir: string, name: string): Promise<void> {
   if (st === null) return;
   const expected = path.posix.join(META_DIR, CURRENT_LINK, name);
   if (!st.isSymbolicLink() || (await readlink(p)) !== expected) {
-    throw new ChatportError('WRITE_IO', `${p} is not chatport's link into the dataset (a dataset directory holds only chatport's tables; move it away)`, 'write', { file: p });
+    throw new ChatportError(
+      'WRITE_IO',
+      `${p} is not chatport's link into the dataset (a dataset directory holds only chatport's tables; move it away)`,
+      'write',
+      { file: p },
+    );
   }
 }
 

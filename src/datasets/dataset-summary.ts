@@ -16,5 +16,12 @@ export function datasetText(dir: string, r: DatasetResult): string[] {
 }
 
 export function datasetReport(r: DatasetResult): Record<string, unknown> {
-  return { version: r.version, tables: r.tables, erased_rows: r.erasedRows, erased_files: r.erasedFiles, files_added: r.filesAdded, files_deleted: r.filesDeleted };
+  return {
+    version: r.version,
+    tables: r.tables,
+    erased_rows: r.erasedRows,
+    erased_files: r.erasedFiles,
+    files_added: r.filesAdded,
+    files_deleted: r.filesDeleted,
+  };
 }

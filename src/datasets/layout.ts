@@ -31,7 +31,10 @@ export function parseVersionName(name: string): number | null {
 
 /** A run's id: its start time (sortable) and a random part, unique across shards writing at the same second. */
 export function newRunId(now = new Date()): string {
-  const t = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const t = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${t}-${randomBytes(4).toString('hex')}`;
 }
 

@@ -59,7 +59,7 @@ export class PartitionFiles {
       g.push(row);
     }
     for (const [p, group] of groups) {
-      for (let at = 0; at < group.length; ) {
+      for (let at = 0; at < group.length;) {
         const file = await this.fileFor(def, p);
         const n = Math.min(group.length - at, this.maxRowsPerFile - file.rows);
         const slice = at === 0 && n === group.length ? group : group.slice(at, at + n);

@@ -45,7 +45,16 @@ export async function runDatasetExport(options: DatasetExportOptions): Promise<{
     }
     const runId = newRunId();
     const inputs = await Promise.all(
-      options.sources.map(async (s) => ({ name: s.path ?? '-', bytes: s.path === null ? null : await stat(s.path).then((st) => st.size, () => null) })),
+      options.sources.map(async (s) => ({
+        name: s.path ?? '-',
+        bytes:
+          s.path === null
+            ? null
+            : await stat(s.path).then(
+                (st) => st.size,
+                () => null,
+              ),
+      })),
     );
     const describe = {
       run_id: runId,

@@ -157,7 +157,9 @@ function parseJournal(text: string, validName: (name: string) => boolean, runPre
     const okRun = plainName(j.run) && j.run.startsWith(runPrefix) && j.run !== runPrefix;
     const okEntries =
       Array.isArray(j.entries) &&
-      j.entries.every((e) => typeof e === 'object' && e !== null && plainName(e.name) && validName(e.name) && typeof e.old === 'boolean' && typeof e.new === 'boolean');
+      j.entries.every(
+        (e) => typeof e === 'object' && e !== null && plainName(e.name) && validName(e.name) && typeof e.old === 'boolean' && typeof e.new === 'boolean',
+      );
     return j.v === 1 && okRun && okEntries ? j : null;
   } catch {
     return null;

@@ -295,9 +295,14 @@ export class LeaseLock {
 
   private lose(why: string): ChatportError {
     if (this.lost) return this.lost;
-    const error = new ChatportError('RUN_LOCK_LOST', `lost the lock on ${this.options.what} (${this.lockDir}): ${why}; this run stops without committing anything`, this.options.stage, {
-      file: this.lockDir,
-    });
+    const error = new ChatportError(
+      'RUN_LOCK_LOST',
+      `lost the lock on ${this.options.what} (${this.lockDir}): ${why}; this run stops without committing anything`,
+      this.options.stage,
+      {
+        file: this.lockDir,
+      },
+    );
     this.lost = error;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;

@@ -16,7 +16,8 @@ export interface AttachmentLimits {
   readonly timeoutMs: number;
 }
 
-export type AttachmentRefusal = 'no_url' | 'host_not_allowed' | 'too_large' | 'timeout' | 'http_error' | 'redirect' | 'connection' | 'over_count' | 'uploads_off';
+export type AttachmentRefusal =
+  'no_url' | 'host_not_allowed' | 'too_large' | 'timeout' | 'http_error' | 'redirect' | 'connection' | 'over_count' | 'uploads_off';
 
 export type FetchedAttachment =
   | { readonly kind: 'file'; readonly bytes: Uint8Array; readonly mimeType: string | null }
@@ -75,7 +76,8 @@ export class AttachmentSource {
       return refuse('connection', `could not connect (${this.guard.text(errorCode(e) ?? 'connection failed', 60)})`);
     }
     try {
-      if (res.status >= 300 && res.status < 400) return refuse('redirect', `the source answered a redirect (HTTP ${res.status}), which chatport does not follow`);
+      if (res.status >= 300 && res.status < 400)
+        return refuse('redirect', `the source answered a redirect (HTTP ${res.status}), which chatport does not follow`);
       if (res.status !== 200) return refuse('http_error', `the source answered HTTP ${res.status}`);
       const announced = Number(this.guard.wrap(res.headers.get('content-length') ?? '').matching(/\d{1,18}/) ?? NaN);
       if (announced > max) return refuse('too_large', `it is larger than ${formatLimit(max)}`);

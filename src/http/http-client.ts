@@ -66,7 +66,12 @@ export class HttpClient {
       if (this.options.signal?.aborted) throw this.options.signal.reason ?? e;
       if (timeout.aborted) return { kind: 'failed', cause: 'timeout', code: null, detail: guard.text(`no answer within ${timeoutMs} ms`) };
       const code = errorCode(e);
-      return { kind: 'failed', cause: 'connection', code: code === null ? null : guard.wrap(code).matching(/[A-Z0-9_]{1,40}/), detail: guard.text(code ?? describe(e)) };
+      return {
+        kind: 'failed',
+        cause: 'connection',
+        code: code === null ? null : guard.wrap(code).matching(/[A-Z0-9_]{1,40}/),
+        detail: guard.text(code ?? describe(e)),
+      };
     }
   }
 }

@@ -290,11 +290,34 @@ function* views(text: string): Generator<View> {
 }
 
 const NAMED_ENTITIES: Record<string, string> = {
-  amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", plus: '+', sol: '/', equals: '=', period: '.', lowbar: '_', colon: ':', num: '#', percnt: '%', bsol: '\\',
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  plus: '+',
+  sol: '/',
+  equals: '=',
+  period: '.',
+  lowbar: '_',
+  colon: ':',
+  num: '#',
+  percnt: '%',
+  bsol: '\\',
 };
 /** `\X` escapes by the code of X. */
 const SIMPLE_ESCAPES = new Map<number, number>([
-  [110, 10], [114, 13], [116, 9], [98, 8], [102, 12], [118, 11], [48, 0], [47, 47], [92, 92], [34, 34], [39, 39],
+  [110, 10],
+  [114, 13],
+  [116, 9],
+  [98, 8],
+  [102, 12],
+  [118, 11],
+  [48, 0],
+  [47, 47],
+  [92, 92],
+  [34, 34],
+  [39, 39],
 ]);
 
 function hexValue(c: number): number {
@@ -428,7 +451,8 @@ function findSecret(view: View, f: SecretForms, ranges: [number, number][]): voi
   for (const s of f.edgeSuffixes) if (view.lower.startsWith(s)) add(0, s.length);
 }
 
-const CREDENTIAL_WORD = /(?:api[_-]?key|x-api-key|access[_-]?token|auth[_-]?token|refresh[_-]?token|token|bearer|basic|authorization|password|passwd|secret|session[_-]?id|apikey)["']?\s*[:=]?\s*["']?(?:(?:token|bearer|basic)\s+)?([^\s"'<>,;&]+)/gi;
+const CREDENTIAL_WORD =
+  /(?:api[_-]?key|x-api-key|access[_-]?token|auth[_-]?token|refresh[_-]?token|token|bearer|basic|authorization|password|passwd|secret|session[_-]?id|apikey)["']?\s*[:=]?\s*["']?(?:(?:token|bearer|basic)\s+)?([^\s"'<>,;&]+)/gi;
 
 function findCredentialLike(view: View, ranges: [number, number][]): void {
   const s = view.text;
@@ -451,7 +475,7 @@ function findCredentialLike(view: View, ranges: [number, number][]): void {
     i = j;
   }
   CREDENTIAL_WORD.lastIndex = 0;
-  for (let m: RegExpExecArray | null; (m = CREDENTIAL_WORD.exec(s)); ) {
+  for (let m: RegExpExecArray | null; (m = CREDENTIAL_WORD.exec(s));) {
     const value = m[1]!;
     if ((value.length >= 6 && /[0-9]/.test(value)) || value.length >= 16) {
       const to = m.index + m[0].length;
@@ -480,7 +504,17 @@ function applyMask(text: string, ranges: [number, number][]): string {
 // ---- escaping and clipping -----------------------------------------------------------------------------
 
 function isControl(c: number): boolean {
-  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029 || c === 0x200e || c === 0x200f || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c === 0xfeff;
+  return (
+    c < 0x20 ||
+    (c >= 0x7f && c <= 0x9f) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x200e ||
+    c === 0x200f ||
+    (c >= 0x202a && c <= 0x202e) ||
+    (c >= 0x2066 && c <= 0x2069) ||
+    c === 0xfeff
+  );
 }
 
 /** Control characters as visible escapes: no raw CR, LF, ESC or bidi override is ever printed. */

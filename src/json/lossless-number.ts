@@ -28,7 +28,14 @@ export const SAFE_DIGITS = 15;
  * other literal JavaScript prints back identically: at most 15 significant digits name one double, whose shortest
  * form is those digits, and JSON allows no other spelling of them (no leading zeros, no `+`).
  */
-export function keepsNumberText(significant: number, leadingZeros: number, negative: boolean, fraction: boolean, exponent: boolean, lastDigitZero: boolean): boolean {
+export function keepsNumberText(
+  significant: number,
+  leadingZeros: number,
+  negative: boolean,
+  fraction: boolean,
+  exponent: boolean,
+  lastDigitZero: boolean,
+): boolean {
   return exponent || significant > SAFE_DIGITS || (negative && significant === 0) || (fraction && (lastDigitZero || leadingZeros > 6));
 }
 

@@ -28,8 +28,15 @@ export function defineApi(z: typeof Z) {
 
   const Auth = z
     .strictObject({
-      header: z.string().regex(/^[A-Za-z0-9-]+$/, { error: 'auth.header is an HTTP header name' }).meta(Description('The header that carries the token (Authorization, API-Key).')),
-      scheme: z.string().regex(/^[A-Za-z]+$/, { error: 'auth.scheme is one word (Token, Bearer)' }).optional().meta(Description('Written before the token with one space (Token, Bearer); none: the token alone.')),
+      header: z
+        .string()
+        .regex(/^[A-Za-z0-9-]+$/, { error: 'auth.header is an HTTP header name' })
+        .meta(Description('The header that carries the token (Authorization, API-Key).')),
+      scheme: z
+        .string()
+        .regex(/^[A-Za-z]+$/, { error: 'auth.scheme is one word (Token, Bearer)' })
+        .optional()
+        .meta(Description('Written before the token with one space (Token, Bearer); none: the token alone.')),
     })
     .meta({ id: 'apiAuth', description: 'The token comes from the environment variable named by --token-env, never from a file or an option.' });
 
@@ -59,7 +66,10 @@ export function defineApi(z: typeof Z) {
       limit_param: z.string().optional(),
       limit: z.int().min(1).optional(),
     })
-    .meta({ id: 'apiLinkPaging', description: 'OnceHub: the next page is the URL of the Link header with rel="next" (it carries after=<last id>); no such link: no more pages.' });
+    .meta({
+      id: 'apiLinkPaging',
+      description: 'OnceHub: the next page is the URL of the Link header with rel="next" (it carries after=<last id>); no such link: no more pages.',
+    });
 
   const PagePaging = z
     .strictObject({
@@ -82,19 +92,41 @@ export function defineApi(z: typeof Z) {
     .strictObject({
       cursor: z.string().meta(Description('The record field that grows when the record changes (last_update, last_updated_time).')),
       format: z.enum(['unix_seconds', 'iso8601'], { error: 'incremental.format is unix_seconds or iso8601' }),
-      order: z.literal('newest_first', { error: 'incremental.order: only newest_first lists are supported' }).meta(Description('How the list is sorted by the cursor: the walk stops at the first page older than the bound.')),
-      lookback_seconds: z.int().min(0).meta(Description('How far before the stored cursor the next run starts reading again (late writes, clock skew, equal timestamps).')),
+      order: z
+        .literal('newest_first', { error: 'incremental.order: only newest_first lists are supported' })
+        .meta(Description('How the list is sorted by the cursor: the walk stops at the first page older than the bound.')),
+      lookback_seconds: z
+        .int()
+        .min(0)
+        .meta(Description('How far before the stored cursor the next run starts reading again (late writes, clock skew, equal timestamps).')),
     })
     .meta({ id: 'apiIncremental' });
 
   const Stream = z
     .strictObject({
-      path: z.string().regex(/^\//, { error: 'a stream path starts with /' }).meta(Description('Path after the base URL, with {param} and (sub-streams) {parent.field} placeholders.')),
-      records: z.string().regex(NAME, { error: 'records is the key of the record array in the answer (data, messages)' }).optional().meta(Description('Key of the answer member that holds the records; none: the answer is the array.')),
+      path: z
+        .string()
+        .regex(/^\//, { error: 'a stream path starts with /' })
+        .meta(Description('Path after the base URL, with {param} and (sub-streams) {parent.field} placeholders.')),
+      records: z
+        .string()
+        .regex(NAME, { error: 'records is the key of the record array in the answer (data, messages)' })
+        .optional()
+        .meta(Description('Key of the answer member that holds the records; none: the answer is the array.')),
       query: z.record(z.string(), z.string()).optional().meta(Description('Query parameters of every request, with the same placeholders as path.')),
-      emit: z.boolean().optional().meta(Description('false: the records only drive sub-streams and are not mapped (Dashly conversations, whose parts are the records).')),
+      emit: z
+        .boolean()
+        .optional()
+        .meta(Description('false: the records only drive sub-streams and are not mapped (Dashly conversations, whose parts are the records).')),
       for_each: z.string().optional().meta(Description('A sub-stream: one read per record of the named stream, in its order.')),
-      expected_count: z.string().optional().meta(Description('Sub-streams: the parent field with the number of records the sub-stream should give (parts_count); fewer fails the run, naming the parents.')),
+      expected_count: z
+        .string()
+        .optional()
+        .meta(
+          Description(
+            'Sub-streams: the parent field with the number of records the sub-stream should give (parts_count); fewer fails the run, naming the parents.',
+          ),
+        ),
       pagination: Pagination,
       incremental: Incremental.optional(),
     })
@@ -102,14 +134,23 @@ export function defineApi(z: typeof Z) {
 
   const ApiSchema = z
     .strictObject({
-      base_url: z.string().regex(/^https?:\/\/[^\s/?#@]+(\/[^\s?#]*)?$/, { error: 'base_url is an http(s) URL without a query' }).optional().meta(Description('The API root; --api-url overrides it. None: every installation has its own, and --api-url is required.')),
+      base_url: z
+        .string()
+        .regex(/^https?:\/\/[^\s/?#@]+(\/[^\s?#]*)?$/, { error: 'base_url is an http(s) URL without a query' })
+        .optional()
+        .meta(Description('The API root; --api-url overrides it. None: every installation has its own, and --api-url is required.')),
       auth: Auth,
-      params: z.record(z.string().regex(NAME, { error: 'a parameter name is lower-case letters, digits and _' }), Param).optional().meta(Description('Values given with --param NAME=VALUE, used as {NAME} in paths and queries.')),
+      params: z
+        .record(z.string().regex(NAME, { error: 'a parameter name is lower-case letters, digits and _' }), Param)
+        .optional()
+        .meta(Description('Values given with --param NAME=VALUE, used as {NAME} in paths and queries.')),
       query: z.record(z.string(), z.string()).optional().meta(Description('Query parameters of every request of every stream (id_as_string: "true").')),
       error_envelope: ErrorEnvelope.optional(),
-      streams: z.record(z.string().regex(NAME, { error: 'a stream name is lower-case letters, digits and _' }), Stream).refine((s) => Object.keys(s).length > 0, { error: 'streams needs at least one stream' }),
+      streams: z
+        .record(z.string().regex(NAME, { error: 'a stream name is lower-case letters, digits and _' }), Stream)
+        .refine((s) => Object.keys(s).length > 0, { error: 'streams needs at least one stream' }),
     })
-    .meta({ id: 'api', description: 'How chatport sync reads this vendor\'s API (docs/sync.md).' });
+    .meta({ id: 'api', description: "How chatport sync reads this vendor's API (docs/sync.md)." });
   return { ApiSchema, Stream, Pagination, Incremental };
 }
 
@@ -141,7 +182,10 @@ export function checkApiReferences(api: ApiSpec, file: string): ApiSpec {
     } else if (s.expected_count !== undefined) {
       throw invalid(`${where}.expected_count`, 'expected_count is for sub-streams (for_each)');
     }
-    const places: [string, string][] = [[`${where}.path`, s.path], ...Object.entries({ ...api.query, ...s.query }).map(([k, v]): [string, string] => [`${where}.query.${k}`, v])];
+    const places: [string, string][] = [
+      [`${where}.path`, s.path],
+      ...Object.entries({ ...api.query, ...s.query }).map(([k, v]): [string, string] => [`${where}.query.${k}`, v]),
+    ];
     for (const [at, text] of places) {
       for (const m of text.matchAll(TEMPLATE_PART)) {
         const ref = m[1]!;

@@ -124,7 +124,8 @@ export function compileAggregate(column: string, spec: AggregateSpec, file: stri
     }
     default: {
       const set = spec.set!;
-      if (set === null || typeof set !== 'object' || set.add === undefined) throw invalid({ file, at: `${at}.set` }, 'set needs add (a rule giving the value to add) and optionally remove');
+      if (set === null || typeof set !== 'object' || set.add === undefined)
+        throw invalid({ file, at: `${at}.set` }, 'set needs add (a rule giving the value to add) and optionally remove');
       const add = ruleOf(set.add, file, `${at}.set.add`, column);
       const remove = set.remove === undefined ? null : ruleOf(set.remove, file, `${at}.set.remove`, column);
       return {

@@ -169,7 +169,8 @@ export function compileMapping(spec: unknown, file: string, options: { readonly 
   const unwrap: Unwrap[] = (input.unwrap ?? []).map((u, i) => {
     const where = `input.unwrap[${i}]`;
     const path = parsePathAt(u.path, file, `${where}.path`);
-    if (path.up > 0 || path.segments.some((s) => s === ALL)) throw invalid(at(`${where}.path`), 'an unwrap path names one object inside the value (no ^ or [*])');
+    if (path.up > 0 || path.segments.some((s) => s === ALL))
+      throw invalid(at(`${where}.path`), 'an unwrap path names one object inside the value (no ^ or [*])');
     unwrapPaths.push(path.segments as Segment[]);
     return {
       when: compileCondition(u.when, { ...at(`${where}.when`), levels: 0, onPath: (p) => unwrapPaths.push(removalSegments(p.segments)) }),
@@ -179,7 +180,9 @@ export function compileMapping(spec: unknown, file: string, options: { readonly 
   });
 
   const removedWhen =
-    m.removed_when === undefined ? null : compileCondition(m.removed_when, { ...at('removed_when'), levels: 0, onPath: (p) => recordPaths.push(removalSegments(p.segments)) });
+    m.removed_when === undefined
+      ? null
+      : compileCondition(m.removed_when, { ...at('removed_when'), levels: 0, onPath: (p) => recordPaths.push(removalSegments(p.segments)) });
 
   const customDefs = new Map<string, TableDef>();
   for (const [name, decl] of Object.entries(m.custom_tables ?? {})) customDefs.set(name, customTable(name, decl, file));
@@ -192,7 +195,10 @@ export function compileMapping(spec: unknown, file: string, options: { readonly 
     if (tableSpec === undefined) continue;
     const def = isCanonicalTable(name) ? TABLES[name] : customDefs.get(name);
     if (!def) {
-      throw invalid(at(`tables.${name}`), `unknown table "${name}" (canonical tables: ${TABLE_NAMES.join(', ')}; a table of your own is declared under custom_tables)`);
+      throw invalid(
+        at(`tables.${name}`),
+        `unknown table "${name}" (canonical tables: ${TABLE_NAMES.join(', ')}; a table of your own is declared under custom_tables)`,
+      );
     }
     if ('derive_from' in tableSpec) {
       derived.push(compileDerive('conversations', tableSpec as DeriveSpec, file, m.vendor));
@@ -201,10 +207,12 @@ export function compileMapping(spec: unknown, file: string, options: { readonly 
     tables.push(compileTable(def, tableSpec as TableSpec, ctx));
   }
   for (const name of customDefs.keys()) {
-    if (!tables.some((t) => t.name === name)) throw invalid(at(`custom_tables.${name}`), `custom table ${name} is declared but tables has no rule for it (add tables.${name} with its columns)`);
+    if (!tables.some((t) => t.name === name))
+      throw invalid(at(`custom_tables.${name}`), `custom table ${name} is declared but tables has no rule for it (add tables.${name} with its columns)`);
   }
   for (const d of derived) {
-    if (!tables.some((t) => t.name === d.from)) throw invalid(at(`tables.${d.name}.derive_from`), `derive_from ${d.from}: that table is not mapped from records`);
+    if (!tables.some((t) => t.name === d.from))
+      throw invalid(at(`tables.${d.name}.derive_from`), `derive_from ${d.from}: that table is not mapped from records`);
   }
   for (const t of tables) {
     if (t.aggregates && !tables.some((o) => o.name === t.aggregates!.from)) {
@@ -259,7 +267,9 @@ function shareLevels(sources: readonly CompiledSource[]): void {
       const outer = sources[a]!;
       const n = outer.levels.length;
       if (n === 0 || n >= inner.levels.length) continue;
-      const same = outer.levels.every((l, k) => l.kind === 'each' && inner.levels[k]!.kind === 'each' && formatPath(l.segments) === formatPath(inner.levels[k]!.segments));
+      const same = outer.levels.every(
+        (l, k) => l.kind === 'each' && inner.levels[k]!.kind === 'each' && formatPath(l.segments) === formatPath(inner.levels[k]!.segments),
+      );
       if (!same) continue;
       outer.scopes[n]!.track(inner.levels[n]!.segments, false, false);
       (inner as { sharedLevels: number }).sharedLevels = n;
@@ -285,15 +295,18 @@ function customTable(name: string, decl: CustomTableSpec, file: string): TableDe
   }
   const columns = Object.entries(decl.columns).map(([column, d]) => {
     const c = typeof d === 'string' ? { name: column, type: d } : { name: column, type: d.type, doc: d.doc, classification: d.classification };
-    if (RESERVED_COLUMNS.has(column)) throw invalid({ file, at: `${at}.columns.${column}` }, `column ${column} is added by chatport to every table (source, redacted, extra)`);
+    if (RESERVED_COLUMNS.has(column))
+      throw invalid({ file, at: `${at}.columns.${column}` }, `column ${column} is added by chatport to every table (source, redacted, extra)`);
     if (!/^[a-z_][a-z0-9_]*$/.test(column)) throw invalid({ file, at: `${at}.columns.${column}` }, 'a column name is lower-case letters, digits and _');
-    if (c.classification && c.type === 'json') throw invalid({ file, at: `${at}.columns.${column}.classification` }, 'a json column holds content and is always cleared on redaction');
+    if (c.classification && c.type === 'json')
+      throw invalid({ file, at: `${at}.columns.${column}.classification` }, 'a json column holds content and is always cleared on redaction');
     return c;
   });
   if (columns.length === 0) throw invalid({ file, at: `${at}.columns` }, 'a custom table needs at least one column');
   for (const [i, k] of decl.key.entries()) {
     if (!columns.some((c) => c.name === k)) throw invalid({ file, at: `${at}.key[${i}]` }, `key column ${k} is not among the declared columns`);
-    if (columns.find((c) => c.name === k)!.type === 'json') throw invalid({ file, at: `${at}.key[${i}]` }, `key column ${k} is json: a key is a string, integer, boolean or timestamp`);
+    if (columns.find((c) => c.name === k)!.type === 'json')
+      throw invalid({ file, at: `${at}.key[${i}]` }, `key column ${k} is json: a key is a string, integer, boolean or timestamp`);
   }
   return customTableDef(name, decl.doc ?? '', decl.key, columns);
 }
@@ -336,7 +349,8 @@ function compileTable(def: TableDef, spec: TableSpec, ctx: CompileContext): Comp
 function compileSource(table: CompiledTable, spec: SourceSpec, base: string, ctx: CompileContext): CompiledSource {
   const { file } = ctx;
   const { name, def } = table;
-  const levels = spec.for_each !== undefined ? forEachLevels(spec.for_each, file, `${base}.for_each`) : spec.at !== undefined ? atLevel(spec.at, file, `${base}.at`) : [];
+  const levels =
+    spec.for_each !== undefined ? forEachLevels(spec.for_each, file, `${base}.for_each`) : spec.at !== undefined ? atLevel(spec.at, file, `${base}.at`) : [];
   // scopes[0] is the record's; each level's path is consumed whole by the level above it: its elements are the rows'
   const scopes = [ctx.recordConsumed, ...levels.map(() => new ConsumptionScope())];
   // an array a level iterates is consumed when it is iterated (elements a when skips are counted); an `at` object
@@ -374,7 +388,11 @@ function compileSource(table: CompiledTable, spec: SourceSpec, base: string, ctx
   const removedWhenPaths: PathStep[][] = [];
   let removedWhen: Test | null = null;
   if (spec.removed_when !== undefined) {
-    if (depth === 0) throw invalid({ file, at: `${base}.removed_when` }, 'removed_when of a row source goes with for_each or at; a whole record is removed by the top-level removed_when');
+    if (depth === 0)
+      throw invalid(
+        { file, at: `${base}.removed_when` },
+        'removed_when of a row source goes with for_each or at; a whole record is removed by the top-level removed_when',
+      );
     removedWhen = compileCondition(spec.removed_when, {
       file,
       at: `${base}.removed_when`,
@@ -461,7 +479,8 @@ function forEachLevels(text: unknown, file: string, where: string): Level[] {
 
 function atLevel(text: unknown, file: string, where: string): Level[] {
   const p = parsePathAt(text, file, where);
-  if (p.up > 0 || p.segments.some((s) => s === ALL)) throw invalid({ file, at: where }, 'at names one object inside the record (no ^ or [*]; use for_each for arrays)');
+  if (p.up > 0 || p.segments.some((s) => s === ALL))
+    throw invalid({ file, at: where }, 'at names one object inside the record (no ^ or [*]; use for_each for arrays)');
   const segments = p.segments as Segment[];
   return [{ kind: 'one', segments, get: compileGetter(segments), text: p.text }];
 }
@@ -480,7 +499,8 @@ function shapeOf(col: string, rule: RuleSpec | string, file: string, where: stri
   const spec: RuleSpec = typeof rule === 'string' ? { path: rule } : rule;
   const shape = Object.prototype.hasOwnProperty.call(SHAPES, col) ? SHAPES[col]! : null;
   if (!isObj(spec as unknown) || spec.each !== undefined) return { rule, check: null };
-  if (spec.allow_single !== undefined && !shape) throw invalid({ file, at: `${where}.allow_single` }, '"allow_single" goes with "each", or with the attachments and tags columns');
+  if (spec.allow_single !== undefined && !shape)
+    throw invalid({ file, at: `${where}.allow_single` }, '"allow_single" goes with "each", or with the attachments and tags columns');
   if (!shape) return { rule, check: null };
   const allowSingle = spec.allow_single === true;
   const { allow_single: _, ...rest } = spec;
@@ -495,7 +515,9 @@ function shapeOf(col: string, rule: RuleSpec | string, file: string, where: stri
         throw fail(`${col}: expected ${shape.what}, got a list with another kind of element`);
       }
       if (allowSingle && shape.single(v)) return [v];
-      throw fail(`${col}: expected ${shape.what}, got ${isObj(v) ? 'a single object' : typeof v === 'string' ? 'a single string' : 'another value'}${shape.single(v) ? ' (allow_single: true reads it as a list of one)' : ''}`);
+      throw fail(
+        `${col}: expected ${shape.what}, got ${isObj(v) ? 'a single object' : typeof v === 'string' ? 'a single string' : 'another value'}${shape.single(v) ? ' (allow_single: true reads it as a list of one)' : ''}`,
+      );
     },
   };
 }
@@ -509,7 +531,12 @@ function requireKey(evaluate: Evaluate, table: TableName, column: string, rule: 
   return (rec, up, index, ctx) => {
     const v = evaluate(rec, up, index, ctx);
     if (v === null || v === undefined) {
-      throw ruleFailure('MAP_MISSING_FIELD', `${column} is a key of ${table} but the record has no value for it (is --from the right mapping for this input?)`, spec, column);
+      throw ruleFailure(
+        'MAP_MISSING_FIELD',
+        `${column} is a key of ${table} but the record has no value for it (is --from the right mapping for this input?)`,
+        spec,
+        column,
+      );
     }
     return v;
   };
@@ -519,7 +546,12 @@ function requireKey(evaluate: Evaluate, table: TableName, column: string, rule: 
 function ruleFailure(code: ErrorCode, message: string, spec: RuleSpec, column: string): ChatportError {
   const texts = spec.path === undefined ? [] : Array.isArray(spec.path) ? spec.path : [spec.path];
   try {
-    if (texts.length) return elementError(code, message, texts.map((t) => parsePath(t)));
+    if (texts.length)
+      return elementError(
+        code,
+        message,
+        texts.map((t) => parsePath(t)),
+      );
   } catch (e) {
     if (!(e instanceof PathSyntaxError)) throw e;
   }

@@ -12,7 +12,19 @@ import type { Conversion, RuleSpec } from './mapping-types.js';
 import { ALL, compileGetter, type ParsedPath, type PathStep } from './paths.js';
 import { ConsumptionScope } from './consumed-tree.js';
 import { compileCondition, scalarKey } from './compile-condition.js';
-import { elementError, invalid, isPlainObject, markConsumed, parseRulePath, placeError, sourceGetter, tracked, type Ancestors, type Evaluate, type RuleScope } from './rule-scope.js';
+import {
+  elementError,
+  invalid,
+  isPlainObject,
+  markConsumed,
+  parseRulePath,
+  placeError,
+  sourceGetter,
+  tracked,
+  type Ancestors,
+  type Evaluate,
+  type RuleScope,
+} from './rule-scope.js';
 import { LosslessNumber, comparableNumberText, exactDouble } from '../json/lossless-number.js';
 
 /** Per-record state the compiled functions report into. */
@@ -21,7 +33,8 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
   const spec: RuleSpec = typeof raw === 'string' ? { path: raw } : raw;
   // conversion: explicit, or the column type's default
   let conversion: Conversion | undefined = spec.convert;
-  const isAggregateOrShaped = spec.object !== undefined || spec.each !== undefined || spec.first_of !== undefined || spec.min !== undefined || spec.max !== undefined;
+  const isAggregateOrShaped =
+    spec.object !== undefined || spec.each !== undefined || spec.first_of !== undefined || spec.min !== undefined || spec.max !== undefined;
   if (conversion === undefined && spec.enum === undefined && !isAggregateOrShaped && !('const' in spec) && !spec.index) {
     conversion = defaultConversion(scope);
   }
@@ -41,14 +54,26 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
   if (spec.path !== undefined) {
     const list = Array.isArray(spec.path) ? spec.path : [spec.path];
     if (list.length === 0) throw invalid({ ...scope, at: `${scope.at}.path` }, 'path list is empty');
-    const parsed = list.map((p, i) => parseRulePath(p, { ...scope, levels: scope.upConsumed.length, at: Array.isArray(spec.path) ? `${scope.at}.path[${i}]` : `${scope.at}.path` }));
+    const parsed = list.map((p, i) =>
+      parseRulePath(p, { ...scope, levels: scope.upConsumed.length, at: Array.isArray(spec.path) ? `${scope.at}.path[${i}]` : `${scope.at}.path` }),
+    );
     rulePaths = parsed;
     // pluck reads one field of each element and `pick: first` the first element: only that much is consumed
     const suffix: PathStep[] | null =
-      spec.pluck !== undefined && typeof spec.pluck === 'string' ? [ALL, ...parseRulePath(spec.pluck, { ...scope, levels: 0, at: `${scope.at}.pluck`, onPath: undefined }).segments] : spec.pick === 'first' ? [0] : null;
+      spec.pluck !== undefined && typeof spec.pluck === 'string'
+        ? [ALL, ...parseRulePath(spec.pluck, { ...scope, levels: 0, at: `${scope.at}.pluck`, onPath: undefined }).segments]
+        : spec.pick === 'first'
+          ? [0]
+          : null;
     const consumes = spec.pick !== 'last' && spec.pick !== 'length';
     const getters = parsed.map((p, i) => {
-      const mark = consumes ? markConsumed(suffix ? { ...p, segments: [...p.segments, ...suffix] } : p, { ...inner, guarded: inner.guarded || i > 0 }, scalarOnly || suffix !== null) : null;
+      const mark = consumes
+        ? markConsumed(
+            suffix ? { ...p, segments: [...p.segments, ...suffix] } : p,
+            { ...inner, guarded: inner.guarded || i > 0 },
+            scalarOnly || suffix !== null,
+          )
+        : null;
       if (deferred && mark) {
         deferred.push(mark);
         return sourceGetter(p);
@@ -84,7 +109,13 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
       for (const r of rules) {
         const v = r(rec, up, index, ctx);
         if (v === null || v === undefined) continue;
-        if (typeof v !== 'number') throw new ChatportError('MAP_INVALID_VALUE', `${column}: ${key} compares numbers and timestamps, got ${describeType(v)} (give each entry a convert)`, 'map', { path: scope.at });
+        if (typeof v !== 'number')
+          throw new ChatportError(
+            'MAP_INVALID_VALUE',
+            `${column}: ${key} compares numbers and timestamps, got ${describeType(v)} (give each entry a convert)`,
+            'map',
+            { path: scope.at },
+          );
         if (best === null || better(best, v)) best = v;
       }
       return best;
@@ -291,7 +322,11 @@ function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
     const single = allowSingle && isPlainObject(arr);
     if (single) arr = [arr];
     if (!Array.isArray(arr)) {
-      throw elementError('MAP_INVALID_VALUE', `${scope.column}: expected an array, got ${typeof arr === 'object' ? 'an object' : `a ${typeof arr}`}${isPlainObject(arr) ? ' (allow_single: true reads an object as a list of one)' : ''}`, [arrayPath]);
+      throw elementError(
+        'MAP_INVALID_VALUE',
+        `${scope.column}: expected an array, got ${typeof arr === 'object' ? 'an object' : `a ${typeof arr}`}${isPlainObject(arr) ? ' (allow_single: true reads an object as a list of one)' : ''}`,
+        [arrayPath],
+      );
     }
     const around = [...up, rec];
     const out: Record<string, unknown>[] = [];
@@ -306,10 +341,18 @@ function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
         }
       } catch (e) {
         // a field's path is read inside element i: in front of it goes the array's path and i (^ is the rule's element)
-        throw placeError(e, () => null, (p) => (p.up > 0 ? { ...p, up: p.up - 1 } : { up: arrayPath.up, segments: single ? [...arrayPath.segments, ...p.segments] : [...arrayPath.segments, i, ...p.segments], text: p.text }));
+        throw placeError(
+          e,
+          () => null,
+          (p) =>
+            p.up > 0
+              ? { ...p, up: p.up - 1 }
+              : { up: arrayPath.up, segments: single ? [...arrayPath.segments, ...p.segments] : [...arrayPath.segments, i, ...p.segments], text: p.text },
+        );
       }
       item.extra = elementConsumed.rest(el);
-      if (ctx.kept && item.extra) ctx.kept(item.extra as Record<string, unknown>, [...ctx.locationUp!(arrayPath.up), ...arrayPath.segments, ...(single ? [] : [i])]);
+      if (ctx.kept && item.extra)
+        ctx.kept(item.extra as Record<string, unknown>, [...ctx.locationUp!(arrayPath.up), ...arrayPath.segments, ...(single ? [] : [i])]);
       out.push(item);
     }
     return out;
@@ -363,7 +406,12 @@ function compileTemplate(text: string, scope: RuleScope): Evaluate {
       if (typeof v === 'string') out += v;
       else if (typeof v === 'number' && Number.isFinite(v)) out += String(v);
       else if (v instanceof LosslessNumber) out += v.raw;
-      else throw elementError('MAP_INVALID_VALUE', `${column}: a template placeholder gives ${describeType(v)}, expected a string or a number (point it at a field inside)`, [placeholders.get(part)!]);
+      else
+        throw elementError(
+          'MAP_INVALID_VALUE',
+          `${column}: a template placeholder gives ${describeType(v)}, expected a string or a number (point it at a field inside)`,
+          [placeholders.get(part)!],
+        );
     }
     return out;
   };
@@ -375,7 +423,13 @@ function compileTemplate(text: string, scope: RuleScope): Evaluate {
  * last or length of an array), extract (a regular expression's first group). Each is bounded by its input's size
  * and none runs code: the whole language stays a set of fixed operations.
  */
-function compileTransforms(spec: RuleSpec, scope: RuleScope, source: Evaluate, deferred: (() => void)[] | null, failure: (code: ErrorCode, message: string) => ChatportError): Evaluate {
+function compileTransforms(
+  spec: RuleSpec,
+  scope: RuleScope,
+  source: Evaluate,
+  deferred: (() => void)[] | null,
+  failure: (code: ErrorCode, message: string) => ChatportError,
+): Evaluate {
   let value = source;
   const column = scope.column;
   const at = (k: string) => ({ ...scope, at: `${scope.at}.${k}` });

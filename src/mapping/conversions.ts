@@ -140,7 +140,9 @@ function safeCodePoint(n: number): string | undefined {
 function toInteger(v: unknown): number {
   const n = toNumber(v);
   if (!Number.isSafeInteger(n)) {
-    const hint = Number.isInteger(n) ? ': it has more digits than an exact double, use convert: id or string to keep them' : ': it has a fraction, use convert: number';
+    const hint = Number.isInteger(n)
+      ? ': it has more digits than an exact double, use convert: id or string to keep them'
+      : ': it has a fraction, use convert: number';
     fail('an integer', v, hint);
   }
   return n;
@@ -154,7 +156,11 @@ function toNumber(v: unknown): number {
     return fail('a number', v);
   }
   if (typeof v === 'string' && /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(v.trim())) return Number(v);
-  return fail('a number', v, typeof v === 'boolean' ? ': use convert: boolean' : typeof v === 'string' ? stringHint(v) || ': map the words with enum' : containerHint(v));
+  return fail(
+    'a number',
+    v,
+    typeof v === 'boolean' ? ': use convert: boolean' : typeof v === 'string' ? stringHint(v) || ': map the words with enum' : containerHint(v),
+  );
 }
 
 /** Vendors send booleans as true/false, 0/1, "" or "0"/"1"/"true"/"false". */
@@ -169,7 +175,11 @@ function toBoolean(v: unknown): boolean {
   }
   if (v === 0 || v === '' || v === '0' || v === 'false') return false;
   if (v === 1 || v === '1' || v === 'true') return true;
-  return fail('a boolean', v, typeof v === 'string' || typeof v === 'number' ? ' (booleans are true/false, 0/1, "0"/"1", "true"/"false"): map other values with enum' : containerHint(v));
+  return fail(
+    'a boolean',
+    v,
+    typeof v === 'string' || typeof v === 'number' ? ' (booleans are true/false, 0/1, "0"/"1", "true"/"false"): map other values with enum' : containerHint(v),
+  );
 }
 
 /** Exact epoch micros from decimal text in the given unit (10^6 for seconds, 10^3 for millis). */
@@ -200,7 +210,10 @@ function decimalToMicros(text: string, unitDigits: 6 | 3): number {
   const fracLen = n - fracStart;
   for (let k = fracStart + unitDigits; k < n; k++) {
     if (text.charCodeAt(k) !== 48) {
-      throw new ConversionError('MAP_INVALID_TIMESTAMP', `a timestamp with ${fracLen} fraction digits is finer than a microsecond; chatport keeps microseconds exactly and will not round`);
+      throw new ConversionError(
+        'MAP_INVALID_TIMESTAMP',
+        `a timestamp with ${fracLen} fraction digits is finer than a microsecond; chatport keeps microseconds exactly and will not round`,
+      );
     }
   }
   let frac = 0;
@@ -254,18 +267,23 @@ function fromEpoch(v: unknown, unit: 'seconds' | 'millis' | 'auto'): number {
   return decimalToMicros(text, u === 'seconds' ? 6 : 3);
 }
 
-const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
+const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
 
 function fromIso(v: unknown): number {
   if (typeof v !== 'string') {
     const epoch = typeof v === 'number' || v instanceof LosslessNumber;
-    throw new ConversionError('MAP_INVALID_TIMESTAMP', `expected an ISO-8601 string, got ${describeType(v)}${epoch ? ': use convert: unix_seconds, unix_millis or timestamp' : containerHint(v)}`);
+    throw new ConversionError(
+      'MAP_INVALID_TIMESTAMP',
+      `expected an ISO-8601 string, got ${describeType(v)}${epoch ? ': use convert: unix_seconds, unix_millis or timestamp' : containerHint(v)}`,
+    );
   }
   const m = ISO.exec(v.trim());
   if (!m) {
     const epoch = /^-?\d+(\.\d+)?$/.test(v.trim());
-    throw new ConversionError('MAP_INVALID_TIMESTAMP', `${describeValue(v)} is not an ISO-8601 timestamp${epoch ? ': use convert: unix_seconds, unix_millis or timestamp' : ''}`);
+    throw new ConversionError(
+      'MAP_INVALID_TIMESTAMP',
+      `${describeValue(v)} is not an ISO-8601 timestamp${epoch ? ': use convert: unix_seconds, unix_millis or timestamp' : ''}`,
+    );
   }
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;
   const year = Number(y);

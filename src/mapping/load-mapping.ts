@@ -67,7 +67,10 @@ export function parseMappingText(text: string, file: string): unknown {
       const at = /at position (\d+)/.exec(message);
       const where = at ? linePos(text, Number(at[1])) : null;
       const reason = message.replace(/\s*\(line \d+ column \d+\)/, '').replace(/ at position \d+/, '');
-      throw new ChatportError('CONFIG_MAPPING_INVALID', `not valid JSON${where ? ` at line ${where.line}, column ${where.col}` : ''}: ${reason}`, 'config', { file, ...(where ? { line: where.line } : {}) });
+      throw new ChatportError('CONFIG_MAPPING_INVALID', `not valid JSON${where ? ` at line ${where.line}, column ${where.col}` : ''}: ${reason}`, 'config', {
+        file,
+        ...(where ? { line: where.line } : {}),
+      });
     }
   }
   const lines = new LineCounter();
@@ -77,7 +80,10 @@ export function parseMappingText(text: string, file: string): unknown {
     const err = doc.errors[0]!;
     const where = err.linePos?.[0];
     const reason = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    throw new ChatportError('CONFIG_MAPPING_INVALID', `not valid YAML${where ? ` at line ${where.line}, column ${where.col}` : ''}: ${reason}`, 'config', { file, ...(where ? { line: where.line } : {}) });
+    throw new ChatportError('CONFIG_MAPPING_INVALID', `not valid YAML${where ? ` at line ${where.line}, column ${where.col}` : ''}: ${reason}`, 'config', {
+      file,
+      ...(where ? { line: where.line } : {}),
+    });
   }
   return doc.toJS({ maxAliasCount: 100 });
 }

@@ -22,7 +22,11 @@ export interface UnwrappedRecord {
  */
 export function unwrapRecord(mapping: CompiledMapping, input: unknown): UnwrappedRecord {
   if (!isRecord(input)) {
-    throw new ChatportError('READ_NOT_A_RECORD', `expected a record (JSON object), got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : `a ${typeof input}`}`, 'map');
+    throw new ChatportError(
+      'READ_NOT_A_RECORD',
+      `expected a record (JSON object), got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : `a ${typeof input}`}`,
+      'map',
+    );
   }
   for (const u of mapping.unwrap) {
     if (u.when(input, NO_ANCESTORS, NO_CONTEXT)) {
@@ -95,20 +99,36 @@ function visitElements(
         if (crossed > 0) {
           const segs = level.segments;
           const hint = formatPath([...segs.slice(0, crossed), ALL, ...segs.slice(crossed)]);
-          throw new ChatportError('MAP_INVALID_VALUE', `${source.table.name}: for_each ${formatPath(segs)} goes through ${formatPath(segs.slice(0, crossed))}, which is an array: iterate it with ${hint}`, 'map', { path: formatPath([...location, ...segs]) });
+          throw new ChatportError(
+            'MAP_INVALID_VALUE',
+            `${source.table.name}: for_each ${formatPath(segs)} goes through ${formatPath(segs.slice(0, crossed))}, which is an array: iterate it with ${hint}`,
+            'map',
+            { path: formatPath([...location, ...segs]) },
+          );
         }
       }
       return;
     }
     const around = [...up, host];
     if (level.kind === 'one') {
-      if (!isRecord(value)) throw new ChatportError('MAP_INVALID_VALUE', `${source.table.name}: at expected an object, got ${Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'another value' : `a ${typeof value}`}`, 'map', { path: formatPath([...location, ...level.segments]) });
+      if (!isRecord(value))
+        throw new ChatportError(
+          'MAP_INVALID_VALUE',
+          `${source.table.name}: at expected an object, got ${Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'another value' : `a ${typeof value}`}`,
+          'map',
+          { path: formatPath([...location, ...level.segments]) },
+        );
       const loc = [...location, ...level.segments];
       step(k, value, around, 0, loc);
       return;
     }
     if (!Array.isArray(value)) {
-      throw new ChatportError('MAP_INVALID_VALUE', `${source.table.name}: for_each expected an array, got ${typeof value === 'object' ? 'an object' : `a ${typeof value}`}`, 'map', { path: formatPath([...location, ...level.segments]) });
+      throw new ChatportError(
+        'MAP_INVALID_VALUE',
+        `${source.table.name}: for_each expected an array, got ${typeof value === 'object' ? 'an object' : `a ${typeof value}`}`,
+        'map',
+        { path: formatPath([...location, ...level.segments]) },
+      );
     }
     source.levelMarks[k]!();
     for (let i = 0; i < value.length; i++) step(k, value[i], around, i, [...location, ...level.segments, i]);
@@ -235,7 +255,11 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ou
     const first = rows[0];
     if (first) setOwn((first.row.extra ??= {}) as Record<string, unknown>, '$record', rest);
     else if (!skipped) {
-      throw new ChatportError('MAP_NO_ROWS', `the record gives no row (${mapping.sources.map((s) => s.levels.map((l) => l.text).join('[*].') || 'the record').join(', ')} held no element) and its fields would reach no output: add a table with one row per record, or a when that skips such records`, 'map');
+      throw new ChatportError(
+        'MAP_NO_ROWS',
+        `the record gives no row (${mapping.sources.map((s) => s.levels.map((l) => l.text).join('[*].') || 'the record').join(', ')} held no element) and its fields would reach no output: add a table with one row per record, or a when that skips such records`,
+        'map',
+      );
     }
   }
   obs?.end(rows);

@@ -12,7 +12,20 @@ import { defineApi } from './api-spec.js';
 import { ChatportError } from '../errors.js';
 import { TABLES, type TableDef } from '../model/canonical-schema.js';
 
-export const CONVERSIONS = ['id', 'string', 'text', 'integer', 'number', 'boolean', 'json', 'html_text', 'unix_seconds', 'unix_millis', 'iso8601', 'timestamp'] as const;
+export const CONVERSIONS = [
+  'id',
+  'string',
+  'text',
+  'integer',
+  'number',
+  'boolean',
+  'json',
+  'html_text',
+  'unix_seconds',
+  'unix_millis',
+  'iso8601',
+  'timestamp',
+] as const;
 export type Conversion = (typeof CONVERSIONS)[number];
 export const VALUE_TYPES = ['string', 'number', 'boolean', 'object', 'array', 'null'] as const;
 export type ValueType = (typeof VALUE_TYPES)[number];
@@ -143,11 +156,14 @@ function define(z: typeof import('zod').z) {
   /** `key` needs `partner` beside it (each and fields, unknown and enum). */
   function needs(ctx: z.core.ParsePayload<unknown>, key: string, partner: string, message: string): void {
     const v = ctx.value as Record<string, unknown>;
-    if (Object.prototype.hasOwnProperty.call(v, key) && !Object.prototype.hasOwnProperty.call(v, partner)) ctx.issues.push({ code: 'custom', input: v, path: [key], message });
+    if (Object.prototype.hasOwnProperty.call(v, key) && !Object.prototype.hasOwnProperty.call(v, partner))
+      ctx.issues.push({ code: 'custom', input: v, path: [key], message });
   }
 
-
-  const nonEmptyList = <T extends z.ZodType>(item: T, what: string) => z.array(item, { error: (iss) => (iss.code === 'invalid_type' ? `${what} must be a list, got ${typeName(iss.input)}` : undefined) }).min(1, { error: `${what} needs a non-empty list` });
+  const nonEmptyList = <T extends z.ZodType>(item: T, what: string) =>
+    z
+      .array(item, { error: (iss) => (iss.code === 'invalid_type' ? `${what} must be a list, got ${typeName(iss.input)}` : undefined) })
+      .min(1, { error: `${what} needs a non-empty list` });
 
   const Path = z
     .string({ error: (iss) => `a path must be a string, got ${typeName(iss.input)}` })
@@ -158,9 +174,9 @@ function define(z: typeof import('zod').z) {
         'A path into the record: a.b, a["key with spaces "].c, items[0], items[*].name (every element); ^.x reads the element or record around (^^.x the one around that) in for_each, at and each rules.',
     });
 
-  const ValueTypeSchema = z.enum(VALUE_TYPES, { error: (iss) => `unknown type ${JSON.stringify(iss.input)} (known: ${VALUE_TYPES.join(', ')})` }).meta({ id: 'valueType' });
-
-
+  const ValueTypeSchema = z
+    .enum(VALUE_TYPES, { error: (iss) => `unknown type ${JSON.stringify(iss.input)} (known: ${VALUE_TYPES.join(', ')})` })
+    .meta({ id: 'valueType' });
 
   // Conditions nest (all, any, not): the interface above gives TypeScript the recursive type, and the schema is checked
   // against it (z.ZodType<ConditionSpec>), so the two cannot differ.
@@ -174,7 +190,10 @@ function define(z: typeof import('zod').z) {
         exists: z.boolean().optional().meta({ description: 'true: the value is present and not null.' }),
         truthy: z.boolean().optional().meta({ description: 'true: the value is not null, false, 0, "" or "0".' }),
         nonempty: z.boolean().optional().meta({ description: 'true: the value is not null, "", [] or {}.' }),
-        is: z.union([ValueTypeSchema, nonEmptyList(ValueTypeSchema, 'is')]).optional().meta({ description: 'JSON type(s) of the value.' }),
+        is: z
+          .union([ValueTypeSchema, nonEmptyList(ValueTypeSchema, 'is')])
+          .optional()
+          .meta({ description: 'JSON type(s) of the value.' }),
         matches: z.string().optional().meta({ description: 'A regular expression the string value matches.' }),
         get all() {
           return nonEmptyList(Condition, 'all').optional().meta({ description: 'Every condition holds.' });
@@ -195,11 +214,15 @@ function define(z: typeof import('zod').z) {
     }),
     ['all', 'any', 'not', 'path'],
     'a condition',
-    { oneOf: [{ required: ['all'] }, { required: ['any'] }, { required: ['not'] }, { required: ['path'], oneOf: CONDITION_OPS.map((k) => ({ required: [k] })) }] },
+    {
+      oneOf: [
+        { required: ['all'] },
+        { required: ['any'] },
+        { required: ['not'] },
+        { required: ['path'], oneOf: CONDITION_OPS.map((k) => ({ required: [k] })) },
+      ],
+    },
   ).meta({ id: 'condition' });
-
-
-
 
   const Lookup: z.ZodType<LookupSpec> = obj(
     'a lookup',
@@ -212,7 +235,8 @@ function define(z: typeof import('zod').z) {
   /** `each` sub-record fields: key -> rule, with `extra` left to chatport. */
   const fieldsOf = (): z.ZodType<Record<string, RuleSpec | string>> => {
     const fields = z.record(z.string(), Rule).check((ctx) => {
-      if (Object.prototype.hasOwnProperty.call(ctx.value, 'extra')) ctx.issues.push({ code: 'custom', input: ctx.value, path: ['extra'], message: '"extra" is filled by chatport with the unmapped rest' });
+      if (Object.prototype.hasOwnProperty.call(ctx.value, 'extra'))
+        ctx.issues.push({ code: 'custom', input: ctx.value, path: ['extra'], message: '"extra" is filled by chatport with the unmapped rest' });
     });
     JSON_SCHEMA_EXTRA.set(fields._zod.def, { propertyNames: { not: { const: 'extra' } } });
     return fields;
@@ -224,9 +248,15 @@ function define(z: typeof import('zod').z) {
 
   const RuleObject: z.ZodType<RuleSpec> = exactlyOne(
     obj('a column rule', {
-      path: z.union([Path, nonEmptyList(Path, 'path')]).optional().meta({ description: 'Where the value is; a list takes the first non-null.' }),
+      path: z
+        .union([Path, nonEmptyList(Path, 'path')])
+        .optional()
+        .meta({ description: 'Where the value is; a list takes the first non-null.' }),
       const: z.unknown().optional().meta({ description: 'A fixed value.' }),
-      template: z.string().optional().meta({ description: 'Text with {path} and {index} placeholders; null when a placeholder has no value ({{ and }} are literal braces).' }),
+      template: z
+        .string()
+        .optional()
+        .meta({ description: 'Text with {path} and {index} placeholders; null when a placeholder has no value ({{ and }} are literal braces).' }),
       get min() {
         return ruleList('min', 'The smallest value of several rules (numbers or timestamps; each entry converts its own value).');
       },
@@ -235,28 +265,47 @@ function define(z: typeof import('zod').z) {
       },
       lookup: Lookup.optional(),
       pluck: Path.optional().meta({ description: 'The field at this path of every object of an array (missing ones left out).' }),
-      pick: z.enum(['first', 'last', 'length'], { error: 'pick is one of first, last, length' }).optional().meta({ description: 'The first or last element of an array, or its length.' }),
-      extract: z.string().optional().meta({ description: 'A regular expression with a capture group: the value becomes the first group (null, and the value stays in extra, when it does not match).' }),
+      pick: z
+        .enum(['first', 'last', 'length'], { error: 'pick is one of first, last, length' })
+        .optional()
+        .meta({ description: 'The first or last element of an array, or its length.' }),
+      extract: z.string().optional().meta({
+        description:
+          'A regular expression with a capture group: the value becomes the first group (null, and the value stays in extra, when it does not match).',
+      }),
       get first_of() {
         return ruleList('first_of', 'Rules tried in order; the first non-null value wins.');
       },
       get object() {
         return z.record(z.string(), Rule).optional().meta({ description: 'Builds a JSON object, key by key; null keys are left out.' });
       },
-      each: Path.optional().meta({ description: 'An array of sub-records (attachments): each element becomes an object built by fields, its unmapped rest in its own extra.' }),
+      each: Path.optional().meta({
+        description: 'An array of sub-records (attachments): each element becomes an object built by fields, its unmapped rest in its own extra.',
+      }),
       get fields() {
-        return FIELDS.optional()
-          .meta({ description: 'With each: key -> rule, read inside each element (^. is the record).' });
+        return FIELDS.optional().meta({ description: 'With each: key -> rule, read inside each element (^. is the record).' });
       },
-      allow_single: z.boolean().optional().meta({ description: 'A bare object (or, for tags, a string) where a list is expected counts as a list of one: with each, or on the attachments and tags columns.' }),
-      index: z.literal(true, { error: 'index must be true' }).optional().meta({ description: 'The 0-based position of the element in a for_each or each list.' }),
+      allow_single: z.boolean().optional().meta({
+        description:
+          'A bare object (or, for tags, a string) where a list is expected counts as a list of one: with each, or on the attachments and tags columns.',
+      }),
+      index: z
+        .literal(true, { error: 'index must be true' })
+        .optional()
+        .meta({ description: 'The 0-based position of the element in a for_each or each list.' }),
       when: Condition.optional().meta({ description: 'The rule gives null unless this holds.' }),
       convert: z
         .enum(CONVERSIONS, { error: (iss) => `unknown conversion ${JSON.stringify(iss.input)} (known: ${CONVERSIONS.join(', ')})` })
         .optional()
         .meta({ description: 'Conversion of the value; defaults to the column type.' }),
-      unit: z.enum(['seconds', 'millis', 'auto'], { error: 'unit is seconds, millis or auto' }).optional().meta({ description: 'For convert: timestamp, the unit of epoch numbers (default seconds).' }),
-      enum: z.record(z.string(), z.unknown()).optional().meta({ description: 'Vendor value -> canonical value. A value not listed is counted and gets unknown (default null).' }),
+      unit: z
+        .enum(['seconds', 'millis', 'auto'], { error: 'unit is seconds, millis or auto' })
+        .optional()
+        .meta({ description: 'For convert: timestamp, the unit of epoch numbers (default seconds).' }),
+      enum: z
+        .record(z.string(), z.unknown())
+        .optional()
+        .meta({ description: 'Vendor value -> canonical value. A value not listed is counted and gets unknown (default null).' }),
       unknown: z.unknown().optional().meta({ description: 'With enum: the value for vendor values the enum does not list.' }),
       null_if: z.array(z.unknown()).optional().meta({ description: 'Values that mean "no value" (for example "", 0, {}, []).' }),
       default: z.unknown().optional().meta({ description: 'The value when the rule gives null.' }),
@@ -271,10 +320,10 @@ function define(z: typeof import('zod').z) {
     { dependentRequired: { each: ['fields'], fields: ['each'], unknown: ['enum'] } },
   ).meta({ id: 'ruleObject' });
 
-  const Rule: z.ZodType<RuleSpec | string> = z
-    .union([Path, RuleObject])
-    .meta({ id: 'rule', description: 'A column rule: a path string, or an object with one source (path, const, first_of, object, each, index, template, min, max) and modifiers.' });
-
+  const Rule: z.ZodType<RuleSpec | string> = z.union([Path, RuleObject]).meta({
+    id: 'rule',
+    description: 'A column rule: a path string, or an object with one source (path, const, first_of, object, each, index, template, min, max) and modifiers.',
+  });
 
   const AGGREGATE_KINDS = ['count', 'min', 'max', 'first', 'latest', 'set', 'const'] as const;
   const ruleOrList = z.union([Rule, nonEmptyList(Rule, 'a list of rules')]).meta({ id: 'ruleOrList' });
@@ -283,12 +332,17 @@ function define(z: typeof import('zod').z) {
     obj(
       'an aggregate',
       {
-        count: z.union([z.literal(true), Condition]).optional().meta({ description: 'Number of rows (that meet the condition).' }),
+        count: z
+          .union([z.literal(true), Condition])
+          .optional()
+          .meta({ description: 'Number of rows (that meet the condition).' }),
         min: ruleOrList.optional().meta({ description: 'Smallest number (timestamps are numbers) over the rows.' }),
         max: ruleOrList.optional().meta({ description: 'Largest number over the rows.' }),
         first: Rule.optional().meta({ description: 'Value of the earliest row (by created_at) that has one.' }),
         latest: Rule.optional().meta({ description: 'Value of the latest row that has one.' }),
-        set: obj('a set', { add: Rule, remove: Rule.optional() }).optional().meta({ description: 'A set of strings: adds and removes applied in time order (tags).' }),
+        set: obj('a set', { add: Rule, remove: Rule.optional() })
+          .optional()
+          .meta({ description: 'A set of strings: adds and removes applied in time order (tags).' }),
         const: z.unknown().optional().meta({ description: 'A fixed value.' }),
         where: Condition.optional().meta({ description: 'Only rows that meet this count.' }),
         default: z.unknown().optional().meta({ description: 'The value when no row gave one.' }),
@@ -300,10 +354,12 @@ function define(z: typeof import('zod').z) {
   ).meta({ id: 'aggregate' });
 
   const SOURCE_DOCS = {
-    for_each: 'An array inside each record: one row per element; [*] iterates nested arrays (threads[*].events[*]). Rules read the element; ^. reads the level around, ^^. the one around that.',
+    for_each:
+      'An array inside each record: one row per element; [*] iterates nested arrays (threads[*].events[*]). Rules read the element; ^. reads the level around, ^^. the one around that.',
     at: 'One object inside each record: one row from it (none when missing or null); ^. reads the record.',
     when: 'Records (or, with for_each / at, elements) that do not meet this give no row (counted as skipped by rule).',
-    removed_when: 'With for_each or at: an element meeting this is removed at the vendor (GDPR); its row is redacted, and its content is kept out of every other row.',
+    removed_when:
+      'With for_each or at: an element meeting this is removed at the vendor (GDPR); its row is redacted, and its content is kept out of every other row.',
     ignore: 'Source paths deliberately left out of extra.',
   };
 
@@ -321,9 +377,12 @@ function define(z: typeof import('zod').z) {
         error: (iss) => {
           if (iss.code === 'unrecognized_keys') {
             const k = iss.keys[0]!;
-            return (RESERVED_COLUMNS as readonly string[]).includes(k) ? `column ${k} is filled by chatport and cannot be mapped` : `table ${def.name} has no column "${k}" (columns: ${names.join(', ')})`;
+            return (RESERVED_COLUMNS as readonly string[]).includes(k)
+              ? `column ${k} is filled by chatport and cannot be mapped`
+              : `table ${def.name} has no column "${k}" (columns: ${names.join(', ')})`;
           }
-          if (iss.code === 'invalid_type' && iss.input === undefined && iss.path?.length) return `table ${def.name} needs a rule for its key column ${String(iss.path[iss.path.length - 1])}`;
+          if (iss.code === 'invalid_type' && iss.input === undefined && iss.path?.length)
+            return `table ${def.name} needs a rule for its key column ${String(iss.path[iss.path.length - 1])}`;
           if (iss.code === 'invalid_type') return `columns must map canonical column names to rules, got ${typeName(iss.input)}`;
           return undefined;
         },
@@ -344,31 +403,42 @@ function define(z: typeof import('zod').z) {
 
   const notBoth = (ctx: z.core.ParsePayload<unknown>) => {
     const v = ctx.value as Record<string, unknown>;
-    if (v.for_each !== undefined && v.at !== undefined) ctx.issues.push({ code: 'custom', input: v, path: ['at'], message: 'a row source takes for_each or at, not both' });
+    if (v.for_each !== undefined && v.at !== undefined)
+      ctx.issues.push({ code: 'custom', input: v, path: ['at'], message: 'a row source takes for_each or at, not both' });
   };
 
   const recordAggregate = obj(
     'aggregate',
     { from: z.literal('messages', { error: 'aggregate from must be messages' }), columns: z.record(z.string(), Aggregate) },
-    "Columns taken from aggregates of the messages rows of the same record (message_count, last_activity_at).",
+    'Columns taken from aggregates of the messages rows of the same record (message_count, last_activity_at).',
   );
 
   /** A table read from records: one row source (for_each / at / when / columns / ignore), or several under sources. */
   function tableOf(name: string, columns: z.ZodType, doc: string) {
     const source = obj(`a row source of ${name}`, sourceShape(columns), `A row source of the ${name} table.`).check(notBoth);
     const { columns: _, ...direct } = sourceShape(columns);
-    const table = obj(`a table`, {
-      ...direct,
-      columns: columns.optional(),
-      sources: nonEmptyList(source, 'sources').optional().meta({ description: 'Several row sources for one table, each with its own for_each / at / when / removed_when / columns / ignore.' }),
-      aggregate: recordAggregate.optional(),
-    }, doc).check((ctx) => {
+    const table = obj(
+      `a table`,
+      {
+        ...direct,
+        columns: columns.optional(),
+        sources: nonEmptyList(source, 'sources')
+          .optional()
+          .meta({ description: 'Several row sources for one table, each with its own for_each / at / when / removed_when / columns / ignore.' }),
+        aggregate: recordAggregate.optional(),
+      },
+      doc,
+    ).check((ctx) => {
       notBoth(ctx);
       const v = ctx.value as Record<string, unknown>;
       if (v.sources !== undefined) {
-        const inline = Object.keys(SOURCE_DOCS).concat('columns').filter((k) => v[k] !== undefined);
-        if (inline.length) ctx.issues.push({ code: 'custom', input: v, path: [inline[0]!], message: `a table with sources gives ${inline.join(', ')} inside each source` });
-      } else if (v.columns === undefined) ctx.issues.push({ code: 'custom', input: v, path: ['columns'], message: 'a table needs columns (or sources, each with columns)' });
+        const inline = Object.keys(SOURCE_DOCS)
+          .concat('columns')
+          .filter((k) => v[k] !== undefined);
+        if (inline.length)
+          ctx.issues.push({ code: 'custom', input: v, path: [inline[0]!], message: `a table with sources gives ${inline.join(', ')} inside each source` });
+      } else if (v.columns === undefined)
+        ctx.issues.push({ code: 'custom', input: v, path: ['columns'], message: 'a table needs columns (or sources, each with columns)' });
     });
     JSON_SCHEMA_EXTRA.set(table._zod.def, { oneOf: [{ required: ['columns'] }, { required: ['sources'] }] });
     return table;
@@ -387,7 +457,9 @@ function define(z: typeof import('zod').z) {
       columns: z
         .strictObject(
           Object.fromEntries(
-            TABLES.conversations.columns.filter((c) => !['source', 'conversation_id', 'extra'].includes(c.name)).map((c) => [c.name, Aggregate.optional().meta({ description: `${c.type}: ${c.doc}` })]),
+            TABLES.conversations.columns
+              .filter((c) => !['source', 'conversation_id', 'extra'].includes(c.name))
+              .map((c) => [c.name, Aggregate.optional().meta({ description: `${c.type}: ${c.doc}` })]),
           ),
           {
             error: (iss) =>
@@ -404,7 +476,11 @@ function define(z: typeof import('zod').z) {
   ).meta({ id: 'conversationsDerived' });
 
   /** A custom table read from records: its columns are those of its declaration under custom_tables (checked by the compiler). */
-  const CustomTable = tableOf('a custom table', z.record(z.string(), Rule).meta({ description: 'Column -> rule, for the columns declared under custom_tables.' }), 'A table declared under custom_tables.').meta({ id: 'customTable' });
+  const CustomTable = tableOf(
+    'a custom table',
+    z.record(z.string(), Rule).meta({ description: 'Column -> rule, for the columns declared under custom_tables.' }),
+    'A table declared under custom_tables.',
+  ).meta({ id: 'customTable' });
 
   const ColumnDeclaration = z
     .union([
@@ -412,7 +488,10 @@ function define(z: typeof import('zod').z) {
       obj('a column declaration', {
         type: z.enum(COLUMN_TYPES, { error: (iss) => `unknown column type ${JSON.stringify(iss.input)} (known: ${COLUMN_TYPES.join(', ')})` }),
         doc: z.string().optional(),
-        classification: z.boolean().optional().meta({ description: 'true: a classification value (a kind, a status, a field type), kept when the row is redacted. Not for json columns.' }),
+        classification: z
+          .boolean()
+          .optional()
+          .meta({ description: 'true: a classification value (a kind, a status, a field type), kept when the row is redacted. Not for json columns.' }),
       }),
     ])
     .meta({ id: 'columnDeclaration', description: 'The column type (string, timestamp, boolean, integer, json), or {type, doc, classification}.' });
@@ -421,8 +500,12 @@ function define(z: typeof import('zod').z) {
     'a custom table declaration',
     {
       doc: z.string().optional().meta({ description: 'What one row is (docs, validate).' }),
-      key: nonEmptyList(z.string(), 'key').meta({ description: 'The columns that identify a row (duplicates are rejected like those of canonical tables); never null, kept on redaction.' }),
-      columns: z.record(z.string(), ColumnDeclaration).meta({ description: 'Column name -> type, in output order; source comes first and redacted, extra last, filled by chatport.' }),
+      key: nonEmptyList(z.string(), 'key').meta({
+        description: 'The columns that identify a row (duplicates are rejected like those of canonical tables); never null, kept on redaction.',
+      }),
+      columns: z
+        .record(z.string(), ColumnDeclaration)
+        .meta({ description: 'Column name -> type, in output order; source comes first and redacted, extra last, filled by chatport.' }),
     },
     'An extra table for data no canonical table fits (written beside them in every format).',
   ).meta({ id: 'customTableDeclaration' });
@@ -430,18 +513,26 @@ function define(z: typeof import('zod').z) {
   const MappingSchema = obj(
     'a mapping file',
     {
-      chatport_mapping: z.literal(1, { error: 'chatport_mapping: 1 is required (the mapping language version)' }).meta({ description: 'The mapping language version.' }),
+      chatport_mapping: z
+        .literal(1, { error: 'chatport_mapping: 1 is required (the mapping language version)' })
+        .meta({ description: 'The mapping language version.' }),
       vendor: z
         .string({ error: 'vendor must be a lower-case id such as my-vendor (letters, digits, - and _)' })
         .regex(/^[a-z0-9][a-z0-9_-]*$/, { error: 'vendor must be a lower-case id such as my-vendor (letters, digits, - and _)' })
         .meta({ description: 'Vendor id written to the source column of every row.' }),
       description: z.string().optional(),
       input: obj('input', {
-        envelope_keys: z.array(z.string(), { error: 'envelope_keys must be a list of key names' }).optional().meta({ description: 'Keys of a top-level object whose array holds the records (default [data]).' }),
+        envelope_keys: z
+          .array(z.string(), { error: 'envelope_keys must be a list of key names' })
+          .optional()
+          .meta({ description: 'Keys of a top-level object whose array holds the records (default [data]).' }),
         unwrap: z
           .array(obj('an unwrap entry', { when: Condition, path: Path }))
           .optional()
-          .meta({ description: 'Records that wrap the real record (webhook events): when the condition holds, map the object at path; the wrapper goes to extra.$wrapper.' }),
+          .meta({
+            description:
+              'Records that wrap the real record (webhook events): when the condition holds, map the object at path; the wrapper goes to extra.$wrapper.',
+          }),
       }).optional(),
       removed_when: Condition.optional().meta({ description: 'A record meeting this is GDPR-removed: its rows are redacted before any writer.' }),
       custom_tables: z
@@ -460,7 +551,12 @@ function define(z: typeof import('zod').z) {
         })
         .catchall(CustomTable)
         .check((ctx) => {
-          if (Object.keys(ctx.value).length === 0) ctx.issues.push({ code: 'custom', input: ctx.value, message: 'tables must map at least one of messages, conversations, answers (or a custom table)' });
+          if (Object.keys(ctx.value).length === 0)
+            ctx.issues.push({
+              code: 'custom',
+              input: ctx.value,
+              message: 'tables must map at least one of messages, conversations, answers (or a custom table)',
+            });
         })
         .meta({ title: 'tables', description: 'The canonical tables this mapping fills, and its custom tables (declared under custom_tables).' }),
     },
@@ -517,7 +613,14 @@ function plainMessage(issue: Issue, path: readonly PropertyKey[]): string {
   const input = (issue as { input?: unknown }).input;
   switch (issue.code) {
     case 'invalid_type': {
-      const want = issue.expected === 'boolean' ? 'true or false' : issue.expected === 'array' ? 'a list' : issue.expected === 'object' || issue.expected === 'record' ? 'an object' : `a ${issue.expected}`;
+      const want =
+        issue.expected === 'boolean'
+          ? 'true or false'
+          : issue.expected === 'array'
+            ? 'a list'
+            : issue.expected === 'object' || issue.expected === 'record'
+              ? 'an object'
+              : `a ${issue.expected}`;
       return `${String(key)} must be ${want}, got ${typeName(input)}`;
     }
     case 'too_small':

@@ -142,9 +142,7 @@ export function compileGetter(segments: readonly PathStep[]): (root: unknown) =>
   if (segments.length === 1 && typeof segments[0] === 'string') {
     const k = segments[0];
     return (root) =>
-      root !== null && typeof root === 'object' && !Array.isArray(root) && hasOwn.call(root, k)
-        ? (root as Record<string, unknown>)[k]
-        : undefined;
+      root !== null && typeof root === 'object' && !Array.isArray(root) && hasOwn.call(root, k) ? (root as Record<string, unknown>)[k] : undefined;
   }
   return (root) => getAt(root, segments);
 }

@@ -16,14 +16,20 @@ export interface RecordAggregates {
   apply(rows: readonly MappedRow[], table: TableName, ctx: MapContext): void;
 }
 
-export function compileRecordAggregates(def: TableDef, spec: { from: 'messages'; columns: Record<string, AggregateSpec> }, file: string, at: string): RecordAggregates {
+export function compileRecordAggregates(
+  def: TableDef,
+  spec: { from: 'messages'; columns: Record<string, AggregateSpec> },
+  file: string,
+  at: string,
+): RecordAggregates {
   const name = def.name;
   if (spec.from === name) throw invalid({ file, at: `${at}.from` }, 'a table cannot aggregate its own rows');
   const aggregators: Aggregator[] = [];
   for (const [column, agg] of Object.entries(spec.columns)) {
     const where = `${at}.columns.${column}`;
     if (!def.columns.some((c) => c.name === column)) throw invalid({ file, at: where }, `table ${name} has no column "${column}"`);
-    if (['source', 'extra', 'redacted', ...def.key].includes(column)) throw invalid({ file, at: where }, `column ${column} is filled by chatport or by the table's key rule`);
+    if (['source', 'extra', 'redacted', ...def.key].includes(column))
+      throw invalid({ file, at: where }, `column ${column} is filled by chatport or by the table's key rule`);
     aggregators.push(compileAggregate(column, agg, file, where));
   }
   const from = spec.from;

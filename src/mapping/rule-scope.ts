@@ -91,7 +91,10 @@ export function parseRulePath(text: unknown, scope: ConditionScope): ParsedPath 
   try {
     const path = parsePath(text);
     if (scope.levels !== undefined && path.up > scope.levels) {
-      throw invalid(scope, `path "${text}" climbs ${path.up} level${path.up === 1 ? '' : 's'} up, but only ${scope.levels} ${scope.levels === 1 ? 'is' : 'are'} around it here${scope.levels === 0 ? ' (^ reads the record around a for_each element)' : ''}`);
+      throw invalid(
+        scope,
+        `path "${text}" climbs ${path.up} level${path.up === 1 ? '' : 's'} up, but only ${scope.levels} ${scope.levels === 1 ? 'is' : 'are'} around it here${scope.levels === 0 ? ' (^ reads the record around a for_each element)' : ''}`,
+      );
     }
     scope.onPath?.(path);
     return path;

@@ -30,7 +30,13 @@ export type Outcome<T> =
    * that were never made; 'unknown' for 5xx, resets, timeouts and answers without the created id, which must be
    * checked before a resend. `retryAfterMs` may be anything the server asked for, Infinity included.
    */
-  | { readonly kind: 'retry'; readonly cause: RetryCause; readonly landed: 'no' | 'unknown'; readonly retryAfterMs: number | null; readonly detail: ServerText };
+  | {
+      readonly kind: 'retry';
+      readonly cause: RetryCause;
+      readonly landed: 'no' | 'unknown';
+      readonly retryAfterMs: number | null;
+      readonly detail: ServerText;
+    };
 
 /** A listed part: its id when it is one, and what we compare (never read) of the rest. */
 export interface DashlyPart {
@@ -58,7 +64,8 @@ export interface UploadFile {
  * `/close`) but not their parameters; chatport sends `tag` (the tag's name) and `admin` (the admin's id), as the
  * Carrot quest API these come from names them.
  */
-export type ConversationAction = { readonly kind: 'tag'; readonly tag: string } | { readonly kind: 'assign'; readonly admin: string } | { readonly kind: 'close' };
+export type ConversationAction =
+  { readonly kind: 'tag'; readonly tag: string } | { readonly kind: 'assign'; readonly admin: string } | { readonly kind: 'close' };
 
 export interface DashlyApiOptions {
   readonly apiUrl: string;
@@ -88,7 +95,13 @@ export class DashlyApi {
   constructor(private readonly options: DashlyApiOptions) {
     this.base = options.apiUrl.replace(/\/+$/, '');
     this.guard = options.guard;
-    this.http = new HttpClient({ baseUrl: this.base, fetch: options.fetch, guard: options.guard, timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+    this.http = new HttpClient({
+      baseUrl: this.base,
+      fetch: options.fetch,
+      guard: options.guard,
+      timeoutMs: options.timeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
   replyUrl(conversationId: string): string {
@@ -181,7 +194,14 @@ export class DashlyApi {
     const envelope = statusOf(jsonField(json, 'meta', 'status'));
     const status = httpStatus >= 200 && httpStatus < 300 && envelope !== null && (envelope < 200 || envelope >= 300) ? envelope : httpStatus;
     if (status >= 200 && status < 300) {
-      if (json === undefined) return { kind: 'retry', cause: 'server_error', landed: 'unknown', retryAfterMs: null, detail: this.guard.text(`HTTP ${status} with a body that is not JSON`) };
+      if (json === undefined)
+        return {
+          kind: 'retry',
+          cause: 'server_error',
+          landed: 'unknown',
+          retryAfterMs: null,
+          detail: this.guard.text(`HTTP ${status} with a body that is not JSON`),
+        };
       return { kind: 'ok', value: json };
     }
     const errorField = jsonField(json, 'meta', 'error');
@@ -194,7 +214,9 @@ export class DashlyApi {
           ? (answer.body.derive((raw) => raw.trim() || null) ?? this.guard.text(`HTTP ${status}`))
           : this.guard.text(`HTTP ${status}`);
     const after = parseRetryAfter(answer.header('retry-after'), this.options.now?.() ?? Date.now());
-    const detail = this.guard.text(`${status === httpStatus ? '' : `HTTP ${httpStatus} carrying `}${status >= 500 ? `HTTP ${status} ` : ''}${error}: ${reason}`);
+    const detail = this.guard.text(
+      `${status === httpStatus ? '' : `HTTP ${httpStatus} carrying `}${status >= 500 ? `HTTP ${status} ` : ''}${error}: ${reason}`,
+    );
     if (status === 429) return { kind: 'retry', cause: 'rate_limited', landed: 'no', retryAfterMs: after, detail };
     if (status === 408) return { kind: 'retry', cause: 'timeout', landed: 'no', retryAfterMs: after, detail };
     if (status >= 500) return { kind: 'retry', cause: 'server_error', landed: 'unknown', retryAfterMs: after, detail };

@@ -48,7 +48,9 @@ export class DryRunSender implements PartSender {
 
   conversationDone(c: ConversationSummary): void {
     const where = c.target ?? `skipped (${c.skipped ?? 'no target'})`;
-    this.log?.(`plan: conversation ${c.id} -> ${where}: ${c.requests} request${c.requests === 1 ? '' : 's'} for ${c.messages} message${c.messages === 1 ? '' : 's'}`);
+    this.log?.(
+      `plan: conversation ${c.id} -> ${where}: ${c.requests} request${c.requests === 1 ? '' : 's'} for ${c.messages} message${c.messages === 1 ? '' : 's'}`,
+    );
   }
 
   private preview(method: string, url: string, form: Record<string, string>): void {

@@ -11,7 +11,9 @@ export async function loadIdMap(path: string, option: string): Promise<Map<strin
     text = await readFile(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ChatportError('CONFIG_BAD_OPTION', `${option} ${path}: ${code === 'ENOENT' ? 'file not found' : String((e as Error).message)}`, 'config', { file: path });
+    throw new ChatportError('CONFIG_BAD_OPTION', `${option} ${path}: ${code === 'ENOENT' ? 'file not found' : String((e as Error).message)}`, 'config', {
+      file: path,
+    });
   }
   return parseIdMap(text, path, option);
 }

@@ -102,7 +102,12 @@ export function migrateRun(deps: MigrateCommandDeps = {}): CommandRun<MigrateCom
       inputs: inputsOf(o),
       files: [
         ...mappingFileGuard(o.from),
-        ...(o.state === undefined ? [] : [{ path: o.state, what: 'the state journal' }, { path: `${o.state}.lock`, what: 'the state lock' }]),
+        ...(o.state === undefined
+          ? []
+          : [
+              { path: o.state, what: 'the state journal' },
+              { path: `${o.state}.lock`, what: 'the state lock' },
+            ]),
         ...rejectsGuard(o),
         ...(o.mapConversations === undefined ? [] : [{ path: o.mapConversations, what: 'the --map-conversations file' }]),
         ...(o.mapAdmins === undefined ? [] : [{ path: o.mapAdmins, what: 'the --map-admins file' }]),
@@ -117,7 +122,11 @@ export function migrateRun(deps: MigrateCommandDeps = {}): CommandRun<MigrateCom
 
 async function runMigrate(options: MigrateCommandOptions, ctx: RunContext, deps: MigrateCommandDeps): Promise<void> {
   let report: MigrationReport | null = null;
-  ctx.setReportDetails(() => ({ from: options.from, to: options.to ?? 'dashly', ...(report ? migrationReportJSON(report) : { dry_run: options.dryRun ?? false }) }));
+  ctx.setReportDetails(() => ({
+    from: options.from,
+    to: options.to ?? 'dashly',
+    ...(report ? migrationReportJSON(report) : { dry_run: options.dryRun ?? false }),
+  }));
   const progress = !options.quiet && ctx.printer.canShowStatus ? new ProgressLine(ctx.printer, options.dryRun ?? false) : null;
   try {
     report = await migrate(options, { ...deps, signal: ctx.signal, log: (line) => ctx.printer.out(line), ...(progress ? { progress } : {}) });
@@ -157,7 +166,11 @@ export async function migrate(options: MigrateCommandOptions, deps: MigrateRunDe
         rejectsPath: rejects,
         tables: ['messages', 'conversations', 'answers'],
         signal,
-        exclude: [...(options.state === undefined ? [] : [options.state]), ...(options.report === undefined ? [] : [options.report]), ...(rejects === null ? [] : [rejects])],
+        exclude: [
+          ...(options.state === undefined ? [] : [options.state]),
+          ...(options.report === undefined ? [] : [options.report]),
+          ...(rejects === null ? [] : [rejects]),
+        ],
       });
   if (input) deps.progress?.reading(input);
   const rows = untilAborted(deps.rows ? deps.rows(options) : input!.rows(), signal);
@@ -233,7 +246,13 @@ export async function buildConfig(o: MigrateCommandOptions, env: NodeJS.ProcessE
     planned: plan !== null,
     strict: o.strict ?? MIGRATION_DEFAULTS.strict,
     carry,
-    closedStatuses: o.closedStatuses === undefined ? MIGRATION_DEFAULTS.closedStatuses : o.closedStatuses.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean),
+    closedStatuses:
+      o.closedStatuses === undefined
+        ? MIGRATION_DEFAULTS.closedStatuses
+        : o.closedStatuses
+            .split(',')
+            .map((x) => x.trim().toLowerCase())
+            .filter(Boolean),
     attachments: {
       hosts: o.attachmentHosts ?? defaults.hosts,
       maxBytes: o.attachmentMaxMb === undefined ? defaults.maxBytes : Math.floor(o.attachmentMaxMb * 1024 * 1024),
@@ -263,10 +282,14 @@ const CARRY_PARTS = ['tags', 'assignee', 'closed'] as const;
 /** `--carry tags,assignee,closed` (any of them), or `none`. */
 export function parseCarry(text: string | undefined): MigrationConfig['carry'] {
   if (text === undefined) return MIGRATION_DEFAULTS.carry;
-  const parts = text.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean);
+  const parts = text
+    .split(',')
+    .map((x) => x.trim().toLowerCase())
+    .filter(Boolean);
   if (parts.length === 1 && parts[0] === 'none') return { tags: false, assignee: false, closed: false };
   for (const p of parts) {
-    if (!(CARRY_PARTS as readonly string[]).includes(p)) throw new ChatportError('CONFIG_BAD_OPTION', `--carry takes tags, assignee and closed, comma-separated, or none (got ${JSON.stringify(p)})`, 'config');
+    if (!(CARRY_PARTS as readonly string[]).includes(p))
+      throw new ChatportError('CONFIG_BAD_OPTION', `--carry takes tags, assignee and closed, comma-separated, or none (got ${JSON.stringify(p)})`, 'config');
   }
   return { tags: parts.includes('tags'), assignee: parts.includes('assignee'), closed: parts.includes('closed') };
 }
@@ -282,8 +305,18 @@ export function migrationOutcome(report: MigrationReport): ChatportError | null 
   if (report.stopped) return new ChatportError(report.stoppedCode ?? 'MIGRATE_AUTH', report.stopped, 'migrate');
   const pending = m.pending + report.answers.pending + report.actions.pending;
   if (pending > 0) {
-    const what = [m.pending ? countOf(m.pending, 'message') : '', report.answers.pending ? countOf(report.answers.pending, 'chatbot answer') : '', report.actions.pending ? countOf(report.actions.pending, 'state change') : ''].filter(Boolean).join(', ');
-    return new ChatportError('MIGRATE_INCOMPLETE', `${what} not sent yet (${countOf(report.conversations.halted, 'halted conversation')}); run again with the same --state`, 'migrate');
+    const what = [
+      m.pending ? countOf(m.pending, 'message') : '',
+      report.answers.pending ? countOf(report.answers.pending, 'chatbot answer') : '',
+      report.actions.pending ? countOf(report.actions.pending, 'state change') : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    return new ChatportError(
+      'MIGRATE_INCOMPLETE',
+      `${what} not sent yet (${countOf(report.conversations.halted, 'halted conversation')}); run again with the same --state`,
+      'migrate',
+    );
   }
   if (report.strict && report.conversations.skippedNoTarget > 0) {
     const first = report.skipped.slice(0, 5).map((s) => s.conversation);
@@ -295,10 +328,17 @@ export function migrationOutcome(report: MigrationReport): ChatportError | null 
     );
   }
   const rejected = m.rejected + report.answers.rejected + report.actions.rejected;
-  if (rejected > 0) return new ChatportError('MIGRATE_REJECTED', `Dashly rejected ${[m.rejected ? countOf(m.rejected, 'message') : '', report.answers.rejected ? countOf(report.answers.rejected, 'chatbot answer') : '', report.actions.rejected ? countOf(report.actions.rejected, 'state change') : ''].filter(Boolean).join(', ')}; see the report for the reasons`, 'migrate');
+  if (rejected > 0)
+    return new ChatportError(
+      'MIGRATE_REJECTED',
+      `Dashly rejected ${[m.rejected ? countOf(m.rejected, 'message') : '', report.answers.rejected ? countOf(report.answers.rejected, 'chatbot answer') : '', report.actions.rejected ? countOf(report.actions.rejected, 'state change') : ''].filter(Boolean).join(', ')}; see the report for the reasons`,
+      'migrate',
+    );
   const input = report.input;
   if (input && input.recordsRejected > 0) {
-    const codes = Object.entries(input.rejectedByCode).map(([code, n]) => `${code} x${formatCount(n)}`).join(', ');
+    const codes = Object.entries(input.rejectedByCode)
+      .map(([code, n]) => `${code} x${formatCount(n)}`)
+      .join(', ');
     const where = input.rejectsFile ? `written to ${input.rejectsFile}` : 'not written: a dry run writes no rejects file';
     return new ChatportError(
       'MIGRATE_INPUT_REJECTED',
@@ -344,7 +384,10 @@ class ProgressLine {
     const p = this.sendingAt;
     if (p === null) {
       const s = this.input?.stats;
-      if (s) this.printer.status(`migrate: reading the export: ${countOf(s.recordsRead, 'record')}${s.recordsRejected ? `, ${formatCount(s.recordsRejected)} rejected` : ''}`);
+      if (s)
+        this.printer.status(
+          `migrate: reading the export: ${countOf(s.recordsRead, 'record')}${s.recordsRejected ? `, ${formatCount(s.recordsRejected)} rejected` : ''}`,
+        );
       return;
     }
     if (this.dryRun) return;

@@ -75,7 +75,10 @@ export function toMigrateMessage(row: Row, seq: number): MigrateMessage {
   }
   const createdAt = row.created_at;
   if (createdAt !== null && createdAt !== undefined && !(typeof createdAt === 'number' && Number.isSafeInteger(createdAt))) {
-    throw new ChatportError('MIGRATE_BAD_ROW', `messages row ${seq} has created_at ${String(createdAt)}, not integer epoch microseconds`, 'migrate', { recordIndex: seq, path: 'created_at' });
+    throw new ChatportError('MIGRATE_BAD_ROW', `messages row ${seq} has created_at ${String(createdAt)}, not integer epoch microseconds`, 'migrate', {
+      recordIndex: seq,
+      path: 'created_at',
+    });
   }
   const redacted = row.redacted === true;
   return {
@@ -102,7 +105,8 @@ export function toMigrateItem(table: string, row: Row, seq: number): MigrateItem
   if (table === 'messages') return toMigrateMessage(row, seq);
   const conversationId = idText(row.conversation_id);
   if (table !== 'conversations' && table !== 'answers') return null;
-  if (conversationId === null) throw new ChatportError('MIGRATE_BAD_ROW', `${table} row ${seq} has no conversation_id`, 'migrate', { recordIndex: seq, path: 'conversation_id' });
+  if (conversationId === null)
+    throw new ChatportError('MIGRATE_BAD_ROW', `${table} row ${seq} has no conversation_id`, 'migrate', { recordIndex: seq, path: 'conversation_id' });
   if (table === 'conversations') {
     return {
       table,

@@ -142,7 +142,16 @@ export function emptyReport(dryRun: boolean, strict = false): MigrationReport {
     answers: { total: 0, sent: 0, alreadySent: 0, rejected: 0, noTarget: 0, skipped: 0, pending: 0 },
     attachments: { uploaded: 0, links: 0, linkReasons: {} },
     actions: { done: 0, alreadyDone: 0, rejected: 0, pending: 0, notCarried: 0 },
-    requests: { replies: 0, starts: 0, actions: 0, checks: 0, foundOnCheck: 0, splitMessages: 0, retried: 0, retriedBy: { rate_limited: 0, server_error: 0, connection: 0, timeout: 0 } },
+    requests: {
+      replies: 0,
+      starts: 0,
+      actions: 0,
+      checks: 0,
+      foundOnCheck: 0,
+      splitMessages: 0,
+      retried: 0,
+      retriedBy: { rate_limited: 0, server_error: 0, connection: 0, timeout: 0 },
+    },
     rejections: [],
     halted: [],
     skipped: [],
@@ -211,7 +220,9 @@ export function reportLines(report: MigrationReport): string[] {
   lines.push(`chatport migrate -> dashly${report.dryRun ? ' (dry run: nothing was sent)' : ''}${report.stopped ? ` (stopped: ${report.stopped})` : ''}`);
   if (report.input) {
     const i = report.input;
-    const codes = Object.entries(i.rejectedByCode).map(([code, n]) => `${code} x${formatCount(n)}`).join(', ');
+    const codes = Object.entries(i.rejectedByCode)
+      .map(([code, n]) => `${code} x${formatCount(n)}`)
+      .join(', ');
     lines.push(
       `input: ${countOf(i.recordsRead, 'record')} read, ${formatCount(i.recordsMapped)} mapped, ${formatCount(i.recordsRejected)} rejected${codes ? ` (${codes})` : ''}${i.rejectsFile ? `, written to ${i.rejectsFile}` : i.recordsRejected && report.dryRun ? ' (a dry run writes no rejects file)' : ''}, ${formatCount(i.recordsRedacted)} redacted`,
     );
@@ -241,7 +252,9 @@ export function reportLines(report: MigrationReport): string[] {
     const why = Object.entries(at.linkReasons)
       .map(([k, n]) => `${k.replace(/_/g, ' ')} ${formatCount(n)}`)
       .join(', ');
-    lines.push(`attachments: ${formatCount(at.uploaded)} ${report.dryRun ? 'to upload' : 'uploaded'} as files, ${formatCount(at.links)} as links${why ? ` (${why})` : ''}`);
+    lines.push(
+      `attachments: ${formatCount(at.uploaded)} ${report.dryRun ? 'to upload' : 'uploaded'} as files, ${formatCount(at.links)} as links${why ? ` (${why})` : ''}`,
+    );
   }
   const ac = report.actions;
   if (ac.done || ac.alreadyDone || ac.rejected || ac.pending || ac.notCarried) {
@@ -332,7 +345,13 @@ export function migrationReportJSON(r: MigrationReport): MigrationReportJSON {
     messages: bucketsJSON(r.messages),
     answers: { total: a.total, sent: a.sent, already_sent: a.alreadySent, rejected: a.rejected, no_target: a.noTarget, skipped: a.skipped, pending: a.pending },
     attachments: { uploaded: r.attachments.uploaded, links: r.attachments.links, link_reasons: { ...r.attachments.linkReasons } },
-    actions: { done: r.actions.done, already_done: r.actions.alreadyDone, rejected: r.actions.rejected, pending: r.actions.pending, not_carried: r.actions.notCarried },
+    actions: {
+      done: r.actions.done,
+      already_done: r.actions.alreadyDone,
+      rejected: r.actions.rejected,
+      pending: r.actions.pending,
+      not_carried: r.actions.notCarried,
+    },
     requests: {
       replies: q.replies,
       starts: q.starts,

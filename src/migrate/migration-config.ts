@@ -101,7 +101,8 @@ export function validateMigrationConfig(c: MigrationConfig): void {
   };
   if (!Number.isInteger(c.concurrency) || c.concurrency < 1) bad(`--concurrency must be a whole number >= 1 (got ${c.concurrency})`);
   if (!(c.rps > 0) || !Number.isFinite(c.rps)) bad(`--rps must be a number > 0 (got ${c.rps})`);
-  if (c.maxBody !== null && (!Number.isInteger(c.maxBody) || c.maxBody < LABEL_RESERVE + MIN_CHUNK)) bad(`--max-body must be a whole number >= ${LABEL_RESERVE + MIN_CHUNK}`);
+  if (c.maxBody !== null && (!Number.isInteger(c.maxBody) || c.maxBody < LABEL_RESERVE + MIN_CHUNK))
+    bad(`--max-body must be a whole number >= ${LABEL_RESERVE + MIN_CHUNK}`);
   if (!c.dryRun && c.statePath === null) bad('--state is required (it is what makes a re-run send nothing twice); only --dry-run may omit it');
   if (!c.dryRun || c.token !== '') checkToken(c.token, c.tokenSource ?? 'the API token');
   checkApiUrl(c.apiUrl);
@@ -142,7 +143,11 @@ function checkApiUrl(apiUrl: string): void {
     throw new ChatportError('CONFIG_BAD_OPTION', `--api-url must be an http(s) URL (got ${shown})`, 'config');
   }
   if (url.username || url.password || url.search || url.hash) {
-    throw new ChatportError('CONFIG_BAD_OPTION', '--api-url must be a plain base URL without credentials, query or fragment; the token goes in the variable named by --token-env', 'config');
+    throw new ChatportError(
+      'CONFIG_BAD_OPTION',
+      '--api-url must be a plain base URL without credentials, query or fragment; the token goes in the variable named by --token-env',
+      'config',
+    );
   }
 }
 

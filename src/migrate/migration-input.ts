@@ -60,7 +60,11 @@ export class MigrationInput {
       };
       yield* canonicalRows({ mapping, sources, onError: o.onError, tables: o.tables, stats: this.stats, onReject, ...(o.signal ? { signal: o.signal } : {}) });
       if (this.rejectedSeen !== this.stats.recordsRejected) {
-        throw new ChatportError('INTERNAL_RECONCILIATION', `the engine counted ${this.stats.recordsRejected} rejected records but handed out ${this.rejectedSeen}`, 'internal');
+        throw new ChatportError(
+          'INTERNAL_RECONCILIATION',
+          `the engine counted ${this.stats.recordsRejected} rejected records but handed out ${this.rejectedSeen}`,
+          'internal',
+        );
       }
       await this.rejects?.commit();
       done = true;

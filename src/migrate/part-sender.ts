@@ -123,7 +123,8 @@ export class DashlySender implements PartSender {
         return { kind: 'ok', target: out.value.conversationId };
       }
       if (out.kind === 'denied' || out.kind === 'redirect') throw stopFor(out);
-      if (out.kind !== 'retry') return { kind: 'halt', reason: `startconversation refused: ${out.kind === 'rejected' ? `${out.status} ${out.error}: ${out.reason}` : out.reason}` };
+      if (out.kind !== 'retry')
+        return { kind: 'halt', reason: `startconversation refused: ${out.kind === 'rejected' ? `${out.status} ${out.error}: ${out.reason}` : out.reason}` };
       if (retry >= config.retry.maxRetries) return { kind: 'halt', reason: `startconversation failed after ${retry} retries: ${out.detail}` };
       await this.backoff(out, retry + 1);
     }
@@ -254,7 +255,15 @@ export class DashlySender implements PartSender {
    * before it, or the oldest. Found: recorded as sent. Ours: the external_id and random_id we sent, or the same
    * body when Dashly does not list random_id.
    */
-  private async check(key: MessageKey, target: string, externalId: string, randomId: number, body: string, since: number, part: number): Promise<InFlightCheck> {
+  private async check(
+    key: MessageKey,
+    target: string,
+    externalId: string,
+    randomId: number,
+    body: string,
+    since: number,
+    part: number,
+  ): Promise<InFlightCheck> {
     const found = await this.find(key, target, since, (listed) => isOurs(listed, externalId, randomId, body), `message ${key.msg}`);
     if (found.kind === 'found') {
       this.d.journal.append({ t: 'sent', ...key, part, part_id: found.part.id, found: true });
@@ -269,7 +278,13 @@ export class DashlySender implements PartSender {
    * still be acting on it), then reads the target's parts newest first until `ours` matches one, or it reaches the
    * part this migration knows it created last in the conversation, or the oldest.
    */
-  private async find(c: { src: string; conv: string }, target: string, since: number, ours: (p: DashlyPart) => boolean, what: string): Promise<{ kind: 'found'; part: DashlyPart } | { kind: 'absent' } | { kind: 'error'; reason: string }> {
+  private async find(
+    c: { src: string; conv: string },
+    target: string,
+    since: number,
+    ours: (p: DashlyPart) => boolean,
+    what: string,
+  ): Promise<{ kind: 'found'; part: DashlyPart } | { kind: 'absent' } | { kind: 'error'; reason: string }> {
     const { journal, clock, config } = this.d;
     const wait = since + config.settleMs - clock.now();
     if (wait > 0) await clock.sleep(wait, this.d.signal);
@@ -287,7 +302,10 @@ export class DashlySender implements PartSender {
     }
   }
 
-  private async listWithRetries(target: string, position: string | null): Promise<{ kind: 'ok'; parts: DashlyPart[]; next: string | null } | { kind: 'fail'; reason: string }> {
+  private async listWithRetries(
+    target: string,
+    position: string | null,
+  ): Promise<{ kind: 'ok'; parts: DashlyPart[]; next: string | null } | { kind: 'fail'; reason: string }> {
     const { report, api, pacer, config } = this.d;
     for (let retry = 0; ; retry++) {
       await pacer.acquire(this.d.signal);

@@ -22,7 +22,12 @@ import { ADMIN_COLUMNS, CONVERSATION_COLUMNS, PLAN_FILES, USER_COLUMNS, writePla
 export const MIGRATE_PLAN_OPTIONS = {
   from: { kind: 'string', required: true, describe: 'Source vendor id or mapping file (any vendor chatport reads)' },
   input: { kind: 'list', alias: 'i', required: true, describe: 'Export files, directories, globs, or - for stdin' },
-  out: { kind: 'string', alias: 'o', required: true, describe: `Plan directory: ${Object.values(PLAN_FILES).join(', ')} (created if missing; filled columns of existing files are kept)` },
+  out: {
+    kind: 'string',
+    alias: 'o',
+    required: true,
+    describe: `Plan directory: ${Object.values(PLAN_FILES).join(', ')} (created if missing; filled columns of existing files are kept)`,
+  },
   'on-error': { kind: 'choice', choices: ['fail', 'skip'], default: 'fail', describe: 'Bad input records: stop, or skip them into OUT/rejects.jsonl' },
   report: { kind: 'string', describe: 'Also write the summary as JSON to this file, on failure too (with the error)' },
   quiet: { kind: 'bool', alias: 'q', describe: 'No progress and no summary on stderr' },
@@ -50,7 +55,11 @@ export const MIGRATE_PLAN_RUN: CommandRun<MigratePlanArgs> = {
   reportGuard: (a) => ({
     inputs: a.input,
     outDir: a.out,
-    files: [...mappingFileGuard(a.from), ...Object.values(PLAN_FILES).map((f) => ({ path: path.join(a.out, f), what: `the plan's ${f}` })), { path: path.join(a.out, 'rejects.jsonl'), what: 'the rejects file' }],
+    files: [
+      ...mappingFileGuard(a.from),
+      ...Object.values(PLAN_FILES).map((f) => ({ path: path.join(a.out, f), what: `the plan's ${f}` })),
+      { path: path.join(a.out, 'rejects.jsonl'), what: 'the rejects file' },
+    ],
   }),
   interrupted: (a) => `the plan files in ${a.out} are as they were`,
   run: planCommand,
@@ -68,7 +77,10 @@ async function planCommand(a: MigratePlanArgs, ctx: RunContext): Promise<void> {
     signal: ctx.signal,
     exclude: Object.values(PLAN_FILES).map((f) => path.join(a.out, f)),
   });
-  const timer = !a.quiet && ctx.printer.canShowStatus ? setInterval(() => ctx.printer.status(`migrate plan: reading the export: ${countOf(input.stats.recordsRead, 'record')}`), 500) : null;
+  const timer =
+    !a.quiet && ctx.printer.canShowStatus
+      ? setInterval(() => ctx.printer.status(`migrate plan: reading the export: ${countOf(input.stats.recordsRead, 'record')}`), 500)
+      : null;
   timer?.unref();
   try {
     summary = await writePlan(input, a.out, ctx.signal);
@@ -84,7 +96,11 @@ async function planCommand(a: MigratePlanArgs, ctx: RunContext): Promise<void> {
   }
   const rejected = summary.input?.recordsRejected ?? 0;
   if (rejected > 0) {
-    throw new ChatportError('MIGRATE_INPUT_REJECTED', `${countOf(rejected, 'input record')} rejected, written to ${summary.input?.rejectsFile ?? path.join(a.out, 'rejects.jsonl')}; the plan holds everything else`, 'migrate');
+    throw new ChatportError(
+      'MIGRATE_INPUT_REJECTED',
+      `${countOf(rejected, 'input record')} rejected, written to ${summary.input?.rejectsFile ?? path.join(a.out, 'rejects.jsonl')}; the plan holds everything else`,
+      'migrate',
+    );
   }
 }
 
@@ -157,7 +173,14 @@ export async function writePlan(input: MigrationInput, out: string, signal?: Abo
       ADMIN_COLUMNS,
       [...admins].map(([id, a]) => ({ source_id: id, target_id: '', name: a.name, role: a.role, messages: String(a.messages) })),
     );
-    return { conversations: c.rows, users: us.rows, admins: ad.rows, kept: c.kept + us.kept + ad.kept, stale: c.stale + us.stale + ad.stale, input: input.counts() };
+    return {
+      conversations: c.rows,
+      users: us.rows,
+      admins: ad.rows,
+      kept: c.kept + us.kept + ad.kept,
+      stale: c.stale + us.stale + ad.stale,
+      input: input.counts(),
+    };
   } finally {
     await grouped.close();
   }

@@ -23,7 +23,19 @@ import { parseCsvRecords } from './id-map-csv.js';
 
 export const PLAN_FILES = { conversations: 'conversations.csv', users: 'users.csv', admins: 'admins.csv' } as const;
 
-export const CONVERSATION_COLUMNS = ['source_id', 'target_id', 'start_as', 'customer_id', 'messages', 'answers', 'first_message_at', 'last_message_at', 'status', 'assignee_id', 'tags'] as const;
+export const CONVERSATION_COLUMNS = [
+  'source_id',
+  'target_id',
+  'start_as',
+  'customer_id',
+  'messages',
+  'answers',
+  'first_message_at',
+  'last_message_at',
+  'status',
+  'assignee_id',
+  'tags',
+] as const;
 export const USER_COLUMNS = ['source_id', 'target_id', 'name', 'conversations'] as const;
 export const ADMIN_COLUMNS = ['source_id', 'target_id', 'name', 'role', 'messages'] as const;
 
@@ -58,14 +70,19 @@ export async function readPlanFile(file: string): Promise<{ rows: PlanRow[]; lin
     text = await readFile(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new ChatportError('CONFIG_BAD_OPTION', `cannot read the plan file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'config', { file });
+    throw new ChatportError('CONFIG_BAD_OPTION', `cannot read the plan file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'config', {
+      file,
+    });
   }
   const records = parseCsvRecords(text, file);
   const header = records.shift();
   if (!header) return { rows: [], lines: [] };
   const names = header.fields.map((f) => decodeCell(f.trim()));
   if (!names.includes('source_id') || !names.includes('target_id')) {
-    throw new ChatportError('CONFIG_BAD_OPTION', `the plan file's header must name source_id and target_id (found ${names.join(',')})`, 'config', { file, line: header.line });
+    throw new ChatportError('CONFIG_BAD_OPTION', `the plan file's header must name source_id and target_id (found ${names.join(',')})`, 'config', {
+      file,
+      line: header.line,
+    });
   }
   const rows: PlanRow[] = [];
   const lines: number[] = [];
@@ -85,7 +102,12 @@ export async function loadPlan(dir: string): Promise<LoadedPlan> {
   const file = (name: string) => path.join(dir, name);
   const conversations = await readPlanFile(file(PLAN_FILES.conversations));
   if (conversations === null) {
-    throw new ChatportError('CONFIG_BAD_OPTION', `--plan ${dir} has no ${PLAN_FILES.conversations}; write the plan first: chatport migrate plan --from ... --input ... --out ${dir}`, 'config', { file: file(PLAN_FILES.conversations) });
+    throw new ChatportError(
+      'CONFIG_BAD_OPTION',
+      `--plan ${dir} has no ${PLAN_FILES.conversations}; write the plan first: chatport migrate plan --from ... --input ... --out ${dir}`,
+      'config',
+      { file: file(PLAN_FILES.conversations) },
+    );
   }
   const plan: LoadedPlan = { conversations: new Map(), startTargets: new Map(), skip: new Set(), users: new Map(), admins: new Map() };
   const seen = new Set<string>();
@@ -96,22 +118,39 @@ export async function loadPlan(dir: string): Promise<LoadedPlan> {
     seen.add(id);
     const target = row.target_id ?? '';
     const startAs = row.start_as ?? '';
-    if (startAs !== '' && !/^\d{1,20}$/.test(startAs)) throw new ChatportError('CONFIG_BAD_OPTION', `start_as must be a Dashly user id (digits), or empty (got ${JSON.stringify(startAs.slice(0, 40))})`, 'config', at);
+    if (startAs !== '' && !/^\d{1,20}$/.test(startAs))
+      throw new ChatportError(
+        'CONFIG_BAD_OPTION',
+        `start_as must be a Dashly user id (digits), or empty (got ${JSON.stringify(startAs.slice(0, 40))})`,
+        'config',
+        at,
+      );
     const lower = target.toLowerCase();
     if (lower === '') return;
     if (lower === 'start') plan.startTargets.set(id, startAs === '' ? null : startAs);
     else if (lower === 'skip') plan.skip.add(id);
     else if (/^\d{1,20}$/.test(target)) plan.conversations.set(id, target);
-    else throw new ChatportError('CONFIG_BAD_OPTION', `target_id must be a Dashly conversation id (digits), start or skip, or empty while undecided (got ${JSON.stringify(target.slice(0, 40))})`, 'config', at);
+    else
+      throw new ChatportError(
+        'CONFIG_BAD_OPTION',
+        `target_id must be a Dashly conversation id (digits), start or skip, or empty while undecided (got ${JSON.stringify(target.slice(0, 40))})`,
+        'config',
+        at,
+      );
   });
-  for (const [name, map] of [[PLAN_FILES.users, plan.users], [PLAN_FILES.admins, plan.admins]] as const) {
+  for (const [name, map] of [
+    [PLAN_FILES.users, plan.users],
+    [PLAN_FILES.admins, plan.admins],
+  ] as const) {
     const loaded = await readPlanFile(file(name));
     loaded?.rows.forEach((row, i) => {
       const at = { file: file(name), line: loaded.lines[i]! };
       const target = row.target_id ?? '';
       if (target === '') return;
-      if (map.has(row.source_id!) && map.get(row.source_id!) !== target) throw new ChatportError('CONFIG_BAD_OPTION', `source_id ${row.source_id} is mapped twice`, 'config', at);
-      if (name === PLAN_FILES.users && !/^\d{1,20}$/.test(target)) throw new ChatportError('CONFIG_BAD_OPTION', `target_id must be a Dashly user id (digits) (got ${JSON.stringify(target.slice(0, 40))})`, 'config', at);
+      if (map.has(row.source_id!) && map.get(row.source_id!) !== target)
+        throw new ChatportError('CONFIG_BAD_OPTION', `source_id ${row.source_id} is mapped twice`, 'config', at);
+      if (name === PLAN_FILES.users && !/^\d{1,20}$/.test(target))
+        throw new ChatportError('CONFIG_BAD_OPTION', `target_id must be a Dashly user id (digits) (got ${JSON.stringify(target.slice(0, 40))})`, 'config', at);
       map.set(row.source_id!, target);
     });
   }
@@ -122,7 +161,11 @@ export async function loadPlan(dir: string): Promise<LoadedPlan> {
  * Writes one plan file: `fresh` rows in order, each keeping the filled columns of the existing row with its
  * source_id; existing rows the fresh ones lack follow, as they were. Returns how many rows kept a filled target.
  */
-export async function writePlanFile(file: string, columns: readonly string[], fresh: Iterable<PlanRow>): Promise<{ rows: number; kept: number; stale: number }> {
+export async function writePlanFile(
+  file: string,
+  columns: readonly string[],
+  fresh: Iterable<PlanRow>,
+): Promise<{ rows: number; kept: number; stale: number }> {
   const existing = await readPlanFile(file);
   const before = new Map<string, PlanRow>();
   for (const row of existing?.rows ?? []) before.set(row.source_id!, row);

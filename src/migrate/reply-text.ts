@@ -53,7 +53,11 @@ export function compileTemplate(source: string, option: string): CompiledTemplat
       const name = end < 0 ? '' : source.slice(i + 1, end);
       if (!(TEMPLATE_PLACEHOLDERS as readonly string[]).includes(name)) {
         const what = end < 0 ? 'an unclosed {' : `unknown placeholder {${name}}`;
-        throw new ChatportError('CONFIG_BAD_OPTION', `${option} has ${what}; placeholders: ${TEMPLATE_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')} (write {{ and }} for braces)`, 'config');
+        throw new ChatportError(
+          'CONFIG_BAD_OPTION',
+          `${option} has ${what}; placeholders: ${TEMPLATE_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')} (write {{ and }} for braces)`,
+          'config',
+        );
       }
       if (literal) out.push(literal);
       literal = '';

@@ -34,7 +34,17 @@ import { toMigrateItem, type MigrateAnswer, type MigrateAttachment, type Migrate
 import { sharedTargets, stateFingerprint, validateMigrationConfig, type MigrationConfig } from './migration-config.js';
 import { DashlySender, StopRun, type PartSender, type PlannedAction } from './part-sender.js';
 import { RequestPacer, type Clock } from './request-pacer.js';
-import { LABEL_RESERVE, MIN_CHUNK, answersNoteText, attachmentLine, attachmentName, compileTemplate, partBody, renderTemplate, type CompiledTemplate } from './reply-text.js';
+import {
+  LABEL_RESERVE,
+  MIN_CHUNK,
+  answersNoteText,
+  attachmentLine,
+  attachmentName,
+  compileTemplate,
+  partBody,
+  renderTemplate,
+  type CompiledTemplate,
+} from './reply-text.js';
 import { StateJournal, unitState, type AttachmentMode, type ConversationState, type MessageKey, type MessageState } from './state-journal.js';
 
 export { MIGRATION_DEFAULTS, stateFingerprint, validateMigrationConfig, type MigrationConfig } from './migration-config.js';
@@ -115,7 +125,10 @@ export async function runMigration(input: AsyncIterable<CanonicalRow>, config: M
   const shared = sharedTargets(config.conversations);
   for (const [target, sources] of shared) {
     report.conversations.sharedTargets++;
-    warn(report, `Dashly conversation ${target} receives ${sources.length} source conversations (${sources.slice(0, 5).join(', ')}${sources.length > 5 ? ', ...' : ''}) (--allow-shared-targets): their messages are mixed in it, and their external_id is "<conversation>/<message>"`);
+    warn(
+      report,
+      `Dashly conversation ${target} receives ${sources.length} source conversations (${sources.slice(0, 5).join(', ')}${sources.length > 5 ? ', ...' : ''}) (--allow-shared-targets): their messages are mixed in it, and their external_id is "<conversation>/<message>"`,
+    );
   }
   const journal = await StateJournal.open(config.statePath, stateFingerprint(config), {
     readOnly: config.dryRun,
@@ -137,10 +150,28 @@ export async function runMigration(input: AsyncIterable<CanonicalRow>, config: M
     const decisions = grouped.conversations.map((g) => decide(g, journal.conversation(g.source, g.conversationId), config));
     const abort = new AbortController();
     const signal = deps.signal ? AbortSignal.any([deps.signal, abort.signal]) : abort.signal;
-    const api = new DashlyApi({ apiUrl: config.apiUrl, token: config.token, fetch: deps.fetch, guard, timeoutMs: config.timeoutMs, signal, now: () => deps.clock.now() });
+    const api = new DashlyApi({
+      apiUrl: config.apiUrl,
+      token: config.token,
+      fetch: deps.fetch,
+      guard,
+      timeoutMs: config.timeoutMs,
+      signal,
+      now: () => deps.clock.now(),
+    });
     const sender: PartSender = config.dryRun
       ? new DryRunSender(api, report, config.previewRequests, deps.log)
-      : new DashlySender({ config, api, pacer: new RequestPacer(config.rps, deps.clock), journal, report, clock: deps.clock, random: deps.random, guard, signal });
+      : new DashlySender({
+          config,
+          api,
+          pacer: new RequestPacer(config.rps, deps.clock),
+          journal,
+          report,
+          clock: deps.clock,
+          random: deps.random,
+          guard,
+          signal,
+        });
     const files = new AttachmentSource(config.attachments, deps.fetch, guard, signal);
     const run = new Run(config, deps, journal, report, templates, sender, files, guard, new Set(shared.keys()), abort, signal);
     const missing = decisions.filter((d) => d.kind === 'none').length;
@@ -188,7 +219,10 @@ function decide(g: ConversationGroup, state: ConversationState | undefined, conf
     if (user === undefined) return { kind: 'none', reason: `cannot start it: its customer ${g.customerId} has no row in ${usersFile}` };
     return { kind: 'start', user };
   }
-  return { kind: 'none', reason: config.planned ? 'its target_id in conversations.csv is empty (fill a Dashly conversation id, start or skip)' : 'no row in --map-conversations' };
+  return {
+    kind: 'none',
+    reason: config.planned ? 'its target_id in conversations.csv is empty (fill a Dashly conversation id, start or skip)' : 'no row in --map-conversations',
+  };
 }
 
 function newOutcome(g: ConversationGroup, target: string | null): ConversationOutcome {
@@ -372,7 +406,13 @@ class Run {
     addOutcome(this.report, o);
     this.progress.conversationsDone++;
     this.emitProgress();
-    this.sender.conversationDone({ id, target: cs.target, skipped: o.outcome === 'skipped' ? o.reason : null, requests: this.requestsMade() - requestsBefore, messages: group.count });
+    this.sender.conversationDone({
+      id,
+      target: cs.target,
+      skipped: o.outcome === 'skipped' ? o.reason : null,
+      requests: this.requestsMade() - requestsBefore,
+      messages: group.count,
+    });
   }
 
   private requestsMade(): number {
@@ -386,7 +426,10 @@ class Run {
     const d = cs.decision;
     if (d.kind !== 'start') return null;
     if (cs.state?.startPending) {
-      warn(this.report, `conversation ${cs.group.conversationId}: a start request was in flight when an earlier run stopped; Dashly may hold one extra conversation for user ${d.user} with only the start text`);
+      warn(
+        this.report,
+        `conversation ${cs.group.conversationId}: a start request was in flight when an earlier run stopped; Dashly may hold one extra conversation for user ${d.user} with only the start text`,
+      );
     }
     const g = cs.group;
     const stand = first ?? syntheticMessage(g);
@@ -426,7 +469,13 @@ class Run {
       const previous = states[i];
       if (previous?.status === 'sent') continue;
       if (previous?.status === 'rejected') {
-        if (!rejected) addRejection(this.report, { status: previous.httpStatus, error: previous.error, reason: previous.reason }, `${msg.conversation_id}/${msg.message_id}`, false);
+        if (!rejected)
+          addRejection(
+            this.report,
+            { status: previous.httpStatus, error: previous.error, reason: previous.reason },
+            `${msg.conversation_id}/${msg.message_id}`,
+            false,
+          );
         rejected = true;
         continue;
       }
@@ -547,7 +596,11 @@ class Run {
     if (carry.tags) for (const tag of info.tags) planned.push({ key: `tag:${tag}`, action: { kind: 'tag', tag } });
     if (carry.assignee && info.assignee_id !== null) {
       const admin = admins.get(info.assignee_id);
-      if (admin === undefined || !/^\d{1,20}$/.test(admin)) notCarried(`assign:${info.assignee_id}`, `not assigned: its assignee ${info.assignee_id} has ${admin === undefined ? `no row in ${this.config.planned ? 'admins.csv' : '--map-admins'}` : `no Dashly admin id (${admin})`}`);
+      if (admin === undefined || !/^\d{1,20}$/.test(admin))
+        notCarried(
+          `assign:${info.assignee_id}`,
+          `not assigned: its assignee ${info.assignee_id} has ${admin === undefined ? `no row in ${this.config.planned ? 'admins.csv' : '--map-admins'}` : `no Dashly admin id (${admin})`}`,
+        );
       else planned.push({ key: `assign:${admin}`, action: { kind: 'assign', admin } });
     }
     if (carry.closed && info.status !== null && closedStatuses.includes(info.status.toLowerCase())) planned.push({ key: 'close', action: { kind: 'close' } });
@@ -644,7 +697,13 @@ class Run {
       if (plan.of > 1) split = true;
       const randomId = randomIdFor(key, part);
       const form = { body: partText, ...unit.fields, external_id: externalId, random_id: String(randomId) };
-      const result = await this.sender.send(key, target, { part, of: plan.of, from: offset, to, limit, body: partText, externalId, randomId, ...(mode ? { att: mode } : {}) }, form, file);
+      const result = await this.sender.send(
+        key,
+        target,
+        { part, of: plan.of, from: offset, to, limit, body: partText, externalId, randomId, ...(mode ? { att: mode } : {}) },
+        form,
+        file,
+      );
       if (result.kind === 'sent') {
         sentParts = part;
         offset = to;
@@ -655,7 +714,11 @@ class Run {
         const next = smallerLimit(result.len, this.journal.maxAccepted, this.journal.learnedLimit);
         if (unit.attachment || next - LABEL_RESERVE < MIN_CHUNK) {
           const error = this.guard.text('ReplyTooBig');
-          const reason = this.guard.text(unit.attachment ? `the reply carrying attachment ${unit.attachment.index + 1} was refused as too big` : `body of ${result.len} characters refused even when split (parts of ${next} would hold under ${MIN_CHUNK} characters)`);
+          const reason = this.guard.text(
+            unit.attachment
+              ? `the reply carrying attachment ${unit.attachment.index + 1} was refused as too big`
+              : `body of ${result.len} characters refused even when split (parts of ${next} would hold under ${MIN_CHUNK} characters)`,
+          );
           this.journal.append({ t: 'rejected', ...key, part, status: 400, error, reason });
           return { kind: 'rejected', status: 400, error, reason };
         }
@@ -674,7 +737,10 @@ class Run {
    * the source gives it within the limits; else as its link, with the reason. A dry run fetches nothing: it says what
    * it would try.
    */
-  private async attachmentMode(a: MigrateAttachment, index: number): Promise<{ mode: AttachmentMode; reason: AttachmentRefusal | null; file: UploadFile | null }> {
+  private async attachmentMode(
+    a: MigrateAttachment,
+    index: number,
+  ): Promise<{ mode: AttachmentMode; reason: AttachmentRefusal | null; file: UploadFile | null }> {
     const limits = this.config.attachments;
     const link = (reason: AttachmentRefusal) => ({ mode: 'link' as const, reason, file: null });
     if (index >= limits.maxPerMessage) return link('over_count');

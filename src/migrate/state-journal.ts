@@ -167,7 +167,12 @@ export class StateJournal {
     const journal = new StateJournal(options);
     if (path === null) return journal;
     if (!options.readOnly) {
-      journal.lock = await LeaseLock.acquire(`${path}.lock`, { ...options.lock, what: `--state ${path}`, stage: 'migrate', heldError: (holder) => lockedError(path, holder) });
+      journal.lock = await LeaseLock.acquire(`${path}.lock`, {
+        ...options.lock,
+        what: `--state ${path}`,
+        stage: 'migrate',
+        heldError: (holder) => lockedError(path, holder),
+      });
     }
     try {
       if (!options.readOnly) journal.tempDir = await claimTempFolder(dirname(path), `${basename(path)}.chatport-tmp-`);
@@ -220,7 +225,6 @@ export class StateJournal {
     if (this.options.durable !== false) fdatasyncSync(this.fd!);
   }
 
-
   /** Replays the file; says how it ends: clean, a last record without its newline, or a torn (partial) record. */
   private async load(path: string, fingerprint: string): Promise<'clean' | 'unterminated' | 'torn'> {
     const endsClean = lastByteIsNewline(path);
@@ -254,7 +258,8 @@ export class StateJournal {
           { file: path, line: lineNo },
         );
       }
-      if (record.t === 'rejected' || record.t === 'act-rejected') record = { ...record, error: this.options.sanitize(record.error), reason: this.options.sanitize(record.reason) };
+      if (record.t === 'rejected' || record.t === 'act-rejected')
+        record = { ...record, error: this.options.sanitize(record.error), reason: this.options.sanitize(record.reason) };
       this.apply(record, { file: path, line: lineNo });
       this.loadedRecords++;
     }
@@ -291,7 +296,19 @@ export class StateJournal {
         if (m && m.status !== 'open') return corrupt(`begin for message ${r.msg}, already ${m.status}`);
         conv.target ??= r.target;
         if (typeof r.ext !== 'string') return corrupt(`begin for message ${r.msg} without ext`);
-        const inflight: InFlight = { part: r.part, of: r.of, from: r.from, to: r.to, limit: r.limit, randomId: r.random_id, externalId: r.ext, len: r.len, at: r.at, target: r.target, att: r.att ?? null };
+        const inflight: InFlight = {
+          part: r.part,
+          of: r.of,
+          from: r.from,
+          to: r.to,
+          limit: r.limit,
+          randomId: r.random_id,
+          externalId: r.ext,
+          len: r.len,
+          at: r.at,
+          target: r.target,
+          att: r.att ?? null,
+        };
         if (m) {
           m.inflight = inflight;
           m.of = r.of;
@@ -302,7 +319,8 @@ export class StateJournal {
       }
       case 'sent': {
         const m = units().get(r.msg);
-        if (!m || m.status !== 'open' || !m.inflight || m.inflight.part !== r.part) return corrupt(`sent for message ${r.msg} part ${r.part} without its begin`);
+        if (!m || m.status !== 'open' || !m.inflight || m.inflight.part !== r.part)
+          return corrupt(`sent for message ${r.msg} part ${r.part} without its begin`);
         if (r.part_id !== null) conv.lastPartId = r.part_id;
         this.maxAccepted = Math.max(this.maxAccepted, m.inflight.len);
         if (r.part >= m.inflight.of) units().set(r.msg, SENT);
@@ -372,7 +390,12 @@ function conversationKey(src: string, conv: string): string {
 
 function lockedError(path: string, holder: LockHolder): ChatportError {
   const who = holder.content ? `process ${holder.content.pid} on ${holder.content.host}` : 'another process';
-  return new ChatportError('MIGRATE_STATE_LOCKED', `${path} is in use by another chatport migrate (${who}, lock ${holder.lockDir}); two runs on one state would send twice`, 'migrate', { file: path });
+  return new ChatportError(
+    'MIGRATE_STATE_LOCKED',
+    `${path} is in use by another chatport migrate (${who}, lock ${holder.lockDir}); two runs on one state would send twice`,
+    'migrate',
+    { file: path },
+  );
 }
 
 function truncateAfterLastNewline(path: string): void {
@@ -380,7 +403,7 @@ function truncateAfterLastNewline(path: string): void {
   try {
     const size = fstatSync(fd).size;
     const chunk = Buffer.alloc(64 * 1024);
-    for (let end = size; end > 0; ) {
+    for (let end = size; end > 0;) {
       const start = Math.max(0, end - chunk.length);
       readSync(fd, chunk, 0, end - start, start);
       const at = chunk.subarray(0, end - start).lastIndexOf(10);

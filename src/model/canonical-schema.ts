@@ -145,8 +145,8 @@ export function customTableDef(name: string, doc: string, key: readonly string[]
     columns: [
       col('source', 'string', 'Vendor id of the mapping that produced the row.', false),
       ...columns.map((c) => ({ ...col(c.name, c.type, c.doc ?? '', !key.includes(c.name)), ...(c.classification ? { classification: true } : {}) })),
-      col('redacted', 'boolean', 'True when the row\'s record or element was removed at the vendor and chatport cleared its content.', false),
-      col('extra', 'json', 'Every source field of the row\'s element no rule placed in a column. Cleared on redaction.'),
+      col('redacted', 'boolean', "True when the row's record or element was removed at the vendor and chatport cleared its content.", false),
+      col('extra', 'json', "Every source field of the row's element no rule placed in a column. Cleared on redaction."),
     ],
   };
 }

@@ -71,7 +71,10 @@ export class ApplyStage {
     const output =
       input.kind === 'rows'
         ? ({ kind: 'rows' } as const)
-        : ({ kind: 'fragments', encoders: new Map(mapping.tables.map((t) => [t.name, encodingWriter(input).encoder({ table: t.def, csvRaw: input.csvRaw })] as const)) } as const);
+        : ({
+            kind: 'fragments',
+            encoders: new Map(mapping.tables.map((t) => [t.name, encodingWriter(input).encoder({ table: t.def, csvRaw: input.csvRaw })] as const)),
+          } as const);
     this.local = new SegmentProcessor(mapping, output, limits, ledger.forced, this.o.privacy);
     return this.local;
   }
@@ -178,7 +181,7 @@ export class ApplyStage {
     const { written, ledger } = this.o;
     const { keyRecords, keyPrints, keyRedacted } = result;
     let verdicts: Map<number, { duplicateRow?: number; removed?: boolean }> | null = null;
-    for (let k = 0; k < keyRecords.length; ) {
+    for (let k = 0; k < keyRecords.length;) {
       const rec = keyRecords[k]!;
       let end = k;
       while (end < keyRecords.length && keyRecords[end] === rec) end++;

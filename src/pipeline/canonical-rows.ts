@@ -27,7 +27,10 @@ export async function* canonicalRows(options: CanonicalRowsOptions): AsyncGenera
   const temp = options.tempDir ?? (await claimOsTempFolder('rows'));
   try {
     let spool: RowSpoolSink | null = null;
-    await runPipeline({ ...options, tempDir: temp }, () => (spool = new RowSpoolSink(temp, options.tables ? new Set(options.tables) : null, options.onReject ?? null)));
+    await runPipeline(
+      { ...options, tempDir: temp },
+      () => (spool = new RowSpoolSink(temp, options.tables ? new Set(options.tables) : null, options.onReject ?? null)),
+    );
     yield* (spool as unknown as RowSpoolSink).rows();
   } finally {
     if (ownTemp) await rm(temp, { recursive: true, force: true });

@@ -143,14 +143,25 @@ export class SegmentProcessor {
         prints = this.printsOf(result.rows);
         const removed = result.removed || verdict?.removed === true || this.isForced(prints);
         if (verdict?.duplicateRow !== undefined) {
-          result = { ok: false, error: this.duplicateOf(result.rows, verdict.duplicateRow), removal: removed || this.anyRemovedAt(result.rows) || result.rows.some((r) => r.removed === true) ? 'removed' : 'kept', unwrapped: null };
+          result = {
+            ok: false,
+            error: this.duplicateOf(result.rows, verdict.duplicateRow),
+            removal: removed || this.anyRemovedAt(result.rows) || result.rows.some((r) => r.removed === true) ? 'removed' : 'kept',
+            unwrapped: null,
+          };
         } else if (removed !== result.removed) result = { ...result, removed };
       }
       if (!result.ok) {
         const keys = prints ?? (result.unwrapped ? this.printsOf(keysOf_(mapping, result.unwrapped)) : new Uint32Array(0));
         // a failed copy of a key this run removes from the start is removed, whatever its own text shows
         const removal = result.removal === 'kept' && this.isForced(keys) ? 'removed' : result.removal;
-        failures.push({ index: i, error: plainError(result.error.at(positionOf(raw, file))), removal, keyPrints: keys, raw: input.kind === 'block' ? plainRaw(raw) : null });
+        failures.push({
+          index: i,
+          error: plainError(result.error.at(positionOf(raw, file))),
+          removal,
+          keyPrints: keys,
+          raw: input.kind === 'block' ? plainRaw(raw) : null,
+        });
         if (removal === 'kept') enums.push(...this.recordEnums);
         else for (let k = 0; k < this.recordEnums.length; k += 2) enums.push(this.recordEnums[k]!, WITHHELD_VALUE);
         continue;
@@ -257,7 +268,9 @@ export class SegmentProcessor {
     try {
       // validate's observer must not count this second look at the record
       const quiet = mapping.observer ? { ...mapping, observer: null } : mapping;
-      return sameBeyondExtra(result.rows, mapRows(quiet, { record: keysOnly, wrapper: result.wrapper }, this.ctx).rows, guessed) ? Beyond.Unfilled : Beyond.Filled;
+      return sameBeyondExtra(result.rows, mapRows(quiet, { record: keysOnly, wrapper: result.wrapper }, this.ctx).rows, guessed)
+        ? Beyond.Unfilled
+        : Beyond.Filled;
     } catch (e) {
       if (!(e instanceof ChatportError)) throw e;
       return Beyond.Filled; // the keys alone do not map: the other fields mattered
@@ -327,7 +340,12 @@ export class SegmentProcessor {
     for (const { table, row } of rows) {
       const keys = this.keysOf[this.tableIndex.get(table)!];
       if (!keys) continue;
-      if (seen++ === repeated) return duplicateError(table, keys, keys.map((k) => String(row[k])));
+      if (seen++ === repeated)
+        return duplicateError(
+          table,
+          keys,
+          keys.map((k) => String(row[k])),
+        );
     }
     throw new Error(`internal: record has no keyed row ${repeated}`);
   }

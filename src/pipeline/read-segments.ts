@@ -104,7 +104,15 @@ export async function* readSegments(o: ReadSegmentsOptions): AsyncGenerator<Segm
       o.stats.bytesRead += page.bytes.length;
       const input: InputState = { name: page.name, counts, sawContent: true };
       const splitter = new RecordSplitter({ file: page.name, envelopeKeys: page.envelopeKeys, ...o.limits, lines: false });
-      yield* readRecords(input, (async function* () { yield page.bytes; })(), splitter, null, null);
+      yield* readRecords(
+        input,
+        (async function* () {
+          yield page.bytes;
+        })(),
+        splitter,
+        null,
+        null,
+      );
     }
   }
 
@@ -147,7 +155,13 @@ export async function* readSegments(o: ReadSegmentsOptions): AsyncGenerator<Segm
     let raws: RawRecord[] = [];
     let size = 0;
     const cut = (): Segment => {
-      const segment: Segment = { input, number: number++, records: { kind: 'records', raws }, relativeFrom: relative === null ? null : raws[0]!.recordIndex, endLine: null };
+      const segment: Segment = {
+        input,
+        number: number++,
+        records: { kind: 'records', raws },
+        relativeFrom: relative === null ? null : raws[0]!.recordIndex,
+        endLine: null,
+      };
       raws = [];
       size = 0;
       return segment;

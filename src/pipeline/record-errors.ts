@@ -59,7 +59,8 @@ export class RecordErrors {
       );
     }
     this.stats.rejected(error.code);
-    const withheld = raw.bytes.length === 0 ? 'the record was not kept (too large or too deep)' : (this.ledger.onRejected(keyPrints, removal) ?? this.textWithheld);
+    const withheld =
+      raw.bytes.length === 0 ? 'the record was not kept (too large or too deep)' : (this.ledger.onRejected(keyPrints, removal) ?? this.textWithheld);
     this.pending.push(rejectEntry(error, raw, withheld));
   }
 

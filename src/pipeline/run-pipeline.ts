@@ -91,7 +91,11 @@ export async function runPipeline(o: PipelineOptions, makeSink: SinkFactory): Pr
         }
         if (ledger.late.size > 0) {
           if (forced) {
-            throw new ChatportError('INTERNAL_RECONCILIATION', `a repeated run found ${ledger.late.size} more parts removed late (a bug in chatport)`, 'internal');
+            throw new ChatportError(
+              'INTERNAL_RECONCILIATION',
+              `a repeated run found ${ledger.late.size} more parts removed late (a bug in chatport)`,
+              'internal',
+            );
           }
           await sink.abort();
           forced = ledger.late;

@@ -123,9 +123,7 @@ export class RunStats {
       late_removals: this.lateRemovals,
       rejects_by_code: Object.fromEntries([...this.rejectsByCode].sort()),
       rejects_file: this.rejectsFile,
-      tables: Object.fromEntries(
-        [...this.tables].map(([name, t]) => [name, { rows_written: t.written, skipped_by_rule: t.skippedByRule }]),
-      ),
+      tables: Object.fromEntries([...this.tables].map(([name, t]) => [name, { rows_written: t.written, skipped_by_rule: t.skippedByRule }])),
       unknown_enum_values: Object.fromEntries(
         [...this.unknownEnums].sort(([a], [b]) => (a < b ? -1 : 1)).map(([col, m]) => [col, Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : 1)))]),
       ),
@@ -147,7 +145,12 @@ export class RunStats {
     const tables = [...this.tables].map(([name, t]) => countOf(t.written, TABLE_NOUNS[name] ?? `${name} row`));
     const skipped = [...this.tables].filter(([, t]) => t.skippedByRule > 0).map(([n, t]) => `${formatCount(t.skippedByRule)} ${n}`);
     const unknown = [...this.unknownEnums].map(
-      ([col, m]) => `${col}: ${[...m].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([v, n]) => `${JSON.stringify(v)} x${formatCount(n)}`).join(', ')}${m.size > 5 ? ', ...' : ''}`,
+      ([col, m]) =>
+        `${col}: ${[...m]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 5)
+          .map(([v, n]) => `${JSON.stringify(v)} x${formatCount(n)}`)
+          .join(', ')}${m.size > 5 ? ', ...' : ''}`,
     );
     const parts = [
       `Read ${countOf(this.recordsRead, 'record')} (${formatBytes(this.bytesRead)}) from ${countOf(this.inputs.length, 'input')}; wrote ${tables.length ? listOf(tables) : 'nothing'}.`,

@@ -49,7 +49,10 @@ export class SegmentPool {
 
   constructor(size: number, init: SegmentWorkerInit) {
     this.workers = Array.from({ length: size }, () => {
-      const pw: PoolWorker = { worker: startWorker({ workerData: init, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } }), inFlight: 0 };
+      const pw: PoolWorker = {
+        worker: startWorker({ workerData: init, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } }),
+        inFlight: 0,
+      };
       pw.worker.on('message', (reply: SegmentReply) => {
         pw.inFlight--;
         if ('crash' in reply) return this.fail(new Error(`pipeline worker: ${reply.crash}`));

@@ -91,7 +91,6 @@ export function unpackRecords(req: PackedRecords): RawRecord[] {
   return out;
 }
 
-
 /** A record of the segment that did not become rows. */
 export interface RecordFailure {
   /** Index of the record in its segment. */
@@ -110,7 +109,15 @@ export type PlainRaw = Omit<RawRecord, 'problem' | 'bytes'> & { readonly bytes: 
 
 export function plainRaw(raw: RawRecord): PlainRaw {
   // a copy: the record is a view of the whole block
-  return { bytes: Uint8Array.from(raw.bytes), recordIndex: raw.recordIndex, byteOffset: raw.byteOffset, line: raw.line, shape: raw.shape, boundary: raw.boundary, longNumbers: raw.longNumbers };
+  return {
+    bytes: Uint8Array.from(raw.bytes),
+    recordIndex: raw.recordIndex,
+    byteOffset: raw.byteOffset,
+    line: raw.line,
+    shape: raw.shape,
+    boundary: raw.boundary,
+    longNumbers: raw.longNumbers,
+  };
 }
 
 /** Everything the main thread needs of a processed segment: counts, failures, key fingerprints and encoded rows. */

@@ -31,7 +31,12 @@ async function start(): Promise<void> {
   port.on('message', (req: SegmentRequest) => {
     try {
       const input: SegmentInput = req.block
-        ? { kind: 'block', bytes: Buffer.from(req.block.bytes.buffer, req.block.bytes.byteOffset, req.block.bytes.byteLength), byteOffset: req.block.byteOffset, line: req.block.line }
+        ? {
+            kind: 'block',
+            bytes: Buffer.from(req.block.bytes.buffer, req.block.bytes.byteOffset, req.block.bytes.byteLength),
+            byteOffset: req.block.byteOffset,
+            line: req.block.line,
+          }
         : { kind: 'records', raws: unpackRecords(req.records!) };
       const result = processor.process(req.file, req.orderBase, input, null);
       for (const partial of result.derived) tagLossless(partial);

@@ -80,7 +80,7 @@ export class WrittenKeys {
     const fd = openSync(file, 'wx', 0o600);
     try {
       const bytes = new Uint8Array(keys.buffer, keys.byteOffset, keys.byteLength);
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
+      for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done);
     } finally {
       closeSync(fd);
     }
@@ -106,7 +106,7 @@ export class WrittenKeys {
     const fd = openSync(run.file, 'r');
     try {
       const bytes = new Uint8Array(this.block.buffer, 0, n * 8);
-      for (let done = 0; done < bytes.length; ) {
+      for (let done = 0; done < bytes.length;) {
         const read = readSync(fd, bytes, done, bytes.length - done, first * 8 + done);
         if (read === 0) throw new Error(`internal: ${run.file} is shorter than it was written`);
         done += read;

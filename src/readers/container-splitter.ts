@@ -230,7 +230,16 @@ export class ContainerReader {
       lex.finishNumber(cur.offset + lf);
       cur.finish(chunk, lf, 'object', 'line', lex.ranges, lex.tooDeep, out, true);
     } else {
-      cur.push(out, Buffer.alloc(0), cur.offset + lf, cur.line, 'object', 'line', null, cur.error('READ_INVALID_JSON', `line ${cur.line} ends inside an unclosed array or envelope`, cur.offset + lf));
+      cur.push(
+        out,
+        Buffer.alloc(0),
+        cur.offset + lf,
+        cur.line,
+        'object',
+        'line',
+        null,
+        cur.error('READ_INVALID_JSON', `line ${cur.line} ends inside an unclosed array or envelope`, cur.offset + lf),
+      );
     }
   }
 
@@ -242,7 +251,16 @@ export class ContainerReader {
       lex.finishNumber(cur.offset);
       cur.finishCut(lex.ranges, lex.tooDeep, out);
     } else {
-      cur.push(out, Buffer.alloc(0), this.start, this.startLine, 'object', 'line', null, cur.error('READ_TRUNCATED', LAST_LINE_CUT, this.start, this.startLine));
+      cur.push(
+        out,
+        Buffer.alloc(0),
+        this.start,
+        this.startLine,
+        'object',
+        'line',
+        null,
+        cur.error('READ_TRUNCATED', LAST_LINE_CUT, this.start, this.startLine),
+      );
     }
   }
 
@@ -255,7 +273,12 @@ export class ContainerReader {
     if (bareComplete) cur.recordIndex++;
     const holds = cur.collecting && !bareComplete;
     const where = this.ctx === Ctx.ArrayItems || this.ctx === Ctx.EnvelopeItems ? 'the record array' : 'a JSON value';
-    return cur.error('READ_TRUNCATED', `input ends inside ${inString ? 'a string' : where} (at byte ${cur.offset}); the file is cut short`, holds ? cur.start : cur.offset, holds ? cur.startLine : cur.line);
+    return cur.error(
+      'READ_TRUNCATED',
+      `input ends inside ${inString ? 'a string' : where} (at byte ${cur.offset}); the file is cut short`,
+      holds ? cur.start : cur.offset,
+      holds ? cur.startLine : cur.line,
+    );
   }
 
   /**
@@ -382,7 +405,9 @@ export class StructuralSplitter {
       const first = cur.recordIndex === 0 && !cur.hadValue;
       throw cur.error(
         first ? 'READ_UNKNOWN_CONTAINER' : 'READ_TRAILING_DATA',
-        first ? `input does not start with a JSON array, object or JSONL records (found ${describeByte(c)})` : `unexpected ${describeByte(c)} after the end of the JSON data`,
+        first
+          ? `input does not start with a JSON array, object or JSONL records (found ${describeByte(c)})`
+          : `unexpected ${describeByte(c)} after the end of the JSON data`,
         cur.offset + i,
       );
     }

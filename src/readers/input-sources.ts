@@ -75,7 +75,12 @@ export async function expandInputs(args: readonly string[], outputs: RunOutputs 
     if (info.isDirectory()) {
       const files = (await walk(arg, own, new Set())).filter((f) => DATA_FILE.test(f));
       if (files.length === 0) {
-        throw new ChatportError('READ_FILE_NOT_FOUND', `directory ${arg} holds no .json, .jsonl or .ndjson files, gzipped or not (hidden entries and the output directory are skipped)`, 'read', { file: arg });
+        throw new ChatportError(
+          'READ_FILE_NOT_FOUND',
+          `directory ${arg} holds no .json, .jsonl or .ndjson files, gzipped or not (hidden entries and the output directory are skipped)`,
+          'read',
+          { file: arg },
+        );
       }
       for (const f of files) await add(f, f);
     } else await add(arg, arg);

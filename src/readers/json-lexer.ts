@@ -253,8 +253,6 @@ export class JsonLexer {
   private noteNumber(start: number, end: number, flags: number): void {
     if (flags !== 0 || end - start > PLAIN_DIGITS) (this.ranges ??= []).push(start, end);
   }
-
-
 }
 
 function isDelimiter(c: number): boolean {
@@ -282,7 +280,7 @@ function isDelimiter(c: number): boolean {
  * neither a backslash nor a quote, so a run of backslashes never reaches back past it).
  */
 function closingQuote(chunk: Buffer, from: number, limit: number): number {
-  for (let at = from; ; ) {
+  for (let at = from; ;) {
     const q = chunk.indexOf(Ch.Quote, at);
     if (q < 0 || q >= limit) return -1;
     let backslashes = 0;

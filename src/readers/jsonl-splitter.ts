@@ -44,7 +44,7 @@ export class JsonlSplitter {
   push(chunk: Buffer, from: number, out: RawRecord[]): void {
     const { cur } = this;
     this.needleChunk = null; // (a caller may hand the same buffer object again with other bytes)
-    for (let i = from; ; ) {
+    for (let i = from; ;) {
       const lf = chunk.indexOf(LF, i);
       this.scanLine(chunk, i, lf < 0 ? chunk.length : lf, lf >= 0, out);
       if (lf < 0) return;
@@ -119,7 +119,7 @@ export class JsonlSplitter {
 
   /** A line that is not an object or array runs to its end, whatever closes inside it (strings, brackets). */
   private scanLineValue(chunk: Buffer, from: number, limit: number): void {
-    for (let i = from; i >= 0 && i < limit; ) i = this.lex.scan(chunk, i, limit, this.cur.offset);
+    for (let i = from; i >= 0 && i < limit;) i = this.lex.scan(chunk, i, limit, this.cur.offset);
   }
 
   private finishRecord(chunk: Buffer, end: number, out: RawRecord[]): void {

@@ -67,7 +67,16 @@ export class RecordCursor {
    * The record ends before chunk[end]: pushes it to `out`, as a problem record when it is too large or too deep.
    * `trimCr` drops a carriage return before the end (a JSONL line cut at its CRLF), even one in an earlier chunk.
    */
-  finish(chunk: Buffer, end: number, shape: ContainerShape, boundary: RawRecord['boundary'], ranges: number[] | null, tooDeep: boolean, out: RawRecord[], trimCr = false): void {
+  finish(
+    chunk: Buffer,
+    end: number,
+    shape: ContainerShape,
+    boundary: RawRecord['boundary'],
+    ranges: number[] | null,
+    tooDeep: boolean,
+    out: RawRecord[],
+    trimCr = false,
+  ): void {
     this.collecting = false;
     let bytes: Buffer;
     if (this.parts.length === 0 && !this.oversize) {
@@ -85,7 +94,12 @@ export class RecordCursor {
     this.partFrom = end;
     let problem: ChatportError | undefined;
     if (this.oversize || this.size > this.maxRecordBytes) {
-      problem = this.error('READ_RECORD_TOO_LARGE', `record is ${this.size} bytes, over the limit of ${this.maxRecordBytes} (raise it with --max-record-mb)`, this.start, this.startLine);
+      problem = this.error(
+        'READ_RECORD_TOO_LARGE',
+        `record is ${this.size} bytes, over the limit of ${this.maxRecordBytes} (raise it with --max-record-mb)`,
+        this.start,
+        this.startLine,
+      );
     } else if (tooDeep) {
       problem = this.error('READ_TOO_DEEP', `record nests deeper than ${this.maxDepth} levels`, this.start, this.startLine);
     }
@@ -103,9 +117,22 @@ export class RecordCursor {
   }
 
   /** Pushes a record whose bytes are not kept: a problem found at its place. */
-  push(out: RawRecord[], bytes: Buffer, byteOffset: number, line: number, shape: ContainerShape, boundary: RawRecord['boundary'], longNumbers: number[] | null, problem?: ChatportError): void {
+  push(
+    out: RawRecord[],
+    bytes: Buffer,
+    byteOffset: number,
+    line: number,
+    shape: ContainerShape,
+    boundary: RawRecord['boundary'],
+    longNumbers: number[] | null,
+    problem?: ChatportError,
+  ): void {
     const recordIndex = this.recordIndex++;
-    out.push(problem ? { bytes, recordIndex, byteOffset, line, shape, boundary, longNumbers, problem } : { bytes, recordIndex, byteOffset, line, shape, boundary, longNumbers });
+    out.push(
+      problem
+        ? { bytes, recordIndex, byteOffset, line, shape, boundary, longNumbers, problem }
+        : { bytes, recordIndex, byteOffset, line, shape, boundary, longNumbers },
+    );
   }
 
   error(code: ErrorCode, message: string, byteOffset: number, line: number = this.line): ChatportError {

@@ -82,7 +82,10 @@ async function detectGzip(input: Readable, source: InputSource, onBytes?: (n: nu
   const first = Buffer.concat(head);
   const isGzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
   if (!isGzip && /\.gz$/i.test(source.name) && first.length > 0) {
-    throw new ChatportError('READ_GZIP', `${source.name} ends in .gz but is not gzip data (first bytes ${first.subarray(0, 4).toString('hex')})`, 'read', { file: source.name, byteOffset: 0 });
+    throw new ChatportError('READ_GZIP', `${source.name} ends in .gz but is not gzip data (first bytes ${first.subarray(0, 4).toString('hex')})`, 'read', {
+      file: source.name,
+      byteOffset: 0,
+    });
   }
   async function* raw(): AsyncGenerator<Buffer> {
     if (first.length) {

@@ -52,7 +52,11 @@ export interface PrivacyChoices {
   readonly phoneRegions?: readonly string[] | undefined;
 }
 
-const splitList = (list: readonly string[] | undefined): string[] => (list ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+const splitList = (list: readonly string[] | undefined): string[] =>
+  (list ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 
 /**
  * Validated settings from the user's choices and the environment, or null when nothing is asked. Errors name the
@@ -64,7 +68,8 @@ export function privacySettingsFrom(c: PrivacyChoices, env: NodeJS.ProcessEnv): 
   };
   const columns = splitList(c.pseudonymize);
   const allowed: readonly string[] = PSEUDONYMIZABLE;
-  for (const col of columns) if (!allowed.includes(col)) bad(`--pseudonymize: ${JSON.stringify(col)} is not a column that can be pseudonymized (one of ${listOf(allowed)})`);
+  for (const col of columns)
+    if (!allowed.includes(col)) bad(`--pseudonymize: ${JSON.stringify(col)} is not a column that can be pseudonymized (one of ${listOf(allowed)})`);
   let pseudonymize: PrivacySettings['pseudonymize'] = null;
   if (c.pseudonymize !== undefined && c.pseudonymKeyEnv === undefined) {
     throw new ChatportError('CONFIG_PSEUDONYM_KEY', '--pseudonymize needs --pseudonym-key-env NAME: the environment variable that holds the key', 'config');
@@ -73,15 +78,21 @@ export function privacySettingsFrom(c: PrivacyChoices, env: NodeJS.ProcessEnv): 
     const name = c.pseudonymKeyEnv;
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) bad(`--pseudonym-key-env must name an environment variable (letters, digits, _)`);
     const value = env[name];
-    if (value === undefined || value === '') throw new ChatportError('CONFIG_PSEUDONYM_KEY', `environment variable ${name} (named by --pseudonym-key-env) is not set or empty`, 'config');
+    if (value === undefined || value === '')
+      throw new ChatportError('CONFIG_PSEUDONYM_KEY', `environment variable ${name} (named by --pseudonym-key-env) is not set or empty`, 'config');
     const key = Buffer.from(value, 'utf8');
     if (key.length < MIN_KEY_BYTES) {
-      throw new ChatportError('CONFIG_PSEUDONYM_KEY', `the key in ${name} (named by --pseudonym-key-env) is shorter than ${MIN_KEY_BYTES} bytes; use a long random value (openssl rand -base64 32)`, 'config');
+      throw new ChatportError(
+        'CONFIG_PSEUDONYM_KEY',
+        `the key in ${name} (named by --pseudonym-key-env) is shorter than ${MIN_KEY_BYTES} bytes; use a long random value (openssl rand -base64 32)`,
+        'config',
+      );
     }
     pseudonymize = { columns: columns.length ? [...new Set(columns)] : [...DEFAULT_PSEUDONYMIZED], key: new Uint8Array(key) };
   }
   const kinds = splitList(c.maskPii).map((k) => k.toLowerCase());
-  for (const k of kinds) if (!(PII_KINDS as readonly string[]).includes(k)) bad(`--mask-pii: ${JSON.stringify(k)} is not a kind of PII chatport masks (${listOf(PII_KINDS)})`);
+  for (const k of kinds)
+    if (!(PII_KINDS as readonly string[]).includes(k)) bad(`--mask-pii: ${JSON.stringify(k)} is not a kind of PII chatport masks (${listOf(PII_KINDS)})`);
   const regions = splitList(c.phoneRegions).map((r) => r.toUpperCase());
   const known = new Set<string>(getCountries());
   for (const r of regions) if (!known.has(r)) bad(`--phone-regions: ${JSON.stringify(r)} is not a region code (ISO 3166 alpha-2, as DE, FR, US)`);
@@ -109,8 +120,12 @@ export class PrivacyRule {
     if (this.mask) {
       for (const def of tables) {
         // content is what redaction clears: the same line between what identifies a row and what it says
-        const content = !def.custom && isCanonicalTable(def.name) ? MASKED_COLUMNS[def.name] : def.columns.map((c) => c.name).filter((c) => !keptOnRedaction(def).has(c));
-        this.maskedOf.set(def.name, content.filter((c) => !this.pseudonymized.has(c)));
+        const content =
+          !def.custom && isCanonicalTable(def.name) ? MASKED_COLUMNS[def.name] : def.columns.map((c) => c.name).filter((c) => !keptOnRedaction(def).has(c));
+        this.maskedOf.set(
+          def.name,
+          content.filter((c) => !this.pseudonymized.has(c)),
+        );
       }
     }
   }

@@ -38,7 +38,12 @@ export function keptOnRedaction(def: TableDef): ReadonlySet<string> {
   if (!def.custom && isCanonicalTable(def.name)) return KEPT_ON_REDACTION[def.name];
   let kept = customKept.get(def);
   if (!kept) {
-    kept = new Set(['source', 'redacted', ...def.key, ...def.columns.filter((c) => c.type !== 'json' && (c.type === 'timestamp' || c.classification === true)).map((c) => c.name)]);
+    kept = new Set([
+      'source',
+      'redacted',
+      ...def.key,
+      ...def.columns.filter((c) => c.type !== 'json' && (c.type === 'timestamp' || c.classification === true)).map((c) => c.name),
+    ]);
     customKept.set(def, kept);
   }
   return kept;

@@ -11,7 +11,8 @@ import type { CodecName } from '../writers/parquet/parquet-metadata.js';
 import type { EncodedFragment, FormatName } from '../writers/writer.js';
 
 /** Fragments of a format (a Parquet codec other than the default travels with it: workers must encode with it). */
-export type SinkInput = { readonly kind: 'fragments'; readonly format: FormatName; readonly csvRaw: boolean; readonly codec?: CodecName } | { readonly kind: 'rows' };
+export type SinkInput =
+  { readonly kind: 'fragments'; readonly format: FormatName; readonly csvRaw: boolean; readonly codec?: CodecName } | { readonly kind: 'rows' };
 
 export interface Sink {
   /** What each segment must produce: fragments of a format (encoded on the worker threads), or rows. */

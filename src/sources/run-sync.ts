@@ -35,7 +35,12 @@ export interface SyncOptions {
 
 export async function runSync(o: SyncOptions): Promise<{ stats: RunStats; source: HttpSource }> {
   if (o.mapping.api === null) {
-    throw new ChatportError('CONFIG_MAPPING_INVALID', `the ${o.mapping.vendor} mapping has no api section: sync does not know how to read its API (docs/sync.md)`, 'config', { file: o.mapping.file });
+    throw new ChatportError(
+      'CONFIG_MAPPING_INVALID',
+      `the ${o.mapping.vendor} mapping has no api section: sync does not know how to read its API (docs/sync.md)`,
+      'config',
+      { file: o.mapping.file },
+    );
   }
   const source = new HttpSource({
     api: o.mapping.api,

@@ -72,11 +72,14 @@ export async function validateMapping(
   let coverage: CoverageSink | null = null;
   const paths = new PathCoverage(mapping);
   const watched: CompiledMapping = { ...mapping, observer: paths };
-  const stats = await runPipeline({ mapping: watched, sources, onError: 'skip', maxRecordBytes, requireMatch: false, privacy, ...(signal ? { signal } : {}) }, () => {
-    // a run done again (a removed copy came late) starts both over
-    paths.reset();
-    return (coverage = new CoverageSink(mapping));
-  });
+  const stats = await runPipeline(
+    { mapping: watched, sources, onError: 'skip', maxRecordBytes, requireMatch: false, privacy, ...(signal ? { signal } : {}) },
+    () => {
+      // a run done again (a removed copy came late) starts both over
+      paths.reset();
+      return (coverage = new CoverageSink(mapping));
+    },
+  );
   const seen = coverage as unknown as CoverageSink;
   const json = stats.toJSON();
   const ruled = columnsWithRule(mapping);
@@ -297,7 +300,8 @@ class CoverageSink implements Sink {
 /** Columns each output table fills by a rule of the mapping or by chatport itself (source, extra, keys of derived rows). */
 function columnsWithRule(mapping: CompiledMapping): Map<TableName, Set<string>> {
   const out = new Map<TableName, Set<string>>();
-  for (const t of mapping.tables) out.set(t.name, new Set(['source', 'extra', 'redacted', ...t.sources.flatMap((s) => s.columns.map((c) => c.name)), ...(t.aggregates?.columns ?? [])]));
+  for (const t of mapping.tables)
+    out.set(t.name, new Set(['source', 'extra', 'redacted', ...t.sources.flatMap((s) => s.columns.map((c) => c.name)), ...(t.aggregates?.columns ?? [])]));
   for (const d of mapping.derived) out.set(d.name, new Set(['source', 'conversation_id', ...d.aggregators.map((a) => a.column)]));
   return out;
 }

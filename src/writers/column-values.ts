@@ -30,12 +30,10 @@ export function typeCode(col: ColumnDef): number {
 
 /** A row that lacks a required column is a mapping defect; the writer names it instead of writing a broken key. */
 export function missingRequired(table: TableDef, col: ColumnDef, rowIndex: number): ChatportError {
-  return new ChatportError(
-    'MAP_MISSING_FIELD',
-    `table ${table.name}: column ${col.name} may not be null (row ${rowIndex})`,
-    'write',
-    { recordIndex: rowIndex, path: col.name },
-  );
+  return new ChatportError('MAP_MISSING_FIELD', `table ${table.name}: column ${col.name} may not be null (row ${rowIndex})`, 'write', {
+    recordIndex: rowIndex,
+    path: col.name,
+  });
 }
 
 function invalid(table: TableDef, col: ColumnDef, rowIndex: number, value: unknown, expected: string): ChatportError {

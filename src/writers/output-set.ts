@@ -40,7 +40,9 @@ function tableFileNames(tables: readonly string[]): string[] {
 }
 
 /** A name an interrupted commit of any run may have journaled: a table file (canonical or custom) or the rejects. */
-const JOURNALED_NAME = new RegExp(`^(${REJECTS_NAME.replace('.', '\\.')}|[a-z][a-z0-9_]{0,62}(${FORMAT_NAMES.map((f) => WRITERS[f].extension.replace('.', '\\.')).join('|')}))$`);
+const JOURNALED_NAME = new RegExp(
+  `^(${REJECTS_NAME.replace('.', '\\.')}|[a-z][a-z0-9_]{0,62}(${FORMAT_NAMES.map((f) => WRITERS[f].extension.replace('.', '\\.')).join('|')}))$`,
+);
 
 export interface OutputSetOptions {
   /** The mapping's custom tables (their files are owned like the canonical ones). */
@@ -78,7 +80,12 @@ export class OutputSet {
       throw dirError(outDir, err);
     }
     const what = `--out ${outDir}`;
-    const lock = await LeaseLock.acquire(join(outDir, LOCK_DIR_NAME), { ...options.lock, what, stage: 'write', heldError: (holder) => heldError(outDir, holder) });
+    const lock = await LeaseLock.acquire(join(outDir, LOCK_DIR_NAME), {
+      ...options.lock,
+      what,
+      stage: 'write',
+      heldError: (holder) => heldError(outDir, holder),
+    });
     try {
       // a journal left by a run of another mapping names its custom tables: they are chatport's table files too
       await recoverCommit({ dir: outDir, fs, stage: 'write', what }, (name) => owned.includes(name) || JOURNALED_NAME.test(name), RUN_PREFIX);
@@ -181,7 +188,9 @@ async function assertReplaceable(outDir: string, name: string, fs: FsOps): Promi
     throw ioError('check', path, err);
   }
   if (st?.isDirectory()) {
-    throw new ChatportError('WRITE_IO', `cannot replace ${path}: it is a directory (chatport owns that name in --out; move the directory away)`, 'write', { file: path });
+    throw new ChatportError('WRITE_IO', `cannot replace ${path}: it is a directory (chatport owns that name in --out; move the directory away)`, 'write', {
+      file: path,
+    });
   }
   return st !== null;
 }

@@ -28,11 +28,7 @@ export function encodingWriter(input: { readonly format: FormatName; readonly co
 /** The writer for a format; an unknown name (from a flag or config) is a configuration error, not a crash. */
 export function writerFor(format: string): WriterDef {
   if (!isFormatName(format)) {
-    throw new ChatportError(
-      'CONFIG_BAD_OPTION',
-      `unknown output format "${format}" (expected one of: ${FORMAT_NAMES.join(', ')})`,
-      'config',
-    );
+    throw new ChatportError('CONFIG_BAD_OPTION', `unknown output format "${format}" (expected one of: ${FORMAT_NAMES.join(', ')})`, 'config');
   }
   return WRITERS[format];
 }

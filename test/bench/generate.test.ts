@@ -21,7 +21,12 @@ type Json = Record<string, any>;
 let dir: string;
 
 function generate(args: Record<string, string | number | boolean>): { file: string; stdout: string } {
-  const file = path.join(dir, `${Object.entries(args).map(([k, v]) => `${k}-${v}`).join('_')}`);
+  const file = path.join(
+    dir,
+    `${Object.entries(args)
+      .map(([k, v]) => `${k}-${v}`)
+      .join('_')}`,
+  );
   const out = String(args.out ?? file);
   const argv = [GENERATE];
   for (const [k, v] of Object.entries(args)) {
@@ -123,7 +128,10 @@ describe('shapes', () => {
 
 describe('determinism', () => {
   it('is byte-identical for the same seed and differs for another seed', () => {
-    for (const [shape, ext] of [['envelope', 'json.gz'], ['jsonl', 'jsonl']] as const) {
+    for (const [shape, ext] of [
+      ['envelope', 'json.gz'],
+      ['jsonl', 'jsonl'],
+    ] as const) {
       const a = generate({ vendor: 'dashly', shape, records: 5000, seed: 'same', out: path.join(dir, `det-a.${ext}`) });
       const b = generate({ vendor: 'dashly', shape, records: 5000, seed: 'same', out: path.join(dir, `det-b.${ext}`) });
       const c = generate({ vendor: 'dashly', shape, records: 5000, seed: 'other', out: path.join(dir, `det-c.${ext}`) });
@@ -157,11 +165,43 @@ describe('streaming', () => {
 });
 
 describe('Dashly conversation parts', () => {
-  const DOC_TYPES = ['reply_user', 'reply_admin', 'auto_reply', 'note', 'tag_added', 'tag_deleted', 'assigned',
-    'closed', 'final_closed', 'delayed', 'channel_changed', 'vote', 'article', 'chat_bot_admin', 'chat_bot_user',
-    'service', 'reply_django_user', 'opened'];
-  const DOC_SENT_VIA = ['web_user', 'email_user', 'web_panel', 'email_admin', 'app_android', 'app_ios', 'app_chrome',
-    'app_desktop', 'message_auto', 'message_manual', 'message_chat_bot', 'api', 'integrations', 'system', 'auto_reply'];
+  const DOC_TYPES = [
+    'reply_user',
+    'reply_admin',
+    'auto_reply',
+    'note',
+    'tag_added',
+    'tag_deleted',
+    'assigned',
+    'closed',
+    'final_closed',
+    'delayed',
+    'channel_changed',
+    'vote',
+    'article',
+    'chat_bot_admin',
+    'chat_bot_user',
+    'service',
+    'reply_django_user',
+    'opened',
+  ];
+  const DOC_SENT_VIA = [
+    'web_user',
+    'email_user',
+    'web_panel',
+    'email_admin',
+    'app_android',
+    'app_ios',
+    'app_chrome',
+    'app_desktop',
+    'message_auto',
+    'message_manual',
+    'message_chat_bot',
+    'api',
+    'integrations',
+    'system',
+    'auto_reply',
+  ];
   const USER_TYPES = new Set(['reply_user', 'reply_django_user', 'chat_bot_user', 'vote', 'opened']);
 
   it('averages about 630 bytes a part', () => {
@@ -340,11 +380,13 @@ describe('Dashly conversation parts', () => {
 describe('Expertflow conversation messages', () => {
   it('uses every documented messageType, tag, activityType, participant type and channel', () => {
     expect(new Set(expertflow.map((m) => m.messageType))).toEqual(
-      new Set(['ChatMessage', 'ActivityMessage', 'BotMessage', 'ContactMessage', 'LocationMessage']));
+      new Set(['ChatMessage', 'ActivityMessage', 'BotMessage', 'ContactMessage', 'LocationMessage']),
+    );
     expect(new Set(expertflow.map((m) => m.tag ?? '<missing>'))).toEqual(new Set(['Default', 'Whisper', 'Bot_Only', '<missing>']));
     expect(new Set(expertflow.filter((m) => m.messageType === 'ActivityMessage').map((m) => m.activityType))).toEqual(
-      new Set(['participantJoined', 'participantAdded', 'participantLeft', 'handoff', 'noAgentAvailable']));
-    expect(expertflow.every((m) => (m.messageType === 'ActivityMessage') === ('activityType' in m))).toBe(true);
+      new Set(['participantJoined', 'participantAdded', 'participantLeft', 'handoff', 'noAgentAvailable']),
+    );
+    expect(expertflow.every((m) => (m.messageType === 'ActivityMessage') === 'activityType' in m)).toBe(true);
     const types = ['Agent', 'Bot', 'Customer', 'Supervisor'];
     expect([...new Set(expertflow.map((m) => m.from.type))].sort()).toEqual(types);
     expect([...new Set(expertflow.flatMap((m) => m.to.map((t: Json) => t.type)))].sort()).toEqual(types);
@@ -358,10 +400,19 @@ describe('Expertflow conversation messages', () => {
   });
 
   it('writes timestamp as an ISO string, as "YYYY-MM-DD HH:mm:ss" and as epoch millis', () => {
-    const kinds = new Set(expertflow.map((m) =>
-      typeof m.timestamp === 'number' ? (m.timestamp > 1e12 ? 'millis' : 'other-number')
-        : /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$/.test(m.timestamp) ? 'iso'
-          : /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(m.timestamp) ? 'sql' : `other:${m.timestamp}`));
+    const kinds = new Set(
+      expertflow.map((m) =>
+        typeof m.timestamp === 'number'
+          ? m.timestamp > 1e12
+            ? 'millis'
+            : 'other-number'
+          : /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$/.test(m.timestamp)
+            ? 'iso'
+            : /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(m.timestamp)
+              ? 'sql'
+              : `other:${m.timestamp}`,
+      ),
+    );
     expect([...kinds].sort()).toEqual(['iso', 'millis', 'sql']);
     for (const m of expertflow) {
       expect(m.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -375,9 +426,9 @@ describe('Expertflow conversation messages', () => {
     expect(expertflow.some((m) => m.output.length > 0)).toBe(true);
     expect(expertflow.every((m) => Array.isArray(m.entities) && m.entities.length === 0)).toBe(true);
     expect(new Set(expertflow.filter((m) => 'botResponseType' in m).map((m) => m.botResponseType))).toEqual(new Set(['simple', 'structured']));
-    expect(expertflow.every((m) => (m.botResponseType === 'structured') === ('structuredData' in m))).toBe(true);
-    expect(expertflow.every((m) => (m.messageType === 'LocationMessage') === ('location' in m))).toBe(true);
-    expect(expertflow.every((m) => (m.messageType === 'ContactMessage') === ('contact' in m))).toBe(true);
+    expect(expertflow.every((m) => (m.botResponseType === 'structured') === 'structuredData' in m)).toBe(true);
+    expect(expertflow.every((m) => (m.messageType === 'LocationMessage') === 'location' in m)).toBe(true);
+    expect(expertflow.every((m) => (m.messageType === 'ContactMessage') === 'contact' in m)).toBe(true);
     expect(expertflow.every((m) => typeof m.refId === 'string' && m.refId.length > 0)).toBe(true);
     expect(expertflow.some((m) => 'language' in m)).toBe(true);
     expect(expertflow.some((m) => !('language' in m))).toBe(true);
@@ -433,7 +484,10 @@ describe('OnceHub conversations', () => {
 
 describe('CLI errors', () => {
   it('rejects an unknown vendor and a bad record count with a message and exit 1', () => {
-    for (const args of [['--vendor', 'zendesk'], ['--records', 'many']]) {
+    for (const args of [
+      ['--vendor', 'zendesk'],
+      ['--records', 'many'],
+    ]) {
       let error: any;
       try {
         execFileSync(process.execPath, [GENERATE, ...args, '--out', path.join(dir, 'bad')], { encoding: 'utf8', stdio: 'pipe' });

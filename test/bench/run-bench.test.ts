@@ -36,7 +36,7 @@ afterAll(() => {
 });
 
 describe('run-bench', () => {
-  it('lists the issue\'s cases', () => {
+  it("lists the issue's cases", () => {
     const r = spawnSync(process.execPath, [RUN_BENCH, '--list'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     const ids = r.stdout.trim().split('\n');

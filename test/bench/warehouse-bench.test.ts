@@ -13,7 +13,11 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'chatport-warehouse-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it('prints the Parquet size ratio to DuckDB per codec and the merge cost, with one row per key after the merge', () => {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bench', 'warehouse-bench.mjs'), '--records', '400', '--changed', '40', '--codecs', 'snappy,zstd', '--out-dir', dir], { encoding: 'utf8', cwd: ROOT });
+  const r = spawnSync(
+    process.execPath,
+    [path.join(ROOT, 'bench', 'warehouse-bench.mjs'), '--records', '400', '--changed', '40', '--codecs', 'snappy,zstd', '--out-dir', dir],
+    { encoding: 'utf8', cwd: ROOT },
+  );
   expect(r.status, r.stderr).toBe(0);
   const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
     sizes: { codec: string; ratio: number; chatportBytes: number }[];

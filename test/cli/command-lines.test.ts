@@ -45,7 +45,8 @@ function readmeCommands(): string[] {
   const out: string[] = [];
   for (const block of text.matchAll(/^```sh\n([\s\S]*?)^```/gm)) {
     const joined = block[1]!.replace(/\\\n\s*/g, '');
-    for (const line of joined.split('\n')) if (!line.trim().startsWith('#') && /\bchatport\s+(export|validate|migrate|sync)\b/.test(line)) out.push(line.trim());
+    for (const line of joined.split('\n'))
+      if (!line.trim().startsWith('#') && /\bchatport\s+(export|validate|migrate|sync)\b/.test(line)) out.push(line.trim());
   }
   return out;
 }
@@ -121,7 +122,12 @@ async function makeInput(cwd: string, file: string, plan: Plan): Promise<void> {
 async function sampleConversations(plan: Plan): Promise<string[]> {
   const ids = new Set<string>();
   const from = VENDOR_SAMPLES[plan.from] ? plan.from : path.join(ROOT, OWN_MAPPING.mapping);
-  for await (const { table, row } of canonicalRows({ mapping: await loadMapping(from), sources: await expandInputs([path.join(ROOT, plan.sample)]), onError: 'fail' })) if (table === 'messages') ids.add(String(row.conversation_id));
+  for await (const { table, row } of canonicalRows({
+    mapping: await loadMapping(from),
+    sources: await expandInputs([path.join(ROOT, plan.sample)]),
+    onError: 'fail',
+  }))
+    if (table === 'messages') ids.add(String(row.conversation_id));
   return [...ids];
 }
 
@@ -143,7 +149,8 @@ async function runLine(plan: Plan): Promise<{ code: number; stdout: string; stde
   scratch.push(cwd);
   await symlink(path.join(ROOT, 'samples'), path.join(cwd, 'samples'));
   const { ws } = plan;
-  if (!VENDOR_SAMPLES[plan.from] && !plan.from.startsWith('samples/')) await writeFile(path.join(cwd, plan.from), await readFile(path.join(ROOT, OWN_MAPPING.mapping)));
+  if (!VENDOR_SAMPLES[plan.from] && !plan.from.startsWith('samples/'))
+    await writeFile(path.join(cwd, plan.from), await readFile(path.join(ROOT, OWN_MAPPING.mapping)));
   const piped = ws.indexOf('|') > 0 ? ws.slice(1, ws.indexOf('|')) : [];
   for (const f of [...optionValues(ws, '--input').filter((v) => v !== '-'), ...piped]) if (!f.startsWith('samples/')) await makeInput(cwd, f, plan);
 
@@ -151,7 +158,9 @@ async function runLine(plan: Plan): Promise<{ code: number; stdout: string; stde
   let server: DashlyTestServer | null = null;
   const targets: string[] = [];
   if (plan.command === 'dataset') {
-    const built = await runCli(['export', '--from', 'dashly', '--input', path.join(ROOT, plan.sample), '--dataset', ws[ws.indexOf('show') + 1]!, '--quiet'], { cwd });
+    const built = await runCli(['export', '--from', 'dashly', '--input', path.join(ROOT, plan.sample), '--dataset', ws[ws.indexOf('show') + 1]!, '--quiet'], {
+      cwd,
+    });
     expect(built.code, built.stderr).toBe(0);
   }
   if (plan.command === 'migrate') {
@@ -186,7 +195,11 @@ async function runLine(plan: Plan): Promise<{ code: number; stdout: string; stde
     }
   }
   try {
-    const r = await exec('bash', ['-c', line], { cwd, env: { ...process.env, PATH: `${shimDir}:${process.env.PATH}`, DASHLY_TOKEN: TOKEN }, maxBuffer: 64 << 20 }).then(
+    const r = await exec('bash', ['-c', line], {
+      cwd,
+      env: { ...process.env, PATH: `${shimDir}:${process.env.PATH}`, DASHLY_TOKEN: TOKEN },
+      maxBuffer: 64 << 20,
+    }).then(
       (x) => ({ code: 0, ...x }),
       (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
     );
@@ -212,7 +225,8 @@ async function expectPromises(plan: Plan, r: Awaited<ReturnType<typeof runLine>>
     if (report) expect(report.records_read).toBeGreaterThan(0);
   } else if (plan.command === 'dataset') {
     const dir = ws[ws.indexOf('show') + 1]!;
-    if (ws.includes('--json')) expect(JSON.parse(r.stdout)).toMatchObject({ dir, settings: { format: 'jsonl', version: 1 }, tables: { messages: { rows: 25 } } });
+    if (ws.includes('--json'))
+      expect(JSON.parse(r.stdout)).toMatchObject({ dir, settings: { format: 'jsonl', version: 1 }, tables: { messages: { rows: 25 } } });
     else {
       expect(r.stdout).toMatch(new RegExp(`^dataset ${dir}: jsonl \\(compression none\\), version 1, committed `));
       expect(r.stdout).toContain("read_json('warehouse/messages/**/*.jsonl', hive_partitioning = true)");
@@ -267,7 +281,7 @@ describe('every command line in README.md and in --help examples runs as shown',
     }
   }, 180_000);
 
-  it('what the README\'s first command writes (out/) is ignored by git', async () => {
+  it("what the README's first command writes (out/) is ignored by git", async () => {
     const first = planFor(readmeCommands()[0]!);
     const out = optionValues(first.ws, '--out')[0]!;
     const { stdout } = await exec('git', ['check-ignore', '--no-index', '-v', path.join(out, 'messages.parquet')], { cwd: ROOT });

@@ -41,16 +41,24 @@ function expectClean(text: string): void {
 
 describe('escapeControls', () => {
   it('leaves no unsafe character and keeps every other character as it was (the escapes undo exactly)', () => {
-    const unescape = (e: string) => e.replace(/\\(u([0-9a-f]{4})|[nrt])/g, (_m, _c, hex: string | undefined) => (hex ? String.fromCharCode(parseInt(hex, 16)) : ({ n: '\n', r: '\r', t: '\t' } as Record<string, string>)[_m[1]!]!));
+    const unescape = (e: string) =>
+      e.replace(/\\(u([0-9a-f]{4})|[nrt])/g, (_m, _c, hex: string | undefined) =>
+        hex ? String.fromCharCode(parseInt(hex, 16)) : ({ n: '\n', r: '\r', t: '\t' } as Record<string, string>)[_m[1]!]!,
+      );
     const noBackslash = fc.fullUnicodeString({ maxLength: 40 }).filter((x) => !x.includes('\\'));
     fc.assert(
-      fc.property(noBackslash, fc.string({ maxLength: 40 }).filter((x) => !x.includes('\\')), fc.integer({ min: 0, max: 0x10ffff }), (a, b, cp) => {
-        const s = a + HOSTILE + String.fromCodePoint(cp) + b;
-        const e = escapeControls(s);
-        expect(e).not.toMatch(RAW_CONTROL);
-        expect(e).not.toContain('\n');
-        if (cp !== 0x5c) expect(unescape(e)).toBe(s);
-      }),
+      fc.property(
+        noBackslash,
+        fc.string({ maxLength: 40 }).filter((x) => !x.includes('\\')),
+        fc.integer({ min: 0, max: 0x10ffff }),
+        (a, b, cp) => {
+          const s = a + HOSTILE + String.fromCodePoint(cp) + b;
+          const e = escapeControls(s);
+          expect(e).not.toMatch(RAW_CONTROL);
+          expect(e).not.toContain('\n');
+          if (cp !== 0x5c) expect(unescape(e)).toBe(s);
+        },
+      ),
     );
     expect(escapeControls('plain text, émoji 🎉, العربية')).toBe('plain text, émoji 🎉, العربية');
     expect(escapeControls('a\nb\r\tc\u001b[2J\u009b')).toBe('a\\nb\\r\\tc\\u001b[2J\\u009b');
@@ -111,7 +119,7 @@ describe('hostile names and values through each printer', () => {
     expectClean(r.stderr);
   });
 
-  it('migrate: the dry-run plan and requests, and Dashly\'s rejection reasons in the report', async () => {
+  it("migrate: the dry-run plan and requests, and Dashly's rejection reasons in the report", async () => {
     const token = 'hostile-token-1234';
     const file = path.join(dir, 'm.jsonl');
     const conv = `c${HOSTILE}`;
@@ -128,18 +136,32 @@ describe('hostile names and values through each printer', () => {
     const base = { from: 'dashly', input: [file], mapConversations: csv, apiUrl: server.url, tokenEnv: 'T', settle: 0.01, rps: 1000, strict: false };
 
     const dry = captureIO();
-    expect(await migrateCommand({ ...base, dryRun: true }, { env: { T: token }, stdout: dry.io.stdout, stderr: dry.io.stderr, isTTY: false, signal: dry.abort.signal })).toBe(0);
+    expect(
+      await migrateCommand(
+        { ...base, dryRun: true },
+        { env: { T: token }, stdout: dry.io.stdout, stderr: dry.io.stderr, isTTY: false, signal: dry.abort.signal },
+      ),
+    ).toBe(0);
     expect(dry.out()).toMatch(/^plan: conversation cx\\nchatport: FORGED_LINE/m);
     expect(dry.out()).toMatch(/^request: POST /m);
     expectClean(dry.out());
     expectClean(dry.err());
 
     const real = captureIO();
-    const code = await migrateCommand({ ...base, state: path.join(dir, 'state.jsonl') }, { env: { T: token }, stdout: real.io.stdout, stderr: real.io.stderr, isTTY: false, signal: real.abort.signal });
+    const code = await migrateCommand(
+      { ...base, state: path.join(dir, 'state.jsonl') },
+      { env: { T: token }, stdout: real.io.stdout, stderr: real.io.stderr, isTTY: false, signal: real.abort.signal },
+    );
     expect(code).toBe(65);
     expect(real.err()).toContain('rejected by Dashly:');
     expect(real.err()).toContain('nopex\\nchatport: FORGED_LINE');
-    expect(real.err().split('\n').filter((l) => l.startsWith('chatport: ')).map((l) => l.split(':')[1])).toEqual([' MIGRATE_REJECTED']);
+    expect(
+      real
+        .err()
+        .split('\n')
+        .filter((l) => l.startsWith('chatport: '))
+        .map((l) => l.split(':')[1]),
+    ).toEqual([' MIGRATE_REJECTED']);
     expectClean(real.err());
   });
 });

@@ -75,7 +75,10 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 20
 async function expectInterrupted(run: Started, signal: 'SIGINT' | 'SIGTERM', says: string): Promise<void> {
   const { code } = await run.done;
   expect(code, run.stderr()).toBe(signal === 'SIGTERM' ? 143 : 130);
-  const lines = run.stderr().split('\n').filter((l) => l.startsWith('chatport:'));
+  const lines = run
+    .stderr()
+    .split('\n')
+    .filter((l) => l.startsWith('chatport:'));
   expect(lines, run.stderr()).toEqual([`chatport: RUN_INTERRUPTED: ${signal} received; ${says}`]);
   expect(await readdir(run.tmp)).toEqual([]);
 }
@@ -93,17 +96,45 @@ describe('chatport migrate under SIGTERM and SIGINT', () => {
       await writeFile(csv, 'source_id,target_id\n500,9001\n501,9002\n');
       const state = path.join(dir, `state-${signal}.jsonl`);
       const report = path.join(dir, `report-${signal}.json`);
-      server = await DashlyTestServer.start({ token: TOKEN, fault: ({ path: p, n }) => (p.endsWith('/reply') && n === 5 ? { kind: 'slow', afterMs: 30_000 } : null) });
+      server = await DashlyTestServer.start({
+        token: TOKEN,
+        fault: ({ path: p, n }) => (p.endsWith('/reply') && n === 5 ? { kind: 'slow', afterMs: 30_000 } : null),
+      });
       server.addConversation('9001');
       server.addConversation('9002');
-      const args = ['migrate', '--from', 'dashly', '--input', input, '--map-conversations', csv, '--state', state, '--api-url', server.url, '--rps', '1000', '--settle', '0.05', '--timeout', '60', '--concurrency', '1'];
+      const args = [
+        'migrate',
+        '--from',
+        'dashly',
+        '--input',
+        input,
+        '--map-conversations',
+        csv,
+        '--state',
+        state,
+        '--api-url',
+        server.url,
+        '--rps',
+        '1000',
+        '--settle',
+        '0.05',
+        '--timeout',
+        '60',
+        '--concurrency',
+        '1',
+      ];
       const run = await start([...args, '--report', report], { env: { DASHLY_TOKEN: TOKEN } });
       await until('the slow request is in flight', () => server!.inFlight > 0 && server!.replies().length >= 6);
       run.child.kill(signal);
       await expectInterrupted(run, signal, 'requests in flight are checked on resume; run the same command again to continue');
       expect(existsSync(`${state}.lock`)).toBe(false);
       const json = await readReport(report);
-      expect(json).toMatchObject({ command: 'migrate', ok: false, error: { code: 'RUN_INTERRUPTED', exit_code: signal === 'SIGTERM' ? 143 : 130 }, stopped: 'interrupted' });
+      expect(json).toMatchObject({
+        command: 'migrate',
+        ok: false,
+        error: { code: 'RUN_INTERRUPTED', exit_code: signal === 'SIGTERM' ? 143 : 130 },
+        stopped: 'interrupted',
+      });
       expect((json.messages as { pending: number }).pending).toBeGreaterThan(0);
 
       server.options.fault = undefined;
@@ -137,7 +168,11 @@ describe('chatport validate and export under signals', () => {
     await writeFile(input, dashlyParts(40_000, 2));
     const report = path.join(dir, 'validate-report.json');
     const run = await start(['validate', '--from', 'dashly', '--input', input, '--report', report]);
-    await until('aggregates are spilled', async () => (await readdir(run.tmp, { recursive: true })).some((n) => String(n).includes('chatport-derive-')), 30_000);
+    await until(
+      'aggregates are spilled',
+      async () => (await readdir(run.tmp, { recursive: true })).some((n) => String(n).includes('chatport-derive-')),
+      30_000,
+    );
     run.child.kill('SIGINT');
     await expectInterrupted(run, 'SIGINT', 'nothing was written');
     expect(await readReport(report)).toMatchObject({ command: 'validate', ok: false, error: { code: 'RUN_INTERRUPTED', exit_code: 130 } });
@@ -148,7 +183,9 @@ describe('chatport validate and export under signals', () => {
     const report = path.join(dir, 'pipe-report.json');
     const run = await start(['export', '--from', 'dashly', '--input', '-', '--out', out, '--quiet', '--report', report], { stdinOpen: true });
     run.child.stdin!.write(dashlyParts(3, 50));
-    await until('the export has opened its temporary outputs', async () => (existsSync(out) ? await readdir(out) : []).some((n) => n.startsWith('.chatport-tmp-')));
+    await until('the export has opened its temporary outputs', async () =>
+      (existsSync(out) ? await readdir(out) : []).some((n) => n.startsWith('.chatport-tmp-')),
+    );
     const stoppedAt = Date.now();
     run.child.kill('SIGTERM');
     await expectInterrupted(run, 'SIGTERM', `temporary files removed, earlier outputs in ${out} untouched`);

@@ -31,17 +31,37 @@ const SAMPLE = path.join(ROOT, 'samples/dashly/parts.json');
 function baseGroups(command: string): string[][] {
   switch (command) {
     case 'export':
-      return [['--from', 'dashly'], ['--input', SAMPLE], ['--out', path.join(dir, 'never-written')]];
+      return [
+        ['--from', 'dashly'],
+        ['--input', SAMPLE],
+        ['--out', path.join(dir, 'never-written')],
+      ];
     case 'validate':
-      return [['--from', 'dashly'], ['--input', SAMPLE]];
+      return [
+        ['--from', 'dashly'],
+        ['--input', SAMPLE],
+      ];
     case 'migrate':
-      return [['--from', 'dashly'], ['--input', SAMPLE], ['--map-conversations', path.join(dir, 'c.csv')], ['--state', path.join(dir, 'never-written.jsonl')]];
+      return [
+        ['--from', 'dashly'],
+        ['--input', SAMPLE],
+        ['--map-conversations', path.join(dir, 'c.csv')],
+        ['--state', path.join(dir, 'never-written.jsonl')],
+      ];
     case 'migrate plan':
-      return [['--from', 'dashly'], ['--input', SAMPLE], ['--out', path.join(dir, 'never-written-plan')]];
+      return [
+        ['--from', 'dashly'],
+        ['--input', SAMPLE],
+        ['--out', path.join(dir, 'never-written-plan')],
+      ];
     case 'dataset':
       return [['show', path.join(dir, 'no-dataset')]]; // its words: the action and the directory
     case 'sync':
-      return [['--from', 'dashly'], ['--token-env', 'SOME_VAR'], ['--out', path.join(dir, 'never-written')]];
+      return [
+        ['--from', 'dashly'],
+        ['--token-env', 'SOME_VAR'],
+        ['--out', path.join(dir, 'never-written')],
+      ];
     default:
       throw new Error(command);
   }
@@ -50,7 +70,13 @@ function baseGroups(command: string): string[][] {
 /** `without` drops base options (one name or several); a command of two words (`migrate plan`) is two argv words. */
 function argvWith(command: string, without: string | readonly string[], ...extra: string[]): string[] {
   const drop = new Set((typeof without === 'string' ? [without] : without).map((w) => `--${w}`));
-  return [...command.split(' '), ...baseGroups(command).filter((g) => !drop.has(g[0]!)).flat(), ...extra];
+  return [
+    ...command.split(' '),
+    ...baseGroups(command)
+      .filter((g) => !drop.has(g[0]!))
+      .flat(),
+    ...extra,
+  ];
 }
 
 async function parse(argv: string[]): Promise<{ parsed: ParsedCommandLine; err: string; out: string }> {
@@ -114,7 +140,10 @@ for (const command of COMMANDS) {
       // after --from (a single value), not after --input, whose list would take it as an input; after the words of a
       // command without options that take values
       const words = command.name.split(' ');
-      const stray = 'from' in command.options ? [...words, '--from', 'dashly', 'stray', ...argvWith(command.name, 'from').slice(words.length)] : argvWith(command.name, [], 'stray');
+      const stray =
+        'from' in command.options
+          ? [...words, '--from', 'dashly', 'stray', ...argvWith(command.name, 'from').slice(words.length)]
+          : argvWith(command.name, [], 'stray');
       await expectRefused(stray, command.name, 'unexpected argument "stray"');
     });
 
@@ -164,7 +193,15 @@ for (const command of COMMANDS) {
 
         if (d.kind === 'int' || d.kind === 'number') {
           it(`is a ${d.kind === 'int' ? 'whole number' : 'number'} from ${d.min} to ${d.max}, quoted as typed when wrong`, async () => {
-            const bads = ['abc', '1x', 'NaN', 'Infinity', String(d.max + 1), d.kind === 'int' ? '1.5' : '1e400', d.kind === 'int' || !d.minExclusive ? String(d.min - 1) : String(d.min)];
+            const bads = [
+              'abc',
+              '1x',
+              'NaN',
+              'Infinity',
+              String(d.max + 1),
+              d.kind === 'int' ? '1.5' : '1e400',
+              d.kind === 'int' || !d.minExclusive ? String(d.min - 1) : String(d.min),
+            ];
             for (const bad of bads) {
               const line = await expectRefused(argvFor(opt, bad), command.name, `${opt} must be a`);
               expect(line).toContain(`(got "${bad}")`);
@@ -200,17 +237,32 @@ describe('options that depend on each other', () => {
     { command: 'export', argv: argvWith('export', '', '--csv-raw', '--format', 'CSV'), refused: null },
     { command: 'migrate', argv: argvWith('migrate', 'state'), refused: '--state is required' },
     { command: 'migrate', argv: argvWith('migrate', 'state', '--dry-run'), refused: null },
-    { command: 'migrate', argv: argvWith('migrate', 'map-conversations'), refused: 'give --plan (written by chatport migrate plan), or --map-conversations, --start-conversations, or both' },
+    {
+      command: 'migrate',
+      argv: argvWith('migrate', 'map-conversations'),
+      refused: 'give --plan (written by chatport migrate plan), or --map-conversations, --start-conversations, or both',
+    },
     { command: 'migrate', argv: argvWith('migrate', 'map-conversations', '--plan', dir), refused: null },
-    { command: 'migrate', argv: argvWith('migrate', '', '--plan', dir), refused: '--plan holds the conversations, users and admins: give it, or the --map-* files and --start-conversations, not both' },
+    {
+      command: 'migrate',
+      argv: argvWith('migrate', '', '--plan', dir),
+      refused: '--plan holds the conversations, users and admins: give it, or the --map-* files and --start-conversations, not both',
+    },
     { command: 'migrate', argv: argvWith('migrate', 'map-conversations', '--plan', dir, '--start-conversations'), refused: '--plan holds the conversations' },
-    { command: 'migrate', argv: argvWith('migrate', 'map-conversations', '--plan', dir, '--map-users', path.join(dir, 'c.csv')), refused: '--plan holds the conversations' },
+    {
+      command: 'migrate',
+      argv: argvWith('migrate', 'map-conversations', '--plan', dir, '--map-users', path.join(dir, 'c.csv')),
+      refused: '--plan holds the conversations',
+    },
     { command: 'migrate', argv: argvWith('migrate', '', '--rejects', path.join(dir, 'r.jsonl')), refused: '--rejects applies to --on-error skip only' },
     { command: 'migrate', argv: argvWith('migrate', 'map-conversations', '--start-conversations'), refused: null },
     { command: 'migrate', argv: argvWith('migrate', 'state', '--state', path.join(dir, 'c.csv')), refused: '--state' },
   ];
   for (const c of cases) {
-    it(`${c.argv.slice(1).filter((a) => a.startsWith('--')).join(' ')}: ${c.refused ?? 'accepted'}`, async () => {
+    it(`${c.argv
+      .slice(1)
+      .filter((a) => a.startsWith('--'))
+      .join(' ')}: ${c.refused ?? 'accepted'}`, async () => {
       if (c.refused) await expectRefused(c.argv, c.command, c.refused);
       else await expectAccepted(c.argv);
     });
@@ -219,10 +271,17 @@ describe('options that depend on each other', () => {
 
 describe('commands and help', () => {
   it('no command, an unknown command, and a command without options each say where help is', async () => {
-    await expect(parse([])).resolves.toMatchObject({ parsed: { kind: 'exit', code: 64 }, err: 'chatport: CONFIG_BAD_OPTION: give a command: export, validate, migrate, dataset or sync. See chatport --help\n' });
+    await expect(parse([])).resolves.toMatchObject({
+      parsed: { kind: 'exit', code: 64 },
+      err: 'chatport: CONFIG_BAD_OPTION: give a command: export, validate, migrate, dataset or sync. See chatport --help\n',
+    });
     await expect(parse(['expor'])).resolves.toMatchObject({ err: expect.stringContaining('unknown command "expor"') });
     await expectRefused(['export'], 'export', 'missing --from and --input');
-    await expectRefused(['export', '--from', 'dashly', '--input', SAMPLE], 'export', 'give either --out (replace the table files) or --dataset (merge into a dataset), one of them');
+    await expectRefused(
+      ['export', '--from', 'dashly', '--input', SAMPLE],
+      'export',
+      'give either --out (replace the table files) or --dataset (merge into a dataset), one of them',
+    );
     await expectRefused(['dataset'], 'dataset', 'missing action');
     await expectRefused(['validate'], 'validate', 'missing --from and --input');
     await expectRefused(['migrate'], 'migrate', 'missing --from and --input');
@@ -234,9 +293,42 @@ describe('through the built binary: refused before any work', () => {
     const out = path.join(dir, 'bin-out');
     const cases: [string[], string][] = [
       [['export', '--from', 'dashly', '--input', SAMPLE, '--out', out, '--out', path.join(dir, 'other')], '--out is given 2 times'],
-      [['export', '--from', 'dashly', '--input', SAMPLE, '--out', out, '--report', path.join(dir, 'r1.json'), '--report', path.join(dir, 'r2.json')], '--report is given 2 times'],
-      [['migrate', '--from', 'dashly', '--input', SAMPLE, '--map-conversations', path.join(dir, 'c.csv'), '--state', path.join(dir, 's1'), '--state', path.join(dir, 's2')], '--state is given 2 times'],
-      [['migrate', '--from', 'dashly', '--input', SAMPLE, '--map-conversations', path.join(dir, 'c.csv'), '--state', path.join(dir, 's1'), '--max-retries', '-1'], '--max-retries must be a whole number from 0 to 100 (got "-1")'],
+      [
+        ['export', '--from', 'dashly', '--input', SAMPLE, '--out', out, '--report', path.join(dir, 'r1.json'), '--report', path.join(dir, 'r2.json')],
+        '--report is given 2 times',
+      ],
+      [
+        [
+          'migrate',
+          '--from',
+          'dashly',
+          '--input',
+          SAMPLE,
+          '--map-conversations',
+          path.join(dir, 'c.csv'),
+          '--state',
+          path.join(dir, 's1'),
+          '--state',
+          path.join(dir, 's2'),
+        ],
+        '--state is given 2 times',
+      ],
+      [
+        [
+          'migrate',
+          '--from',
+          'dashly',
+          '--input',
+          SAMPLE,
+          '--map-conversations',
+          path.join(dir, 'c.csv'),
+          '--state',
+          path.join(dir, 's1'),
+          '--max-retries',
+          '-1',
+        ],
+        '--max-retries must be a whole number from 0 to 100 (got "-1")',
+      ],
       [['export', '--from', 'dashly', '--input', SAMPLE, '--out', out, '--threads', 'abc'], '--threads must be a whole number from 1 to 32 (got "abc")'],
     ];
     for (const [argv, message] of cases) {

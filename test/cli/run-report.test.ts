@@ -31,7 +31,16 @@ async function json(file: string): Promise<Record<string, unknown>> {
 }
 
 /** Maps whose keys are data (codes, columns, values, field paths), not field names. */
-const DATA_KEYED = new Set(['rejects_by_code', 'unknown_enum_values', 'unmapped_fields', 'tables', 'rows', 'skipped_by_rule', 'empty_columns', 'columns_without_rule']);
+const DATA_KEYED = new Set([
+  'rejects_by_code',
+  'unknown_enum_values',
+  'unmapped_fields',
+  'tables',
+  'rows',
+  'skipped_by_rule',
+  'empty_columns',
+  'columns_without_rule',
+]);
 
 function nonSnakeKeys(value: unknown, at = ''): string[] {
   if (Array.isArray(value)) return value.flatMap((v, i) => nonSnakeKeys(v, `${at}[${i}]`));
@@ -41,7 +50,8 @@ function nonSnakeKeys(value: unknown, at = ''): string[] {
     if (!/^[a-z][a-z0-9_]*$/.test(k)) out.push(`${at}.${k}`);
     if (DATA_KEYED.has(k)) {
       // the keys are data; their values' field names still count (tables.messages.rows_written)
-      for (const inner of Object.values(v as object)) if (inner && typeof inner === 'object' && !Array.isArray(inner) && k === 'tables') out.push(...nonSnakeKeys(inner, `${at}.${k}.*`));
+      for (const inner of Object.values(v as object))
+        if (inner && typeof inner === 'object' && !Array.isArray(inner) && k === 'tables') out.push(...nonSnakeKeys(inner, `${at}.${k}.*`));
       continue;
     }
     out.push(...nonSnakeKeys(v, `${at}.${k}`));
@@ -62,7 +72,10 @@ function expectCommonFields(report: Record<string, unknown>, command: string): v
 describe('the report of a failed run', () => {
   it('export: a bad record fails the run and the report says so (code, message, exit code, position), counts as far as it got', async () => {
     const input = path.join(dir, 'bad.jsonl');
-    await writeFile(input, '{"id":1,"created":1700000000,"conversation":1,"type":"reply_user","body":"ok","from":1}\n{"id":2,"created":"yesterday","conversation":1,"type":"reply_user","body":"x","from":1}\n');
+    await writeFile(
+      input,
+      '{"id":1,"created":1700000000,"conversation":1,"type":"reply_user","body":"ok","from":1}\n{"id":2,"created":"yesterday","conversation":1,"type":"reply_user","body":"x","from":1}\n',
+    );
     const report = path.join(dir, 'failed.json');
     const r = await runCli(['export', '--from', 'dashly', '--input', input, '--out', path.join(dir, 'out-failed'), '--quiet', '--report', report]);
     expect(r.code).toBe(65);
@@ -81,14 +94,27 @@ describe('the report of a failed run', () => {
 
   it('export: a missing input (a cron job whose export did not arrive) is reported too', async () => {
     const report = path.join(dir, 'missing.json');
-    const r = await runCli(['export', '--from', 'dashly', '--input', path.join(dir, 'not-there.json'), '--out', path.join(dir, 'out-missing'), '--report', report]);
+    const r = await runCli([
+      'export',
+      '--from',
+      'dashly',
+      '--input',
+      path.join(dir, 'not-there.json'),
+      '--out',
+      path.join(dir, 'out-missing'),
+      '--report',
+      report,
+    ]);
     expect(r.code).toBe(65);
     expect(await json(report)).toMatchObject({ ok: false, error: { code: 'READ_FILE_NOT_FOUND', exit_code: 65 }, records_read: 0 });
   });
 
   it('validate: failed records give exit 65, one line naming the most frequent code, and the report with the error', async () => {
     const input = path.join(dir, 'validate-bad.jsonl');
-    await writeFile(input, '{"id":1,"created":"noon","conversation":1,"type":"reply_user","body":"x","from":1}\n{"id":2,"created":1700000000,"conversation":1,"type":"reply_user","body":"x","from":1}\n');
+    await writeFile(
+      input,
+      '{"id":1,"created":"noon","conversation":1,"type":"reply_user","body":"x","from":1}\n{"id":2,"created":1700000000,"conversation":1,"type":"reply_user","body":"x","from":1}\n',
+    );
     const report = path.join(dir, 'validate-failed.json');
     const r = await runCli(['validate', '--from', 'dashly', '--input', input, '--report', report]);
     expect(r.code).toBe(65);
@@ -119,50 +145,157 @@ describe('the report of a good run, and one key style', () => {
     await writeFile(csv, 'source_id,target_id\n1882298,42\n');
     const m = path.join(dir, 'migrate-dry.json');
     // the sample's other conversations are not mapped: --no-strict leaves them out (listed in the report)
-    const r = await runCli(['migrate', '--from', 'dashly', '--input', SAMPLE, '--map-conversations', csv, '--no-strict', '--dry-run', '--quiet', '--report', m]);
+    const r = await runCli([
+      'migrate',
+      '--from',
+      'dashly',
+      '--input',
+      SAMPLE,
+      '--map-conversations',
+      csv,
+      '--no-strict',
+      '--dry-run',
+      '--quiet',
+      '--report',
+      m,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const j = await json(m);
     expectCommonFields(j, 'migrate');
-    expect(j).toMatchObject({ ok: true, dry_run: true, messages: { already_sent: 0, events_skipped: expect.any(Number) }, requests: { found_on_check: 0, retried_by: { rate_limited: 0 } } });
+    expect(j).toMatchObject({
+      ok: true,
+      dry_run: true,
+      messages: { already_sent: 0, events_skipped: expect.any(Number) },
+      requests: { found_on_check: 0, retried_by: { rate_limited: 0 } },
+    });
   });
 
   it('migrationReportJSON renders every field of a migration report in snake_case, values unchanged', () => {
     const r: MigrationReport = emptyReport(false, true);
     r.stopped = 'interrupted';
     r.stoppedCode = 'MIGRATE_NO_TARGET';
-    r.input = { recordsRead: 101, recordsMapped: 102, recordsRejected: 103, rejectedByCode: { MAP_BAD_ROW: 104 }, recordsRedacted: 105, rejectsFile: 'r.jsonl' };
+    r.input = {
+      recordsRead: 101,
+      recordsMapped: 102,
+      recordsRejected: 103,
+      rejectedByCode: { MAP_BAD_ROW: 104 },
+      recordsRedacted: 105,
+      rejectsFile: 'r.jsonl',
+    };
     Object.assign(r.conversations, { total: 1, withTarget: 2, started: 3, skippedNoTarget: 4, skippedByPlan: 41, halted: 5, sharedTargets: 42 });
-    Object.assign(r.messages, { total: 6, sent: 7, alreadySent: 8, rejected: 9, redacted: 10, eventsSkipped: 11, noTarget: 12, skipped: 43, duplicates: 13, pending: 14 });
+    Object.assign(r.messages, {
+      total: 6,
+      sent: 7,
+      alreadySent: 8,
+      rejected: 9,
+      redacted: 10,
+      eventsSkipped: 11,
+      noTarget: 12,
+      skipped: 43,
+      duplicates: 13,
+      pending: 14,
+    });
     Object.assign(r.answers, { total: 31, sent: 32, alreadySent: 33, rejected: 34, noTarget: 35, skipped: 36, pending: 37 });
     Object.assign(r.attachments, { uploaded: 38, links: 39, linkReasons: { host_not_allowed: 40 } });
     Object.assign(r.actions, { done: 51, alreadyDone: 52, rejected: 53, pending: 54, notCarried: 55 });
-    Object.assign(r.requests, { replies: 15, starts: 16, actions: 56, checks: 17, foundOnCheck: 18, splitMessages: 19, retried: 20, retriedBy: { rate_limited: 21, server_error: 22, connection: 23, timeout: 24 } });
+    Object.assign(r.requests, {
+      replies: 15,
+      starts: 16,
+      actions: 56,
+      checks: 17,
+      foundOnCheck: 18,
+      splitMessages: 19,
+      retried: 20,
+      retriedBy: { rate_limited: 21, server_error: 22, connection: 23, timeout: 24 },
+    });
     r.rejections.push({ status: 400, error: 'ValidationError' as ServerText, reason: 'bad' as ServerText, count: 25, examples: ['c/m'] });
     r.halted.push({ conversation: 'c1', reason: 'retries exhausted' });
     r.skipped.push({ conversation: 'c3', reason: 'no row' });
     r.started.push({ conversation: 'c2', target: '77' });
-    const buckets = { total: 61, sent: 62, alreadySent: 63, rejected: 64, redacted: 65, eventsSkipped: 66, noTarget: 67, skipped: 68, duplicates: 69, pending: 70 };
-    r.perConversation.push({ conversation: 'c2', source: 'dashly', target: '77', started: true, outcome: 'done', reason: null, messages: buckets, attachments: { uploaded: 71, links: 72 }, answersNote: 'sent', actions: [{ key: 'close', outcome: 'done' }] });
+    const buckets = {
+      total: 61,
+      sent: 62,
+      alreadySent: 63,
+      rejected: 64,
+      redacted: 65,
+      eventsSkipped: 66,
+      noTarget: 67,
+      skipped: 68,
+      duplicates: 69,
+      pending: 70,
+    };
+    r.perConversation.push({
+      conversation: 'c2',
+      source: 'dashly',
+      target: '77',
+      started: true,
+      outcome: 'done',
+      reason: null,
+      messages: buckets,
+      attachments: { uploaded: 71, links: 72 },
+      answersNote: 'sent',
+      actions: [{ key: 'close', outcome: 'done' }],
+    });
     r.perConversationOmitted = 73;
     r.warnings.push('w');
-    const bucketsJSON = { total: 61, sent: 62, already_sent: 63, rejected: 64, redacted: 65, events_skipped: 66, no_target: 67, skipped: 68, duplicates: 69, pending: 70 };
+    const bucketsJSON = {
+      total: 61,
+      sent: 62,
+      already_sent: 63,
+      rejected: 64,
+      redacted: 65,
+      events_skipped: 66,
+      no_target: 67,
+      skipped: 68,
+      duplicates: 69,
+      pending: 70,
+    };
     expect(migrationReportJSON(r)).toEqual({
       dry_run: false,
       strict: true,
       stopped: 'interrupted',
       stopped_code: 'MIGRATE_NO_TARGET',
-      input: { records_read: 101, records_mapped: 102, records_rejected: 103, rejected_by_code: { MAP_BAD_ROW: 104 }, records_redacted: 105, rejects_file: 'r.jsonl' },
+      input: {
+        records_read: 101,
+        records_mapped: 102,
+        records_rejected: 103,
+        rejected_by_code: { MAP_BAD_ROW: 104 },
+        records_redacted: 105,
+        rejects_file: 'r.jsonl',
+      },
       conversations: { total: 1, with_target: 2, started: 3, skipped_no_target: 4, skipped_by_plan: 41, halted: 5, shared_targets: 42 },
       messages: { total: 6, sent: 7, already_sent: 8, rejected: 9, redacted: 10, events_skipped: 11, no_target: 12, skipped: 43, duplicates: 13, pending: 14 },
       answers: { total: 31, sent: 32, already_sent: 33, rejected: 34, no_target: 35, skipped: 36, pending: 37 },
       attachments: { uploaded: 38, links: 39, link_reasons: { host_not_allowed: 40 } },
       actions: { done: 51, already_done: 52, rejected: 53, pending: 54, not_carried: 55 },
-      requests: { replies: 15, starts: 16, actions: 56, checks: 17, found_on_check: 18, split_messages: 19, retried: 20, retried_by: { rate_limited: 21, server_error: 22, connection: 23, timeout: 24 } },
+      requests: {
+        replies: 15,
+        starts: 16,
+        actions: 56,
+        checks: 17,
+        found_on_check: 18,
+        split_messages: 19,
+        retried: 20,
+        retried_by: { rate_limited: 21, server_error: 22, connection: 23, timeout: 24 },
+      },
       rejections: [{ status: 400, error: 'ValidationError', reason: 'bad', count: 25, examples: ['c/m'] }],
       halted: [{ conversation: 'c1', reason: 'retries exhausted' }],
       skipped: [{ conversation: 'c3', reason: 'no row' }],
       started: [{ conversation: 'c2', target: '77' }],
-      per_conversation: [{ conversation: 'c2', source: 'dashly', target: '77', started: true, outcome: 'done', reason: null, messages: bucketsJSON, attachments: { uploaded: 71, links: 72 }, answers_note: 'sent', actions: [{ key: 'close', outcome: 'done' }] }],
+      per_conversation: [
+        {
+          conversation: 'c2',
+          source: 'dashly',
+          target: '77',
+          started: true,
+          outcome: 'done',
+          reason: null,
+          messages: bucketsJSON,
+          attachments: { uploaded: 71, links: 72 },
+          answers_note: 'sent',
+          actions: [{ key: 'close', outcome: 'done' }],
+        },
+      ],
       per_conversation_omitted: 73,
       warnings: ['w'],
     });
@@ -207,12 +340,18 @@ describe('the report destination, checked before any work', () => {
     expect(existsSync(out)).toBe(false);
   });
 
-  it('refuses migrate\'s state journal and id maps as the report', async () => {
+  it("refuses migrate's state journal and id maps as the report", async () => {
     const csv = path.join(dir, 'm.csv');
     await writeFile(csv, 'source_id,target_id\n1882298,42\n');
     const state = path.join(dir, 'state.jsonl');
-    for (const [report, says] of [[state, 'the state journal'], [csv, 'the --map-conversations file']] as const) {
-      const r = await runCli(['migrate', '--from', 'dashly', '--input', SAMPLE, '--map-conversations', csv, '--state', state, '--report', report, '--api-url', 'http://127.0.0.1:9'], { env: { DASHLY_TOKEN: 'x' } });
+    for (const [report, says] of [
+      [state, 'the state journal'],
+      [csv, 'the --map-conversations file'],
+    ] as const) {
+      const r = await runCli(
+        ['migrate', '--from', 'dashly', '--input', SAMPLE, '--map-conversations', csv, '--state', state, '--report', report, '--api-url', 'http://127.0.0.1:9'],
+        { env: { DASHLY_TOKEN: 'x' } },
+      );
       expect(r.code, r.stderr).toBe(64);
       expect(r.stderr).toContain(says);
     }

@@ -62,7 +62,9 @@ describe('the export summary and the progress line', () => {
   it('thousands separators in the summary as in the progress line', () => {
     const s = stats(1_234_567, { messages: 1_234_567, conversations: 45_678 }, 3);
     s.recordsRedacted = 2_345;
-    expect(s.toText()).toMatch(/^Read 1,234,567 records \(432 MB\) from 3 inputs; wrote 1,234,567 messages and 45,678 conversations\. 2,345 removed \(GDPR\) records redacted\./);
+    expect(s.toText()).toMatch(
+      /^Read 1,234,567 records \(432 MB\) from 3 inputs; wrote 1,234,567 messages and 45,678 conversations\. 2,345 removed \(GDPR\) records redacted\./,
+    );
     expect(s.toText()).toMatch(/, [\d,]+ records\/s, /);
     expect(progressText(s)).toMatch(/^chatport: 1,234,567 records, 432 MB, [\d.]+ [KMG]?B\/s, \d+s$/);
   });
@@ -102,6 +104,8 @@ describe('the validate and migrate reports', () => {
     const lines = reportLines(r);
     expect(lines).toContain('messages: 12,345');
     expect(lines).toContain('  would send         12,345');
-    expect(lines.find((l) => l.startsWith('requests:'))).toBe('requests: 1 reply planned, 0 starts, 1 state request, 0 outcome checks (0 found already delivered); retried 0');
+    expect(lines.find((l) => l.startsWith('requests:'))).toBe(
+      'requests: 1 reply planned, 0 starts, 1 state request, 0 outcome checks (0 found already delivered); retried 0',
+    );
   });
 });

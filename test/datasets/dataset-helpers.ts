@@ -46,10 +46,24 @@ export function partsJsonl(parts: readonly Part[]): string {
   );
 }
 
-export async function night(dataset: string, input: string, format: FormatName, extra: { onError?: 'fail' | 'skip'; workers?: number; compression?: CodecName } = {}) {
+export async function night(
+  dataset: string,
+  input: string,
+  format: FormatName,
+  extra: { onError?: 'fail' | 'skip'; workers?: number; compression?: CodecName } = {},
+) {
   const mapping = await loadMapping('dashly');
   const sources = await expandInputs([input]);
-  return runDatasetExport({ mapping, sources, dataset, format, onError: extra.onError ?? 'fail', chatportVersion: 'test', workers: extra.workers ?? 0, ...(extra.compression ? { compression: extra.compression } : {}) });
+  return runDatasetExport({
+    mapping,
+    sources,
+    dataset,
+    format,
+    onError: extra.onError ?? 'fail',
+    chatportVersion: 'test',
+    workers: extra.workers ?? 0,
+    ...(extra.compression ? { compression: extra.compression } : {}),
+  });
 }
 
 const EXT: Record<FormatName, string> = { parquet: 'parquet', jsonl: 'jsonl', csv: 'csv' };
@@ -89,7 +103,10 @@ export async function filesContaining(dir: string, needle: string): Promise<stri
     if (f.endsWith('.gz')) text += gunzipSync(bytes).toString('utf8');
     if (f.endsWith('.parquet')) {
       await loadZstd();
-      const rows = await parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer, compressors: COMPRESSORS });
+      const rows = await parquetReadObjects({
+        file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer,
+        compressors: COMPRESSORS,
+      });
       text += JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
     }
     if (text.includes(needle)) hits.push(f);

@@ -34,10 +34,28 @@ function nights(): { n1: Part[]; n2: Part[] } {
 }
 
 function exportNight(dataset: string, input: string): ReturnType<typeof spawn> {
-  return spawn(process.execPath, [path.join(ROOT, 'dist/cli/bin.js'), 'export', '--from', 'dashly', '--input', input, '--dataset', dataset, '--format', 'parquet', '--threads', '1', '--quiet'], {
-    env: { ...process.env, ...ENV },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  return spawn(
+    process.execPath,
+    [
+      path.join(ROOT, 'dist/cli/bin.js'),
+      'export',
+      '--from',
+      'dashly',
+      '--input',
+      input,
+      '--dataset',
+      dataset,
+      '--format',
+      'parquet',
+      '--threads',
+      '1',
+      '--quiet',
+    ],
+    {
+      env: { ...process.env, ...ENV },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
 }
 
 function finish(p: ReturnType<typeof spawn>): Promise<{ code: number | null; signal: string | null; stderr: string }> {
@@ -47,8 +65,18 @@ function finish(p: ReturnType<typeof spawn>): Promise<{ code: number | null; sig
 }
 
 async function state(dataset: string): Promise<string> {
-  const messages = await readTable(dataset, 'messages', 'parquet', 'message_id, text, redacted, dt::VARCHAR AS dt, filename NOT LIKE \'%.chatport-tmp%\' AS clean');
-  const conversations = await readTable(dataset, 'conversations', 'parquet', 'conversation_id, message_count, created_at::VARCHAR AS c, last_activity_at::VARCHAR AS l, dt::VARCHAR AS dt');
+  const messages = await readTable(
+    dataset,
+    'messages',
+    'parquet',
+    "message_id, text, redacted, dt::VARCHAR AS dt, filename NOT LIKE '%.chatport-tmp%' AS clean",
+  );
+  const conversations = await readTable(
+    dataset,
+    'conversations',
+    'parquet',
+    'conversation_id, message_count, created_at::VARCHAR AS c, last_activity_at::VARCHAR AS l, dt::VARCHAR AS dt',
+  );
   return JSON.stringify({ messages, conversations });
 }
 

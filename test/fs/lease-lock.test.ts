@@ -41,7 +41,11 @@ function deadLease(dir: string, gen: number, content: object, agoMs: number): vo
   utimesSync(file, t, t);
 }
 
-function startChild(args: string[], leaseMs: number, wrap: string[] = []): { proc: ChildProcess; output: () => string; until: (text: string) => Promise<void> } {
+function startChild(
+  args: string[],
+  leaseMs: number,
+  wrap: string[] = [],
+): { proc: ChildProcess; output: () => string; until: (text: string) => Promise<void> } {
   const argv = [...wrap, process.execPath, child, ...args];
   const proc = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, [LEASE_ENV]: String(leaseMs) }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(proc);
@@ -114,7 +118,7 @@ describe('a lease whose holder is gone', () => {
     });
   }
 
-  it('is taken over only after its lease expired, counted with the holder\'s lease, not the taker\'s', async () => {
+  it("is taken over only after its lease expired, counted with the holder's lease, not the taker's", async () => {
     const dir = fresh();
     deadLease(dir, 3, { pid: 1, leaseMs: 1500 }, 200); // expires ~1.3 s from now
     const t0 = Date.now();
@@ -205,7 +209,7 @@ describe.skipIf(!canUnshare)('pids in containers (pid namespaces through unshare
   // --kill-child: the node inside dies (SIGKILL) when unshare is killed, so killing unshare is a kill -9 of pid 1
   const ns = ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child'];
 
-  it('the state lock of a killed pid 1 does not block the next pid 1 (the new process\'s own pid)', async () => {
+  it("the state lock of a killed pid 1 does not block the next pid 1 (the new process's own pid)", async () => {
     const state = join(fresh(), 'state.jsonl');
     mkdirSync(dirname(state), { recursive: true });
     const holder = startChild(['journal-hold', state], 1000, ns);

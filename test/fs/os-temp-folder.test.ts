@@ -49,8 +49,21 @@ it('validate killed with -9 while reading stdin leaves its copy of stdin; the ne
   mkdirSync(osTemp);
   const env = { ...process.env, TMPDIR: osTemp };
   const part = (i: number) =>
-    JSON.stringify({ id: 1000 + i, conversation: 7, part_type: 'reply_user', type: 'reply_user', body: i === 3 ? 'REMOVEDTEXT-41' : `hello ${i}`, created: 1700000000 + i, removed: i === 3 ? 1700000100 : null, from: 5, direction: 'u2a' });
-  const child = spawn(process.execPath, [join(ROOT, 'dist/cli/bin.js'), 'validate', '--from', 'dashly', '--input', '-'], { env, stdio: ['pipe', 'ignore', 'pipe'] });
+    JSON.stringify({
+      id: 1000 + i,
+      conversation: 7,
+      part_type: 'reply_user',
+      type: 'reply_user',
+      body: i === 3 ? 'REMOVEDTEXT-41' : `hello ${i}`,
+      created: 1700000000 + i,
+      removed: i === 3 ? 1700000100 : null,
+      from: 5,
+      direction: 'u2a',
+    });
+  const child = spawn(process.execPath, [join(ROOT, 'dist/cli/bin.js'), 'validate', '--from', 'dashly', '--input', '-'], {
+    env,
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
   // a few records, then stdin stays open: the run is alive with its spool on disk
   child.stdin.write(Array.from({ length: 50 }, (_, i) => part(i)).join('\n') + '\n');
   const spool = await new Promise<string>((resolve, reject) => {

@@ -28,7 +28,8 @@ it('migrate spills its sort beside --state under the lock, never into the OS tem
     fault: () => {
       // while requests go out, the sorted runs are being read: look where they are
       if (seen.length === 0) {
-        for (const name of readdirSync(stateDir)) if (name.startsWith('state.jsonl.chatport-tmp-')) seen.push(...readdirSync(join(stateDir, name)).map((n) => `${name}/${n}`));
+        for (const name of readdirSync(stateDir))
+          if (name.startsWith('state.jsonl.chatport-tmp-')) seen.push(...readdirSync(join(stateDir, name)).map((n) => `${name}/${n}`));
       }
       return null;
     },
@@ -40,7 +41,13 @@ it('migrate spills its sort beside --state under the lock, never into the OS tem
   const before = process.env.TMPDIR;
   process.env.TMPDIR = osTemp;
   try {
-    const config = testConfig(server.url, stateDir, { conversations: new Map([['c0', '1'], ['c1', '2']]), maxBufferedChars: 4000 });
+    const config = testConfig(server.url, stateDir, {
+      conversations: new Map([
+        ['c0', '1'],
+        ['c1', '2'],
+      ]),
+      maxBufferedChars: 4000,
+    });
     const report = await runMigration(iterate(rows), config, testDeps());
     expect(report.messages.sent).toBe(200);
   } finally {

@@ -66,7 +66,10 @@ describe('dashly golden', () => {
     expect(types.created_at).toMatch(/^TIMESTAMP/);
     expect(types.redacted).toBe('BOOLEAN');
     expect(types.message_id).toBe('VARCHAR');
-    const golden = (await readFile(path.join(GOLDEN, 'messages.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const golden = (await readFile(path.join(GOLDEN, 'messages.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const rows = await duck(
       `SELECT message_id, conversation_id, strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ') AS created, text, redacted, CAST(attachments AS VARCHAR) AS attachments, CAST(extra AS VARCHAR) AS extra FROM read_parquet('${file}')`,
     );
@@ -92,7 +95,10 @@ describe('dashly golden', () => {
     runs.push(run);
     const file = path.join(run.outDir, 'messages.csv');
     const rows = await duck(`SELECT message_id, text FROM read_csv('${file}', header = true, all_varchar = true)`);
-    const golden = (await readFile(path.join(GOLDEN, 'messages.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const golden = (await readFile(path.join(GOLDEN, 'messages.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows.length).toBe(golden.length);
     rows.forEach((r, i) => {
       expect(r.message_id).toBe(golden[i].message_id);

@@ -26,7 +26,11 @@ const SHAPES: Shape[] = ['array', 'envelope', 'jsonl', 'jsonl.gz', 'array.gz'];
 
 /** Wraps record texts in a container shape; `raw` records are inserted as they are. */
 function container(shape: Shape, records: string[]): Buffer {
-  const body = shape.startsWith('jsonl') ? records.join('\n') + '\n' : shape === 'envelope' ? `{"meta":{"status":200},"data":[${records.join(',')}]}` : `[${records.join(',')}]`;
+  const body = shape.startsWith('jsonl')
+    ? records.join('\n') + '\n'
+    : shape === 'envelope'
+      ? `{"meta":{"status":200},"data":[${records.join(',')}]}`
+      : `[${records.join(',')}]`;
   const buf = Buffer.from(body);
   return shape.endsWith('.gz') ? gzipSync(buf) : buf;
 }
@@ -57,12 +61,37 @@ describe('record-level problems on every shape', () => {
   const cases: { name: string; record: string; code: string; path?: string }[] = [
     { name: 'null where a record should be', record: 'null', code: 'READ_NOT_A_RECORD' },
     { name: 'a number where a record should be', record: '42', code: 'READ_NOT_A_RECORD' },
-    { name: 'a record without an id', record: '{"created":1684923942,"conversation":77,"type":"reply_user","body":"x","from":5}', code: 'MAP_MISSING_FIELD', path: 'id' },
+    {
+      name: 'a record without an id',
+      record: '{"created":1684923942,"conversation":77,"type":"reply_user","body":"x","from":5}',
+      code: 'MAP_MISSING_FIELD',
+      path: 'id',
+    },
     { name: 'a record without a conversation id', record: '{"id":9,"created":1684923942,"type":"reply_user","body":"x","from":5}', code: 'MAP_MISSING_FIELD' },
-    { name: 'an object where text was expected', record: '{"id":9,"created":1684923942,"conversation":77,"type":"reply_user","body":{"html":"<b>x</b>"},"from":5}', code: 'MAP_INVALID_VALUE', path: 'body' },
-    { name: 'a string timestamp that does not parse', record: '{"id":9,"created":"yesterday","conversation":77,"type":"reply_user","body":"x","from":5}', code: 'MAP_INVALID_TIMESTAMP', path: 'created' },
-    { name: 'a negative epoch', record: '{"id":9,"created":-5,"conversation":77,"type":"reply_user","body":"x","from":5}', code: 'MAP_TIMESTAMP_OUT_OF_RANGE', path: 'created' },
-    { name: 'an absurd epoch (millis given as seconds)', record: '{"id":9,"created":1684923942000,"conversation":77,"type":"reply_user","body":"x","from":5}', code: 'MAP_TIMESTAMP_OUT_OF_RANGE', path: 'created' },
+    {
+      name: 'an object where text was expected',
+      record: '{"id":9,"created":1684923942,"conversation":77,"type":"reply_user","body":{"html":"<b>x</b>"},"from":5}',
+      code: 'MAP_INVALID_VALUE',
+      path: 'body',
+    },
+    {
+      name: 'a string timestamp that does not parse',
+      record: '{"id":9,"created":"yesterday","conversation":77,"type":"reply_user","body":"x","from":5}',
+      code: 'MAP_INVALID_TIMESTAMP',
+      path: 'created',
+    },
+    {
+      name: 'a negative epoch',
+      record: '{"id":9,"created":-5,"conversation":77,"type":"reply_user","body":"x","from":5}',
+      code: 'MAP_TIMESTAMP_OUT_OF_RANGE',
+      path: 'created',
+    },
+    {
+      name: 'an absurd epoch (millis given as seconds)',
+      record: '{"id":9,"created":1684923942000,"conversation":77,"type":"reply_user","body":"x","from":5}',
+      code: 'MAP_TIMESTAMP_OUT_OF_RANGE',
+      path: 'created',
+    },
     { name: 'a duplicate message id', record: good(1), code: 'MAP_DUPLICATE_ID' },
     { name: 'deeply nested JSON (100k levels)', record: `{"id":9,"conversation":77,"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`, code: 'READ_TOO_DEEP' },
   ];
@@ -82,7 +111,10 @@ describe('record-level problems on every shape', () => {
         // with --on-error skip the run goes on and the record lands in rejects.jsonl with its position and reason
         const s = await exportFile(file, ['--on-error', 'skip']);
         expect(s.code, s.stderr).toBe(0);
-        const rejects = (await readFile(path.join(s.out, 'rejects.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+        const rejects = (await readFile(path.join(s.out, 'rejects.jsonl'), 'utf8'))
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l));
         expect(rejects).toHaveLength(1);
         expect(rejects[0]).toMatchObject({ code: c.code, record_index: 2 });
         const messages = (await readFile(path.join(s.out, 'messages.jsonl'), 'utf8')).trim().split('\n');
@@ -114,7 +146,11 @@ describe('container problems', () => {
 
   it('invalid UTF-8 in a record: READ_INVALID_UTF8 naming the byte', async () => {
     for (const shape of SHAPES) {
-      const bad = Buffer.concat([Buffer.from(`{"id":9,"created":1684923942,"conversation":77,"type":"reply_user","body":"`), Buffer.from([0xc3, 0x28]), Buffer.from('","from":5}')]);
+      const bad = Buffer.concat([
+        Buffer.from(`{"id":9,"created":1684923942,"conversation":77,"type":"reply_user","body":"`),
+        Buffer.from([0xc3, 0x28]),
+        Buffer.from('","from":5}'),
+      ]);
       const plain = shape.startsWith('jsonl')
         ? Buffer.concat([Buffer.from(good(1) + '\n'), bad, Buffer.from('\n')])
         : Buffer.concat([Buffer.from(shape === 'envelope' ? `{"data":[${good(1)},` : `[${good(1)},`), bad, Buffer.from(shape === 'envelope' ? ']}' : ']')]);
@@ -141,7 +177,11 @@ describe('container problems', () => {
   });
 
   it('an empty file: READ_EMPTY; a file of whitespace too', async () => {
-    for (const [name, text] of [['empty.json', ''], ['blank.jsonl', '  \n\n'], ['empty.json.gz', gzipSync(Buffer.alloc(0))]] as const) {
+    for (const [name, text] of [
+      ['empty.json', ''],
+      ['blank.jsonl', '  \n\n'],
+      ['empty.json.gz', gzipSync(Buffer.alloc(0))],
+    ] as const) {
       expectOneLineError(await exportFile(await write(name, text)), 'READ_EMPTY');
     }
   });
@@ -169,7 +209,14 @@ describe('container problems', () => {
   it('a JSONL line over --max-record-mb: its line and record are named, and the lines after it still export', async () => {
     // the export reads JSONL in blocks of lines; a line longer than the limit hands the rest of the input over to
     // the record splitter, which must go on with the right record index and line
-    const lines = [good(1), good(2), `{"id":9,"created":1684923942,"conversation":77,"type":"reply_user","body":"${'y'.repeat(3 * 1024 * 1024)}","from":5}`, good(3), '', good(4)];
+    const lines = [
+      good(1),
+      good(2),
+      `{"id":9,"created":1684923942,"conversation":77,"type":"reply_user","body":"${'y'.repeat(3 * 1024 * 1024)}","from":5}`,
+      good(3),
+      '',
+      good(4),
+    ];
     const file = await write('long-line.jsonl', lines.join('\n') + '\n');
     const failed = await exportFile(file, ['--max-record-mb', '2']);
     expectOneLineError(failed, 'READ_RECORD_TOO_LARGE');
@@ -177,9 +224,15 @@ describe('container problems', () => {
     for (const threads of ['1', '2']) {
       const skipped = await exportFile(file, ['--max-record-mb', '2', '--on-error', 'skip', '--threads', threads]);
       expect(skipped.code, skipped.stderr).toBe(0);
-      const ids = (await readFile(path.join(skipped.out, 'messages.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).message_id);
+      const ids = (await readFile(path.join(skipped.out, 'messages.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).message_id);
       expect(ids).toEqual(['1', '2', '3', '4']);
-      const rejects = (await readFile(path.join(skipped.out, 'rejects.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      const rejects = (await readFile(path.join(skipped.out, 'rejects.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(rejects).toHaveLength(1);
       expect(rejects[0]).toMatchObject({ code: 'READ_RECORD_TOO_LARGE', line: 3, record_index: 2, raw: null });
     }
@@ -208,13 +261,19 @@ describe('configuration and output problems', () => {
   });
 
   it('a mapping file with an error: CONFIG_MAPPING_INVALID naming the file and the place', async () => {
-    const mapping = await write('bad-mapping.yaml', 'chatport_mapping: 1\nvendor: acme\ntables:\n  messages:\n    columns:\n      message_id: { path: id, convert: uuid }\n      conversation_id: conv\n');
+    const mapping = await write(
+      'bad-mapping.yaml',
+      'chatport_mapping: 1\nvendor: acme\ntables:\n  messages:\n    columns:\n      message_id: { path: id, convert: uuid }\n      conversation_id: conv\n',
+    );
     const r = await runCli(['export', '--from', mapping, '--input', await write('in.json', '[]'), '--out', path.join(dir, 'o')]);
     expectOneLineError(r, 'CONFIG_MAPPING_INVALID');
     expect(r.stderr).toContain('bad-mapping.yaml');
     expect(r.stderr).toContain('tables.messages.columns.message_id.convert');
     const yamlBroken = await write('broken.yaml', 'chatport_mapping: 1\nvendor: [unclosed\n');
-    expectOneLineError(await runCli(['export', '--from', yamlBroken, '--input', path.join(dir, 'in.json'), '--out', path.join(dir, 'o')]), 'CONFIG_MAPPING_INVALID');
+    expectOneLineError(
+      await runCli(['export', '--from', yamlBroken, '--input', path.join(dir, 'in.json'), '--out', path.join(dir, 'o')]),
+      'CONFIG_MAPPING_INVALID',
+    );
   });
 
   it('an output directory that cannot be written: WRITE_OUTPUT_DIR', async () => {
@@ -225,7 +284,10 @@ describe('configuration and output problems', () => {
   });
 
   it('a missing input: READ_FILE_NOT_FOUND', async () => {
-    expectOneLineError(await runCli(['export', '--from', 'dashly', '--input', path.join(dir, 'nope.json'), '--out', path.join(dir, 'o')]), 'READ_FILE_NOT_FOUND');
+    expectOneLineError(
+      await runCli(['export', '--from', 'dashly', '--input', path.join(dir, 'nope.json'), '--out', path.join(dir, 'o')]),
+      'READ_FILE_NOT_FOUND',
+    );
   });
 
   it('a bad flag value: CONFIG_BAD_OPTION with a hint, exit 64', async () => {

@@ -43,13 +43,25 @@ async function run(bytes: Uint8Array, onError: 'fail' | 'skip', name = 'fuzz.jso
 const SECRET = 'SECRETxyz123';
 const valid = JSON.stringify([
   { id: 1, created: 1684923942.5, conversation: 7, type: 'reply_user', body: 'hello [world] {"x"}', from: 5 },
-  { id: 2, created: 1684923943, conversation: 7, type: 'reply_admin', body: 'ok', from: { id: 9, name: 'A', type: 'admin' }, attachments: [{ id: 3, filename: 'f.pdf', created: 1684923940 }] },
+  {
+    id: 2,
+    created: 1684923943,
+    conversation: 7,
+    type: 'reply_admin',
+    body: 'ok',
+    from: { id: 9, name: 'A', type: 'admin' },
+    attachments: [{ id: 3, filename: 'f.pdf', created: 1684923940 }],
+  },
   { id: 3, created: 1684923944, conversation: 7, type: 'reply_user', removed: 1690000000, body: `my card ${SECRET}`, body_json: { a: SECRET }, from: 5 },
 ]);
 
 const mutation = fc.oneof(
   fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 8 }) }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.constantFrom('{', '}', '[', ']', '"', ',', ':', '\\', '\n', 'null', '1e999', '"\\u0000"', '\uFEFF', '99999999999999999999') }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.nat(),
+    text: fc.constantFrom('{', '}', '[', ']', '"', ',', ':', '\\', '\n', 'null', '1e999', '"\\u0000"', '\uFEFF', '99999999999999999999'),
+  }),
   fc.record({ kind: fc.constant('replace' as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
 );
 
@@ -166,7 +178,16 @@ describe('removed and malformed', () => {
     const failed = await run(Buffer.from(lines), 'fail', 'parts.jsonl');
     expect(failed.error?.code).toBe('READ_INVALID_JSON');
     expect(failed.error?.message).not.toContain(SECRET);
-    const failedMap = await run(Buffer.from(lines.split('\n').filter((_, i) => i !== 1).join('\n')), 'fail', 'parts.jsonl');
+    const failedMap = await run(
+      Buffer.from(
+        lines
+          .split('\n')
+          .filter((_, i) => i !== 1)
+          .join('\n'),
+      ),
+      'fail',
+      'parts.jsonl',
+    );
     expect(failedMap.error?.code).toBe('MAP_INVALID_TIMESTAMP');
     expect(failedMap.error?.message).not.toContain(SECRET);
   });

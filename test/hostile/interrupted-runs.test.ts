@@ -57,10 +57,14 @@ async function previousRun(name: string, env: NodeJS.ProcessEnv = {}): Promise<{
 }
 
 function startExport(outDir: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli/bin.js'), 'export', '--from', 'dashly', '--input', bigInput, '--format', 'parquet', '--out', outDir, '--quiet', ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env, TMPDIR: osTemp },
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'dist/cli/bin.js'), 'export', '--from', 'dashly', '--input', bigInput, '--format', 'parquet', '--out', outDir, '--quiet', ...extra],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env, TMPDIR: osTemp },
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
@@ -88,7 +92,12 @@ async function untilWriting(outDir: string): Promise<void> {
 }
 
 describe('interrupted runs', () => {
-  for (const [signal, exit, threads] of [['SIGTERM', 143, 1], ['SIGINT', 130, 1], ['SIGTERM', 143, 2], ['SIGINT', 130, 2]] as const) {
+  for (const [signal, exit, threads] of [
+    ['SIGTERM', 143, 1],
+    ['SIGINT', 130, 1],
+    ['SIGTERM', 143, 2],
+    ['SIGINT', 130, 2],
+  ] as const) {
     it(`${signal}${threads === 2 ? ' with --threads 2' : ''}: exit ${exit}, previous outputs untouched, no temporary file left`, async () => {
       const { outDir, before } = await previousRun(`sig-${signal}-${threads}`);
       const run = startExport(outDir, threads === 2 ? ['--threads', '2'] : []);
@@ -109,7 +118,7 @@ describe('interrupted runs', () => {
     // killed once the run has spilled conversation aggregates (ids, times, tags) to disk
     const scratch = async () => {
       const runs = (await readdir(outDir)).filter((n) => n.startsWith('.chatport-tmp-run-'));
-      return runs.length ? (await readdir(path.join(outDir, runs[0]!, 'scratch')).catch(() => [] as string[])) : [];
+      return runs.length ? await readdir(path.join(outDir, runs[0]!, 'scratch')).catch(() => [] as string[]) : [];
     };
     for (let i = 0; i < 600 && !(await scratch()).some((n) => n.startsWith('chatport-derive-')); i++) await new Promise((r) => setTimeout(r, 25));
     run.child.kill('SIGKILL');
@@ -129,7 +138,12 @@ describe('interrupted runs', () => {
   it('an error late in the input: previous outputs untouched, no temporary file left', async () => {
     const { outDir, before } = await previousRun('late-error');
     const bad = path.join(dir, 'late-bad.jsonl');
-    await writeFile(bad, (await readFile(bigInput, 'utf8')).split('\n').slice(0, 20_000).join('\n') + '\n' + '{"id":"x","created":"not a time","conversation":1,"type":"reply_user","body":"","from":1}\n');
+    await writeFile(
+      bad,
+      (await readFile(bigInput, 'utf8')).split('\n').slice(0, 20_000).join('\n') +
+        '\n' +
+        '{"id":"x","created":"not a time","conversation":1,"type":"reply_user","body":"","from":1}\n',
+    );
     const r = await runCli(['export', '--from', 'dashly', '--input', bad, '--format', 'parquet', '--out', outDir, '--quiet']);
     expect(r.code).toBe(65);
     expect(r.stderr).toMatch(/^chatport: MAP_INVALID_TIMESTAMP/);

@@ -24,16 +24,30 @@ describe('a mapping that does not fit the input', () => {
   });
 
   const VENDORS = ['dashly', 'oncehub', 'expertflow', 'expertflow-cx', 'intercom', 'zendesk-chat', 'livechat'];
-  it('every shipped mapping over every other vendor\'s sample, even with --on-error skip: CONFIG_MAPPING_MISMATCH, no output', async () => {
+  it("every shipped mapping over every other vendor's sample, even with --on-error skip: CONFIG_MAPPING_MISMATCH, no output", async () => {
     const out = await tempDir();
     try {
       const outcomes: string[] = [];
       for (const from of VENDORS) {
         for (const sample of VENDORS) {
           if (from === sample) continue;
-          const r = await runCli(['export', '--from', from, '--input', path.join(ROOT, 'samples', sample), '--out', out, '--format', 'jsonl', '--on-error', 'skip', '--quiet']);
+          const r = await runCli([
+            'export',
+            '--from',
+            from,
+            '--input',
+            path.join(ROOT, 'samples', sample),
+            '--out',
+            out,
+            '--format',
+            'jsonl',
+            '--on-error',
+            'skip',
+            '--quiet',
+          ]);
           const files = (await readdir(out)).filter((n) => !n.startsWith('.'));
-          if (r.code !== 64 || !/^chatport: CONFIG_MAPPING_MISMATCH\b/m.test(r.stderr) || files.length > 0) outcomes.push(`${from} on ${sample}: exit ${r.code}, ${files.length} files, ${r.stderr.trim()}`);
+          if (r.code !== 64 || !/^chatport: CONFIG_MAPPING_MISMATCH\b/m.test(r.stderr) || files.length > 0)
+            outcomes.push(`${from} on ${sample}: exit ${r.code}, ${files.length} files, ${r.stderr.trim()}`);
         }
       }
       expect(outcomes).toEqual([]);
@@ -53,13 +67,25 @@ describe('a mapping that does not fit the input', () => {
       const mapping = path.join(dir, 'm.yaml');
       await writeFile(
         mapping,
-        ['chatport_mapping: 1', 'vendor: keys', 'tables:', '  messages:', '    columns:', '      conversation_id: { path: conv, convert: id }', '      message_id: { path: id, convert: id }', '      text: body', ''].join('\n'),
+        [
+          'chatport_mapping: 1',
+          'vendor: keys',
+          'tables:',
+          '  messages:',
+          '    columns:',
+          '      conversation_id: { path: conv, convert: id }',
+          '      message_id: { path: id, convert: id }',
+          '      text: body',
+          '',
+        ].join('\n'),
       );
       const input = path.join(dir, 'in.jsonl');
       await writeFile(input, '{"conv":1,"id":1,"body":"a"}\n{"id":2,"body":"b"}\n');
       const r = await runCli(['export', '--from', mapping, '--input', input, '--out', path.join(dir, 'out')]);
       expect(r.code, r.stderr).toBe(65);
-      expect(r.stderr).toMatch(/^chatport: MAP_MISSING_FIELD \S*in.jsonl:2 .*at conv: conversation_id is a key of messages but the record has no value for it/m);
+      expect(r.stderr).toMatch(
+        /^chatport: MAP_MISSING_FIELD \S*in.jsonl:2 .*at conv: conversation_id is a key of messages but the record has no value for it/m,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

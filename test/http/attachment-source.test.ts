@@ -22,7 +22,8 @@ beforeAll(async () => {
   server = createServer((req: IncomingMessage, res: ServerResponse) => {
     seen.push(req);
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path === '/file.bin') return void res.writeHead(200, { 'Content-Type': 'image/png; charset=binary', 'Content-Length': String(BYTES.length) }).end(BYTES);
+    if (path === '/file.bin')
+      return void res.writeHead(200, { 'Content-Type': 'image/png; charset=binary', 'Content-Length': String(BYTES.length) }).end(BYTES);
     // no Content-Length: the size is only known while reading
     if (path === '/chunked.bin') {
       res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
@@ -93,7 +94,7 @@ describe('AttachmentSource', () => {
     expect(await source().get(`${base}/reset`)).toMatchObject({ kind: 'refused', why: 'connection' });
   });
 
-  it('a Content-Type that is not a MIME type, or that holds the token, is not used (the export\'s type or octet-stream is)', async () => {
+  it("a Content-Type that is not a MIME type, or that holds the token, is not used (the export's type or octet-stream is)", async () => {
     expect(await source().get(`${base}/token-type`)).toMatchObject({ kind: 'file', mimeType: null });
     expect(await source().get(`${base}/junk-type`)).toMatchObject({ kind: 'file', mimeType: null });
   });

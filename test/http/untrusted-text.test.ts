@@ -93,17 +93,27 @@ describe('TextGuard.text', () => {
 
   it('property: a random token planted in a random text in a random form never shows K of its characters', () => {
     const tokenChar = fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./+='.split(''));
-    const token = fc.array(tokenChar, { minLength: 12, maxLength: 64 }).map((a) => a.join('')).filter((t) => new Set(t).size >= 4);
+    const token = fc
+      .array(tokenChar, { minLength: 12, maxLength: 64 })
+      .map((a) => a.join(''))
+      .filter((t) => new Set(t).size >= 4);
     fc.assert(
-      fc.property(token, fc.string({ maxLength: 400 }), fc.string({ maxLength: 400 }), fc.nat(), fc.integer({ min: 20, max: 400 }), (t, before, after, which, max) => {
-        const g = new TextGuard([t]);
-        const forms = echoes(t);
-        const text = `${before}${forms[which % forms.length]}${after}`;
-        const shown = g.text(text, max).toLowerCase();
-        const k = Math.min(8, Math.ceil(t.length / 2));
-        for (let i = 0; i + k <= t.length; i++) expect(shown).not.toContain(t.slice(i, i + k).toLowerCase());
-        expect(shown).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
-      }),
+      fc.property(
+        token,
+        fc.string({ maxLength: 400 }),
+        fc.string({ maxLength: 400 }),
+        fc.nat(),
+        fc.integer({ min: 20, max: 400 }),
+        (t, before, after, which, max) => {
+          const g = new TextGuard([t]);
+          const forms = echoes(t);
+          const text = `${before}${forms[which % forms.length]}${after}`;
+          const shown = g.text(text, max).toLowerCase();
+          const k = Math.min(8, Math.ceil(t.length / 2));
+          for (let i = 0; i + k <= t.length; i++) expect(shown).not.toContain(t.slice(i, i + k).toLowerCase());
+          expect(shown).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+        },
+      ),
       { numRuns: 300 },
     );
   });

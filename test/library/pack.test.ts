@@ -36,7 +36,10 @@ describe('the packed package', () => {
   it('runs the example of docs/library.md, imported from another project', async () => {
     await writeFile(path.join(project, 'example.mjs'), await docExample());
     const out = path.join(project, 'out');
-    const { stdout } = await exec(process.execPath, ['example.mjs'], { cwd: project, env: { ...process.env, SAMPLE: path.join(ROOT, 'samples/dashly/parts.json'), OUT: out } });
+    const { stdout } = await exec(process.execPath, ['example.mjs'], {
+      cwd: project,
+      env: { ...process.env, SAMPLE: path.join(ROOT, 'samples/dashly/parts.json'), OUT: out },
+    });
     expect(stdout).toBe('25 parts, 25 messages, 1 redacted\n5 customer messages\nCONFIG_UNKNOWN_VENDOR\n');
     expect((await readdir(out)).sort()).toEqual(['conversations.parquet', 'messages.parquet']);
   }, 120_000);
@@ -55,7 +58,7 @@ describe('the packed package', () => {
         'const columns: number = TABLES.messages.columns.length;',
         'void n; void code; void failure; void columns;',
         // a table name is any string (a mapping may declare custom tables), not a number
-        "// @ts-expect-error a table name is a string\nconst wrong: number = TABLES.messages.name;\nvoid wrong;",
+        '// @ts-expect-error a table name is a string\nconst wrong: number = TABLES.messages.name;\nvoid wrong;',
         // a mistake the types must catch
         "// @ts-expect-error format is a closed list\nawait exportTranscripts({ from: 'dashly', input: 'x', out: 'o', format: 'xml' });",
         '',
@@ -63,7 +66,19 @@ describe('the packed package', () => {
     );
     await writeFile(
       path.join(project, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'], typeRoots: [path.join(ROOT, 'node_modules/@types')] }, files: ['consumer.ts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+          typeRoots: [path.join(ROOT, 'node_modules/@types')],
+        },
+        files: ['consumer.ts'],
+      }),
     );
     const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
     const r = await exec(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project }).catch((e: { stdout: string; stderr: string }) => e);
@@ -75,13 +90,15 @@ describe('the packed package', () => {
       "const before = ['SIGINT', 'SIGTERM', 'exit', 'uncaughtException'].map((e) => process.listenerCount(e));",
       "const m = await import('chatport');",
       "const after = ['SIGINT', 'SIGTERM', 'exit', 'uncaughtException'].map((e) => process.listenerCount(e));",
-      "console.log(JSON.stringify({ before, after, exports: Object.keys(m).sort() }));",
+      'console.log(JSON.stringify({ before, after, exports: Object.keys(m).sort() }));',
     ].join('\n');
     await writeFile(path.join(project, 'import.mjs'), script);
     const { stdout, stderr } = await exec(process.execPath, ['import.mjs'], { cwd: project });
     const r = JSON.parse(stdout) as { before: number[]; after: number[]; exports: string[] };
     expect(stderr).toBe('');
     expect(r.after).toEqual(r.before);
-    expect(r.exports).toEqual(expect.arrayContaining(['exportTranscripts', 'canonicalRows', 'validateMapping', 'loadMapping', 'compileMapping', 'ChatportError']));
+    expect(r.exports).toEqual(
+      expect.arrayContaining(['exportTranscripts', 'canonicalRows', 'validateMapping', 'loadMapping', 'compileMapping', 'ChatportError']),
+    );
   }, 60_000);
 });

@@ -65,7 +65,8 @@ describe('syntax errors give line and column', () => {
 });
 
 describe('shape errors give the line of the place they name', () => {
-  const text = 'chatport_mapping: 1\nvendor: x\ntables:\n  messages:\n    columns:\n      conversation_id: c\n      message_id:\n        path: id\n        converts: id\n';
+  const text =
+    'chatport_mapping: 1\nvendor: x\ntables:\n  messages:\n    columns:\n      conversation_id: c\n      message_id:\n        path: id\n        converts: id\n';
   it('YAML: the line of the unknown key', async () => {
     const e = await loadError('shape.yaml', text);
     expect(e.position.path).toBe('tables.messages.columns.message_id.converts');
@@ -74,7 +75,8 @@ describe('shape errors give the line of the place they name', () => {
   });
 
   it('JSON: the same, read again for positions', async () => {
-    const json = '{"chatport_mapping": 1,\n "vendor": "x",\n "tables": {"messages": {"columns": {\n  "conversation_id": "c",\n  "message_id": {"path": "id", "converts": "id"}}}}}';
+    const json =
+      '{"chatport_mapping": 1,\n "vendor": "x",\n "tables": {"messages": {"columns": {\n  "conversation_id": "c",\n  "message_id": {"path": "id", "converts": "id"}}}}}';
     const e = await loadError('shape.json', json);
     expect(e.position.line).toBe(5);
   });
@@ -112,7 +114,9 @@ describe('record errors name the element', () => {
     const e = mapError(zendesk, history({ timestamp: '2024-05-02T11:59:47+02:00' }));
     expect(e.code).toBe('MAP_INVALID_TIMESTAMP');
     expect(e.position.path).toBe('history[3].timestamp');
-    expect(e.message).toBe('created_at: a string of 25 characters that looks like an ISO-8601 date and time is not an epoch number: use convert: iso8601 (or timestamp)');
+    expect(e.message).toBe(
+      'created_at: a string of 25 characters that looks like an ISO-8601 date and time is not an epoch number: use convert: iso8601 (or timestamp)',
+    );
   });
 
   it('text that is a number suggests convert: string', () => {
@@ -141,14 +145,30 @@ describe('record errors name the element', () => {
       tables: {
         messages: {
           for_each: 'threads[*].events[*]',
-          columns: { conversation_id: { path: '^^.id', convert: 'id' }, message_id: { template: '{^.id}/{id}' }, created_at: { path: 'created_at', convert: 'iso8601' } },
+          columns: {
+            conversation_id: { path: '^^.id', convert: 'id' },
+            message_id: { template: '{^.id}/{id}' },
+            created_at: { path: 'created_at', convert: 'iso8601' },
+          },
         },
       },
     };
-    const e = mapError(livechat, { id: 'c', threads: [{ id: 't0', events: [] }, { id: 't1', events: [{ id: 'e', created_at: 1576569479 }] }] });
+    const e = mapError(livechat, {
+      id: 'c',
+      threads: [
+        { id: 't0', events: [] },
+        { id: 't1', events: [{ id: 'e', created_at: 1576569479 }] },
+      ],
+    });
     expect(e.position.path).toBe('threads[1].events[0].created_at');
     expect(e.message).toBe('created_at: expected an ISO-8601 string, got a number: use convert: unix_seconds, unix_millis or timestamp');
-    const notArray = mapError(livechat, { id: 'c', threads: [{ id: 't0', events: [] }, { id: 't1', events: { id: 'e' } }] });
+    const notArray = mapError(livechat, {
+      id: 'c',
+      threads: [
+        { id: 't0', events: [] },
+        { id: 't1', events: { id: 'e' } },
+      ],
+    });
     expect(notArray.position.path).toBe('threads[1].events');
   });
 
@@ -156,7 +176,10 @@ describe('record errors name the element', () => {
     const e = mapError(zendesk, { id: ['a'], history: [{ timestamp: 1700000000 }] });
     // conversation_id fails first; the template reads the same ^.id
     expect(e.position.path).toBe('id');
-    const t = mapError({ ...zendesk, tables: { messages: { ...zendesk.tables.messages, columns: { ...zendesk.tables.messages.columns, conversation_id: { const: 'c' } } } } }, { id: ['a'], history: [{ timestamp: 1700000000 }] });
+    const t = mapError(
+      { ...zendesk, tables: { messages: { ...zendesk.tables.messages, columns: { ...zendesk.tables.messages.columns, conversation_id: { const: 'c' } } } } },
+      { id: ['a'], history: [{ timestamp: 1700000000 }] },
+    );
     expect(t.position.path).toBe('id');
     expect(t.message).toMatch(/a template placeholder gives an array/);
   });
@@ -164,7 +187,14 @@ describe('record errors name the element', () => {
 
 describe('conversion hints, never the value', () => {
   const one = (convert: string, value: unknown) =>
-    mapError({ chatport_mapping: 1, vendor: 'h', tables: { messages: { columns: { conversation_id: { const: 'c' }, message_id: { const: 'm' }, payload: { path: 'v', convert } } } } }, { v: value });
+    mapError(
+      {
+        chatport_mapping: 1,
+        vendor: 'h',
+        tables: { messages: { columns: { conversation_id: { const: 'c' }, message_id: { const: 'm' }, payload: { path: 'v', convert } } } },
+      },
+      { v: value },
+    );
   const cases: [string, unknown, RegExp][] = [
     ['integer', 12.5, /expected an integer, got a number: it has a fraction, use convert: number$/],
     ['integer', 2 ** 60, /it has more digits than an exact double, use convert: id or string/],

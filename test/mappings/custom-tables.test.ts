@@ -122,15 +122,25 @@ describe('a custom table', () => {
       runs.push(run);
       expect((await readdir(run.outDir)).sort()).toEqual([`conversations.${format}`, `page_visits.${format}`]);
       const file = path.join(run.outDir, `page_visits.${format}`);
-      const from = format === 'parquet' ? `read_parquet('${file}')` : format === 'csv' ? `read_csv('${file}', header = true)` : `read_json('${file}', format = 'newline_delimited')`;
-      const rows = await duck(`SELECT conversation_id, CAST(position AS INTEGER) AS position, kind, CAST(seen AS VARCHAR) AS seen FROM ${from} ORDER BY conversation_id, position`);
+      const from =
+        format === 'parquet'
+          ? `read_parquet('${file}')`
+          : format === 'csv'
+            ? `read_csv('${file}', header = true)`
+            : `read_json('${file}', format = 'newline_delimited')`;
+      const rows = await duck(
+        `SELECT conversation_id, CAST(position AS INTEGER) AS position, kind, CAST(seen AS VARCHAR) AS seen FROM ${from} ORDER BY conversation_id, position`,
+      );
       expect(rows).toEqual([
         { conversation_id: 'c1', position: 0, kind: 'landing', seen: 'true' },
         { conversation_id: 'c1', position: 1, kind: 'product', seen: 'false' },
         { conversation_id: 'c2', position: 0, kind: 'landing', seen: 'true' },
         { conversation_id: 'c2', position: 1, kind: 'product', seen: 'false' },
       ]);
-      expect(run.stats.toJSON().tables).toEqual({ conversations: { rows_written: 2, skipped_by_rule: 0 }, page_visits: { rows_written: 4, skipped_by_rule: 0 } });
+      expect(run.stats.toJSON().tables).toEqual({
+        conversations: { rows_written: 2, skipped_by_rule: 0 },
+        page_visits: { rows_written: 4, skipped_by_rule: 0 },
+      });
     });
   }
 
@@ -143,7 +153,10 @@ describe('a custom table', () => {
         for (const secret of ['secret-person', 'secret-ref', 'secret-note']) expect(bytes.includes(secret), `${f} holds ${secret}`).toBe(false);
       }
       if (format !== 'jsonl') continue;
-      const rows = (await readFile(path.join(run.outDir, 'page_visits.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      const rows = (await readFile(path.join(run.outDir, 'page_visits.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(rows[0]).toEqual({
         source: 'pages',
         conversation_id: 'c1',
@@ -175,9 +188,17 @@ describe('a custom table', () => {
     // the conversations differ (id); the pages' key reads chat, which two records share
     const m = structuredClone(mapping) as typeof mapping & { tables: { page_visits: { columns: Record<string, unknown> } } };
     m.tables.page_visits.columns.conversation_id = { path: '^.chat', convert: 'id' };
-    const run = await exportTo(await mappingFile(m), [await inputFile([record('a', { chat: 'x' }), record('b', { chat: 'y' }), record('c', { chat: 'x' })])], 'jsonl', { onError: 'skip' });
+    const run = await exportTo(
+      await mappingFile(m),
+      [await inputFile([record('a', { chat: 'x' }), record('b', { chat: 'y' }), record('c', { chat: 'x' })])],
+      'jsonl',
+      { onError: 'skip' },
+    );
     runs.push(run);
-    const rejects = (await readFile(path.join(run.outDir, 'rejects.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const rejects = (await readFile(path.join(run.outDir, 'rejects.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rejects.map((r) => [r.code, r.record_index])).toEqual([['MAP_DUPLICATE_ID', 2]]);
     expect(rejects[0].reason).toBe('duplicate page_visits row (conversation_id x, position 0): an earlier record had the same id; the first one is kept');
   });
@@ -192,7 +213,17 @@ describe('a custom table', () => {
   it('--report may not be a custom table file of the run (built CLI)', async () => {
     const out = await tempDir();
     dirs.push(out);
-    const r = await runCli(['export', '--from', 'zendesk-chat', '--input', path.join(ROOT, 'samples/zendesk-chat/chats.json'), '--out', out, '--report', path.join(out, 'page_visits.jsonl')]);
+    const r = await runCli([
+      'export',
+      '--from',
+      'zendesk-chat',
+      '--input',
+      path.join(ROOT, 'samples/zendesk-chat/chats.json'),
+      '--out',
+      out,
+      '--report',
+      path.join(out, 'page_visits.jsonl'),
+    ]);
     expect(r.code).toBe(64);
     expect(r.stderr).toMatch(/CONFIG_BAD_OPTION.*--report .*page_visits\.jsonl is a file the run writes \(the page_visits table of the mapping\)/);
     expect(await readdir(out)).not.toContain('conversations.jsonl');

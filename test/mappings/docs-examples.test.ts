@@ -36,11 +36,56 @@ describe('docs/mappings.md', () => {
   it('has examples for every construct (the parser found them)', () => {
     expect(ruleExamples.length).toBeGreaterThanOrEqual(16);
     expect(mappingExamples.length).toBeGreaterThanOrEqual(8);
-    for (const key of ['path', 'const', 'first_of', 'object', 'each', 'allow_single', 'index', 'when', 'convert', 'unit', 'enum', 'unknown', 'null_if', 'default', 'required']) {
-      expect(blocks.some((b) => b.lang === 'yaml' && new RegExp(`\\b${key}:`).test(b.body)), key).toBe(true);
+    for (const key of [
+      'path',
+      'const',
+      'first_of',
+      'object',
+      'each',
+      'allow_single',
+      'index',
+      'when',
+      'convert',
+      'unit',
+      'enum',
+      'unknown',
+      'null_if',
+      'default',
+      'required',
+    ]) {
+      expect(
+        blocks.some((b) => b.lang === 'yaml' && new RegExp(`\\b${key}:`).test(b.body)),
+        key,
+      ).toBe(true);
     }
-    for (const key of ['envelope_keys', 'unwrap', 'removed_when', 'custom_tables', 'classification', 'for_each', 'ignore', 'derive_from', 'count', 'min', 'max', 'first', 'set', 'where', 'equals', 'in', 'exists', 'truthy', 'nonempty', 'is', 'matches', 'all']) {
-      expect(blocks.some((b) => b.lang === 'yaml' && new RegExp(`\\b${key}:`).test(b.body)), key).toBe(true);
+    for (const key of [
+      'envelope_keys',
+      'unwrap',
+      'removed_when',
+      'custom_tables',
+      'classification',
+      'for_each',
+      'ignore',
+      'derive_from',
+      'count',
+      'min',
+      'max',
+      'first',
+      'set',
+      'where',
+      'equals',
+      'in',
+      'exists',
+      'truthy',
+      'nonempty',
+      'is',
+      'matches',
+      'all',
+    ]) {
+      expect(
+        blocks.some((b) => b.lang === 'yaml' && new RegExp(`\\b${key}:`).test(b.body)),
+        key,
+      ).toBe(true);
     }
   });
 
@@ -83,7 +128,10 @@ describe('docs/mappings.md', () => {
       expect(expected.size).toBeGreaterThan(0);
       for (const [table, rows] of expected) {
         const text = await readFile(path.join(run.outDir, `${table}.jsonl`), 'utf8');
-        const got = text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+        const got = text
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l));
         expect(got, table).toHaveLength(rows.length);
         rows.forEach((want, i) => expect(got[i], `${table} row ${i}`).toMatchObject(want));
       }

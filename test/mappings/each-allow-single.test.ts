@@ -32,7 +32,11 @@ const fields = { url: { path: 'mediaUrl', convert: 'string' }, name: { path: 'me
 describe('each with allow_single', () => {
   it('reads a bare object as a list of one, keeping its unmapped rest in the element extra', () => {
     const m = mappingWith({ each: 'body.attachment', allow_single: true, fields });
-    const { rows } = mapRecord(m, { conv: 'c1', id: 'm1', body: { type: 'FILE', attachment: { mediaUrl: 'https://x/a.pdf', mediaName: 'a.pdf', thumbnail: 't' } } }, ctx());
+    const { rows } = mapRecord(
+      m,
+      { conv: 'c1', id: 'm1', body: { type: 'FILE', attachment: { mediaUrl: 'https://x/a.pdf', mediaName: 'a.pdf', thumbnail: 't' } } },
+      ctx(),
+    );
     expect(rows[0]!.row.attachments).toEqual([{ url: 'https://x/a.pdf', name: 'a.pdf', extra: { thumbnail: 't' } }]);
     // the attachment object is consumed as a whole: nothing of it is left in the message's extra
     expect(rows[0]!.row.extra).toEqual({ body: { type: 'FILE' } });

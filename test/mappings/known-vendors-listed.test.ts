@@ -29,7 +29,10 @@ describe('every shipped vendor is listed', () => {
     for (const v of VENDORS) expect(readme, 'README').toContain(`| \`${v}\` |`);
     const mappings = doc('docs/mappings.md').split('\n').slice(0, 8).join(' ');
     for (const v of VENDORS) expect(mappings, 'docs/mappings.md').toContain(`\`${v}\``);
-    const unknownVendor = doc('docs/errors.md').split('\n').find((l) => l.startsWith('| `CONFIG_UNKNOWN_VENDOR`')) ?? '';
+    const unknownVendor =
+      doc('docs/errors.md')
+        .split('\n')
+        .find((l) => l.startsWith('| `CONFIG_UNKNOWN_VENDOR`')) ?? '';
     for (const v of VENDORS) expect(unknownVendor, 'docs/errors.md CONFIG_UNKNOWN_VENDOR').toContain(`\`${v}\``);
   });
 });

@@ -39,7 +39,13 @@ const value = fc.letrec((tie) => ({
     fc.integer(),
     fc.string({ maxLength: 6 }),
     fc.bigInt().map((b) => new LosslessNumber(String(b))),
-    fc.constantFrom(new Box(1), Object.create(null) as object, Object.assign(Object.create(null) as object, { a: 1 }), new Date(0), JSON.parse('{"__proto__": 1}') as object),
+    fc.constantFrom(
+      new Box(1),
+      Object.create(null) as object,
+      Object.assign(Object.create(null) as object, { a: 1 }),
+      new Date(0),
+      JSON.parse('{"__proto__": 1}') as object,
+    ),
     fc.array(tie('v'), { maxLength: 3 }),
     fc.dictionary(fc.constantFrom('a', 'b', '0', '__proto__', 'toString'), tie('v'), { maxKeys: 3 }),
   ),
@@ -117,19 +123,23 @@ function refNullIf(list: readonly unknown[]): (v: unknown) => unknown {
 }
 
 describe('null_if', () => {
-  it('nulls exactly what it nulled before, {} and [] included', () => {
-    const listValue = fc.oneof(value, fc.constantFrom({}, [], { a: 1 }, [1], [[]], { a: {} }, '', 0, false, 'x', null));
-    fc.assert(
-      fc.property(fc.array(listValue, { minLength: 1, maxLength: 4 }), fc.array(value, { maxLength: 8 }), (list, values) => {
-        const evaluate = compileRule({ path: 'x', null_if: list }, { ...scope, type: 'json' });
-        const ref = refNullIf(list);
-        for (const v of [...values, ...list, {}, [], { a: 1 }, [1]]) {
-          expect(outcome(() => evaluate({ x: v }, [], 0, ctx()))).toEqual(outcome(() => ref(v)));
-        }
-      }),
-      { numRuns: 5_000 },
-    );
-  }, SLOW);
+  it(
+    'nulls exactly what it nulled before, {} and [] included',
+    () => {
+      const listValue = fc.oneof(value, fc.constantFrom({}, [], { a: 1 }, [1], [[]], { a: {} }, '', 0, false, 'x', null));
+      fc.assert(
+        fc.property(fc.array(listValue, { minLength: 1, maxLength: 4 }), fc.array(value, { maxLength: 8 }), (list, values) => {
+          const evaluate = compileRule({ path: 'x', null_if: list }, { ...scope, type: 'json' });
+          const ref = refNullIf(list);
+          for (const v of [...values, ...list, {}, [], { a: 1 }, [1]]) {
+            expect(outcome(() => evaluate({ x: v }, [], 0, ctx()))).toEqual(outcome(() => ref(v)));
+          }
+        }),
+        { numRuns: 5_000 },
+      );
+    },
+    SLOW,
+  );
 });
 
 describe('is', () => {
@@ -207,26 +217,37 @@ function shape(v: unknown): unknown {
   if (v === null || typeof v !== 'object' || v instanceof LosslessNumber) return v;
   if (Array.isArray(v)) return v.map(shape);
   const proto: unknown = Object.getPrototypeOf(v);
-  return { proto: proto === Object.prototype ? 'Object' : proto === null ? 'null' : 'other', entries: Object.keys(v).map((k) => [k, shape((v as Record<string, unknown>)[k])]) };
+  return {
+    proto: proto === Object.prototype ? 'Object' : proto === null ? 'null' : 'other',
+    entries: Object.keys(v).map((k) => [k, shape((v as Record<string, unknown>)[k])]),
+  };
 }
 
 describe('ConsumedTree.rest', () => {
-  it('keeps what it kept before, in the same order, for objects of any prototype', () => {
-    const segment = fc.oneof(fc.constantFrom<PathStep>('a', 'b', '0', '__proto__', 'toString', ALL), fc.nat({ max: 2 }));
-    fc.assert(
-      fc.property(fc.array(fc.tuple(fc.array(segment, { minLength: 1, maxLength: 3 }), fc.boolean(), fc.boolean()), { maxLength: 4 }), fc.array(value, { maxLength: 6 }), (marks, values) => {
-        const tree = new ConsumedTree();
-        for (const [segs, scalar, nullOnly] of marks) tree.mark(segs, scalar, nullOnly ? 'null' : 'value');
-        const root = (tree as unknown as { root: Map<string, Entry> }).root;
-        const inherited = Object.assign(Object.create({ a: 1, b: { a: 2 } }) as object, { b: 3, c: 4 });
-        for (const v of [...values, inherited, { a: { a: 1, b: 2 }, b: null, __proto__: 5 }]) {
-          const got = tree.rest(v);
-          const want = refRestOf(v, root);
-          expect(shape(got)).toEqual(shape(want));
-          expect(outcome(() => stableStringify(got))).toEqual(outcome(() => stableStringify(want)));
-        }
-      }),
-      { numRuns: 5_000 },
-    );
-  }, SLOW);
+  it(
+    'keeps what it kept before, in the same order, for objects of any prototype',
+    () => {
+      const segment = fc.oneof(fc.constantFrom<PathStep>('a', 'b', '0', '__proto__', 'toString', ALL), fc.nat({ max: 2 }));
+      fc.assert(
+        fc.property(
+          fc.array(fc.tuple(fc.array(segment, { minLength: 1, maxLength: 3 }), fc.boolean(), fc.boolean()), { maxLength: 4 }),
+          fc.array(value, { maxLength: 6 }),
+          (marks, values) => {
+            const tree = new ConsumedTree();
+            for (const [segs, scalar, nullOnly] of marks) tree.mark(segs, scalar, nullOnly ? 'null' : 'value');
+            const root = (tree as unknown as { root: Map<string, Entry> }).root;
+            const inherited = Object.assign(Object.create({ a: 1, b: { a: 2 } }) as object, { b: 3, c: 4 });
+            for (const v of [...values, inherited, { a: { a: 1, b: 2 }, b: null, __proto__: 5 }]) {
+              const got = tree.rest(v);
+              const want = refRestOf(v, root);
+              expect(shape(got)).toEqual(shape(want));
+              expect(outcome(() => stableStringify(got))).toEqual(outcome(() => stableStringify(want)));
+            }
+          },
+        ),
+        { numRuns: 5_000 },
+      );
+    },
+    SLOW,
+  );
 });

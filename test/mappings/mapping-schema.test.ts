@@ -20,8 +20,12 @@ const validate = ajv.compile(schema);
 
 /** Shipped mappings plus the tutorial's: every mapping file in the repository. */
 const MAPPING_FILES = [
-  ...readdirSync(MAPPINGS_DIR).filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(MAPPINGS_DIR, f)),
-  ...readdirSync(path.join(ROOT, 'samples', 'tutorial')).filter((f) => /\.(ya?ml|json)$/.test(f) && !f.includes('export')).map((f) => path.join(ROOT, 'samples', 'tutorial', f)),
+  ...readdirSync(MAPPINGS_DIR)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => path.join(MAPPINGS_DIR, f)),
+  ...readdirSync(path.join(ROOT, 'samples', 'tutorial'))
+    .filter((f) => /\.(ya?ml|json)$/.test(f) && !f.includes('export'))
+    .map((f) => path.join(ROOT, 'samples', 'tutorial', f)),
 ];
 const load = (file: string) => (file.endsWith('.json') ? JSON.parse(readFileSync(file, 'utf8')) : parseYaml(readFileSync(file, 'utf8')));
 
@@ -83,34 +87,192 @@ const cols = (m: ReturnType<typeof base>) => (m.tables.messages as { columns: Re
 
 /** A broken mapping, where the compiler must point, and the JSON pointer the schema must complain at or above. */
 const BROKEN: { name: string; spec: () => unknown; place: string; pointer: string; says: RegExp }[] = [
-  { name: 'unknown rule key', spec: () => { const m = base(); cols(m).text = { path: 'body', converts: 'text' }; return m; }, place: 'tables.messages.columns.text.converts', pointer: '/tables/messages/columns/text', says: /unknown key "converts"/ },
-  { name: 'unknown conversion', spec: () => { const m = base(); cols(m).created_at = { path: 'ts', convert: 'datetime' }; return m; }, place: 'tables.messages.columns.created_at.convert', pointer: '/tables/messages/columns/created_at/convert', says: /unknown conversion "datetime"/ },
-  { name: 'unknown column', spec: () => { const m = base(); cols(m).body = 'body'; return m; }, place: 'tables.messages.columns.body', pointer: '/tables/messages/columns', says: /no column "body"/ },
-  { name: 'missing key column', spec: () => { const m = base(); delete cols(m).message_id; return m; }, place: 'tables.messages.columns', pointer: '/tables/messages/columns', says: /needs a rule for its key column message_id/ },
-  { name: 'two sources in one rule', spec: () => { const m = base(); cols(m).kind = { path: 'type', const: 'message' }; return m; }, place: 'tables.messages.columns.kind', pointer: '/tables/messages/columns/kind', says: /takes one of path, const/ },
-  { name: 'two tests in one condition', spec: () => { const m = base(); cols(m).kind = { when: { path: 'type', equals: 'a', exists: true }, const: 'message' }; return m; }, place: 'tables.messages.columns.kind.when', pointer: '/tables/messages/columns/kind', says: /exactly one of equals/ },
-  { name: 'unknown without enum', spec: () => { const m = base(); cols(m).kind = { path: 'type', unknown: 'message' }; return m; }, place: 'tables.messages.columns.kind.unknown', pointer: '/tables/messages/columns/kind', says: /"unknown" goes with "enum"/ },
-  { name: 'extra among each fields', spec: () => { const m = base(); cols(m).attachments = { each: 'files', fields: { extra: 'x' } }; return m; }, place: 'tables.messages.columns.attachments.fields.extra', pointer: '/tables/messages/columns/attachments', says: /filled by chatport/ },
-  { name: 'a reserved column', spec: () => { const m = base(); cols(m).extra = 'rest'; return m; }, place: 'tables.messages.columns.extra', pointer: '/tables/messages/columns', says: /filled by chatport/ },
+  {
+    name: 'unknown rule key',
+    spec: () => {
+      const m = base();
+      cols(m).text = { path: 'body', converts: 'text' };
+      return m;
+    },
+    place: 'tables.messages.columns.text.converts',
+    pointer: '/tables/messages/columns/text',
+    says: /unknown key "converts"/,
+  },
+  {
+    name: 'unknown conversion',
+    spec: () => {
+      const m = base();
+      cols(m).created_at = { path: 'ts', convert: 'datetime' };
+      return m;
+    },
+    place: 'tables.messages.columns.created_at.convert',
+    pointer: '/tables/messages/columns/created_at/convert',
+    says: /unknown conversion "datetime"/,
+  },
+  {
+    name: 'unknown column',
+    spec: () => {
+      const m = base();
+      cols(m).body = 'body';
+      return m;
+    },
+    place: 'tables.messages.columns.body',
+    pointer: '/tables/messages/columns',
+    says: /no column "body"/,
+  },
+  {
+    name: 'missing key column',
+    spec: () => {
+      const m = base();
+      delete cols(m).message_id;
+      return m;
+    },
+    place: 'tables.messages.columns',
+    pointer: '/tables/messages/columns',
+    says: /needs a rule for its key column message_id/,
+  },
+  {
+    name: 'two sources in one rule',
+    spec: () => {
+      const m = base();
+      cols(m).kind = { path: 'type', const: 'message' };
+      return m;
+    },
+    place: 'tables.messages.columns.kind',
+    pointer: '/tables/messages/columns/kind',
+    says: /takes one of path, const/,
+  },
+  {
+    name: 'two tests in one condition',
+    spec: () => {
+      const m = base();
+      cols(m).kind = { when: { path: 'type', equals: 'a', exists: true }, const: 'message' };
+      return m;
+    },
+    place: 'tables.messages.columns.kind.when',
+    pointer: '/tables/messages/columns/kind',
+    says: /exactly one of equals/,
+  },
+  {
+    name: 'unknown without enum',
+    spec: () => {
+      const m = base();
+      cols(m).kind = { path: 'type', unknown: 'message' };
+      return m;
+    },
+    place: 'tables.messages.columns.kind.unknown',
+    pointer: '/tables/messages/columns/kind',
+    says: /"unknown" goes with "enum"/,
+  },
+  {
+    name: 'extra among each fields',
+    spec: () => {
+      const m = base();
+      cols(m).attachments = { each: 'files', fields: { extra: 'x' } };
+      return m;
+    },
+    place: 'tables.messages.columns.attachments.fields.extra',
+    pointer: '/tables/messages/columns/attachments',
+    says: /filled by chatport/,
+  },
+  {
+    name: 'a reserved column',
+    spec: () => {
+      const m = base();
+      cols(m).extra = 'rest';
+      return m;
+    },
+    place: 'tables.messages.columns.extra',
+    pointer: '/tables/messages/columns',
+    says: /filled by chatport/,
+  },
   { name: 'upper-case vendor', spec: () => ({ ...base(), vendor: 'MyVendor' }), place: 'vendor', pointer: '/vendor', says: /lower-case id/ },
-  { name: 'wrong language version', spec: () => ({ ...base(), chatport_mapping: 2 }), place: 'chatport_mapping', pointer: '/chatport_mapping', says: /chatport_mapping: 1 is required/ },
-  { name: 'a condition that is not an object', spec: () => { const m = base(); cols(m).kind = { when: 'type', const: 'message' }; return m; }, place: 'tables.messages.columns.kind.when', pointer: '/tables/messages/columns/kind', says: /a condition must be an object, got a string/ },
-  { name: 'a rule that is a number', spec: () => { const m = base(); cols(m).kind = 42; return m; }, place: 'tables.messages.columns.kind', pointer: '/tables/messages/columns/kind', says: /a path must be a string, got a number/ },
-  { name: 'columns and sources in one table', spec: () => { const m = base(); (m.tables.messages as Record<string, unknown>).sources = [{ columns: cols(m) }]; return m; }, place: 'tables.messages.columns', pointer: '/tables/messages', says: /a table with sources gives columns inside each source/ },
-  { name: 'a custom table without a key', spec: () => ({ ...base(), custom_tables: { pages: { columns: { url: 'string' } } } }), place: 'custom_tables.pages', pointer: '/custom_tables/pages', says: /key is required here/ },
-  { name: 'a custom table column of no known type', spec: () => ({ ...base(), custom_tables: { pages: { key: ['url'], columns: { url: 'varchar' } } } }), place: 'custom_tables.pages.columns.url', pointer: '/custom_tables/pages/columns/url', says: /unknown column type "varchar"/ },
-  { name: 'a custom table name that is no file name', spec: () => ({ ...base(), custom_tables: { 'My Pages': { key: ['url'], columns: { url: 'string' } } } }), place: 'custom_tables.My Pages', pointer: '/custom_tables', says: /custom table name is lower-case/ },
-  { name: 'unknown top-level key', spec: () => ({ ...base(), envelope_keys: ['data'] }), place: 'envelope_keys', pointer: '', says: /unknown key "envelope_keys"/ },
+  {
+    name: 'wrong language version',
+    spec: () => ({ ...base(), chatport_mapping: 2 }),
+    place: 'chatport_mapping',
+    pointer: '/chatport_mapping',
+    says: /chatport_mapping: 1 is required/,
+  },
+  {
+    name: 'a condition that is not an object',
+    spec: () => {
+      const m = base();
+      cols(m).kind = { when: 'type', const: 'message' };
+      return m;
+    },
+    place: 'tables.messages.columns.kind.when',
+    pointer: '/tables/messages/columns/kind',
+    says: /a condition must be an object, got a string/,
+  },
+  {
+    name: 'a rule that is a number',
+    spec: () => {
+      const m = base();
+      cols(m).kind = 42;
+      return m;
+    },
+    place: 'tables.messages.columns.kind',
+    pointer: '/tables/messages/columns/kind',
+    says: /a path must be a string, got a number/,
+  },
+  {
+    name: 'columns and sources in one table',
+    spec: () => {
+      const m = base();
+      (m.tables.messages as Record<string, unknown>).sources = [{ columns: cols(m) }];
+      return m;
+    },
+    place: 'tables.messages.columns',
+    pointer: '/tables/messages',
+    says: /a table with sources gives columns inside each source/,
+  },
+  {
+    name: 'a custom table without a key',
+    spec: () => ({ ...base(), custom_tables: { pages: { columns: { url: 'string' } } } }),
+    place: 'custom_tables.pages',
+    pointer: '/custom_tables/pages',
+    says: /key is required here/,
+  },
+  {
+    name: 'a custom table column of no known type',
+    spec: () => ({ ...base(), custom_tables: { pages: { key: ['url'], columns: { url: 'varchar' } } } }),
+    place: 'custom_tables.pages.columns.url',
+    pointer: '/custom_tables/pages/columns/url',
+    says: /unknown column type "varchar"/,
+  },
+  {
+    name: 'a custom table name that is no file name',
+    spec: () => ({ ...base(), custom_tables: { 'My Pages': { key: ['url'], columns: { url: 'string' } } } }),
+    place: 'custom_tables.My Pages',
+    pointer: '/custom_tables',
+    says: /custom table name is lower-case/,
+  },
+  {
+    name: 'unknown top-level key',
+    spec: () => ({ ...base(), envelope_keys: ['data'] }),
+    place: 'envelope_keys',
+    pointer: '',
+    says: /unknown key "envelope_keys"/,
+  },
   {
     name: 'unknown aggregate',
-    spec: () => { const m = base(); m.tables.conversations = { derive_from: 'messages', columns: { message_count: { sum: 'x' } } }; return m; },
+    spec: () => {
+      const m = base();
+      m.tables.conversations = { derive_from: 'messages', columns: { message_count: { sum: 'x' } } };
+      return m;
+    },
     place: 'tables.conversations.columns.message_count.sum',
     pointer: '/tables/conversations',
     says: /unknown key "sum" in an aggregate/,
   },
   {
     name: 'derived key column',
-    spec: () => { const m = base(); m.tables.conversations = { derive_from: 'messages', columns: { conversation_id: { first: 'conversation_id' } } }; return m; },
+    spec: () => {
+      const m = base();
+      m.tables.conversations = { derive_from: 'messages', columns: { conversation_id: { first: 'conversation_id' } } };
+      return m;
+    },
     place: 'tables.conversations.columns.conversation_id',
     pointer: '/tables/conversations',
     says: /filled by chatport/,
@@ -119,23 +281,106 @@ const BROKEN: { name: string; spec: () => unknown; place: string; pointer: strin
 
 /** Broken mappings whose shape is right: what is wrong needs another place of the file, or the canonical model. */
 const SEMANTIC: { name: string; spec: () => unknown; place: string; says: RegExp }[] = [
-  { name: 'timestamp without a conversion', spec: () => { const m = base(); cols(m).created_at = 'ts'; return m; }, place: 'tables.messages.columns.created_at', says: /is a timestamp/ },
-  { name: 'timestamp with a non-timestamp conversion', spec: () => { const m = base(); cols(m).created_at = { path: 'ts', convert: 'integer' }; return m; }, place: 'tables.messages.columns.created_at.convert', says: /is a timestamp/ },
-  { name: 'unknown table', spec: () => { const m = base(); m.tables.tickets = { columns: { id: 'id' } }; return m; }, place: 'tables.tickets', says: /unknown table "tickets".*declared under custom_tables/ },
-  { name: 'a path that climbs above the record', spec: () => { const m = base(); cols(m).text = '^.body'; return m; }, place: 'tables.messages.columns.text.path', says: /climbs 1 level up/ },
-  { name: 'a path with bad syntax', spec: () => { const m = base(); cols(m).text = 'a..b'; return m; }, place: 'tables.messages.columns.text.path', says: /empty segment/ },
-  { name: 'a regular expression that does not compile', spec: () => { const m = base(); cols(m).text = { path: 'b', extract: '(' }; return m; }, place: 'tables.messages.columns.text.extract', says: /bad regular expression/ },
+  {
+    name: 'timestamp without a conversion',
+    spec: () => {
+      const m = base();
+      cols(m).created_at = 'ts';
+      return m;
+    },
+    place: 'tables.messages.columns.created_at',
+    says: /is a timestamp/,
+  },
+  {
+    name: 'timestamp with a non-timestamp conversion',
+    spec: () => {
+      const m = base();
+      cols(m).created_at = { path: 'ts', convert: 'integer' };
+      return m;
+    },
+    place: 'tables.messages.columns.created_at.convert',
+    says: /is a timestamp/,
+  },
+  {
+    name: 'unknown table',
+    spec: () => {
+      const m = base();
+      m.tables.tickets = { columns: { id: 'id' } };
+      return m;
+    },
+    place: 'tables.tickets',
+    says: /unknown table "tickets".*declared under custom_tables/,
+  },
+  {
+    name: 'a path that climbs above the record',
+    spec: () => {
+      const m = base();
+      cols(m).text = '^.body';
+      return m;
+    },
+    place: 'tables.messages.columns.text.path',
+    says: /climbs 1 level up/,
+  },
+  {
+    name: 'a path with bad syntax',
+    spec: () => {
+      const m = base();
+      cols(m).text = 'a..b';
+      return m;
+    },
+    place: 'tables.messages.columns.text.path',
+    says: /empty segment/,
+  },
+  {
+    name: 'a regular expression that does not compile',
+    spec: () => {
+      const m = base();
+      cols(m).text = { path: 'b', extract: '(' };
+      return m;
+    },
+    place: 'tables.messages.columns.text.extract',
+    says: /bad regular expression/,
+  },
   {
     name: 'a column a custom table does not declare',
-    spec: () => ({ ...base(), custom_tables: { pages: { key: ['url'], columns: { url: 'string' } } }, tables: { ...base().tables, pages: { for_each: 'p[*]', columns: { url: 'u', title: 't' } } } }),
+    spec: () => ({
+      ...base(),
+      custom_tables: { pages: { key: ['url'], columns: { url: 'string' } } },
+      tables: { ...base().tables, pages: { for_each: 'p[*]', columns: { url: 'u', title: 't' } } },
+    }),
     place: 'tables.pages.columns.title',
     says: /table pages has no column "title"/,
   },
-  { name: 'a custom table named like a canonical one', spec: () => ({ ...base(), custom_tables: { answers: { key: ['url'], columns: { url: 'string' } } } }), place: 'custom_tables.answers', says: /may not be called answers/ },
-  { name: 'a custom table key that is not a column', spec: () => ({ ...base(), custom_tables: { pages: { key: ['id'], columns: { url: 'string' } } } }), place: 'custom_tables.pages.key[0]', says: /key column id is not among the declared columns/ },
-  { name: 'a custom column named like one chatport adds', spec: () => ({ ...base(), custom_tables: { pages: { key: ['url'], columns: { url: 'string', extra: 'json' } } } }), place: 'custom_tables.pages.columns.extra', says: /added by chatport/ },
-  { name: 'a json column kept on redaction', spec: () => ({ ...base(), custom_tables: { pages: { key: ['url'], columns: { url: 'string', data: { type: 'json', classification: true } } } } }), place: 'custom_tables.pages.columns.data.classification', says: /always cleared on redaction/ },
-  { name: 'a declared custom table no rule fills', spec: () => ({ ...base(), custom_tables: { pages: { key: ['url'], columns: { url: 'string' } } } }), place: 'custom_tables.pages', says: /declared but tables has no rule for it/ },
+  {
+    name: 'a custom table named like a canonical one',
+    spec: () => ({ ...base(), custom_tables: { answers: { key: ['url'], columns: { url: 'string' } } } }),
+    place: 'custom_tables.answers',
+    says: /may not be called answers/,
+  },
+  {
+    name: 'a custom table key that is not a column',
+    spec: () => ({ ...base(), custom_tables: { pages: { key: ['id'], columns: { url: 'string' } } } }),
+    place: 'custom_tables.pages.key[0]',
+    says: /key column id is not among the declared columns/,
+  },
+  {
+    name: 'a custom column named like one chatport adds',
+    spec: () => ({ ...base(), custom_tables: { pages: { key: ['url'], columns: { url: 'string', extra: 'json' } } } }),
+    place: 'custom_tables.pages.columns.extra',
+    says: /added by chatport/,
+  },
+  {
+    name: 'a json column kept on redaction',
+    spec: () => ({ ...base(), custom_tables: { pages: { key: ['url'], columns: { url: 'string', data: { type: 'json', classification: true } } } } }),
+    place: 'custom_tables.pages.columns.data.classification',
+    says: /always cleared on redaction/,
+  },
+  {
+    name: 'a declared custom table no rule fills',
+    spec: () => ({ ...base(), custom_tables: { pages: { key: ['url'], columns: { url: 'string' } } } }),
+    place: 'custom_tables.pages',
+    says: /declared but tables has no rule for it/,
+  },
 ];
 
 describe('a broken mapping', () => {
@@ -161,7 +406,10 @@ describe('a broken mapping', () => {
       expect(validate(spec)).toBe(false);
       const pointers = (validate.errors ?? []).map((e) => e.instancePath);
       // the schema complains at the place or at an enclosing object of it
-      expect(pointers.some((p) => b.pointer.startsWith(p) && p.split('/').length >= b.pointer.split('/').length - 1), JSON.stringify(pointers)).toBe(true);
+      expect(
+        pointers.some((p) => b.pointer.startsWith(p) && p.split('/').length >= b.pointer.split('/').length - 1),
+        JSON.stringify(pointers),
+      ).toBe(true);
       const err = compileError(spec);
       expect(err).not.toBe('compiled');
       if (err === 'compiled') return;
@@ -176,10 +424,34 @@ describe('a broken mapping', () => {
 // mapping-spec.ts, each schema typed by its interface. These lists must name every key of the interface (the
 // compiler says so: satisfies Record<keyof ...>) and the exported schema must have exactly those keys.
 const RULE_KEYS = {
-  path: 1, const: 1, template: 1, min: 1, max: 1, lookup: 1, pluck: 1, pick: 1, extract: 1, first_of: 1, object: 1, each: 1, fields: 1,
-  allow_single: 1, index: 1, when: 1, convert: 1, unit: 1, enum: 1, unknown: 1, null_if: 1, default: 1, required: 1,
+  path: 1,
+  const: 1,
+  template: 1,
+  min: 1,
+  max: 1,
+  lookup: 1,
+  pluck: 1,
+  pick: 1,
+  extract: 1,
+  first_of: 1,
+  object: 1,
+  each: 1,
+  fields: 1,
+  allow_single: 1,
+  index: 1,
+  when: 1,
+  convert: 1,
+  unit: 1,
+  enum: 1,
+  unknown: 1,
+  null_if: 1,
+  default: 1,
+  required: 1,
 } satisfies Record<keyof RuleSpec, 1>;
-const CONDITION_KEYS = { path: 1, equals: 1, in: 1, exists: 1, truthy: 1, nonempty: 1, is: 1, matches: 1, all: 1, any: 1, not: 1 } satisfies Record<keyof ConditionSpec, 1>;
+const CONDITION_KEYS = { path: 1, equals: 1, in: 1, exists: 1, truthy: 1, nonempty: 1, is: 1, matches: 1, all: 1, any: 1, not: 1 } satisfies Record<
+  keyof ConditionSpec,
+  1
+>;
 const AGGREGATE_KEYS = { count: 1, min: 1, max: 1, first: 1, latest: 1, set: 1, const: 1, where: 1, default: 1 } satisfies Record<keyof AggregateSpec, 1>;
 
 describe('the TypeScript interfaces of nested shapes and the schema have the same keys', () => {
@@ -198,7 +470,10 @@ describe('the schema names what the compiler accepts', () => {
     if (err === 'compiled') throw new Error('expected an unknown-key error');
     const m = /\(allowed: ([^)]*)\)/.exec(err.message);
     if (!m) throw new Error(err.message);
-    return m[1]!.replace(/, or derive_from$/, '').split(', ').sort();
+    return m[1]!
+      .replace(/, or derive_from$/, '')
+      .split(', ')
+      .sort();
   }
   const keys = (o: Record<string, unknown>) => Object.keys(o).sort();
 

@@ -22,7 +22,11 @@ function objectsIn(v: unknown, at: string, out: { at: string; obj: Record<string
 
 const VENDORS: { vendor: string; sample: string; records: (doc: unknown) => unknown[] }[] = [
   // the redacted conversation is left out: its removed elements rightly keep nothing
-  { vendor: 'intercom', sample: 'samples/intercom/conversations.json', records: (d) => (d as { conversations: { id: string }[] }).conversations.filter((c) => c.id !== '1911149812') },
+  {
+    vendor: 'intercom',
+    sample: 'samples/intercom/conversations.json',
+    records: (d) => (d as { conversations: { id: string }[] }).conversations.filter((c) => c.id !== '1911149812'),
+  },
   { vendor: 'zendesk-chat', sample: 'samples/zendesk-chat/chats.json', records: (d) => (d as { chats: unknown[] }).chats },
   { vendor: 'livechat', sample: 'samples/livechat/chats.json', records: (d) => (d as { chats: unknown[] }).chats },
 ];
@@ -34,20 +38,24 @@ describe('nothing dropped silently', () => {
       const mapping = compileMapping(parseMappingText(await readFile(file, 'utf8'), file), file);
       const records = v.records(JSON.parse(await readFile(path.join(ROOT, v.sample), 'utf8')));
       fc.assert(
-        fc.property(fc.nat(), fc.array(fc.tuple(fc.nat(), fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.constant({ deep: 1 }))), { minLength: 1, maxLength: 4 }), (pick, additions) => {
-          const record = structuredClone(records[pick % records.length]);
-          const objects = objectsIn(record, '', []);
-          const added: string[] = [];
-          additions.forEach(([where, value], n) => {
-            const key = `zz_added_${n}`;
-            const target = objects[where % objects.length]!.obj;
-            target[key] = value;
-            added.push(key);
-          });
-          const { rows } = mapRecord(mapping, record, { unknownEnum: () => {} });
-          const text = JSON.stringify(rows.map((r) => r.row));
-          for (const key of added) expect(text.includes(`"${key}"`), `${key} in ${JSON.stringify(objects.map((o) => o.at))}`).toBe(true);
-        }),
+        fc.property(
+          fc.nat(),
+          fc.array(fc.tuple(fc.nat(), fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.constant({ deep: 1 }))), { minLength: 1, maxLength: 4 }),
+          (pick, additions) => {
+            const record = structuredClone(records[pick % records.length]);
+            const objects = objectsIn(record, '', []);
+            const added: string[] = [];
+            additions.forEach(([where, value], n) => {
+              const key = `zz_added_${n}`;
+              const target = objects[where % objects.length]!.obj;
+              target[key] = value;
+              added.push(key);
+            });
+            const { rows } = mapRecord(mapping, record, { unknownEnum: () => {} });
+            const text = JSON.stringify(rows.map((r) => r.row));
+            for (const key of added) expect(text.includes(`"${key}"`), `${key} in ${JSON.stringify(objects.map((o) => o.at))}`).toBe(true);
+          },
+        ),
         { numRuns: 300 },
       );
     });

@@ -33,7 +33,19 @@ function perturbed(record: unknown, steps: Step[], replace: boolean): unknown {
   const last = steps[steps.length - 1]!;
   const old = parent[last];
   if (!replace && typeof last === 'string') delete parent[last];
-  else parent[last] = typeof old === 'string' ? `${old}1` : typeof old === 'number' ? old + 1 : typeof old === 'boolean' ? !old : old === null ? 'x' : Array.isArray(old) ? ['x'] : { x: 1 };
+  else
+    parent[last] =
+      typeof old === 'string'
+        ? `${old}1`
+        : typeof old === 'number'
+          ? old + 1
+          : typeof old === 'boolean'
+            ? !old
+            : old === null
+              ? 'x'
+              : Array.isArray(old)
+                ? ['x']
+                : { x: 1 };
   return copy;
 }
 

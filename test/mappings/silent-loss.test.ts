@@ -22,7 +22,10 @@ describe('silent loss', () => {
   });
 
   it('1b. an array whose every element is read leaves extra', () => {
-    const rows = rowsOf({ messages: { columns: { conversation_id: 'c', message_id: 'id', author_id: 'agent_ids[0]', channel: 'agent_ids[1]' } } }, { c: '1', id: 'm', agent_ids: ['a1', 'a2'] });
+    const rows = rowsOf(
+      { messages: { columns: { conversation_id: 'c', message_id: 'id', author_id: 'agent_ids[0]', channel: 'agent_ids[1]' } } },
+      { c: '1', id: 'm', agent_ids: ['a1', 'a2'] },
+    );
     expect(rows[0]!.row.extra).toBeNull();
   });
 
@@ -50,7 +53,15 @@ describe('silent loss', () => {
   it("3. when every table uses for_each, the record's own fields still reach a row", () => {
     const rows = rowsOf(
       { messages: { for_each: 'parts', columns: { conversation_id: '^.id', message_id: 'id', text: 'body' } } },
-      { id: 'c1', title: 'Refund', priority: 2, parts: [{ id: 'p1', body: 'hi' }, { id: 'p2', body: 'yo' }] },
+      {
+        id: 'c1',
+        title: 'Refund',
+        priority: 2,
+        parts: [
+          { id: 'p1', body: 'hi' },
+          { id: 'p2', body: 'yo' },
+        ],
+      },
     );
     expect(rows.map((r) => r.row.message_id)).toEqual(['p1', 'p2']);
     expect(JSON.stringify(rows.map((r) => r.row.extra))).toContain('"title":"Refund"');

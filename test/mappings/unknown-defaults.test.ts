@@ -15,7 +15,7 @@ async function mapWith(vendor: string, record: unknown): Promise<{ rows: { table
 const part = (type: string, from: unknown) => ({ id: 1, conversation: 5, type, body: 'hi', created: 1700000000, removed: null, from, direction: 'u2a' });
 
 describe('Dashly roles', () => {
-  it('a reply_user part whose from is an object of a type the mapping does not list is the customer\'s, and the type is counted', async () => {
+  it("a reply_user part whose from is an object of a type the mapping does not list is the customer's, and the type is counted", async () => {
     const { rows, unknown } = await mapWith('dashly', part('reply_user', { id: 9, type: 'user', name: 'V' }));
     expect(rows.find((r) => r.table === 'messages')!.row.role).toBe('customer');
     expect(unknown).toContain('role=user');
@@ -38,7 +38,13 @@ describe('the other shipped mappings', () => {
     const chat = {
       id: 'C1',
       users: [{ id: 'u1', type: 'robot', name: 'R' }],
-      threads: [{ id: 'T1', created_at: '2024-01-01T00:00:00.000000Z', events: [{ id: 'e1', type: 'message', text: 'x', author_id: 'u1', created_at: '2024-01-01T00:00:00.000000Z', visibility: 'supervisors' }] }],
+      threads: [
+        {
+          id: 'T1',
+          created_at: '2024-01-01T00:00:00.000000Z',
+          events: [{ id: 'e1', type: 'message', text: 'x', author_id: 'u1', created_at: '2024-01-01T00:00:00.000000Z', visibility: 'supervisors' }],
+        },
+      ],
     };
     const { rows, unknown } = await mapWith('livechat', chat);
     const message = rows.find((r) => r.table === 'messages')!.row;
@@ -48,7 +54,13 @@ describe('the other shipped mappings', () => {
   });
 
   it('Zendesk Chat: an unknown chat type and starter give no status and no initiated_by', async () => {
-    const { rows, unknown } = await mapWith('zendesk-chat', { id: 'Z1', type: 'hologram', started_by: 'nobody', timestamp: '2024-01-01T00:00:00Z', history: [] });
+    const { rows, unknown } = await mapWith('zendesk-chat', {
+      id: 'Z1',
+      type: 'hologram',
+      started_by: 'nobody',
+      timestamp: '2024-01-01T00:00:00Z',
+      history: [],
+    });
     const conversation = rows.find((r) => r.table === 'conversations')!.row;
     expect([conversation.status, conversation.initiated_by]).toEqual([null, null]);
     expect(unknown).toEqual(expect.arrayContaining(['status=hologram', 'initiated_by=nobody']));

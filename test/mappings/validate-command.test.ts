@@ -27,7 +27,15 @@ describe('validate: an OnceHub export with new fields, new enum values and broke
       {
         code: 'MAP_INVALID_TIMESTAMP',
         count: 1,
-        examples: [{ file: ONCEHUB_DRIFT, line: 3, record_index: 2, path: 'creation_time', reason: 'created_at: a string of 17 characters is not an ISO-8601 timestamp' }],
+        examples: [
+          {
+            file: ONCEHUB_DRIFT,
+            line: 3,
+            record_index: 2,
+            path: 'creation_time',
+            reason: 'created_at: a string of 17 characters is not an ISO-8601 timestamp',
+          },
+        ],
       },
       {
         code: 'MAP_MISSING_FIELD',
@@ -58,7 +66,12 @@ describe('validate: an OnceHub export with new fields, new enum values and broke
     const text = formatValidation(await validateMapping('oncehub', [ONCEHUB_DRIFT], MB64));
     const lines = text.split('\n');
     // the coverage by vendor path comes last (its own test below)
-    expect(lines.slice(0, lines.findIndex((l) => l.startsWith('Coverage of')))).toEqual([
+    expect(
+      lines.slice(
+        0,
+        lines.findIndex((l) => l.startsWith('Coverage of')),
+      ),
+    ).toEqual([
       'Mapping oncehub: 5 records read, 2 mapped, 3 failed.',
       'Rows: 2 conversations, 1 answer.',
       'Failed records:',
@@ -153,12 +166,24 @@ describe('validate: coverage per vendor path', () => {
 
   it('intercom: ignored paths are counted as ignored; a path the mapping reads that no record has is listed', async () => {
     const r = await validateMapping('intercom', ['samples/intercom/conversations.json'], MB64);
-    expect(r.coverage.paths.find((p) => p.path === 'conversation_parts.total_count')).toEqual({ path: 'conversation_parts.total_count', column: 0, extra: 0, ignored: 2 });
+    expect(r.coverage.paths.find((p) => p.path === 'conversation_parts.total_count')).toEqual({
+      path: 'conversation_parts.total_count',
+      column: 0,
+      extra: 0,
+      ignored: 2,
+    });
     const dir = await mkdtemp(path.join(os.tmpdir(), 'chatport-validate-'));
     const input = path.join(dir, 'in.jsonl');
     await writeFile(input, '{"c":"1","id":"a","body":"hi","meta":{"x":1}}\n{"c":"1","id":"b","body":"yo","meta":{"x":2}}\n');
     const mapping = path.join(dir, 'm.json');
-    await writeFile(mapping, JSON.stringify({ chatport_mapping: 1, vendor: 'cov', tables: { messages: { columns: { conversation_id: 'c', message_id: 'id', text: 'body', author_id: 'from.id' }, ignore: ['meta'] } } }));
+    await writeFile(
+      mapping,
+      JSON.stringify({
+        chatport_mapping: 1,
+        vendor: 'cov',
+        tables: { messages: { columns: { conversation_id: 'c', message_id: 'id', text: 'body', author_id: 'from.id' }, ignore: ['meta'] } },
+      }),
+    );
     const own = await validateMapping(mapping, [input], MB64);
     expect(own.coverage).toEqual({
       records: 2,
@@ -186,7 +211,15 @@ describe('validate: coverage per vendor path', () => {
     const input = path.join(dir, 'in.jsonl');
     await writeFile(input, '{"c":"1","id":"a","body":"hi"}\n{"c":"1","id":"b","body":"gone","gone":1,"secret_field_name":"x"}\n');
     const mapping = path.join(dir, 'm.json');
-    await writeFile(mapping, JSON.stringify({ chatport_mapping: 1, vendor: 'cov', removed_when: { path: 'gone', truthy: true }, tables: { messages: { columns: { conversation_id: 'c', message_id: 'id', text: 'body' } } } }));
+    await writeFile(
+      mapping,
+      JSON.stringify({
+        chatport_mapping: 1,
+        vendor: 'cov',
+        removed_when: { path: 'gone', truthy: true },
+        tables: { messages: { columns: { conversation_id: 'c', message_id: 'id', text: 'body' } } },
+      }),
+    );
     const r = await validateMapping(mapping, [input], MB64);
     expect(r.records_redacted).toBe(1);
     expect(r.coverage.records).toBe(1);

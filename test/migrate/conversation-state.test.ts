@@ -27,7 +27,10 @@ async function serve(options: Partial<TestServerOptions> = {}, targets = [T0, T1
 }
 
 function journal(path: string): Record<string, unknown>[] {
-  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 describe('conversation state carried over', () => {
@@ -40,7 +43,13 @@ describe('conversation state carried over', () => {
       conversation('c1', { status: 'open', assignee_id: 'agent-9', tags: [] }),
       message('c1', 'n1', 1),
     ];
-    const config = testConfig(s.url, tempDir(), { conversations: new Map([['c0', T0], ['c1', T1]]), admins: new Map([['agent-7', '8164']]) });
+    const config = testConfig(s.url, tempDir(), {
+      conversations: new Map([
+        ['c0', T0],
+        ['c1', T1],
+      ]),
+      admins: new Map([['agent-7', '8164']]),
+    });
     const report = await runMigration(iterate(rows), config, testDeps());
     expect(s.parts(T0).map((p) => p.type)).toEqual(['reply_user', 'reply_admin', 'tag_added', 'tag_added', 'assigned', 'closed']);
     expect(s.state.get(T0)).toMatchObject({ tags: ['vip', 'delivery'], assignee: '8164', closed: true });
@@ -82,9 +91,17 @@ describe('conversation state carried over', () => {
     await runMigration(iterate([message('c0', 'm1', 1)]), config2, testDeps());
     const lines = readFileSync(config2.statePath!, 'utf8');
     const { writeFileSync } = await import('node:fs');
-    writeFileSync(config2.statePath!, lines + JSON.stringify({ t: 'act', src: 'expertflow', conv: 'c0', act: 'tag:vip', target: T1, at: Date.now() - 60_000 }) + '\n');
+    writeFileSync(
+      config2.statePath!,
+      lines + JSON.stringify({ t: 'act', src: 'expertflow', conv: 'c0', act: 'tag:vip', target: T1, at: Date.now() - 60_000 }) + '\n',
+    );
     const resumed = await runMigration(iterate([conversation('c0', { tags: ['vip'] }), message('c0', 'm1', 1)]), config2, testDeps());
-    expect(s2.parts(T1).filter((p) => p.type === 'tag_added').map((p) => p.tag)).toEqual(['vip']);
+    expect(
+      s2
+        .parts(T1)
+        .filter((p) => p.type === 'tag_added')
+        .map((p) => p.tag),
+    ).toEqual(['vip']);
     expect(resumed.requests.checks).toBeGreaterThan(0);
     expect(resumed.actions.done).toBe(1);
   });
@@ -131,7 +148,13 @@ describe('events and chatbot answers', () => {
       conversation('CVR-2', { source: 'oncehub', customer_id: 'CTC-2', status: 'abandoned' }),
       answer('CVR-2', 0, 'Full name', 'Bob'),
     ];
-    const config = testConfig(s.url, tempDir(), { startConversations: true, users: new Map([['CTC-1', '501'], ['CTC-2', '502']]) });
+    const config = testConfig(s.url, tempDir(), {
+      startConversations: true,
+      users: new Map([
+        ['CTC-1', '501'],
+        ['CTC-2', '502'],
+      ]),
+    });
     const report = await runMigration(iterate(rows), config, testDeps());
     expect(report.answers).toMatchObject({ total: 3, sent: 3 });
     expect(report.conversations.started).toBe(2);
@@ -168,11 +191,20 @@ describe('targets decided before any request', () => {
     expect(report.stoppedCode).toBe('MIGRATE_NO_TARGET');
     expect(report.stopped).toMatch(/^2 conversations have no target \(c0, c1\); nothing was sent/);
     expect(report.skipped).toEqual([
-      { conversation: 'c0', reason: expect.stringContaining('cannot start it: Dashly starts a conversation only as a user (POST /users/{id}/startconversation), and it has no customer') },
+      {
+        conversation: 'c0',
+        reason: expect.stringContaining(
+          'cannot start it: Dashly starts a conversation only as a user (POST /users/{id}/startconversation), and it has no customer',
+        ),
+      },
       { conversation: 'c1', reason: 'cannot start it: its customer cust-c1 has no row in --map-users' },
     ]);
     expect(report.messages).toMatchObject({ total: 4, noTarget: 2, pending: 2, sent: 0 });
-    expect(report.perConversation.map((o) => [o.conversation, o.outcome])).toEqual([['c0', 'skipped'], ['c1', 'skipped'], ['c2', 'stopped']]);
+    expect(report.perConversation.map((o) => [o.conversation, o.outcome])).toEqual([
+      ['c0', 'skipped'],
+      ['c1', 'skipped'],
+      ['c2', 'stopped'],
+    ]);
   });
 
   it('--no-strict skips them, names them in the report, and sends the rest', async () => {
@@ -189,13 +221,21 @@ describe('targets decided before any request', () => {
     const s = await serve({}, []);
     const config = testConfig(s.url, tempDir(), {
       planned: true,
-      startTargets: new Map([['c0', '777'], ['c1', null]]),
+      startTargets: new Map([
+        ['c0', '777'],
+        ['c1', null],
+      ]),
       skipConversations: new Set(['c2']),
       users: new Map([['cust-c1', '501']]),
     });
     const report = await runMigration(iterate(rows), config, testDeps());
     expect(report.conversations).toMatchObject({ started: 2, skippedByPlan: 1, skippedNoTarget: 0 });
     expect(report.messages).toMatchObject({ sent: 2, skipped: 1, redacted: 1 });
-    expect(s.requests.filter((r) => r.path.endsWith('/startconversation')).map((r) => r.path).sort()).toEqual(['/users/501/startconversation', '/users/777/startconversation']);
+    expect(
+      s.requests
+        .filter((r) => r.path.endsWith('/startconversation'))
+        .map((r) => r.path)
+        .sort(),
+    ).toEqual(['/users/501/startconversation', '/users/777/startconversation']);
   });
 });

@@ -9,7 +9,10 @@ const guard = new TextGuard(['tok-SECRET-9f8e7d6c5b4a']);
 
 describe('Untrusted.json', () => {
   it('keeps long integer literals exactly and boxes every string', () => {
-    const v = guard.wrap('{"id":18446744073709551615,"n":-12,"f":1.5e3,"s":"x 18446744073709551615 \\" y","a":[9007199254740993]}').json() as Record<string, unknown>;
+    const v = guard.wrap('{"id":18446744073709551615,"n":-12,"f":1.5e3,"s":"x 18446744073709551615 \\" y","a":[9007199254740993]}').json() as Record<
+      string,
+      unknown
+    >;
     expect(v.id).toEqual(new LosslessNumber('18446744073709551615'));
     expect([v.n, v.f]).toEqual([-12, new LosslessNumber('1.5e3')]); // an exponent is kept as written (the shared number rule)
     expect(v.s).toBeInstanceOf(Untrusted);

@@ -189,11 +189,17 @@ export class DashlyTestServer {
         send(this.options.errorsAs200 ? 200 : status, { meta: { status, error, error_message: message }, data: {} }, headers);
 
       const auth = req.headers.authorization;
-      if (auth !== `Token ${this.options.token}` && auth !== `Bearer ${this.options.token}`) return fail(401, 'NotAuthenticated', 'Authentication credentials were not provided or are wrong');
+      if (auth !== `Token ${this.options.token}` && auth !== `Bearer ${this.options.token}`)
+        return fail(401, 'NotAuthenticated', 'Authentication credentials were not provided or are wrong');
 
       const fault = this.options.fault?.({ method, path: url.pathname, form, n }) ?? null;
       if (fault?.kind === 'status') {
-        return fail(fault.status, fault.error ?? (fault.status === 429 ? 'TooManyRequests' : 'InternalServerError'), fault.message ?? 'injected', fault.retryAfter ? { 'Retry-After': fault.retryAfter } : {});
+        return fail(
+          fault.status,
+          fault.error ?? (fault.status === 429 ? 'TooManyRequests' : 'InternalServerError'),
+          fault.message ?? 'injected',
+          fault.retryAfter ? { 'Retry-After': fault.retryAfter } : {},
+        );
       }
       if (fault?.kind === 'raw') {
         rec.status = fault.status;
@@ -246,7 +252,18 @@ export class DashlyTestServer {
         payload = { meta: { status: 200 }, data: idsOf(part) };
       } else if (start) {
         const id = this.newId();
-        this.conversations.set(id, [{ id: this.newId(), created: Date.now() / 1000, conversation: id, body: form.body ?? '', type: 'reply_user', from: start[1]!, external_id: null, random_id: null }]);
+        this.conversations.set(id, [
+          {
+            id: this.newId(),
+            created: Date.now() / 1000,
+            conversation: id,
+            body: form.body ?? '',
+            type: 'reply_user',
+            from: start[1]!,
+            external_id: null,
+            random_id: null,
+          },
+        ]);
         this.state.set(id, { tags: [], assignee: null, closed: false, user: start[1]! });
         payload = { meta: { status: 200 }, data: { id: { $id: id }, user: { $id: start[1]! } } };
       } else if (action && method === 'POST') {
@@ -254,7 +271,17 @@ export class DashlyTestServer {
         const st = this.state.get(action[1]!);
         if (!parts || !st) return fail(400, 'LookupError', `Conversation ${action[1]} not found`);
         const system = (type: string, extra: Partial<ServerPart>): void => {
-          parts.push({ id: this.newId(), created: Date.now() / 1000, conversation: action[1]!, body: '', type, from: 'default_admin', external_id: null, random_id: null, ...extra });
+          parts.push({
+            id: this.newId(),
+            created: Date.now() / 1000,
+            conversation: action[1]!,
+            body: '',
+            type,
+            from: 'default_admin',
+            external_id: null,
+            random_id: null,
+            ...extra,
+          });
         };
         if (action[2] === 'tag') {
           if (!form.tag) return fail(400, 'ValidationError', 'tag is required');
@@ -321,7 +348,12 @@ export class DashlyTestServer {
 }
 
 function idsOf(p: ServerPart): Record<string, unknown> {
-  const shown: Record<string, unknown> = { ...p, id: { $id: p.id }, conversation: { $id: p.conversation }, random_id: p.random_id === null ? null : Number(p.random_id) };
+  const shown: Record<string, unknown> = {
+    ...p,
+    id: { $id: p.id },
+    conversation: { $id: p.conversation },
+    random_id: p.random_id === null ? null : Number(p.random_id),
+  };
   if (p.attachments) shown.attachments = p.attachments.map((a) => ({ type: 'file', filename: a.filename, mime_type: a.mime_type, size: a.size }));
   if (p.assignee) shown.assignee = { id: { $id: p.assignee.id }, type: 'admin', name: `Admin ${p.assignee.id}` };
   return shown;

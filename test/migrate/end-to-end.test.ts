@@ -63,7 +63,10 @@ afterAll(async () => {
   await new Promise((resolve) => files.close(resolve));
 });
 
-function run(args: string[], opts: { statePath?: string; kill?: { records: number; inFlight: boolean } } = {}): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  opts: { statePath?: string; kill?: { records: number; inFlight: boolean } } = {},
+): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const journal = opts.statePath ? new JournalWatcher(opts.statePath) : null;
     const before = journal?.poll() ?? 0;
@@ -140,169 +143,232 @@ async function writeCsv(file: string, columns: string[], rows: Record<string, st
   writeFileSync(file, [columns, ...rows.map((r) => columns.map((c) => r[c] ?? ''))].map((cells) => cells.map(encodeCell).join(',')).join('\r\n') + '\r\n');
 }
 
-const totals = { conversations: 0, started: 0, replies: 0, uploaded: 0, links: 0, tags: 0, assigned: 0, closed: 0, answerNotes: 0, redacted: 0, orphans: 0, kills: 0, killedInFlight: 0 };
+const totals = {
+  conversations: 0,
+  started: 0,
+  replies: 0,
+  uploaded: 0,
+  links: 0,
+  tags: 0,
+  assigned: 0,
+  closed: 0,
+  answerNotes: 0,
+  redacted: 0,
+  orphans: 0,
+  kills: 0,
+  killedInFlight: 0,
+};
 
 describe('end to end: plan, fill, run, kill -9 three times, resume, verify (each shipped vendor sample)', () => {
   for (const [vendor, sample] of Object.entries(VENDOR_SAMPLES)) {
-    it(vendor, async () => {
-      const rnd = seeded(1600 + vendor.length);
-      const dir = tempDir();
-      // the export, its attachment links pointed at the local file server
-      const input = path.join(dir, path.basename(sample));
-      cpSync(path.join(ROOT, sample), input);
-      writeFileSync(input, readFileSync(input, 'utf8').replace(/https?:\/\/([A-Za-z0-9.-]+)\//g, (_m, host: string) => `${filesUrl}/${host}/`));
-      const expected = await readExport(vendor, input);
+    it(
+      vendor,
+      async () => {
+        const rnd = seeded(1600 + vendor.length);
+        const dir = tempDir();
+        // the export, its attachment links pointed at the local file server
+        const input = path.join(dir, path.basename(sample));
+        cpSync(path.join(ROOT, sample), input);
+        writeFileSync(
+          input,
+          readFileSync(input, 'utf8').replace(/https?:\/\/([A-Za-z0-9.-]+)\//g, (_m, host: string) => `${filesUrl}/${host}/`),
+        );
+        const expected = await readExport(vendor, input);
 
-      // 1. plan
-      const planDir = path.join(dir, 'plan');
-      const planned = await run(['migrate', 'plan', '--from', vendor, '--input', input, '--out', planDir]);
-      expect(planned.code, planned.stderr).toBe(0);
-      expect(planned.stderr).toContain('chatport migrate plan: ');
-      const conversations = (await readPlanFile(path.join(planDir, 'conversations.csv')))!.rows;
-      expect(conversations.map((r) => r.source_id).sort()).toEqual([...expected.keys()].sort());
+        // 1. plan
+        const planDir = path.join(dir, 'plan');
+        const planned = await run(['migrate', 'plan', '--from', vendor, '--input', input, '--out', planDir]);
+        expect(planned.code, planned.stderr).toBe(0);
+        expect(planned.stderr).toContain('chatport migrate plan: ');
+        const conversations = (await readPlanFile(path.join(planDir, 'conversations.csv')))!.rows;
+        expect(conversations.map((r) => r.source_id).sort()).toEqual([...expected.keys()].sort());
 
-      // 2. fill, as a person would: even rows into existing Dashly conversations, odd rows `start`; all users and admins
-      const server = await DashlyTestServer.start({
-        token: TOKEN,
-        fault: ({ method, path: p }): Fault | null => {
-          if (method !== 'POST' || p.endsWith('/startconversation')) return null;
-          const x = rnd();
-          if (x < 0.06 && p.endsWith('/reply')) return { kind: 'drop-after' };
-          return { kind: 'slow', beforeMs: Math.floor(rnd() * 15), afterMs: Math.floor(rnd() * 15) };
-        },
-      });
-      try {
-        const filled = conversations.map((r, i): Record<string, string> => {
-          if (i % 2 === 0) {
-            const target = String(18446744073709551000n + BigInt(i));
-            server.addConversation(target);
-            return { ...r, target_id: target };
-          }
-          return { ...r, target_id: 'start', start_as: r.customer_id ? '' : '999' };
+        // 2. fill, as a person would: even rows into existing Dashly conversations, odd rows `start`; all users and admins
+        const server = await DashlyTestServer.start({
+          token: TOKEN,
+          fault: ({ method, path: p }): Fault | null => {
+            if (method !== 'POST' || p.endsWith('/startconversation')) return null;
+            const x = rnd();
+            if (x < 0.06 && p.endsWith('/reply')) return { kind: 'drop-after' };
+            return { kind: 'slow', beforeMs: Math.floor(rnd() * 15), afterMs: Math.floor(rnd() * 15) };
+          },
         });
-        await writeCsv(path.join(planDir, 'conversations.csv'), Object.keys(conversations[0]!), filled);
-        const users = (await readPlanFile(path.join(planDir, 'users.csv')))!.rows.map((r, i): Record<string, string> => ({ ...r, target_id: String(5000 + i) }));
-        const admins = (await readPlanFile(path.join(planDir, 'admins.csv')))!.rows.map((r, i): Record<string, string> => ({ ...r, target_id: String(8000 + i) }));
-        if (users.length) await writeCsv(path.join(planDir, 'users.csv'), Object.keys(users[0]!), users);
-        if (admins.length) await writeCsv(path.join(planDir, 'admins.csv'), Object.keys(admins[0]!), admins);
-        const userIds = new Map(users.map((u) => [u.source_id!, u.target_id]));
-        const adminIds = new Map(admins.map((a) => [a.source_id!, a.target_id]));
-
-        // planning again on the same export keeps every filled cell
-        const again = await run(['migrate', 'plan', '--from', vendor, '--input', input, '--out', planDir, '--quiet']);
-        expect(again.code, again.stderr).toBe(0);
-        const replanned = (await readPlanFile(path.join(planDir, 'conversations.csv')))!.rows;
-        expect(replanned.map((r) => [r.source_id, r.target_id, r.start_as])).toEqual(filled.map((r) => [r.source_id, r.target_id, r.start_as]));
-        expect((await readPlanFile(path.join(planDir, 'users.csv')))!.rows.map((r) => r.target_id)).toEqual(users.map((u) => u.target_id));
-
-        // 3. run, killed three times at points of its progress, resumed until it ends by itself
-        const statePath = path.join(dir, 'state.jsonl');
-        const reportPath = path.join(dir, 'report.json');
-        const args = ['migrate', '--from', vendor, '--input', input, '--plan', planDir, '--state', statePath, '--api-url', server.url, '--attachment-hosts', '127.0.0.1', '--rps', '1000', '--settle', '0.2', '--timeout', '5', '--quiet', '--report', reportPath];
-        let kills = 0;
-        let last: Awaited<ReturnType<typeof run>> | null = null;
-        for (let round = 0; round < 10; round++) {
-          const kill = kills < KILLS ? { records: 1 + Math.floor(rnd() * 4), inFlight: kills % 2 === 0 } : undefined;
-          last = await run(args, { statePath, kill });
-          if (last.signal === 'SIGKILL') {
-            kills++;
-            if (openRequests(statePath) > 0) totals.killedInFlight++;
-            continue;
-          }
-          break;
-        }
-        expect(kills, 'the run ended before every kill point was reached').toBe(KILLS);
-        totals.kills += kills;
-        expect(last!.stderr).toBe('');
-        expect(last!.code).toBe(0);
-
-        // 4. verify, per source conversation
-        const journal = readFileSync(statePath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, string>);
-        const startedTargets = new Map(journal.filter((r) => r.t === 'target').map((r) => [r.conv!, r.target!]));
-        const report = JSON.parse(readFileSync(reportPath, 'utf8')) as { ok: boolean; messages: { pending: number }; per_conversation: { conversation: string; target: string; outcome: string; messages: { sent: number; already_sent: number } }[] };
-        expect(report.ok).toBe(true);
-        expect(report.messages.pending).toBe(0);
-        const used = new Set<string>();
-        for (const row of filled) {
-          const id = row.source_id!;
-          const e = expected.get(id)!;
-          const start = row.target_id === 'start';
-          const target = start ? startedTargets.get(id)! : row.target_id!;
-          expect(target, `${id} has its Dashly conversation`).toBeDefined();
-          used.add(target);
-          let parts: ServerPart[] = server.parts(target);
-          if (start) {
-            expect(parts[0]!.body).toBe(`Conversation ${id} imported from ${vendor} by chatport.`);
-            expect(server.state.get(target)!.user).toBe(row.start_as || userIds.get(row.customer_id!));
-            parts = parts.slice(1);
-            totals.started++;
-          }
-          const replies = parts.filter((p) => !SYSTEM_PARTS.has(p.type));
-          const { ids, attachments } = expectedReplies(e);
-          // every message, attachment and answers note exactly once, in order
-          expect(replies.map((p) => p.external_id), `conversation ${id}`).toEqual(ids);
-          expect(new Set(replies.map((p) => `${p.external_id}#${p.random_id}`)).size).toBe(replies.length);
-          totals.replies += replies.length;
-          for (const m of e.messages.filter((x) => x.redacted)) {
-            expect(replies.some((p) => p.external_id === m.message_id)).toBe(false);
-            totals.redacted++;
-          }
-          if (e.answers.length) {
-            const note = replies.find((p) => p.external_id === 'answers')!;
-            expect(note.type).toBe('note');
-            expect(note.body.startsWith(`Chatbot answers (${vendor}):\n`)).toBe(true);
-            totals.answerNotes++;
-          }
-          // attachments: the file with the source's bytes, or (refused by the source, or no link) the link in the text
-          const withFile = replies.filter((p) => p.attachments?.length);
-          let fileAt = 0;
-          for (const a of attachments) {
-            const own = replies.filter((p) => p.external_id === a.id);
-            if (a.url !== null && a.url.startsWith(filesUrl) && !refusedBySource(a.url)) {
-              const p = withFile[fileAt++]!;
-              expect(p.external_id).toBe(a.id);
-              expect(p.attachments![0]!.bytes.equals(fileBytes(new URL(a.url).pathname + new URL(a.url).search))).toBe(true);
-              if (a.name) expect(p.attachments![0]!.filename).toBe(a.name);
-              totals.uploaded++;
-            } else {
-              expect(own.filter((p) => !p.attachments && (a.url === null || p.body.includes(a.url))), JSON.stringify({ a, own: own.map((p) => [p.body, p.attachments?.length]) })).not.toHaveLength(0);
-              totals.links++;
+        try {
+          const filled = conversations.map((r, i): Record<string, string> => {
+            if (i % 2 === 0) {
+              const target = String(18446744073709551000n + BigInt(i));
+              server.addConversation(target);
+              return { ...r, target_id: target };
             }
-          }
-          expect(fileAt).toBe(withFile.length);
-          // the conversation's state: each tag once, the last assignee once, closed once
-          const info = e.info;
-          const tags = [...new Set(info?.tags ?? [])];
-          const assignee = info?.assignee_id != null ? (adminIds.get(info.assignee_id) ?? null) : null;
-          const closed = info?.status != null && (MIGRATION_DEFAULTS.closedStatuses as readonly string[]).includes(info.status.toLowerCase());
-          expect(server.state.get(target)).toMatchObject({ tags, assignee, closed });
-          expect(parts.filter((p) => p.type === 'tag_added').map((p) => p.tag)).toEqual(tags);
-          expect(parts.filter((p) => p.type === 'assigned')).toHaveLength(assignee === null ? 0 : 1);
-          expect(parts.filter((p) => p.type === 'closed')).toHaveLength(closed ? 1 : 0);
-          totals.tags += tags.length;
-          totals.assigned += assignee === null ? 0 : 1;
-          totals.closed += closed ? 1 : 0;
-          // the report says, per conversation, where it went and what was sent
-          const outcome = report.per_conversation.find((o) => o.conversation === id)!;
-          expect(outcome).toMatchObject({ target, outcome: 'done' });
-          totals.conversations++;
-        }
-        // a start whose answer a kill lost is made again (docs/migrate.md: not covered); what it left holds only its start text
-        for (const [id, parts] of server.conversations) {
-          if (used.has(id)) continue;
-          expect(parts.map((p) => p.type)).toEqual(['reply_user']);
-          totals.orphans++;
-        }
+            return { ...r, target_id: 'start', start_as: r.customer_id ? '' : '999' };
+          });
+          await writeCsv(path.join(planDir, 'conversations.csv'), Object.keys(conversations[0]!), filled);
+          const users = (await readPlanFile(path.join(planDir, 'users.csv')))!.rows.map((r, i): Record<string, string> => ({
+            ...r,
+            target_id: String(5000 + i),
+          }));
+          const admins = (await readPlanFile(path.join(planDir, 'admins.csv')))!.rows.map((r, i): Record<string, string> => ({
+            ...r,
+            target_id: String(8000 + i),
+          }));
+          if (users.length) await writeCsv(path.join(planDir, 'users.csv'), Object.keys(users[0]!), users);
+          if (admins.length) await writeCsv(path.join(planDir, 'admins.csv'), Object.keys(admins[0]!), admins);
+          const userIds = new Map(users.map((u) => [u.source_id!, u.target_id]));
+          const adminIds = new Map(admins.map((a) => [a.source_id!, a.target_id]));
 
-        // 5. a run on the finished state sends nothing
-        const posts = server.requests.filter((r) => r.method === 'POST').length;
-        const rerun = await run(args);
-        expect(rerun.code, rerun.stderr).toBe(0);
-        expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(posts);
-      } finally {
-        await server.close();
-      }
-    }, 120_000);
+          // planning again on the same export keeps every filled cell
+          const again = await run(['migrate', 'plan', '--from', vendor, '--input', input, '--out', planDir, '--quiet']);
+          expect(again.code, again.stderr).toBe(0);
+          const replanned = (await readPlanFile(path.join(planDir, 'conversations.csv')))!.rows;
+          expect(replanned.map((r) => [r.source_id, r.target_id, r.start_as])).toEqual(filled.map((r) => [r.source_id, r.target_id, r.start_as]));
+          expect((await readPlanFile(path.join(planDir, 'users.csv')))!.rows.map((r) => r.target_id)).toEqual(users.map((u) => u.target_id));
+
+          // 3. run, killed three times at points of its progress, resumed until it ends by itself
+          const statePath = path.join(dir, 'state.jsonl');
+          const reportPath = path.join(dir, 'report.json');
+          const args = [
+            'migrate',
+            '--from',
+            vendor,
+            '--input',
+            input,
+            '--plan',
+            planDir,
+            '--state',
+            statePath,
+            '--api-url',
+            server.url,
+            '--attachment-hosts',
+            '127.0.0.1',
+            '--rps',
+            '1000',
+            '--settle',
+            '0.2',
+            '--timeout',
+            '5',
+            '--quiet',
+            '--report',
+            reportPath,
+          ];
+          let kills = 0;
+          let last: Awaited<ReturnType<typeof run>> | null = null;
+          for (let round = 0; round < 10; round++) {
+            const kill = kills < KILLS ? { records: 1 + Math.floor(rnd() * 4), inFlight: kills % 2 === 0 } : undefined;
+            last = await run(args, { statePath, kill });
+            if (last.signal === 'SIGKILL') {
+              kills++;
+              if (openRequests(statePath) > 0) totals.killedInFlight++;
+              continue;
+            }
+            break;
+          }
+          expect(kills, 'the run ended before every kill point was reached').toBe(KILLS);
+          totals.kills += kills;
+          expect(last!.stderr).toBe('');
+          expect(last!.code).toBe(0);
+
+          // 4. verify, per source conversation
+          const journal = readFileSync(statePath, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as Record<string, string>);
+          const startedTargets = new Map(journal.filter((r) => r.t === 'target').map((r) => [r.conv!, r.target!]));
+          const report = JSON.parse(readFileSync(reportPath, 'utf8')) as {
+            ok: boolean;
+            messages: { pending: number };
+            per_conversation: { conversation: string; target: string; outcome: string; messages: { sent: number; already_sent: number } }[];
+          };
+          expect(report.ok).toBe(true);
+          expect(report.messages.pending).toBe(0);
+          const used = new Set<string>();
+          for (const row of filled) {
+            const id = row.source_id!;
+            const e = expected.get(id)!;
+            const start = row.target_id === 'start';
+            const target = start ? startedTargets.get(id)! : row.target_id!;
+            expect(target, `${id} has its Dashly conversation`).toBeDefined();
+            used.add(target);
+            let parts: ServerPart[] = server.parts(target);
+            if (start) {
+              expect(parts[0]!.body).toBe(`Conversation ${id} imported from ${vendor} by chatport.`);
+              expect(server.state.get(target)!.user).toBe(row.start_as || userIds.get(row.customer_id!));
+              parts = parts.slice(1);
+              totals.started++;
+            }
+            const replies = parts.filter((p) => !SYSTEM_PARTS.has(p.type));
+            const { ids, attachments } = expectedReplies(e);
+            // every message, attachment and answers note exactly once, in order
+            expect(
+              replies.map((p) => p.external_id),
+              `conversation ${id}`,
+            ).toEqual(ids);
+            expect(new Set(replies.map((p) => `${p.external_id}#${p.random_id}`)).size).toBe(replies.length);
+            totals.replies += replies.length;
+            for (const m of e.messages.filter((x) => x.redacted)) {
+              expect(replies.some((p) => p.external_id === m.message_id)).toBe(false);
+              totals.redacted++;
+            }
+            if (e.answers.length) {
+              const note = replies.find((p) => p.external_id === 'answers')!;
+              expect(note.type).toBe('note');
+              expect(note.body.startsWith(`Chatbot answers (${vendor}):\n`)).toBe(true);
+              totals.answerNotes++;
+            }
+            // attachments: the file with the source's bytes, or (refused by the source, or no link) the link in the text
+            const withFile = replies.filter((p) => p.attachments?.length);
+            let fileAt = 0;
+            for (const a of attachments) {
+              const own = replies.filter((p) => p.external_id === a.id);
+              if (a.url !== null && a.url.startsWith(filesUrl) && !refusedBySource(a.url)) {
+                const p = withFile[fileAt++]!;
+                expect(p.external_id).toBe(a.id);
+                expect(p.attachments![0]!.bytes.equals(fileBytes(new URL(a.url).pathname + new URL(a.url).search))).toBe(true);
+                if (a.name) expect(p.attachments![0]!.filename).toBe(a.name);
+                totals.uploaded++;
+              } else {
+                expect(
+                  own.filter((p) => !p.attachments && (a.url === null || p.body.includes(a.url))),
+                  JSON.stringify({ a, own: own.map((p) => [p.body, p.attachments?.length]) }),
+                ).not.toHaveLength(0);
+                totals.links++;
+              }
+            }
+            expect(fileAt).toBe(withFile.length);
+            // the conversation's state: each tag once, the last assignee once, closed once
+            const info = e.info;
+            const tags = [...new Set(info?.tags ?? [])];
+            const assignee = info?.assignee_id != null ? (adminIds.get(info.assignee_id) ?? null) : null;
+            const closed = info?.status != null && (MIGRATION_DEFAULTS.closedStatuses as readonly string[]).includes(info.status.toLowerCase());
+            expect(server.state.get(target)).toMatchObject({ tags, assignee, closed });
+            expect(parts.filter((p) => p.type === 'tag_added').map((p) => p.tag)).toEqual(tags);
+            expect(parts.filter((p) => p.type === 'assigned')).toHaveLength(assignee === null ? 0 : 1);
+            expect(parts.filter((p) => p.type === 'closed')).toHaveLength(closed ? 1 : 0);
+            totals.tags += tags.length;
+            totals.assigned += assignee === null ? 0 : 1;
+            totals.closed += closed ? 1 : 0;
+            // the report says, per conversation, where it went and what was sent
+            const outcome = report.per_conversation.find((o) => o.conversation === id)!;
+            expect(outcome).toMatchObject({ target, outcome: 'done' });
+            totals.conversations++;
+          }
+          // a start whose answer a kill lost is made again (docs/migrate.md: not covered); what it left holds only its start text
+          for (const [id, parts] of server.conversations) {
+            if (used.has(id)) continue;
+            expect(parts.map((p) => p.type)).toEqual(['reply_user']);
+            totals.orphans++;
+          }
+
+          // 5. a run on the finished state sends nothing
+          const posts = server.requests.filter((r) => r.method === 'POST').length;
+          const rerun = await run(args);
+          expect(rerun.code, rerun.stderr).toBe(0);
+          expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(posts);
+        } finally {
+          await server.close();
+        }
+      },
+      120_000,
+    );
   }
 
   it('the samples together exercise every piece: starts, uploads, links, tags, assignments, closes, answer notes, redactions', () => {

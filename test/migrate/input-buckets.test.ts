@@ -17,7 +17,11 @@ const LINES = readFileSync(SAMPLE, 'utf8')
   .map((l) => l.trim().replace(/,$/, ''))
   .filter((l) => l.startsWith('{'));
 const SECRET = '12 Secret Lane';
-const TARGETS: Record<string, string> = { '1882298': '18446744073709551601', '1447294760057308402': '18446744073709551602', '1447294760057308403': '18446744073709551603' };
+const TARGETS: Record<string, string> = {
+  '1882298': '18446744073709551601',
+  '1447294760057308402': '18446744073709551602',
+  '1447294760057308403': '18446744073709551603',
+};
 
 let server: DashlyTestServer | null = null;
 afterEach(async () => {
@@ -28,7 +32,17 @@ afterEach(async () => {
 function io() {
   const out: string[] = [];
   const err: string[] = [];
-  return { out, err, deps: { env: { DASHLY_TEST_TOKEN: TOKEN }, stdout: (t: string) => void out.push(t), stderr: (t: string) => void err.push(t), isTTY: false, signal: new AbortController().signal } };
+  return {
+    out,
+    err,
+    deps: {
+      env: { DASHLY_TEST_TOKEN: TOKEN },
+      stdout: (t: string) => void out.push(t),
+      stderr: (t: string) => void err.push(t),
+      isTTY: false,
+      signal: new AbortController().signal,
+    },
+  };
 }
 
 /** The sample with two records whose `created` cannot be read (one of them removed) and a line that is not JSON. */
@@ -48,7 +62,12 @@ async function setup(lines: string[]) {
   const dir = tempDir();
   const input = join(dir, 'parts.jsonl');
   writeFileSync(input, lines.join('\n') + '\n');
-  writeFileSync(join(dir, 'conversations.csv'), `source_id,target_id\n${Object.entries(TARGETS).map(([s, t]) => `${s},${t}`).join('\n')}\n`);
+  writeFileSync(
+    join(dir, 'conversations.csv'),
+    `source_id,target_id\n${Object.entries(TARGETS)
+      .map(([s, t]) => `${s},${t}`)
+      .join('\n')}\n`,
+  );
   const base: MigrateCommandOptions = {
     from: 'dashly',
     input: [input],
@@ -75,7 +94,10 @@ describe('migrate --on-error skip: every input record in exactly one bucket', ()
     expect(stderr).toContain('input: 26 records read, 23 mapped, 3 rejected');
 
     const rejectsPath = join(dir, 'state.rejects.jsonl');
-    const rejects = readFileSync(rejectsPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const rejects = readFileSync(rejectsPath, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(rejects.map((r) => r.code)).toEqual(['MAP_INVALID_TIMESTAMP', 'READ_INVALID_JSON', 'MAP_INVALID_TIMESTAMP']);
     const removedReject = rejects[2]!;
     expect(removedReject.raw).toBeNull();
@@ -113,7 +135,8 @@ describe('migrate --on-error skip: every input record in exactly one bucket', ()
       expect(inRejects + sent + isRedacted, `record ${i} (id ${id})`).toBe(1);
     });
     expect(m.redacted).toBe(redacted);
-    for (const text of [stderr, readFileSync(rejectsPath, 'utf8'), readFileSync(base.report!, 'utf8'), readFileSync(base.state!, 'utf8')]) expect(text).not.toContain(SECRET);
+    for (const text of [stderr, readFileSync(rejectsPath, 'utf8'), readFileSync(base.report!, 'utf8'), readFileSync(base.state!, 'utf8')])
+      expect(text).not.toContain(SECRET);
   });
 
   it('a clean run on the same state sends what was rejected before, removes the stale rejects file, exits 0', async () => {
@@ -150,11 +173,14 @@ describe('migrate --on-error skip: every input record in exactly one bucket', ()
     expect(clash.err.join('')).toContain('is the same file as the rejects file');
     const { main } = await import('../../src/cli/main.js');
     const lines: string[] = [];
-    const code = await main(['migrate', '--from', 'dashly', '--input', 'x.jsonl', '--map-conversations', 'c.csv', '--state', 's.jsonl', '--rejects', 'r.jsonl'], {
-      stdout: () => {},
-      stderr: (t) => void lines.push(t),
-      stderrIsTTY: false,
-    });
+    const code = await main(
+      ['migrate', '--from', 'dashly', '--input', 'x.jsonl', '--map-conversations', 'c.csv', '--state', 's.jsonl', '--rejects', 'r.jsonl'],
+      {
+        stdout: () => {},
+        stderr: (t) => void lines.push(t),
+        stderrIsTTY: false,
+      },
+    );
     expect(code).toBe(64);
     expect(lines.join('')).toContain('--rejects applies to --on-error skip only');
   });

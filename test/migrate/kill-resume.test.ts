@@ -46,7 +46,11 @@ interface KillPoint {
 }
 
 /** Runs the child; with a kill point, watches the journal and SIGKILLs the child as soon as the point is reached. */
-function runChild(jobPath: string, statePath: string, kill: KillPoint | null): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+function runChild(
+  jobPath: string,
+  statePath: string,
+  kill: KillPoint | null,
+): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const env = { ...process.env, MIGRATE_TEST_TOKEN: TOKEN, CHATPORT_LOCK_LEASE_MS: String(LEASE_MS) };
     const journal = new JournalWatcher(statePath);
@@ -96,7 +100,8 @@ describe('kill -9 and resume', () => {
       for (let m = 0; m < 30; m++) {
         const micros = 1_700_000_000_000_000 + Math.floor(rnd() * 40) * 1_000_000;
         if (m % 13 === 5) rows.push(redactedMessage(`c${c}`, `c${c}-r${m}`, micros));
-        else if (m % 11 === 3) rows.push(message(`c${c}`, `c${c}-m${m}`, micros, { text: `long ${m} `.repeat(90) })); // ~800 chars: split
+        else if (m % 11 === 3)
+          rows.push(message(`c${c}`, `c${c}-m${m}`, micros, { text: `long ${m} `.repeat(90) })); // ~800 chars: split
         else rows.push(message(`c${c}`, `c${c}-m${m}`, micros));
       }
     }
@@ -157,6 +162,8 @@ describe('kill -9 and resume', () => {
     }
     const report = JSON.parse(finished!.stdout.trim().split('\n').pop()!);
     expect(report.messages.pending).toBe(0);
-    console.log(`kill -9: ${kills} kills (${killedInFlight} with a request in flight), last run: ${JSON.stringify(report.messages)}, found on check ${report.requests.foundOnCheck}`);
+    console.log(
+      `kill -9: ${kills} kills (${killedInFlight} with a request in flight), last run: ${JSON.stringify(report.messages)}, found on check ${report.requests.foundOnCheck}`,
+    );
   }, 240_000);
 });

@@ -44,7 +44,17 @@ async function setup(): Promise<{ s: DashlyTestServer; dir: string; base: Migrat
 function io() {
   const out: string[] = [];
   const err: string[] = [];
-  return { out, err, deps: { env: { DASHLY_TEST_TOKEN: TOKEN }, stdout: (t: string) => void out.push(t), stderr: (t: string) => void err.push(t), isTTY: false, signal: new AbortController().signal } };
+  return {
+    out,
+    err,
+    deps: {
+      env: { DASHLY_TEST_TOKEN: TOKEN },
+      stdout: (t: string) => void out.push(t),
+      stderr: (t: string) => void err.push(t),
+      isTTY: false,
+      signal: new AbortController().signal,
+    },
+  };
 }
 
 describe('migrateCommand', () => {
@@ -107,9 +117,31 @@ describe('migrateCommand', () => {
     process.stderr.write = ((t: string) => (writes.push(String(t)), true)) as typeof process.stderr.write;
     try {
       const code = await main([
-        'migrate', '--from', 'expertflow', '--input', SAMPLE, '--to', 'dashly', '--api-url', s.url, '--token-env', 'DASHLY_TEST_TOKEN',
-        '--map-conversations', base.mapConversations!, '--state', base.state!, '--concurrency', '2', '--rps', '500',
-        '--template', '{text}\\n-- {author}', '--events', 'skip', '--settle', '0.01',
+        'migrate',
+        '--from',
+        'expertflow',
+        '--input',
+        SAMPLE,
+        '--to',
+        'dashly',
+        '--api-url',
+        s.url,
+        '--token-env',
+        'DASHLY_TEST_TOKEN',
+        '--map-conversations',
+        base.mapConversations!,
+        '--state',
+        base.state!,
+        '--concurrency',
+        '2',
+        '--rps',
+        '500',
+        '--template',
+        '{text}\\n-- {author}',
+        '--events',
+        'skip',
+        '--settle',
+        '0.01',
       ]);
       expect(code).toBe(0);
     } finally {

@@ -32,7 +32,12 @@ export function message(conv: string, id: string, micros: number | null, extra: 
 
 /** Rows whose redaction left the content in place (the docs say it may be): migration must still drop it. */
 export function redactedMessage(conv: string, id: string, micros: number): Row {
-  return message(conv, id, micros, { redacted: true, text: REDACTED_TEXT, author_name: REDACTED_TEXT, attachments: [{ name: REDACTED_TEXT, url: `https://x/${REDACTED_TEXT}` }] });
+  return message(conv, id, micros, {
+    redacted: true,
+    text: REDACTED_TEXT,
+    author_name: REDACTED_TEXT,
+    attachments: [{ name: REDACTED_TEXT, url: `https://x/${REDACTED_TEXT}` }],
+  });
 }
 
 /** Message rows as the engine hands them out; `{ table, row }` items pass through (conversations, answers). */
@@ -54,7 +59,10 @@ export function conversation(conv: string, extra: Partial<Row> = {}): CanonicalR
 
 /** An answers row (OnceHub). */
 export function answer(conv: string, position: number, question: string, value: string): CanonicalRow {
-  return { table: 'answers', row: { source: 'oncehub', conversation_id: conv, answer_id: `q${position}`, position, question, label: null, value, extra: null } };
+  return {
+    table: 'answers',
+    row: { source: 'oncehub', conversation_id: conv, answer_id: `q${position}`, position, question, label: null, value, extra: null },
+  };
 }
 
 export function tempDir(): string {

@@ -57,12 +57,16 @@ describe('numbered parts', () => {
 
   it('never cut a surrogate pair where there is no space or newline to cut at', () => {
     fc.assert(
-      fc.property(fc.stringOf(fc.constantFrom('a', '😀'), { minLength: 200, maxLength: 2000 }), fc.integer({ min: LABEL_RESERVE + MIN_CHUNK, max: 300 }), (text, limit) => {
-        for (const to of chunkEnds(text, 0, limit)) {
-          const code = text.charCodeAt(to - 1);
-          expect(code >= 0xd800 && code <= 0xdbff).toBe(false);
-        }
-      }),
+      fc.property(
+        fc.stringOf(fc.constantFrom('a', '😀'), { minLength: 200, maxLength: 2000 }),
+        fc.integer({ min: LABEL_RESERVE + MIN_CHUNK, max: 300 }),
+        (text, limit) => {
+          for (const to of chunkEnds(text, 0, limit)) {
+            const code = text.charCodeAt(to - 1);
+            expect(code >= 0xd800 && code <= 0xdbff).toBe(false);
+          }
+        },
+      ),
     );
   });
 

@@ -33,7 +33,11 @@ function mapping(n: number, prefix = 'c'): Map<string, string> {
 /** Message ids in the order Dashly stored them, per target conversation. */
 function storedOrder(s: DashlyTestServer, n: number): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (let i = 0; i < n; i++) out.set(`c${i}`, s.parts(BIG(i)).map((p) => p.external_id ?? '?'));
+  for (let i = 0; i < n; i++)
+    out.set(
+      `c${i}`,
+      s.parts(BIG(i)).map((p) => p.external_id ?? '?'),
+    );
   return out;
 }
 
@@ -46,10 +50,19 @@ describe('runMigration', () => {
       message('c0', 'm2', t0 + 1_000_001, { role: 'agent', author_id: 'agent-7', author_name: 'Ann Agent', text: 'Sure' }),
       message('c0', 'm3', t0 + 2_000_000, { role: 'bot', author_id: 'bot-1', author_name: 'Helper', text: 'Bot here' }),
       message('c0', 'm4', t0 + 3_000_000, { kind: 'note', role: 'agent', author_id: 'agent-7', author_name: 'Ann Agent', text: 'whisper: VIP' }),
-      message('c0', 'm5', t0 + 4_000_000, { kind: 'event', event_type: 'participantJoined', role: 'system', author_id: null, author_name: null, text: 'Ann joined' }),
+      message('c0', 'm5', t0 + 4_000_000, {
+        kind: 'event',
+        event_type: 'participantJoined',
+        role: 'system',
+        author_id: null,
+        author_name: null,
+        text: 'Ann joined',
+      }),
       message('c0', 'm6', t0 + 5_000_000, {
         text: 'see file',
-        attachments: [{ id: 'a1', name: 'invoice.pdf', mime_type: 'application/pdf', size: 1234, url: 'https://files.example/invoice.pdf', created_at: null, extra: null }],
+        attachments: [
+          { id: 'a1', name: 'invoice.pdf', mime_type: 'application/pdf', size: 1234, url: 'https://files.example/invoice.pdf', created_at: null, extra: null },
+        ],
       }),
       redactedMessage('c0', 'm7', t0 + 6_000_000),
     ];
@@ -74,7 +87,9 @@ describe('runMigration', () => {
     expect(parts[1]!.body).toBe('Ann Agent (agent), 2024-05-01T12:00:01.000001Z:\nSure');
     expect(parts[4]!.body).toBe('[event] participantJoined by system, 2024-05-01T12:00:04Z: Ann joined');
     expect(parts[5]!.body).toBe('Customer c0 (customer), 2024-05-01T12:00:05Z:\nsee file');
-    expect(parts[6]!.body).toBe('Customer c0 (customer), 2024-05-01T12:00:05Z:\n[attachment] invoice.pdf (application/pdf, 1234 bytes): https://files.example/invoice.pdf');
+    expect(parts[6]!.body).toBe(
+      'Customer c0 (customer), 2024-05-01T12:00:05Z:\n[attachment] invoice.pdf (application/pdf, 1234 bytes): https://files.example/invoice.pdf',
+    );
     expect(parts[6]!.attachments).toBeUndefined();
     expect(parts.map((p) => p.random_id)).toEqual([
       ...['m1', 'm2', 'm3', 'm4', 'm5', 'm6'].map((m) => String(randomIdFor({ src: 'expertflow', conv: 'c0', msg: m }, 1))),
@@ -85,7 +100,11 @@ describe('runMigration', () => {
     expect(report.messages).toMatchObject({ total: 7, sent: 6, redacted: 1, pending: 0, rejected: 0 });
     expect(report.conversations).toMatchObject({ total: 1, withTarget: 1 });
     // the journal records the created part ids exactly, though they exceed 2^53
-    const sent = readFileSync(config.statePath!, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.t === 'sent');
+    const sent = readFileSync(config.statePath!, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .filter((r) => r.t === 'sent');
     expect(sent.map((r) => r.part_id)).toEqual(parts.map((p) => p.id));
   });
 
@@ -169,11 +188,7 @@ describe('runMigration', () => {
 
   it('rejects a message Dashly refuses with its reason, and goes on with the conversation', async () => {
     const s = await serve({ reject: (f) => (f.from_admin === '666' ? { error: 'LookupError', message: 'Admin 666 not found' } : null) }, 1);
-    const rows = [
-      message('c0', 'm1', 1),
-      message('c0', 'm2', 2, { role: 'agent', author_id: 'ghost' }),
-      message('c0', 'm3', 3),
-    ];
+    const rows = [message('c0', 'm1', 1), message('c0', 'm2', 2, { role: 'agent', author_id: 'ghost' }), message('c0', 'm3', 3)];
     const config = testConfig(s.url, tempDir(), { conversations: mapping(1), admins: new Map([['ghost', '666']]) });
     const report = await runMigration(iterate(rows), config, testDeps());
     expect(s.parts(BIG(0)).map((p) => p.external_id)).toEqual(['m1', 'm3']);
@@ -193,7 +208,10 @@ describe('runMigration', () => {
     const report = await runMigration(iterate(rows), testConfig(s.url, tempDir(), { conversations: mapping(1) }), testDeps());
     const parts = s.parts(BIG(0));
     const byMessage = (id: string) => parts.filter((p) => p.external_id === id);
-    for (const [id, text] of [['big1', long], ['big2', long.toUpperCase()]] as const) {
+    for (const [id, text] of [
+      ['big1', long],
+      ['big2', long.toUpperCase()],
+    ] as const) {
       const ps = byMessage(id);
       expect(ps.length).toBeGreaterThan(1);
       ps.forEach((p, i) => expect(p.body.startsWith(`[part ${i + 1}/${ps.length}]\n`)).toBe(true));
@@ -211,7 +229,13 @@ describe('runMigration', () => {
 
   it('never sends redacted rows, and no token or redacted text reaches a log, report or the state file', async () => {
     // Dashly may echo a header in an error message: the report must still not show the token.
-    const s = await serve({ reject: (f, r) => (f.external_id === 'm3' ? { error: 'ValidationError', message: `bad request with ${r.authorization}` } : null), fault: ({ n }) => (n % 4 === 1 ? { kind: 'drop-after' } : null) }, 1);
+    const s = await serve(
+      {
+        reject: (f, r) => (f.external_id === 'm3' ? { error: 'ValidationError', message: `bad request with ${r.authorization}` } : null),
+        fault: ({ n }) => (n % 4 === 1 ? { kind: 'drop-after' } : null),
+      },
+      1,
+    );
     const rows = [message('c0', 'm1', 1), redactedMessage('c0', 'm2', 2), message('c0', 'm3', 3), redactedMessage('c0', 'm4', 4), message('c0', 'm5', 5)];
     const dir = tempDir();
     const config = testConfig(s.url, dir, { conversations: mapping(1) });
@@ -257,7 +281,22 @@ describe('runMigration', () => {
       await runMigration(iterate(rows.slice(0, 2)), config, testDeps());
       const body = 'Customer c0 (customer), 1970-01-01T00:00:00.000003Z:\ntext of m3';
       const begin = (msg: string) =>
-        JSON.stringify({ t: 'begin', src: 'expertflow', conv: 'c0', msg, ext: msg, part: 1, of: 1, from: 0, to: body.length, limit: null, target: BIG(0), random_id: randomIdFor({ src: 'expertflow', conv: 'c0', msg }, 1), len: body.length, at: Date.now() - 60_000 });
+        JSON.stringify({
+          t: 'begin',
+          src: 'expertflow',
+          conv: 'c0',
+          msg,
+          ext: msg,
+          part: 1,
+          of: 1,
+          from: 0,
+          to: body.length,
+          limit: null,
+          target: BIG(0),
+          random_id: randomIdFor({ src: 'expertflow', conv: 'c0', msg }, 1),
+          len: body.length,
+          at: Date.now() - 60_000,
+        });
       // ...and m2's answer was lost too: its "sent" record is removed, leaving its begin open.
       const lines = readFileSync(config.statePath!, 'utf8').split('\n').filter(Boolean);
       const lastSent = lines.map((l, i) => [JSON.parse(l), i] as const).filter(([r]) => r.t === 'sent' && r.msg === 'm2')[0]![1];
@@ -285,7 +324,11 @@ describe('runMigration', () => {
     const s = await serve({}, 2);
     const rows = [message('c0', 'm1', 1), message('c0', 'm2', 2), message('c1', 'n1', 1), message('c7', 'z1', 1)];
     const deps = testDeps();
-    const report = await runMigration(iterate(rows), testConfig(s.url, tempDir(), { conversations: mapping(2), dryRun: true, statePath: null, token: TOKEN, strict: false }), deps);
+    const report = await runMigration(
+      iterate(rows),
+      testConfig(s.url, tempDir(), { conversations: mapping(2), dryRun: true, statePath: null, token: TOKEN, strict: false }),
+      deps,
+    );
     expect(s.requests).toHaveLength(0);
     expect(report.dryRun).toBe(true);
     expect(report.messages).toMatchObject({ sent: 3, noTarget: 1 });
@@ -337,7 +380,10 @@ describe('runMigration', () => {
     const report = await runMigration(iterate(rows), config, testDeps());
     expect(s.parts(BIG(0)).map((p) => p.external_id)).toEqual(rows.map((r) => r.message_id));
     expect(report.requests.foundOnCheck).toBeGreaterThan(0);
-    const journal = readFileSync(config.statePath!, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const journal = readFileSync(config.statePath!, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     const ids = new Set(s.parts(BIG(0)).map((p) => p.id));
     for (const r of journal.filter((r) => r.t === 'sent')) expect(ids.has(r.part_id)).toBe(true);
   });
@@ -369,5 +415,3 @@ describe('runMigration', () => {
     expect(storedOrder(s, 2)).toEqual(expectedOrder(rows));
   });
 });
-
-

@@ -70,7 +70,10 @@ const shapeArb: fc.Arbitrary<TokenShape> = fc.record({
   classes: fc.subarray(['lower', 'upper', 'digits', 'symbols'] as ClassName[], { minLength: 1 }),
   length: fc.integer({ min: 16, max: 72 }),
   seed: fc.integer(),
-  flaw: fc.oneof({ weight: 5, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom<TokenShape['flaw']>('cr', 'lf', 'crlf-end', 'space', 'unicode', 'nul') }),
+  flaw: fc.oneof(
+    { weight: 5, arbitrary: fc.constant(null) },
+    { weight: 1, arbitrary: fc.constantFrom<TokenShape['flaw']>('cr', 'lf', 'crlf-end', 'space', 'unicode', 'nul') },
+  ),
 });
 
 function b64(bytes: Buffer, url: boolean): string {
@@ -127,7 +130,11 @@ function faultFor(carrier: Carrier, echo: string, token: string, marker: string,
     case 'denied':
       return { kind: 'status', status: 401, error: 'NotAuthenticated', message: text };
     case 'redirect':
-      return { kind: 'redirect', status: 307, location: `http://${encodeURIComponent(token)}.example.invalid/${encodeURIComponent(echo)}?t=${encodeURIComponent(token)}` };
+      return {
+        kind: 'redirect',
+        status: 307,
+        location: `http://${encodeURIComponent(token)}.example.invalid/${encodeURIComponent(echo)}?t=${encodeURIComponent(token)}`,
+      };
     case 'wait-too-long':
       return { kind: 'status', status: 429, retryAfter: '3000000', message: text };
   }
@@ -238,7 +245,8 @@ async function runPlanted(token: string, plans: Plan[]): Promise<{ code: number;
   return { code, everything, markersShown: markers.filter((m) => everything.includes(m)), markersPlanted: markers };
 }
 
-const planArb = (carriers: readonly Carrier[]): fc.Arbitrary<Plan> => fc.record({ carrier: fc.constantFrom(...carriers), encoding: fc.constantFrom(...ENCODING_NAMES) });
+const planArb = (carriers: readonly Carrier[]): fc.Arbitrary<Plan> =>
+  fc.record({ carrier: fc.constantFrom(...carriers), encoding: fc.constantFrom(...ENCODING_NAMES) });
 
 describe('the token never leaks (issue 10, item 7)', () => {
   it('property: random token shapes echoed in every carrier and encoding never reach any output', async () => {
@@ -248,7 +256,9 @@ describe('the token never leaks (issue 10, item 7)', () => {
         if (shape.flaw !== null) {
           const { code, everything } = await runPlanted(token, [plans[0]!]);
           expect(code).toBe(77);
-          expect(everything).toMatch(/chatport: MIGRATE_AUTH: the token in CHATPORT_TEST_TOKEN \(named by --token-env\) contains .*; the token itself is not shown\n/);
+          expect(everything).toMatch(
+            /chatport: MIGRATE_AUTH: the token in CHATPORT_TEST_TOKEN \(named by --token-env\) contains .*; the token itself is not shown\n/,
+          );
           expect(findLeak(everything, token.replace(/[^\x21-\x7e]/g, ''))).toBeNull();
           return;
         }
@@ -298,15 +308,38 @@ describe('through the built CLI (a separate process: every byte it writes)', () 
     let n = 0;
     for (const carriers of scenarios) {
       server.options.token = token;
-      const faults = carriers.map((carrier, i) => faultFor(carrier, ENCODINGS[ENCODING_NAMES[(n + i * 3) % ENCODING_NAMES.length]!]!(token), token, `[echo-${i}]`, elsewhere.url));
+      const faults = carriers.map((carrier, i) =>
+        faultFor(carrier, ENCODINGS[ENCODING_NAMES[(n + i * 3) % ENCODING_NAMES.length]!]!(token), token, `[echo-${i}]`, elsewhere.url),
+      );
       n++;
       let k = 0;
       server.options.fault = ({ method }) => (method === 'POST' ? (faults[k++ % faults.length] ?? null) : null);
       const dir = tempDir();
       writeFileSync(join(dir, 'map.csv'), `source_id,target_id\n${convs.map((c, i) => `${c},${target(100 + i)}`).join('\n')}\n`);
       const run = await runCli(
-        ['migrate', '--from', 'expertflow', '--input', sample, '--api-url', server.url, '--token-env', 'CHATPORT_TEST_TOKEN', '--map-conversations', join(dir, 'map.csv'),
-          '--state', join(dir, 'state.jsonl'), '--report', join(dir, 'report.json'), '--max-retries', '0', '--rps', '1000', '--settle', '0'],
+        [
+          'migrate',
+          '--from',
+          'expertflow',
+          '--input',
+          sample,
+          '--api-url',
+          server.url,
+          '--token-env',
+          'CHATPORT_TEST_TOKEN',
+          '--map-conversations',
+          join(dir, 'map.csv'),
+          '--state',
+          join(dir, 'state.jsonl'),
+          '--report',
+          join(dir, 'report.json'),
+          '--max-retries',
+          '0',
+          '--rps',
+          '1000',
+          '--settle',
+          '0',
+        ],
         { env: { CHATPORT_TEST_TOKEN: token } },
       );
       expect(run.code, run.stderr).not.toBe(0);
@@ -314,11 +347,30 @@ describe('through the built CLI (a separate process: every byte it writes)', () 
       const everything = [run.stdout, run.stderr, ...filesUnder(dir)].join('\n');
       expect(findLeak(everything, token), everything).toBeNull();
     }
-    const refused = await runCli(['migrate', '--from', 'expertflow', '--input', sample, '--api-url', server.url, '--token-env', 'CHATPORT_TEST_TOKEN', '--map-conversations', 'x.csv', '--state', 'x.jsonl'], {
-      env: { CHATPORT_TEST_TOKEN: `${token}\r\nX-Injected: 1` },
-    });
+    const refused = await runCli(
+      [
+        'migrate',
+        '--from',
+        'expertflow',
+        '--input',
+        sample,
+        '--api-url',
+        server.url,
+        '--token-env',
+        'CHATPORT_TEST_TOKEN',
+        '--map-conversations',
+        'x.csv',
+        '--state',
+        'x.jsonl',
+      ],
+      {
+        env: { CHATPORT_TEST_TOKEN: `${token}\r\nX-Injected: 1` },
+      },
+    );
     expect(refused.code).toBe(77);
-    expect(refused.stderr).toBe('chatport: MIGRATE_AUTH: the token in CHATPORT_TEST_TOKEN (named by --token-env) contains whitespace (a trailing newline from a file?); the token itself is not shown\n');
+    expect(refused.stderr).toBe(
+      'chatport: MIGRATE_AUTH: the token in CHATPORT_TEST_TOKEN (named by --token-env) contains whitespace (a trailing newline from a file?); the token itself is not shown\n',
+    );
     expect(elsewhere.received).toEqual([]);
   }, 120_000);
 });

@@ -30,7 +30,10 @@ async function serve(options: Partial<TestServerOptions> = {}, targets = [T0, T1
 }
 
 function journal(path: string): Record<string, unknown>[] {
-  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 /** Every (external_id, random_id) once, and every `sent` record names a part that exists. */
@@ -56,7 +59,10 @@ describe('a 2xx is not success by itself (item 8)', () => {
     const parts = s.parts(T0);
     expect(parts.filter((p) => p.external_id === 'm1').length).toBeGreaterThan(1);
     for (const id of ['m1', 'm3']) {
-      const joined = parts.filter((p) => p.external_id === id).map((p) => p.body.replace(/^\[part \d+\/\d+\]\n/, '')).join('');
+      const joined = parts
+        .filter((p) => p.external_id === id)
+        .map((p) => p.body.replace(/^\[part \d+\/\d+\]\n/, ''))
+        .join('');
       expect(joined).toBe(`Customer c0 (customer), 1970-01-01T00:00:00.00000${id === 'm1' ? 1 : 3}Z:\n${long}`);
     }
     expect(journal(config.statePath!).filter((r) => r.t === 'sent' && r.part_id === null)).toEqual([]);
@@ -107,11 +113,20 @@ describe('redirects are never followed (item 9)', () => {
       closers.push(() => elsewhere.close());
       let redirecting = true;
       const s = await serve({
-        fault: ({ method, form }) => (redirecting && method === 'POST' && form.external_id === 'm2' ? { kind: 'redirect', status, location: `${elsewhere.url}/steal/conversations/1/reply?auth=${TOKEN}` } : null),
+        fault: ({ method, form }) =>
+          redirecting && method === 'POST' && form.external_id === 'm2'
+            ? { kind: 'redirect', status, location: `${elsewhere.url}/steal/conversations/1/reply?auth=${TOKEN}` }
+            : null,
       });
       const rows = [message('c0', 'm1', 1), message('c0', 'm2', 2), message('c0', 'm3', 3), message('c1', 'n1', 1)];
       const dir = tempDir();
-      const config = testConfig(s.url, dir, { conversations: new Map([['c0', T0], ['c1', T1]]), concurrency: 1 });
+      const config = testConfig(s.url, dir, {
+        conversations: new Map([
+          ['c0', T0],
+          ['c1', T1],
+        ]),
+        concurrency: 1,
+      });
       const report = await runMigration(iterate(rows), config, testDeps());
       expect(elsewhere.received).toEqual([]);
       expect(report.stoppedCode).toBe('MIGRATE_REDIRECT');
@@ -135,7 +150,8 @@ describe('redirects are never followed (item 9)', () => {
     const elsewhere = await RecordingServer.start();
     closers.push(() => elsewhere.close());
     const s = await serve({
-      fault: ({ method }) => (method === 'GET' ? { kind: 'redirect', status: 308, location: `${elsewhere.url}/conversations/1/parts` } : { kind: 'drop-after' }),
+      fault: ({ method }) =>
+        method === 'GET' ? { kind: 'redirect', status: 308, location: `${elsewhere.url}/conversations/1/parts` } : { kind: 'drop-after' },
     });
     const config = testConfig(s.url, tempDir(), { conversations: new Map([['c0', T0]]) });
     const report = await runMigration(iterate([message('c0', 'm1', 1)]), config, testDeps());
@@ -152,10 +168,20 @@ describe('redirects are never followed (item 9)', () => {
     const err: string[] = [];
     const code = await migrateCommand(
       { from: 'expertflow', input: [], apiUrl: s.url, tokenEnv: 'T', mapConversations: join(dir, 'map.csv'), state: join(dir, 's.jsonl'), rps: 1000 },
-      { env: { T: TOKEN }, rows: () => iterate([message('c0', 'm1', 1)]), stdout: () => {}, stderr: (t) => void err.push(t), isTTY: false, signal: new AbortController().signal },
+      {
+        env: { T: TOKEN },
+        rows: () => iterate([message('c0', 'm1', 1)]),
+        stdout: () => {},
+        stderr: (t) => void err.push(t),
+        isTTY: false,
+        signal: new AbortController().signal,
+      },
     );
     expect(code).toBe(76);
-    const line = err.join('').split('\n').find((l) => l.startsWith('chatport: MIGRATE_REDIRECT'))!;
+    const line = err
+      .join('')
+      .split('\n')
+      .find((l) => l.startsWith('chatport: MIGRATE_REDIRECT'))!;
     expect(line).toContain(`307, a redirect to ${elsewhere.url};`);
     expect(err.join('')).not.toContain(TOKEN);
     expect(elsewhere.received).toEqual([]);
@@ -163,7 +189,10 @@ describe('redirects are never followed (item 9)', () => {
 });
 
 describe('one message per (source, conversation, message) (item 10)', () => {
-  const shared = new Map([['A', T0], ['B', T0]]);
+  const shared = new Map([
+    ['A', T0],
+    ['B', T0],
+  ]);
   const rows = (): Row[] => [message('A', 'm1', 1, { text: 'same', author_name: 'X' }), message('B', 'm1', 1, { text: 'same', author_name: 'X' })];
 
   for (const listRandomId of [true, false]) {
@@ -184,7 +213,13 @@ describe('one message per (source, conversation, message) (item 10)', () => {
 
   it('refuses a many-to-one --map-conversations unless --allow-shared-targets, before anything is read or sent', async () => {
     const s = await serve({}, [T0]);
-    const config = testConfig(s.url, tempDir(), { conversations: new Map([['A', T0], ['B', T0], ['C', T1]]) });
+    const config = testConfig(s.url, tempDir(), {
+      conversations: new Map([
+        ['A', T0],
+        ['B', T0],
+        ['C', T1],
+      ]),
+    });
     await expect(runMigration(iterate(rows()), config, testDeps())).rejects.toMatchObject({
       code: 'CONFIG_BAD_OPTION',
       message: expect.stringContaining(`--map-conversations sends 2 source conversations (A, B) into Dashly conversation ${T0}`),
@@ -252,7 +287,14 @@ describe('Retry-After (item 12)', () => {
     const clock = new FakeClock();
     let limited = true;
     const s = await serve({ fault: ({ method }) => (limited && method === 'POST' ? { kind: 'status', status: 429, retryAfter: '3000000' } : null) }, [T0, T1]);
-    const config = testConfig(s.url, tempDir(), { conversations: new Map([['c0', T0], ['c1', T1]]), maxWaitMs: 900_000, concurrency: 1 });
+    const config = testConfig(s.url, tempDir(), {
+      conversations: new Map([
+        ['c0', T0],
+        ['c1', T1],
+      ]),
+      maxWaitMs: 900_000,
+      concurrency: 1,
+    });
     const rows = [message('c0', 'm1', 1), message('c0', 'm2', 2), message('c1', 'n1', 1)];
     const report = await runMigration(iterate(rows), config, { ...testDeps(), clock });
     expect(s.requests).toHaveLength(1);
@@ -274,7 +316,14 @@ describe('Retry-After (item 12)', () => {
     const started = Date.now();
     const code = await migrateCommand(
       { from: 'expertflow', input: [], apiUrl: s.url, tokenEnv: 'T', mapConversations: join(dir, 'map.csv'), state: join(dir, 's.jsonl'), rps: 5 },
-      { env: { T: TOKEN }, rows: () => iterate([message('c0', 'm1', 1), message('c0', 'm2', 2)]), stdout: () => {}, stderr: (t) => void err.push(t), isTTY: false, signal: new AbortController().signal },
+      {
+        env: { T: TOKEN },
+        rows: () => iterate([message('c0', 'm1', 1), message('c0', 'm2', 2)]),
+        stdout: () => {},
+        stderr: (t) => void err.push(t),
+        isTTY: false,
+        signal: new AbortController().signal,
+      },
     );
     expect(code).toBe(75);
     expect(Date.now() - started).toBeLessThan(10_000);

@@ -10,7 +10,22 @@ import { tempDir } from './migrate-fixtures.js';
 const guard = new TextGuard(['tok-SECRET-9f8e7d6c5b4a']);
 const opts = { readOnly: false, durable: false, now: () => 1000, sanitize: (t: unknown) => guard.text(t) };
 const st = (t: string): ServerText => guard.text(t);
-const begin = (msg: string, part = 1, of = 1, from = 0, to = 10): JournalRecord => ({ t: 'begin', src: 'v', conv: 'c', msg, ext: msg, part, of, from, to, limit: of > 1 ? 50 : null, target: 'T', random_id: 7, len: to - from, at: 5 });
+const begin = (msg: string, part = 1, of = 1, from = 0, to = 10): JournalRecord => ({
+  t: 'begin',
+  src: 'v',
+  conv: 'c',
+  msg,
+  ext: msg,
+  part,
+  of,
+  from,
+  to,
+  limit: of > 1 ? 50 : null,
+  target: 'T',
+  random_id: 7,
+  len: to - from,
+  at: 5,
+});
 
 describe('StateJournal', () => {
   it('replays sent, partial, in-flight and rejected messages', async () => {
@@ -66,7 +81,12 @@ describe('StateJournal', () => {
     const fourth = await StateJournal.open(path, 'fp', opts);
     expect(fourth.conversation('v', 'c')!.messages.get('b')).toMatchObject({ status: 'open', inflight: { part: 1 } });
     fourth.close();
-    expect(readFileSync(path, 'utf8').split('\n').filter(Boolean).every((l) => JSON.parse(l))).toBe(true);
+    expect(
+      readFileSync(path, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .every((l) => JSON.parse(l)),
+    ).toBe(true);
   });
 
   it('refuses a corrupt record that is not the last one, and a state written with other options', async () => {

@@ -20,7 +20,11 @@ afterAll(async () => {
 });
 
 /** Every output file's bytes, and the report without its timing and memory fields. */
-async function exportWith(threads: number, args: string[], name: string): Promise<{ code: number | null; stderr: string; files: Record<string, Buffer>; report: unknown }> {
+async function exportWith(
+  threads: number,
+  args: string[],
+  name: string,
+): Promise<{ code: number | null; stderr: string; files: Record<string, Buffer>; report: unknown }> {
   const out = path.join(dir, `${name}-t${threads}`);
   const reportFile = path.join(dir, `${name}-t${threads}.json`);
   const r = await runCli(['export', ...args, '--out', out, '--quiet', '--report', reportFile, '--threads', String(threads)]);
@@ -88,7 +92,20 @@ describe('export with worker threads gives the same bytes as --threads 1', () =>
 
   it('the Dashly golden sample matches the reviewed files with --threads 2', async () => {
     const out = path.join(dir, 'golden');
-    const r = await runCli(['export', '--from', 'dashly', '--input', path.join(ROOT, 'samples/dashly/parts.json'), '--format', 'jsonl', '--out', out, '--quiet', '--threads', '2']);
+    const r = await runCli([
+      'export',
+      '--from',
+      'dashly',
+      '--input',
+      path.join(ROOT, 'samples/dashly/parts.json'),
+      '--format',
+      'jsonl',
+      '--out',
+      out,
+      '--quiet',
+      '--threads',
+      '2',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     for (const f of ['messages.jsonl', 'conversations.jsonl']) {
       expect(await readFile(path.join(out, f), 'utf8')).toBe(await readFile(path.join(ROOT, 'test/golden/dashly', f), 'utf8'));
@@ -116,7 +133,11 @@ describe('export with worker threads gives the same bytes as --threads 1', () =>
     });
     const input = path.join(dir, 'gen-bad.jsonl');
     await writeFile(input, Buffer.concat(bad));
-    for (const [format, threads] of [['jsonl', 2], ['csv', 3], ['parquet', 2]] as const) {
+    for (const [format, threads] of [
+      ['jsonl', 2],
+      ['csv', 3],
+      ['parquet', 2],
+    ] as const) {
       const r = await expectSame(['--from', 'dashly', '--input', input, '--format', format, '--on-error', 'skip'], `gen-${format}`, threads);
       expect(r.code, r.stderr).toBe(0);
       const report = r.report as { records_rejected: number; records_redacted: number };
@@ -152,7 +173,17 @@ describe('export with worker threads gives the same bytes as --threads 1', () =>
 
   it('rejects --threads that is not a whole number from 1 to 32', async () => {
     for (const n of ['0', '-1', '1.5', 'two', '33']) {
-      const r = await runCli(['export', '--from', 'dashly', '--input', path.join(ROOT, 'samples/dashly/parts.json'), '--out', path.join(dir, 'bad-threads'), '--threads', n]);
+      const r = await runCli([
+        'export',
+        '--from',
+        'dashly',
+        '--input',
+        path.join(ROOT, 'samples/dashly/parts.json'),
+        '--out',
+        path.join(dir, 'bad-threads'),
+        '--threads',
+        n,
+      ]);
       expect(r.code).toBe(64);
       expect(r.stderr).toMatch(/CONFIG_BAD_OPTION/);
     }

@@ -28,53 +28,57 @@ function* jsonl(): Generator<Buffer> {
 }
 
 describe('backpressure', () => {
-  it.each([0, 2])('reads at most a few segments ahead of a slow writer (%i workers)', async (workers) => {
-    produced = 0;
-    const stats = new RunStats();
-    let accepted = 0;
-    let maxAhead = 0;
-    const slow: WriterDef = {
-      format: 'jsonl',
-      extension: '.jsonl',
-      encoder: jsonlWriter.encoder,
-      async open({ table, path }): Promise<TableWriter> {
-        let rows = 0;
-        const slowWrite = async (n: number) => {
-          if (table.name === 'messages') {
-            maxAhead = Math.max(maxAhead, produced - accepted);
-            await new Promise((r) => setTimeout(r, 15)); // a slow disk
-            accepted += n;
-          }
-          rows += n;
-        };
-        return {
-          write: (batch: readonly Row[]) => slowWrite(batch.length),
-          writeFragment: (fragment: EncodedFragment) => slowWrite(fragment.rows),
-          async close() {
-            await writeFile(path, ''); // the output set commits only files that exist
-            return { bytes: 0, rows };
-          },
-          async abort() {},
-        };
-      },
-    };
-    await runExport({
-      mapping: await loadMapping('dashly'),
-      sources: [{ name: 'parts.jsonl', path: '/unused' }],
-      format: 'jsonl',
-      outDir: '/unused',
-      onError: 'fail',
-      csvRaw: false,
-      stats,
-      writerDef: slow,
-      workers,
-      open: () => Readable.from(jsonl()),
-    });
-    expect(accepted).toBe(RECORDS);
-    // segments of 4096 records: one being written, those in flight (1 without workers, 2 per worker), one being
-    // cut, plus the stream's buffer of 16 chunks of 64 KiB (~640 records each)
-    const inFlight = workers === 0 ? 1 : workers * 2;
-    expect(maxAhead).toBeLessThan(4096 * (inFlight + 2) + 16 * 700);
-    expect(maxAhead).toBeGreaterThan(0);
-  }, 60_000);
+  it.each([0, 2])(
+    'reads at most a few segments ahead of a slow writer (%i workers)',
+    async (workers) => {
+      produced = 0;
+      const stats = new RunStats();
+      let accepted = 0;
+      let maxAhead = 0;
+      const slow: WriterDef = {
+        format: 'jsonl',
+        extension: '.jsonl',
+        encoder: jsonlWriter.encoder,
+        async open({ table, path }): Promise<TableWriter> {
+          let rows = 0;
+          const slowWrite = async (n: number) => {
+            if (table.name === 'messages') {
+              maxAhead = Math.max(maxAhead, produced - accepted);
+              await new Promise((r) => setTimeout(r, 15)); // a slow disk
+              accepted += n;
+            }
+            rows += n;
+          };
+          return {
+            write: (batch: readonly Row[]) => slowWrite(batch.length),
+            writeFragment: (fragment: EncodedFragment) => slowWrite(fragment.rows),
+            async close() {
+              await writeFile(path, ''); // the output set commits only files that exist
+              return { bytes: 0, rows };
+            },
+            async abort() {},
+          };
+        },
+      };
+      await runExport({
+        mapping: await loadMapping('dashly'),
+        sources: [{ name: 'parts.jsonl', path: '/unused' }],
+        format: 'jsonl',
+        outDir: '/unused',
+        onError: 'fail',
+        csvRaw: false,
+        stats,
+        writerDef: slow,
+        workers,
+        open: () => Readable.from(jsonl()),
+      });
+      expect(accepted).toBe(RECORDS);
+      // segments of 4096 records: one being written, those in flight (1 without workers, 2 per worker), one being
+      // cut, plus the stream's buffer of 16 chunks of 64 KiB (~640 records each)
+      const inFlight = workers === 0 ? 1 : workers * 2;
+      expect(maxAhead).toBeLessThan(4096 * (inFlight + 2) + 16 * 700);
+      expect(maxAhead).toBeGreaterThan(0);
+    },
+    60_000,
+  );
 });

@@ -31,7 +31,6 @@ async function conversations(bytes: Buffer, maxConversationsInMemory?: number): 
   return out;
 }
 
-
 async function spillDirs(): Promise<string[]> {
   return (await readdir(tmpdir())).filter((n) => n.startsWith('chatport-derive-'));
 }
@@ -49,7 +48,12 @@ describe('derived conversations spill to disk', () => {
     // the sample holds ids above 2^53, so it is reordered as text, record by record
     const records = sample.toString('utf8').trim().slice(1, -1).trim().split(/,\n/);
     const reversed = Buffer.from(`[${[...records].reverse().join(',\n')}]`);
-    const interleaved = Buffer.from(`[${records.filter((_, i) => i % 2 === 0).concat(records.filter((_, i) => i % 2 === 1)).join(',\n')}]`);
+    const interleaved = Buffer.from(
+      `[${records
+        .filter((_, i) => i % 2 === 0)
+        .concat(records.filter((_, i) => i % 2 === 1))
+        .join(',\n')}]`,
+    );
     const expected = await conversations(sample);
     for (const input of [reversed, interleaved]) {
       expect(await conversations(input)).toEqual(expected);

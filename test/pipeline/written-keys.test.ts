@@ -13,28 +13,32 @@ describe('WrittenKeys', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'chatport-keys-'));
     try {
       fc.assert(
-        fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.nat({ max: 0xffffffff })), { maxLength: 400 }), fc.integer({ min: 1, max: 64 }), (keys, memoryKeys) => {
-          const set = new WrittenKeys(dir, memoryKeys);
-          const plain = new Set<string>();
-          try {
-            for (const [a, b] of keys) {
-              // small h1 values make neighbours share blocks and filters; 0/0 is the empty-slot marker, never a fingerprint
-              const h1 = a;
-              const h2 = b === 0 && a === 0 ? 1 : b;
-              const id = `${h1}/${h2}`;
-              expect(set.hasPair(h1, h2)).toBe(plain.has(id));
-              if (!plain.has(id)) {
-                set.addPair(h1, h2);
-                plain.add(id);
+        fc.property(
+          fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.nat({ max: 0xffffffff })), { maxLength: 400 }),
+          fc.integer({ min: 1, max: 64 }),
+          (keys, memoryKeys) => {
+            const set = new WrittenKeys(dir, memoryKeys);
+            const plain = new Set<string>();
+            try {
+              for (const [a, b] of keys) {
+                // small h1 values make neighbours share blocks and filters; 0/0 is the empty-slot marker, never a fingerprint
+                const h1 = a;
+                const h2 = b === 0 && a === 0 ? 1 : b;
+                const id = `${h1}/${h2}`;
+                expect(set.hasPair(h1, h2)).toBe(plain.has(id));
+                if (!plain.has(id)) {
+                  set.addPair(h1, h2);
+                  plain.add(id);
+                }
+                expect(set.hasPair(h1, h2)).toBe(true);
               }
-              expect(set.hasPair(h1, h2)).toBe(true);
+              expect(set.size).toBe(plain.size);
+              if (plain.size > memoryKeys) expect(set.spilledRuns).toBeGreaterThan(0);
+            } finally {
+              set.close();
             }
-            expect(set.size).toBe(plain.size);
-            if (plain.size > memoryKeys) expect(set.spilledRuns).toBeGreaterThan(0);
-          } finally {
-            set.close();
-          }
-        }),
+          },
+        ),
         { numRuns: 200 },
       );
       expect(await readdir(dir)).toEqual([]);
@@ -47,11 +51,11 @@ describe('WrittenKeys', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'chatport-keys-'));
     const set = new WrittenKeys(dir, 5000);
     try {
-      for (let i = 1; i <= 30_000; i++) set.addPair(i * 2654435761 >>> 0, i);
+      for (let i = 1; i <= 30_000; i++) set.addPair((i * 2654435761) >>> 0, i);
       expect(set.spilledRuns).toBe(6);
-      for (let i = 1; i <= 30_000; i += 97) expect(set.hasPair(i * 2654435761 >>> 0, i)).toBe(true);
+      for (let i = 1; i <= 30_000; i += 97) expect(set.hasPair((i * 2654435761) >>> 0, i)).toBe(true);
       let falsePositives = 0;
-      for (let i = 30_001; i <= 40_000; i++) if (set.hasPair(i * 2654435761 >>> 0, i)) falsePositives++;
+      for (let i = 30_001; i <= 40_000; i++) if (set.hasPair((i * 2654435761) >>> 0, i)) falsePositives++;
       expect(falsePositives).toBe(0);
     } finally {
       set.close();

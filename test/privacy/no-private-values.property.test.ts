@@ -33,7 +33,9 @@ const mod97 = (s: string): number => [...s].reduce((r, c) => (c >= 'A' ? (r * 10
 const digitsArb = (n: number) => fc.array(fc.integer({ min: 0, max: 9 }), { minLength: n, maxLength: n }).map((d) => d.join(''));
 
 const piiArb = fc.oneof(
-  fc.tuple(fc.stringMatching(/^[a-z][a-z0-9._]{2,10}[a-z0-9]$/), fc.constantFrom('example.com', 'mail.de', 'exemple.fr', 'firma.co.uk')).map(([l, d]) => ({ kind: 'email', value: `${l}@${d}` })),
+  fc
+    .tuple(fc.stringMatching(/^[a-z][a-z0-9._]{2,10}[a-z0-9]$/), fc.constantFrom('example.com', 'mail.de', 'exemple.fr', 'firma.co.uk'))
+    .map(([l, d]) => ({ kind: 'email', value: `${l}@${d}` })),
   fc.tuple(digitsArb(14), fc.constantFrom(' ', '-', '')).map(([d, sep]) => {
     const n = `4${d}` + luhnDigit(`4${d}`);
     return { kind: 'card', value: sep ? n.match(/.{4}/g)!.join(sep) : n };
@@ -42,7 +44,9 @@ const piiArb = fc.oneof(
     const iban = `DE${String(98 - mod97(`${bban}DE00`)).padStart(2, '0')}${bban}`;
     return { kind: 'iban', value: grouped ? iban.match(/.{1,4}/g)!.join(' ') : iban };
   }),
-  fc.tuple(fc.integer({ min: 11, max: 223 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 11, max: 254 })).map((o) => ({ kind: 'ip', value: o.join('.') })),
+  fc
+    .tuple(fc.integer({ min: 11, max: 223 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 11, max: 254 }))
+    .map((o) => ({ kind: 'ip', value: o.join('.') })),
   fc
     .tuple(fc.constantFrom('+44 7400 ', '+49 151 ', '+33 6 12 ', '+1 201 555 '), digitsArb(4))
     .map(([p, d]) => ({ kind: 'phone', value: `${p}${d.slice(0, 2)} ${d.slice(2)}` }))
@@ -74,7 +78,18 @@ function part(i: number, s: PartShape) {
   };
   if (s.place === 'unmapped') p.some_unmapped_field = { contact: s.pii.value };
   if (s.place === 'key') p.some_unmapped_field = { [s.pii.value]: 'seen' };
-  if (s.place === 'attachment') p.attachments = [{ id: 9000 + i, type: 'file', filename: `scan of ${s.pii.value}.pdf`, mime_type: 'application/pdf', size: 10, url: 'https://files.example/x', created: 1684923940 }];
+  if (s.place === 'attachment')
+    p.attachments = [
+      {
+        id: 9000 + i,
+        type: 'file',
+        filename: `scan of ${s.pii.value}.pdf`,
+        mime_type: 'application/pdf',
+        size: 10,
+        url: 'https://files.example/x',
+        created: 1684923940,
+      },
+    ];
   return p;
 }
 
@@ -93,11 +108,26 @@ function privateValues(shapes: PartShape[]): string[] {
 }
 
 /** Exports `parts` (written to `dir`, the same input file for every run of a case: rejects name it) into `dir/out`. */
-async function exportParts(dir: string, parts: unknown[], format: FormatName, privacy: PrivacySettings | null, workers = 0): Promise<{ outDir: string; stats: RunStats }> {
+async function exportParts(
+  dir: string,
+  parts: unknown[],
+  format: FormatName,
+  privacy: PrivacySettings | null,
+  workers = 0,
+): Promise<{ outDir: string; stats: RunStats }> {
   const input = path.join(dir, 'parts.json');
   await writeFile(input, JSON.stringify(parts));
   const outDir = await tempDir();
-  const stats = await runExport({ mapping: await loadMapping('dashly'), sources: await expandInputs([input]), format, outDir, onError: 'skip', csvRaw: false, workers, privacy });
+  const stats = await runExport({
+    mapping: await loadMapping('dashly'),
+    sources: await expandInputs([input]),
+    format,
+    outDir,
+    onError: 'skip',
+    csvRaw: false,
+    workers,
+    privacy,
+  });
   return { outDir, stats };
 }
 

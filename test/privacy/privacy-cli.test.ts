@@ -10,7 +10,16 @@ import { tempDir } from '../helpers/export-helpers.js';
 import { runCli } from '../helpers/run-cli.js';
 
 const KEY = 'cli-key-do-not-print-7f3a9c2e51b8';
-const PART = (id: number, from: unknown, body: string, created: unknown = 1684923942 + id) => ({ id, created, conversation: 7001, type: 'reply_user', body, sent_via: 'web_user', removed: null, from });
+const PART = (id: number, from: unknown, body: string, created: unknown = 1684923942 + id) => ({
+  id,
+  created,
+  conversation: 7001,
+  type: 'reply_user',
+  body,
+  sent_via: 'web_user',
+  removed: null,
+  from,
+});
 
 let dir: string;
 let input: string;
@@ -41,7 +50,28 @@ describe('--pseudonymize and --mask-pii on the command line', () => {
   it('the key never reaches stdout, stderr, the report or any output; values are pseudonymized and masked', async () => {
     const out = path.join(dir, 'out-jsonl');
     const report = path.join(dir, 'report.json');
-    const r = await runCli(['export', '--from', 'dashly', '--input', input, '--out', out, '--on-error', 'skip', '--report', report, '--pseudonym-key-env', 'PSEUDO_KEY', '--mask-pii', 'email,phone,card', '--threads', '1'], { env: { PSEUDO_KEY: KEY } });
+    const r = await runCli(
+      [
+        'export',
+        '--from',
+        'dashly',
+        '--input',
+        input,
+        '--out',
+        out,
+        '--on-error',
+        'skip',
+        '--report',
+        report,
+        '--pseudonym-key-env',
+        'PSEUDO_KEY',
+        '--mask-pii',
+        'email,phone,card',
+        '--threads',
+        '1',
+      ],
+      { env: { PSEUDO_KEY: KEY } },
+    );
     expect(r.stderr).not.toMatch(/Error:|at .*\.js:\d+/);
     expect(r.code).toBe(0);
     const files = await filesOf(out);
@@ -61,7 +91,9 @@ describe('--pseudonymize and --mask-pii on the command line', () => {
 
   it('without the options the same search finds every value (the control)', async () => {
     const out = path.join(dir, 'out-plain');
-    const r = await runCli(['export', '--from', 'dashly', '--input', input, '--out', out, '--on-error', 'skip', '--threads', '1', '-q'], { env: { PSEUDO_KEY: KEY } });
+    const r = await runCli(['export', '--from', 'dashly', '--input', input, '--out', out, '--on-error', 'skip', '--threads', '1', '-q'], {
+      env: { PSEUDO_KEY: KEY },
+    });
     expect(r.code).toBe(0);
     const all = Object.values(await filesOf(out)).join('\n');
     for (const raw of ['cust-4711', 'agent-7', 'Alice Agent', 'jo@example.com', '4111 1111 1111 1111', '+44 7400 123456']) expect(all).toContain(raw);
@@ -69,7 +101,10 @@ describe('--pseudonymize and --mask-pii on the command line', () => {
 
   it('the same pseudonym in CSV as in JSONL, with the default columns', async () => {
     const out = path.join(dir, 'out-csv');
-    const r = await runCli(['export', '--from', 'dashly', '--input', input, '--out', out, '--format', 'csv', '--on-error', 'skip', '--pseudonym-key-env', 'PSEUDO_KEY', '-q'], { env: { PSEUDO_KEY: KEY } });
+    const r = await runCli(
+      ['export', '--from', 'dashly', '--input', input, '--out', out, '--format', 'csv', '--on-error', 'skip', '--pseudonym-key-env', 'PSEUDO_KEY', '-q'],
+      { env: { PSEUDO_KEY: KEY } },
+    );
     expect(r.code).toBe(0);
     const csv = await readFile(path.join(out, 'messages.csv'), 'utf8');
     expect(csv).toContain(pseudonym('cust-4711'));

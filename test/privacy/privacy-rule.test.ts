@@ -12,18 +12,38 @@ const env = { K: KEY };
 
 describe('PrivacyRule', () => {
   it('masks a custom table in what redaction would clear: its keys, timestamps and classification stay', () => {
-    const def = customTableDef('form_fields', '', ['conversation_id', 'field_id'], [
-      { name: 'conversation_id', type: 'string' },
-      { name: 'field_id', type: 'string' },
-      { name: 'kind', type: 'string', classification: true },
-      { name: 'answer', type: 'string' },
-    ]);
+    const def = customTableDef(
+      'form_fields',
+      '',
+      ['conversation_id', 'field_id'],
+      [
+        { name: 'conversation_id', type: 'string' },
+        { name: 'field_id', type: 'string' },
+        { name: 'kind', type: 'string', classification: true },
+        { name: 'answer', type: 'string' },
+      ],
+    );
     const rule = new PrivacyRule(privacySettingsFrom({ maskPii: ['email'] }, env), [def]);
-    const row = { source: 'x', conversation_id: 'c@d.example.com', field_id: 'f1', kind: 'email', answer: 'write to a@b.example.com', redacted: false, extra: { note: 'e@f.example.com' } };
+    const row = {
+      source: 'x',
+      conversation_id: 'c@d.example.com',
+      field_id: 'f1',
+      kind: 'email',
+      answer: 'write to a@b.example.com',
+      redacted: false,
+      extra: { note: 'e@f.example.com' },
+    };
     rule.applyTo('form_fields', row);
-    expect(row).toEqual({ source: 'x', conversation_id: 'c@d.example.com', field_id: 'f1', kind: 'email', answer: 'write to [email]', redacted: false, extra: { note: '[email]' } });
+    expect(row).toEqual({
+      source: 'x',
+      conversation_id: 'c@d.example.com',
+      field_id: 'f1',
+      kind: 'email',
+      answer: 'write to [email]',
+      redacted: false,
+      extra: { note: '[email]' },
+    });
   });
-
 
   it('pseudonymizes the default columns and masks content, leaving ids, times and classification', () => {
     const rule = new PrivacyRule(privacySettingsFrom({ pseudonymKeyEnv: 'K', maskPii: ['email', 'card'] }, env), Object.values(TABLES));
@@ -51,7 +71,12 @@ describe('PrivacyRule', () => {
       payload: { card: '[card]' },
       extra: null,
     });
-    const conversation: Record<string, unknown> = { conversation_id: '1', customer_id: 'x@y.example.com', assignee_id: 'agent@z.example.com', tags: ['vip x@y.example.com'] };
+    const conversation: Record<string, unknown> = {
+      conversation_id: '1',
+      customer_id: 'x@y.example.com',
+      assignee_id: 'agent@z.example.com',
+      tags: ['vip x@y.example.com'],
+    };
     rule.applyTo('conversations', conversation);
     expect(conversation).toEqual({ conversation_id: '1', customer_id: p.of('x@y.example.com'), assignee_id: 'agent@z.example.com', tags: ['vip [email]'] });
     expect(rule.reported('role x@y.example.com')).toBe('role [email]');

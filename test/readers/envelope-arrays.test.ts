@@ -37,11 +37,22 @@ const r = (id: number) => `{"id":${id}}`;
 describe('arrays in an envelope', () => {
   const refused: { name: string; input: string; keys?: string[]; key: string; at: string }[] = [
     // the issue's case: a second envelope array under another key, and the first key again
-    { name: 'an array after the record array (the issue)', input: `{"data":[${r(1)}],"items":[${r(2)}],"data":[${r(3)},${r(4)}]}`, key: 'items', at: '"items":[' },
+    {
+      name: 'an array after the record array (the issue)',
+      input: `{"data":[${r(1)}],"items":[${r(2)}],"data":[${r(3)},${r(4)}]}`,
+      key: 'items',
+      at: '"items":[',
+    },
     { name: 'the same key twice', input: `{"data":[${r(1)}], "data" : [${r(2)}]}`, key: 'data', at: ' [{"id":2' },
     { name: 'two different envelope keys', input: `{"messages":[${r(1)}],"data":[${r(2)}]}`, keys: ['messages', 'data'], key: 'data', at: '"data":[' },
     { name: 'an array before the envelope key', input: `{"errors":["x"],"meta":{"n":1},"data":[${r(1)}]}`, key: 'errors', at: '"errors":[' },
-    { name: 'an envelope-key array before the record array comes under another envelope key', input: `{"warnings":[1],"messages":[${r(1)}]}`, keys: ['messages', 'data'], key: 'warnings', at: '"warnings":[' },
+    {
+      name: 'an envelope-key array before the record array comes under another envelope key',
+      input: `{"warnings":[1],"messages":[${r(1)}]}`,
+      keys: ['messages', 'data'],
+      key: 'warnings',
+      at: '"warnings":[',
+    },
     { name: 'an array after an empty record array', input: `{"data":[],"items":[${r(1)}]}`, key: 'items', at: '"items":[' },
     { name: 'an array of arrays after it', input: `{"data":[${r(1)}],"more":[[]]}`, key: 'more', at: '"more":[' },
   ];
@@ -87,8 +98,19 @@ describe('arrays in an envelope', () => {
     const input = Buffer.from(`{"data":[${part(1)}],"items":[${part(2)}],"data":[${part(3)},${part(4)}]}`);
     const outDir = await tempDir();
     try {
-      const run = runExport({ mapping, sources: [{ name: 'page.json', path: '/nonexistent' }], format: 'jsonl', outDir, onError: 'skip', csvRaw: false, open: () => Readable.from([input]) });
-      const error = await run.then(() => null, (e: unknown) => e);
+      const run = runExport({
+        mapping,
+        sources: [{ name: 'page.json', path: '/nonexistent' }],
+        format: 'jsonl',
+        outDir,
+        onError: 'skip',
+        csvRaw: false,
+        open: () => Readable.from([input]),
+      });
+      const error = await run.then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(ChatportError);
       expect((error as ChatportError).toLine()).toMatch(/^READ_ENVELOPE_EXTRA_ARRAY page\.json:1 \(record 1, byte \d+\): .*"items"/);
       expect(await readdir(outDir)).toEqual([]); // no output file appears

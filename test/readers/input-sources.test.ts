@@ -122,7 +122,8 @@ describe('chatport export', () => {
     await writeFile(path.join(root, 'parts.json'), await readFile(path.resolve('samples/dashly/parts.json')));
     await writeFile(path.join(root, 'NOTES.txt'), 'exported by hand on Monday');
     const out = path.join(root, 'out');
-    const run = () => runCli(['export', '--from', 'dashly', '--input', root, '--format', 'jsonl', '--out', out, '--quiet', '--report', path.join(dir, 'cli-run.json')]);
+    const run = () =>
+      runCli(['export', '--from', 'dashly', '--input', root, '--format', 'jsonl', '--out', out, '--quiet', '--report', path.join(dir, 'cli-run.json')]);
     const first = await run();
     expect(first.code, first.stderr).toBe(0);
     const firstReport = JSON.parse(await readFile(path.join(dir, 'cli-run.json'), 'utf8'));

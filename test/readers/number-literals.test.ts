@@ -149,7 +149,8 @@ describe('kept literals in mapping rules', () => {
   const scope = { file: 'test.yaml', at: 'tables.messages.columns.x', column: 'x', consumed: null, upConsumed: [], inJson: false } as const;
   const parsed = (n: string) => (parseRecord(split(`[{"x":${n}}]`, 64, false)[0]!, 'in').value as { x: unknown }).x;
   const test = (cond: unknown, n: string) => compileCondition(cond as never, scope)(parsed(n) === undefined ? {} : { x: parsed(n) }, NO_ANCESTORS, ctx());
-  const rule = (spec: unknown, type: string, n: string) => compileRule(spec as never, { ...scope, type: type as never })({ x: parsed(n) }, NO_ANCESTORS, 0, ctx());
+  const rule = (spec: unknown, type: string, n: string) =>
+    compileRule(spec as never, { ...scope, type: type as never })({ x: parsed(n) }, NO_ANCESTORS, 0, ctx());
 
   it('numbers compare by value when a double holds them exactly: 1.0 equals 1, -0 equals 0; long ids by their digits', () => {
     expect(test({ path: 'x', equals: 1 }, '1.0')).toBe(true);
@@ -191,7 +192,15 @@ describe('end to end', () => {
     const input = Buffer.from(ids.map(part).join('\n') + '\n');
     const outDir = await tempDir();
     try {
-      const stats = await runExport({ mapping, sources: [{ name: 'parts.jsonl', path: '/nonexistent' }], format: 'jsonl', outDir, onError: 'fail', csvRaw: false, open: () => Readable.from([input]) });
+      const stats = await runExport({
+        mapping,
+        sources: [{ name: 'parts.jsonl', path: '/nonexistent' }],
+        format: 'jsonl',
+        outDir,
+        onError: 'fail',
+        csvRaw: false,
+        open: () => Readable.from([input]),
+      });
       expect(stats.recordsRejected).toBe(0);
       expect(stats.recordsRedacted).toBe(0); // removed: 0.0 and -0 are "not removed", as 0 is
       const rows = (await readFile(path.join(outDir, 'messages.jsonl'), 'utf8')).trim().split('\n');

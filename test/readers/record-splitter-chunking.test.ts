@@ -16,7 +16,8 @@ function split(buf: Buffer, chunk: number, lines: boolean): unknown {
         out.push({ ...r, bytes: r.bytes.toString('latin1'), problem: r.problem ? [r.problem.code, r.problem.message, r.problem.position] : null });
       }
     }
-    for (const r of s.end()) out.push({ ...r, bytes: r.bytes.toString('latin1'), problem: r.problem ? [r.problem.code, r.problem.message, r.problem.position] : null });
+    for (const r of s.end())
+      out.push({ ...r, bytes: r.bytes.toString('latin1'), problem: r.problem ? [r.problem.code, r.problem.message, r.problem.position] : null });
   } catch (e) {
     if (!(e instanceof ChatportError)) throw e;
     // records handed out before a run-level error depend on the chunking; the error does not
@@ -27,13 +28,44 @@ function split(buf: Buffer, chunk: number, lines: boolean): unknown {
 
 /** Pieces of JSON, whole and broken, that the splitter treats specially. */
 const piece = fc.constantFrom(
-  '{', '}', '[', ']', '"', ',', ':', '\\', '\n', '\r\n', '\r', ' ', 'a', '1', '-', '.', 'e', '12345678901234567890', '1.0', '-0',
-  '"data"', '"data":[', '"items":[1]', 'null', '{"id":1}', '{"id":"x\\"y"}', '{"data":[{"id":2}]}', '[[[[[[[', ']]]]]]]', '\uFEFF', '"\\u0000"',
+  '{',
+  '}',
+  '[',
+  ']',
+  '"',
+  ',',
+  ':',
+  '\\',
+  '\n',
+  '\r\n',
+  '\r',
+  ' ',
+  'a',
+  '1',
+  '-',
+  '.',
+  'e',
+  '12345678901234567890',
+  '1.0',
+  '-0',
+  '"data"',
+  '"data":[',
+  '"items":[1]',
+  'null',
+  '{"id":1}',
+  '{"id":"x\\"y"}',
+  '{"data":[{"id":2}]}',
+  '[[[[[[[',
+  ']]]]]]]',
+  '\uFEFF',
+  '"\\u0000"',
   '"a long string of text, longer than the lexer skips byte by byte"',
 );
 const input = fc.oneof(
   fc.array(piece, { maxLength: 60 }).map((p) => p.join('')),
-  fc.array(fc.dictionary(fc.constantFrom('id', 'data', 'x'), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 3 }), { maxLength: 4 }).map((rs) => rs.map((r) => JSON.stringify(r)).join('\n')),
+  fc
+    .array(fc.dictionary(fc.constantFrom('id', 'data', 'x'), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 3 }), { maxLength: 4 })
+    .map((rs) => rs.map((r) => JSON.stringify(r)).join('\n')),
 );
 
 describe('record splitter, any chunking', () => {

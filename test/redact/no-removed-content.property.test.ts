@@ -12,7 +12,12 @@ const TYPES = ['reply_user', 'reply_admin', 'note', 'tag_added', 'assigned', 'ch
 
 const text = fc.fullUnicodeString({ maxLength: 40 });
 
-function part(i: number, removed: boolean, secret: string, shape: { type: string; body: string; malformed: boolean; withAttachment: boolean; fromAdmin: boolean }) {
+function part(
+  i: number,
+  removed: boolean,
+  secret: string,
+  shape: { type: string; body: string; malformed: boolean; withAttachment: boolean; fromAdmin: boolean },
+) {
   const content = (s: string) => (removed ? `${s} ${secret}` : s);
   const p: Record<string, unknown> = {
     id: 5_000_000 + i, // safe integers: doubles above 2^53 would collide and be rejected as duplicates
@@ -32,7 +37,17 @@ function part(i: number, removed: boolean, secret: string, shape: { type: string
   if (shape.type === 'tag_added') p.tag = content('tag');
   if (shape.type === 'assigned') p.assignee = { id: 1, name: content('Assignee'), type: 'admin' };
   if (shape.withAttachment) {
-    p.attachments = [{ id: 9000 + i, type: 'file', filename: content('file.pdf'), mime_type: 'application/pdf', size: 10, url: `https://files.example/${removed ? secret : 'ok'}`, created: 1684923940 }];
+    p.attachments = [
+      {
+        id: 9000 + i,
+        type: 'file',
+        filename: content('file.pdf'),
+        mime_type: 'application/pdf',
+        size: 10,
+        url: `https://files.example/${removed ? secret : 'ok'}`,
+        created: 1684923940,
+      },
+    ];
   }
   return p;
 }

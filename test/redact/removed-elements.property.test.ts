@@ -69,7 +69,10 @@ function element(id: string, secret: string, s: Shape, kept: string): Record<str
 }
 
 const shape = fc.record({ removed: fc.boolean(), malformed: fc.boolean(), body: fc.string({ maxLength: 20 }) });
-const recordsArb = fc.array(fc.record({ source: shape, parts: fc.array(shape, { maxLength: 4 }), extraNote: fc.string({ maxLength: 10 }) }), { minLength: 1, maxLength: 6 });
+const recordsArb = fc.array(fc.record({ source: shape, parts: fc.array(shape, { maxLength: 4 }), extraNote: fc.string({ maxLength: 10 }) }), {
+  minLength: 1,
+  maxLength: 6,
+});
 
 async function allOutputText(dir: string): Promise<string> {
   let out = '';
@@ -107,7 +110,13 @@ describe('per-element removal', () => {
               else if (!s.malformed) kepts.push(kept);
               return element(id, secret, s, kept);
             };
-            return JSON.stringify({ id: `c${i}`, created_at: 1700000000, note: r.extraNote, source: mk(`s${i}`, r.source), parts: r.parts.map((p, j) => mk(`p${i}-${j}`, p)) });
+            return JSON.stringify({
+              id: `c${i}`,
+              created_at: 1700000000,
+              note: r.extraNote,
+              source: mk(`s${i}`, r.source),
+              parts: r.parts.map((p, j) => mk(`p${i}-${j}`, p)),
+            });
           });
           const input = path.join(dir, `in-${run}.jsonl`);
           await writeFile(input, lines.join('\n') + '\n');

@@ -15,7 +15,8 @@ const SECRET = 'LEAKTOKEN7731';
 const noise = fc.stringOf(fc.constantFrom('"', '\\', '\\"', '\n', '\t', '\u0000', '\u001f', '}', '{', ',', ' ', 'a', ':', '\u2028', 'é'), { maxLength: 8 });
 const badValue = fc.tuple(noise, noise).map(([a, b]) => `${a}${SECRET}${b}`);
 
-const good = (id: number) => JSON.stringify({ id, conversation: 5, type: 'reply_user', body: `fine ${id}`, created: 1700000000 + id, removed: null, from: 77, direction: 'u2a' });
+const good = (id: number) =>
+  JSON.stringify({ id, conversation: 5, type: 'reply_user', body: `fine ${id}`, created: 1700000000 + id, removed: null, from: 77, direction: 'u2a' });
 
 /** The suspect line: a bad created value (string, not an epoch) or a line broken after the secret. */
 function suspect(kind: 'bad-value' | 'broken-line', value: string, removed: boolean): string {
@@ -43,7 +44,7 @@ async function everythingSaid(dir: string, lines: string[]): Promise<string> {
   return said.join('\n');
 }
 
-describe('a removed record\'s values are never quoted', () => {
+describe("a removed record's values are never quoted", () => {
   for (const kind of ['bad-value', 'broken-line'] as const) {
     it(`${kind}: no error message, rejects file or validate report holds the secret`, async () => {
       await fc.assert(

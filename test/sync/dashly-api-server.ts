@@ -57,7 +57,14 @@ export class DashlyApiServer extends FaultServer {
   }
 
   addPart(c: DashlyConversation, body: string): DashlyPart {
-    const p: DashlyPart = { id: this.newId(), created: `${1700000000 + c.parts.length}.${String(c.parts.length % 1000).padStart(6, '0')}`, conversation: c.id, body, type: 'reply_user', from: '77' };
+    const p: DashlyPart = {
+      id: this.newId(),
+      created: `${1700000000 + c.parts.length}.${String(c.parts.length % 1000).padStart(6, '0')}`,
+      conversation: c.id,
+      body,
+      type: 'reply_user',
+      from: '77',
+    };
     c.parts.push(p);
     return p;
   }
@@ -65,7 +72,8 @@ export class DashlyApiServer extends FaultServer {
   protected route(path: string, query: URLSearchParams, headers: IncomingMessage['headers']): Answer {
     const asString = query.get('id_as_string') === 'true' && !this.options.ignoreIdAsString;
     const auth = headers.authorization;
-    if (auth !== `Token ${this.token}` && auth !== `Bearer ${this.token}`) return error(401, 'NotAuthenticated', 'Authentication credentials were not provided');
+    if (auth !== `Token ${this.token}` && auth !== `Bearer ${this.token}`)
+      return error(401, 'NotAuthenticated', 'Authentication credentials were not provided');
     const count = Number(query.get('paginate_count') ?? '20');
     if (!Number.isInteger(count) || count < 1 || count > 50) return error(400, 'ValidationError', 'paginate_count must be 1-50');
     if ((query.get('paginate_direction') ?? 'before') !== 'before') return error(400, 'BadRequest', 'only before is modelled');
@@ -80,7 +88,9 @@ export class DashlyApiServer extends FaultServer {
       const page = rest.slice(0, count);
       const last = page.at(-1);
       const next = rest.length > count || (rest.length === count && last) ? this.issue(`[${last!.last_update},${last!.id}]`) : null;
-      const data = page.map((c) => `{"id":${idText(c.id, asString)},"last_update":${c.last_update},"parts_count":${c.reportedCount ?? c.parts.length},"type":"popup_chat"}`);
+      const data = page.map(
+        (c) => `{"id":${idText(c.id, asString)},"last_update":${c.last_update},"parts_count":${c.reportedCount ?? c.parts.length},"type":"popup_chat"}`,
+      );
       return ok(data, next);
     }
     const parts = /^\/conversations\/([^/]+)\/parts$/.exec(path);

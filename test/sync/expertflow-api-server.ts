@@ -20,7 +20,9 @@ export class ExpertflowApiServer extends FaultServer {
     if (path === '/conversations/getAllConversations') {
       const start = query.get('start_time') ?? '';
       const end = query.get('end_time') ?? '';
-      const list = [...this.conversations].filter(([, c]) => c.day >= start && c.day <= end).map(([id, c]) => ({ id, creationTime: `${c.day}T08:00:00.000Z`, endTime: null, channelSession: {} }));
+      const list = [...this.conversations]
+        .filter(([, c]) => c.day >= start && c.day <= end)
+        .map(([id, c]) => ({ id, creationTime: `${c.day}T08:00:00.000Z`, endTime: null, channelSession: {} }));
       return { status: 200, body: JSON.stringify(list) };
     }
     if (path === '/legacy/api/getMessagesByRefId') {
@@ -31,7 +33,14 @@ export class ExpertflowApiServer extends FaultServer {
       if (!c || !(page >= 1) || !(size >= 1)) return { status: 400, body: '{"error":"bad request"}' };
       const messages = [];
       for (let i = (page - 1) * size; i < Math.min(c.messages, page * size); i++) {
-        messages.push({ messageId: `${ref}-m${i}`, conversationId: ref, from: { id: 'cust-1', type: 'Customer', name: 'C' }, messageType: 'ChatMessage', timestamp: `${c.day} 08:00:${String(i % 60).padStart(2, '0')}`, text: `message ${i}` });
+        messages.push({
+          messageId: `${ref}-m${i}`,
+          conversationId: ref,
+          from: { id: 'cust-1', type: 'Customer', name: 'C' },
+          messageType: 'ChatMessage',
+          timestamp: `${c.day} 08:00:${String(i % 60).padStart(2, '0')}`,
+          text: `message ${i}`,
+        });
       }
       return { status: 200, body: JSON.stringify({ messages, metaData: { totalMessages: c.messages } }) };
     }

@@ -32,28 +32,65 @@ describe('chatport sync (CLI)', () => {
     // the first answer of two paths is an error that quotes the token in several forms; the retries succeed
     s.fault = ({ n, path: p }) =>
       n === 0 && (p.endsWith('/conversations') || p === `/conversations/${s.conversations[3]!.id}/parts`)
-        ? { kind: 'status', status: 500, body: JSON.stringify({ meta: { status: 500, error: `token ${TOKEN}`, error_message: `Token ${encodeURIComponent(TOKEN)} ${Buffer.from(TOKEN).toString('base64')}` } }) }
+        ? {
+            kind: 'status',
+            status: 500,
+            body: JSON.stringify({
+              meta: { status: 500, error: `token ${TOKEN}`, error_message: `Token ${encodeURIComponent(TOKEN)} ${Buffer.from(TOKEN).toString('base64')}` },
+            }),
+          }
         : null;
     const dir = await tempDir();
     const out = path.join(dir, 'out');
     const report = path.join(dir, 'report.json');
-    const r = await runCli(['sync', '--from', 'dashly', '--param', 'app_id=4242', '--token-env', 'MY_DASHLY_TOKEN', '--api-url', s.url, '--out', out, '--report', report, '--rps', '200'], {
-      env: { MY_DASHLY_TOKEN: TOKEN },
-    });
-    expect(r.stderr).toMatch(/^Read 195 records .* All records accounted for\. API: 11 requests \(2 retries, 0 answered 429\), 9 pages; conversations\.last_update read back to the start, newest 2023-11-14T22:14:10\.250Z\.\n$/);
+    const r = await runCli(
+      [
+        'sync',
+        '--from',
+        'dashly',
+        '--param',
+        'app_id=4242',
+        '--token-env',
+        'MY_DASHLY_TOKEN',
+        '--api-url',
+        s.url,
+        '--out',
+        out,
+        '--report',
+        report,
+        '--rps',
+        '200',
+      ],
+      {
+        env: { MY_DASHLY_TOKEN: TOKEN },
+      },
+    );
+    expect(r.stderr).toMatch(
+      /^Read 195 records .* All records accounted for\. API: 11 requests \(2 retries, 0 answered 429\), 9 pages; conversations\.last_update read back to the start, newest 2023-11-14T22:14:10\.250Z\.\n$/,
+    );
     expect(r.code).toBe(0);
     const json = JSON.parse(await readFile(report, 'utf8')) as Record<string, any>;
-    expect(json).toMatchObject({ command: 'sync', ok: true, vendor: 'dashly', records_read: 195, sync: { requests: 11, retries: 2, rate_limited: 0, pages: 9, parents: { parts: 6 } } });
+    expect(json).toMatchObject({
+      command: 'sync',
+      ok: true,
+      vendor: 'dashly',
+      records_read: 195,
+      sync: { requests: 11, retries: 2, rate_limited: 0, pages: 9, parents: { parts: 6 } },
+    });
     expect(json.sync.cursors).toEqual([{ stream: 'conversations', field: 'last_update', before: null, after: '2023-11-14T22:14:10.250Z' }]);
     expect((await readdir(out)).sort()).toEqual(['conversations.jsonl', 'messages.jsonl']);
     const everything = r.stdout + r.stderr + (await allText(dir));
-    for (const form of [TOKEN, encodeURIComponent(TOKEN), Buffer.from(TOKEN).toString('base64'), TOKEN.slice(0, 10), TOKEN.slice(-10)]) expect(everything).not.toContain(form);
+    for (const form of [TOKEN, encodeURIComponent(TOKEN), Buffer.from(TOKEN).toString('base64'), TOKEN.slice(0, 10), TOKEN.slice(-10)])
+      expect(everything).not.toContain(form);
   });
 
   it('a refused token: one line, exit 77, the token not in it', async () => {
     const s = await new DashlyApiServer('another-token-entirely').start();
     servers.push(s);
-    const r = await runCli(['sync', '--from', 'dashly', '--param', 'app_id=4242', '--token-env', 'T', '--api-url', s.url, '--out', path.join(await tempDir(), 'o')], { env: { T: TOKEN } });
+    const r = await runCli(
+      ['sync', '--from', 'dashly', '--param', 'app_id=4242', '--token-env', 'T', '--api-url', s.url, '--out', path.join(await tempDir(), 'o')],
+      { env: { T: TOKEN } },
+    );
     expect(r.code).toBe(77);
     expect(r.stderr).toMatch(/^chatport: SYNC_AUTH[^\n]*HTTP 401: NotAuthenticated[^\n]*\n$/);
     expect(r.stderr).not.toContain(TOKEN);
@@ -63,13 +100,28 @@ describe('chatport sync (CLI)', () => {
   for (const [what, args, env, code, line] of [
     ['an unset token variable', ['--param', 'app_id=1'], {}, 77, /SYNC_AUTH: environment variable NO_SUCH_VAR_X \(named by --token-env\) is not set or empty/],
     ['a missing required parameter', [], { NO_SUCH_VAR_X: TOKEN }, 64, /CONFIG_BAD_OPTION: --param app_id=VALUE is required by the dashly mapping/],
-    ['an undeclared parameter', ['--param', 'app_id=1', '--param', 'appid=2'], { NO_SUCH_VAR_X: TOKEN }, 64, /--param appid: the dashly mapping declares no such parameter \(declared: app_id\)/],
+    [
+      'an undeclared parameter',
+      ['--param', 'app_id=1', '--param', 'appid=2'],
+      { NO_SUCH_VAR_X: TOKEN },
+      64,
+      /--param appid: the dashly mapping declares no such parameter \(declared: app_id\)/,
+    ],
     ['a bad --since', ['--param', 'app_id=1', '--since', 'yesterday'], { NO_SUCH_VAR_X: TOKEN }, 64, /--since must be an ISO-8601 date or time with a zone/],
-    ['a mapping without an api section', ['--param', 'app_id=1', '--from', 'intercom'], { NO_SUCH_VAR_X: TOKEN }, 64, /CONFIG_MAPPING_INVALID .*the intercom mapping has no api section/],
+    [
+      'a mapping without an api section',
+      ['--param', 'app_id=1', '--from', 'intercom'],
+      { NO_SUCH_VAR_X: TOKEN },
+      64,
+      /CONFIG_MAPPING_INVALID .*the intercom mapping has no api section/,
+    ],
   ] as const) {
     it(`${what}: one line, exit ${code}, no request`, async () => {
       const from = (args as readonly string[]).includes('--from') ? [] : ['--from', 'dashly'];
-      const r = await runCli(['sync', ...from, ...args, '--token-env', 'NO_SUCH_VAR_X', '--api-url', 'http://127.0.0.1:9', '--out', path.join(await tempDir(), 'o')], { env: { NO_SUCH_VAR_X: '', ...env } });
+      const r = await runCli(
+        ['sync', ...from, ...args, '--token-env', 'NO_SUCH_VAR_X', '--api-url', 'http://127.0.0.1:9', '--out', path.join(await tempDir(), 'o')],
+        { env: { NO_SUCH_VAR_X: '', ...env } },
+      );
       expect(r.code).toBe(code);
       expect(r.stderr).toMatch(line);
       expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
@@ -86,10 +138,29 @@ describe('chatport sync (CLI)', () => {
     await mkdir(out);
     await writeFile(path.join(out, 'messages.jsonl'), 'earlier\n');
     const report = path.join(dir, 'r.json');
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli/bin.js'), 'sync', '--from', 'dashly', '--param', 'app_id=4242', '--token-env', 'T', '--api-url', s.url, '--out', out, '--report', report], {
-      env: { ...process.env, T: TOKEN },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, 'dist/cli/bin.js'),
+        'sync',
+        '--from',
+        'dashly',
+        '--param',
+        'app_id=4242',
+        '--token-env',
+        'T',
+        '--api-url',
+        s.url,
+        '--out',
+        out,
+        '--report',
+        report,
+      ],
+      {
+        env: { ...process.env, T: TOKEN },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));

@@ -24,11 +24,13 @@ async function dashly(conversations = 57, options: { ignoreIdAsString?: boolean 
   const s = await new DashlyApiServer(TOKEN, '4242', options).start();
   servers.push(s);
   // 57 conversations: a full list page of 50 and a short one; microsecond last_update values, some equal (ties broken by id)
-  for (let i = 0; i < conversations; i++) s.add(PART_COUNTS[i % PART_COUNTS.length]!, `1700000${String(100 + (i >> 1)).padStart(3, '0')}.${String(i * 7919 % 1000000).padStart(6, '0')}`);
+  for (let i = 0; i < conversations; i++)
+    s.add(PART_COUNTS[i % PART_COUNTS.length]!, `1700000${String(100 + (i >> 1)).padStart(3, '0')}.${String((i * 7919) % 1000000).padStart(6, '0')}`);
   return s;
 }
 
-const run = (s: { url: string }, extra: Record<string, unknown> = {}) => sync({ vendor: 'dashly', apiUrl: s.url, token: TOKEN, params: { app_id: '4242' }, ...extra });
+const run = (s: { url: string }, extra: Record<string, unknown> = {}) =>
+  sync({ vendor: 'dashly', apiUrl: s.url, token: TOKEN, params: { app_id: '4242' }, ...extra });
 
 function allPartIds(s: DashlyApiServer): string[] {
   return s.conversations.flatMap((c) => c.parts.map((p) => p.id)).sort();
@@ -67,7 +69,12 @@ describe('sync --from dashly', () => {
     expect(source.parents.get('parts')).toBe(57);
     // the parts' conversation ids, past 2^53, survive as written
     const conv = new Set((await lines(outDir, 'messages')).map((l) => /"conversation_id":"(\d+)"/.exec(l)![1]));
-    expect([...conv].sort()).toEqual(s.conversations.filter((c) => c.parts.length).map((c) => c.id).sort());
+    expect([...conv].sort()).toEqual(
+      s.conversations
+        .filter((c) => c.parts.length)
+        .map((c) => c.id)
+        .sort(),
+    );
   });
 
   it('reads ids sent as bare numbers (past 2^53) exactly too', async () => {
@@ -95,7 +102,7 @@ describe('sync --from dashly', () => {
     const faulty = await dashly();
     // the first try of every third request fails, cycling through the faults; the retry succeeds
     let i = 0;
-    faulty.fault = ({ n }) => (n === 0 && i++ % 3 === 0 ? faults[(i / 3) % faults.length | 0]! : null);
+    faulty.fault = ({ n }) => (n === 0 && i++ % 3 === 0 ? faults[((i / 3) % faults.length) | 0]! : null);
     const result = await run(faulty, { timeoutMs: 300 });
     expect(result.source.counters.retries).toBeGreaterThanOrEqual(faults.length);
     expect(result.source.counters.rateLimited).toBeGreaterThan(0);
@@ -133,7 +140,10 @@ describe('sync --from dashly', () => {
 
   it('an error envelope with a 4xx inside an HTTP 200 stops the run (SYNC_API_ERROR), the token masked', async () => {
     const s = await dashly(3);
-    s.fault = () => ({ kind: 'raw200', body: JSON.stringify({ meta: { status: 400, error: 'BadRequest', error_message: `token ${TOKEN} lacks app` }, data: {} }) });
+    s.fault = () => ({
+      kind: 'raw200',
+      body: JSON.stringify({ meta: { status: 400, error: 'BadRequest', error_message: `token ${TOKEN} lacks app` }, data: {} }),
+    });
     const out = await tempDir();
     const e = await failure(run(s, { outDir: out }));
     expect(e.code).toBe('SYNC_API_ERROR');
@@ -180,7 +190,9 @@ describe('sync --from dashly', () => {
     expect((await messageIds(outDir)).sort()).toEqual(newest.sort());
     // the walk stopped on the page that reached the bound: 2 list pages of 50, not 3
     expect(s.to('/apps/4242/conversations')).toHaveLength(2);
-    expect(source.cursors).toEqual([{ stream: 'conversations', field: 'last_update', before: new Date(since).toISOString(), after: new Date(1800000000 * 1000).toISOString() }]);
+    expect(source.cursors).toEqual([
+      { stream: 'conversations', field: 'last_update', before: new Date(since).toISOString(), after: new Date(1800000000 * 1000).toISOString() },
+    ]);
   });
 
   it('--max-requests stops the run (SYNC_GAVE_UP) without writing', async () => {
@@ -225,7 +237,10 @@ describe('sync and the engine', () => {
     // the second parts page (one part) is answered with a removed copy of that part instead
     s.fault = ({ path, query }) =>
       path.endsWith('/parts') && query.get('paginate_position') !== null
-        ? { kind: 'raw200', body: `{"meta":{"status":200,"next_before_position":null},"data":[{"id":"${first.id}","created":${first.created},"conversation":"${c.id}","body":"secret words","type":"reply_user","from":"77","removed":1700000999}]}` }
+        ? {
+            kind: 'raw200',
+            body: `{"meta":{"status":200,"next_before_position":null},"data":[{"id":"${first.id}","created":${first.created},"conversation":"${c.id}","body":"secret words","type":"reply_user","from":"77","removed":1700000999}]}`,
+          }
         : null;
     // (a second copy of a key is a duplicate: with --on-error skip it goes to the rejects, its text withheld)
     const { outDir, stats } = await run(s, { onError: 'skip' });
@@ -249,7 +264,10 @@ describe('sync stops cleanly', () => {
     const newest = s.conversations.at(-1)!;
     s.fault = ({ path, n }) =>
       path === `/conversations/${newest.id}/parts` && n === 0
-        ? { kind: 'raw200', body: `{"meta":{"status":200,"next_before_position":null},"data":[{"id":"1","conversation":"${newest.id}","type":"reply_user","created":1},{"conversation":"${newest.id}","type":"reply_user","created":2}]}` }
+        ? {
+            kind: 'raw200',
+            body: `{"meta":{"status":200,"next_before_position":null},"data":[{"id":"1","conversation":"${newest.id}","type":"reply_user","created":1},{"conversation":"${newest.id}","type":"reply_user","created":2}]}`,
+          }
         : null;
     const e = await failure(run(s, { concurrency: 4 }));
     expect(e.code).toBe('MAP_MISSING_FIELD');

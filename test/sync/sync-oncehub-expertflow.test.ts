@@ -65,7 +65,7 @@ describe('sync --from oncehub', () => {
     expect(await files(out)).toEqual([]);
   });
 
-  it('stops at once on 403 (a plan without API access), with the API\'s words', async () => {
+  it("stops at once on 403 (a plan without API access), with the API's words", async () => {
     const s = await oncehub(3);
     s.planWithoutApi = true;
     const e = await failure(runOnceHub(s));
@@ -76,7 +76,8 @@ describe('sync --from oncehub', () => {
 
   it('waits out rate_limit_error answers and reads everything', async () => {
     const s = await oncehub(230);
-    s.fault = ({ total }) => (total % 2 === 0 && total < 8 ? { kind: 'status', status: 429, retryAfter: '0', body: '{"type":"rate_limit_error","message":"Too many requests"}' } : null);
+    s.fault = ({ total }) =>
+      total % 2 === 0 && total < 8 ? { kind: 'status', status: 429, retryAfter: '0', body: '{"type":"rate_limit_error","message":"Too many requests"}' } : null;
     const { outDir, source } = await runOnceHub(s);
     expect(await conversationIds(outDir)).toEqual(s.conversations.map((c) => c.id));
     expect(source.counters.rateLimited).toBe(3);
@@ -89,7 +90,12 @@ describe('sync --from oncehub', () => {
     const { outDir, source } = await runOnceHub(s, { since: Date.UTC(2026, 10, 1) + 120 * 60_000 });
     expect(s.requests).toHaveLength(2);
     expect(await conversationIds(outDir)).toEqual(s.conversations.slice(0, 200).map((c) => c.id));
-    expect(source.cursors[0]).toMatchObject({ stream: 'conversations', field: 'last_updated_time', before: '2026-11-01T02:00:00.000Z', after: '2026-11-01T04:09:00.000Z' });
+    expect(source.cursors[0]).toMatchObject({
+      stream: 'conversations',
+      field: 'last_updated_time',
+      before: '2026-11-01T02:00:00.000Z',
+      after: '2026-11-01T04:09:00.000Z',
+    });
   });
 });
 
@@ -114,15 +120,25 @@ describe('sync --from expertflow', () => {
     const expected = SIZES.flatMap(([id, n]) => Array.from({ length: n }, (_, i) => `${id}-m${i}`));
     expect([...ids].sort()).toEqual([...expected].sort());
     // pages: 1 for 0, 1, 99 and 100 messages (the total says 100 were read), 2 for 101, 3 for 250
-    const pages = (ref: string) => s.to('/legacy/api/getMessagesByRefId').filter((r) => r.query.get('refId') === ref).map((r) => r.query.get('page'));
+    const pages = (ref: string) =>
+      s
+        .to('/legacy/api/getMessagesByRefId')
+        .filter((r) => r.query.get('refId') === ref)
+        .map((r) => r.query.get('page'));
     expect(SIZES.map(([id]) => pages(id))).toEqual([['1'], ['1'], ['1'], ['1'], ['1', '2'], ['1', '2', '3']]);
     expect(pages('ref-outside')).toEqual([]);
   });
 
   it('requires --api-url (every installation has its own) and the declared parameters', async () => {
-    await expect(sync({ vendor: 'expertflow', apiUrl: undefined as unknown as string, token: TOKEN, params: { start_date: '2026-11-01', end_date: '2026-11-03' } })).rejects.toThrow(/declares no base URL .*--api-url/);
-    await expect(sync({ vendor: 'expertflow', apiUrl: 'http://127.0.0.1:9', token: TOKEN, params: { start_date: '2026-11-01' } })).rejects.toThrow('--param end_date=VALUE is required by the expertflow mapping');
-    await expect(sync({ vendor: 'expertflow', apiUrl: 'http://127.0.0.1:9', token: TOKEN, params: { start_date: '2026-11-01', end_date: 'tomorrow' } })).rejects.toThrow('--param end_date does not match');
+    await expect(
+      sync({ vendor: 'expertflow', apiUrl: undefined as unknown as string, token: TOKEN, params: { start_date: '2026-11-01', end_date: '2026-11-03' } }),
+    ).rejects.toThrow(/declares no base URL .*--api-url/);
+    await expect(sync({ vendor: 'expertflow', apiUrl: 'http://127.0.0.1:9', token: TOKEN, params: { start_date: '2026-11-01' } })).rejects.toThrow(
+      '--param end_date=VALUE is required by the expertflow mapping',
+    );
+    await expect(
+      sync({ vendor: 'expertflow', apiUrl: 'http://127.0.0.1:9', token: TOKEN, params: { start_date: '2026-11-01', end_date: 'tomorrow' } }),
+    ).rejects.toThrow('--param end_date does not match');
   });
 });
 

@@ -23,10 +23,24 @@ describe('expertflow-cx samples cover the notes', () => {
   it('carry every documented field and enum value at least once', async () => {
     const vocab = await sampleVocabulary(INPUTS, ['messages', 'data']);
     const documented = [
-      'id', 'header.sender.id', 'header.sender.type', 'header.sender.senderName', 'header.channelData', 'header.timestamp',
-      'header.intent', 'header.conversationId', 'header.customer', 'body.type', 'body.markdownText',
+      'id',
+      'header.sender.id',
+      'header.sender.type',
+      'header.sender.senderName',
+      'header.channelData',
+      'header.timestamp',
+      'header.intent',
+      'header.conversationId',
+      'header.customer',
+      'body.type',
+      'body.markdownText',
       ...['mediaUrl', 'thumbnail', 'mimeType', 'size', 'mediaLabel', 'mediaName'].map((k) => `body.attachment.${k}`),
-      'body.location.latitude', 'body.location.longitude', 'body.contacts[]', 'body.buttons[].title', 'body.buttons[].payload', 'body.buttons[].type',
+      'body.location.latitude',
+      'body.location.longitude',
+      'body.contacts[]',
+      'body.buttons[].title',
+      'body.buttons[].payload',
+      'body.buttons[].type',
       ...['BOT', 'APP', 'AGENT', 'CUSTOMER'].map((v) => `header.sender.type=${v}`),
       ...['START_CHAT', 'END_CHAT'].map((v) => `header.intent=${v}`),
       ...['PLAIN', 'FILE', 'IMAGE', 'VIDEO', 'BUTTON', 'CAROUSEL', 'LOCATION', 'CONTACT', 'URL', 'NOTIFICATION'].map((v) => `body.type=${v}`),
@@ -40,7 +54,13 @@ describe('expertflow-cx samples cover the notes', () => {
     const withFiles = rows.filter((r) => ['FILE', 'IMAGE', 'VIDEO', 'AUDIO', 'STICKER'].includes(r.source_type as string));
     expect(withFiles.map((r) => (r.attachments as unknown[]).length)).toEqual([1, 1, 1, 1, 1]);
     expect(withFiles[0]!.attachments).toEqual([
-      { name: 'bill-may.jpg', mime_type: 'image/jpeg', size: 284113, url: 'https://cx.example.com/file-engine/api/downloadFileStream?filename=bill-may.jpg', extra: { thumbnail: '', mediaLabel: 'bill' } },
+      {
+        name: 'bill-may.jpg',
+        mime_type: 'image/jpeg',
+        size: 284113,
+        url: 'https://cx.example.com/file-engine/api/downloadFileStream?filename=bill-may.jpg',
+        extra: { thumbnail: '', mediaLabel: 'bill' },
+      },
     ]);
     expect(rows.filter((r) => r.attachments !== null)).toHaveLength(5);
   });

@@ -28,17 +28,48 @@ describe('expertflow samples cover the docs', () => {
     const vocab = await sampleVocabulary(INPUTS, ['messages']);
     const participant = ['Customer', 'Bot', 'Agent', 'Supervisor'];
     const documented = [
-      'messageId', 'conversationId', 'to[].id', 'to[].name', 'to[].type', 'from.id', 'from.name', 'from.firstName', 'from.lastName',
-      'from.alias', 'from.type', 'messageType', 'timestamp', 'tag', 'refId', 'processByBot', 'language', 'channel', 'createdAt',
-      'updatedAt', 'text', 'input', 'attachments[]', 'activityType', 'intents[]', 'output[]', 'entities', 'botResponseType',
-      'structuredData', 'location', 'contact',
+      'messageId',
+      'conversationId',
+      'to[].id',
+      'to[].name',
+      'to[].type',
+      'from.id',
+      'from.name',
+      'from.firstName',
+      'from.lastName',
+      'from.alias',
+      'from.type',
+      'messageType',
+      'timestamp',
+      'tag',
+      'refId',
+      'processByBot',
+      'language',
+      'channel',
+      'createdAt',
+      'updatedAt',
+      'text',
+      'input',
+      'attachments[]',
+      'activityType',
+      'intents[]',
+      'output[]',
+      'entities',
+      'botResponseType',
+      'structuredData',
+      'location',
+      'contact',
       ...['ChatMessage', 'ActivityMessage', 'BotMessage', 'ContactMessage', 'LocationMessage'].map((v) => `messageType=${v}`),
       ...['Default', 'Whisper', 'Bot_Only'].map((v) => `tag=${v}`),
       ...['participantJoined', 'participantAdded', 'participantLeft', 'handoff', 'noAgentAvailable'].map((v) => `activityType=${v}`),
       ...participant.map((v) => `from.type=${v}`),
       ...['Customer', 'Bot', 'Agent'].map((v) => `to[].type=${v}`),
       ...['web', 'SMS', 'WhatsApp', 'Viber', 'facebook'].map((v) => `channel=${v}`),
-      'botResponseType=simple', 'botResponseType=structured', 'processByBot=true', 'processByBot=false', 'processByBot=0',
+      'botResponseType=simple',
+      'botResponseType=structured',
+      'processByBot=true',
+      'processByBot=false',
+      'processByBot=0',
     ];
     expect(documented.filter((d) => !vocab.has(d))).toEqual([]);
   });
@@ -70,7 +101,10 @@ describe('expertflow mapping behaviour', () => {
     return run;
   }
   const rowsIn = async (run: ExportRun, table: string) =>
-    (await readFile(path.join(run.outDir, `${table}.jsonl`), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    (await readFile(path.join(run.outDir, `${table}.jsonl`), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
 
   it('reads ISO-8601, zone-less "YYYY-MM-DD HH:mm:ss" (UTC) and epoch milliseconds as the same instant', async () => {
     const forms = ['2022-05-07T15:43:05.571Z', '2022-05-07T20:43:05.571+05:00', '2022-05-07 15:43:05.571', 1651938185571, '1651938185571'];
@@ -95,8 +129,24 @@ describe('expertflow mapping behaviour', () => {
     const run = await exportText(
       'norefid.json',
       JSON.stringify([
-        { messageId: 'm1', conversationId: 'c9', from: { id: 'bot', name: 'B', type: 'Bot' }, messageType: 'BotMessage', timestamp: 1651938185000, channel: 'web', text: 'hi' },
-        { messageId: 'm2', conversationId: 'c9', from: { id: 'cust-9', name: 'C', type: 'Customer' }, messageType: 'ChatMessage', timestamp: 1651938186000, channel: 'web', text: 'yo' },
+        {
+          messageId: 'm1',
+          conversationId: 'c9',
+          from: { id: 'bot', name: 'B', type: 'Bot' },
+          messageType: 'BotMessage',
+          timestamp: 1651938185000,
+          channel: 'web',
+          text: 'hi',
+        },
+        {
+          messageId: 'm2',
+          conversationId: 'c9',
+          from: { id: 'cust-9', name: 'C', type: 'Customer' },
+          messageType: 'ChatMessage',
+          timestamp: 1651938186000,
+          channel: 'web',
+          text: 'yo',
+        },
       ]),
     );
     expect((await rowsIn(run, 'conversations'))[0].customer_id).toBe('cust-9');

@@ -41,7 +41,10 @@ export async function matchGolden(expectedDir: string, actualFile: string, name:
 
 export async function goldenRows(expectedDir: string, table: TableName): Promise<Record<string, unknown>[]> {
   const text = await readFile(path.join(ROOT, expectedDir, `${table}.jsonl`), 'utf8');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 const DUCK_TYPES: Record<ColumnType, RegExp> = {
@@ -150,12 +153,13 @@ export async function sampleVocabulary(files: readonly string[], envelopeKeys: r
     try {
       values = [JSON.parse(text)];
     } catch {
-      values = text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+      values = text
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l));
     }
     for (const v of values) {
-      const records = Array.isArray(v)
-        ? v
-        : (envelopeKeys.map((k) => (v as Record<string, unknown>)[k]).find(Array.isArray) as unknown[] | undefined) ?? [v];
+      const records = Array.isArray(v) ? v : ((envelopeKeys.map((k) => (v as Record<string, unknown>)[k]).find(Array.isArray) as unknown[] | undefined) ?? [v]);
       for (const r of records) walk(r, '');
     }
   }

@@ -30,11 +30,16 @@ describe('intercom redaction follows the data', () => {
   });
   for (const format of ['jsonl', 'csv', 'parquet'] as const) {
     it(`${format}: no byte of a redacted source or part reaches any output file`, async () => {
-      const run = await exportTo('intercom', INPUTS.map((p) => path.join(ROOT, p)), format);
+      const run = await exportTo(
+        'intercom',
+        INPUTS.map((p) => path.join(ROOT, p)),
+        format,
+      );
       runs.push(run);
       for (const f of await readdir(run.outDir)) {
         const bytes = await readFile(path.join(run.outDir, f));
-        for (const marker of ['REDACTED-SECRET', 'secret@example.com', '4111 1111', 'statement.png']) expect(bytes.includes(marker), `${marker} in ${f}`).toBe(false);
+        for (const marker of ['REDACTED-SECRET', 'secret@example.com', '4111 1111', 'statement.png'])
+          expect(bytes.includes(marker), `${marker} in ${f}`).toBe(false);
       }
     });
   }

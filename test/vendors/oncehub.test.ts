@@ -33,19 +33,67 @@ describe('oncehub samples cover the docs', () => {
     const vocab = await sampleVocabulary(INPUTS, ['data']);
     const documented = [
       // the conversation object
-      'object=conversation', 'id', 'creation_time', 'last_updated_time', 'last_interacted_time', 'last_interacted_time ',
-      'contact', 'owner', 'bot', 'website', 'audience', 'answers[]', 'bookings[]',
-      'status=started', 'status=closed', 'status=abandoned', 'initiated_by=bot', 'initiated_by=contact',
+      'object=conversation',
+      'id',
+      'creation_time',
+      'last_updated_time',
+      'last_interacted_time',
+      'last_interacted_time ',
+      'contact',
+      'owner',
+      'bot',
+      'website',
+      'audience',
+      'answers[]',
+      'bookings[]',
+      'status=started',
+      'status=closed',
+      'status=abandoned',
+      'initiated_by=bot',
+      'initiated_by=contact',
       // answers hashes
-      'answers[].id', 'answers[].internal_label', 'answers[].question', 'answers[].value',
+      'answers[].id',
+      'answers[].internal_label',
+      'answers[].question',
+      'answers[].value',
       // expanded objects: website, audience, bot, and the contact of NOTES.md
-      'website.id', 'website.object=website', 'website.name', 'website.url',
-      'audience.id', 'audience.object=audience', 'audience.name',
-      'bot.id', 'bot.object=bot', 'bot.name', 'owner.id',
-      ...['id', 'creation_time', 'last_updated_time', 'last_interacted_time', 'owner', 'company', 'city', 'country', 'email', 'first_name',
-        'last_name', 'job_title', 'has_consent', 'mobile_phone', 'phone', 'custom_fields', 'timezone'].map((k) => `contact.${k}`),
+      'website.id',
+      'website.object=website',
+      'website.name',
+      'website.url',
+      'audience.id',
+      'audience.object=audience',
+      'audience.name',
+      'bot.id',
+      'bot.object=bot',
+      'bot.name',
+      'owner.id',
+      ...[
+        'id',
+        'creation_time',
+        'last_updated_time',
+        'last_interacted_time',
+        'owner',
+        'company',
+        'city',
+        'country',
+        'email',
+        'first_name',
+        'last_name',
+        'job_title',
+        'has_consent',
+        'mobile_phone',
+        'phone',
+        'custom_fields',
+        'timezone',
+      ].map((k) => `contact.${k}`),
       // webhook events
-      'object=event', 'api_version=v2', 'type=conversation.started', 'type=conversation.closed', 'type=conversation.abandoned', 'data.id',
+      'object=event',
+      'api_version=v2',
+      'type=conversation.started',
+      'type=conversation.closed',
+      'type=conversation.abandoned',
+      'data.id',
     ];
     expect(documented.filter((d) => !vocab.has(d))).toEqual([]);
   });
@@ -54,8 +102,20 @@ describe('oncehub samples cover the docs', () => {
     const text = await readFile(path.join(ROOT, 'samples/oncehub/conversations.json'), 'utf8');
     const first = (JSON.parse(text) as Record<string, unknown>[])[0]!;
     expect(Object.keys(first)).toEqual([
-      'object', 'id', 'creation_time', 'initiated_by', 'last_updated_time', 'last_interacted_time ', 'contact', 'owner',
-      'status', 'website', 'audience', 'bot', 'answers', 'bookings',
+      'object',
+      'id',
+      'creation_time',
+      'initiated_by',
+      'last_updated_time',
+      'last_interacted_time ',
+      'contact',
+      'owner',
+      'status',
+      'website',
+      'audience',
+      'bot',
+      'answers',
+      'bookings',
     ]);
     expect(first.id).toBe('CVR-022EAEA41C');
   });
@@ -76,12 +136,26 @@ describe('oncehub mapping behaviour', () => {
   };
   const rowsOf = async (text: string, table = 'conversations') => {
     const run = await exportText(text);
-    return (await readFile(path.join(run.outDir, `${table}.jsonl`), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    return (await readFile(path.join(run.outDir, `${table}.jsonl`), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
   };
   const conv = {
-    object: 'conversation', id: 'CVR-0000000001', creation_time: '2021-07-13T12:28:24Z', initiated_by: 'contact',
-    last_updated_time: '2021-07-13T12:33:54Z', last_interacted_time: '2021-07-13T12:33:54Z', contact: 'CTC-1', owner: 'USR-1',
-    status: 'closed', website: 'WEB-1', audience: 'AUD-1', bot: 'BOT-1', answers: [{ id: 'INT-1', internal_label: 'x', question: 'Q', value: 'A' }], bookings: [],
+    object: 'conversation',
+    id: 'CVR-0000000001',
+    creation_time: '2021-07-13T12:28:24Z',
+    initiated_by: 'contact',
+    last_updated_time: '2021-07-13T12:33:54Z',
+    last_interacted_time: '2021-07-13T12:33:54Z',
+    contact: 'CTC-1',
+    owner: 'USR-1',
+    status: 'closed',
+    website: 'WEB-1',
+    audience: 'AUD-1',
+    bot: 'BOT-1',
+    answers: [{ id: 'INT-1', internal_label: 'x', question: 'Q', value: 'A' }],
+    bookings: [],
   };
 
   it('reads the same conversation from an array, both list envelopes, a webhook event and JSONL', async () => {
@@ -97,7 +171,9 @@ describe('oncehub mapping behaviour', () => {
     for (const [name, bytes] of Object.entries(shapes)) results[name] = [...(await rowsOf(bytes)), ...(await rowsOf(bytes, 'answers'))];
     const eventConv = results.event![0] as Record<string, unknown>;
     // the event's own fields are kept, apart, in extra.$wrapper
-    expect(eventConv.extra).toEqual({ $wrapper: { id: 'EVNT-1', object: 'event', creation_time: '2021-07-13T12:33:55Z', type: 'conversation.closed', api_version: 'v2' } });
+    expect(eventConv.extra).toEqual({
+      $wrapper: { id: 'EVNT-1', object: 'event', creation_time: '2021-07-13T12:33:55Z', type: 'conversation.closed', api_version: 'v2' },
+    });
     results.event![0] = { ...eventConv, extra: null };
     for (const name of Object.keys(shapes)) expect(results[name], name).toEqual(results.array);
     expect(results.array).toHaveLength(2);
@@ -139,15 +215,30 @@ describe('oncehub mapping behaviour', () => {
 
   it('keeps a status or initiated_by OnceHub adds later as sent, and counts it as unknown', async () => {
     const run = await exportText(JSON.stringify([{ ...conv, status: 'archived', initiated_by: 'agent' }]));
-    const [row] = (await readFile(path.join(run.outDir, 'conversations.jsonl'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const [row] = (await readFile(path.join(run.outDir, 'conversations.jsonl'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     expect([row.status, row.initiated_by]).toEqual(['archived', 'agent']);
     expect(run.stats.toJSON().unknown_enum_values).toEqual({ initiated_by: { agent: 1 }, status: { archived: 1 } });
   });
 
   it('keeps an answer value that is not a scalar in the answer extra, not in value', async () => {
-    const rows = await rowsOf(JSON.stringify([{ ...conv, answers: [{ id: 'INT-9', internal_label: '', question: 'Days?', value: ['Mon', 'Tue'] }] }]), 'answers');
+    const rows = await rowsOf(
+      JSON.stringify([{ ...conv, answers: [{ id: 'INT-9', internal_label: '', question: 'Days?', value: ['Mon', 'Tue'] }] }]),
+      'answers',
+    );
     expect(rows).toEqual([
-      { source: 'oncehub', conversation_id: 'CVR-0000000001', answer_id: 'INT-9', position: 0, question: 'Days?', label: null, value: null, extra: { value: ['Mon', 'Tue'] } },
+      {
+        source: 'oncehub',
+        conversation_id: 'CVR-0000000001',
+        answer_id: 'INT-9',
+        position: 0,
+        question: 'Days?',
+        label: null,
+        value: null,
+        extra: { value: ['Mon', 'Tue'] },
+      },
     ]);
   });
 });

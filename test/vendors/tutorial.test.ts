@@ -53,7 +53,10 @@ describe('the tutorial in docs/mappings.md', () => {
 
   for (const out of outputs) {
     it(`the validate output at line ${out.line} is what chatport prints for the mapping above it`, async () => {
-      const mapping = steps.slice(0, steps.indexOf(out)).reverse().find((b) => b.lang === 'yaml' && /^chatport_mapping: 1$/m.test(b.body))!;
+      const mapping = steps
+        .slice(0, steps.indexOf(out))
+        .reverse()
+        .find((b) => b.lang === 'yaml' && /^chatport_mapping: 1$/m.test(b.body))!;
       const file = path.join(await scratch(), 'hootdesk.yaml');
       await writeFile(file, mapping.body);
       const report = await validateMapping(file, [path.join(ROOT, SAMPLE)], 64 << 20);
@@ -66,7 +69,7 @@ describe('the tutorial in docs/mappings.md', () => {
     expect(finished.body).toBe(await readFile(MAPPING, 'utf8'));
   });
 
-  it('step 6: the CLI writes Parquet that the page\'s DuckDB query reads', async () => {
+  it("step 6: the CLI writes Parquet that the page's DuckDB query reads", async () => {
     const out = await scratch();
     const r = await runCli(['export', '--from', 'samples/tutorial/hootdesk.yaml', '--input', SAMPLE, '--format', 'parquet', '--out', out, '--quiet']);
     expect(r.stderr).toBe('');
@@ -74,7 +77,13 @@ describe('the tutorial in docs/mappings.md', () => {
     const sql = blocks.find((b) => b.lang === 'sql')!.body.replaceAll("'out/", `'${out}/`);
     const rows = await duck(sql);
     expect(rows).toHaveLength(11);
-    expect(rows[0]).toEqual({ conversation_id: '98001', status: 'closed', role: 'customer', kind: 'message', text: 'Hi, I ordered the Ridge jacket in M and got an XL.' });
+    expect(rows[0]).toEqual({
+      conversation_id: '98001',
+      status: 'closed',
+      role: 'customer',
+      kind: 'message',
+      text: 'Hi, I ordered the Ridge jacket in M and got an XL.',
+    });
     // the message removed at the vendor is redacted: no card number anywhere
     expect(rows.find((x) => x.conversation_id === '98002' && x.role === 'customer' && x.text === null)).toBeDefined();
     expect(JSON.stringify(rows)).not.toContain('4111');

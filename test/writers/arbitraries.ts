@@ -8,8 +8,40 @@ import type { ColumnDef, Row, TableDef } from '../../src/model/canonical-schema.
 
 /** Pieces that stress a format: separators, quotes, line breaks, formula starts, NUL, escapes, emoji, long runs. */
 const hostilePiece = fc.constantFrom(
-  ',', '"', '\r', '\n', '\r\n', '=', '+', '-', '@', '\t', "'", '\u0000', '\u001f', '\u007f', '\u0080', '\\', '/', '\u2028', '\u2029',
-  '\ufeff', '😀', '👍🏽', '🏳️‍🌈', 'é', 'ж', '中文', 'עברית', ' ', 'x', '1400053279699342115', '+49 30 1234-5', '-5', 'x'.repeat(70), 'é'.repeat(300),
+  ',',
+  '"',
+  '\r',
+  '\n',
+  '\r\n',
+  '=',
+  '+',
+  '-',
+  '@',
+  '\t',
+  "'",
+  '\u0000',
+  '\u001f',
+  '\u007f',
+  '\u0080',
+  '\\',
+  '/',
+  '\u2028',
+  '\u2029',
+  '\ufeff',
+  '😀',
+  '👍🏽',
+  '🏳️‍🌈',
+  'é',
+  'ж',
+  '中文',
+  'עברית',
+  ' ',
+  'x',
+  '1400053279699342115',
+  '+49 30 1234-5',
+  '-5',
+  'x'.repeat(70),
+  'é'.repeat(300),
 );
 
 /** Well-formed Unicode text (no unpaired surrogates): what every format and DuckDB hold exactly. */
@@ -33,7 +65,9 @@ export const longNumber = fc
     fc.bigInt({ min: 2n ** 53n + 1n, max: UINT64_MAX }).map(String),
     fc.bigInt({ min: -(2n ** 63n), max: -(2n ** 53n) - 1n }).map(String),
     fc.bigInt({ min: UINT64_MAX, max: 10n ** 30n }).map(String),
-    fc.tuple(fc.integer({ min: 1_000_000_000, max: 2_000_000_000 }), fc.integer({ min: 0, max: 999_999 })).map(([s, us]) => `${s}.${String(us).padStart(6, '0')}`),
+    fc
+      .tuple(fc.integer({ min: 1_000_000_000, max: 2_000_000_000 }), fc.integer({ min: 0, max: 999_999 }))
+      .map(([s, us]) => `${s}.${String(us).padStart(6, '0')}`),
     fc.constantFrom('18446744073709551615', '1641002141.631719', '1.2345678901234567e+30', '-0.12345678901234567'),
   )
   .map((raw) => new LosslessNumber(raw));

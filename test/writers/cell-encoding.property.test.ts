@@ -54,29 +54,37 @@ const oddObject = fc.constantFrom<unknown>(
 );
 
 describe('JSON printers', () => {
-  it('print JSON that an independent parser reads back as the same data, numbers digit for digit', () => {
-    fc.assert(
-      fc.property(tree, (v) => {
-        const text = stableStringify(v);
-        expect(parseJsonText(text)).toEqual(jsonModel(v));
-        expect(jsonText(v)).toBe(text);
-        // the byte writer (JSONL, CSV and Parquet cells) prints what the string printer (rejects, migrate) prints
-        const bytes = bytesOf((out) => writeJson(out, v));
-        expect(strictUtf8.decode(bytes)).toBe(text);
-      }),
-      { numRuns: 1_500 },
-    );
-  }, SLOW);
+  it(
+    'print JSON that an independent parser reads back as the same data, numbers digit for digit',
+    () => {
+      fc.assert(
+        fc.property(tree, (v) => {
+          const text = stableStringify(v);
+          expect(parseJsonText(text)).toEqual(jsonModel(v));
+          expect(jsonText(v)).toBe(text);
+          // the byte writer (JSONL, CSV and Parquet cells) prints what the string printer (rejects, migrate) prints
+          const bytes = bytesOf((out) => writeJson(out, v));
+          expect(strictUtf8.decode(bytes)).toBe(text);
+        }),
+        { numRuns: 1_500 },
+      );
+    },
+    SLOW,
+  );
 
-  it('print exactly what JSON.stringify prints for trees without LosslessNumbers', () => {
-    fc.assert(
-      fc.property(fc.oneof(fc.jsonValue(), fc.unicodeJsonValue(), jsonTree(anyString).map(withoutLossless)), (v) => {
-        expect(stableStringify(v)).toBe(JSON.stringify(v ?? null));
-        expect(bytesOf((out) => writeJson(out, v))).toEqual(Buffer.from(JSON.stringify(v ?? null), 'utf8'));
-      }),
-      { numRuns: 1_000 },
-    );
-  }, SLOW);
+  it(
+    'print exactly what JSON.stringify prints for trees without LosslessNumbers',
+    () => {
+      fc.assert(
+        fc.property(fc.oneof(fc.jsonValue(), fc.unicodeJsonValue(), jsonTree(anyString).map(withoutLossless)), (v) => {
+          expect(stableStringify(v)).toBe(JSON.stringify(v ?? null));
+          expect(bytesOf((out) => writeJson(out, v))).toEqual(Buffer.from(JSON.stringify(v ?? null), 'utf8'));
+        }),
+        { numRuns: 1_000 },
+      );
+    },
+    SLOW,
+  );
 
   it('print a LosslessNumber as its exact digits wherever it sits', () => {
     fc.assert(
@@ -90,22 +98,27 @@ describe('JSON printers', () => {
     );
   });
 
-  it('quote any string, as value and as key, as JSON.stringify does, and write any string as Buffer does', () => {
-    fc.assert(
-      fc.property(fc.oneof(anyString, fc.fullUnicodeString({ maxLength: 300 }), fc.string16bits({ maxLength: 300 })), (s) => {
-        expect(bytesOf((out) => writeJsonString(out, s))).toEqual(Buffer.from(JSON.stringify(s), 'utf8'));
-        expect(bytesOf((out) => writeUtf8(out, s))).toEqual(Buffer.from(s, 'utf8'));
-        const nested = { [s]: [s, { [s]: s }] };
-        expect(stableStringify(nested)).toBe(JSON.stringify(nested));
-        expect(bytesOf((out) => writeJson(out, nested))).toEqual(Buffer.from(JSON.stringify(nested), 'utf8'));
-      }),
-      { numRuns: 1_500 },
-    );
-  }, SLOW);
+  it(
+    'quote any string, as value and as key, as JSON.stringify does, and write any string as Buffer does',
+    () => {
+      fc.assert(
+        fc.property(fc.oneof(anyString, fc.fullUnicodeString({ maxLength: 300 }), fc.string16bits({ maxLength: 300 })), (s) => {
+          expect(bytesOf((out) => writeJsonString(out, s))).toEqual(Buffer.from(JSON.stringify(s), 'utf8'));
+          expect(bytesOf((out) => writeUtf8(out, s))).toEqual(Buffer.from(s, 'utf8'));
+          const nested = { [s]: [s, { [s]: s }] };
+          expect(stableStringify(nested)).toBe(JSON.stringify(nested));
+          expect(bytesOf((out) => writeJson(out, nested))).toEqual(Buffer.from(JSON.stringify(nested), 'utf8'));
+        }),
+        { numRuns: 1_500 },
+      );
+    },
+    SLOW,
+  );
 
   it('quote many distinct keys (past the key caches) and long keys the same way, the first time and the next', () => {
     const wide: Record<string, unknown> = {};
-    for (let i = 0; i < 10_000; i++) wide[`key_${i}_${'é'.repeat(i % 3)}${i % 7 === 0 ? '"' : ''}`] = i % 5 ? i : new LosslessNumber(`1${String(i).padStart(19, '0')}`);
+    for (let i = 0; i < 10_000; i++)
+      wide[`key_${i}_${'é'.repeat(i % 3)}${i % 7 === 0 ? '"' : ''}`] = i % 5 ? i : new LosslessNumber(`1${String(i).padStart(19, '0')}`);
     wide['k'.repeat(500)] = 'é';
     for (let round = 0; round < 2; round++) {
       expect(parseJsonText(stableStringify(wide))).toEqual(jsonModel(wide));
@@ -115,10 +128,37 @@ describe('JSON printers', () => {
 
   it('on the common small cells and the edges of the fast paths', () => {
     const edges: unknown[] = [
-      {}, [], null, [[]], [{}], { a: {} }, { a: undefined }, { a: undefined, b: 1 }, { a: 1, b: undefined }, [undefined], -0, [-0, 1e21, 1e-7],
-      new LosslessNumber('1400053279699811483'), { id: new LosslessNumber('1400053279699811483'), name: 'a.png', size: 1 },
-      '', 'a"b', 'a\\b', 'ok \ud83d\ude00 ok', '\ud83d', '\ude00\ud83d', 'x\ud83d', '\ud83d\ud83d\ude00', 'tail\n', '\nhead', '\ufeffbom',
-      'Корзина 📞\nкорзина', 'x'.repeat(10_000) + '\n' + 'y'.repeat(10_000), true, false, 0, 12,
+      {},
+      [],
+      null,
+      [[]],
+      [{}],
+      { a: {} },
+      { a: undefined },
+      { a: undefined, b: 1 },
+      { a: 1, b: undefined },
+      [undefined],
+      -0,
+      [-0, 1e21, 1e-7],
+      new LosslessNumber('1400053279699811483'),
+      { id: new LosslessNumber('1400053279699811483'), name: 'a.png', size: 1 },
+      '',
+      'a"b',
+      'a\\b',
+      'ok \ud83d\ude00 ok',
+      '\ud83d',
+      '\ude00\ud83d',
+      'x\ud83d',
+      '\ud83d\ud83d\ude00',
+      'tail\n',
+      '\nhead',
+      '\ufeffbom',
+      'Корзина 📞\nкорзина',
+      'x'.repeat(10_000) + '\n' + 'y'.repeat(10_000),
+      true,
+      false,
+      0,
+      12,
     ];
     for (const v of edges) {
       const text = stableStringify(v);
@@ -150,7 +190,8 @@ function withoutLossless(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutLossless);
   if (v === null || typeof v !== 'object') return v;
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(v)) Object.defineProperty(out, k, { value: withoutLossless((v as Record<string, unknown>)[k]), enumerable: true, writable: true, configurable: true });
+  for (const k of Object.keys(v))
+    Object.defineProperty(out, k, { value: withoutLossless((v as Record<string, unknown>)[k]), enumerable: true, writable: true, configurable: true });
   return out;
 }
 
@@ -173,31 +214,47 @@ function roundTrips(micros: number): void {
 }
 
 describe('formatMicros', () => {
-  it('prints ISO 8601 UTC with the shortest exact fraction, which Date parses back to the same instant', () => {
-    fc.assert(
-      fc.property(
-        fc.oneof(
-          fc.integer({ min: -1e12, max: 1e12 }).map((ms) => ms * 1000), // whole milliseconds around 1970
-          fc.integer({ min: -1e10, max: 1e10 }).map((sec) => sec * 1_000_000), // whole seconds: no fraction printed
-          fc.integer({ min: 0, max: 4_102_444_800_000_000 }), // 1970-2100, what mappings accept
-          fc.maxSafeInteger(),
+  it(
+    'prints ISO 8601 UTC with the shortest exact fraction, which Date parses back to the same instant',
+    () => {
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            fc.integer({ min: -1e12, max: 1e12 }).map((ms) => ms * 1000), // whole milliseconds around 1970
+            fc.integer({ min: -1e10, max: 1e10 }).map((sec) => sec * 1_000_000), // whole seconds: no fraction printed
+            fc.integer({ min: 0, max: 4_102_444_800_000_000 }), // 1970-2100, what mappings accept
+            fc.maxSafeInteger(),
+          ),
+          roundTrips,
         ),
-        roundTrips,
-      ),
-      { numRuns: 5_000 },
-    );
-  }, SLOW);
+        { numRuns: 5_000 },
+      );
+    },
+    SLOW,
+  );
 
-  it('on every day writers can print, at a different time of day each, and through the day cache and its collisions', () => {
-    for (let day = FIRST_DAY; day <= LAST_DAY; day++) roundTrips(day * US_PER_DAY + ((day * 7_919) % 86_400_000) * 1000 + (day % 1000));
-    // days 1024 apart share a cache slot: alternate between them
-    const base = Date.UTC(2022, 0, 1) * 1000;
-    for (let i = 0; i < 5_000; i++) roundTrips(base + ((i % 3) * 1024 + (i % 5)) * US_PER_DAY + i * 1_234_567);
-  }, SLOW);
+  it(
+    'on every day writers can print, at a different time of day each, and through the day cache and its collisions',
+    () => {
+      for (let day = FIRST_DAY; day <= LAST_DAY; day++) roundTrips(day * US_PER_DAY + ((day * 7_919) % 86_400_000) * 1000 + (day % 1000));
+      // days 1024 apart share a cache slot: alternate between them
+      const base = Date.UTC(2022, 0, 1) * 1000;
+      for (let i = 0; i < 5_000; i++) roundTrips(base + ((i % 3) * 1024 + (i % 5)) * US_PER_DAY + i * 1_234_567);
+    },
+    SLOW,
+  );
 
   it('at the edges of each field, of leap years and centuries, and of the safe integers', () => {
     const edges: number[] = [0, -0, 1, -1, 999, 1000, 1001, -999, -1000, -1001, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER];
-    for (const ms of [Date.UTC(1969, 11, 31, 23, 59, 59, 999), Date.UTC(2000, 1, 29), Date.UTC(1900, 1, 28), Date.UTC(1900, 2, 1), Date.UTC(2100, 0, 1), Date.UTC(2024, 1, 29, 23, 59, 59, 999), Date.UTC(1700, 0, 1)]) {
+    for (const ms of [
+      Date.UTC(1969, 11, 31, 23, 59, 59, 999),
+      Date.UTC(2000, 1, 29),
+      Date.UTC(1900, 1, 28),
+      Date.UTC(1900, 2, 1),
+      Date.UTC(2100, 0, 1),
+      Date.UTC(2024, 1, 29, 23, 59, 59, 999),
+      Date.UTC(1700, 0, 1),
+    ]) {
       for (const d of [-1001, -1000, -1, 0, 1, 999, 1000, 1001]) edges.push(ms * 1000 + d);
     }
     for (const v of edges) roundTrips(v);
@@ -234,38 +291,52 @@ function roundTripsSnappy(input: Uint8Array): void {
 }
 
 describe('snappyCompress', () => {
-  it('round-trips through an independent decoder: random, repetitive, few-symbol, text and near-block-size inputs', () => {
-    const repetitive = fc
-      .tuple(fc.uint8Array({ minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 5_000 }), fc.uint8Array({ maxLength: 20 }))
-      .map(([unit, times, noise]) => {
-        const out = new Uint8Array(unit.length * times + noise.length);
-        for (let i = 0; i < times; i++) out.set(unit, i * unit.length);
-        out.set(noise, unit.length * times);
-        return out;
-      });
-    const fewSymbols = fc.uint8Array({ maxLength: 140_000 }).map((a) => a.map((b) => b & 3));
-    const text = fc.fullUnicodeString({ maxLength: 3_000 }).map((s) => new Uint8Array(Buffer.from(s.repeat(3), 'utf8')));
-    const nearBlock = fc
-      .tuple(fc.integer({ min: -40, max: 40 }), fc.integer({ min: 1, max: 3 }), fc.uint8Array({ minLength: 1, maxLength: 300 }))
-      .map(([delta, blocks, unit]) => {
-        const out = new Uint8Array(blocks * 65_536 + delta);
-        for (let i = 0; i < out.length; i++) out[i] = unit[(i * 7) % unit.length]! ^ (i % 251 === 0 ? 1 : 0);
-        return out;
-      });
-    fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 70_000 }), repetitive, fewSymbols, text, nearBlock, fc.uint8Array({ maxLength: 40 })), roundTripsSnappy), {
-      numRuns: 300,
-    });
-  }, SLOW);
+  it(
+    'round-trips through an independent decoder: random, repetitive, few-symbol, text and near-block-size inputs',
+    () => {
+      const repetitive = fc
+        .tuple(fc.uint8Array({ minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 5_000 }), fc.uint8Array({ maxLength: 20 }))
+        .map(([unit, times, noise]) => {
+          const out = new Uint8Array(unit.length * times + noise.length);
+          for (let i = 0; i < times; i++) out.set(unit, i * unit.length);
+          out.set(noise, unit.length * times);
+          return out;
+        });
+      const fewSymbols = fc.uint8Array({ maxLength: 140_000 }).map((a) => a.map((b) => b & 3));
+      const text = fc.fullUnicodeString({ maxLength: 3_000 }).map((s) => new Uint8Array(Buffer.from(s.repeat(3), 'utf8')));
+      const nearBlock = fc
+        .tuple(fc.integer({ min: -40, max: 40 }), fc.integer({ min: 1, max: 3 }), fc.uint8Array({ minLength: 1, maxLength: 300 }))
+        .map(([delta, blocks, unit]) => {
+          const out = new Uint8Array(blocks * 65_536 + delta);
+          for (let i = 0; i < out.length; i++) out[i] = unit[(i * 7) % unit.length]! ^ (i % 251 === 0 ? 1 : 0);
+          return out;
+        });
+      fc.assert(
+        fc.property(
+          fc.oneof(fc.uint8Array({ maxLength: 70_000 }), repetitive, fewSymbols, text, nearBlock, fc.uint8Array({ maxLength: 40 })),
+          roundTripsSnappy,
+        ),
+        {
+          numRuns: 300,
+        },
+      );
+    },
+    SLOW,
+  );
 
-  it('on every small length, long matches across blocks, little to match, and Parquet-like pages; compresses repetition', () => {
-    const words = Buffer.from(Array.from({ length: 60_000 }, (_, i) => ['hello', 'straße', '😀', 'id', String(i)][i % 5]).join(' '));
-    for (let n = 0; n <= 300; n++) roundTripsSnappy(words.subarray(0, n));
-    roundTripsSnappy(words);
-    roundTripsSnappy(new Uint8Array(300_000));
-    roundTripsSnappy(new Uint8Array(200_000).map((_, i) => (i * 2654435761) >>> 24));
-    roundTripsSnappy(new Uint8Array(new BigInt64Array(Array.from({ length: 50_000 }, (_, i) => 1_641_002_141_631_719n + BigInt(i) * 1_234_567n)).buffer));
-    const repeated = Buffer.from('abcdefgh'.repeat(50_000)); // 400 kB, seven blocks
-    roundTripsSnappy(repeated);
-    expect(snappyCompress(repeated).length).toBeLessThan(repeated.length / 10);
-  }, SLOW);
+  it(
+    'on every small length, long matches across blocks, little to match, and Parquet-like pages; compresses repetition',
+    () => {
+      const words = Buffer.from(Array.from({ length: 60_000 }, (_, i) => ['hello', 'straße', '😀', 'id', String(i)][i % 5]).join(' '));
+      for (let n = 0; n <= 300; n++) roundTripsSnappy(words.subarray(0, n));
+      roundTripsSnappy(words);
+      roundTripsSnappy(new Uint8Array(300_000));
+      roundTripsSnappy(new Uint8Array(200_000).map((_, i) => (i * 2654435761) >>> 24));
+      roundTripsSnappy(new Uint8Array(new BigInt64Array(Array.from({ length: 50_000 }, (_, i) => 1_641_002_141_631_719n + BigInt(i) * 1_234_567n)).buffer));
+      const repeated = Buffer.from('abcdefgh'.repeat(50_000)); // 400 kB, seven blocks
+      roundTripsSnappy(repeated);
+      expect(snappyCompress(repeated).length).toBeLessThan(repeated.length / 10);
+    },
+    SLOW,
+  );
 });

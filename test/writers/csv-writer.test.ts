@@ -47,8 +47,7 @@ it('writes a header and CRLF records, UTF-8 without BOM', async () => {
   const bytes = readFileSync(path);
   expect(bytes[0]).toBe(0x73); // 's' of "source": no BOM
   expect(bytes.toString('utf8')).toBe(
-    'source,conversation_id,answer_id,position,question,label,value,extra\r\n' +
-      'oncehub,c1,,0,Déjà vu?,"",,"{""a"":[1,""x,y""]}"\r\n',
+    'source,conversation_id,answer_id,position,question,label,value,extra\r\n' + 'oncehub,c1,,0,Déjà vu?,"",,"{""a"":[1,""x,y""]}"\r\n',
   );
 });
 
@@ -67,7 +66,7 @@ it('prints timestamps ISO, booleans true/false, nested JSON as JSON text with ex
 });
 
 describe('formula neutralisation', () => {
-  const risky = ['=1+1', '+cmd', '-2+3+cmd|\' /C calc\'!A0', '@SUM(A1)', '\tTAB', '\rCR', '=HYPERLINK("http://x","y")', '+1 (555) x', '-'.concat('1e3')];
+  const risky = ['=1+1', '+cmd', "-2+3+cmd|' /C calc'!A0", '@SUM(A1)', '\tTAB', '\rCR', '=HYPERLINK("http://x","y")', '+1 (555) x', '-'.concat('1e3')];
   // a sign followed only by digits, spaces, dots, dashes and parentheses is a (phone) number: left exact
   const safe = ['', 'a=1', ' =1', "'=1", '1-2', 'normal', '+923001234567', '-2', '+49 30 1234-5', '+1 (555) 010.99'];
 
@@ -88,11 +87,7 @@ describe('formula neutralisation', () => {
   });
 
   it('neutralises every string column, including ids, but not JSON, timestamps or numbers', async () => {
-    const path = await writeCsv(
-      [{ source: 's', conversation_id: '-x1', answer_id: '=a', position: -5, value: '@v', extra: -3 }],
-      false,
-      TABLES.answers,
-    );
+    const path = await writeCsv([{ source: 's', conversation_id: '-x1', answer_id: '=a', position: -5, value: '@v', extra: -3 }], false, TABLES.answers);
     expect(readFileSync(path, 'utf8').split('\r\n')[1]).toBe("s,'-x1,'=a,-5,,,'@v,-3");
   });
 
@@ -100,7 +95,11 @@ describe('formula neutralisation', () => {
     const rows = risky.map((text, i) => messageRow({ message_id: String(i), text }));
     const path = await writeCsv(rows, true);
     const textAt = MESSAGE_COLUMNS.indexOf('text');
-    expect(csvRecords(path).slice(1).map((r) => r[textAt])).toEqual(risky);
+    expect(
+      csvRecords(path)
+        .slice(1)
+        .map((r) => r[textAt]),
+    ).toEqual(risky);
   });
 });
 
@@ -139,9 +138,7 @@ describe('DuckDB read-back', () => {
   it('is read exactly by the plain read_csv call docs/formats.md gives (sniffer on)', async () => {
     const rows = texts.map((text, i) => messageRow({ message_id: String(i), text, language: null }));
     const path = await writeCsv(rows, true);
-    const back = await query(
-      `SELECT message_id, text, language FROM read_csv(${sqlString(path)}, header=true, all_varchar=true, allow_quoted_nulls=false)`,
-    );
+    const back = await query(`SELECT message_id, text, language FROM read_csv(${sqlString(path)}, header=true, all_varchar=true, allow_quoted_nulls=false)`);
     expect(back.map((r) => r.text)).toEqual(texts);
     expect(back.map((r) => r.message_id)).toEqual(texts.map((_, i) => String(i)));
     expect(back.every((r) => r.language === null)).toBe(true);

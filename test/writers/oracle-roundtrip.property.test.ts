@@ -88,7 +88,8 @@ async function writeByPlan(table: TableDef, rows: readonly Row[], plan: Plan): P
 function expectSameFragment(got: EncodedFragment, want: EncodedFragment): void {
   expect(got.rows).toBe(want.rows);
   expect(got.columns).toEqual(want.columns);
-  if (Buffer.compare(Buffer.from(got.bytes), Buffer.from(want.bytes)) !== 0) expect.fail('a reused encoder wrote other bytes than a fresh one for the same rows');
+  if (Buffer.compare(Buffer.from(got.bytes), Buffer.from(want.bytes)) !== 0)
+    expect.fail('a reused encoder wrote other bytes than a fresh one for the same rows');
 }
 
 /** Row-group sizes the writer must produce (docs/formats.md): write() cuts groups of exactly rowGroupRows rows;
@@ -196,7 +197,10 @@ const tuning = fc.record({
 const scenario = fc.constantFrom(...TABLE_LIST).chain((table) =>
   fc.record({
     table: fc.constant(table),
-    rows: fc.array(rowOf(table, (c) => goodCell(c)), { maxLength: 14 }),
+    rows: fc.array(
+      rowOf(table, (c) => goodCell(c)),
+      { maxLength: 14 },
+    ),
     plans: fc.tuple(
       ...flavours.map((flavour) =>
         fc.record({
@@ -214,7 +218,12 @@ async function roundTrip(table: TableDef, rows: readonly Row[], plan: Plan): Pro
   const { path, fragments } = await writeByPlan(table, rows, plan);
   const want = expectedRows(table, rows, plan.flavour);
   for (const read of await readBack(path, table, plan.flavour.format)) {
-    expectSameRows(read.rows, wantFor(read, want), table, `${read.reader} reading ${plan.flavour.format}${plan.flavour.csvRaw ? ' (raw)' : ''} ${JSON.stringify(plan.tuning ?? '')}`);
+    expectSameRows(
+      read.rows,
+      wantFor(read, want),
+      table,
+      `${read.reader} reading ${plan.flavour.format}${plan.flavour.csvRaw ? ' (raw)' : ''} ${JSON.stringify(plan.tuning ?? '')}`,
+    );
   }
   if (plan.flavour.format === 'parquet') checkParquetLayout(path, table, want, plan, fragments);
   else {
@@ -226,30 +235,49 @@ async function roundTrip(table: TableDef, rows: readonly Row[], plan: Plan): Pro
 }
 
 describe('every format, read back by DuckDB and a second independent reader', () => {
-  it('gives back the canonical rows that went in', async () => {
-    await fc.assert(
-      fc.asyncProperty(scenario, async ({ table, rows, plans }) => {
-        for (const p of plans) {
-          const plan: Plan = { flavour: p.flavour, tuning: p.tuning, cuts: cutsOf(rows.length, p.seeds), viaFragments: p.viaFragments };
-          await roundTrip(table, rows, plan);
-        }
-      }),
-      { numRuns: 60 },
-    );
-  }, SLOW);
+  it(
+    'gives back the canonical rows that went in',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(scenario, async ({ table, rows, plans }) => {
+          for (const p of plans) {
+            const plan: Plan = { flavour: p.flavour, tuning: p.tuning, cuts: cutsOf(rows.length, p.seeds), viaFragments: p.viaFragments };
+            await roundTrip(table, rows, plan);
+          }
+        }),
+        { numRuns: 60 },
+      );
+    },
+    SLOW,
+  );
 
-  it('keeps unpaired surrogates in JSONL (as escapes) and in JSON cells, and writes U+FFFD for them in CSV and Parquet text', async () => {
-    const table = TABLES.answers;
-    await fc.assert(
-      fc.asyncProperty(fc.array(rowOf(table, (c) => goodCell(c, anyString)), { minLength: 1, maxLength: 10 }), async (rows) => {
-        for (const flavour of flavours) {
-          const { path } = await writeByPlan(table, rows, { flavour, tuning: flavour.format === 'parquet' ? { codec: 'snappy', pageBytes: 1 << 20, rowGroupRows: 20_000 } : undefined, cuts: [rows.length], viaFragments: false });
-          expect(await readBackWithoutDuckDb(path, table, flavour.format), `${flavour.format}`).toEqual(expectedRows(table, rows, flavour));
-        }
-      }),
-      { numRuns: 40 },
-    );
-  }, SLOW);
+  it(
+    'keeps unpaired surrogates in JSONL (as escapes) and in JSON cells, and writes U+FFFD for them in CSV and Parquet text',
+    async () => {
+      const table = TABLES.answers;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            rowOf(table, (c) => goodCell(c, anyString)),
+            { minLength: 1, maxLength: 10 },
+          ),
+          async (rows) => {
+            for (const flavour of flavours) {
+              const { path } = await writeByPlan(table, rows, {
+                flavour,
+                tuning: flavour.format === 'parquet' ? { codec: 'snappy', pageBytes: 1 << 20, rowGroupRows: 20_000 } : undefined,
+                cuts: [rows.length],
+                viaFragments: false,
+              });
+              expect(await readBackWithoutDuckDb(path, table, flavour.format), `${flavour.format}`).toEqual(expectedRows(table, rows, flavour));
+            }
+          },
+        ),
+        { numRuns: 40 },
+      );
+    },
+    SLOW,
+  );
 
   it('writes an unpaired surrogate as its JSON escape in JSONL and as U+FFFD elsewhere (the bytes)', async () => {
     const table = TABLES.answers;
@@ -280,23 +308,36 @@ describe('encoders reuse their buffers across fragments, large and small, withou
   const sizes = [3, 2048, 1, 300, 0, 1200, 17];
   const rows = Array.from({ length: sizes.reduce((a, b) => a + b) }, (_, i) => big(i));
 
-  it.each(flavours)('%o', async (flavour) => {
-    const plan: Plan = {
-      flavour,
-      tuning: flavour.format === 'parquet' ? { codec: 'snappy', pageBytes: 1 << 16, rowGroupRows: 20_000 } : undefined,
-      cuts: sizes,
-      viaFragments: true,
-    };
-    await roundTrip(table, rows, plan);
-  }, SLOW);
+  it.each(flavours)(
+    '%o',
+    async (flavour) => {
+      const plan: Plan = {
+        flavour,
+        tuning: flavour.format === 'parquet' ? { codec: 'snappy', pageBytes: 1 << 16, rowGroupRows: 20_000 } : undefined,
+        cuts: sizes,
+        viaFragments: true,
+      };
+      await roundTrip(table, rows, plan);
+    },
+    SLOW,
+  );
 });
 
 describe('the properties bite: a reader notices a changed cell', () => {
   it.each(['jsonl', 'csv', 'parquet'] as FormatName[])('%s', async (format) => {
     const table = TABLES.answers;
     const rows = [{ source: 's', conversation_id: '18446744073709551615', position: 1, value: '', extra: { id: new LosslessNumber('18446744073709551615') } }];
-    const { path } = await writeByPlan(table, rows, { flavour: { format }, tuning: format === 'parquet' ? { codec: 'snappy', pageBytes: 1 << 20, rowGroupRows: 20_000 } : undefined, cuts: [1], viaFragments: false });
-    for (const changed of [{ ...rows[0], value: null }, { ...rows[0], conversation_id: '18446744073709551614' }, { ...rows[0], extra: { id: new LosslessNumber('18446744073709551616') } }]) {
+    const { path } = await writeByPlan(table, rows, {
+      flavour: { format },
+      tuning: format === 'parquet' ? { codec: 'snappy', pageBytes: 1 << 20, rowGroupRows: 20_000 } : undefined,
+      cuts: [1],
+      viaFragments: false,
+    });
+    for (const changed of [
+      { ...rows[0], value: null },
+      { ...rows[0], conversation_id: '18446744073709551614' },
+      { ...rows[0], extra: { id: new LosslessNumber('18446744073709551616') } },
+    ]) {
       for (const { rows: got } of await readBack(path, table, format)) expect(got).not.toEqual(expectedRows(table, [changed], { format }));
     }
   });

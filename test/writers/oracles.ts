@@ -48,7 +48,11 @@ export function jsonModel(v: unknown): JsonModel {
       throw new TypeError('Do not know how to serialize a BigInt');
     case 'object':
       if (Array.isArray(v)) return v.map(jsonModel);
-      return { obj: Object.keys(v).filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => [k, jsonModel((v as Record<string, unknown>)[k])]) };
+      return {
+        obj: Object.keys(v)
+          .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+          .map((k) => [k, jsonModel((v as Record<string, unknown>)[k])]),
+      };
     default:
       return null;
   }

@@ -28,7 +28,10 @@ beforeAll(async () => {
     await once(out, 'finish');
   }
   // a quick run with a rejected record: its rejects.jsonl would be left beside the other run's tables
-  writeFileSync(small, '{"id":1,"created":1684923942,"conversation":1,"type":"reply_user","body":"small run","from":1}\n{"id":2,"created":"bad","conversation":1,"type":"reply_user","body":"rejected","from":1}\n');
+  writeFileSync(
+    small,
+    '{"id":1,"created":1684923942,"conversation":1,"type":"reply_user","body":"small run","from":1}\n{"id":2,"created":"bad","conversation":1,"type":"reply_user","body":"rejected","from":1}\n',
+  );
 }, 60_000);
 
 /** Every file in `out`, as base64 (a run that finished leaves neither its lock nor temporary data). */
@@ -40,7 +43,21 @@ function files(out: string): Record<string, string> {
 
 /** A 2 s lease: the quick run sees the long one's heartbeat move within ~0.4 s. */
 const env = { CHATPORT_LOCK_LEASE_MS: '2000' };
-const args = (input: string, out: string, extra: string[] = []) => ['export', '--from', 'dashly', '--input', input, '--format', 'parquet', '--out', out, '--quiet', '--threads', '1', ...extra];
+const args = (input: string, out: string, extra: string[] = []) => [
+  'export',
+  '--from',
+  'dashly',
+  '--input',
+  input,
+  '--format',
+  'parquet',
+  '--out',
+  out,
+  '--quiet',
+  '--threads',
+  '1',
+  ...extra,
+];
 
 async function alone(input: string, name: string): Promise<Record<string, string>> {
   const out = join(dir, name);
@@ -49,10 +66,13 @@ async function alone(input: string, name: string): Promise<Record<string, string
   return files(out);
 }
 
-it('a quick run started while a long one writes is refused; the long one\'s set is complete and alone', async () => {
+it("a quick run started while a long one writes is refused; the long one's set is complete and alone", async () => {
   const reference = await alone(long, 'alone-long');
   const out = join(dir, 'shared-long');
-  const longRun = spawn(process.execPath, [join(ROOT, 'dist/cli/bin.js'), ...args(long, out)], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const longRun = spawn(process.execPath, [join(ROOT, 'dist/cli/bin.js'), ...args(long, out)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let longErr = '';
   longRun.stderr.on('data', (d) => (longErr += d));
   const longDone = once(longRun, 'exit');

@@ -69,7 +69,9 @@ function failingClose(failing: string, before?: (path: string) => void): WriterD
 describe('what a run owns in --out', () => {
   it('a clean re-run removes the rejects.jsonl of an earlier --on-error skip run (it held a raw record)', async () => {
     const out = join(dir, 'out');
-    await exportFile([part(1, 7, 'hello'), '{"id":2,"created":"yesterday","conversation":7,"type":"reply_user","body":"SECRET RAW TEXT","from":7}'], out, { onError: 'skip' });
+    await exportFile([part(1, 7, 'hello'), '{"id":2,"created":"yesterday","conversation":7,"type":"reply_user","body":"SECRET RAW TEXT","from":7}'], out, {
+      onError: 'skip',
+    });
     expect(readFileSync(join(out, 'rejects.jsonl'), 'utf8')).toContain('SECRET RAW TEXT');
     await exportFile([part(1, 7, 'hello')], out, { onError: 'skip' });
     expect(existsSync(join(out, 'rejects.jsonl'))).toBe(false);
@@ -82,7 +84,9 @@ describe('a failure while finishing the files', () => {
     const out = join(dir, 'out');
     await exportFile([part(1, 7, 'earlier run')], out);
     const before = snapshot(out);
-    await expect(exportFile([part(1, 7, 'new run'), part(2, 8, 'new run')], out, { writerDef: failingClose(table) })).rejects.toMatchObject({ code: 'WRITE_IO' });
+    await expect(exportFile([part(1, 7, 'new run'), part(2, 8, 'new run')], out, { writerDef: failingClose(table) })).rejects.toMatchObject({
+      code: 'WRITE_IO',
+    });
     expect(snapshot(out)).toEqual(before);
     await exportFile([part(3, 9, 'next run')], out); // the lock was released
     expect(readFileSync(join(out, 'messages.jsonl'), 'utf8')).toContain('next run');

@@ -72,7 +72,7 @@ it(`kill -9 at each step of open and commit, and at ${RANDOM_KILLS} random momen
   }
   // slowed steps (25 ms each): killed from outside at a random moment of the commit
   let seed = 7;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let i = 0; i < RANDOM_KILLS; i++) {
     const out = earlierRun();
     const { signal } = await runChild(out, 0, 25, Math.floor(random() * 12 * 25));

@@ -24,7 +24,7 @@ describe('owned names', () => {
 });
 
 describe('commit', () => {
-  it('replaces the owned set as a whole: a stale rejects.jsonl and another format\'s files go, other files stay', async () => {
+  it("replaces the owned set as a whole: a stale rejects.jsonl and another format's files go, other files stay", async () => {
     const out = join(tmp.dir, 'out');
     mkdirSync(join(out, 'notes'), { recursive: true });
     writeFileSync(join(out, 'messages.csv'), 'old csv');
@@ -68,7 +68,10 @@ describe('commit', () => {
   it('refuses an owned name that is a directory before any work, naming it', async () => {
     const out = join(tmp.dir, 'out');
     mkdirSync(join(out, 'rejects.jsonl'), { recursive: true });
-    await expect(OutputSet.open(out, { lock })).rejects.toMatchObject({ code: 'WRITE_IO', message: expect.stringMatching(/rejects\.jsonl: it is a directory/) });
+    await expect(OutputSet.open(out, { lock })).rejects.toMatchObject({
+      code: 'WRITE_IO',
+      message: expect.stringMatching(/rejects\.jsonl: it is a directory/),
+    });
     expect(readdirSync(out)).toEqual(['rejects.jsonl']); // and the lock was released
   });
 
@@ -116,7 +119,7 @@ describe('temporary data', () => {
     const dead = join(out, '.chatport-tmp-run-0123456789ab', 'scratch', 'chatport-derive-x');
     mkdirSync(dead, { recursive: true });
     writeFileSync(join(dead, 'run-0.jsonl'), '["conversation 7",{"tags":["vip"]}]\n');
-    writeFileSync(join(out, '.chatport-tmp-messages.parquet-123-abcd'), 'an older version\'s temporary file');
+    writeFileSync(join(out, '.chatport-tmp-messages.parquet-123-abcd'), "an older version's temporary file");
     const set = await OutputSet.open(out, { lock });
     expect(set.runDir.startsWith(join(out, '.chatport-tmp-run-'))).toBe(true);
     expect(set.scratchDir.startsWith(set.runDir)).toBe(true);

@@ -17,7 +17,19 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'chatport-codec-'));
   input = path.join(dir, 'parts.jsonl');
   // ~3 MB: several segments, so --threads 2 encodes on the workers
-  execFileSync(process.execPath, [path.join(ROOT, 'bench', 'generate.mjs'), '--vendor', 'dashly', '--shape', 'jsonl', '--records', '5000', '--seed', 'codec', '--out', input]);
+  execFileSync(process.execPath, [
+    path.join(ROOT, 'bench', 'generate.mjs'),
+    '--vendor',
+    'dashly',
+    '--shape',
+    'jsonl',
+    '--records',
+    '5000',
+    '--seed',
+    'codec',
+    '--out',
+    input,
+  ]);
   const r = await runCli(['export', '--from', 'dashly', '--input', input, '--format', 'parquet', '--out', path.join(dir, 'snappy'), '--quiet']);
   expect(r.code, r.stderr).toBe(0);
 }, 120_000);
@@ -26,19 +38,40 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const NAMES = { gzip: 'GZIP', zstd: 'ZSTD', none: 'UNCOMPRESSED', snappy: 'SNAPPY' } as const;
 
 describe.each(['zstd', 'gzip', 'none'] as const)('--compression %s', (codec) => {
-  it.each(['1', '2'])('--threads %s: every page in the codec the footer names, the same rows as SNAPPY', async (threads) => {
-    const out = path.join(dir, `${codec}-${threads}`);
-    const r = await runCli(['export', '--from', 'dashly', '--input', input, '--format', 'parquet', '--compression', codec, '--threads', threads, '--out', out, '--quiet']);
-    expect(r.code, r.stderr).toBe(0);
-    for (const table of ['messages', 'conversations']) {
-      const file = path.join(out, `${table}.parquet`);
-      const codecs = await query(`SELECT DISTINCT compression FROM parquet_metadata(${sqlString(file)})`);
-      expect(codecs.map((c) => c.compression)).toEqual([NAMES[codec]]);
-      const base = `read_parquet(${sqlString(path.join(dir, 'snappy', `${table}.parquet`))})`;
-      const got = `read_parquet(${sqlString(file)})`;
-      const diff = await query(`SELECT (SELECT count(*) FROM (SELECT * FROM ${base} EXCEPT ALL SELECT * FROM ${got})) AS missing, (SELECT count(*) FROM (SELECT * FROM ${got} EXCEPT ALL SELECT * FROM ${base})) AS extra, (SELECT count(*) FROM ${got}) AS n`);
-      expect(diff[0]).toMatchObject({ missing: 0n, extra: 0n });
-      expect(Number(diff[0]!.n)).toBeGreaterThan(table === 'messages' ? 4_000 : 100);
-    }
-  }, 120_000);
+  it.each(['1', '2'])(
+    '--threads %s: every page in the codec the footer names, the same rows as SNAPPY',
+    async (threads) => {
+      const out = path.join(dir, `${codec}-${threads}`);
+      const r = await runCli([
+        'export',
+        '--from',
+        'dashly',
+        '--input',
+        input,
+        '--format',
+        'parquet',
+        '--compression',
+        codec,
+        '--threads',
+        threads,
+        '--out',
+        out,
+        '--quiet',
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      for (const table of ['messages', 'conversations']) {
+        const file = path.join(out, `${table}.parquet`);
+        const codecs = await query(`SELECT DISTINCT compression FROM parquet_metadata(${sqlString(file)})`);
+        expect(codecs.map((c) => c.compression)).toEqual([NAMES[codec]]);
+        const base = `read_parquet(${sqlString(path.join(dir, 'snappy', `${table}.parquet`))})`;
+        const got = `read_parquet(${sqlString(file)})`;
+        const diff = await query(
+          `SELECT (SELECT count(*) FROM (SELECT * FROM ${base} EXCEPT ALL SELECT * FROM ${got})) AS missing, (SELECT count(*) FROM (SELECT * FROM ${got} EXCEPT ALL SELECT * FROM ${base})) AS extra, (SELECT count(*) FROM ${got}) AS n`,
+        );
+        expect(diff[0]).toMatchObject({ missing: 0n, extra: 0n });
+        expect(Number(diff[0]!.n)).toBeGreaterThan(table === 'messages' ? 4_000 : 100);
+      }
+    },
+    120_000,
+  );
 });

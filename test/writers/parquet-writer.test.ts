@@ -55,17 +55,20 @@ it('maps canonical types to the documented DuckDB types', async () => {
   expect((await describeTable(from(c))).message_count).toBe('BIGINT');
 });
 
-it.each([TABLES.messages, TABLES.conversations, TABLES.answers])('declares the documented Parquet types for $name, as hyparquet reads the schema', async (table) => {
-  const footer = parquetFooter(await writeParquet([], table));
-  const [root, ...leaves] = footer.schema;
-  expect(root!.num_children).toBe(table.columns.length);
-  expect(
-    leaves.map((e) => ({ name: e.name, type: e.type, logical_type: e.logical_type, converted_type: e.converted_type, repetition_type: e.repetition_type })),
-  ).toEqual(table.columns.map((c) => ({ name: c.name, ...DOCUMENTED_TYPES[c.type], repetition_type: c.nullable ? 'OPTIONAL' : 'REQUIRED' })));
-  expect(footer.created_by).toBe(`chatport version ${CHATPORT_VERSION}`);
-  expect(footer.key_value_metadata).toEqual([{ key: 'chatport.table', value: table.name }]);
-  expect(footer.num_rows).toBe(0n);
-});
+it.each([TABLES.messages, TABLES.conversations, TABLES.answers])(
+  'declares the documented Parquet types for $name, as hyparquet reads the schema',
+  async (table) => {
+    const footer = parquetFooter(await writeParquet([], table));
+    const [root, ...leaves] = footer.schema;
+    expect(root!.num_children).toBe(table.columns.length);
+    expect(
+      leaves.map((e) => ({ name: e.name, type: e.type, logical_type: e.logical_type, converted_type: e.converted_type, repetition_type: e.repetition_type })),
+    ).toEqual(table.columns.map((c) => ({ name: c.name, ...DOCUMENTED_TYPES[c.type], repetition_type: c.nullable ? 'OPTIONAL' : 'REQUIRED' })));
+    expect(footer.created_by).toBe(`chatport version ${CHATPORT_VERSION}`);
+    expect(footer.key_value_metadata).toEqual([{ key: 'chatport.table', value: table.name }]);
+    expect(footer.num_rows).toBe(0n);
+  },
+);
 
 it('marks key columns REQUIRED and the rest OPTIONAL', async () => {
   const path = await writeParquet([messageRow()]);
@@ -78,7 +81,10 @@ it('keeps timestamps microsecond-exact, including before 1970 and far ahead', as
   const path = await writeParquet(instants.map((t, i) => messageRow({ message_id: String(i), created_at: t })));
   const back = await query(`SELECT epoch_us(created_at) AS us FROM ${from(path)}`);
   expect(back.map((r) => r.us)).toEqual(instants.map((t) => BigInt(t)));
-  await expectReadBack(path, instants.map((t, i) => messageRow({ message_id: String(i), created_at: t })));
+  await expectReadBack(
+    path,
+    instants.map((t, i) => messageRow({ message_id: String(i), created_at: t })),
+  );
   const iso = await query(`SELECT strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f') AS s FROM ${from(path)} LIMIT 1`);
   expect(iso[0]!.s).toBe('2024-02-29T23:59:59.123456');
 });
@@ -124,10 +130,17 @@ it('writes JSON text that DuckDB parses, with exact big numbers', async () => {
 it('booleans survive bit packing across byte and page boundaries', async () => {
   const flags = Array.from({ length: 1_003 }, (_, i) => i % 3 === 0 || i % 7 === 0);
   const def = parquetWriterWith({ pageBytes: 16 }); // a new page every couple of bytes of booleans
-  const path = await writeParquet(flags.map((b, i) => messageRow({ message_id: String(i), redacted: b })), TABLES.messages, def);
+  const path = await writeParquet(
+    flags.map((b, i) => messageRow({ message_id: String(i), redacted: b })),
+    TABLES.messages,
+    def,
+  );
   const back = await query(`SELECT redacted FROM ${from(path)}`);
   expect(back.map((r) => r.redacted)).toEqual(flags);
-  await expectReadBack(path, flags.map((b, i) => messageRow({ message_id: String(i), redacted: b })));
+  await expectReadBack(
+    path,
+    flags.map((b, i) => messageRow({ message_id: String(i), redacted: b })),
+  );
   const pages = parquetPages(path, parquetFooter(path))[0]![TABLES.messages.columns.findIndex((c) => c.name === 'redacted')]!;
   expect(pages.length).toBeGreaterThan(5); // 16 bytes (128 booleans) a page: the bits really cross pages
 });
@@ -138,7 +151,13 @@ describe('dictionary encoding and statistics for every type', () => {
   const roles = ['customer', 'agent', 'bot'];
   const rows = (): Row[] =>
     Array.from({ length: 30_000 }, (_, i) =>
-      messageRow({ message_id: `m${String(i).padStart(6, '0')}`, role: roles[i % 3]!, author_name: i % 2 ? null : `name ${i % 5}`, redacted: i % 4 === 0, text: `t${i}` }),
+      messageRow({
+        message_id: `m${String(i).padStart(6, '0')}`,
+        role: roles[i % 3]!,
+        author_name: i % 2 ? null : `name ${i % 5}`,
+        redacted: i % 4 === 0,
+        text: `t${i}`,
+      }),
     );
 
   async function writeFragments(def: WriterDef): Promise<string> {
@@ -151,34 +170,37 @@ describe('dictionary encoding and statistics for every type', () => {
     return path;
   }
 
-  it.each(['fragments', 'write'] as const)('dictionary-encodes low-cardinality text (one dictionary a chunk), keeps unique ids PLAIN, and both readers agree (%s)', async (way) => {
-    const def = parquetWriterWith({ rowGroupRows: 10_000 });
-    const path = way === 'fragments' ? await writeFragments(def) : await writeParquet(rows(), TABLES.messages, def);
-    await expectReadBack(path, rows());
-    const meta = await query(
-      `SELECT row_group_id AS g, path_in_schema AS col, encodings, dictionary_page_offset AS d, stats_min_value AS lo, stats_max_value AS hi, stats_null_count AS nulls FROM parquet_metadata(${sqlString(path)}) ORDER BY g, column_id`,
-    );
-    const at = (g: number, col: string) => meta.find((m) => Number(m.g) === g && m.col === col)!;
-    for (let g = 0; g < 3; g++) {
-      for (const col of ['source', 'role', 'author_name', 'visibility']) {
-        expect(String(at(g, col).encodings)).toContain('RLE_DICTIONARY');
-        expect(at(g, col).d).not.toBeNull();
+  it.each(['fragments', 'write'] as const)(
+    'dictionary-encodes low-cardinality text (one dictionary a chunk), keeps unique ids PLAIN, and both readers agree (%s)',
+    async (way) => {
+      const def = parquetWriterWith({ rowGroupRows: 10_000 });
+      const path = way === 'fragments' ? await writeFragments(def) : await writeParquet(rows(), TABLES.messages, def);
+      await expectReadBack(path, rows());
+      const meta = await query(
+        `SELECT row_group_id AS g, path_in_schema AS col, encodings, dictionary_page_offset AS d, stats_min_value AS lo, stats_max_value AS hi, stats_null_count AS nulls FROM parquet_metadata(${sqlString(path)}) ORDER BY g, column_id`,
+      );
+      const at = (g: number, col: string) => meta.find((m) => Number(m.g) === g && m.col === col)!;
+      for (let g = 0; g < 3; g++) {
+        for (const col of ['source', 'role', 'author_name', 'visibility']) {
+          expect(String(at(g, col).encodings)).toContain('RLE_DICTIONARY');
+          expect(at(g, col).d).not.toBeNull();
+        }
+        expect(String(at(g, 'message_id').encodings)).not.toContain('RLE_DICTIONARY');
+        expect(at(g, 'message_id').d).toBeNull();
+        // min/max for text and booleans too, which DuckDB reads as values
+        expect(at(g, 'message_id').lo).toBe(`m${String(g * 10_000).padStart(6, '0')}`);
+        expect(at(g, 'message_id').hi).toBe(`m${String(g * 10_000 + 9_999).padStart(6, '0')}`);
+        expect([at(g, 'role').lo, at(g, 'role').hi]).toEqual(['agent', 'customer']);
+        expect([at(g, 'author_name').lo, at(g, 'author_name').hi, at(g, 'author_name').nulls]).toEqual(['name 0', 'name 4', 5_000n]);
+        expect([at(g, 'redacted').lo, at(g, 'redacted').hi]).toEqual(['false', 'true']);
       }
-      expect(String(at(g, 'message_id').encodings)).not.toContain('RLE_DICTIONARY');
-      expect(at(g, 'message_id').d).toBeNull();
-      // min/max for text and booleans too, which DuckDB reads as values
-      expect(at(g, 'message_id').lo).toBe(`m${String(g * 10_000).padStart(6, '0')}`);
-      expect(at(g, 'message_id').hi).toBe(`m${String(g * 10_000 + 9_999).padStart(6, '0')}`);
-      expect([at(g, 'role').lo, at(g, 'role').hi]).toEqual(['agent', 'customer']);
-      expect([at(g, 'author_name').lo, at(g, 'author_name').hi, at(g, 'author_name').nulls]).toEqual(['name 0', 'name 4', 5_000n]);
-      expect([at(g, 'redacted').lo, at(g, 'redacted').hi]).toEqual(['false', 'true']);
-    }
-    const pages = parquetPages(path, parquetFooter(path));
-    const roleAt = TABLES.messages.columns.findIndex((c) => c.name === 'role');
-    expect(pages[0]![roleAt]![0]).toMatchObject({ type: 'DICTIONARY_PAGE', numValues: 3 });
-    // DuckDB prunes row groups by the text statistics
-    expect((await query(`SELECT count(*) AS n FROM ${from(path)} WHERE message_id >= 'm020000'`))[0]!.n).toBe(10_000n);
-  });
+      const pages = parquetPages(path, parquetFooter(path));
+      const roleAt = TABLES.messages.columns.findIndex((c) => c.name === 'role');
+      expect(pages[0]![roleAt]![0]).toMatchObject({ type: 'DICTIONARY_PAGE', numValues: 3 });
+      // DuckDB prunes row groups by the text statistics
+      expect((await query(`SELECT count(*) AS n FROM ${from(path)} WHERE message_id >= 'm020000'`))[0]!.n).toBe(10_000n);
+    },
+  );
 
   it('makes low-cardinality text far smaller than PLAIN pages', async () => {
     const path = await writeFragments(parquetWriterWith({ rowGroupRows: 30_000 }));
@@ -216,7 +238,8 @@ describe('row groups and pages', () => {
       const pages = group[textAt]!;
       if (g < 10) expect(pages.length).toBeGreaterThan(1);
       // data pages hold the rows; a dictionary page's count is its distinct values
-      for (const pageList of group) expect(pageList.filter((p) => p.type !== 'DICTIONARY_PAGE').reduce((sum, p) => sum + p.numValues, 0)).toBe(g < 10 ? 1_000 : 50);
+      for (const pageList of group)
+        expect(pageList.filter((p) => p.type !== 'DICTIONARY_PAGE').reduce((sum, p) => sum + p.numValues, 0)).toBe(g < 10 ? 1_000 : 50);
       for (const p of pages) expect(p.uncompressedBytes).toBeLessThan(8_192 + 400); // cut at about pageBytes of values
     });
     await expectReadBack(path, rows());

@@ -52,9 +52,31 @@ function refusal(col: ColumnDef, v: unknown): 'MAP_MISSING_FIELD' | 'MAP_INVALID
 
 /** Values of the wrong kind for some column or other (a json column takes all of them). */
 const strayValue = fc.constantFrom<unknown>(
-  {}, [], true, false, NaN, Infinity, 1.5, -0.5, 2 ** 53, 'text', '2024-01-01', '12', 1n, 2n ** 63n, INT64_MIN - 1n, 2n ** 70n,
-  new LosslessNumber('1.5'), new LosslessNumber('9223372036854775808'), new LosslessNumber('123'), Symbol('s'), () => 1, new Date(0),
-  Object.create(null) as object, null, undefined,
+  {},
+  [],
+  true,
+  false,
+  NaN,
+  Infinity,
+  1.5,
+  -0.5,
+  2 ** 53,
+  'text',
+  '2024-01-01',
+  '12',
+  1n,
+  2n ** 63n,
+  INT64_MIN - 1n,
+  2n ** 70n,
+  new LosslessNumber('1.5'),
+  new LosslessNumber('9223372036854775808'),
+  new LosslessNumber('123'),
+  Symbol('s'),
+  () => 1,
+  new Date(0),
+  Object.create(null) as object,
+  null,
+  undefined,
 );
 
 /**
@@ -99,7 +121,12 @@ function outcome(f: () => unknown): unknown {
     return 'accepted';
   } catch (err) {
     if (!(err instanceof ChatportError)) return `not a ChatportError: ${String(err)}`;
-    return { code: err.code, stage: err.stage, position: err.position, names: err.message.includes(`column ${err.position.path}`) && err.message.includes(`(row ${err.position.recordIndex})`) };
+    return {
+      code: err.code,
+      stage: err.stage,
+      position: err.position,
+      names: err.message.includes(`column ${err.position.path}`) && err.message.includes(`(row ${err.position.recordIndex})`),
+    };
   }
 }
 
@@ -110,38 +137,49 @@ function expectedOutcome(table: TableDef, rows: readonly Row[], format: FormatNa
 }
 
 describe('every encoder refuses the documented cells, naming the first in its order', () => {
-  it.each(FORMAT_NAMES)('%s', (format) => {
-    fc.assert(
-      fc.property(batch, ({ table, rows, firstRow }) => {
-        const encoder = WRITERS[format].encoder({ table });
-        expect(outcome(() => encoder.encode(rows, firstRow))).toEqual(expectedOutcome(table, rows, format, firstRow));
-      }),
-      { numRuns: 600 },
-    );
-  }, SLOW);
+  it.each(FORMAT_NAMES)(
+    '%s',
+    (format) => {
+      fc.assert(
+        fc.property(batch, ({ table, rows, firstRow }) => {
+          const encoder = WRITERS[format].encoder({ table });
+          expect(outcome(() => encoder.encode(rows, firstRow))).toEqual(expectedOutcome(table, rows, format, firstRow));
+        }),
+        { numRuns: 600 },
+      );
+    },
+    SLOW,
+  );
 });
 
 describe('a writer given a refused cell', () => {
-  it.each(FORMAT_NAMES)('%s: counts rows already written, then refuses to close, and abort leaves no file', async (format) => {
-    await fc.assert(
-      fc.asyncProperty(batch, fc.array(fc.constant(null), { maxLength: 3 }), async ({ table, rows }, before) => {
-        const path = join(tmp.dir, `e${WRITERS[format].extension}`);
-        const w = await WRITERS[format].open({ table, path });
-        const good: Row[] = before.map((_, i) => Object.fromEntries(table.columns.map((c) => [c.name, c.nullable ? null : c.type === 'boolean' ? true : c.type === 'integer' ? i : 'x'])));
-        await w.write(good);
-        const want = expectedOutcome(table, rows, format, good.length);
-        const got = await w.write(rows).then(
-          () => 'accepted',
-          (err: unknown) => outcome(() => {
-            throw err;
-          }),
-        );
-        expect(got).toEqual(want);
-        if (want !== 'accepted') await expect(w.close()).rejects.toBeInstanceOf(ChatportError);
-        await w.abort();
-        expect(tempFilesIn(tmp.dir)).toEqual([]);
-      }),
-      { numRuns: 30 },
-    );
-  }, SLOW);
+  it.each(FORMAT_NAMES)(
+    '%s: counts rows already written, then refuses to close, and abort leaves no file',
+    async (format) => {
+      await fc.assert(
+        fc.asyncProperty(batch, fc.array(fc.constant(null), { maxLength: 3 }), async ({ table, rows }, before) => {
+          const path = join(tmp.dir, `e${WRITERS[format].extension}`);
+          const w = await WRITERS[format].open({ table, path });
+          const good: Row[] = before.map((_, i) =>
+            Object.fromEntries(table.columns.map((c) => [c.name, c.nullable ? null : c.type === 'boolean' ? true : c.type === 'integer' ? i : 'x'])),
+          );
+          await w.write(good);
+          const want = expectedOutcome(table, rows, format, good.length);
+          const got = await w.write(rows).then(
+            () => 'accepted',
+            (err: unknown) =>
+              outcome(() => {
+                throw err;
+              }),
+          );
+          expect(got).toEqual(want);
+          if (want !== 'accepted') await expect(w.close()).rejects.toBeInstanceOf(ChatportError);
+          await w.abort();
+          expect(tempFilesIn(tmp.dir)).toEqual([]);
+        }),
+        { numRuns: 30 },
+      );
+    },
+    SLOW,
+  );
 });

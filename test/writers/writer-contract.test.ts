@@ -59,20 +59,24 @@ describe('registry', () => {
 describe.each(FORMAT_NAMES)('%s writer contract', (format) => {
   const def = WRITERS[format];
 
-  it.each(TABLE_NAMES)('writes every row of table %s, in order, across batches', async (name) => {
-    const table = TABLES[name];
-    // Parquet: more than two default row groups; text formats: several 256 KiB chunks (csv-parse is slow on more)
-    const rows = rowsFor(table, format === 'parquet' ? 45_001 : 4_001);
-    const path = join(tmp.dir, `${name}${def.extension}`);
-    const w = await def.open({ table, path });
-    for (let i = 0; i < rows.length; i += 7_000) await w.write(rows.slice(i, i + 7_000));
-    const res = await w.close();
-    expect(res.rows).toBe(rows.length);
-    expect(res.bytes).toBe(statSync(path).size);
-    const want = expectedRows(table, rows, { format });
-    for (const read of await readBack(path, table, format)) expectSameRows(read.rows, wantFor(read, want), table, read.reader);
-    expect(tempFilesIn(tmp.dir)).toEqual([]);
-  }, 120_000); // tens of thousands of rows through two readers: far above vitest's default 5 s on a busy 2-core machine
+  it.each(TABLE_NAMES)(
+    'writes every row of table %s, in order, across batches',
+    async (name) => {
+      const table = TABLES[name];
+      // Parquet: more than two default row groups; text formats: several 256 KiB chunks (csv-parse is slow on more)
+      const rows = rowsFor(table, format === 'parquet' ? 45_001 : 4_001);
+      const path = join(tmp.dir, `${name}${def.extension}`);
+      const w = await def.open({ table, path });
+      for (let i = 0; i < rows.length; i += 7_000) await w.write(rows.slice(i, i + 7_000));
+      const res = await w.close();
+      expect(res.rows).toBe(rows.length);
+      expect(res.bytes).toBe(statSync(path).size);
+      const want = expectedRows(table, rows, { format });
+      for (const read of await readBack(path, table, format)) expectSameRows(read.rows, wantFor(read, want), table, read.reader);
+      expect(tempFilesIn(tmp.dir)).toEqual([]);
+    },
+    120_000,
+  ); // tens of thousands of rows through two readers: far above vitest's default 5 s on a busy 2-core machine
 
   it('writes a valid file for zero rows', async () => {
     const path = join(tmp.dir, `empty${def.extension}`);

@@ -87,7 +87,11 @@ export class ApiRequester {
       }
       last = outcome.reason;
       if (attempt >= this.o.retry.attempts) {
-        throw new ChatportError('SYNC_GAVE_UP', `${name}: no usable answer after ${attempt} tries (last: ${last}); nothing was written, run again later`, 'sync');
+        throw new ChatportError(
+          'SYNC_GAVE_UP',
+          `${name}: no usable answer after ${attempt} tries (last: ${last}); nothing was written, run again later`,
+          'sync',
+        );
       }
       this.o.counters.retries++;
       const backoff = Math.min(this.o.retry.maxMs, this.o.retry.baseMs * 2 ** (attempt - 1));
@@ -105,7 +109,12 @@ export class ApiRequester {
     let bytes: Buffer;
     let header: (n: string) => string | null;
     try {
-      const res = await (this.o.fetch ?? fetch)(url, { method: 'GET', headers: { [this.o.auth.header]: this.o.auth.value, accept: 'application/json' }, redirect: 'manual', signal });
+      const res = await (this.o.fetch ?? fetch)(url, {
+        method: 'GET',
+        headers: { [this.o.auth.header]: this.o.auth.value, accept: 'application/json' },
+        redirect: 'manual',
+        signal,
+      });
       status = res.status;
       header = (n) => res.headers.get(n);
       bytes = Buffer.from(await res.arrayBuffer());
@@ -124,7 +133,11 @@ export class ApiRequester {
           where = 'to an unreadable Location';
         }
       }
-      throw new ChatportError('SYNC_REDIRECT', `${name}: HTTP ${status} redirect ${where}; chatport follows no redirect, so the token goes nowhere else (check --api-url)`, 'sync');
+      throw new ChatportError(
+        'SYNC_REDIRECT',
+        `${name}: HTTP ${status} redirect ${where}; chatport follows no redirect, so the token goes nowhere else (check --api-url)`,
+        'sync',
+      );
     }
     const text = isUtf8(bytes) ? bytes.toString('utf8') : null;
     let parsed: unknown = undefined;
@@ -147,14 +160,19 @@ export class ApiRequester {
         this.o.counters.rateLimited++;
         const waitMs = retryAfterMs(header('retry-after'));
         if (waitMs !== null && waitMs > MAX_RETRY_AFTER_MS) {
-          throw new ChatportError('SYNC_GAVE_UP', `${name}: ${what}; the API asks to wait ${Math.round(waitMs / 1000)} s (Retry-After), more than chatport waits; nothing was written, run again later`, 'sync');
+          throw new ChatportError(
+            'SYNC_GAVE_UP',
+            `${name}: ${what}; the API asks to wait ${Math.round(waitMs / 1000)} s (Retry-After), more than chatport waits; nothing was written, run again later`,
+            'sync',
+          );
         }
         if (waitMs !== null) this.o.budget.pause(waitMs);
         return waitMs === null ? { kind: 'retry', reason: what } : { kind: 'retry', reason: what, waitMs };
       }
       if (problem >= 500 || problem === 408) return { kind: 'retry', reason: what };
       if (problem === 401 || problem === 403) {
-        const hint = problem === 401 ? 'the token was refused: check the variable --token-env names' : 'the token lacks the right, or the plan has no API access';
+        const hint =
+          problem === 401 ? 'the token was refused: check the variable --token-env names' : 'the token lacks the right, or the plan has no API access';
         throw new ChatportError('SYNC_AUTH', `${name}: ${what} (${hint})`, 'sync');
       }
       throw new ChatportError('SYNC_API_ERROR', `${name}: ${what}`, 'sync');
@@ -162,7 +180,8 @@ export class ApiRequester {
     if (text === null) return { kind: 'retry', reason: 'the answer is not UTF-8' };
     if (!isJson) return { kind: 'retry', reason: `the answer is not JSON (${bytes.length} bytes; cut short?)` };
     const list = records === undefined ? parsed : valueAt(parsed, records);
-    if (!Array.isArray(list)) return { kind: 'retry', reason: records === undefined ? 'the answer is not an array of records' : `the answer has no array "${records}"` };
+    if (!Array.isArray(list))
+      return { kind: 'retry', reason: records === undefined ? 'the answer is not an array of records' : `the answer has no array "${records}"` };
     return { kind: 'ok', answer: { name, bytes, value: parsed, link: header('link'), records: list } };
   }
 
@@ -174,7 +193,9 @@ export class ApiRequester {
     if (raw === undefined || raw === null) return null;
     const status = Number(String(raw));
     if (status === 200) return null;
-    const parts = [e.error ? valueAt(value, e.error) : undefined, e.message ? valueAt(value, e.message) : undefined].filter((v) => typeof v === 'string' && v !== '');
+    const parts = [e.error ? valueAt(value, e.error) : undefined, e.message ? valueAt(value, e.message) : undefined].filter(
+      (v) => typeof v === 'string' && v !== '',
+    );
     return { status: Number.isInteger(status) ? status : 500, detail: parts.length ? this.o.guard.text(parts.join(': '), 200) : null };
   }
 

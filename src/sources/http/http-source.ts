@@ -106,7 +106,14 @@ export class HttpSource {
         const subs = streams.filter(([, s]) => s.for_each === name);
         const jobs = this.walk(name, stream, subs, shortfalls);
         // sub-streams of up to --concurrency parents are read at once; their pages come out in the parents' order
-        for await (const pages of inOrder(jobs, (job: Job): Ticket<SourcePage[]> => () => job.pages, this.o.concurrency)) yield* pages;
+        for await (const pages of inOrder(
+          jobs,
+          (job: Job): Ticket<SourcePage[]> =>
+            () =>
+              job.pages,
+          this.o.concurrency,
+        ))
+          yield* pages;
       }
       done = true;
     } catch (e) {
@@ -167,7 +174,7 @@ export class HttpSource {
       const paginator = paginatorFor(sub.pagination, url, this.guard);
       const pages: SourcePage[] = [];
       let records = 0;
-      for (let current: URL | null = paginator.first(); current !== null; ) {
+      for (let current: URL | null = paginator.first(); current !== null;) {
         const answer = await this.requester.get(current, sub.records);
         records += answer.records.length;
         pages.push({ input: `GET ${sub.path}`, name: answer.name, bytes: answer.bytes, envelopeKeys: sub.records ? [sub.records] : [] });
@@ -197,7 +204,11 @@ export class HttpSource {
         if (ref.startsWith('parent.')) {
           value = scalarText(valueAt(parent, ref.slice('parent.'.length)));
           if (value === null || value === '') {
-            throw new ChatportError('SYNC_API_ERROR', `${parentAnswer?.name ?? name}: record ${index} has no ${ref.slice('parent.'.length)} for stream ${name}`, 'sync');
+            throw new ChatportError(
+              'SYNC_API_ERROR',
+              `${parentAnswer?.name ?? name}: record ${index} has no ${ref.slice('parent.'.length)} for stream ${name}`,
+              'sync',
+            );
           }
         } else value = this.params[ref]!;
         return inPath ? encodeURIComponent(value) : value;
@@ -208,7 +219,12 @@ export class HttpSource {
   }
 
   private cursorReport(name: string, stream: StreamSpec): CursorReport {
-    const report: CursorReport = { stream: name, field: stream.incremental!.cursor, before: this.o.since != null ? new Date(this.o.since).toISOString() : null, after: null };
+    const report: CursorReport = {
+      stream: name,
+      field: stream.incremental!.cursor,
+      before: this.o.since != null ? new Date(this.o.since).toISOString() : null,
+      after: null,
+    };
     this.cursors.push(report);
     return report;
   }
@@ -216,7 +232,8 @@ export class HttpSource {
 
 function baseUrl(o: HttpSourceOptions): URL {
   const text = o.apiUrl ?? o.api.base_url;
-  if (text === undefined) throw new ChatportError('CONFIG_BAD_OPTION', `the ${o.vendor} mapping declares no base URL (every installation has its own): give --api-url`, 'cli');
+  if (text === undefined)
+    throw new ChatportError('CONFIG_BAD_OPTION', `the ${o.vendor} mapping declares no base URL (every installation has its own): give --api-url`, 'cli');
   let url: URL;
   try {
     url = new URL(text);
@@ -224,7 +241,8 @@ function baseUrl(o: HttpSourceOptions): URL {
     throw new ChatportError('CONFIG_BAD_OPTION', '--api-url is not a URL', 'cli');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ChatportError('CONFIG_BAD_OPTION', '--api-url must be an http(s) URL', 'cli');
-  if (url.username || url.password) throw new ChatportError('CONFIG_BAD_OPTION', '--api-url must not hold credentials (the token comes from --token-env only)', 'cli');
+  if (url.username || url.password)
+    throw new ChatportError('CONFIG_BAD_OPTION', '--api-url must not hold credentials (the token comes from --token-env only)', 'cli');
   if (url.search || url.hash) throw new ChatportError('CONFIG_BAD_OPTION', '--api-url must not have a query or fragment', 'cli');
   return url;
 }
@@ -234,14 +252,19 @@ function checkParams(api: ApiSpec, given: Readonly<Record<string, string>>, vend
   for (const name of Object.keys(given)) {
     if (!(name in declared)) {
       const known = Object.keys(declared);
-      throw new ChatportError('CONFIG_BAD_OPTION', `--param ${name}: the ${vendor} mapping declares no such parameter (${known.length ? `declared: ${known.join(', ')}` : 'it declares none'})`, 'cli');
+      throw new ChatportError(
+        'CONFIG_BAD_OPTION',
+        `--param ${name}: the ${vendor} mapping declares no such parameter (${known.length ? `declared: ${known.join(', ')}` : 'it declares none'})`,
+        'cli',
+      );
     }
   }
   const out: Record<string, string> = {};
   for (const [name, p] of Object.entries(declared)) {
     const value = given[name] ?? p.default;
     if (value === undefined) {
-      if (p.required) throw new ChatportError('CONFIG_BAD_OPTION', `--param ${name}=VALUE is required by the ${vendor} mapping${p.doc ? ` (${p.doc})` : ''}`, 'cli');
+      if (p.required)
+        throw new ChatportError('CONFIG_BAD_OPTION', `--param ${name}=VALUE is required by the ${vendor} mapping${p.doc ? ` (${p.doc})` : ''}`, 'cli');
       continue;
     }
     if (p.pattern !== undefined && !new RegExp(`^(?:${p.pattern})$`).test(value)) {

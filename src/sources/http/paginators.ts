@@ -56,7 +56,11 @@ export function paginatorFor(spec: PaginationSpec, base: URL, guard: TextGuard):
             throw new ChatportError('SYNC_API_ERROR', `${answer.name}: the Link header's next page is not a URL`, 'sync');
           }
           if (url.origin !== base.origin) {
-            throw new ChatportError('SYNC_REDIRECT', `${answer.name}: the Link header's next page is on ${guard.text(url.origin, 120)}, not the API's origin; not followed, so the key goes nowhere else`, 'sync');
+            throw new ChatportError(
+              'SYNC_REDIRECT',
+              `${answer.name}: the Link header's next page is on ${guard.text(url.origin, 120)}, not the API's origin; not followed, so the key goes nowhere else`,
+              'sync',
+            );
           }
           if (url.href === current.href) throw loop(answer);
           return url;

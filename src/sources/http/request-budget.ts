@@ -55,7 +55,11 @@ export class RequestBudget {
       const at = Math.max(now, this.nextStart, this.pausedUntil);
       if (at <= now) {
         if (this.started >= this.o.maxRequests) {
-          throw new ChatportError('SYNC_GAVE_UP', `--max-requests ${this.o.maxRequests} reached before the sync was complete; nothing was written (raise it, or lower --rps and run again)`, 'sync');
+          throw new ChatportError(
+            'SYNC_GAVE_UP',
+            `--max-requests ${this.o.maxRequests} reached before the sync was complete; nothing was written (raise it, or lower --rps and run again)`,
+            'sync',
+          );
         }
         this.started++;
         this.nextStart = now + this.spacing;
@@ -69,10 +73,13 @@ export class RequestBudget {
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, Math.ceil(ms)));
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, Math.ceil(ms)),
+    );
     const onAbort = (): void => {
       clearTimeout(timer);
       reject(signal!.reason);

@@ -24,6 +24,9 @@ export function scalarText(v: unknown): string | null {
 export function exactJson(v: unknown): string {
   if (v instanceof LosslessNumber) return v.raw;
   if (Array.isArray(v)) return `[${v.map(exactJson).join(',')}]`;
-  if (v !== null && typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}:${exactJson(x)}`).join(',')}}`;
+  if (v !== null && typeof v === 'object')
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${JSON.stringify(k)}:${exactJson(x)}`)
+      .join(',')}}`;
   return JSON.stringify(v);
 }

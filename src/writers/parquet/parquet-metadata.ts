@@ -48,20 +48,64 @@ function schemaElement(col: ColumnDef): TStruct {
   const name = binary(col.name);
   switch (col.type) {
     case 'string':
-      return [[1, i32(PhysicalType.BYTE_ARRAY)], [3, repetition], [4, name], [6, i32(CONVERTED_UTF8)], [10, struct([[1, EMPTY]])]];
+      return [
+        [1, i32(PhysicalType.BYTE_ARRAY)],
+        [3, repetition],
+        [4, name],
+        [6, i32(CONVERTED_UTF8)],
+        [10, struct([[1, EMPTY]])],
+      ];
     case 'json':
-      return [[1, i32(PhysicalType.BYTE_ARRAY)], [3, repetition], [4, name], [6, i32(CONVERTED_JSON)], [10, struct([[12, EMPTY]])]];
+      return [
+        [1, i32(PhysicalType.BYTE_ARRAY)],
+        [3, repetition],
+        [4, name],
+        [6, i32(CONVERTED_JSON)],
+        [10, struct([[12, EMPTY]])],
+      ];
     case 'timestamp': {
       const micros = struct([[2, EMPTY]]);
-      const logical = struct([[8, struct([[1, bool(true)], [2, micros]])]]);
-      return [[1, i32(PhysicalType.INT64)], [3, repetition], [4, name], [6, i32(CONVERTED_TIMESTAMP_MICROS)], [10, logical]];
+      const logical = struct([
+        [
+          8,
+          struct([
+            [1, bool(true)],
+            [2, micros],
+          ]),
+        ],
+      ]);
+      return [
+        [1, i32(PhysicalType.INT64)],
+        [3, repetition],
+        [4, name],
+        [6, i32(CONVERTED_TIMESTAMP_MICROS)],
+        [10, logical],
+      ];
     }
     case 'integer': {
-      const logical = struct([[10, struct([[1, i8(64)], [2, bool(true)]])]]);
-      return [[1, i32(PhysicalType.INT64)], [3, repetition], [4, name], [6, i32(CONVERTED_INT_64)], [10, logical]];
+      const logical = struct([
+        [
+          10,
+          struct([
+            [1, i8(64)],
+            [2, bool(true)],
+          ]),
+        ],
+      ]);
+      return [
+        [1, i32(PhysicalType.INT64)],
+        [3, repetition],
+        [4, name],
+        [6, i32(CONVERTED_INT_64)],
+        [10, logical],
+      ];
     }
     case 'boolean':
-      return [[1, i32(PhysicalType.BOOLEAN)], [3, repetition], [4, name]];
+      return [
+        [1, i32(PhysicalType.BOOLEAN)],
+        [3, repetition],
+        [4, name],
+      ];
   }
 }
 
@@ -70,7 +114,15 @@ export function dataPageHeader(numValues: number, uncompressed: number, compress
     [1, i32(PAGE_DATA)],
     [2, i32(uncompressed)],
     [3, i32(compressed)],
-    [5, struct([[1, i32(numValues)], [2, i32(encoding)], [3, i32(ENCODING_RLE)], [4, i32(ENCODING_RLE)]])],
+    [
+      5,
+      struct([
+        [1, i32(numValues)],
+        [2, i32(encoding)],
+        [3, i32(ENCODING_RLE)],
+        [4, i32(ENCODING_RLE)],
+      ]),
+    ],
   ]);
 }
 
@@ -80,7 +132,13 @@ export function dictionaryPageHeader(numValues: number, uncompressed: number, co
     [1, i32(PAGE_DICTIONARY)],
     [2, i32(uncompressed)],
     [3, i32(compressed)],
-    [7, struct([[1, i32(numValues)], [2, i32(ENCODING_PLAIN)]])],
+    [
+      7,
+      struct([
+        [1, i32(numValues)],
+        [2, i32(ENCODING_PLAIN)],
+      ]),
+    ],
   ]);
 }
 
@@ -127,7 +185,12 @@ function columnChunk(c: ColumnChunkMeta): TValue {
 }
 
 export function fileMetadata(table: TableDef, rowGroups: readonly RowGroupMeta[], createdBy: string): Buffer {
-  const schema: TValue[] = [struct([[4, binary('schema')], [5, i32(table.columns.length)]])];
+  const schema: TValue[] = [
+    struct([
+      [4, binary('schema')],
+      [5, i32(table.columns.length)],
+    ]),
+  ];
   for (const col of table.columns) schema.push(struct(schemaElement(col)));
   let numRows = 0;
   const groups: TValue[] = [];
@@ -156,7 +219,15 @@ export function fileMetadata(table: TableDef, rowGroups: readonly RowGroupMeta[]
     [2, list('struct', schema)],
     [3, i64(numRows)],
     [4, list('struct', groups)],
-    [5, list('struct', [struct([[1, binary('chatport.table')], [2, binary(table.name)]])])],
+    [
+      5,
+      list('struct', [
+        struct([
+          [1, binary('chatport.table')],
+          [2, binary(table.name)],
+        ]),
+      ]),
+    ],
     [6, binary(createdBy)],
     [7, list('struct', columnOrders)],
   ]);

@@ -27,7 +27,16 @@ import {
 } from '../column-values.js';
 import { CHATPORT_VERSION } from '../../version.js';
 import { bitWidthFor, encodeHybrid, MAX_FRAGMENT_ENTRIES, MergedDictionary } from './dictionary.js';
-import { dataPageHeader, dictionaryPageHeader, ENCODING_PLAIN, ENCODING_RLE_DICTIONARY, fileMetadata, type CodecName, type ColumnChunkMeta, type RowGroupMeta } from './parquet-metadata.js';
+import {
+  dataPageHeader,
+  dictionaryPageHeader,
+  ENCODING_PLAIN,
+  ENCODING_RLE_DICTIONARY,
+  fileMetadata,
+  type CodecName,
+  type ColumnChunkMeta,
+  type RowGroupMeta,
+} from './parquet-metadata.js';
 import { maxCompressedLength, snappyCompressInto } from './snappy.js';
 import type { EncodedFragment, EncoderOptions, FragmentColumn, TableEncoder, TableWriter, WriterDef, WriterOptions } from '../writer.js';
 
@@ -420,7 +429,11 @@ function lessThan(a: number | bigint | Uint8Array, b: number | bigint | Uint8Arr
 const MAX_STAT_BYTES = 1024;
 
 /** min and max in their PLAIN encoding: 8 bytes for INT64, 1 for BOOLEAN, the bytes for BYTE_ARRAY. */
-function statBytes(col: ColumnDef, min: number | bigint | Uint8Array | undefined, max: number | bigint | Uint8Array | undefined): readonly [Uint8Array, Uint8Array] | undefined {
+function statBytes(
+  col: ColumnDef,
+  min: number | bigint | Uint8Array | undefined,
+  max: number | bigint | Uint8Array | undefined,
+): readonly [Uint8Array, Uint8Array] | undefined {
   if (min === undefined || max === undefined) return undefined;
   if (min instanceof Uint8Array) return min.length > MAX_STAT_BYTES || (max as Uint8Array).length > MAX_STAT_BYTES ? undefined : [min, max as Uint8Array];
   if (col.type === 'boolean') return [Uint8Array.of(Number(min)), Uint8Array.of(Number(max))];
@@ -536,7 +549,7 @@ class ParquetWriter implements TableWriter {
 
   /** Rows given here are cut so that row groups hold exactly rowGroupRows rows (fragments are taken whole). */
   async write(batch: readonly Row[]): Promise<void> {
-    for (let at = 0; at < batch.length; ) {
+    for (let at = 0; at < batch.length;) {
       if (this.failure !== undefined) throw this.failure;
       const room = Math.min(this.tuning.rowGroupRows - this.groupRows, WRITE_SLICE_ROWS);
       const slice = batch.slice(at, at + room);
@@ -638,7 +651,10 @@ class ParquetWriter implements TableWriter {
   private readonly scratch = new ByteBuffer(1 << 16);
 
   /** The group's merged dictionary of a column, when every fragment has one and the merge pays; else null. */
-  private mergedDictionary(parts: readonly { f: EncodedFragment; c: FragmentColumn }[], present: number): { merged: MergedDictionary; maps: Uint32Array[] } | null {
+  private mergedDictionary(
+    parts: readonly { f: EncodedFragment; c: FragmentColumn }[],
+    present: number,
+  ): { merged: MergedDictionary; maps: Uint32Array[] } | null {
     if (parts.length === 0 || parts.some(({ c }) => c.dictEntries === undefined)) return null;
     const merged = new MergedDictionary();
     const maps: Uint32Array[] = [];
@@ -670,7 +686,7 @@ class ParquetWriter implements TableWriter {
     const present = c.numValues - c.nullCount;
     const view = Buffer.from(section.buffer, section.byteOffset, section.byteLength);
     const entries: Buffer[] = [];
-    for (let at = 0; at < c.dictBytes!; ) {
+    for (let at = 0; at < c.dictBytes!;) {
       const len = view.readUInt32LE(at);
       entries.push(view.subarray(at, at + 4 + len));
       at += 4 + len;
