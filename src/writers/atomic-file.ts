@@ -4,7 +4,7 @@
 // Writes honour the stream's backpressure so memory stays bounded.
 
 import { once } from 'node:events';
-import { close, createWriteStream, fsync, type WriteStream } from 'node:fs';
+import { createWriteStream, fsync, type WriteStream } from 'node:fs';
 import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -17,7 +17,6 @@ export const TEMP_PREFIX = '.chatport-tmp-';
 const HIGH_WATER_MARK = 1 << 20;
 
 const fsyncFd = promisify(fsync);
-const closeFd = promisify(close);
 
 /** Errors that mean "this directory cannot hold our output", as opposed to a failing disk. */
 const DIR_ERRORS = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'ENOENT', 'ELOOP', 'ENAMETOOLONG']);
@@ -43,7 +42,6 @@ export class AtomicFile {
   private failure: ChatportError | undefined;
   private state: 'open' | 'committing' | 'committed' | 'aborted' = 'open';
   private aborting: Promise<void> | undefined;
-  private fdOpen = true;
   private readonly cancel = new AbortController();
 
   private constructor(
@@ -126,8 +124,8 @@ export class AtomicFile {
       });
       if (this.failure) throw this.failure;
       await fsyncFd(this.fd);
-      this.fdOpen = false;
-      await closeFd(this.fd);
+      await this.closeStream();
+      if (this.failure) throw this.failure;
       await rename(this.tempPath, this.finalPath);
     } catch (err) {
       const failure = err instanceof ChatportError ? err : ioError('finish', this.finalPath, err);
@@ -151,16 +149,25 @@ export class AtomicFile {
   private async doAbort(): Promise<void> {
     this.state = 'aborted';
     this.cancel.abort();
-    this.stream.destroy();
-    if (this.fdOpen) {
-      this.fdOpen = false;
-      await closeFd(this.fd).catch(() => undefined);
-    }
+    await this.closeStream();
     try {
       await unlink(this.tempPath);
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw ioError('remove', this.tempPath, err);
     }
+  }
+
+  /**
+   * Closes the descriptor through the stream, once: destroy() closes it (autoClose only governs the automatic close at
+   * 'finish'), after any write in flight. Closing it here as well could close a number the process has already given
+   * to another file. A failed close is recorded by the 'error' listener.
+   */
+  private closeStream(): Promise<void> {
+    if (this.stream.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.stream.once('close', () => resolve());
+      this.stream.destroy();
+    });
   }
 
   private assertWritable(): void {
