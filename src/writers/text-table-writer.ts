@@ -54,6 +54,8 @@ export class TextTableWriter implements TableWriter {
   constructor(
     private readonly encoder: TableEncoder,
     private readonly file: AtomicFile,
+    /** What a fragment's bytes become in the file (a gzip member for gzipped files); as they are by default. */
+    private readonly pack: (bytes: Uint8Array) => Uint8Array = (bytes) => bytes,
   ) {}
 
   async write(batch: readonly Row[]): Promise<void> {
@@ -71,7 +73,7 @@ export class TextTableWriter implements TableWriter {
   async writeFragment(fragment: EncodedFragment): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
     try {
-      if (fragment.bytes.length) await this.file.write(fragment.bytes);
+      if (fragment.bytes.length) await this.file.write(this.pack(fragment.bytes));
       this.rows += fragment.rows;
     } catch (err) {
       this.failure = err;
