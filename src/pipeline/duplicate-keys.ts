@@ -20,6 +20,28 @@ export function fingerprintInto(key: string, out: Uint32Array, at: number): void
   out[at + 1] = h2;
 }
 
+/** Fingerprints appended in turn (a segment's keys), in one growing array of words. */
+export class PrintList {
+  private words = new Uint32Array(1024);
+  private length = 0;
+
+  append(prints: Uint32Array): void {
+    const need = this.length + prints.length;
+    if (need > this.words.length) {
+      const next = new Uint32Array(Math.max(need, this.words.length * 2));
+      next.set(this.words.subarray(0, this.length));
+      this.words = next;
+    }
+    this.words.set(prints, this.length);
+    this.length = need;
+  }
+
+  /** The words appended, in a fresh array of exactly their length. */
+  take(): Uint32Array {
+    return this.words.slice(0, this.length);
+  }
+}
+
 /** A set of 64-bit fingerprints, each given as its two 32-bit words. */
 export interface FingerprintSet {
   hasPair(h1: number, h2: number): boolean;

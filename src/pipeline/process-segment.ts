@@ -21,7 +21,8 @@ import { redactRows } from '../redact/redact.js';
 import { RemovalRule, type TextRemoval } from '../redact/removal-rule.js';
 import type { EncodedFragment, TableEncoder } from '../writers/writer.js';
 import { addToStates, partialOf } from './derive-conversations.js';
-import { DuplicateKeys, fingerprintInto } from './duplicate-keys.js';
+import { SegmentTables } from './segment-tables.js';
+import { DuplicateKeys, PrintList, fingerprintInto } from './duplicate-keys.js';
 import { duplicateError, rowKeyText } from './record-errors.js';
 import { plainError, plainRaw, type PlainError, type RecordFailure, type SegmentResult } from './segment-protocol.js';
 
@@ -118,14 +119,15 @@ export class SegmentProcessor {
       sawContent = splitter.sawContent;
     }
     const failures: RecordFailure[] = [];
-    /** Per table (index in mapping.tables): its rows, and the segment index of the record each came from. */
-    const rowsOf: (Row[] | null)[] = mapping.tables.map(() => null);
-    const recordOf: number[][] = mapping.tables.map(() => []);
+    const tables = new SegmentTables(
+      mapping.tables.map((t) => t.name),
+      this.output,
+    );
     const skippedByRule: Partial<Record<TableName, number>> = {};
     const derivedStates = mapping.derived.map(() => new Map<string, DeriveState>());
     const keyRecords: number[] = [];
     const keyTables: number[] = [];
-    const keyTexts: string[] = [];
+    const keyPrints = new PrintList();
     const keyRedacted: number[] = [];
     const enums: string[] = [];
     let matched = false;
@@ -180,23 +182,21 @@ export class SegmentProcessor {
       if (removed || redactedByRow) for (let k = 0; k < this.recordEnums.length; k += 2) enums.push(this.recordEnums[k]!, WITHHELD_VALUE);
       else enums.push(...this.recordEnums);
       for (const table in skipped) skippedByRule[table as TableName] = (skippedByRule[table as TableName] ?? 0) + skipped[table as TableName]!;
+      // redaction keeps every key column, so the fingerprints taken before it are those of the redacted rows
+      keyPrints.append(prints!);
       for (let r = 0; r < rows.length; r++) {
         const { table, row } = rows[r]!;
         const t = tableIndex.get(table)!;
-        const keys = keysOf[t];
-        // redaction keeps every key column, so duplicates are found on the redacted rows
-        if (keys) {
+        if (keysOf[t]) {
           keyRecords.push(i);
           keyTables.push(t);
-          keyTexts.push(rowKeyText(table, row, keys));
           keyRedacted.push(row.redacted === true || removed ? 1 : 0);
         }
-        (rowsOf[t] ??= []).push(row);
-        recordOf[t]!.push(i);
         const derives = this.derivesOf[t]!;
         for (let d = 0; d < derives.length; d++) addToStates(mapping.derived[derives[d]!]!, derivedStates[derives[d]!]!, row, orderBase + i, this.ctx);
         // after the derived tables took what they aggregate (their rows are done when they are written), before any encoder
         this.privacy.applyTo(table, row);
+        tables.push(t, row, i);
       }
     }
 
@@ -204,26 +204,18 @@ export class SegmentProcessor {
     const fragments: Partial<Record<TableName, EncodedFragment>> = {};
     const rowsOut: Partial<Record<TableName, Row[]>> = {};
     const emitted: Partial<Record<TableName, number>> = {};
-    let fatal: PlainError | null = null;
-    for (let t = 0; t < rowsOf.length && fatal === null; t++) {
-      const rows = rowsOf[t];
-      if (!rows) continue;
+    const outcome = tables.finish();
+    for (let t = 0; t < mapping.tables.length; t++) {
       const table = mapping.tables[t]!.name;
-      emitted[table] = rows.length;
-      if (this.output.kind === 'rows') {
-        rowsOut[table] = rows;
-        continue;
-      }
-      try {
-        fragments[table] = this.output.encoders.get(table)!.encode(rows, 0);
-      } catch (e) {
-        if (!(e instanceof ChatportError)) throw e;
-        fatal = plainError(this.placeEncodingError(e, raws[recordOf[t]![e.position.recordIndex ?? 0]!]!, file));
-      }
+      const count = outcome.counts[t]!;
+      if (count === 0) continue;
+      emitted[table] = count;
+      const rows = outcome.rows[t];
+      if (rows) rowsOut[table] = rows;
+      const fragment = outcome.fragments[t];
+      if (fragment) fragments[table] = fragment;
     }
-
-    const keyPrints = new Uint32Array(keyTexts.length * 2);
-    for (let k = 0; k < keyTexts.length; k++) fingerprintInto(keyTexts[k]!, keyPrints, k * 2);
+    const fatal = outcome.failed ? plainError(this.placeEncodingError(outcome.failed.error, raws[outcome.failed.record]!, file)) : null;
     return {
       records: raws.length,
       mapped,
@@ -232,7 +224,7 @@ export class SegmentProcessor {
       enums,
       keyRecords: Int32Array.from(keyRecords),
       keyTables: Uint8Array.from(keyTables),
-      keyPrints,
+      keyPrints: keyPrints.take(),
       keyRedacted: Uint8Array.from(keyRedacted),
       matched,
       unmatched,

@@ -28,21 +28,46 @@ export abstract class TextRowEncoder implements TableEncoder {
    */
   protected abstract encodeRow(cells: readonly unknown[], rowIndex: number, out: ByteBuffer): void;
 
+  /** Rows added since the last take. */
+  private added = 0;
+
   encode(rows: readonly Row[], firstRow: number): EncodedFragment {
+    this.discard();
+    try {
+      this.add(rows, firstRow);
+    } catch (e) {
+      this.discard();
+      throw e;
+    }
+    return this.take();
+  }
+
+  add(rows: readonly Row[], firstRow: number): void {
     const { out, cells, names } = this;
-    out.length = 0;
     try {
       for (let i = 0; i < rows.length; i++) {
         readCells(rows[i]!, names, cells, 0);
         this.encodeRow(cells, firstRow + i, out);
+        this.added++;
       }
     } finally {
-      cells.fill(null); // hold no row between fragments
+      cells.fill(null); // hold no row between calls
     }
+  }
+
+  take(): EncodedFragment {
+    const { out } = this;
     // a copy the size of the text: it may be transferred to another thread while the scratch is reused
     const bytes = new Uint8Array(out.length);
     bytes.set(out.buf.subarray(0, out.length));
-    return { rows: rows.length, bytes, columns: null };
+    const rows = this.added;
+    this.discard();
+    return { rows, bytes, columns: null };
+  }
+
+  discard(): void {
+    this.out.length = 0;
+    this.added = 0;
   }
 }
 

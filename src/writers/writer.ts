@@ -48,9 +48,19 @@ export interface EncodedFragment {
   readonly columns: readonly FragmentColumn[] | null;
 }
 
+/**
+ * Rows -> fragments. A fragment can be built in steps (`add` several times, then `take`) so that its rows need not
+ * all be held until it is encoded: the same rows give the same bytes whether added at once or in steps.
+ */
 export interface TableEncoder {
   /** Encodes rows; throws a ChatportError naming the row (`firstRow` + its index) for a value the column cannot hold. */
   encode(rows: readonly Row[], firstRow: number): EncodedFragment;
+  /** Adds rows to the fragment being built; throws as `encode` does (then call `discard`). */
+  add(rows: readonly Row[], firstRow: number): void;
+  /** The fragment of every row added since the last take or discard; the encoder is then empty. */
+  take(): EncodedFragment;
+  /** Drops the rows added since the last take (after a failed add). */
+  discard(): void;
 }
 
 export interface TableWriter {

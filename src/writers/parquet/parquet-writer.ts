@@ -65,6 +65,11 @@ const TWO_32 = 4294967296;
 const WRITE_SLICE_ROWS = 1024;
 /** A dictionary of up to this many entries is always kept; past it, only while it has at most half as many entries as values. */
 const MIN_DICTIONARY_CHECK = 64;
+/**
+ * A fragment's dictionary is dropped as soon as half its values are distinct at one of these checkpoints (a power of
+ * two): a high-cardinality column (ids, text) does not keep every string alive until the fragment ends.
+ */
+const DICTIONARY_CHECK_EVERY = 1024;
 /** Below this length a JS byte loop beats Buffer#write for ASCII text (measured). */
 const SHORT_STRING = 64;
 
@@ -74,6 +79,59 @@ function putLength(buf: Buffer, at: number, n: number): void {
   buf[at + 1] = (n >>> 8) & 0xff;
   buf[at + 2] = (n >>> 16) & 0xff;
   buf[at + 3] = n >>> 24;
+}
+
+/** Values up to this length are compared byte by byte in JS: cheaper than a call into Buffer#compare. */
+const SHORT_COMPARE = 48;
+
+/**
+ * One bound of a BYTE_ARRAY column's statistics (the least or the greatest value so far) as bytes in a reused
+ * buffer: a new bound is a copy into it, not a new Buffer per value (ids that grow row by row move the maximum on
+ * every row).
+ */
+class ByteBound {
+  private buf = Buffer.allocUnsafe(64);
+  private length = -1; // -1: no value yet
+
+  clear(): void {
+    this.length = -1;
+  }
+
+  /** Whether buf[from..to) is below this bound (or there is none yet). */
+  isAbove(src: Buffer, from: number, to: number): boolean {
+    return this.length < 0 || this.compare(src, from, to) < 0;
+  }
+
+  /** Whether buf[from..to) is above this bound (or there is none yet). */
+  isBelow(src: Buffer, from: number, to: number): boolean {
+    return this.length < 0 || this.compare(src, from, to) > 0;
+  }
+
+  set(src: Buffer, from: number, to: number): void {
+    const n = to - from;
+    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2));
+    src.copy(this.buf, 0, from, to);
+    this.length = n;
+  }
+
+  /** A copy of the bound's bytes (it outlives the fragment), or undefined when there is no value. */
+  copy(): Buffer | undefined {
+    return this.length < 0 ? undefined : Buffer.from(this.buf.subarray(0, this.length));
+  }
+
+  /** The sign of src[from..to) against the bound, in unsigned byte order (a prefix sorts first). */
+  private compare(src: Buffer, from: number, to: number): number {
+    const n = to - from;
+    const m = this.length;
+    if (n > SHORT_COMPARE || m > SHORT_COMPARE) return src.compare(this.buf, 0, m, from, to);
+    const b = this.buf;
+    const common = n < m ? n : m;
+    for (let i = 0; i < common; i++) {
+      const d = src[from + i]! - b[i]!;
+      if (d !== 0) return d;
+    }
+    return n - m;
+  }
 }
 
 /** Working space shared by a writer's columns for building and compressing one page at a time. */
@@ -100,9 +158,12 @@ class ColumnBuilder {
   numValues = 0;
   nullCount = 0;
   uncompressedSize = 0;
-  /** Statistics: numbers for INT64 and BOOLEAN (0/1), the value's bytes for BYTE_ARRAY columns. */
-  min: number | bigint | Buffer | undefined;
-  max: number | bigint | Buffer | undefined;
+  /** Statistics of INT64 and BOOLEAN (0/1) columns. */
+  private minNumber: number | bigint | undefined;
+  private maxNumber: number | bigint | undefined;
+  /** Statistics of BYTE_ARRAY columns: the bytes of the least and greatest value, in reused buffers. */
+  private readonly low = new ByteBound();
+  private readonly high = new ByteBound();
   /** String columns: the fragment's dictionary while it may pay (null once it cannot: too many values, a page cut). */
   dict: Map<string, number> | null = null;
   readonly dictPlain = new ByteBuffer(1 << 12);
@@ -222,36 +283,40 @@ class ColumnBuilder {
     if (n < len) n = buf.write(s, at, 'utf8');
     putLength(buf, v.length, n);
     v.length = at + n;
-    this.bytesStats(buf, at, at + n);
     const dict = this.dict;
-    if (dict !== null) {
-      let index = dict.get(s);
-      if (index === undefined) {
-        if (dict.size >= MAX_FRAGMENT_ENTRIES) {
-          this.dict = null;
-          return;
-        }
-        index = dict.size;
-        dict.set(s, index);
-        const d = this.dictPlain;
-        d.ensure(4 + n);
-        buf.copy(d.buf, d.length, at - 4, at + n);
-        d.length += 4 + n;
-      }
-      if (this.indexCount === this.indices.length) {
-        const next = new Uint32Array(this.indices.length * 2);
-        next.set(this.indices);
-        this.indices = next;
-      }
-      this.indices[this.indexCount++] = index;
+    if (dict === null) {
+      this.bytesStats(buf, at, at + n);
+      return;
     }
+    let index = dict.get(s);
+    if (index === undefined) {
+      // a value seen before in this fragment cannot move its bounds: only new ones are compared
+      this.bytesStats(buf, at, at + n);
+      if (dict.size >= MAX_FRAGMENT_ENTRIES) {
+        this.dict = null;
+        return;
+      }
+      index = dict.size;
+      dict.set(s, index);
+      const d = this.dictPlain;
+      d.ensure(4 + n);
+      buf.copy(d.buf, d.length, at - 4, at + n);
+      d.length += 4 + n;
+    }
+    if (this.indexCount === this.indices.length) {
+      const next = new Uint32Array(this.indices.length * 2);
+      next.set(this.indices);
+      this.indices = next;
+    }
+    this.indices[this.indexCount++] = index;
+    // mostly distinct so far (ids, message text): stop collecting now rather than hold every value until finish()
+    if ((this.indexCount & (DICTIONARY_CHECK_EVERY - 1)) === 0 && dict.size * 2 > this.indexCount) this.dict = null;
   }
 
   /** min/max of a BYTE_ARRAY value at buf[from..to): unsigned byte order, as Parquet's TYPE_ORDER for UTF8 and JSON. */
   private bytesStats(buf: Buffer, from: number, to: number): void {
-    const { min, max } = this;
-    if (min === undefined || buf.compare(min as Buffer, 0, (min as Buffer).length, from, to) < 0) this.min = Buffer.from(buf.subarray(from, to));
-    if (max === undefined || buf.compare(max as Buffer, 0, (max as Buffer).length, from, to) > 0) this.max = Buffer.from(buf.subarray(from, to));
+    if (this.low.isAbove(buf, from, to)) this.low.set(buf, from, to);
+    if (this.high.isBelow(buf, from, to)) this.high.set(buf, from, to);
   }
 
   /** A JSON cell printed straight into the page, after a length prefix filled in once its size is known. */
@@ -275,14 +340,14 @@ class ColumnBuilder {
       v.buf.writeBigInt64LE(n, v.length);
     }
     v.length += 8;
-    if (this.min === undefined || n < (this.min as number | bigint)) this.min = n;
-    if (this.max === undefined || n > (this.max as number | bigint)) this.max = n;
+    if (this.minNumber === undefined || n < this.minNumber) this.minNumber = n;
+    if (this.maxNumber === undefined || n > this.maxNumber) this.maxNumber = n;
   }
 
   private addBoolean(b: boolean): void {
     const bit = b ? 1 : 0;
-    if (this.min === undefined || bit < (this.min as number)) this.min = bit;
-    if (this.max === undefined || bit > (this.max as number)) this.max = bit;
+    if (this.minNumber === undefined || bit < this.minNumber) this.minNumber = bit;
+    if (this.maxNumber === undefined || bit > this.maxNumber) this.maxNumber = bit;
     if (b) this.bitByte |= 1 << this.bitCount;
     if (++this.bitCount === 8) {
       const v = this.values;
@@ -332,6 +397,15 @@ class ColumnBuilder {
     return compressPage(this.codec, body, this.scratch.packed);
   }
 
+  /** The fragment's least value: a number, or for BYTE_ARRAY columns a copy of its bytes; undefined when all null. */
+  get min(): number | bigint | Buffer | undefined {
+    return this.type === T_STRING || this.type === T_JSON ? this.low.copy() : this.minNumber;
+  }
+
+  get max(): number | bigint | Buffer | undefined {
+    return this.type === T_STRING || this.type === T_JSON ? this.high.copy() : this.maxNumber;
+  }
+
   /** Whether the fragment's values go out as a dictionary and indices (the writer merges them), not PLAIN pages. */
   get dictionaryMode(): boolean {
     return this.dict !== null;
@@ -368,8 +442,10 @@ class ColumnBuilder {
     this.numValues = 0;
     this.nullCount = 0;
     this.uncompressedSize = 0;
-    this.min = undefined;
-    this.max = undefined;
+    this.minNumber = undefined;
+    this.maxNumber = undefined;
+    this.low.clear();
+    this.high.clear();
     this.values.length = 0;
     this.pageRows = 0;
     this.pageNulls = 0;
@@ -489,18 +565,38 @@ class ParquetEncoder implements TableEncoder {
     return cells;
   }
 
+  /** Rows added since the last take. */
+  private added = 0;
+
   encode(rows: readonly Row[], firstRow: number): EncodedFragment {
+    this.discard();
+    try {
+      this.add(rows, firstRow);
+    } catch (e) {
+      this.discard();
+      throw e;
+    }
+    return this.take();
+  }
+
+  add(rows: readonly Row[], firstRow: number): void {
+    const { builders } = this;
+    const n = rows.length;
+    const stride = builders.length;
+    const cells = this.cellsOf(rows);
+    try {
+      // column by column: each column's loop stays on one type and its buffers stay in cache
+      for (let c = 0; c < stride; c++) builders[c]!.addCells(cells, c, stride, n, firstRow);
+      this.added += n;
+    } finally {
+      cells.fill(null, 0, n * stride);
+    }
+  }
+
+  take(): EncodedFragment {
     const { builders } = this;
     try {
-      const n = rows.length;
-      const stride = builders.length;
-      const cells = this.cellsOf(rows);
-      // column by column: each column's loop stays on one type and its buffers stay in cache
-      for (let c = 0; c < stride; c++) {
-        const b = builders[c]!;
-        b.addCells(cells, c, stride, n, firstRow);
-        b.finish();
-      }
+      for (const b of builders) b.finish();
       const sections = builders.map((b) => (b.dictionaryMode ? b.dictionarySection() : b.pages.buf.subarray(0, b.pages.length)));
       let total = 0;
       for (const sec of sections) total += sec.length;
@@ -522,11 +618,15 @@ class ParquetEncoder implements TableEncoder {
         });
         at += sec.length;
       });
-      return { rows: rows.length, bytes, columns };
+      return { rows: this.added, bytes, columns };
     } finally {
-      for (const b of builders) b.reset();
-      this.cells.fill(null, 0, rows.length * builders.length);
+      this.discard();
     }
+  }
+
+  discard(): void {
+    for (const b of this.builders) b.reset();
+    this.added = 0;
   }
 }
 
