@@ -3,17 +3,17 @@
 // input order. Memory stays flat: when more than `maxInMemory` conversations are open, their aggregates are
 // sorted by id and spilled to a run file in a temporary directory (the export's: inside the run's temporary folder in
 // --out, which the next run removes if this one is killed); at the end the runs are merged (aggregates of the same
-// conversation from several runs are combined, which every aggregator supports order-independently).
+// conversation from several runs are combined, which every aggregator supports order-independently). A run file is
+// blocks of [u32 length][v8.serialize([ids, slots])]: V8's own format keeps -Infinity and every plain value exactly,
+// and LosslessNumbers are tagged as for other threads (cross-thread.ts).
 
-import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
+import v8 from 'node:v8';
 import type { CompiledDerive, DeriveState } from '../mapping/compile-derive.js';
 import { finishDeriveState, mergeDeriveStates, newDeriveState, updateDeriveState } from '../mapping/compile-derive.js';
 import type { MapContext } from '../mapping/rule-scope.js';
 import type { Row } from '../model/canonical-schema.js';
-import { LosslessNumber } from '../json/lossless-number.js';
 import { tagLosslessValue, untagLosslessIn } from './cross-thread.js';
 
 /** Conversations kept in memory before spilling (a state is well under 1 KB: under 10 MB at this size). */
@@ -86,18 +86,17 @@ export class ConversationDeriver {
 
   private async spill(states: Map<string, DeriveState>): Promise<void> {
     this.spillDir ??= await mkdtemp(path.join(this.spillParent, 'chatport-derive-'));
-    const file = path.join(this.spillDir, `run-${this.runs.length}.jsonl`);
+    const file = path.join(this.spillDir, `run-${this.runs.length}.bin`);
     const handle: FileHandle = await open(file, 'w');
     try {
-      let buffer = '';
-      for (const id of [...states.keys()].sort(compareIds)) {
-        buffer += JSON.stringify([id, states.get(id)!.slots], encode) + '\n';
-        if (buffer.length > 1 << 20) {
-          await handle.write(buffer);
-          buffer = '';
-        }
+      const ids = [...states.keys()].sort(compareIds);
+      for (let k = 0; k < ids.length; k += SPILL_BLOCK_STATES) {
+        const block = ids.slice(k, k + SPILL_BLOCK_STATES);
+        const body = v8.serialize([block, block.map((id) => tagLosslessValue(states.get(id)!.slots))]);
+        const head = Buffer.allocUnsafe(4);
+        head.writeUInt32LE(body.length, 0);
+        await handle.writev([head, body]);
       }
-      if (buffer) await handle.write(buffer);
     } finally {
       await handle.close();
     }
@@ -105,9 +104,9 @@ export class ConversationDeriver {
   }
 
   private async *mergeRuns(): AsyncGenerator<Row> {
-    const readers = this.runs.map((file) => createInterface({ input: createReadStream(file), crlfDelay: Infinity })[Symbol.asyncIterator]());
+    const readers = await Promise.all(this.runs.map((file) => RunReader.open(file)));
     try {
-      const heads: ({ id: string; state: DeriveState } | null)[] = await Promise.all(readers.map(next));
+      const heads: ({ id: string; state: DeriveState } | null)[] = await Promise.all(readers.map((r) => r.next()));
       for (;;) {
         let smallest: string | null = null;
         for (const h of heads) if (h && (smallest === null || compareIds(h.id, smallest) < 0)) smallest = h.id;
@@ -117,39 +116,60 @@ export class ConversationDeriver {
           const h = heads[k];
           if (h && h.id === smallest) {
             merged = merged ? mergeDeriveStates(this.derive, merged, h.state) : h.state;
-            heads[k] = await next(readers[k]!);
+            heads[k] = await readers[k]!.next();
           }
         }
         yield finishDeriveState(this.derive, merged!, smallest);
       }
     } finally {
-      for (const r of readers) await r.return?.();
+      for (const r of readers) await r.close();
     }
   }
 }
 
-async function next(reader: AsyncIterator<string>): Promise<{ id: string; state: DeriveState } | null> {
-  const line = await reader.next();
-  if (line.done) return null;
-  const [id, slots] = JSON.parse(line.value, decode) as [string, unknown[]];
-  return { id, state: { slots } };
-}
+/** Aggregates a spilled block holds: big enough that a block costs one read, small enough to stay a few hundred KB. */
+const SPILL_BLOCK_STATES = 512;
 
-/** JSON for spilled aggregates: keeps LosslessNumber and -Infinity (rows without created_at) exact. */
-function encode(this: unknown, _key: string, value: unknown): unknown {
-  const raw = (this as Record<string, unknown>)[_key];
-  if (raw instanceof LosslessNumber) return { $lossless: raw.raw };
-  if (value === -Infinity) return { $ninf: 1 };
-  return value;
-}
+/** Reads a spilled run back in id order, one block at a time. */
+class RunReader {
+  private ids: string[] = [];
+  private slots: unknown[][] = [];
+  private at = 0;
+  private position = 0;
 
-function decode(_key: string, value: unknown): unknown {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    const v = value as Record<string, unknown>;
-    if (typeof v.$lossless === 'string' && Object.keys(v).length === 1) return new LosslessNumber(v.$lossless);
-    if (v.$ninf === 1 && Object.keys(v).length === 1) return -Infinity;
+  private constructor(private readonly handle: FileHandle) {}
+
+  static async open(file: string): Promise<RunReader> {
+    return new RunReader(await open(file, 'r'));
   }
-  return value;
+
+  async next(): Promise<{ id: string; state: DeriveState } | null> {
+    if (this.at === this.ids.length && !(await this.readBlock())) return null;
+    const i = this.at++;
+    return { id: this.ids[i]!, state: { slots: this.slots[i]! } };
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+
+  private async readBlock(): Promise<boolean> {
+    const head = Buffer.allocUnsafe(4);
+    const { bytesRead } = await this.handle.read(head, 0, 4, this.position);
+    if (bytesRead === 0) return false;
+    if (bytesRead < 4) throw new Error('internal: a spilled run ends inside a block header');
+    const length = head.readUInt32LE(0);
+    const body = Buffer.allocUnsafe(length);
+    const read = await this.handle.read(body, 0, length, this.position + 4);
+    if (read.bytesRead < length) throw new Error('internal: a spilled run ends inside a block');
+    this.position += 4 + length;
+    const [ids, slots] = v8.deserialize(body) as [string[], unknown[][]];
+    for (const s of slots) untagLosslessIn(s);
+    this.ids = ids;
+    this.slots = slots;
+    this.at = 0;
+    return true;
+  }
 }
 
 /**
@@ -196,15 +216,31 @@ export function untagLossless(p: PartialStates): void {
 
 /** Ids that are all digits compare as numbers of any length; others by UTF-16 code units. Total and stable. */
 export function compareIds(a: string, b: string): number {
-  const an = /^\d+$/.test(a);
-  const bn = /^\d+$/.test(b);
+  const an = allDigits(a);
+  const bn = allDigits(b);
   if (an && bn) {
-    const x = a.replace(/^0+(?=\d)/, '');
-    const y = b.replace(/^0+(?=\d)/, '');
+    const x = withoutLeadingZeros(a);
+    const y = withoutLeadingZeros(b);
     if (x.length !== y.length) return x.length - y.length;
     if (x !== y) return x < y ? -1 : 1;
     return a < b ? -1 : a > b ? 1 : 0;
   }
   if (an !== bn) return an ? -1 : 1;
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function allDigits(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+/** The digits without leading zeros, keeping one digit (`000` -> `0`). */
+function withoutLeadingZeros(s: string): string {
+  let i = 0;
+  while (i < s.length - 1 && s.charCodeAt(i) === 0x30) i++;
+  return i === 0 ? s : s.slice(i);
 }

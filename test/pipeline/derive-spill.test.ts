@@ -5,9 +5,11 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadMapping } from '../../src/mapping/load-mapping.js';
 import { canonicalRows } from '../../src/pipeline/canonical-rows.js';
+import { compareIds } from '../../src/pipeline/derive-conversations.js';
 import { RunStats } from '../../src/pipeline/run-stats.js';
 import { stableStringify } from '../../src/json/stable-json.js';
 import { ROOT } from '../helpers/export-helpers.js';
@@ -86,4 +88,28 @@ it('a deriver with a limit of one really writes and merges several runs', async 
     ['10', 1, 1, [], 'c'],
   ]);
   await rm(spill, { recursive: true, force: true });
+});
+
+it('compareIds orders ids as its definition says: all-digit ids numerically (any length), before other ids by code unit', () => {
+  // the definition, written the slow way
+  const reference = (a: string, b: string): number => {
+    const an = /^\d+$/.test(a);
+    const bn = /^\d+$/.test(b);
+    if (an && bn) {
+      const x = a.replace(/^0+(?=\d)/, '');
+      const y = b.replace(/^0+(?=\d)/, '');
+      if (x.length !== y.length) return x.length - y.length;
+      if (x !== y) return x < y ? -1 : 1;
+      return a < b ? -1 : a > b ? 1 : 0;
+    }
+    if (an !== bn) return an ? -1 : 1;
+    return a < b ? -1 : a > b ? 1 : 0;
+  };
+  const id = fc.oneof(fc.stringMatching(/^0{0,3}\d{0,22}$/), fc.string({ maxLength: 6 }), fc.constantFrom('', '0', '00', '٣', '1a', 'a1'));
+  fc.assert(
+    fc.property(id, id, (a, b) => {
+      expect(Math.sign(compareIds(a, b))).toBe(Math.sign(reference(a, b)));
+    }),
+    { numRuns: 5_000 },
+  );
 });
