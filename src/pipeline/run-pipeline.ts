@@ -175,8 +175,11 @@ async function runAttempt(
     // with workers a segment starts when it is read; without, when its turn comes (one in memory at a time)
     const start = (seg: Segment): Ticket<{ seg: Segment; result: SegmentResult | null }> => {
       if (!pool) return async () => ({ seg, result: null });
-      const result = pool.submit(seg.input.name, seg.number * ORDER_PER_SEGMENT, seg.records);
-      return async () => ({ seg, result: await result });
+      const done = pool.submit(seg.input.name, seg.number * ORDER_PER_SEGMENT, seg.records);
+      return async () => {
+        const { result, input } = await done;
+        return { seg: input === seg.records ? seg : { ...seg, records: input }, result };
+      };
     };
     try {
       // two per worker keeps each busy while this thread applies results

@@ -31,8 +31,17 @@ function startWorker(options: WorkerOptions): Worker {
  */
 const WORKER_YOUNG_GENERATION_MB = 16;
 
+/** Blocks at least this big are transferred (Node's Buffer pool only serves allocations under 4 KB). */
+const TRANSFER_MIN_BYTES = 1 << 16;
+
+/** A worker's answer: the result, and the block it was sent when that was transferred. */
+interface Answer {
+  readonly result: SegmentResult;
+  readonly block: Uint8Array | null;
+}
+
 interface Pending {
-  resolve(result: SegmentResult): void;
+  resolve(answer: Answer): void;
   reject(e: Error): void;
 }
 
@@ -60,7 +69,7 @@ export class SegmentPool {
         this.pending.delete(reply.seq);
         for (const partial of reply.result.derived) untagLossless(partial);
         untagRows(reply.result.rows);
-        p?.resolve(reply.result);
+        p?.resolve({ result: reply.result, block: reply.block });
       });
       pw.worker.on('error', (e) => this.fail(e));
       pw.worker.on('exit', (code) => this.fail(new Error(`pipeline worker exited (code ${code})`)));
@@ -68,11 +77,26 @@ export class SegmentPool {
     });
   }
 
-  /** Sends one segment (its records or block are copied: the caller keeps them); the promise gives its result. */
-  submit(file: string, orderBase: number, input: SegmentInput): Promise<SegmentResult> {
-    if (this.failure) return Promise.reject(this.failure);
+  /**
+   * Sends one segment; the promise gives its result and the segment's input for the caller to keep (a block that
+   * owns its memory is transferred to the worker and handed back with the result, not copied; records are copied).
+   */
+  submit(file: string, orderBase: number, input: SegmentInput): Promise<{ result: SegmentResult; input: SegmentInput }> {
+    const sent = this.send(file, orderBase, input);
+    const done = sent.reply.then(({ result, block }) => {
+      if (!sent.transferred) return { result, input };
+      if (input.kind !== 'block' || block === null) throw new Error('internal: a transferred block did not come back');
+      return { result, input: { ...input, bytes: Buffer.from(block.buffer, block.byteOffset, block.byteLength) } };
+    });
+    // a segment behind a failed one is rejected before anyone awaits it: not an unhandled rejection
+    done.catch(() => {});
+    return done;
+  }
+
+  private send(file: string, orderBase: number, input: SegmentInput): { reply: Promise<Answer>; transferred: boolean } {
+    if (this.failure) return { reply: Promise.reject(this.failure), transferred: false };
     const seq = this.nextSeq++;
-    const promise = new Promise<SegmentResult>((resolve, reject) => this.pending.set(seq, { resolve, reject }));
+    const promise = new Promise<Answer>((resolve, reject) => this.pending.set(seq, { resolve, reject }));
     // a segment behind a failed one is rejected before anyone awaits it: not an unhandled rejection
     promise.catch(() => {});
     let target = this.workers[0]!;
@@ -81,12 +105,14 @@ export class SegmentPool {
     if (input.kind === 'records') {
       const records = packRecords(input.raws);
       target.worker.postMessage({ seq, file, orderBase, records, block: null } satisfies SegmentRequest, [records.bytes]);
-    } else {
-      // structured clone copies the block; the main thread keeps its own for a segment redone for duplicates
-      const block = { bytes: input.bytes, byteOffset: input.byteOffset, line: input.line };
-      target.worker.postMessage({ seq, file, orderBase, records: null, block } satisfies SegmentRequest);
+      return { reply: promise, transferred: false };
     }
-    return promise;
+    const block = { bytes: input.bytes, byteOffset: input.byteOffset, line: input.line };
+    // a small Buffer may share its memory with others (Node's pool): that one is copied
+    const b = input.bytes;
+    const owns = b.byteLength >= TRANSFER_MIN_BYTES && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+    target.worker.postMessage({ seq, file, orderBase, records: null, block } satisfies SegmentRequest, owns ? [input.bytes.buffer as ArrayBuffer] : []);
+    return { reply: promise, transferred: owns };
   }
 
   private fail(e: Error): void {

@@ -167,7 +167,8 @@ export interface SegmentRequest {
 }
 
 export type SegmentReply =
-  | { readonly seq: number; readonly result: SegmentResult }
+  /** `block`: the request's block bytes, handed back (they were transferred, not copied). */
+  | { readonly seq: number; readonly result: SegmentResult; readonly block: Uint8Array | null }
   /** A bug (not a ChatportError) or a failure to start: the run stops with it. */
   | { readonly seq: number; readonly crash: string };
 

@@ -41,7 +41,12 @@ async function start(): Promise<void> {
       const result = processor.process(req.file, req.orderBase, input, null);
       for (const partial of result.derived) tagLossless(partial);
       tagRows(result.rows);
-      port.postMessage({ seq: req.seq, result } satisfies SegmentReply, transferablesOf(result));
+      // the block goes back to the main thread, which keeps it for a segment it must process again itself
+      const block = req.block ? req.block.bytes : null;
+      port.postMessage(
+        { seq: req.seq, result, block } satisfies SegmentReply,
+        block ? [...transferablesOf(result), block.buffer as ArrayBuffer] : transferablesOf(result),
+      );
     } catch (e) {
       port.postMessage({ seq: req.seq, crash: e instanceof Error ? (e.stack ?? e.message) : String(e) } satisfies SegmentReply);
     }
