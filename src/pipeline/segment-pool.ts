@@ -8,7 +8,7 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { untagRows } from './cross-thread.js';
 import { untagLossless } from './derive-conversations.js';
 import type { SegmentInput } from './process-segment.js';
-import { packRecords, type SegmentReply, type SegmentRequest, type SegmentResult, type SegmentWorkerInit } from './segment-protocol.js';
+import { packRecords, packedTransferables, type SegmentReply, type SegmentRequest, type SegmentResult, type SegmentWorkerInit } from './segment-protocol.js';
 
 /**
  * A worker running the same code as this thread: the compiled segment-worker.js beside this file, or, when this
@@ -104,7 +104,7 @@ export class SegmentPool {
     target.inFlight++;
     if (input.kind === 'records') {
       const records = packRecords(input.raws);
-      target.worker.postMessage({ seq, file, orderBase, records, block: null } satisfies SegmentRequest, [records.bytes]);
+      target.worker.postMessage({ seq, file, orderBase, records, block: null } satisfies SegmentRequest, packedTransferables(records));
       return { reply: promise, transferred: false };
     }
     const block = { bytes: input.bytes, byteOffset: input.byteOffset, line: input.line };

@@ -19,18 +19,21 @@ export interface PlainError {
   readonly position: Position;
 }
 
-/** A segment's raw records packed for another thread. */
+/** A segment's raw records packed for another thread: three transferred buffers, and problems (rare) cloned. */
 export interface PackedRecords {
-  /** All records' bytes back to back; record i is bytes [ends[i-1] (or 0), ends[i]). Transferred, not copied. */
+  /** All records' bytes back to back; record i is bytes [ends[i-1] (or 0), ends[i]). */
   readonly bytes: ArrayBuffer;
-  /** Per record: end offset in `bytes`, recordIndex, byteOffset, line (4 numbers a record). */
+  /** Per record, META_FIELDS numbers: end offset in `bytes`, recordIndex, byteOffset, line, shape and boundary, kept-number count (-1: null). */
   readonly meta: Float64Array;
-  readonly shapes: ContainerShape[];
-  readonly boundaries: ('line' | 'structure')[];
-  readonly longNumbers: (number[] | null)[];
+  /** Every record's kept-number ranges (RawRecord.longNumbers) back to back. */
+  readonly numbers: Float64Array;
   /** The splitter's problem per record, or null; null for the whole batch when no record has one. */
   readonly problems: (PlainError | null)[] | null;
 }
+
+const META_FIELDS = 6;
+const SHAPES: readonly ContainerShape[] = ['array', 'envelope', 'object'];
+const BOUNDARIES: readonly RawRecord['boundary'][] = ['line', 'structure'];
 
 export function plainError(e: ChatportError): PlainError {
   return { code: e.code, message: e.message, stage: e.stage, position: { ...e.position } };
@@ -43,47 +46,66 @@ export function chatportError(p: PlainError): ChatportError {
 /** Packs a segment's records into one buffer (a copy: main keeps the originals for rejects.jsonl). */
 export function packRecords(raws: readonly RawRecord[]): PackedRecords {
   let total = 0;
-  for (const r of raws) total += r.bytes.length;
-  const bytes = new ArrayBuffer(total);
-  const view = new Uint8Array(bytes);
-  const meta = new Float64Array(raws.length * 4);
-  const shapes: ContainerShape[] = new Array(raws.length);
-  const boundaries: ('line' | 'structure')[] = new Array(raws.length);
-  const longNumbers: (number[] | null)[] = new Array(raws.length);
+  let kept = 0;
+  for (const r of raws) {
+    total += r.bytes.length;
+    if (r.longNumbers) kept += r.longNumbers.length;
+  }
+  const view = Buffer.allocUnsafeSlow(total); // a buffer of its own (transferable), not zero-filled: every byte is set below
+  const meta = new Float64Array(raws.length * META_FIELDS);
+  const numbers = new Float64Array(kept);
   let problems: (PlainError | null)[] | null = null;
   let at = 0;
+  let n = 0;
   for (let i = 0; i < raws.length; i++) {
     const r = raws[i]!;
     view.set(r.bytes, at);
     at += r.bytes.length;
-    meta[i * 4] = at;
-    meta[i * 4 + 1] = r.recordIndex;
-    meta[i * 4 + 2] = r.byteOffset;
-    meta[i * 4 + 3] = r.line;
-    shapes[i] = r.shape;
-    boundaries[i] = r.boundary;
-    longNumbers[i] = r.longNumbers;
+    const m = i * META_FIELDS;
+    meta[m] = at;
+    meta[m + 1] = r.recordIndex;
+    meta[m + 2] = r.byteOffset;
+    meta[m + 3] = r.line;
+    meta[m + 4] = SHAPES.indexOf(r.shape) * 2 + BOUNDARIES.indexOf(r.boundary);
+    const ranges = r.longNumbers;
+    meta[m + 5] = ranges ? ranges.length : -1;
+    if (ranges) for (let k = 0; k < ranges.length; k++) numbers[n++] = ranges[k]!;
     if (r.problem) (problems ??= new Array<PlainError | null>(raws.length).fill(null))[i] = plainError(r.problem);
   }
-  return { bytes, meta, shapes, boundaries, longNumbers, problems };
+  return { bytes: view.buffer as ArrayBuffer, meta, numbers, problems };
+}
+
+/** What to transfer (not copy) with a packed segment. */
+export function packedTransferables(p: PackedRecords): ArrayBuffer[] {
+  return [p.bytes, p.meta.buffer as ArrayBuffer, p.numbers.buffer as ArrayBuffer];
 }
 
 /** The RawRecords of a packed segment, as views of its buffer (worker side). */
 export function unpackRecords(req: PackedRecords): RawRecord[] {
   const buf = Buffer.from(req.bytes);
-  const out: RawRecord[] = new Array(req.shapes.length);
+  const { meta, numbers } = req;
+  const out: RawRecord[] = new Array(meta.length / META_FIELDS);
   let start = 0;
+  let n = 0;
   for (let i = 0; i < out.length; i++) {
-    const end = req.meta[i * 4]!;
+    const m = i * META_FIELDS;
+    const end = meta[m]!;
     const problem = req.problems?.[i];
+    const count = meta[m + 5]!;
+    let longNumbers: number[] | null = null;
+    if (count >= 0) {
+      longNumbers = new Array<number>(count);
+      for (let k = 0; k < count; k++) longNumbers[k] = numbers[n++]!;
+    }
+    const kinds = meta[m + 4]!;
     out[i] = {
       bytes: buf.subarray(start, end),
-      recordIndex: req.meta[i * 4 + 1]!,
-      byteOffset: req.meta[i * 4 + 2]!,
-      line: req.meta[i * 4 + 3]!,
-      shape: req.shapes[i]!,
-      boundary: req.boundaries[i]!,
-      longNumbers: req.longNumbers[i]!,
+      recordIndex: meta[m + 1]!,
+      byteOffset: meta[m + 2]!,
+      line: meta[m + 3]!,
+      shape: SHAPES[kinds >> 1]!,
+      boundary: BOUNDARIES[kinds & 1]!,
+      longNumbers,
       ...(problem ? { problem: chatportError(problem) } : {}),
     };
     start = end;
