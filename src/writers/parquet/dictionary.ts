@@ -16,52 +16,63 @@ export function bitWidthFor(entries: number): number {
   return w;
 }
 
-function varint(out: number[], n: number): void {
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-}
-
 /**
  * `values[0..n)` in the RLE / bit-packed hybrid of width `bitWidth` (no length prefix): runs of 8 or more equal
  * values as RLE runs, the rest bit-packed in groups of 8 (the last group padded; the page says how many values).
+ * Written straight into one typed array (it runs on the main thread for every dictionary-encoded fragment).
  */
 export function encodeHybrid(values: ArrayLike<number>, n: number, bitWidth: number): Uint8Array {
-  const out: number[] = [];
   const valueBytes = Math.ceil(bitWidth / 8);
-  let pending: number[] = [];
-  const flushPacked = (): void => {
-    if (pending.length === 0) return;
-    const groups = Math.ceil(pending.length / 8);
-    varint(out, groups * 2 + 1);
-    const bytes = new Uint8Array(groups * bitWidth);
-    let bit = 0;
-    for (const v of pending) {
-      for (let b = 0; b < bitWidth; b++, bit++) if ((v >>> b) & 1) bytes[bit >>> 3]! |= 1 << (bit & 7);
+  // bit-packed runs are whole groups of 8 but the last: at most n/8 + 1 groups in all, and a header per run
+  const out = new Uint8Array(Math.ceil(n / 8 + 1) * (bitWidth + valueBytes + 10) + 16);
+  let p = 0;
+  const varint = (x: number): void => {
+    while (x >= 0x80) {
+      out[p++] = (x % 0x80) | 0x80;
+      x = Math.floor(x / 0x80);
     }
-    for (const b of bytes) out.push(b);
-    pending = [];
+    out[p++] = x;
   };
+  /** values[from..to) as one bit-packed run, least significant bit first. */
+  const packed = (from: number, to: number): void => {
+    if (to === from) return;
+    const groups = Math.ceil((to - from) / 8);
+    varint(groups * 2 + 1);
+    const end = p + groups * bitWidth;
+    let acc = 0; // below 2^40: exact as a double
+    let bits = 0;
+    for (let k = from; k < to; k++) {
+      acc += values[k]! * 2 ** bits;
+      bits += bitWidth;
+      while (bits >= 8) {
+        out[p++] = acc % 256;
+        acc = Math.floor(acc / 256);
+        bits -= 8;
+      }
+    }
+    if (bits > 0) out[p++] = acc;
+    while (p < end) out[p++] = 0;
+  };
+  let from = 0; // values[from..i) wait for a bit-packed run
   let i = 0;
   while (i < n) {
     let j = i + 1;
     while (j < n && values[j] === values[i]) j++;
     // a bit-packed run must hold whole groups of 8 before an RLE run may follow it
-    while (pending.length % 8 !== 0 && i < j) pending.push(values[i++]!);
+    while ((i - from) % 8 !== 0 && i < j) i++;
     if (j - i >= 8) {
-      flushPacked();
-      varint(out, (j - i) * 2);
+      packed(from, i);
+      varint((j - i) * 2);
       const v = values[i]!;
-      for (let b = 0; b < valueBytes; b++) out.push((v >>> (8 * b)) & 0xff);
+      for (let b = 0; b < valueBytes; b++) out[p++] = (v >>> (8 * b)) & 0xff;
       i = j;
+      from = j;
     } else {
-      while (i < j) pending.push(values[i++]!);
+      i = j;
     }
   }
-  flushPacked();
-  return Uint8Array.from(out);
+  packed(from, n);
+  return out.subarray(0, p);
 }
 
 /**
