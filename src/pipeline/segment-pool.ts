@@ -26,10 +26,11 @@ function startWorker(options: WorkerOptions): Worker {
 }
 
 /**
- * A worker's young generation: a segment's records, parsed values and rows die young, and a 16 MB young
- * generation held peak RSS of a 2-worker export at ~240 MB instead of ~290 MB at the same speed (200k parts).
+ * A worker's young generation: a segment's records, parsed values and rows die young (its rows reach the encoders in
+ * small batches), so 8 MB holds the peak RSS of a 2-worker export lower than 16 MB at the same CPU time
+ * (docs/performance.md, round 3).
  */
-const WORKER_YOUNG_GENERATION_MB = 16;
+const WORKER_YOUNG_GENERATION_MB = 8;
 
 /** Blocks at least this big are transferred (Node's Buffer pool only serves allocations under 4 KB). */
 const TRANSFER_MIN_BYTES = 1 << 16;
