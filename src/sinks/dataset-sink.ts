@@ -154,6 +154,8 @@ export class DatasetSink implements Sink {
 
   async commit(check: (rows: ReadonlyMap<TableName, number>) => void, removed: RemovedKeys): Promise<void> {
     const { store } = this.o;
+    // a sharded run merges into the state the other shards committed meanwhile
+    await store.lockForCommit();
     const erase = new DuplicateKeys();
     removed.forEachRemoved((h1, h2) => erase.addPair(h1, h2));
     const deleted = new Set<string>();
