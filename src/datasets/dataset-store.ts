@@ -34,6 +34,8 @@ import type { Manifest } from './manifest.js';
 export const DEFAULT_GRACE_MS = 15 * 60_000;
 export const GRACE_ENV = 'CHATPORT_DATASET_GRACE_MS';
 const CATALOG_FILE = 'files.json';
+/** A shard waiting for another's commit looks at its stop signal this often. */
+const COMMIT_WAIT_SLICE_MS = 2_000;
 const RUN_PREFIX = `${TEMP_PREFIX}run-`;
 
 /** What a dataset holds and how, fixed by its first run. */
@@ -143,10 +145,26 @@ export class DatasetStore {
 
   /**
    * Takes the dataset's lock for the merge and commit (a shared run; an exclusive one holds it already), waiting for
-   * other runs' commits however long they take, then reads the state to merge into.
+   * other runs' commits however long they take, then reads the state to merge into. The wait looks at `signal`
+   * every few seconds, so a shard stopped while it waits (SIGTERM from its scheduler) ends as interrupted.
    */
-  async lockForCommit(): Promise<void> {
-    if (!this.lock) await this.lockDataset(Infinity);
+  async lockForCommit(signal?: AbortSignal): Promise<void> {
+    while (!this.lock) {
+      try {
+        await this.lockDataset(COMMIT_WAIT_SLICE_MS);
+      } catch (err) {
+        if (!(err instanceof ChatportError) || err.code !== 'WRITE_OUTPUT_LOCKED') throw err;
+      }
+      if (!this.lock && signal?.aborted) {
+        const reason = typeof signal.reason === 'string' ? signal.reason : 'interrupted';
+        throw new ChatportError(
+          'RUN_INTERRUPTED',
+          `run interrupted (${reason}) while waiting for another run's commit into ${this.dir}; nothing was committed`,
+          'cli',
+        );
+      }
+      this.runLease.assertHeld();
+    }
   }
 
   private async lockDataset(waitMs: number): Promise<void> {

@@ -72,6 +72,7 @@ export async function runDatasetExport(options: DatasetExportOptions): Promise<{
         derived: options.mapping.derived,
         keepRejects: options.onError === 'skip',
         describe,
+        ...(options.signal ? { signal: options.signal } : {}),
         ...(options.maxConversationsInMemory !== undefined ? { maxConversationsInMemory: options.maxConversationsInMemory } : {}),
       });
       return sink;

@@ -4,12 +4,15 @@
 // manifest records each shard; a second night run with another N merges as a single process would. The shard of an
 // id is checked against DuckDB's own sha256, the definition docs/scale-out.md gives.
 
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { shardFrom, shardOfId } from '../../src/pipeline/shard-filter.js';
+import { LeaseLock } from '../../src/fs/lease-lock.js';
 import { ChatportError } from '../../src/errors.js';
 import { duck, ROOT, tempDir } from '../helpers/export-helpers.js';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
@@ -126,6 +129,60 @@ describe('sharded runs', () => {
     const removed = await duck(`SELECT text, redacted FROM read_parquet('${shared}/messages/**/*.parquet') WHERE message_id = '10077'`);
     expect(removed).toEqual([{ text: null, redacted: true }]);
   }, 240_000);
+});
+
+describe('a shard waiting for the dataset lock', () => {
+  it('waits while another run holds it, and stops on SIGTERM as interrupted, committing nothing', async () => {
+    const dir = await tempDir('chatport-shard-wait-');
+    const dataset = path.join(dir, 'warehouse');
+    const lock = await LeaseLock.acquire(path.join(dataset, '_chatport', 'lock'), {
+      what: 'the test',
+      stage: 'write',
+      heldError: () => new ChatportError('WRITE_OUTPUT_LOCKED', 'held', 'write'),
+    });
+    try {
+      const child = spawn(
+        process.execPath,
+        [
+          path.join(ROOT, 'dist/cli/bin.js'),
+          'export',
+          '--from',
+          'dashly',
+          '--input',
+          path.join(ROOT, 'samples/dashly/parts.json'),
+          '--dataset',
+          dataset,
+          '--shard',
+          '0/1',
+          '--quiet',
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      // its rows are written in its run folder before it asks for the lock; then it waits
+      const meta = path.join(dataset, '_chatport');
+      const deadline = Date.now() + 60_000;
+      const runDirs = async () => (await readdir(meta)).filter((n) => n.startsWith('.chatport-tmp-run-'));
+      while (Date.now() < deadline && !(await runDirs().then((d) => d.some((n) => existsSync(path.join(meta, n, 'version', 'messages'))))))
+        await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(child.exitCode, stderr).toBeNull(); // still waiting, not failed
+      const sent = Date.now();
+      child.kill('SIGTERM');
+      const code = await exited;
+      expect(code).toBe(143);
+      expect(Date.now() - sent).toBeLessThan(15_000);
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+      expect(stderr).toContain('RUN_INTERRUPTED');
+      expect(existsSync(path.join(meta, 'current'))).toBe(false);
+      expect(await runDirs()).toEqual([]);
+    } finally {
+      await lock.release();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe('the Indexed Job of docs/scale-out.md', () => {
