@@ -135,7 +135,12 @@ export class DatasetStore {
       await mkdir(store.nextDir, { recursive: true, mode: 0o700 });
       await mkdir(store.scratchDir, { recursive: true, mode: 0o700 });
       if (sharing === 'exclusive') await store.lockDataset(options.lock?.waitMs ?? 0);
-      else await store.readState(); // an early look (another shard may commit before this run does): a wrong format stops it now
+      // an early look, without the lock: a wrong format stops the run now; a version that another shard's commit
+      // removed while it was read is no error (the state is read again under the lock before the merge)
+      else
+        await store.readState().catch((err: unknown) => {
+          if (errnoCode(err) !== 'ENOENT') throw err;
+        });
       return store;
     } catch (err) {
       await store.close();
