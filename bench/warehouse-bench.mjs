@@ -179,7 +179,7 @@ export async function warehouseBench({ records, changed, codecs, outDir, bin, se
   const instance = await DuckDBInstance.create(':memory:');
   const db = await instance.connect();
   try {
-    log(`warehouse: Parquet size per codec (${codecs.join(', ')}) ...`);
+    if (codecs.length) log(`warehouse: Parquet size per codec (${codecs.join(', ')}) ...`);
     const sizes = await parquetSizes({ bin, input, codecs, workDir, ctx, db });
     log(`warehouse: merging ${changed.toLocaleString('en-US')} changed records into a dataset of ${records.toLocaleString('en-US')} ...`);
     const merge = await mergeCost({ bin, input, changed, workDir, ctx, db });
@@ -204,7 +204,11 @@ async function main(argv) {
   });
   const records = Number(values.records);
   const changed = Math.min(Number(values.changed), records);
-  const codecs = values.codecs.split(',').map((c) => c.trim());
+  // --codecs '' runs the merge case alone
+  const codecs = values.codecs
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
   for (const c of codecs) if (!(c in DUCKDB_CODEC)) throw new Error(`unknown codec ${c}`);
   if (!existsSync(values.bin)) throw new Error(`${values.bin} not found: run \`npm run build\` first`);
   const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);

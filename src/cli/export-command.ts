@@ -21,6 +21,7 @@ import { CHATPORT_VERSION, mappingFileGuard, type CommandRun, type RunContext } 
 import type { OptionSpec, OptionValues } from './option-spec.js';
 import { PRIVACY_OPTIONS } from './privacy-options.js';
 import { privacySettingsFrom } from '../redact/privacy-rule.js';
+import { MAX_SHARDS, shardFrom } from '../pipeline/shard-filter.js';
 
 /** Threads by default: one per core, at most 4 (the main thread's reading and writing caps the gain beyond). */
 export function defaultThreads(): number {
@@ -47,6 +48,17 @@ export const EXPORT_OPTIONS = {
     kind: 'choice',
     choices: ['snappy', 'zstd', 'gzip', 'none'],
     describe: 'Parquet: the page codec (default snappy; zstd is smaller, gzip the most widely read). JSONL and CSV datasets: gzip or none (default)',
+  },
+  shard: {
+    kind: 'string',
+    describe:
+      "Take only shard I of N: the conversations whose id hashes to I (0 to N-1), for N pods of one job writing one --dataset or N --out directories (docs/scale-out.md). Default: JOB_COMPLETION_INDEX with --shards N, or AWS Batch's AWS_BATCH_JOB_ARRAY_INDEX and AWS_BATCH_JOB_ARRAY_SIZE",
+  },
+  shards: {
+    kind: 'int',
+    min: 1,
+    max: MAX_SHARDS,
+    describe: "The number of shards N, this run's index taken from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) or AWS_BATCH_JOB_ARRAY_INDEX",
   },
   'on-error': {
     kind: 'choice',
@@ -145,6 +157,7 @@ export async function exportCommand(args: ExportArgs, ctx: RunContext): Promise<
   const where = args.out !== undefined ? { out: args.out } : { dataset: args.dataset! };
   // before any work: a missing key fails at once
   const privacy = privacySettingsFrom(args, process.env);
+  const shard = shardFrom(args, process.env);
   ctx.setReportDetails(() => ({
     vendor: mapping?.vendor ?? null,
     format: args.format,
@@ -172,6 +185,7 @@ export async function exportCommand(args: ExportArgs, ctx: RunContext): Promise<
           workers,
           stats,
           privacy,
+          shard,
           signal: ctx.signal,
         })
       ).dataset;
@@ -187,6 +201,7 @@ export async function exportCommand(args: ExportArgs, ctx: RunContext): Promise<
         workers,
         stats,
         privacy,
+        shard,
         signal: ctx.signal,
         ...(codec ? { writerDef: parquetWriterWith({ codec }) } : {}),
       });

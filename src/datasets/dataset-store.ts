@@ -1,18 +1,18 @@
-// A dataset directory as versions (docs/datasets.md): opening it takes the lease lock, removes what no committed
-// version refers to (a killed run's folder, a version renamed into place but never made current) and older
-// versions past their grace period; a run builds the next version in its own folder, and commit makes it current
+// A dataset directory as versions (docs/datasets.md): a run works in its own folder under its own lease; taking the
+// dataset's lease lock (at open, or for the merge and commit of a sharded run) removes what no committed version
+// refers to (a killed run's folder, a version renamed into place but never made current) and older versions past
+// their grace period; a run builds the next version in its own folder, and commit makes it current
 // with one rename of the `current` symlink, the commit point. Everything before that rename is invisible to
 // readers and thrown away by the next run; everything after it is the new state.
 
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, lstat, mkdir, readFile, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, readFile, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ChatportError } from '../errors.js';
 import { errnoCode } from '../fs/errno.js';
 import { NODE_FS } from '../fs/fs-ops.js';
-import { LeaseLock, type LeaseLockOptions, type LockHolder } from '../fs/lease-lock.js';
-import { removeStaleTemp } from '../fs/temp-folder.js';
+import { LeaseLock, leaseState, type LeaseLockOptions, type LockHolder } from '../fs/lease-lock.js';
 import { TABLE_NAMES, type TableName } from '../model/canonical-schema.js';
 import { TEMP_PREFIX } from '../writers/atomic-file.js';
 import type { FormatName } from '../writers/writer.js';
@@ -34,6 +34,8 @@ import type { Manifest } from './manifest.js';
 export const DEFAULT_GRACE_MS = 15 * 60_000;
 export const GRACE_ENV = 'CHATPORT_DATASET_GRACE_MS';
 const CATALOG_FILE = 'files.json';
+/** A shard waiting for another's commit looks at its stop signal this often. */
+const COMMIT_WAIT_SLICE_MS = 2_000;
 const RUN_PREFIX = `${TEMP_PREFIX}run-`;
 
 /** What a dataset holds and how, fixed by its first run. */
@@ -62,17 +64,34 @@ export interface DatasetStoreOptions {
   readonly graceMs?: number;
 }
 
+/** What a run will add: a dataset of other files stops it (checked when opening and again under the lock at commit). */
+export interface DatasetExpectation {
+  readonly format: FormatName;
+  readonly compression: string;
+}
+
+/**
+ * How a run shares the dataset. 'exclusive' (default): the dataset's lock from open to close, a second run fails at
+ * once with WRITE_OUTPUT_LOCKED. 'shared' (sharded runs, docs/scale-out.md): the run writes its files in its own
+ * folder without the lock, and takes the lock only to merge and commit, waiting for another shard's commit to end.
+ */
+export type DatasetSharing = 'exclusive' | 'shared';
+
 export class DatasetStore {
   private done = false;
+  /** The current version's number (0: the dataset is new); read under the dataset lock before a merge. */
+  current = 0;
+  settings: DatasetSettings | null = null;
+  catalog: Catalog = {};
+  private lock: LeaseLock | null = null;
 
   private constructor(
     readonly dir: string,
     readonly runDir: string,
-    /** The current version's number (0: the dataset is new). */
-    readonly current: number,
-    readonly settings: DatasetSettings | null,
-    readonly catalog: Catalog,
-    private readonly lock: LeaseLock,
+    /** The run folder's own lease: other runs remove a run folder only after its lease expired. */
+    private readonly runLease: LeaseLock,
+    private readonly options: DatasetStoreOptions,
+    private readonly expected: DatasetExpectation | null,
   ) {}
 
   /** The folder of the version being built by this run. */
@@ -89,45 +108,141 @@ export class DatasetStore {
     return this.current === 0 ? null : path.join(this.dir, META_DIR, VERSIONS_DIR, versionName(this.current));
   }
 
-  static async open(dir: string, options: DatasetStoreOptions = {}): Promise<DatasetStore> {
+  static async open(
+    dir: string,
+    options: DatasetStoreOptions = {},
+    sharing: DatasetSharing = 'exclusive',
+    expected: DatasetExpectation | null = null,
+  ): Promise<DatasetStore> {
     const meta = path.join(dir, META_DIR);
     try {
       await mkdir(path.join(meta, VERSIONS_DIR), { recursive: true });
     } catch (err) {
       throw new ChatportError('WRITE_OUTPUT_DIR', `dataset directory ${dir} cannot be created or written: ${message(err)}`, 'write', { file: dir });
     }
-    const lock = await LeaseLock.acquire(path.join(meta, LOCK_DIR), {
+    // the run folder is created with its lease in it (acquire makes the directories): never seen without one for long
+    const runDir = path.join(meta, `${RUN_PREFIX}${randomBytes(6).toString('hex')}`);
+    const runLease = await LeaseLock.acquire(path.join(runDir, LOCK_DIR), {
       ...options.lock,
-      what: `--dataset ${dir}`,
+      waitMs: 0,
+      what: `the run folder ${runDir}`,
       stage: 'write',
       heldError: (h) => heldError(dir, h),
     });
+    const store = new DatasetStore(dir, runDir, runLease, options, expected);
     try {
-      await removeStaleTemp(meta, TEMP_PREFIX);
-      const current = await currentVersion(meta);
-      const versions = path.join(meta, VERSIONS_DIR);
-      // renamed into place by a run killed before its commit point: never current, never read
-      for (const name of await readdir(versions)) {
-        const n = parseVersionName(name);
-        if (n === null || n > current) await rm(path.join(versions, name), { recursive: true, force: true });
-      }
-      await removeOldVersions(meta, current, options.graceMs ?? graceMs());
-      const vdir = current === 0 ? null : path.join(versions, versionName(current));
-      const settings = vdir ? (JSON.parse(await readFile(path.join(vdir, SETTINGS_FILE), 'utf8')) as DatasetSettings) : null;
-      const catalog = vdir ? (JSON.parse(await readFile(path.join(vdir, CATALOG_FILE), 'utf8')) as Catalog) : {};
-      for (const t of new Set([...TABLE_NAMES, ...Object.values(catalog).map((e) => e.table), REJECTS_DIR])) await assertOwnLink(dir, t);
-      const runDir = path.join(meta, `${RUN_PREFIX}${lock.token.slice(0, 12)}`);
-      await mkdir(path.join(runDir, 'version'), { recursive: true, mode: 0o700 });
-      await mkdir(path.join(runDir, 'scratch'), { recursive: true, mode: 0o700 });
-      return new DatasetStore(dir, runDir, current, settings, catalog, lock);
+      await chmod(runDir, 0o700);
+      await mkdir(store.nextDir, { recursive: true, mode: 0o700 });
+      await mkdir(store.scratchDir, { recursive: true, mode: 0o700 });
+      if (sharing === 'exclusive') await store.lockDataset(options.lock?.waitMs ?? 0);
+      // an early look, without the lock: a wrong format stops the run now; a version that another shard's commit
+      // removed while it was read is no error (the state is read again under the lock before the merge)
+      else
+        await store.readState().catch((err: unknown) => {
+          if (errnoCode(err) !== 'ENOENT') throw err;
+        });
+      return store;
     } catch (err) {
-      await lock.release();
+      await store.close();
       throw err;
     }
   }
 
+  /**
+   * Takes the dataset's lock for the merge and commit (a shared run; an exclusive one holds it already), waiting for
+   * other runs' commits however long they take, then reads the state to merge into. The wait looks at `signal`
+   * every few seconds, so a shard stopped while it waits (SIGTERM from its scheduler) ends as interrupted.
+   */
+  async lockForCommit(signal?: AbortSignal): Promise<void> {
+    while (!this.lock) {
+      try {
+        await this.lockDataset(COMMIT_WAIT_SLICE_MS);
+      } catch (err) {
+        if (!(err instanceof ChatportError) || err.code !== 'WRITE_OUTPUT_LOCKED') throw err;
+      }
+      if (!this.lock && signal?.aborted) {
+        const reason = typeof signal.reason === 'string' ? signal.reason : 'interrupted';
+        throw new ChatportError(
+          'RUN_INTERRUPTED',
+          `run interrupted (${reason}) while waiting for another run's commit into ${this.dir}; nothing was committed`,
+          'cli',
+        );
+      }
+      this.runLease.assertHeld();
+    }
+  }
+
+  private async lockDataset(waitMs: number): Promise<void> {
+    const meta = path.join(this.dir, META_DIR);
+    this.lock = await LeaseLock.acquire(path.join(meta, LOCK_DIR), {
+      ...this.options.lock,
+      waitMs,
+      what: `--dataset ${this.dir}`,
+      stage: 'write',
+      heldError: (h) => heldError(this.dir, h),
+    });
+    await this.removeDeadRuns(meta);
+    const current = await currentVersion(meta);
+    const versions = path.join(meta, VERSIONS_DIR);
+    // renamed into place by a run killed before its commit point: never current, never read
+    for (const name of await readdir(versions)) {
+      const n = parseVersionName(name);
+      if (n === null || n > current) await rm(path.join(versions, name), { recursive: true, force: true });
+    }
+    await removeOldVersions(meta, current, this.options.graceMs ?? graceMs());
+    await this.readState();
+  }
+
+  /** The current version, its settings and catalog; checks the dataset holds what this run adds and only chatport's links. */
+  private async readState(): Promise<void> {
+    const meta = path.join(this.dir, META_DIR);
+    this.current = await currentVersion(meta);
+    const vdir = this.currentDir;
+    this.settings = vdir ? (JSON.parse(await readFile(path.join(vdir, SETTINGS_FILE), 'utf8')) as DatasetSettings) : null;
+    this.catalog = vdir ? (JSON.parse(await readFile(path.join(vdir, CATALOG_FILE), 'utf8')) as Catalog) : {};
+    const e = this.expected;
+    if (e && this.settings && (this.settings.format !== e.format || this.settings.compression !== e.compression)) {
+      throw new ChatportError(
+        'CONFIG_BAD_OPTION',
+        `${this.dir} holds ${this.settings.format} files (compression ${this.settings.compression}); a run cannot add ${e.format} (compression ${e.compression}) to it: use the same --format and --compression, or another --dataset`,
+        'cli',
+      );
+    }
+    for (const t of new Set([...TABLE_NAMES, ...Object.values(this.catalog).map((c) => c.table), REJECTS_DIR])) await assertOwnLink(this.dir, t);
+  }
+
+  /**
+   * Removes the folders of runs that are gone (killed): every temporary entry of _chatport/ but the run folders whose
+   * lease is live (shards working beside this one) and this run's own. A run folder without a lease is one being
+   * created, or one of a chatport before sharding: removed once it is older than a lease.
+   */
+  private async removeDeadRuns(meta: string): Promise<void> {
+    const lease = this.runLease.leaseMs;
+    for (const name of await readdir(meta)) {
+      if (!name.startsWith(TEMP_PREFIX)) continue;
+      const p = path.join(meta, name);
+      if (p === this.runDir) continue;
+      if (name.startsWith(RUN_PREFIX)) {
+        const state = await leaseState(path.join(p, LOCK_DIR));
+        if (state === 'live') continue;
+        if (state === 'none') {
+          const st = await lstat(p).catch(() => null);
+          if (st && Date.now() - st.mtimeMs <= lease) continue;
+        }
+      }
+      await rm(p, { recursive: true, force: true });
+    }
+  }
+
+  /** The run's own lease, and the dataset's lock once this run holds it (an exclusive run from the start). */
   assertHeld(): void {
-    this.lock.assertHeld();
+    this.runLease.assertHeld();
+    this.lock?.assertHeld();
+  }
+
+  private held(): LeaseLock {
+    if (!this.lock) throw new Error('internal: a dataset commit without its lock');
+    return this.lock;
   }
 
   /**
@@ -148,7 +263,7 @@ export class DatasetStore {
     if (from) {
       for (const [file, entry] of Object.entries(this.catalog)) {
         if (deleted.has(file)) continue;
-        this.lock.assertHeld();
+        this.held().assertHeld();
         await linkInto(from, nextDir, file);
         await linkInto(from, nextDir, keyFilePath(file));
         catalog[file] = entry;
@@ -181,12 +296,12 @@ export class DatasetStore {
       }
     }
     await NODE_FS.syncDir(nextDir);
-    await this.lock.verify();
+    await this.held().verify();
     const versionDir = path.join(meta, VERSIONS_DIR, versionName(next));
     await rename(nextDir, versionDir);
     const tmpLink = path.join(this.runDir, 'current');
     await symlink(path.posix.join(VERSIONS_DIR, versionName(next)), tmpLink);
-    await this.lock.verify();
+    await this.held().verify();
     await rename(tmpLink, path.join(meta, CURRENT_LINK)); // the commit point
     await NODE_FS.syncDir(meta);
     if (settings.erased) await removeOldVersions(meta, next, 0);
@@ -199,7 +314,8 @@ export class DatasetStore {
     if (this.done) return;
     this.done = true;
     await rm(this.runDir, { recursive: true, force: true }).catch(() => undefined);
-    await this.lock.release();
+    await this.lock?.release();
+    await this.runLease.release();
   }
 }
 

@@ -1,6 +1,6 @@
 // `chatport export --dataset DIR` as a library call: the one engine (src/pipeline/run-pipeline.ts) into the dataset
-// sink, under the dataset's lock, with the run's temporary data inside DIR/_chatport/ (removed at the end, and by
-// the next run after a kill).
+// sink, under the dataset's lock (a sharded run: its lock for the merge and commit only), with the run's temporary
+// data inside DIR/_chatport/ (removed at the end, and by a later run after a kill).
 
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
@@ -16,6 +16,7 @@ import { parquetWriterWith } from '../writers/parquet/parquet-writer.js';
 import { gzipped } from '../writers/gzip-writer.js';
 import { DatasetStore, type DatasetStoreOptions } from './dataset-store.js';
 import { newRunId } from './layout.js';
+import { shardLabel } from '../pipeline/shard-filter.js';
 
 export interface DatasetExportOptions extends Omit<PipelineOptions, 'tempDir' | 'checkpoint'> {
   readonly dataset: string;
@@ -24,7 +25,6 @@ export interface DatasetExportOptions extends Omit<PipelineOptions, 'tempDir' | 
   readonly compression?: CodecName;
   readonly chatportVersion: string;
   readonly store?: DatasetStoreOptions;
-  readonly shard?: string | null;
 }
 
 export async function runDatasetExport(options: DatasetExportOptions): Promise<{ stats: RunStats; dataset: DatasetResult }> {
@@ -34,15 +34,10 @@ export async function runDatasetExport(options: DatasetExportOptions): Promise<{
     throw new ChatportError('CONFIG_BAD_OPTION', `a ${options.format} dataset takes gzip or no compression (got ${compression})`, 'cli');
   }
   const writerDef = options.format === 'parquet' ? parquetWriterWith({ codec: compression }) : gzipped(writerFor(options.format), compression === 'gzip');
-  const store = await DatasetStore.open(options.dataset, options.store);
+  // shards of one dataset work side by side and take turns only to merge and commit
+  const sharing = options.shard ? 'shared' : 'exclusive';
+  const store = await DatasetStore.open(options.dataset, options.store, sharing, { format: options.format, compression });
   try {
-    if (store.settings && (store.settings.format !== options.format || store.settings.compression !== compression)) {
-      throw new ChatportError(
-        'CONFIG_BAD_OPTION',
-        `${options.dataset} holds ${store.settings.format} files (compression ${store.settings.compression}); a run cannot add ${options.format} (compression ${compression}) to it: use the same --format and --compression, or another --dataset`,
-        'cli',
-      );
-    }
     const runId = newRunId();
     const inputs = await Promise.all(
       options.sources.map(async (s) => ({
@@ -62,7 +57,7 @@ export async function runDatasetExport(options: DatasetExportOptions): Promise<{
       command: 'export',
       vendor: options.mapping.vendor,
       mapping_sha256: createHash('sha256').update(stableStringify(options.mapping.spec)).digest('hex'),
-      shard: options.shard ?? null,
+      shard: options.shard ? shardLabel(options.shard) : null,
       inputs,
     };
     let sink: DatasetSink | null = null;
@@ -77,6 +72,7 @@ export async function runDatasetExport(options: DatasetExportOptions): Promise<{
         derived: options.mapping.derived,
         keepRejects: options.onError === 'skip',
         describe,
+        ...(options.signal ? { signal: options.signal } : {}),
         ...(options.maxConversationsInMemory !== undefined ? { maxConversationsInMemory: options.maxConversationsInMemory } : {}),
       });
       return sink;

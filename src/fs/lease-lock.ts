@@ -316,6 +316,26 @@ export class LeaseLock {
   }
 }
 
+/**
+ * Whether anyone holds the lock in `lockDir`, by the rule takers apply: 'live' while its newest lease is fresher than
+ * its lease, 'expired' once it is not, 'none' when there is no lease (or no directory). For a run that removes what a
+ * dead run's lease protected (a dataset's run folders) without taking that lease itself.
+ */
+export async function leaseState(lockDir: string, now: number = Date.now()): Promise<'live' | 'expired' | 'none'> {
+  let entries: Entry[];
+  try {
+    entries = await listEntries(lockDir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return 'none';
+    throw err;
+  }
+  const top = entries.reduce<Entry | null>((a, e) => (a === null || e.gen > a.gen ? e : a), null);
+  if (top === null) return 'none';
+  const held = await readLease(lockDir, top.name);
+  if (held === null) return 'none';
+  return now - held.mtimeMs <= (held.content?.leaseMs ?? defaultLeaseMs()) ? 'live' : 'expired';
+}
+
 function leaseName(gen: number): string {
   return `${gen}.lease`;
 }

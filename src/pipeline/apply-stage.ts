@@ -20,6 +20,7 @@ import type { InputState, Segment } from './read-segments.js';
 import { RecordErrors, type ErrorPolicy } from './record-errors.js';
 import type { RunStats } from './run-stats.js';
 import { chatportError, type PlainError, type PlainRaw, type SegmentResult } from './segment-protocol.js';
+import type { Shard } from './shard-filter.js';
 
 /** Rows of derived tables handed to the sink at a time. */
 const DERIVED_BATCH_ROWS = 4096;
@@ -40,6 +41,8 @@ export interface ApplyOptions {
   readonly requireMatch: boolean;
   /** Pseudonymizing and masking (src/redact/privacy-rule.ts): derived rows pass it here, rejects lose their text. */
   readonly privacy: PrivacySettings | null;
+  /** This run's shard (--shard I/N), or null. */
+  readonly shard: Shard | null;
 }
 
 export class ApplyStage {
@@ -75,7 +78,7 @@ export class ApplyStage {
             kind: 'fragments',
             encoders: new Map(mapping.tables.map((t) => [t.name, encodingWriter(input).encoder({ table: t.def, csvRaw: input.csvRaw })] as const)),
           } as const);
-    this.local = new SegmentProcessor(mapping, output, limits, ledger.forced, this.o.privacy);
+    this.local = new SegmentProcessor(mapping, output, limits, ledger.forced, this.o.privacy, this.o.shard);
     return this.local;
   }
 
@@ -108,6 +111,7 @@ export class ApplyStage {
     }
     stats.recordsMapped += result.mapped;
     stats.recordsRedacted += result.redacted;
+    stats.recordsOtherShards += result.otherShard;
     for (const table in result.skippedByRule) stats.table(table as TableName).skippedByRule += result.skippedByRule[table as TableName]!;
     for (const table in result.emitted) stats.table(table as TableName).emitted += result.emitted[table as TableName]!;
     for (const table in result.fragments) await sink.writeFragment(table as TableName, result.fragments[table as TableName]!);

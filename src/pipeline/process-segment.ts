@@ -25,6 +25,7 @@ import { SegmentTables } from './segment-tables.js';
 import { DuplicateKeys, PrintList, fingerprintInto } from './duplicate-keys.js';
 import { duplicateError, rowKeyText } from './record-errors.js';
 import { plainError, plainRaw, type PlainError, type RecordFailure, type SegmentResult } from './segment-protocol.js';
+import { ShardFilter, type Shard } from './shard-filter.js';
 
 /**
  * Order numbers of derived-table rows: segment n's records are n * ORDER_PER_SEGMENT + their index in it, so
@@ -65,6 +66,9 @@ type Mapped =
     }
   | { readonly ok: false; readonly error: ChatportError; readonly removal: TextRemoval; readonly unwrapped: UnwrappedRecord | null };
 
+/** A record of another shard's conversation (--shard): not this run's to map, report or count beyond "read". */
+const OTHER_SHARD = { ok: 'other-shard' } as const;
+
 export class SegmentProcessor {
   private readonly tableIndex = new Map<TableName, number>();
   private readonly keysOf: (readonly string[] | null)[];
@@ -72,6 +76,7 @@ export class SegmentProcessor {
   private readonly derivesOf: number[][];
   private readonly removal: RemovalRule;
   private readonly privacy: PrivacyRule;
+  private readonly shard: ShardFilter | null;
   /** Unknown enum values of the record being mapped (withheld if it turns out removed). */
   private recordEnums: string[] = [];
   private readonly ctx: MapContext = { unknownEnum: (c, v) => this.recordEnums.push(c, v) };
@@ -84,8 +89,11 @@ export class SegmentProcessor {
     private readonly forced: DuplicateKeys | null = null,
     /** Pseudonymizing and masking of the run (src/redact/privacy-rule.ts), applied to every row before it leaves. */
     privacy: PrivacySettings | null = null,
+    /** This run's shard (--shard I/N): records of other shards' conversations are passed over before mapping. */
+    shard: Shard | null = null,
   ) {
     this.privacy = new PrivacyRule(privacy, mapping.outputTables);
+    this.shard = shard ? new ShardFilter(shard) : null;
     mapping.tables.forEach((t, i) => this.tableIndex.set(t.name, i));
     this.keysOf = mapping.tables.map((t) => (t.def.key.length ? t.def.key : null));
     this.derivesOf = mapping.tables.map((t) => mapping.derived.flatMap((d, i) => (d.from === t.name ? [i] : [])));
@@ -134,12 +142,18 @@ export class SegmentProcessor {
     let unmatched = false;
     let mapped = 0;
     let redacted = 0;
+    let otherShard = 0;
 
     for (let i = 0; i < raws.length; i++) {
       const raw = raws[i]!;
       this.recordEnums = [];
       const verdict = verdicts?.get(i);
-      let result = this.mapOne(raw, file);
+      const one = this.mapOne(raw, file);
+      if (one.ok === 'other-shard') {
+        otherShard++;
+        continue;
+      }
+      let result: Mapped = one;
       let prints: Uint32Array | null = null;
       if (result.ok) {
         prints = this.printsOf(result.rows);
@@ -220,6 +234,7 @@ export class SegmentProcessor {
       records: raws.length,
       mapped,
       redacted,
+      otherShard,
       failures,
       enums,
       keyRecords: Int32Array.from(keyRecords),
@@ -272,14 +287,17 @@ export class SegmentProcessor {
   }
 
   /** Parse, unwrap, the removal decision and mapping of one record; a ChatportError becomes a failure. */
-  private mapOne(raw: RawRecord, file: string): Mapped {
-    const { mapping } = this;
+  private mapOne(raw: RawRecord, file: string): Mapped | typeof OTHER_SHARD {
+    const { mapping, shard } = this;
+    // a record that names no conversation belongs to shard 0 (shard-filter.ts)
+    if (shard && raw.problem !== undefined && !shard.takes(null)) return OTHER_SHARD;
     if (raw.problem) return { ok: false, error: raw.problem, removal: 'unknown', unwrapped: null };
     let parsed: unknown;
     try {
       parsed = parseRecord(raw, file).value;
     } catch (e) {
       if (!(e instanceof ChatportError)) throw e;
+      if (shard && !shard.takes(null)) return OTHER_SHARD;
       return { ok: false, error: e, removal: this.removal.ofText(raw.bytes), unwrapped: null };
     }
     let unwrapped: UnwrappedRecord;
@@ -287,8 +305,11 @@ export class SegmentProcessor {
       unwrapped = unwrapRecord(mapping, parsed);
     } catch (e) {
       if (!(e instanceof ChatportError)) throw e;
+      if (shard && !shard.takes(null)) return OTHER_SHARD;
       return { ok: false, error: e, removal: this.removal.ofValue(parsed, raw.bytes), unwrapped: null };
     }
+    // the one place a sharded run passes records over: before mapping, so derived tables see only this shard's
+    if (shard && !shard.takes(conversationOf(keysOf_(mapping, unwrapped)))) return OTHER_SHARD;
     const removed = this.removal.ofRecord(unwrapped.record, raw.bytes);
     try {
       let mapped = mapRows(mapping, unwrapped, this.ctx);
@@ -354,6 +375,15 @@ export const WITHHELD_VALUE = '(withheld: removed record)';
 
 const keysOf_ = keysOf;
 
+/** The conversation a record belongs to for sharding: its first keyed row's conversation_id, as text. */
+function conversationOf(keyRows: readonly { row: Row }[]): string | null {
+  for (const { row } of keyRows) {
+    const id = row.conversation_id;
+    if (typeof id === 'string') return id;
+  }
+  return null;
+}
+
 /**
  * Whether the mapping read anything but keys from a record: some top-level field other than those its key columns
  * read is consumed (absent from the record-level rows' `extra`, or only partly there). A mapping that reads nothing
@@ -393,6 +423,7 @@ function emptyResult(derived: number, fatal: PlainError): SegmentResult {
     records: 0,
     mapped: 0,
     redacted: 0,
+    otherShard: 0,
     failures: [],
     enums: [],
     keyRecords: new Int32Array(0),

@@ -33,6 +33,7 @@ import type { ErrorPolicy } from './record-errors.js';
 import { RunStats } from './run-stats.js';
 import { SegmentPool } from './segment-pool.js';
 import type { SegmentResult } from './segment-protocol.js';
+import { shardLabel, type Shard } from './shard-filter.js';
 
 export interface PipelineOptions {
   readonly mapping: CompiledMapping;
@@ -68,11 +69,14 @@ export interface PipelineOptions {
   readonly privacy?: PrivacySettings | null;
   /** Sources of pages read after the files (sync's HTTP source, src/sources/). */
   readonly pageSources?: readonly PageSource[];
+  /** Take only the records of this shard's conversations (--shard I/N, shard-filter.ts); all by default. */
+  readonly shard?: Shard | null;
 }
 
 /** Runs the pipeline into the sinks `makeSink` gives (one per attempt); returns the run's counters. */
 export async function runPipeline(o: PipelineOptions, makeSink: SinkFactory): Promise<RunStats> {
   const stats = o.stats ?? new RunStats();
+  stats.shard = o.shard ? shardLabel(o.shard) : null;
   const ownTemp = o.tempDir === undefined;
   const temp = o.tempDir ?? (await claimOsTempFolder('run'));
   const inputs = new InputReplay(temp, o.open);
@@ -144,6 +148,7 @@ async function runAttempt(
     spillDir: temp,
     requireMatch: o.requireMatch !== false,
     privacy: o.privacy ?? null,
+    shard: o.shard ?? null,
     ...(o.maxConversationsInMemory !== undefined ? { maxConversationsInMemory: o.maxConversationsInMemory } : {}),
   });
   const checkAbort = (): void => {
@@ -159,6 +164,7 @@ async function runAttempt(
           ...limits,
           forced: ledger.forced?.toPairs() ?? new Uint32Array(0),
           privacy: o.privacy ?? null,
+          shard: o.shard ?? null,
         })
       : null;
   try {

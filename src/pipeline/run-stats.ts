@@ -34,6 +34,9 @@ export class RunStats {
   recordsMapped = 0;
   recordsRejected = 0;
   recordsRedacted = 0;
+  /** Records of other shards' conversations, passed over (--shard); `shard` is this run's, as I/N, or null. */
+  recordsOtherShards = 0;
+  shard: string | null = null;
   bytesRead = 0;
   readonly inputs: InputCounts[] = [];
   readonly tables = new Map<TableName, TableCounts>();
@@ -51,6 +54,7 @@ export class RunStats {
     this.recordsMapped = 0;
     this.recordsRejected = 0;
     this.recordsRedacted = 0;
+    this.recordsOtherShards = 0;
     this.bytesRead = 0;
     this.inputs.length = 0;
     this.tables.clear();
@@ -86,8 +90,9 @@ export class RunStats {
   /** Every record read is mapped or rejected; every record-level row is written or skipped by rule. */
   reconcile(): { ok: boolean; problems: string[] } {
     const problems: string[] = [];
-    if (this.recordsRead !== this.recordsMapped + this.recordsRejected) {
-      problems.push(`records read ${this.recordsRead} != mapped ${this.recordsMapped} + rejected ${this.recordsRejected}`);
+    if (this.recordsRead !== this.recordsMapped + this.recordsRejected + this.recordsOtherShards) {
+      const others = this.shard !== null ? ` + other shards' ${this.recordsOtherShards}` : '';
+      problems.push(`records read ${this.recordsRead} != mapped ${this.recordsMapped} + rejected ${this.recordsRejected}${others}`);
     }
     for (const [name, t] of this.tables) {
       if (t.emitted !== t.written) problems.push(`${name}: rows emitted ${t.emitted} != rows written ${t.written}`);
@@ -120,6 +125,7 @@ export class RunStats {
       records_mapped: this.recordsMapped,
       records_rejected: this.recordsRejected,
       records_redacted: this.recordsRedacted,
+      ...(this.shard !== null ? { shard: this.shard, records_other_shards: this.recordsOtherShards } : {}),
       late_removals: this.lateRemovals,
       rejects_by_code: Object.fromEntries([...this.rejectsByCode].sort()),
       rejects_file: this.rejectsFile,
@@ -154,6 +160,7 @@ export class RunStats {
     );
     const parts = [
       `Read ${countOf(this.recordsRead, 'record')} (${formatBytes(this.bytesRead)}) from ${countOf(this.inputs.length, 'input')}; wrote ${tables.length ? listOf(tables) : 'nothing'}.`,
+      this.shard !== null ? `Shard ${this.shard}: ${countOf(this.recordsOtherShards, 'record')} of other shards' conversations passed over.` : '',
       `${countOf(this.recordsRedacted, 'removed (GDPR) record')} redacted.`,
       this.lateRemovals
         ? `${countOf(this.lateRemovals, 'part')} ${this.lateRemovals === 1 ? 'was' : 'were'} marked removed in a copy that came after another copy: the input was read again so that no copy keeps its content.`

@@ -11,6 +11,7 @@ import type { ContainerShape, RawRecord } from '../readers/record-splitter.js';
 import type { SinkInput } from '../sinks/sink.js';
 import type { EncodedFragment } from '../writers/writer.js';
 import type { PartialStates } from './derive-conversations.js';
+import type { Shard } from './shard-filter.js';
 
 export interface PlainError {
   readonly code: ErrorCode;
@@ -147,6 +148,8 @@ export interface SegmentResult {
   readonly records: number;
   readonly mapped: number;
   readonly redacted: number;
+  /** Records of other shards' conversations, passed over before mapping (--shard; 0 otherwise). */
+  readonly otherShard: number;
   /** In record order; duplicates named by the main thread appear here as MAP_DUPLICATE_ID. */
   readonly failures: RecordFailure[];
   /** Unknown enum values met, flat [column, value, column, value, ...] in record order. */
@@ -207,6 +210,8 @@ export interface SegmentWorkerInit {
   readonly forced: Uint32Array;
   /** Pseudonymizing and masking (src/redact/privacy-rule.ts), or null. */
   readonly privacy: PrivacySettings | null;
+  /** This run's shard (--shard I/N), or null. */
+  readonly shard: Shard | null;
 }
 
 /** The buffers of a result that can move to another thread without a copy. */

@@ -27,7 +27,7 @@ async function start(): Promise<void> {
     output = { kind: 'fragments', encoders: new Map(mapping.tables.map((t) => [t.name, def.encoder({ table: t.def, csvRaw })] as const)) };
   }
   const forced = init.forced.length ? DuplicateKeys.fromPairs(init.forced) : null;
-  const processor = new SegmentProcessor(mapping, output, { maxRecordBytes: init.maxRecordBytes, maxDepth: init.maxDepth }, forced, init.privacy);
+  const processor = new SegmentProcessor(mapping, output, { maxRecordBytes: init.maxRecordBytes, maxDepth: init.maxDepth }, forced, init.privacy, init.shard);
   port.on('message', (req: SegmentRequest) => {
     try {
       const input: SegmentInput = req.block

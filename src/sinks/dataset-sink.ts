@@ -40,6 +40,8 @@ export interface DatasetSinkOptions {
   /** The manifest's run fields (inputs, vendor, mapping hash, version, shard). */
   readonly describe: Omit<Manifest, 'version' | 'committed_at' | 'added' | 'deleted' | 'tables' | 'erased_files' | 'format' | 'compression'>;
   readonly maxConversationsInMemory?: number;
+  /** Stops a sharded run that waits for another run's commit (SIGINT, SIGTERM). */
+  readonly signal?: AbortSignal;
 }
 
 /** What a committed run did to the dataset (for the summary and the report). */
@@ -154,6 +156,8 @@ export class DatasetSink implements Sink {
 
   async commit(check: (rows: ReadonlyMap<TableName, number>) => void, removed: RemovedKeys): Promise<void> {
     const { store } = this.o;
+    // a sharded run merges into the state the other shards committed meanwhile
+    await store.lockForCommit(this.o.signal);
     const erase = new DuplicateKeys();
     removed.forEachRemoved((h1, h2) => erase.addPair(h1, h2));
     const deleted = new Set<string>();

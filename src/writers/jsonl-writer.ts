@@ -1,5 +1,7 @@
 // JSON Lines output: one object per row with every column of the table in schema order, so files diff cleanly
-// and a consumer never has to guess whether a missing key means null. Nested columns stay nested JSON.
+// and a consumer never has to guess whether a missing key means null. Nested columns stay nested JSON. Timestamp
+// columns always carry six fraction digits (docs/formats.md): DuckDB's read_json types a column whose values mix
+// `...:47Z` and `...:47.123456Z` as VARCHAR, and one fixed form as TIMESTAMP.
 
 import { formatMicros } from '../model/timestamp.js';
 import type { TableDef } from '../model/canonical-schema.js';
@@ -30,6 +32,18 @@ const TRUE = Buffer.from('true');
 const FALSE = Buffer.from('false');
 const LINE_END = Buffer.from('}\n');
 
+/**
+ * An instant as formatMicros prints it (the shortest exact fraction: none, 3 or 6 digits) with six: the same
+ * microsecond, so nothing is lost or rounded, in one form per column.
+ */
+export function sixFractionDigits(iso: string): string {
+  const end = iso.length - 1; // the Z
+  const dot = iso.lastIndexOf('.');
+  if (dot < 0 || dot < iso.lastIndexOf(':')) return `${iso.slice(0, end)}.000000Z`;
+  const digits = end - dot - 1;
+  return digits === 6 ? iso : `${iso.slice(0, end)}${'000000'.slice(digits)}Z`;
+}
+
 class JsonlEncoder extends TextRowEncoder {
   /** UTF-8 of `{"col":` for the first column and `,"col":` for the rest. */
   private readonly prefixes: Uint8Array[];
@@ -57,7 +71,7 @@ class JsonlEncoder extends TextRowEncoder {
           break;
         case T_TIMESTAMP:
           writeByte(out, 0x22);
-          writeUtf8(out, formatMicros(microsValue(table, cols[i]!, rowIndex, v)));
+          writeUtf8(out, sixFractionDigits(formatMicros(microsValue(table, cols[i]!, rowIndex, v))));
           writeByte(out, 0x22);
           break;
         case T_BOOLEAN:

@@ -162,7 +162,7 @@ describe('a custom table', () => {
         conversation_id: 'c1',
         position: 0,
         url: null,
-        visited_at: '2024-05-02T09:35:10Z',
+        visited_at: '2024-05-02T09:35:10.000000Z',
         kind: 'landing',
         meta: null,
         seen: null,

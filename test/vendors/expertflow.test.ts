@@ -110,9 +110,9 @@ describe('expertflow mapping behaviour', () => {
     const forms = ['2022-05-07T15:43:05.571Z', '2022-05-07T20:43:05.571+05:00', '2022-05-07 15:43:05.571', 1651938185571, '1651938185571'];
     const base = { conversationId: 'c1', from: { id: 'u1', name: 'U', type: 'Customer' }, messageType: 'ChatMessage', refId: 'r1', channel: 'web', text: 'x' };
     const run = await exportText('forms.jsonl', forms.map((t, i) => JSON.stringify({ ...base, messageId: `m${i}`, timestamp: t })).join('\n'));
-    expect((await rowsIn(run, 'messages')).map((r) => r.created_at)).toEqual(forms.map(() => '2022-05-07T15:43:05.571Z'));
+    expect((await rowsIn(run, 'messages')).map((r) => r.created_at)).toEqual(forms.map(() => '2022-05-07T15:43:05.571000Z'));
     const plain = await exportText('plain.json', JSON.stringify([{ ...base, messageId: 'm', timestamp: '2022-05-07 15:43:05' }]));
-    expect((await rowsIn(plain, 'messages'))[0].created_at).toBe('2022-05-07T15:43:05Z');
+    expect((await rowsIn(plain, 'messages'))[0].created_at).toBe('2022-05-07T15:43:05.000000Z');
   });
 
   it('derives one conversation per conversationId whatever the message order (getMessages may answer newest first)', async () => {
@@ -122,7 +122,7 @@ describe('expertflow mapping behaviour', () => {
     const conv = await rowsIn(reversed, 'conversations');
     const golden = (await goldenRows(EXPECTED, 'conversations')).filter((r) => r.conversation_id === conv[0].conversation_id);
     expect(conv).toEqual(golden);
-    expect(conv[0]).toMatchObject({ message_count: 13, channel: 'web', customer_id: '+923001234567', created_at: '2022-05-07T15:43:01.120Z' });
+    expect(conv[0]).toMatchObject({ message_count: 13, channel: 'web', customer_id: '+923001234567', created_at: '2022-05-07T15:43:01.120000Z' });
   });
 
   it('falls back to the customer participant id when a message has no refId', async () => {

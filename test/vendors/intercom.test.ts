@@ -48,8 +48,8 @@ describe('intercom redaction follows the data', () => {
     const messages = await goldenRows(EXPECTED, 'messages');
     const redacted = messages.filter((r) => r.redacted === true).map((r) => [r.message_id, r.role, r.created_at]);
     expect(redacted).toEqual([
-      ['source-403918321', 'customer', '2022-09-19T15:06:40Z'],
-      ['14801', 'customer', '2022-09-19T15:08:20Z'],
+      ['source-403918321', 'customer', '2022-09-19T15:06:40.000000Z'],
+      ['14801', 'customer', '2022-09-19T15:08:20.000000Z'],
     ]);
     const conversations = await goldenRows(EXPECTED, 'conversations');
     expect(conversations.map((c) => [c.conversation_id, c.message_count, c.tags])).toEqual([

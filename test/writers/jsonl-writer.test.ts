@@ -28,7 +28,7 @@ it('writes one object per line with every column in schema order', async () => {
   );
 });
 
-it('prints timestamps as ISO UTC with the shortest exact fraction and booleans as JSON booleans', async () => {
+it('prints timestamps as ISO UTC with six fraction digits and booleans as JSON booleans', async () => {
   const path = join(tmp.dir, 'messages.jsonl');
   const w = await WRITERS.jsonl.open({ table: TABLES.messages, path });
   await w.write([messageRow({ edited_at: T2, removed_at: T2 + 120_000, redacted: true })]);
@@ -36,8 +36,8 @@ it('prints timestamps as ISO UTC with the shortest exact fraction and booleans a
   const obj = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   expect(Object.keys(obj)).toEqual(TABLES.messages.columns.map((c) => c.name));
   expect(obj.created_at).toBe('2024-02-29T23:59:59.123456Z');
-  expect(obj.edited_at).toBe('2001-01-01T00:00:00Z');
-  expect(obj.removed_at).toBe('2001-01-01T00:00:00.120Z');
+  expect(obj.edited_at).toBe('2001-01-01T00:00:00.000000Z');
+  expect(obj.removed_at).toBe('2001-01-01T00:00:00.120000Z');
   expect(obj.redacted).toBe(true);
   expect(obj.message_id).toBe(BIG_ID);
   expect(obj.attachments).toEqual([]);
@@ -75,4 +75,29 @@ it('is read by DuckDB with the same values', async () => {
     { message_id: '7', text: '=SUM(A1)', language: null, created: '2024-02-29 23:59:59.123456+00' },
   ]);
   expect(T1).toBe(1709251199123456);
+});
+
+it('gives every timestamp column one form, so that DuckDB read_json detects it as TIMESTAMP (mixed fractions are VARCHAR)', async () => {
+  const path = join(tmp.dir, 'messages.jsonl');
+  const w = await WRITERS.jsonl.open({ table: TABLES.messages, path });
+  // whole seconds, whole milliseconds and microseconds in one column: formatMicros alone prints :59Z, :59.120Z, :59.123456Z
+  const whole = Date.UTC(2024, 1, 29, 23, 59, 59) * 1000;
+  await w.write([
+    messageRow({ message_id: '1', created_at: whole, edited_at: whole }),
+    messageRow({ message_id: '2', created_at: whole + 120_000, edited_at: null }),
+    messageRow({ message_id: '3', created_at: whole + 123_456, edited_at: whole + 1 }),
+  ]);
+  await w.close();
+  const from = `read_json(${sqlString(path)}, format = 'newline_delimited')`;
+  const types = Object.fromEntries((await query(`DESCRIBE SELECT created_at, edited_at, removed_at FROM ${from}`)).map((r) => [r.column_name, r.column_type]));
+  expect(types.created_at).toBe('TIMESTAMP');
+  expect(types.edited_at).toBe('TIMESTAMP');
+  const rows = await query(
+    `SELECT message_id, epoch_us(created_at)::DOUBLE AS created, epoch_us(edited_at)::DOUBLE AS edited FROM ${from} ORDER BY message_id`,
+  );
+  expect(rows).toEqual([
+    { message_id: '1', created: whole, edited: whole },
+    { message_id: '2', created: whole + 120_000, edited: null },
+    { message_id: '3', created: whole + 123_456, edited: whole + 1 },
+  ]);
 });

@@ -164,6 +164,18 @@ export function isoMicros(text: string): bigint {
   return BigInt(ms) * 1000n + BigInt(fraction.padEnd(6, '0') || '0');
 }
 
+/** ISO 8601 UTC with exactly six fraction digits: every JSONL timestamp (docs/formats.md). */
+const ISO_SIX = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{6})Z$/;
+
+/** Epoch microseconds of a JSONL timestamp; the seconds are read by the platform's Date parser. */
+export function isoSixMicros(text: string): bigint {
+  const m = ISO_SIX.exec(text);
+  if (!m) throw new Error(`not a JSONL timestamp as documented (six fraction digits): ${JSON.stringify(text)}`);
+  const ms = Date.parse(`${m[1]}Z`);
+  if (Number.isNaN(ms)) throw new Error(`not a date: ${text}`);
+  return BigInt(ms) * 1000n + BigInt(m[2]!);
+}
+
 /** A cell of a text format (CSV, or a JSONL string) as the column's type says it must be written. */
 function typedText(col: ColumnDef, text: string): Cell {
   switch (col.type) {
@@ -234,7 +246,7 @@ function jsonlByLosslessJson(path: string, table: TableDef): Cell[][] {
           case 'string':
           case 'timestamp':
             if (typeof v !== 'string') throw new Error(`line ${i + 1}: ${col.name} is not a JSON string`);
-            return typedText(col, v);
+            return col.type === 'timestamp' ? isoSixMicros(v) : typedText(col, v);
           case 'boolean':
             if (typeof v !== 'boolean') throw new Error(`line ${i + 1}: ${col.name} is not a JSON boolean`);
             return v;

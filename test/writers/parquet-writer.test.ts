@@ -274,6 +274,23 @@ describe('row groups and pages', () => {
     });
   });
 
+  it("cuts an export's row groups at DuckDB's default size, 122,880 rows (60 segments of 2,048)", async () => {
+    const table = TABLES.answers;
+    const def = WRITERS.parquet;
+    const encoder = def.encoder({ table });
+    const path = join(tmp.dir, 'answers.parquet');
+    const w = await def.open({ table, path });
+    const total = 2 * 122_880 + 5_000;
+    for (let at = 0; at < total; at += 2_048) {
+      const batch: Row[] = [];
+      for (let i = at; i < Math.min(total, at + 2_048); i++) batch.push({ source: 's', conversation_id: `c${i >> 4}`, position: i & 15, value: `v${i % 7}` });
+      await w.writeFragment(encoder.encode(batch, at));
+    }
+    await w.close();
+    const groups = await query(`SELECT row_group_id, max(row_group_num_rows) AS n FROM parquet_metadata(${sqlString(path)}) GROUP BY 1 ORDER BY 1`);
+    expect(groups.map((g) => Number(g.n))).toEqual([122_880, 122_880, 5_000]);
+  });
+
   it('closes a row group early when its bytes reach the cap', async () => {
     // the cap counts the compressed pages a group holds in memory until it is written
     const def = parquetWriterWith({ rowGroupRows: 1_000_000, rowGroupBytes: 64 * 1024 });

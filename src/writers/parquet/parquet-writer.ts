@@ -50,9 +50,14 @@ export interface ParquetTuning {
   readonly codec: CodecName;
 }
 
+/**
+ * Row groups of DuckDB's default size (122,880 rows: 60 export segments of 2,048), which readers plan their scans
+ * around, closed early at 16 MiB of held fragment bytes: a group's memory stays bounded whatever the rows hold (Dashly
+ * messages reach it at about 96k rows). The choice and its memory, measured: docs/performance.md.
+ */
 export const DEFAULT_PARQUET_TUNING: ParquetTuning = {
-  rowGroupRows: 20_000,
-  rowGroupBytes: 64 << 20,
+  rowGroupRows: 122_880,
+  rowGroupBytes: 16 << 20,
   pageBytes: 1 << 20,
   codec: 'snappy',
 };
