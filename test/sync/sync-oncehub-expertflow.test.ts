@@ -93,7 +93,8 @@ describe('sync --from oncehub', () => {
     expect(source.cursors[0]).toMatchObject({
       stream: 'conversations',
       field: 'last_updated_time',
-      before: '2026-11-01T02:00:00.000Z',
+      before: null,
+      read_to: '2026-11-01T02:00:00.000Z',
       after: '2026-11-01T04:09:00.000Z',
     });
   });
