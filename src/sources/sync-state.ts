@@ -9,7 +9,7 @@ import { ChatportError } from '../errors.js';
 import { stableStringify } from '../json/stable-json.js';
 import type { RunState } from '../datasets/run-dataset.js';
 import type { ApiSpec } from '../mapping/api-spec.js';
-import type { HttpSource } from './http/http-source.js';
+import { WINDOW_FIELD, type HttpSource } from './http/http-source.js';
 
 export const STATE_VERSION = 1;
 
@@ -41,7 +41,7 @@ export function syncRunState(o: {
   /** --full-refresh: a state file that does not read is rewritten instead of stopping the run. */
   readonly fullRefresh?: boolean;
 }): RunState & { readonly stored: ReadonlyMap<string, string> } {
-  const streams = Object.entries(o.api.streams).filter(([, s]) => s.incremental !== undefined);
+  const streams = Object.entries(o.api.streams).filter(([, s]) => s.incremental !== undefined || s.windows !== undefined);
   const stored = new Map<string, string>();
   return {
     stored,
@@ -58,7 +58,7 @@ export function syncRunState(o: {
           if (o.fullRefresh) continue;
           throw e;
         }
-        if (state.field !== stream.incremental!.cursor) continue; // the mapping's cursor changed: read as a first run
+        if (state.field !== (stream.incremental?.cursor ?? WINDOW_FIELD)) continue; // the mapping's cursor changed: read as a first run
         cursors.set(name, Date.parse(state.cursor));
         stored.set(name, state.cursor);
       }
@@ -76,7 +76,7 @@ export function syncRunState(o: {
           params: o.params,
           field: c.field,
           cursor: c.after,
-          lookback_seconds: stream.incremental!.lookback_seconds,
+          lookback_seconds: stream.incremental?.lookback_seconds ?? stream.windows!.lookback_days * 86_400,
         };
         out.set(stateFileName(o.vendor, c.stream, o.params), JSON.stringify(state, null, 2) + '\n');
       }

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ChatportError } from '../../src/errors.js';
 import { filesContaining, readTable } from '../datasets/dataset-helpers.js';
 import { DashlyApiServer } from './dashly-api-server.js';
+import { ExpertflowApiServer } from './expertflow-api-server.js';
 import { OnceHubApiServer } from './oncehub-api-server.js';
 import { syncDataset, tempDir } from './sync-helpers.js';
 
@@ -185,5 +186,43 @@ describe('sync --dataset (OnceHub)', () => {
     expect(n2.source.cursors[0]).toMatchObject({ before: '2026-11-02T17:30:00.000Z', read_to: '2026-11-02T16:30:00.000Z', after: '2026-11-02T19:10:00.000Z' });
     const rows = await readTable(dataset, 'conversations', 'jsonl', 'conversation_id');
     expect(rows.map((r) => r.conversation_id)).toEqual(s.conversations.map((c) => c.id).sort());
+  });
+});
+
+describe('sync --dataset (Expertflow day windows)', () => {
+  const TOKEN_EF = 'ef-bearer-7Hq2Lw9xZ0';
+  const DAY = 86_400_000;
+  const day = (offset: number) => new Date(Math.floor(Date.now() / DAY) * DAY + offset * DAY).toISOString().slice(0, 10);
+
+  it('walks one window per UTC day from --since, then from the stored cursor minus lookback_days, to today', async () => {
+    const s = await new ExpertflowApiServer(TOKEN_EF).start();
+    servers.push(s);
+    s.conversations.set('ref-old', { day: day(-9), messages: 3 });
+    s.conversations.set('ref-a', { day: day(-5), messages: 120 });
+    s.conversations.set('ref-b', { day: day(-1), messages: 2 });
+    const dataset = path.join(await tempDir(), 'warehouse');
+    const run = (extra: Record<string, unknown> = {}) =>
+      syncDataset({ vendor: 'expertflow', apiUrl: s.url, token: TOKEN_EF, dataset, concurrency: 2, ...extra });
+    const windows = () => s.to('/conversations/getAllConversations').map((r) => `${r.query.get('start_time')}..${r.query.get('end_time')}`);
+    const n1 = await run({ since: Date.parse(`${day(-6)}T12:00:00Z`) });
+    expect(windows()).toEqual([-6, -5, -4, -3, -2, -1, 0].map((d) => `${day(d)}..${day(d)}`));
+    expect(n1.source.cursors).toEqual([
+      { stream: 'conversations', field: 'window', before: null, read_to: `${day(-6)}T12:00:00.000Z`, after: `${day(0)}T00:00:00.000Z` },
+    ]);
+    const ids = async () => (await readTable(dataset, 'messages', 'jsonl', 'message_id')).map((r) => r.message_id as string);
+    expect(await ids()).toHaveLength(122);
+
+    // the next night: a conversation of yesterday goes on, one begins today; ref-a (5 days back) is not read again
+    s.conversations.set('ref-b', { day: day(-1), messages: 7 });
+    s.conversations.set('ref-c', { day: day(0), messages: 4 });
+    s.requests.length = 0;
+    const n2 = await run({ since: Date.parse(`${day(-9)}T00:00:00Z`) });
+    expect(windows()).toEqual([-2, -1, 0].map((d) => `${day(d)}..${day(d)}`));
+    expect(n2.source.cursors[0]).toMatchObject({ before: `${day(0)}T00:00:00.000Z`, read_to: `${day(-2)}T00:00:00.000Z` });
+    expect(s.to('/legacy/api/getMessagesByRefId').map((r) => r.query.get('refId'))).not.toContain('ref-a');
+    expect(await ids()).toHaveLength(120 + 7 + 4);
+    expect(await stateFiles(dataset)).toEqual([
+      expect.objectContaining({ vendor: 'expertflow', stream: 'conversations', field: 'window', cursor: `${day(0)}T00:00:00.000Z`, lookback_seconds: 172800 }),
+    ]);
   });
 });

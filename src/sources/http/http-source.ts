@@ -151,9 +151,27 @@ export class HttpSource {
 
   /** A stream's pages (one job each, emitted or not) and, after each page, one job per record for each sub-stream. */
   private async *walk(name: string, stream: StreamSpec, subs: [string, StreamSpec][], shortfalls: string[]): AsyncGenerator<Job> {
-    const url = this.url(stream, null, name, 0);
-    const paginator = paginatorFor(stream.pagination, url, this.guard);
+    if (stream.windows) {
+      const cursor = this.windowCursor(name, stream);
+      const days = stream.windows.days;
+      const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+      let last: number | null = null;
+      for (let start = Math.floor(Date.parse(cursor.read_to!) / DAY_MS) * DAY_MS; start <= today; start += days * DAY_MS) {
+        const window = { start: dayText(start), end: dayText(start + (days - 1) * DAY_MS) };
+        yield* this.walkPages(stream, this.url(stream, null, name, 0, undefined, window), subs, shortfalls, null);
+        last = start;
+      }
+      // the last window (today's) is not over: the next run reads it again
+      if (last !== null && (cursor.after === null || last > Date.parse(cursor.after))) cursor.after = new Date(last).toISOString();
+      return;
+    }
     const cursor = stream.incremental ? this.cursorReport(name, stream) : null;
+    yield* this.walkPages(stream, this.url(stream, null, name, 0), subs, shortfalls, cursor);
+  }
+
+  /** One listing's pages (a stream, or one window of it), its records' sub-streams, and the cursor's walk bound. */
+  private async *walkPages(stream: StreamSpec, url: URL, subs: [string, StreamSpec][], shortfalls: string[], cursor: CursorReport | null): AsyncGenerator<Job> {
+    const paginator = paginatorFor(stream.pagination, url, this.guard);
     const bound = cursor?.read_to != null ? Date.parse(cursor.read_to) : null;
     const input = `GET ${stream.path}`;
     let current: URL | null = paginator.first();
@@ -214,7 +232,7 @@ export class HttpSource {
   }
 
   /** A stream's URL with its placeholders filled: {param} from --param, {parent.field} from the parent record. */
-  private url(stream: StreamSpec, parent: unknown, name: string, index: number, parentAnswer?: ApiAnswer): URL {
+  private url(stream: StreamSpec, parent: unknown, name: string, index: number, parentAnswer?: ApiAnswer, window?: { start: string; end: string }): URL {
     const fill = (text: string, inPath: boolean): string =>
       text.replace(/\{([^{}]*)\}/g, (_, ref: string) => {
         let value: string | null;
@@ -227,12 +245,34 @@ export class HttpSource {
               'sync',
             );
           }
-        } else value = this.params[ref]!;
+        } else if (ref === 'window.start' || ref === 'window.end') value = window![ref === 'window.start' ? 'start' : 'end'];
+        else value = this.params[ref]!;
         return inPath ? encodeURIComponent(value) : value;
       });
     const url = new URL(this.base.href.replace(/\/$/, '') + fill(stream.path, true));
     for (const [k, v] of Object.entries({ ...this.o.api.query, ...stream.query })) url.searchParams.set(k, fill(v, false));
     return url;
+  }
+
+  /**
+   * A stream read by day windows: from the stored cursor's day minus lookback_days, or --since's day on a first run
+   * (and on --full-refresh, which has no other start), to today. Without either there is no first day to start from.
+   */
+  private windowCursor(name: string, stream: StreamSpec): CursorReport {
+    const stored = this.stored.get(name) ?? null;
+    const lookback = stream.windows!.lookback_days * DAY_MS;
+    const start = this.o.fullRefresh || stored === null ? (this.o.since ?? null) : stored - lookback;
+    if (start === null) {
+      throw new ChatportError(
+        'CONFIG_BAD_OPTION',
+        `the ${this.o.vendor} API lists ${name} by day${stored === null ? ' and the dataset has no stored cursor' : ''}: give --since with the first day to read`,
+        'cli',
+      );
+    }
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    const report: CursorReport = { stream: name, field: WINDOW_FIELD, before: iso(stored), read_to: iso(start), after: iso(stored) };
+    this.cursors.push(report);
+    return report;
   }
 
   /**
@@ -248,6 +288,11 @@ export class HttpSource {
     return report;
   }
 }
+
+const DAY_MS = 86_400_000;
+/** The cursor field of a stream read by day windows: the start of the last window read. */
+export const WINDOW_FIELD = 'window';
+const dayText = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 function baseUrl(o: HttpSourceOptions): URL {
   const text = o.apiUrl ?? o.api.base_url;
