@@ -134,6 +134,10 @@ export class HttpSource {
       done = true;
     } catch (e) {
       this.abort.abort(e);
+      // the caller's signal (a library AbortSignal, SIGINT) reaches requests as its own reason: say what happened
+      if (this.o.signal?.aborted && !(e instanceof ChatportError)) {
+        throw new ChatportError('RUN_INTERRUPTED', 'run interrupted (the signal aborted while reading the API); no output was renamed into place', 'sync');
+      }
       throw e;
     } finally {
       // the engine stopped reading (a bad record, a signal): requests still in flight are cancelled
