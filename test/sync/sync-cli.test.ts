@@ -128,6 +128,25 @@ describe('chatport sync (CLI)', () => {
     });
   }
 
+  for (const [what, target, line] of [
+    ['both --dataset and --out', ['--dataset', 'd', '--out', 'o'], /CONFIG_BAD_OPTION: give either --dataset \(merge, with stored cursors\) or --out/],
+    ['neither --dataset nor --out', [], /CONFIG_BAD_OPTION: give either --dataset/],
+    ['--full-refresh with --out', ['--out', 'o', '--full-refresh'], /CONFIG_BAD_OPTION: --full-refresh applies to --dataset/],
+    ['--full-refresh with --on-error skip', ['--dataset', 'd', '--full-refresh', '--on-error', 'skip'], /--full-refresh removes what the run did not get/],
+  ] as const) {
+    it(`${what}: one line, exit 64, nothing made`, async () => {
+      const dir = await tempDir();
+      const r = await runCli(['sync', '--from', 'dashly', '--param', 'app_id=1', '--token-env', 'T', '--api-url', 'http://127.0.0.1:9', ...target], {
+        env: { T: TOKEN },
+        cwd: dir,
+      });
+      expect(r.code).toBe(64);
+      expect(r.stderr).toMatch(line);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(await readdir(dir)).toEqual([]);
+    });
+  }
+
   it('SIGINT while requests hang: exit 130, one line, the report written, earlier outputs untouched, nothing left behind', async () => {
     const s = await new DashlyApiServer(TOKEN).start();
     servers.push(s);
