@@ -46,6 +46,7 @@ export function syncRunState(o: {
   return {
     stored,
     begin(committed) {
+      if (o.fullRefresh) refuseSharedFullRefresh(committed, o.vendor, o.params);
       const cursors = new Map<string, number>();
       for (const [name, stream] of streams) {
         const file = stateFileName(o.vendor, name, o.params);
@@ -101,4 +102,31 @@ function parseState(text: string, file: string): SyncStateFile {
     );
   }
   return state as SyncStateFile;
+}
+
+/**
+ * A full refresh removes every row the run did not read: in a dataset that other --param values (another Dashly app)
+ * also sync into, that would remove theirs. Refused before any request.
+ */
+function refuseSharedFullRefresh(committed: ReadonlyMap<string, string>, vendor: string, params: Readonly<Record<string, string>>): void {
+  const mine = stableStringify(params);
+  for (const [file, text] of committed) {
+    if (!file.startsWith('sync-')) continue;
+    let other: Partial<SyncStateFile>;
+    try {
+      other = JSON.parse(text) as Partial<SyncStateFile>;
+    } catch {
+      continue;
+    }
+    if (other.vendor !== vendor || stableStringify(other.params ?? {}) !== mine) {
+      const what = Object.entries(other.params ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
+      throw new ChatportError(
+        'CONFIG_BAD_OPTION',
+        `the dataset is also synced from ${other.vendor ?? 'another vendor'}${what ? ` with --param ${what}` : ''}; --full-refresh would remove those rows: sync each into its own dataset to refresh fully`,
+        'cli',
+      );
+    }
+  }
 }

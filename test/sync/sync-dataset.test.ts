@@ -159,6 +159,7 @@ describe('sync --dataset (Dashly)', () => {
     const a = await dashly();
     const b = await new DashlyApiServer(TOKEN, '777').start();
     servers.push(b);
+    for (let i = 0; i < 1000; i++) b.newId(); // ids apart from the first app's (both servers count from the same base)
     b.add(2, `${T0 + 99 * 600}.000000`);
     const dataset = path.join(await tempDir(), 'warehouse');
     await night(a, dataset);
@@ -167,6 +168,15 @@ describe('sync --dataset (Dashly)', () => {
     expect(states).toHaveLength(2);
     expect(states).toContainEqual([{ app_id: '4242' }, iso(T0 + 59 * 600 + 0.25)]);
     expect(states).toContainEqual([{ app_id: '777' }, iso(T0 + 99 * 600)]);
+    // a full refresh of one app would remove the other's rows: refused before any request
+    b.requests.length = 0;
+    const e = await syncDataset({ vendor: 'dashly', apiUrl: b.url, token: TOKEN, params: { app_id: '777' }, dataset, fullRefresh: true }).then(
+      () => null,
+      (x: unknown) => x,
+    );
+    expect((e as ChatportError).message).toContain('the dataset is also synced from dashly with --param app_id=4242; --full-refresh would remove those rows');
+    expect(b.requests).toHaveLength(0);
+    expect((await messages(dataset)).length).toBe(expected(a).length + 2);
   });
 });
 
