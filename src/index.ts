@@ -1,6 +1,6 @@
 // The library API: what `import { ... } from 'chatport'` gives another Node project. The same engine as the CLI
 // (the CLI is a thin layer over these calls): exports to files, canonical rows as an async iterable, mapping
-// validation, loading and compiling mappings, and the Dashly migration. Every call takes an AbortSignal; nothing here
+// validation, loading and compiling mappings, a sync from a vendor's API into a dataset, and the Dashly migration. Every call takes an AbortSignal; nothing here
 // touches process-wide state (no signal handlers, no exit codes, no printing): errors are thrown as ChatportError.
 
 import { availableParallelism } from 'node:os';
@@ -16,6 +16,11 @@ import { RunStats } from './pipeline/run-stats.js';
 import { validateMapping as validateRun, type ValidationReport } from './validate/validate-mapping.js';
 import type { TableName } from './model/canonical-schema.js';
 import type { FormatName } from './writers/writer.js';
+import { runSync } from './sources/run-sync.js';
+import type { CursorReport } from './sources/http/http-source.js';
+import type { DatasetResult } from './sinks/dataset-sink.js';
+import type { CodecName } from './writers/parquet/parquet-metadata.js';
+import { CHATPORT_VERSION } from './version.js';
 
 export { ChatportError, type ErrorCode, type Position, type Stage } from './errors.js';
 export { loadMapping, KNOWN_VENDORS, type KnownVendor } from './mapping/load-mapping.js';
@@ -28,6 +33,8 @@ export type { RejectEntry } from './pipeline/record-errors.js';
 export type { CanonicalRow } from './pipeline/canonical-rows.js';
 export type { FormatName } from './writers/writer.js';
 export type { ValidationReport } from './validate/validate-mapping.js';
+export type { CursorReport } from './sources/http/http-source.js';
+export type { DatasetResult } from './sinks/dataset-sink.js';
 
 /** Where records come from and how they are read: shared by every call that reads an export. */
 export interface ReadOptions {
@@ -125,4 +132,83 @@ function maxRecordBytesOf(o: Pick<ReadOptions, 'maxRecordMb'>): number {
   const mb = o.maxRecordMb ?? 64;
   if (!(mb > 0)) throw new ChatportError('CONFIG_BAD_OPTION', `maxRecordMb must be a positive number (got ${String(mb)})`, 'config');
   return Math.floor(mb * 1024 * 1024);
+}
+
+export interface SyncApiOptions {
+  /** A vendor whose mapping has an api section (`dashly`, `oncehub`, `expertflow`), a mapping file, or a compiled mapping. */
+  readonly from: string | CompiledMapping;
+  /** The environment variable that holds the API token (the token is only ever read from the environment). */
+  readonly tokenEnv: string;
+  /** Values of the parameters the mapping declares (Dashly: `{ app_id: '12345' }`). */
+  readonly params?: Readonly<Record<string, string>>;
+  /** Overrides the mapping's base URL (regional hosts, proxies; required for Expertflow). */
+  readonly apiUrl?: string;
+  /** The dataset directory: rows merged by key, cursors stored with them. */
+  readonly dataset: string;
+  readonly format?: FormatName;
+  /** Parquet: the page codec (default snappy); JSONL and CSV: gzip or none. */
+  readonly compression?: CodecName;
+  /** A first run's bound (a Date or an ISO-8601 text with a zone); a stored cursor takes its place afterwards. */
+  readonly since?: Date | string;
+  /** Read everything and remove from the dataset what the API no longer returns. */
+  readonly fullRefresh?: boolean;
+  /** Request starts per second, retries included (default 5). */
+  readonly rps?: number;
+  /** Requests in flight (default 4). */
+  readonly concurrency?: number;
+  /** Requests in the run, retries included (default 1,000,000). */
+  readonly maxRequests?: number;
+  /** Seconds to wait for one answer before trying again (default 60). */
+  readonly timeoutSeconds?: number;
+  readonly onError?: ErrorPolicy;
+  /** Stops the run (requests in flight are cancelled): it rejects with RUN_INTERRUPTED, the dataset and cursors as they were. */
+  readonly signal?: AbortSignal;
+  readonly stats?: RunStats;
+}
+
+export interface SyncApiResult {
+  readonly stats: RunStats;
+  readonly requests: { readonly requests: number; readonly retries: number; readonly rateLimited: number; readonly pages: number };
+  /** Each incremental stream's cursor before the run, the bound it read back to, and after (UTC ISO-8601). */
+  readonly cursors: readonly CursorReport[];
+  readonly dataset: DatasetResult;
+}
+
+/**
+ * Reads a vendor's API as its mapping's api section declares, into a dataset (the same merge and erasure as an export
+ * with a dataset), from the stored cursors: what `chatport sync --dataset` does.
+ */
+export async function sync(options: SyncApiOptions): Promise<SyncApiResult> {
+  const mapping = typeof options.from === 'string' ? await loadMapping(options.from) : options.from;
+  const token = process.env[options.tokenEnv] ?? '';
+  if (token === '') throw new ChatportError('SYNC_AUTH', `environment variable ${options.tokenEnv} (tokenEnv) is not set or empty`, 'config');
+  const since = options.since === undefined ? null : new Date(options.since).getTime();
+  if (since !== null && Number.isNaN(since)) throw new ChatportError('CONFIG_BAD_OPTION', 'since is not a date or an ISO-8601 time', 'config');
+  const { stats, source, dataset } = await runSync({
+    mapping,
+    params: options.params ?? {},
+    token,
+    tokenName: options.tokenEnv,
+    apiUrl: options.apiUrl,
+    since,
+    dataset: options.dataset,
+    format: options.format ?? 'jsonl',
+    ...(options.compression ? { compression: options.compression } : {}),
+    fullRefresh: options.fullRefresh ?? false,
+    chatportVersion: CHATPORT_VERSION,
+    onError: options.onError ?? 'fail',
+    rps: options.rps ?? 5,
+    concurrency: options.concurrency ?? 4,
+    maxRequests: options.maxRequests ?? 1_000_000,
+    timeoutMs: Math.round((options.timeoutSeconds ?? 60) * 1000),
+    stats: options.stats ?? new RunStats(),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const c = source.counters;
+  return {
+    stats,
+    requests: { requests: c.requests, retries: c.retries, rateLimited: c.rateLimited, pages: c.pages },
+    cursors: source.cursors,
+    dataset: dataset!,
+  };
 }

@@ -75,7 +75,8 @@ export const COMMANDS = [
   }),
   command({
     name: 'sync',
-    describe: "Read a vendor's API as its mapping declares (Dashly, OnceHub, Expertflow) into tables; --dataset and stored cursors come next (docs/sync.md)",
+    describe:
+      "Read a vendor's API as its mapping declares (Dashly, OnceHub, Expertflow) into a dataset, incrementally from the stored cursors, or into tables (docs/sync.md)",
     options: SYNC_OPTIONS,
     examples: SYNC_EXAMPLES,
     check: checkSyncOptions,

@@ -1,7 +1,7 @@
 // `chatport sync`: its options, and the run from validated options to the HTTP source and the engine, with progress
-// (requests, pages, records, retries, rate), the summary and the --report details. Signals, error lines and writing
-// the report are run-command.ts's. --dataset and stored cursors are not built yet (docs/sync.md): --out gets the
-// tables of one full read (back to --since when given).
+// (requests, pages, records, retries, rate), the summary and the --report details (requests, retries, 429s, pages,
+// cursors before and after, shortfalls, the dataset's changes). Signals, error lines and writing the report are
+// run-command.ts's. --dataset merges into a dataset and keeps the cursors there; --out replaces the tables.
 
 import { ChatportError } from '../errors.js';
 import { countOf, formatCount } from '../human-text.js';
@@ -10,9 +10,11 @@ import { loadMapping } from '../mapping/load-mapping.js';
 import { RunStats } from '../pipeline/run-stats.js';
 import type { HttpSource } from '../sources/http/http-source.js';
 import { runSync } from '../sources/run-sync.js';
+import { datasetReport, datasetText } from '../datasets/dataset-summary.js';
+import type { DatasetResult } from '../sinks/dataset-sink.js';
 import { exportOutputFiles } from './export-command.js';
 import type { OptionSpec, OptionValues } from './option-spec.js';
-import { mappingFileGuard, type CommandRun, type RunContext } from './run-command.js';
+import { CHATPORT_VERSION, mappingFileGuard, type CommandRun, type RunContext } from './run-command.js';
 
 const SINCE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/i;
 
@@ -34,18 +36,33 @@ export const SYNC_OPTIONS = {
     pattern: { re: /^https?:\/\/[^/\s]+/i, what: 'an http(s) URL' },
     describe: "Base URL instead of the mapping's (regional hosts, proxies, test servers)",
   },
+  dataset: {
+    kind: 'string',
+    describe:
+      'Merge into a dataset directory (created if missing) and keep the cursors there: the next run reads only what changed since, back to the stored cursor minus the lookback (docs/sync.md). Give --dataset or --out',
+  },
   out: {
     kind: 'string',
     alias: 'o',
-    required: true,
-    describe: 'Output directory: the tables of this read replace the earlier ones (--dataset, with stored cursors and merging, is not built yet)',
+    describe: 'Output directory: the tables of this read replace the earlier ones; no cursor is kept. Give --dataset or --out',
   },
   since: {
     kind: 'string',
     pattern: { re: SINCE, what: 'an ISO-8601 date or time with a zone (2026-11-01 or 2026-11-01T00:00:00Z)' },
-    describe: 'ISO-8601 time: read newest-first lists only back to here (default: everything). Stored cursors are not built yet',
+    describe:
+      'ISO-8601 time: a first run reads newest-first lists only back to here (default: everything). Ignored when the dataset has a stored cursor, which bounds every later run',
+  },
+  'full-refresh': {
+    kind: 'bool',
+    describe:
+      'With --dataset: read everything whatever the stored cursors, and remove from the dataset every row the API no longer returns (parts deleted at the vendor); cursors still advance',
   },
   format: { kind: 'choice', alias: 'f', choices: ['jsonl', 'csv', 'parquet'], default: 'jsonl', describe: 'Output format' },
+  compression: {
+    kind: 'choice',
+    choices: ['snappy', 'zstd', 'gzip', 'none'],
+    describe: 'With --dataset: the Parquet page codec (default snappy), or gzip/none for JSONL and CSV datasets',
+  },
   'on-error': {
     kind: 'choice',
     choices: ['fail', 'skip'],
@@ -69,10 +86,14 @@ export const SYNC_OPTIONS = {
 export type SyncArgs = OptionValues<typeof SYNC_OPTIONS>;
 
 export const SYNC_EXAMPLES: [string, string][] = [
-  ['DASHLY_TOKEN=... $0 sync --from dashly --param app_id=12345 --token-env DASHLY_TOKEN --out warehouse/', 'Every Dashly conversation part, to JSONL tables'],
   [
-    'ONCEHUB_KEY=... $0 sync --from oncehub --token-env ONCEHUB_KEY --out oncehub/ --since 2026-11-01T00:00:00Z --format parquet',
-    'OnceHub conversations updated since November',
+    'DASHLY_TOKEN=... $0 sync --from dashly --param app_id=12345 --token-env DASHLY_TOKEN --dataset warehouse/',
+    'Dashly parts into a dataset; each later run reads only what changed since the stored cursor',
+  ],
+  ['ONCEHUB_KEY=... $0 sync --from oncehub --token-env ONCEHUB_KEY --dataset warehouse/ --format parquet', 'OnceHub conversations into a Parquet dataset'],
+  [
+    'DASHLY_TOKEN=... $0 sync --from dashly --param app_id=12345 --token-env DASHLY_TOKEN --dataset warehouse/ --full-refresh',
+    'Read everything; remove what Dashly no longer returns (weekly)',
   ],
 ];
 
@@ -109,12 +130,28 @@ export function sinceMs(text: string | undefined): number | null {
 /** --since before any work; --param's NAME=VALUE form is checked with the mapping's declarations, also before any request. */
 export function checkSyncOptions(a: SyncArgs): void {
   sinceMs(a.since);
+  if ((a.out === undefined) === (a.dataset === undefined))
+    throw new ChatportError('CONFIG_BAD_OPTION', 'give either --dataset (merge, with stored cursors) or --out (replace the table files), one of them', 'cli');
+  if (a.out !== undefined && a.fullRefresh)
+    throw new ChatportError('CONFIG_BAD_OPTION', '--full-refresh applies to --dataset (every --out run reads everything and replaces the tables)', 'cli');
+  if (a.out !== undefined && a.compression !== undefined) throw new ChatportError('CONFIG_BAD_OPTION', '--compression applies to --dataset', 'cli');
+  if (a.fullRefresh && a.onError === 'skip')
+    throw new ChatportError('CONFIG_BAD_OPTION', '--full-refresh removes what the run did not get, so every record must be read: use --on-error fail', 'cli');
+  if (a.dataset !== undefined && a.compression !== undefined && a.format !== 'parquet' && a.compression !== 'none' && a.compression !== 'gzip')
+    throw new ChatportError('CONFIG_BAD_OPTION', `--compression ${a.compression} applies to --format parquet; a ${a.format} dataset takes gzip or none`, 'cli');
 }
 
 export const SYNC_RUN: CommandRun<SyncArgs> = {
   name: 'sync',
-  reportGuard: (a) => ({ outDir: a.out, inputs: [], files: [...mappingFileGuard(a.from), ...exportOutputFiles(a.out)] }),
-  interrupted: (a) => `temporary files removed, earlier outputs in ${a.out} untouched`,
+  reportGuard: (a) => ({
+    outDir: (a.out ?? a.dataset)!,
+    inputs: [],
+    files: [...mappingFileGuard(a.from), ...(a.out !== undefined ? exportOutputFiles(a.out) : [])],
+  }),
+  interrupted: (a) =>
+    a.out !== undefined
+      ? `temporary files removed, earlier outputs in ${a.out} untouched`
+      : `temporary files removed, the dataset ${a.dataset!} and its cursors as its last committed run left them`,
   run: syncCommand,
 };
 
@@ -123,12 +160,14 @@ export async function syncCommand(args: SyncArgs, ctx: RunContext): Promise<void
   let mapping: CompiledMapping | null = null;
   let source: HttpSource | null = null;
   let finished = false;
+  let dataset: DatasetResult | null = null;
   ctx.setReportDetails(() => ({
     vendor: mapping?.vendor ?? null,
     format: args.format,
-    out: args.out,
+    ...(args.out !== undefined ? { out: args.out } : { dataset: args.dataset }),
     ...stats.toJSON({ finished }),
-    sync: source ? syncJSON(source) : null,
+    sync: source ? syncJSON(source, args) : null,
+    ...(args.dataset !== undefined ? { dataset: dataset && datasetReport(dataset) } : {}),
   }));
   const params = syncParams(args.param);
   mapping = await loadMapping(args.from);
@@ -137,14 +176,13 @@ export async function syncCommand(args: SyncArgs, ctx: RunContext): Promise<void
   const timer = args.quiet || !ctx.printer.canShowStatus ? null : setInterval(() => source && ctx.printer.status(progressLine(source, stats)), 500);
   timer?.unref();
   try {
-    await runSync({
+    const common = {
       mapping,
       params,
       token,
       tokenName: args.tokenEnv,
       apiUrl: args.apiUrl,
       since: sinceMs(args.since),
-      outDir: args.out,
       format: args.format,
       onError: args.onError,
       rps: args.rps,
@@ -153,14 +191,26 @@ export async function syncCommand(args: SyncArgs, ctx: RunContext): Promise<void
       timeoutMs: Math.round(args.timeout * 1000),
       stats,
       signal: ctx.signal,
-      onSource: (s) => (source = s),
-    });
+      onSource: (s: HttpSource) => (source = s),
+    };
+    const result =
+      args.dataset !== undefined
+        ? await runSync({
+            ...common,
+            dataset: args.dataset,
+            ...(args.compression ? { compression: args.compression } : {}),
+            fullRefresh: args.fullRefresh === true,
+            chatportVersion: CHATPORT_VERSION,
+          })
+        : await runSync({ ...common, outDir: args.out! });
+    dataset = result.dataset;
     finished = true;
   } finally {
     if (timer) clearInterval(timer);
     ctx.printer.clearStatus();
   }
-  if (!args.quiet) ctx.printer.err(`${stats.toText()} ${syncText(source!)}`);
+  if (!args.quiet) ctx.printer.err(`${stats.toText()} ${syncText(source!, args)}`);
+  if (!args.quiet && dataset) ctx.printer.err(datasetText(args.dataset!, dataset));
 }
 
 function progressLine(source: HttpSource, stats: RunStats): string {
@@ -169,13 +219,22 @@ function progressLine(source: HttpSource, stats: RunStats): string {
   return `chatport sync: ${countOf(c.requests, 'request')}, ${countOf(c.pages, 'page')}, ${countOf(stats.recordsRead, 'record')}, ${countOf(c.retries, 'retry', 'retries')}, ${formatCount(Math.round(c.requests / Math.max(s, 1e-3)))} requests/s, ${s.toFixed(0)}s`;
 }
 
-function syncText(source: HttpSource): string {
+/** --since with a stored cursor: the cursor bounds the run, --since is not used (it bounds first runs only). */
+function sinceIgnored(source: HttpSource, args: SyncArgs): boolean {
+  return args.since !== undefined && source.cursors.some((k) => k.before !== null);
+}
+
+function syncText(source: HttpSource, args: SyncArgs): string {
   const c = source.counters;
-  const cursors = source.cursors.map((k) => `${k.stream}.${k.field} read back to ${k.before ?? 'the start'}, newest ${k.after ?? 'none'}`);
+  const cursors = source.cursors.map(
+    (k) =>
+      `${k.stream}.${k.field} ${k.before === null ? 'no stored cursor' : `cursor ${k.before}`}, read back to ${k.read_to ?? 'the start'}, cursor after ${k.after ?? 'none'}`,
+  );
+  if (sinceIgnored(source, args)) cursors.push('--since not used: the stored cursor bounds this run');
   return `API: ${countOf(c.requests, 'request')} (${countOf(c.retries, 'retry', 'retries')}, ${formatCount(c.rateLimited)} answered 429), ${countOf(c.pages, 'page')}${cursors.length ? `; ${cursors.join('; ')}` : ''}.`;
 }
 
-function syncJSON(source: HttpSource): Record<string, unknown> {
+function syncJSON(source: HttpSource, args: SyncArgs): Record<string, unknown> {
   const c = source.counters;
   return {
     requests: c.requests,
@@ -183,6 +242,10 @@ function syncJSON(source: HttpSource): Record<string, unknown> {
     rate_limited: c.rateLimited,
     pages: c.pages,
     parents: Object.fromEntries(source.parents),
-    cursors: source.cursors.map((k) => ({ stream: k.stream, field: k.field, before: k.before, after: k.after })),
+    cursors: source.cursors.map((k) => ({ stream: k.stream, field: k.field, before: k.before, read_to: k.read_to, after: k.after })),
+    since_ignored: sinceIgnored(source, args),
+    full_refresh: args.fullRefresh === true,
+    shortfalls: source.shortfalls.length,
+    short_parents: source.shortfalls.slice(0, 1000),
   };
 }

@@ -23,6 +23,8 @@ import {
   META_DIR,
   REJECTS_DIR,
   SETTINGS_FILE,
+  STATE_DIR,
+  STATE_FILE_NAME,
   VERSIONS_DIR,
   keyFilePath,
   parseVersionName,
@@ -245,16 +247,27 @@ export class DatasetStore {
     return this.lock;
   }
 
+  /** The current version's state files (name -> text): what commands committed with earlier runs (sync's cursors). */
+  async readStateFiles(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const from = this.currentDir;
+    if (!from) return out;
+    for (const name of await readdirOrEmpty(path.join(from, STATE_DIR))) out.set(name, await readFile(path.join(from, STATE_DIR, name), 'utf8'));
+    return out;
+  }
+
   /**
    * Makes the version built in nextDir current: the files of the current version that `deleted` does not name are
    * hard-linked into it, with their key index, the manifests and the catalog; then the `current` symlink is
-   * replaced (the commit point). `added` are the data files the run wrote into nextDir.
+   * replaced (the commit point). `added` are the data files the run wrote into nextDir. `state`: state files written
+   * into the new version with the data (so they change in the same commit); the current version's others are kept.
    */
   async commit(
     added: readonly { path: string; table: TableName; rows: number }[],
     deleted: ReadonlySet<string>,
     manifest: Omit<Manifest, 'version' | 'added' | 'deleted' | 'committed_at'>,
     settings: Omit<DatasetSettings, 'version' | 'committed_at'>,
+    state: ReadonlyMap<string, string> = new Map(),
   ): Promise<Manifest> {
     const next = this.current + 1;
     const nextDir = this.nextDir;
@@ -270,6 +283,12 @@ export class DatasetStore {
       }
       for (const rejects of await readdirOrEmpty(path.join(from, REJECTS_DIR))) await linkInto(from, nextDir, path.posix.join(REJECTS_DIR, rejects));
       for (const m of await readdirOrEmpty(path.join(from, MANIFESTS_DIR))) await linkInto(from, nextDir, path.posix.join(MANIFESTS_DIR, m));
+      for (const f of await readdirOrEmpty(path.join(from, STATE_DIR))) if (!state.has(f)) await linkInto(from, nextDir, path.posix.join(STATE_DIR, f));
+    }
+    for (const [name, text] of state) {
+      if (!STATE_FILE_NAME.test(name)) throw new Error(`internal: state file name ${JSON.stringify(name)}`);
+      await mkdir(path.join(nextDir, STATE_DIR), { recursive: true });
+      await writeFile(path.join(nextDir, STATE_DIR, name), text);
     }
     const addedEntries = [];
     for (const f of added) {

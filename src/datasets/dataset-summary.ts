@@ -6,7 +6,10 @@ import type { DatasetResult } from '../sinks/dataset-sink.js';
 
 export function datasetText(dir: string, r: DatasetResult): string[] {
   const tables = Object.entries(r.tables)
-    .map(([t, c]) => `${t} ${count(c.written, 'row')} written, ${formatCount(c.replaced)} replaced, ${formatCount(c.erased)} erased`)
+    .map(
+      ([t, c]) =>
+        `${t} ${count(c.written, 'row')} written, ${formatCount(c.replaced)} replaced, ${formatCount(c.erased)} erased${c.absent ? `, ${formatCount(c.absent)} absent (no longer returned)` : ''}`,
+    )
     .join('; ');
   return [
     `dataset ${dir}: version ${r.version} committed (${count(r.filesAdded, 'file')} added, ${count(r.filesDeleted, 'file')} deleted)`,

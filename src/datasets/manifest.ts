@@ -19,6 +19,8 @@ export interface TableChanges {
   replaced: number;
   /** Earlier rows whose content left the dataset because the part was removed (GDPR). */
   erased: number;
+  /** Earlier rows that left because a run that reads everything (sync --full-refresh) no longer got them. */
+  absent: number;
 }
 
 export interface Manifest {

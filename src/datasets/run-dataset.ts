@@ -25,6 +25,25 @@ export interface DatasetExportOptions extends Omit<PipelineOptions, 'tempDir' | 
   readonly compression?: CodecName;
   readonly chatportVersion: string;
   readonly store?: DatasetStoreOptions;
+  /** The manifest's command (default export). */
+  readonly command?: string;
+  /** The manifest's inputs when the run reads no files (sync: the API it read). */
+  readonly inputNames?: readonly string[];
+  /** The run reads everything the source has: earlier rows it did not write leave (DatasetSink `complete`). */
+  readonly complete?: boolean;
+  /** State files committed with the run's data, in the same commit (sync's cursors). */
+  readonly state?: RunState;
+}
+
+/**
+ * A command's small state that must change exactly when the data does (sync's cursors): `begin` gets the state files
+ * of the current version once the dataset is locked, before any record is read; `files` is asked at the commit, after
+ * every record is in, and its files go into the new version with the data (the current version's other state files
+ * are kept). A run killed before the commit point leaves both data and state as they were.
+ */
+export interface RunState {
+  begin(committed: ReadonlyMap<string, string>): void | Promise<void>;
+  files(): ReadonlyMap<string, string>;
 }
 
 export async function runDatasetExport(options: DatasetExportOptions): Promise<{ stats: RunStats; dataset: DatasetResult }> {
@@ -39,22 +58,25 @@ export async function runDatasetExport(options: DatasetExportOptions): Promise<{
   const store = await DatasetStore.open(options.dataset, options.store, sharing, { format: options.format, compression });
   try {
     const runId = newRunId();
-    const inputs = await Promise.all(
-      options.sources.map(async (s) => ({
-        name: s.path ?? '-',
-        bytes:
-          s.path === null
-            ? null
-            : await stat(s.path).then(
-                (st) => st.size,
-                () => null,
-              ),
-      })),
-    );
+    await options.state?.begin(await store.readStateFiles());
+    const inputs = options.inputNames
+      ? options.inputNames.map((name) => ({ name, bytes: null }))
+      : await Promise.all(
+          options.sources.map(async (s) => ({
+            name: s.path ?? '-',
+            bytes:
+              s.path === null
+                ? null
+                : await stat(s.path).then(
+                    (st) => st.size,
+                    () => null,
+                  ),
+          })),
+        );
     const describe = {
       run_id: runId,
       chatport_version: options.chatportVersion,
-      command: 'export',
+      command: options.command ?? 'export',
       vendor: options.mapping.vendor,
       mapping_sha256: createHash('sha256').update(stableStringify(options.mapping.spec)).digest('hex'),
       shard: options.shard ? shardLabel(options.shard) : null,
@@ -73,6 +95,8 @@ export async function runDatasetExport(options: DatasetExportOptions): Promise<{
         keepRejects: options.onError === 'skip',
         describe,
         ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.complete ? { complete: true } : {}),
+        ...(options.state ? { stateFiles: () => options.state!.files() } : {}),
         ...(options.maxConversationsInMemory !== undefined ? { maxConversationsInMemory: options.maxConversationsInMemory } : {}),
       });
       return sink;

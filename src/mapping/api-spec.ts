@@ -102,6 +102,24 @@ export function defineApi(z: typeof Z) {
     })
     .meta({ id: 'apiIncremental' });
 
+  const Windows = z
+    .strictObject({
+      days: z
+        .int()
+        .min(1)
+        .max(366)
+        .meta(Description('Days per request: the stream is read once per window, {window.start} to {window.end} (YYYY-MM-DD, UTC).')),
+      lookback_days: z
+        .int()
+        .min(0)
+        .meta(Description('Windows read again before the stored cursor (conversations listed by their first day that go on for days).')),
+    })
+    .meta({
+      id: 'apiWindows',
+      description:
+        'Expertflow: an API that lists records by day windows and not by a growing cursor. The walk goes from the stored cursor (the last window read, minus lookback_days), or --since on a first run, to today (UTC); the cursor is the start of the last window read.',
+    });
+
   const Stream = z
     .strictObject({
       path: z
@@ -129,6 +147,7 @@ export function defineApi(z: typeof Z) {
         ),
       pagination: Pagination,
       incremental: Incremental.optional(),
+      windows: Windows.optional(),
     })
     .meta({ id: 'apiStream' });
 
@@ -151,7 +170,7 @@ export function defineApi(z: typeof Z) {
         .refine((s) => Object.keys(s).length > 0, { error: 'streams needs at least one stream' }),
     })
     .meta({ id: 'api', description: "How chatport sync reads this vendor's API (docs/sync.md)." });
-  return { ApiSchema, Stream, Pagination, Incremental };
+  return { ApiSchema, Stream, Pagination, Incremental, Windows };
 }
 
 type Api = ReturnType<typeof defineApi>;
@@ -159,6 +178,7 @@ export type ApiSpec = Z.infer<Api['ApiSchema']>;
 export type StreamSpec = Z.infer<Api['Stream']>;
 export type PaginationSpec = Z.infer<Api['Pagination']>;
 export type IncrementalSpec = Z.infer<Api['Incremental']>;
+export type WindowsSpec = Z.infer<Api['Windows']>;
 
 /** What the shape cannot say: placeholders and stream references (the shape was checked with the whole file). */
 export function checkApiReferences(api: ApiSpec, file: string): ApiSpec {
@@ -179,6 +199,7 @@ export function checkApiReferences(api: ApiSpec, file: string): ApiSpec {
       if (!parent) throw invalid(`${where}.for_each`, `no stream named "${s.for_each}" (streams: ${Object.keys(api.streams).join(', ')})`);
       if (parent.for_each !== undefined) throw invalid(`${where}.for_each`, 'a sub-stream of a sub-stream is not supported');
       if (s.incremental) throw invalid(`${where}.incremental`, 'a sub-stream follows its parent; the incremental cursor belongs to the parent stream');
+      if (s.windows) throw invalid(`${where}.windows`, 'a sub-stream follows its parent; day windows belong to the parent stream');
     } else if (s.expected_count !== undefined) {
       throw invalid(`${where}.expected_count`, 'expected_count is for sub-streams (for_each)');
     }
@@ -191,11 +212,16 @@ export function checkApiReferences(api: ApiSpec, file: string): ApiSpec {
         const ref = m[1]!;
         if (ref.startsWith('parent.')) {
           if (s.for_each === undefined) throw invalid(at, `{${ref}} is for sub-streams (for_each)`);
+        } else if (ref === 'window.start' || ref === 'window.end') {
+          if (s.windows === undefined) throw invalid(at, `{${ref}} is for streams read by day windows (windows:)`);
         } else if (!(api.params && ref in api.params)) {
           throw invalid(at, `{${ref}} is not a declared parameter (params: ${Object.keys(api.params ?? {}).join(', ') || 'none'})`);
         }
       }
     }
+  }
+  for (const [name, s] of Object.entries(api.streams)) {
+    if (s.windows && s.incremental) throw invalid(`api.streams.${name}.windows`, 'a stream is read by day windows or by an incremental cursor, not both');
   }
   if (!Object.values(api.streams).some((s) => s.emit !== false)) throw invalid('api.streams', 'no stream gives records to map (every stream has emit: false)');
   return api;

@@ -42,6 +42,13 @@ export interface DatasetSinkOptions {
   readonly maxConversationsInMemory?: number;
   /** Stops a sharded run that waits for another run's commit (SIGINT, SIGTERM). */
   readonly signal?: AbortSignal;
+  /**
+   * The run read everything the source has (sync --full-refresh): an earlier row whose key the run did not write
+   * leaves the dataset (a derived row, when the run touched none of its conversation's rows), counted as `absent`.
+   */
+  readonly complete?: boolean;
+  /** State files committed with the run (run-dataset.ts RunState). */
+  readonly stateFiles?: () => ReadonlyMap<string, string>;
 }
 
 /** What a committed run did to the dataset (for the summary and the report). */
@@ -82,7 +89,7 @@ export class DatasetSink implements Sink {
 
   private change(table: TableName): TableChanges {
     let c = this.changes.get(table);
-    if (!c) this.changes.set(table, (c = { written: 0, replaced: 0, erased: 0 }));
+    if (!c) this.changes.set(table, (c = { written: 0, replaced: 0, erased: 0, absent: 0 }));
     return c;
   }
 
@@ -191,13 +198,18 @@ export class DatasetSink implements Sink {
     check(counts);
     const tables = Object.fromEntries(this.changes) as Record<TableName, TableChanges>;
     let erasedRows = 0;
-    for (const c of this.changes.values()) erasedRows += c.erased;
+    let absentRows = 0;
+    for (const c of this.changes.values()) {
+      erasedRows += c.erased;
+      absentRows += c.absent;
+    }
     const gz = this.o.gzip ? 'gzip' : 'none';
     const manifest = await store.commit(
       added,
       deleted,
       { ...this.o.describe, format: this.o.format, compression: this.o.format === 'parquet' ? this.o.compression : gz, tables, erased_files: erasedFiles },
-      { format: this.o.format, compression: this.o.format === 'parquet' ? this.o.compression : gz, erased: erasedRows > 0 },
+      { format: this.o.format, compression: this.o.format === 'parquet' ? this.o.compression : gz, erased: erasedRows + absentRows > 0 },
+      this.o.stateFiles?.(),
     );
     this.result = { version: manifest.version, tables, erasedRows, erasedFiles, filesAdded: manifest.added.length, filesDeleted: manifest.deleted.length };
   }
@@ -218,7 +230,7 @@ export class DatasetSink implements Sink {
     const derived = this.derivedNames.has(table);
     const replaced = this.runKeys.get(table);
     const feeds = this.derivers.filter((d) => d.derive.from === table);
-    // per row: 0 keep, 1 replaced by the run's row, 2 erase in place
+    // per row: 0 keep, 1 replaced by the run's row, 2 erase in place, 3 absent from a complete run: leaves
     const fate = new Uint8Array(rows);
     let changed = false;
     let needed = false;
@@ -228,6 +240,7 @@ export class DatasetSink implements Sink {
       const inTouched = this.touched.hasPair(words[r * 4 + 2]!, words[r * 4 + 3]!);
       if (derived ? inTouched : replaced?.hasPair(k1, k2) === true) fate[r] = 1;
       else if (!derived && erase.hasPair(k1, k2)) fate[r] = 2;
+      else if (this.o.complete) fate[r] = 3;
       if (fate[r] !== 0) changed = true;
       if (inTouched && feeds.length) needed = true;
     }
@@ -251,6 +264,12 @@ export class DatasetSink implements Sink {
             c.erased++;
             erased = true;
           }
+          continue;
+        }
+        if (f === 3) {
+          c.absent++;
+          // its content leaves with the file: older versions that link it go at the commit (settings.erased)
+          if (row.redacted !== true) erased = true;
           continue;
         }
         if (f === 2 && row.redacted !== true) {

@@ -236,10 +236,19 @@ async function expectPromises(plan: Plan, r: Awaited<ReturnType<typeof runLine>>
     if (report) expect(report.records_failed).toBe(0);
   } else if (plan.command === 'sync') {
     const format = optionValues(ws, '--format')[0] ?? 'jsonl';
-    const out = path.join(r.cwd, optionValues(ws, '--out')[0]!);
-    const tables = plan.from === 'oncehub' ? ['answers', 'conversations'] : ['conversations', 'messages'];
-    expect((await readdir(out)).sort()).toEqual(tables.map((t) => `${t}.${format}`));
-    if (!quiet) expect(r.stderr).toMatch(/^Read \d+ records .* All records accounted for\. API: \d+ requests? .*\n$/);
+    const dataset = optionValues(ws, '--dataset')[0];
+    if (dataset !== undefined) {
+      // a dataset: its tables, and the cursor committed with them
+      const dir = path.join(r.cwd, dataset);
+      expect((await readdir(dir)).sort()).toEqual(plan.from === 'oncehub' ? ['_chatport', 'conversations'] : ['_chatport', 'conversations', 'messages']);
+      expect(await readdir(path.join(dir, '_chatport', 'current', 'state'))).toHaveLength(1);
+      if (!quiet) expect(r.stderr).toMatch(/^Read \d+ records .* All records accounted for\. API: \d+ requests? .*\ndataset \S+: version 1 committed/);
+    } else {
+      const out = path.join(r.cwd, optionValues(ws, '--out')[0]!);
+      const tables = plan.from === 'oncehub' ? ['answers', 'conversations'] : ['conversations', 'messages'];
+      expect((await readdir(out)).sort()).toEqual(tables.map((t) => `${t}.${format}`));
+      if (!quiet) expect(r.stderr).toMatch(/^Read \d+ records .* All records accounted for\. API: \d+ requests? .*\n$/);
+    }
     expect(r.stderr).not.toContain(TOKEN);
   } else if (plan.command === 'migrate plan') {
     const out = path.join(r.cwd, optionValues(ws, '--out')[0]!);

@@ -109,6 +109,40 @@ describe('the api section', () => {
     ],
     ['nothing to map', set((a) => ((a.streams.messages as Record<string, unknown>).emit = false)), 'api.streams', /no stream gives records/, false],
     [
+      'a day window placeholder in a stream without windows',
+      set((a) => (a.streams.threads.path = '/x/{window.start}')),
+      'api.streams.threads.path',
+      /is for streams read by day windows/,
+      false,
+    ],
+    [
+      'day windows and an incremental cursor on one stream',
+      set((a) =>
+        Object.assign(a.streams.threads, {
+          windows: { days: 1, lookback_days: 1 },
+          incremental: { cursor: 'at', format: 'iso8601', order: 'newest_first', lookback_seconds: 0 },
+        }),
+      ),
+      'api.streams.threads.windows',
+      /by day windows or by an incremental cursor, not both/,
+      false,
+    ],
+    [
+      'day windows on a sub-stream',
+      set((a) => Object.assign(a.streams.messages, { windows: { days: 1, lookback_days: 1 } })),
+      'api.streams.messages.windows',
+      /day windows belong to the parent stream/,
+      false,
+    ],
+    [
+      'a window of 0 days',
+      set((a) => Object.assign(a.streams.threads, { windows: { days: 0, lookback_days: 1 } })),
+      'api.streams.threads.windows.days',
+      /./,
+      true,
+    ],
+
+    [
       'a pattern that is no regular expression',
       set((a) => ((a.params.account as Record<string, unknown>).pattern = '(')),
       'api.params.account.pattern',

@@ -66,7 +66,7 @@ describe('chatport sync (CLI)', () => {
       },
     );
     expect(r.stderr).toMatch(
-      /^Read 195 records .* All records accounted for\. API: 11 requests \(2 retries, 0 answered 429\), 9 pages; conversations\.last_update read back to the start, newest 2023-11-14T22:14:10\.250Z\.\n$/,
+      /^Read 195 records .* All records accounted for\. API: 11 requests \(2 retries, 0 answered 429\), 9 pages; conversations\.last_update no stored cursor, read back to the start, cursor after 2023-11-14T22:14:10\.250Z\.\n$/,
     );
     expect(r.code).toBe(0);
     const json = JSON.parse(await readFile(report, 'utf8')) as Record<string, any>;
@@ -77,7 +77,7 @@ describe('chatport sync (CLI)', () => {
       records_read: 195,
       sync: { requests: 11, retries: 2, rate_limited: 0, pages: 9, parents: { parts: 6 } },
     });
-    expect(json.sync.cursors).toEqual([{ stream: 'conversations', field: 'last_update', before: null, after: '2023-11-14T22:14:10.250Z' }]);
+    expect(json.sync.cursors).toEqual([{ stream: 'conversations', field: 'last_update', before: null, read_to: null, after: '2023-11-14T22:14:10.250Z' }]);
     expect((await readdir(out)).sort()).toEqual(['conversations.jsonl', 'messages.jsonl']);
     const everything = r.stdout + r.stderr + (await allText(dir));
     for (const form of [TOKEN, encodeURIComponent(TOKEN), Buffer.from(TOKEN).toString('base64'), TOKEN.slice(0, 10), TOKEN.slice(-10)])
@@ -125,6 +125,25 @@ describe('chatport sync (CLI)', () => {
       expect(r.code).toBe(code);
       expect(r.stderr).toMatch(line);
       expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    });
+  }
+
+  for (const [what, target, line] of [
+    ['both --dataset and --out', ['--dataset', 'd', '--out', 'o'], /CONFIG_BAD_OPTION: give either --dataset \(merge, with stored cursors\) or --out/],
+    ['neither --dataset nor --out', [], /CONFIG_BAD_OPTION: give either --dataset/],
+    ['--full-refresh with --out', ['--out', 'o', '--full-refresh'], /CONFIG_BAD_OPTION: --full-refresh applies to --dataset/],
+    ['--full-refresh with --on-error skip', ['--dataset', 'd', '--full-refresh', '--on-error', 'skip'], /--full-refresh removes what the run did not get/],
+  ] as const) {
+    it(`${what}: one line, exit 64, nothing made`, async () => {
+      const dir = await tempDir();
+      const r = await runCli(['sync', '--from', 'dashly', '--param', 'app_id=1', '--token-env', 'T', '--api-url', 'http://127.0.0.1:9', ...target], {
+        env: { T: TOKEN },
+        cwd: dir,
+      });
+      expect(r.code).toBe(64);
+      expect(r.stderr).toMatch(line);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(await readdir(dir)).toEqual([]);
     });
   }
 
@@ -176,10 +195,11 @@ describe('chatport sync (CLI)', () => {
     expect(await readFile(path.join(out, 'messages.jsonl'), 'utf8')).toBe('earlier\n');
   });
 
-  it('--help says that --dataset and stored cursors are not built yet', async () => {
+  it('--help says what --dataset, --since and --full-refresh do', async () => {
     const r = await runCli(['sync', '--help']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('--dataset and stored cursors come next');
-    expect(r.stdout).toContain('Stored cursors are not built yet');
+    expect(r.stdout).toContain('into a dataset, incrementally from the stored cursors');
+    expect(r.stdout).toContain('Ignored when the dataset has a stored cursor');
+    expect(r.stdout).toContain('remove from the dataset every row the API no longer returns');
   });
 });

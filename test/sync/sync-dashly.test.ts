@@ -191,7 +191,13 @@ describe('sync --from dashly', () => {
     // the walk stopped on the page that reached the bound: 2 list pages of 50, not 3
     expect(s.to('/apps/4242/conversations')).toHaveLength(2);
     expect(source.cursors).toEqual([
-      { stream: 'conversations', field: 'last_update', before: new Date(since).toISOString(), after: new Date(1800000000 * 1000).toISOString() },
+      {
+        stream: 'conversations',
+        field: 'last_update',
+        before: null,
+        read_to: new Date(since).toISOString(),
+        after: new Date(1800000000 * 1000).toISOString(),
+      },
     ]);
   });
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
 import { loadMapping } from '../../src/mapping/load-mapping.js';
-import { runSync, type SyncOptions } from '../../src/sources/run-sync.js';
+import { runSync, type SyncToDataset, type SyncToOut } from '../../src/sources/run-sync.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -21,7 +21,7 @@ export async function tempDir(): Promise<string> {
 
 export const FAST_RETRY = { attempts: 8, baseMs: 2, maxMs: 20 };
 
-export type SyncTestOptions = Partial<Omit<SyncOptions, 'mapping'>> & { vendor: string; apiUrl: string; token: string };
+export type SyncTestOptions = Partial<Omit<SyncToOut, 'mapping'>> & { vendor: string; apiUrl: string; token: string };
 
 export async function sync(o: SyncTestOptions) {
   const outDir = o.outDir ?? (await tempDir());
@@ -59,4 +59,26 @@ export async function messageIds(outDir: string): Promise<string[]> {
 
 export async function files(dir: string): Promise<string[]> {
   return (await readdir(dir)).sort();
+}
+
+export type DatasetSyncTestOptions = Partial<Omit<SyncToDataset, 'mapping'>> & { vendor: string; apiUrl: string; token: string; dataset: string };
+
+/** A sync into a dataset, in this process, as the library runs it. */
+export async function syncDataset(o: DatasetSyncTestOptions) {
+  const mapping = await loadMapping(o.vendor);
+  const { vendor: _v, ...rest } = o;
+  return runSync({
+    params: {},
+    tokenName: 'TEST_TOKEN',
+    format: 'jsonl',
+    onError: 'fail',
+    rps: 1000,
+    concurrency: 4,
+    maxRequests: 100_000,
+    timeoutMs: 5000,
+    retry: FAST_RETRY,
+    chatportVersion: 'test',
+    ...rest,
+    mapping,
+  });
 }

@@ -93,7 +93,8 @@ describe('sync --from oncehub', () => {
     expect(source.cursors[0]).toMatchObject({
       stream: 'conversations',
       field: 'last_updated_time',
-      before: '2026-11-01T02:00:00.000Z',
+      before: null,
+      read_to: '2026-11-01T02:00:00.000Z',
       after: '2026-11-01T04:09:00.000Z',
     });
   });
@@ -115,7 +116,7 @@ describe('sync --from expertflow', () => {
     servers.push(s);
     for (const [id, n] of SIZES) s.conversations.set(id, { day: '2026-11-02', messages: n });
     s.conversations.set('ref-outside', { day: '2026-10-30', messages: 5 });
-    const { outDir } = await sync({ vendor: 'expertflow', apiUrl: s.url, token: TOKEN, params: { start_date: '2026-11-01', end_date: '2026-11-03' } });
+    const { outDir } = await sync({ vendor: 'expertflow', apiUrl: s.url, token: TOKEN, since: Date.parse('2026-11-01T00:00:00Z') });
     const ids = await messageIds(outDir);
     const expected = SIZES.flatMap(([id, n]) => Array.from({ length: n }, (_, i) => `${id}-m${i}`));
     expect([...ids].sort()).toEqual([...expected].sort());
@@ -129,16 +130,16 @@ describe('sync --from expertflow', () => {
     expect(pages('ref-outside')).toEqual([]);
   });
 
-  it('requires --api-url (every installation has its own) and the declared parameters', async () => {
+  it('requires --api-url (every installation has its own), and --since for a first run (the list is by day)', async () => {
     await expect(
-      sync({ vendor: 'expertflow', apiUrl: undefined as unknown as string, token: TOKEN, params: { start_date: '2026-11-01', end_date: '2026-11-03' } }),
+      sync({ vendor: 'expertflow', apiUrl: undefined as unknown as string, token: TOKEN, since: Date.parse('2026-11-01T00:00:00Z') }),
     ).rejects.toThrow(/declares no base URL .*--api-url/);
-    await expect(sync({ vendor: 'expertflow', apiUrl: 'http://127.0.0.1:9', token: TOKEN, params: { start_date: '2026-11-01' } })).rejects.toThrow(
-      '--param end_date=VALUE is required by the expertflow mapping',
+    const s = await new ExpertflowApiServer(TOKEN).start();
+    servers.push(s);
+    await expect(sync({ vendor: 'expertflow', apiUrl: s.url, token: TOKEN })).rejects.toThrow(
+      'the expertflow API lists conversations by day and the dataset has no stored cursor: give --since with the first day to read',
     );
-    await expect(
-      sync({ vendor: 'expertflow', apiUrl: 'http://127.0.0.1:9', token: TOKEN, params: { start_date: '2026-11-01', end_date: 'tomorrow' } }),
-    ).rejects.toThrow('--param end_date does not match');
+    expect(s.requests).toHaveLength(0);
   });
 });
 

@@ -9,7 +9,8 @@
 // What this checks that a "successful" sync of other tools does not: a parent whose sub-stream gave fewer records
 // than the parent says it has (expected_count: Dashly's parts_count) fails the run (SYNC_INCOMPLETE) naming the
 // parents, before anything is committed. `--since` stops a newest-first stream at the first page that reaches
-// before it; parents older than it are not expanded. Stored cursors and the lookback are the dataset's (next step).
+// before it; parents older than it are not expanded. With a dataset, the stored cursor minus the stream's lookback is
+// that bound instead (sync-state.ts keeps the cursors).
 
 import { ChatportError } from '../../errors.js';
 import { secretShapeProblem, TextGuard } from '../../http/untrusted-text.js';
@@ -33,8 +34,10 @@ export interface HttpSourceOptions {
   readonly token: string;
   /** Where the token came from (the variable's name), for messages. */
   readonly tokenName: string;
-  /** Milliseconds since the epoch: newest-first streams are read back to here. */
+  /** Milliseconds since the epoch: newest-first streams without a stored cursor are read back to here (a first run). */
   readonly since?: number | null;
+  /** Read every stream to its end, whatever cursor is stored (sync --full-refresh); the cursors still advance. */
+  readonly fullRefresh?: boolean;
   readonly rps: number;
   readonly concurrency: number;
   readonly maxRequests: number;
@@ -44,13 +47,15 @@ export interface HttpSourceOptions {
   readonly fetch?: typeof fetch;
 }
 
-/** The incremental cursor of one stream: the bound it was read to, and the newest value it saw. */
+/** The incremental cursor of one stream: the stored value it started from, the bound it was read to, the value after. */
 export interface CursorReport {
   readonly stream: string;
   readonly field: string;
-  /** ISO-8601 UTC (`--since`), or null: read to the start. */
+  /** ISO-8601 UTC: the cursor stored before this run, or null (a first run, or no dataset). */
   readonly before: string | null;
-  /** ISO-8601 UTC of the newest cursor value read, or null when no record had one. */
+  /** ISO-8601 UTC: the list was read back to here (stored cursor minus lookback, or --since), or null: to its start. */
+  readonly read_to: string | null;
+  /** ISO-8601 UTC: the newest cursor value read, never older than `before`; null when there is neither. */
   after: string | null;
 }
 
@@ -66,8 +71,13 @@ export class HttpSource {
   readonly guard: TextGuard;
   private readonly requester: ApiRequester;
   private readonly base: URL;
-  private readonly params: Record<string, string>;
+  /** The parameters as checked (--param values and declared defaults). */
+  readonly params: Readonly<Record<string, string>>;
+  /** Parents whose sub-stream gave fewer records than they report (`id: 49 of 52`): the run fails with them. */
+  readonly shortfalls: string[] = [];
   private readonly abort = new AbortController();
+  /** Stored cursors (ms) by stream, from the dataset (useStored), before any page is read. */
+  private readonly stored = new Map<string, number>();
 
   constructor(private readonly o: HttpSourceOptions) {
     const problem = secretShapeProblem(o.token);
@@ -91,6 +101,11 @@ export class HttpSource {
     });
   }
 
+  /** The cursors a dataset stored for these streams (ms since the epoch); call before the pages are read. */
+  useStored(cursors: ReadonlyMap<string, number>): void {
+    for (const [stream, at] of cursors) this.stored.set(stream, at);
+  }
+
   /** The pages for the engine; a repeated attempt of the run replays the first one's. */
   source(): PageSource {
     return spooledPages(() => this.read());
@@ -98,7 +113,8 @@ export class HttpSource {
 
   private async *read(): AsyncGenerator<SourcePage> {
     const streams = Object.entries(this.o.api.streams);
-    const shortfalls: string[] = [];
+    const shortfalls = this.shortfalls;
+    shortfalls.length = 0;
     let done = false;
     try {
       for (const [name, stream] of streams) {
@@ -118,6 +134,10 @@ export class HttpSource {
       done = true;
     } catch (e) {
       this.abort.abort(e);
+      // the caller's signal (a library AbortSignal, SIGINT) reaches requests as its own reason: say what happened
+      if (this.o.signal?.aborted && !(e instanceof ChatportError)) {
+        throw new ChatportError('RUN_INTERRUPTED', 'run interrupted (the signal aborted while reading the API); no output was renamed into place', 'sync');
+      }
       throw e;
     } finally {
       // the engine stopped reading (a bad record, a signal): requests still in flight are cancelled
@@ -135,9 +155,28 @@ export class HttpSource {
 
   /** A stream's pages (one job each, emitted or not) and, after each page, one job per record for each sub-stream. */
   private async *walk(name: string, stream: StreamSpec, subs: [string, StreamSpec][], shortfalls: string[]): AsyncGenerator<Job> {
-    const url = this.url(stream, null, name, 0);
-    const paginator = paginatorFor(stream.pagination, url, this.guard);
+    if (stream.windows) {
+      const cursor = this.windowCursor(name, stream);
+      const days = stream.windows.days;
+      const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+      let last: number | null = null;
+      for (let start = Math.floor(Date.parse(cursor.read_to!) / DAY_MS) * DAY_MS; start <= today; start += days * DAY_MS) {
+        const window = { start: dayText(start), end: dayText(start + (days - 1) * DAY_MS) };
+        yield* this.walkPages(stream, this.url(stream, null, name, 0, undefined, window), subs, shortfalls, null);
+        last = start;
+      }
+      // the last window (today's) is not over: the next run reads it again
+      if (last !== null && (cursor.after === null || last > Date.parse(cursor.after))) cursor.after = new Date(last).toISOString();
+      return;
+    }
     const cursor = stream.incremental ? this.cursorReport(name, stream) : null;
+    yield* this.walkPages(stream, this.url(stream, null, name, 0), subs, shortfalls, cursor);
+  }
+
+  /** One listing's pages (a stream, or one window of it), its records' sub-streams, and the cursor's walk bound. */
+  private async *walkPages(stream: StreamSpec, url: URL, subs: [string, StreamSpec][], shortfalls: string[], cursor: CursorReport | null): AsyncGenerator<Job> {
+    const paginator = paginatorFor(stream.pagination, url, this.guard);
+    const bound = cursor?.read_to != null ? Date.parse(cursor.read_to) : null;
     const input = `GET ${stream.path}`;
     let current: URL | null = paginator.first();
     while (current !== null) {
@@ -150,7 +189,7 @@ export class HttpSource {
           const at = cursorMs(valueAt(record, stream.incremental.cursor), stream.incremental.format);
           if (at !== null) {
             if (cursor.after === null || at > Date.parse(cursor.after)) cursor.after = new Date(at).toISOString();
-            if (this.o.since != null && at < this.o.since) {
+            if (bound !== null && at < bound) {
               reachedBound = true;
               continue;
             }
@@ -197,7 +236,7 @@ export class HttpSource {
   }
 
   /** A stream's URL with its placeholders filled: {param} from --param, {parent.field} from the parent record. */
-  private url(stream: StreamSpec, parent: unknown, name: string, index: number, parentAnswer?: ApiAnswer): URL {
+  private url(stream: StreamSpec, parent: unknown, name: string, index: number, parentAnswer?: ApiAnswer, window?: { start: string; end: string }): URL {
     const fill = (text: string, inPath: boolean): string =>
       text.replace(/\{([^{}]*)\}/g, (_, ref: string) => {
         let value: string | null;
@@ -210,7 +249,8 @@ export class HttpSource {
               'sync',
             );
           }
-        } else value = this.params[ref]!;
+        } else if (ref === 'window.start' || ref === 'window.end') value = window![ref === 'window.start' ? 'start' : 'end'];
+        else value = this.params[ref]!;
         return inPath ? encodeURIComponent(value) : value;
       });
     const url = new URL(this.base.href.replace(/\/$/, '') + fill(stream.path, true));
@@ -218,17 +258,45 @@ export class HttpSource {
     return url;
   }
 
+  /**
+   * A stream read by day windows: from the stored cursor's day minus lookback_days, or --since's day on a first run
+   * (and on --full-refresh, which has no other start), to today. Without either there is no first day to start from.
+   */
+  private windowCursor(name: string, stream: StreamSpec): CursorReport {
+    const stored = this.stored.get(name) ?? null;
+    const lookback = stream.windows!.lookback_days * DAY_MS;
+    const start = this.o.fullRefresh || stored === null ? (this.o.since ?? null) : stored - lookback;
+    if (start === null) {
+      throw new ChatportError(
+        'CONFIG_BAD_OPTION',
+        `the ${this.o.vendor} API lists ${name} by day${stored === null ? ' and the dataset has no stored cursor' : ''}: give --since with the first day to read`,
+        'cli',
+      );
+    }
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    const report: CursorReport = { stream: name, field: WINDOW_FIELD, before: iso(stored), read_to: iso(start), after: iso(stored) };
+    this.cursors.push(report);
+    return report;
+  }
+
+  /**
+   * Where a stream's walk stops: a stored cursor minus the lookback (--since then does nothing: it bounds first runs
+   * only), else --since, else nowhere; --full-refresh reads everything. The cursor after never goes back.
+   */
   private cursorReport(name: string, stream: StreamSpec): CursorReport {
-    const report: CursorReport = {
-      stream: name,
-      field: stream.incremental!.cursor,
-      before: this.o.since != null ? new Date(this.o.since).toISOString() : null,
-      after: null,
-    };
+    const stored = this.stored.get(name) ?? null;
+    const bound = this.o.fullRefresh ? null : stored !== null ? stored - stream.incremental!.lookback_seconds * 1000 : (this.o.since ?? null);
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    const report: CursorReport = { stream: name, field: stream.incremental!.cursor, before: iso(stored), read_to: iso(bound), after: iso(stored) };
     this.cursors.push(report);
     return report;
   }
 }
+
+const DAY_MS = 86_400_000;
+/** The cursor field of a stream read by day windows: the start of the last window read. */
+export const WINDOW_FIELD = 'window';
+const dayText = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 function baseUrl(o: HttpSourceOptions): URL {
   const text = o.apiUrl ?? o.api.base_url;
