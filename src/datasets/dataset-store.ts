@@ -23,6 +23,7 @@ import {
   META_DIR,
   REJECTS_DIR,
   SETTINGS_FILE,
+  STATE_DIR,
   VERSIONS_DIR,
   keyFilePath,
   parseVersionName,
@@ -130,9 +131,26 @@ export class DatasetStore {
     this.lock.assertHeld();
   }
 
+  /** A state file of the current version (null when it has none): what earlier runs left for later ones. */
+  async readState(name: string): Promise<string | null> {
+    if (!this.currentDir) return null;
+    try {
+      return await readFile(path.join(this.currentDir, STATE_DIR, name), 'utf8');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  /** Replaces a state file in the version being built: it becomes current with the commit, or is thrown away. */
+  async writeState(name: string, text: string): Promise<void> {
+    await mkdir(path.join(this.nextDir, STATE_DIR), { recursive: true });
+    await writeFile(path.join(this.nextDir, STATE_DIR, name), text, { mode: 0o600 });
+  }
+
   /**
    * Makes the version built in nextDir current: the files of the current version that `deleted` does not name are
-   * hard-linked into it, with their key index, the manifests and the catalog; then the `current` symlink is
+   * hard-linked into it, with their key index, the manifests, the state files the run did not replace (writeState) and the catalog; then the `current` symlink is
    * replaced (the commit point). `added` are the data files the run wrote into nextDir.
    */
   async commit(
@@ -155,6 +173,10 @@ export class DatasetStore {
       }
       for (const rejects of await readdirOrEmpty(path.join(from, REJECTS_DIR))) await linkInto(from, nextDir, path.posix.join(REJECTS_DIR, rejects));
       for (const m of await readdirOrEmpty(path.join(from, MANIFESTS_DIR))) await linkInto(from, nextDir, path.posix.join(MANIFESTS_DIR, m));
+      // state the run did not replace stays as it was
+      for (const st of await readdirOrEmpty(path.join(from, STATE_DIR))) {
+        if (!(await lstat(path.join(nextDir, STATE_DIR, st)).catch(() => null))) await linkInto(from, nextDir, path.posix.join(STATE_DIR, st));
+      }
     }
     const addedEntries = [];
     for (const f of added) {

@@ -16,6 +16,8 @@ export const KEYS_DIR = 'keys';
 export const MANIFESTS_DIR = 'manifests';
 export const REJECTS_DIR = 'rejects';
 export const SETTINGS_FILE = 'dataset.json';
+/** State a dataset keeps for its later runs (the forgotten people's salted hashes), committed with each version. */
+export const STATE_DIR = 'state';
 export const KEY_FILE_EXT = '.keys';
 /** Hive's name for a null partition value: Spark, Hive and DuckDB read it back as NULL. */
 export const NULL_PARTITION = '__HIVE_DEFAULT_PARTITION__';
