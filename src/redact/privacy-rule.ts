@@ -158,7 +158,15 @@ export class PrivacyRule {
    */
   forgetRecord(rows: readonly { readonly table: TableName; readonly def: TableDef; readonly row: Row }[]): boolean {
     const list = this.forget;
-    if (list === null || !rows.some((r) => belongsTo(r.table, r.row, list) !== null)) return false;
+    if (list === null) return false;
+    let theirs = false;
+    for (const r of rows) {
+      const b = belongsTo(r.table, r.row, list);
+      // later records of the conversation (its other parts) are theirs too, on this thread
+      if (b === 'conversation') list.addConversation(r.row.conversation_id);
+      theirs ||= b !== null;
+    }
+    if (!theirs) return false;
     for (const r of rows) forgetRow(r.def, r.row);
     this.forgottenRows += rows.length;
     return true;
@@ -166,7 +174,9 @@ export class PrivacyRule {
 
   /** Forgets, pseudonymizes and masks one row in place (the row's nested values are replaced, never modified). */
   applyTo(table: TableName, row: Row): void {
-    if (this.forget && belongsTo(table, row, this.forget) !== null) {
+    const b = this.forget ? belongsTo(table, row, this.forget) : null;
+    if (b !== null) {
+      if (b === 'conversation') this.forget!.addConversation(row.conversation_id);
       const def = this.defs.get(table);
       if (def) {
         forgetRow(def, row);
