@@ -156,7 +156,7 @@ describe('the forget command lines of README and of forget --help run as shown',
   it('each one exits 0 on a dataset built from the Dashly sample', async () => {
     const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
     const lines: string[] = [];
-    for (const block of readme.matchAll(/^```sh\n([\s\S]*?)^```/gm))
+    for (const block of readme.matchAll(/^ *```sh\n([\s\S]*?)^ *```/gm))
       for (const line of block[1]!.replace(/\\\n\s*/g, '').split('\n'))
         if (/\bchatport forget\b/.test(line) && !line.trim().startsWith('#')) lines.push(line.trim());
     expect(lines.length).toBeGreaterThanOrEqual(1);
