@@ -1,6 +1,7 @@
 // The library API: what `import { ... } from 'chatport'` gives another Node project. The same engine as the CLI
 // (the CLI is a thin layer over these calls): exports to files, canonical rows as an async iterable, mapping
-// validation, loading and compiling mappings, a sync from a vendor's API into a dataset, and the Dashly migration. Every call takes an AbortSignal; nothing here
+// validation, loading and compiling mappings, the privacy options (pseudonyms, PII masking, forgetting people, also
+// forgetting them in a dataset already written), a sync from a vendor's API into a dataset, and the Dashly migration. Every call takes an AbortSignal; nothing here
 // touches process-wide state (no signal handlers, no exit codes, no printing): errors are thrown as ChatportError.
 
 import { availableParallelism } from 'node:os';
@@ -20,6 +21,10 @@ import { runSync } from './sources/run-sync.js';
 import type { CursorReport } from './sources/http/http-source.js';
 import type { DatasetResult } from './sinks/dataset-sink.js';
 import type { CodecName } from './writers/parquet/parquet-metadata.js';
+import { privacySettingsFrom, withForget, type PrivacySettings } from './redact/privacy-rule.js';
+import { emptyForget, withRequest, type ForgetRequest } from './redact/forget-rule.js';
+import { forgetInDataset, type ForgetResult } from './redact/forget-dataset.js';
+import type { PiiKind } from './redact/pii-detectors.js';
 import { CHATPORT_VERSION } from './version.js';
 
 export { ChatportError, type ErrorCode, type Position, type Stage } from './errors.js';
@@ -35,6 +40,24 @@ export type { FormatName } from './writers/writer.js';
 export type { ValidationReport } from './validate/validate-mapping.js';
 export type { CursorReport } from './sources/http/http-source.js';
 export type { DatasetResult } from './sinks/dataset-sink.js';
+export type { ForgetResult, ForgottenFile } from './redact/forget-dataset.js';
+export type { PiiKind } from './redact/pii-detectors.js';
+
+/**
+ * Pseudonymizing, masking and forgetting (docs/privacy.md), applied to every row before any output, as the CLI's
+ * --pseudonymize, --pseudonym-key-env, --mask-pii, --phone-regions and --forget do.
+ */
+export interface PrivacyOptions {
+  /** The pseudonym key (at least 16 bytes of UTF-8; keep it secret and stable). Alone, it pseudonymizes customer_id, author_id and author_name. */
+  readonly pseudonymKey?: string;
+  /** The columns to pseudonymize instead of the default three (needs pseudonymKey). */
+  readonly pseudonymize?: readonly string[];
+  readonly maskPii?: readonly PiiKind[];
+  /** Regions whose national phone numbers are masked too (with maskPii phone). */
+  readonly phoneRegions?: readonly string[];
+  /** People to forget: every row of their conversations is cleared, as a part removed at the vendor. */
+  readonly forget?: { readonly customers?: readonly string[]; readonly emails?: readonly string[] };
+}
 
 /** Where records come from and how they are read: shared by every call that reads an export. */
 export interface ReadOptions {
@@ -52,6 +75,8 @@ export interface ReadOptions {
   readonly signal?: AbortSignal;
   /** The run's counters, updated as it goes (for a progress display). */
   readonly stats?: RunStats;
+  /** Pseudonyms, PII masking, people to forget (none by default). */
+  readonly privacy?: PrivacyOptions;
 }
 
 export interface ExportTranscriptsOptions extends ReadOptions {
@@ -94,7 +119,7 @@ export async function* canonicalRows(options: CanonicalRowsOptions): AsyncGenera
   });
 }
 
-export type ValidateMappingOptions = Pick<ReadOptions, 'from' | 'input' | 'maxRecordMb' | 'signal'>;
+export type ValidateMappingOptions = Pick<ReadOptions, 'from' | 'input' | 'maxRecordMb' | 'signal' | 'privacy'>;
 
 /**
  * Runs a mapping over an export without writing anything and reports what a migration must know: fields no rule
@@ -103,7 +128,76 @@ export type ValidateMappingOptions = Pick<ReadOptions, 'from' | 'input' | 'maxRe
  */
 export async function validateMapping(options: ValidateMappingOptions): Promise<ValidationReport> {
   const mapping = typeof options.from === 'string' ? await loadMapping(options.from) : options.from;
-  return validateRun(mapping, typeof options.input === 'string' ? [options.input] : options.input, maxRecordBytesOf(options), options.signal);
+  return validateRun(
+    mapping,
+    typeof options.input === 'string' ? [options.input] : options.input,
+    maxRecordBytesOf(options),
+    options.signal,
+    privacyOf(options.privacy),
+  );
+}
+
+export interface ForgetOptions {
+  /** A dataset directory that `chatport export --dataset` built. */
+  readonly dataset: string;
+  readonly customers?: readonly string[];
+  readonly emails?: readonly string[];
+  /** Drop the rows instead of keeping them cleared. */
+  readonly drop?: boolean;
+  /** The key the dataset was pseudonymized with, if it was. */
+  readonly pseudonymKey?: string;
+  /** The mapping that built the dataset: needed only when it holds a mapping's own tables. */
+  readonly from?: string | CompiledMapping;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Erases people from a dataset already written, as `chatport forget` does (docs/privacy.md): every row of their
+ * conversations cleared (or dropped), the files rewritten and older versions deleted in one commit, and the dataset
+ * remembers their salted hashes for every later run. Resolves with the audit record (counts, files, hashes).
+ */
+export async function forgetPeople(options: ForgetOptions): Promise<ForgetResult> {
+  const customers = options.customers ?? [];
+  const emails = options.emails ?? [];
+  if (customers.length === 0 && emails.length === 0) throw new ChatportError('CONFIG_BAD_OPTION', 'forgetPeople needs customers or emails', 'config');
+  const key = options.pseudonymKey !== undefined ? privacyOf({ pseudonymKey: options.pseudonymKey })!.pseudonymize!.key : null;
+  return forgetInDataset({
+    dataset: options.dataset,
+    request: { ids: customers, emails },
+    drop: options.drop ?? false,
+    pseudonymKey: key,
+    mapping: options.from === undefined ? null : typeof options.from === 'string' ? await loadMapping(options.from) : options.from,
+    chatportVersion: CHATPORT_VERSION,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+}
+
+/** The library's privacy options as the engine's settings; the key is given directly instead of through the environment. */
+function privacyOf(p: PrivacyOptions | undefined): PrivacySettings | null {
+  if (p === undefined) return null;
+  const KEY = 'CHATPORT_PSEUDONYM_KEY';
+  if (p.pseudonymize !== undefined && p.pseudonymKey === undefined)
+    throw new ChatportError('CONFIG_PSEUDONYM_KEY', 'privacy.pseudonymize needs privacy.pseudonymKey', 'config');
+  if (p.pseudonymKey !== undefined && Buffer.byteLength(p.pseudonymKey) < 16)
+    throw new ChatportError('CONFIG_PSEUDONYM_KEY', 'privacy.pseudonymKey is shorter than 16 bytes; use a long random value', 'config');
+  const settings = privacySettingsFrom(
+    {
+      ...(p.pseudonymize ? { pseudonymize: p.pseudonymize } : {}),
+      ...(p.pseudonymKey !== undefined ? { pseudonymKeyEnv: KEY } : {}),
+      ...(p.maskPii ? { maskPii: p.maskPii } : {}),
+      ...(p.phoneRegions ? { phoneRegions: p.phoneRegions } : {}),
+    },
+    p.pseudonymKey !== undefined ? { [KEY]: p.pseudonymKey } : {},
+  );
+  const request = forgetRequestOf(p);
+  return withForget(settings, request ? withRequest(emptyForget(), request) : null);
+}
+
+/** The people of privacy.forget as a request for a dataset (which hashes them with its own salt), or null. */
+function forgetRequestOf(p: PrivacyOptions | undefined): ForgetRequest | null {
+  const people = p?.forget;
+  if (!people || !((people.customers ?? []).length || (people.emails ?? []).length)) return null;
+  return { ids: people.customers ?? [], emails: people.emails ?? [] };
 }
 
 async function resolveRead(o: ReadOptions): Promise<{
@@ -113,6 +207,7 @@ async function resolveRead(o: ReadOptions): Promise<{
   workers: number;
   maxRecordBytes: number;
   stats: RunStats;
+  privacy: PrivacySettings | null;
   signal?: AbortSignal;
 }> {
   const mapping = typeof o.from === 'string' ? await loadMapping(o.from) : o.from;
@@ -124,6 +219,7 @@ async function resolveRead(o: ReadOptions): Promise<{
     workers: workersFor(o.threads ?? Math.min(4, availableParallelism())),
     maxRecordBytes: maxRecordBytesOf(o),
     stats: o.stats ?? new RunStats(),
+    privacy: privacyOf(o.privacy),
     ...(o.signal ? { signal: o.signal } : {}),
   };
 }
@@ -164,6 +260,8 @@ export interface SyncApiOptions {
   /** Stops the run (requests in flight are cancelled): it rejects with RUN_INTERRUPTED, the dataset and cursors as they were. */
   readonly signal?: AbortSignal;
   readonly stats?: RunStats;
+  /** As for an export; the people in `forget` are also remembered by the dataset and kept out of every later run. */
+  readonly privacy?: PrivacyOptions;
 }
 
 export interface SyncApiResult {
@@ -203,6 +301,9 @@ export async function sync(options: SyncApiOptions): Promise<SyncApiResult> {
     timeoutMs: Math.round((options.timeoutSeconds ?? 60) * 1000),
     stats: options.stats ?? new RunStats(),
     ...(options.signal ? { signal: options.signal } : {}),
+    // the dataset hashes the people with its own salt and remembers them
+    privacy: privacyOf(options.privacy && { ...options.privacy, forget: {} }),
+    forget: forgetRequestOf(options.privacy),
   });
   const c = source.counters;
   return {

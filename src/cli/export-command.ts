@@ -19,8 +19,11 @@ import { datasetReport, datasetText } from '../datasets/dataset-summary.js';
 import type { DatasetResult } from '../sinks/dataset-sink.js';
 import { CHATPORT_VERSION, mappingFileGuard, type CommandRun, type RunContext } from './run-command.js';
 import type { OptionSpec, OptionValues } from './option-spec.js';
-import { PRIVACY_OPTIONS } from './privacy-options.js';
-import { privacySettingsFrom } from '../redact/privacy-rule.js';
+import { forgetEarlierRows, forgetRequestOf, PRIVACY_OPTIONS } from './privacy-options.js';
+import { privacySettingsFrom, withForget } from '../redact/privacy-rule.js';
+import { emptyForget, withRequest } from '../redact/forget-rule.js';
+import type { ForgetResult } from '../redact/forget-dataset.js';
+import { forgetText } from './forget-command.js';
 import { MAX_SHARDS, shardFrom } from '../pipeline/shard-filter.js';
 
 /** Threads by default: one per core, at most 4 (the main thread's reading and writing caps the gain beyond). */
@@ -153,17 +156,21 @@ export async function exportCommand(args: ExportArgs, ctx: RunContext): Promise<
   let mapping: CompiledMapping | null = null;
   let finished = false;
   let dataset: DatasetResult | null = null;
+  let forgotten: ForgetResult | null = null;
   const codec = args.format === 'parquet' ? args.compression : undefined;
   const where = args.out !== undefined ? { out: args.out } : { dataset: args.dataset! };
   // before any work: a missing key fails at once
   const privacy = privacySettingsFrom(args, process.env);
   const shard = shardFrom(args, process.env);
+  // a dataset hashes the people with its own salt and remembers them; an --out run with one of its own
+  const forget = await forgetRequestOf(args);
   ctx.setReportDetails(() => ({
     vendor: mapping?.vendor ?? null,
     format: args.format,
     ...where,
     ...stats.toJSON({ finished }),
     ...(args.dataset !== undefined ? { dataset: dataset && datasetReport(dataset) } : {}),
+    ...(forgotten ? { forget: forgotten } : {}),
   }));
   mapping = await loadMapping(args.from);
   checkReportAgainstTables(args, mapping);
@@ -186,9 +193,20 @@ export async function exportCommand(args: ExportArgs, ctx: RunContext): Promise<
           stats,
           privacy,
           shard,
+          forget,
           signal: ctx.signal,
         })
       ).dataset;
+      // what earlier runs wrote of the people --forget names leaves the dataset too: chatport forget, after the run
+      if (forget)
+        forgotten = await forgetEarlierRows({
+          dataset: args.dataset,
+          request: forget,
+          privacy,
+          mapping,
+          chatportVersion: CHATPORT_VERSION,
+          signal: ctx.signal,
+        });
     } else {
       await runExport({
         mapping,
@@ -200,7 +218,7 @@ export async function exportCommand(args: ExportArgs, ctx: RunContext): Promise<
         maxRecordBytes: Math.floor(args.maxRecordMb * 1024 * 1024),
         workers,
         stats,
-        privacy,
+        privacy: withForget(privacy, forget ? withRequest(emptyForget(), forget) : null),
         shard,
         signal: ctx.signal,
         ...(codec ? { writerDef: parquetWriterWith({ codec }) } : {}),
@@ -212,4 +230,5 @@ export async function exportCommand(args: ExportArgs, ctx: RunContext): Promise<
   }
   if (!args.quiet) ctx.printer.err(stats.toText());
   if (!args.quiet && dataset) ctx.printer.err(datasetText(args.dataset!, dataset));
+  if (!args.quiet && forgotten) ctx.printer.err(forgetText(args.dataset!, forgotten));
 }

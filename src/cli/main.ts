@@ -8,6 +8,7 @@ import { checkMigrateOptions, MIGRATE_EXAMPLES, MIGRATE_OPTIONS } from '../migra
 import { migrateRun } from '../migrate/migrate-command.js';
 import { MIGRATE_PLAN_EXAMPLES, MIGRATE_PLAN_OPTIONS, MIGRATE_PLAN_RUN } from '../migrate/plan-command.js';
 import { checkDatasetOptions, DATASET_EXAMPLES, DATASET_OPTIONS, DATASET_RUN, DATASET_WORDS } from './dataset-command.js';
+import { checkForgetOptions, FORGET_EXAMPLES, FORGET_OPTIONS, FORGET_RUN } from './forget-command.js';
 import { checkExportOptions, EXPORT_EXAMPLES, EXPORT_OPTIONS, EXPORT_RUN } from './export-command.js';
 import { protectDash, readOptions, registerOptions, type OptionSpec, type OptionValues } from './option-spec.js';
 import { Printer, processIO } from './printer.js';
@@ -81,6 +82,15 @@ export const COMMANDS = [
     examples: SYNC_EXAMPLES,
     check: checkSyncOptions,
     run: SYNC_RUN,
+  }),
+  command({
+    name: 'forget',
+    describe:
+      "Erase people from a dataset that export --dataset built (GDPR Art. 17): their conversations' rows cleared or dropped, remembered for later runs (docs/privacy.md)",
+    options: FORGET_OPTIONS,
+    examples: FORGET_EXAMPLES,
+    check: checkForgetOptions,
+    run: FORGET_RUN,
   }),
 ] as const;
 

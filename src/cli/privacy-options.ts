@@ -1,7 +1,11 @@
-// The privacy options of every command that runs the engine (export, validate): pseudonymizing and masking, as
-// src/redact/privacy-rule.ts reads them. One table, so the commands cannot drift apart.
+// The privacy options of every command that runs the engine (export, validate, sync, migrate): pseudonymizing, masking and
+// forgetting, as src/redact/privacy-rule.ts and forget-rule.ts read them. One table, so the commands cannot drift apart.
 
+import { emptyForget, readForgetFile, withRequest, type ForgetRequest } from '../redact/forget-rule.js';
+import { privacySettingsFrom, withForget, type PrivacyChoices, type PrivacySettings } from '../redact/privacy-rule.js';
 import type { OptionSpec } from './option-spec.js';
+import type { CompiledMapping } from '../mapping/compile-mapping.js';
+import { forgetInDataset, type ForgetResult } from '../redact/forget-dataset.js';
 
 export const PRIVACY_OPTIONS = {
   pseudonymize: {
@@ -23,4 +27,47 @@ export const PRIVACY_OPTIONS = {
     kind: 'list',
     describe: 'With --mask-pii phone: also mask national numbers of these regions (DE, FR, US...); numbers in +international form are always masked',
   },
+  forget: {
+    kind: 'string',
+    describe:
+      'Forget the people listed in FILE (one customer id a line, or email:ADDRESS): every row of their conversations is cleared like a removed part. A --dataset remembers them for every later run (docs/privacy.md)',
+  },
 } as const satisfies OptionSpec;
+
+/** The people of --forget FILE, or null without it. */
+export async function forgetRequestOf(a: { readonly forget?: string | undefined }): Promise<ForgetRequest | null> {
+  return a.forget === undefined ? null : readForgetFile(a.forget);
+}
+
+/**
+ * A run's privacy settings from its options: pseudonymizing and masking, and --forget's people hashed with a salt of
+ * this run (a run into --dataset uses the dataset's salt instead: give the request to the dataset run).
+ */
+export async function privacyOf(a: PrivacyChoices & { readonly forget?: string | undefined }, env: NodeJS.ProcessEnv): Promise<PrivacySettings | null> {
+  const settings = privacySettingsFrom(a, env);
+  const request = await forgetRequestOf(a);
+  return withForget(settings, request ? withRequest(emptyForget(), request) : null);
+}
+
+/**
+ * After a run into a dataset with --forget: what earlier runs wrote of those people leaves the dataset too (chatport
+ * forget, under the dataset's lock); the run itself already kept them out and made the dataset remember them.
+ */
+export async function forgetEarlierRows(o: {
+  readonly dataset: string;
+  readonly request: ForgetRequest;
+  readonly privacy: PrivacySettings | null;
+  readonly mapping: CompiledMapping;
+  readonly chatportVersion: string;
+  readonly signal: AbortSignal;
+}): Promise<ForgetResult> {
+  return forgetInDataset({
+    dataset: o.dataset,
+    request: o.request,
+    drop: false,
+    pseudonymKey: o.privacy?.pseudonymize?.key ?? null,
+    mapping: o.mapping,
+    chatportVersion: o.chatportVersion,
+    signal: o.signal,
+  });
+}

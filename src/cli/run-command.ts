@@ -9,7 +9,7 @@ import { interruptsFrom, listenForInterrupts, signalExitCode, type Interrupts } 
 import { Printer, processIO, type PrinterIO } from './printer.js';
 import { ReportFile, type ReportGuard } from './run-report.js';
 
-export type CommandName = 'export' | 'validate' | 'migrate' | 'migrate plan' | 'dataset' | 'sync';
+export type CommandName = 'export' | 'validate' | 'migrate' | 'migrate plan' | 'dataset' | 'sync' | 'forget';
 
 /** chatport's version, from its package.json (the same file for src/ under vitest and for dist/). */
 export { CHATPORT_VERSION } from '../version.js';

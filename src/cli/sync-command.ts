@@ -13,6 +13,11 @@ import { runSync } from '../sources/run-sync.js';
 import { datasetReport, datasetText } from '../datasets/dataset-summary.js';
 import type { DatasetResult } from '../sinks/dataset-sink.js';
 import { exportOutputFiles } from './export-command.js';
+import { forgetEarlierRows, forgetRequestOf, PRIVACY_OPTIONS } from './privacy-options.js';
+import { forgetText } from './forget-command.js';
+import { privacySettingsFrom, withForget } from '../redact/privacy-rule.js';
+import { emptyForget, withRequest } from '../redact/forget-rule.js';
+import type { ForgetResult } from '../redact/forget-dataset.js';
 import type { OptionSpec, OptionValues } from './option-spec.js';
 import { CHATPORT_VERSION, mappingFileGuard, type CommandRun, type RunContext } from './run-command.js';
 
@@ -81,6 +86,7 @@ export const SYNC_OPTIONS = {
   timeout: { kind: 'number', min: 0, minExclusive: true, max: 3600, default: 60, unit: 'seconds', describe: 'Time to wait for one answer before trying again' },
   report: { kind: 'string', describe: 'Also write the run summary as JSON to this file, on failure too (with the error)' },
   quiet: { kind: 'bool', alias: 'q', describe: 'No progress and no summary on stderr (errors are still printed)' },
+  ...PRIVACY_OPTIONS,
 } as const satisfies OptionSpec;
 
 export type SyncArgs = OptionValues<typeof SYNC_OPTIONS>;
@@ -161,6 +167,7 @@ export async function syncCommand(args: SyncArgs, ctx: RunContext): Promise<void
   let source: HttpSource | null = null;
   let finished = false;
   let dataset: DatasetResult | null = null;
+  let forgotten: ForgetResult | null = null;
   ctx.setReportDetails(() => ({
     vendor: mapping?.vendor ?? null,
     format: args.format,
@@ -168,8 +175,12 @@ export async function syncCommand(args: SyncArgs, ctx: RunContext): Promise<void
     ...stats.toJSON({ finished }),
     sync: source ? syncJSON(source, args) : null,
     ...(args.dataset !== undefined ? { dataset: dataset && datasetReport(dataset) } : {}),
+    ...(forgotten ? { forget: forgotten } : {}),
   }));
   const params = syncParams(args.param);
+  // before any request: a missing pseudonym key or an unreadable --forget file fails at once
+  const privacy = privacySettingsFrom(args, process.env);
+  const forget = await forgetRequestOf(args);
   mapping = await loadMapping(args.from);
   const token = process.env[args.tokenEnv] ?? '';
   if (token === '') throw new ChatportError('SYNC_AUTH', `environment variable ${args.tokenEnv} (named by --token-env) is not set or empty`, 'config');
@@ -193,6 +204,8 @@ export async function syncCommand(args: SyncArgs, ctx: RunContext): Promise<void
       signal: ctx.signal,
       onSource: (s: HttpSource) => (source = s),
     };
+    // a dataset hashes the people with its own salt and remembers them; an --out run with one of its own
+    const outPrivacy = withForget(privacy, forget ? withRequest(emptyForget(), forget) : null);
     const result =
       args.dataset !== undefined
         ? await runSync({
@@ -201,9 +214,14 @@ export async function syncCommand(args: SyncArgs, ctx: RunContext): Promise<void
             ...(args.compression ? { compression: args.compression } : {}),
             fullRefresh: args.fullRefresh === true,
             chatportVersion: CHATPORT_VERSION,
+            privacy,
+            forget,
           })
-        : await runSync({ ...common, outDir: args.out! });
+        : await runSync({ ...common, outDir: args.out!, privacy: outPrivacy });
     dataset = result.dataset;
+    if (forget && args.dataset !== undefined) {
+      forgotten = await forgetEarlierRows({ dataset: args.dataset, request: forget, privacy, mapping, chatportVersion: CHATPORT_VERSION, signal: ctx.signal });
+    }
     finished = true;
   } finally {
     if (timer) clearInterval(timer);
@@ -211,6 +229,7 @@ export async function syncCommand(args: SyncArgs, ctx: RunContext): Promise<void
   }
   if (!args.quiet) ctx.printer.err(`${stats.toText()} ${syncText(source!, args)}`);
   if (!args.quiet && dataset) ctx.printer.err(datasetText(args.dataset!, dataset));
+  if (!args.quiet && forgotten) ctx.printer.err(forgetText(args.dataset!, forgotten));
 }
 
 function progressLine(source: HttpSource, stats: RunStats): string {

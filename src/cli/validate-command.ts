@@ -9,8 +9,7 @@ import { KNOWN_VENDORS } from '../mapping/load-mapping.js';
 import { validateMapping, type ValidationReport } from '../validate/validate-mapping.js';
 import { mappingFileGuard, type CommandRun, type RunContext } from './run-command.js';
 import type { OptionSpec, OptionValues } from './option-spec.js';
-import { PRIVACY_OPTIONS } from './privacy-options.js';
-import { privacySettingsFrom } from '../redact/privacy-rule.js';
+import { privacyOf, PRIVACY_OPTIONS } from './privacy-options.js';
 
 export type { ValidationReport } from '../validate/validate-mapping.js';
 
@@ -91,7 +90,7 @@ export const VALIDATE_RUN: CommandRun<ValidateArgs> = {
 };
 
 export async function validateCommand(args: ValidateArgs, ctx: RunContext): Promise<void> {
-  const privacy = privacySettingsFrom(args, process.env);
+  const privacy = await privacyOf(args, process.env);
   const report = await validateMapping(args.from, args.input, Math.floor(args.maxRecordMb * 1024 * 1024), ctx.signal, privacy);
   ctx.setReportDetails(() => ({ ...report }));
   ctx.printer.out(validationLines(report));

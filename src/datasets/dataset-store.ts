@@ -256,11 +256,29 @@ export class DatasetStore {
     return out;
   }
 
+  /** A state file of the current version (null when it has none): what earlier runs left for later ones. */
+  async readStateFile(name: string): Promise<string | null> {
+    if (!this.currentDir) return null;
+    try {
+      return await readFile(path.join(this.currentDir, STATE_DIR, name), 'utf8');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  /** Replaces a state file in the version being built: it becomes current with the commit, or is thrown away. */
+  async writeState(name: string, text: string): Promise<void> {
+    await mkdir(path.join(this.nextDir, STATE_DIR), { recursive: true });
+    await writeFile(path.join(this.nextDir, STATE_DIR, name), text, { mode: 0o600 });
+  }
+
   /**
    * Makes the version built in nextDir current: the files of the current version that `deleted` does not name are
    * hard-linked into it, with their key index, the manifests and the catalog; then the `current` symlink is
-   * replaced (the commit point). `added` are the data files the run wrote into nextDir. `state`: state files written
-   * into the new version with the data (so they change in the same commit); the current version's others are kept.
+   * replaced (the commit point). `added` are the data files the run wrote into nextDir. State files: those in `state`
+   * and those the run wrote (writeState) go into the new version with the data (so they change in the same commit);
+   * the current version's others are kept.
    */
   async commit(
     added: readonly { path: string; table: TableName; rows: number }[],
@@ -283,7 +301,11 @@ export class DatasetStore {
       }
       for (const rejects of await readdirOrEmpty(path.join(from, REJECTS_DIR))) await linkInto(from, nextDir, path.posix.join(REJECTS_DIR, rejects));
       for (const m of await readdirOrEmpty(path.join(from, MANIFESTS_DIR))) await linkInto(from, nextDir, path.posix.join(MANIFESTS_DIR, m));
-      for (const f of await readdirOrEmpty(path.join(from, STATE_DIR))) if (!state.has(f)) await linkInto(from, nextDir, path.posix.join(STATE_DIR, f));
+      // state the run did not replace stays as it was
+      for (const f of await readdirOrEmpty(path.join(from, STATE_DIR))) {
+        if (state.has(f) || (await lstat(path.join(nextDir, STATE_DIR, f)).catch(() => null))) continue;
+        await linkInto(from, nextDir, path.posix.join(STATE_DIR, f));
+      }
     }
     for (const [name, text] of state) {
       if (!STATE_FILE_NAME.test(name)) throw new Error(`internal: state file name ${JSON.stringify(name)}`);

@@ -16,7 +16,10 @@ export const KEYS_DIR = 'keys';
 export const MANIFESTS_DIR = 'manifests';
 export const REJECTS_DIR = 'rejects';
 export const SETTINGS_FILE = 'dataset.json';
-/** A version's state files: small files a command commits with its run (sync's cursors), carried over otherwise. */
+/**
+ * A version's state files: small files a command commits with its run (sync's cursors, the forgotten people's
+ * salted hashes), carried over to the next version otherwise.
+ */
 export const STATE_DIR = 'state';
 /** A state file's name: chosen by the command, never from data. */
 export const STATE_FILE_NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/;

@@ -10,13 +10,15 @@ import { runPipeline, type PipelineOptions } from '../pipeline/run-pipeline.js';
 import { RunStats } from '../pipeline/run-stats.js';
 import { DatasetSink, type DatasetResult } from '../sinks/dataset-sink.js';
 import { writerFor } from '../writers/registry.js';
-import type { FormatName } from '../writers/writer.js';
+import type { FormatName, WriterDef } from '../writers/writer.js';
 import type { CodecName } from '../writers/parquet/parquet-metadata.js';
 import { parquetWriterWith } from '../writers/parquet/parquet-writer.js';
 import { gzipped } from '../writers/gzip-writer.js';
 import { DatasetStore, type DatasetStoreOptions } from './dataset-store.js';
 import { newRunId } from './layout.js';
 import { shardLabel } from '../pipeline/shard-filter.js';
+import { emptyForget, FORGOTTEN_STATE, forgottenText, parseForgotten, withRequest, type ForgetRequest } from '../redact/forget-rule.js';
+import { withForget } from '../redact/privacy-rule.js';
 
 export interface DatasetExportOptions extends Omit<PipelineOptions, 'tempDir' | 'checkpoint'> {
   readonly dataset: string;
@@ -33,6 +35,8 @@ export interface DatasetExportOptions extends Omit<PipelineOptions, 'tempDir' | 
   readonly complete?: boolean;
   /** State files committed with the run's data, in the same commit (sync's cursors). */
   readonly state?: RunState;
+  /** People to forget from this run on (--forget FILE): the dataset remembers their salted hashes with the commit. */
+  readonly forget?: ForgetRequest | null;
 }
 
 /**
@@ -46,13 +50,18 @@ export interface RunState {
   files(): ReadonlyMap<string, string>;
 }
 
+/** The writer of a dataset's files, by its format and codec (the dataset's settings). */
+export function datasetWriterDef(format: FormatName, compression: string): WriterDef {
+  return format === 'parquet' ? parquetWriterWith({ codec: compression as CodecName }) : gzipped(writerFor(format), compression === 'gzip');
+}
+
 export async function runDatasetExport(options: DatasetExportOptions): Promise<{ stats: RunStats; dataset: DatasetResult }> {
   const stats = options.stats ?? new RunStats();
   const compression: CodecName = options.compression ?? (options.format === 'parquet' ? 'snappy' : 'none');
   if (options.format !== 'parquet' && compression !== 'none' && compression !== 'gzip') {
     throw new ChatportError('CONFIG_BAD_OPTION', `a ${options.format} dataset takes gzip or no compression (got ${compression})`, 'cli');
   }
-  const writerDef = options.format === 'parquet' ? parquetWriterWith({ codec: compression }) : gzipped(writerFor(options.format), compression === 'gzip');
+  const writerDef = datasetWriterDef(options.format, compression);
   // shards of one dataset work side by side and take turns only to merge and commit
   const sharing = options.shard ? 'shared' : 'exclusive';
   const store = await DatasetStore.open(options.dataset, options.store, sharing, { format: options.format, compression });
@@ -82,8 +91,15 @@ export async function runDatasetExport(options: DatasetExportOptions): Promise<{
       shard: options.shard ? shardLabel(options.shard) : null,
       inputs,
     };
+    // the people this dataset forgets (src/redact/forget-rule.ts): every run into it forgets them
+    const remembered = parseForgotten(await store.readStateFile(FORGOTTEN_STATE));
+    const request = options.forget ?? null;
+    const adds = request !== null && (request.ids.length > 0 || request.emails.length > 0);
+    const forget = adds ? withRequest(remembered ?? emptyForget(), request) : remembered;
+    const privacy = withForget(options.privacy ?? null, forget);
     let sink: DatasetSink | null = null;
-    await runPipeline({ ...options, stats, tempDir: store.scratchDir, checkpoint: () => store.assertHeld() }, () => {
+    await runPipeline({ ...options, privacy, stats, tempDir: store.scratchDir, checkpoint: () => store.assertHeld() }, async () => {
+      if (adds) await store.writeState(FORGOTTEN_STATE, forgottenText(forget!));
       sink = new DatasetSink({
         store,
         writerDef,

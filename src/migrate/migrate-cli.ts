@@ -3,6 +3,7 @@
 
 import { ChatportError } from '../errors.js';
 import type { OptionSpec, OptionValues } from '../cli/option-spec.js';
+import { PRIVACY_OPTIONS } from '../cli/privacy-options.js';
 import { DEFAULT_API_URL, DEFAULT_TOKEN_ENV } from './migrate-command.js';
 import { LABEL_RESERVE, MIN_CHUNK } from './reply-text.js';
 import { MIGRATION_DEFAULTS } from './run-migration.js';
@@ -140,6 +141,10 @@ export const MIGRATE_OPTIONS = {
     describe: 'With --on-error skip: file for the rejected input records (default: beside --state, STATE.rejects.jsonl; a dry run writes none)',
   },
   quiet: { kind: 'bool', alias: 'q', describe: 'No progress and no report on stderr' },
+  // masking and forgetting as export applies them; not pseudonymizing: the maps and the plan name source ids
+  'mask-pii': PRIVACY_OPTIONS['mask-pii'],
+  'phone-regions': PRIVACY_OPTIONS['phone-regions'],
+  forget: PRIVACY_OPTIONS.forget,
 } as const satisfies OptionSpec;
 
 export type MigrateArgs = OptionValues<typeof MIGRATE_OPTIONS>;

@@ -14,6 +14,7 @@ import type { CanonicalRow } from '../pipeline/canonical-rows.js';
 import type { HttpFetch } from './dashly-api.js';
 import { loadIdMap } from './id-map-csv.js';
 import { MigrationInput } from './migration-input.js';
+import { privacyOf } from '../cli/privacy-options.js';
 import { defaultRejectsPath } from './rejects-file.js';
 import { migrationReportJSON, reportLines, type MigrationReport } from './migrate-report.js';
 import { formatDuration, systemClock } from './request-pacer.js';
@@ -69,6 +70,11 @@ export interface MigrateCommandOptions {
   rejects?: string;
   quiet?: boolean;
   spillDir?: string;
+  /** PII masked in what is sent (as --mask-pii, --phone-regions of export). */
+  maskPii?: readonly string[];
+  phoneRegions?: readonly string[];
+  /** A file of people to forget (as --forget of export): their conversations are sent cleared, as removed parts. */
+  forget?: string;
 }
 
 export interface MigrateCommandDeps {
@@ -161,6 +167,14 @@ export async function migrate(options: MigrateCommandOptions, deps: MigrateRunDe
     ? null
     : new MigrationInput({
         from: options.from,
+        privacy: await privacyOf(
+          {
+            ...(options.maskPii ? { maskPii: options.maskPii } : {}),
+            ...(options.phoneRegions ? { phoneRegions: options.phoneRegions } : {}),
+            ...(options.forget !== undefined ? { forget: options.forget } : {}),
+          },
+          deps.env ?? process.env,
+        ),
         input: inputsOf(options),
         onError: options.onError ?? 'fail',
         rejectsPath: rejects,

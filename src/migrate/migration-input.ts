@@ -11,6 +11,7 @@ import type { ErrorPolicy, RejectEntry } from '../pipeline/record-errors.js';
 import { RunStats } from '../pipeline/run-stats.js';
 import type { InputSource } from '../readers/input-sources.js';
 import { RejectsFile } from './rejects-file.js';
+import type { PrivacySettings } from '../redact/privacy-rule.js';
 
 export interface InputCounts {
   recordsRead: number;
@@ -33,6 +34,8 @@ export interface MigrationInputOptions {
   readonly signal?: AbortSignal;
   /** Files the reading must never take as input (the state, its rejects). */
   readonly exclude?: readonly string[];
+  /** Masking and forgetting (src/redact/privacy-rule.ts), before any row is sent. */
+  readonly privacy?: PrivacySettings | null;
 }
 
 export class MigrationInput {
@@ -58,7 +61,16 @@ export class MigrationInput {
         this.rejectedSeen++;
         await this.rejects?.add(entry);
       };
-      yield* canonicalRows({ mapping, sources, onError: o.onError, tables: o.tables, stats: this.stats, onReject, ...(o.signal ? { signal: o.signal } : {}) });
+      yield* canonicalRows({
+        mapping,
+        sources,
+        onError: o.onError,
+        tables: o.tables,
+        stats: this.stats,
+        onReject,
+        privacy: o.privacy ?? null,
+        ...(o.signal ? { signal: o.signal } : {}),
+      });
       if (this.rejectedSeen !== this.stats.recordsRejected) {
         throw new ChatportError(
           'INTERNAL_RECONCILIATION',

@@ -191,6 +191,8 @@ export class SegmentProcessor {
       }
       const redactedByRow = redactRows(rows, removed);
       finishRecordRows(mapping, rows, this.ctx);
+      // a forgotten person's record is cleared like a removed one, before any derived table aggregates it
+      this.privacy.forgetRecord(rows);
       mapped++;
       if (removed || redactedByRow) redacted++;
       if (removed || redactedByRow) for (let k = 0; k < this.recordEnums.length; k += 2) enums.push(this.recordEnums[k]!, WITHHELD_VALUE);

@@ -14,6 +14,7 @@ import { keptOnRedaction } from './redact.js';
 import { maskJson, maskText, type MaskSettings } from './mask-pii.js';
 import { PII_KINDS, type PiiKind } from './pii-detectors.js';
 import { Pseudonymizer } from './pseudonymize.js';
+import { belongsTo, ForgetList, forgetRow, type ForgetSettings } from './forget-rule.js';
 
 /** What a run pseudonymizes and masks, as plain data (it crosses to worker threads). */
 export interface PrivacySettings {
@@ -22,6 +23,8 @@ export interface PrivacySettings {
   readonly maskPii: readonly PiiKind[];
   /** Regions whose national phone numbers are masked too (ISO 3166 alpha-2); international numbers always are. */
   readonly phoneRegions: readonly string[];
+  /** People to forget (--forget FILE, and what a dataset remembers): salted hashes only (forget-rule.ts). */
+  readonly forget?: ForgetSettings | null;
 }
 
 /** Columns pseudonymized by --pseudonym-key-env alone: who a conversation and a message belong to. */
@@ -101,8 +104,14 @@ export function privacySettingsFrom(c: PrivacyChoices, env: NodeJS.ProcessEnv): 
   return { pseudonymize, maskPii: [...new Set(kinds)] as PiiKind[], phoneRegions: [...new Set(regions)] };
 }
 
-/** Why a reject's record text is withheld while pseudonymizing or masking is on. */
-export const WITHHELD_FOR_PRIVACY = 'pseudonymizing or masking is on and the record text has not been through it';
+/** Why a reject's record text is withheld while pseudonymizing, masking or forgetting is on. */
+export const WITHHELD_FOR_PRIVACY = 'pseudonymizing, masking or forgetting is on and the record text has not been through it';
+
+/** Settings with a forget list added (null settings become settings that only forget). */
+export function withForget(settings: PrivacySettings | null, forget: ForgetSettings | null): PrivacySettings | null {
+  if (forget === null) return settings;
+  return { ...(settings ?? { pseudonymize: null, maskPii: [], phoneRegions: [] }), forget };
+}
 
 export class PrivacyRule {
   private readonly pseudonymizer: Pseudonymizer | null;
@@ -110,6 +119,10 @@ export class PrivacyRule {
   private readonly mask: MaskSettings | null;
   /** Per table: the columns masked (those pseudonymized are not: a pseudonym holds no PII). */
   private readonly maskedOf = new Map<TableName, readonly string[]>();
+  private readonly forget: ForgetList | null;
+  private readonly defs = new Map<TableName, TableDef>();
+  /** Rows forgotten so far by this rule (records' rows and derived rows). */
+  forgottenRows = 0;
 
   /** `tables`: every table the run writes; a mapping's custom table is masked in what redaction would clear. */
   constructor(settings: PrivacySettings | null, tables: readonly TableDef[]) {
@@ -117,6 +130,9 @@ export class PrivacyRule {
     this.pseudonymizer = p ? new Pseudonymizer(Buffer.from(p.key)) : null;
     this.pseudonymized = new Set(p?.columns ?? []);
     this.mask = settings && settings.maskPii.length ? { kinds: new Set(settings.maskPii), phoneRegions: settings.phoneRegions as CountryCode[] } : null;
+    const forget = settings?.forget ? new ForgetList(settings.forget) : null;
+    this.forget = forget && !forget.empty ? forget : null;
+    for (const def of tables) this.defs.set(def.name, def);
     if (this.mask) {
       for (const def of tables) {
         // content is what redaction clears: the same line between what identifies a row and what it says
@@ -130,13 +146,43 @@ export class PrivacyRule {
     }
   }
 
-  /** Whether the run pseudonymizes or masks anything. */
+  /** Whether the run pseudonymizes, masks or forgets anything. */
   get active(): boolean {
-    return this.pseudonymizer !== null || this.mask !== null;
+    return this.pseudonymizer !== null || this.mask !== null || this.forget !== null;
   }
 
-  /** Pseudonymizes and masks one row in place (the row's nested values are replaced, never modified). */
+  /**
+   * The rows of one record, before anything aggregates them: when one of them belongs to a person on the forget list
+   * (belongsTo), every row of the record is forgotten, since a record is one conversation or one part of it. Returns
+   * whether the record was forgotten.
+   */
+  forgetRecord(rows: readonly { readonly table: TableName; readonly def: TableDef; readonly row: Row }[]): boolean {
+    const list = this.forget;
+    if (list === null) return false;
+    let theirs = false;
+    for (const r of rows) {
+      const b = belongsTo(r.table, r.row, list);
+      // later records of the conversation (its other parts) are theirs too, on this thread
+      if (b === 'conversation') list.addConversation(r.row.conversation_id);
+      theirs ||= b !== null;
+    }
+    if (!theirs) return false;
+    for (const r of rows) forgetRow(r.def, r.row);
+    this.forgottenRows += rows.length;
+    return true;
+  }
+
+  /** Forgets, pseudonymizes and masks one row in place (the row's nested values are replaced, never modified). */
   applyTo(table: TableName, row: Row): void {
+    const b = this.forget ? belongsTo(table, row, this.forget) : null;
+    if (b !== null) {
+      if (b === 'conversation') this.forget!.addConversation(row.conversation_id);
+      const def = this.defs.get(table);
+      if (def) {
+        forgetRow(def, row);
+        this.forgottenRows++;
+      }
+    }
     if (this.pseudonymizer) {
       for (const col of this.pseudonymized) if (col in row) row[col] = this.pseudonymizer.value(row[col]);
     }

@@ -21,7 +21,7 @@ import { conversationPrint, readKeyIndex, WORDS_PER_ROW } from '../datasets/key-
 import { keyFilePath, partitionOf, REJECTS_DIR, rowPartition } from '../datasets/layout.js';
 import type { Manifest, TableChanges } from '../datasets/manifest.js';
 import { PartitionFiles } from '../datasets/partition-files.js';
-import { readRows } from '../datasets/row-decoders.js';
+import { rewriteFile } from '../datasets/rewrite-file.js';
 import type { RemovedKeys, Sink, SinkInput } from './sink.js';
 
 /** Child rows (no created_at of their own) whose conversation's day is remembered, at most. */
@@ -246,43 +246,36 @@ export class DatasetSink implements Sink {
     }
     if (!changed && !needed) return { rewrite: false, erased: false };
     const def = this.def(table);
-    const partition = file.split('/')[1]!;
     const c = this.change(table);
     let erased = false;
-    let r = 0;
-    const full = path.join(versionDir, file);
-    for await (const batch of readRows(full, this.o.format, def, this.o.gzip)) {
-      const kept: Row[] = [];
-      for (const row of batch) {
-        const f = fate[r]!;
-        const touched = this.touched.hasPair(words[r * 4 + 2]!, words[r * 4 + 3]!);
-        r++;
-        if (f === 1) {
-          c.replaced++;
-          // the run's copy is redacted (removed at the vendor): this row's content leaves the dataset
-          if (!derived && erase.hasPair(words[(r - 1) * 4]!, words[(r - 1) * 4 + 1]!) && row.redacted !== true) {
-            c.erased++;
-            erased = true;
-          }
-          continue;
-        }
-        if (f === 3) {
-          c.absent++;
-          // its content leaves with the file: older versions that link it go at the commit (settings.erased)
-          if (row.redacted !== true) erased = true;
-          continue;
-        }
-        if (f === 2 && row.redacted !== true) {
-          redactRow(def, row);
+    const source = { versionDir, file, def, format: this.o.format, gzip: this.o.gzip };
+    const read = await rewriteFile(source, changed ? this.files : null, (row, r) => {
+      const f = fate[r]!;
+      const touched = this.touched.hasPair(words[r * 4 + 2]!, words[r * 4 + 3]!);
+      if (f === 1) {
+        c.replaced++;
+        // the run's copy is redacted (removed at the vendor): this row's content leaves the dataset
+        if (!derived && erase.hasPair(words[r * 4]!, words[r * 4 + 1]!) && row.redacted !== true) {
           c.erased++;
           erased = true;
         }
-        if (touched) for (const d of feeds) d.add(row, NO_ENUMS);
-        kept.push(row);
+        return false;
       }
-      if (changed && kept.length) await this.files.write(def, kept, () => partition);
-    }
-    if (r !== rows) throw new Error(`internal: ${file} has ${r} rows, its key index ${rows}`);
+      if (f === 3) {
+        c.absent++;
+        // its content leaves with the file: older versions that link it go at the commit (settings.erased)
+        if (row.redacted !== true) erased = true;
+        return false;
+      }
+      if (f === 2 && row.redacted !== true) {
+        redactRow(def, row);
+        c.erased++;
+        erased = true;
+      }
+      if (touched) for (const d of feeds) d.add(row, NO_ENUMS);
+      return true;
+    });
+    if (read !== rows) throw new Error(`internal: ${file} has ${read} rows, its key index ${rows}`);
     return { rewrite: changed, erased };
   }
 

@@ -17,6 +17,8 @@ import type { FormatName } from '../writers/writer.js';
 import type { RetryPolicy } from './http/api-requester.js';
 import { HttpSource } from './http/http-source.js';
 import { syncRunState } from './sync-state.js';
+import type { PrivacySettings } from '../redact/privacy-rule.js';
+import type { ForgetRequest } from '../redact/forget-rule.js';
 
 interface SyncCommon {
   readonly mapping: CompiledMapping;
@@ -35,6 +37,8 @@ interface SyncCommon {
   readonly retry?: RetryPolicy;
   readonly stats?: RunStats;
   readonly signal?: AbortSignal;
+  /** Pseudonymizing, masking and forgetting (src/redact/privacy-rule.ts), applied before any output. */
+  readonly privacy?: PrivacySettings | null;
   /** Called once the source exists (the CLI's progress and report read its counters). */
   readonly onSource?: (source: HttpSource) => void;
 }
@@ -53,6 +57,8 @@ export interface SyncToDataset extends SyncCommon {
   /** Read everything whatever the stored cursors, and remove from the dataset what the API no longer returns. */
   readonly fullRefresh?: boolean;
   readonly chatportVersion: string;
+  /** People to forget from this run on (--forget FILE): the dataset remembers their salted hashes with the commit. */
+  readonly forget?: ForgetRequest | null;
 }
 
 export type SyncOptions = SyncToOut | SyncToDataset;
@@ -97,7 +103,15 @@ export async function runSync(o: SyncOptions): Promise<SyncResult> {
   });
   o.onSource?.(source);
   const stats = o.stats ?? new RunStats();
-  const common = { mapping: o.mapping, sources: [], pageSources: [source.source()], onError: o.onError, stats, ...(o.signal ? { signal: o.signal } : {}) };
+  const common = {
+    mapping: o.mapping,
+    sources: [],
+    pageSources: [source.source()],
+    onError: o.onError,
+    stats,
+    privacy: o.privacy ?? null,
+    ...(o.signal ? { signal: o.signal } : {}),
+  };
   if (o.dataset === undefined) {
     await runExport({ ...common, format: o.format, outDir: o.outDir, csvRaw: false });
     return { stats, source, dataset: null };
@@ -111,6 +125,7 @@ export async function runSync(o: SyncOptions): Promise<SyncResult> {
     command: fullRefresh ? 'sync --full-refresh' : 'sync',
     inputNames: Object.entries(api.streams).map(([name, s]) => `${name}: GET ${s.path}`),
     complete: fullRefresh,
+    forget: o.forget ?? null,
     state: syncRunState({ api, vendor: o.mapping.vendor, params: source.params, source, fullRefresh }),
   });
   return { stats, source, dataset };

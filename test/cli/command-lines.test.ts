@@ -84,7 +84,7 @@ function optionValues(ws: string[], name: string): string[] {
 
 interface Plan {
   readonly line: string;
-  readonly command: 'export' | 'validate' | 'migrate' | 'migrate plan' | 'dataset' | 'sync';
+  readonly command: 'export' | 'validate' | 'migrate' | 'migrate plan' | 'dataset' | 'sync' | 'forget';
   readonly ws: string[];
   readonly from: string;
   readonly sample: string;
@@ -157,11 +157,15 @@ async function runLine(plan: Plan): Promise<{ code: number; stdout: string; stde
   let line = plan.line.replace(/\bnpx chatport\b/g, 'chatport').replace(/\b([A-Z_]+)=\.\.\.(?=\s)/g, `$1=${TOKEN}`);
   let server: DashlyTestServer | null = null;
   const targets: string[] = [];
-  if (plan.command === 'dataset') {
-    const built = await runCli(['export', '--from', 'dashly', '--input', path.join(ROOT, plan.sample), '--dataset', ws[ws.indexOf('show') + 1]!, '--quiet'], {
+  if (plan.command === 'dataset' || plan.command === 'forget') {
+    const dataset = plan.command === 'dataset' ? ws[ws.indexOf('show') + 1]! : optionValues(ws, '--dataset')[0]!;
+    const built = await runCli(['export', '--from', 'dashly', '--input', path.join(ROOT, plan.sample), '--dataset', dataset, '--quiet'], {
       cwd,
     });
     expect(built.code, built.stderr).toBe(0);
+    // the lists forget's examples name
+    for (const f of [...optionValues(ws, '--ids-file'), ...optionValues(ws, '--emails-file')])
+      await writeFile(path.join(cwd, f), f.includes('email') ? 'nobody@example.com\n' : '5113\n');
   }
   if (plan.command === 'migrate') {
     server = await DashlyTestServer.start({ token: TOKEN });
@@ -231,6 +235,8 @@ async function expectPromises(plan: Plan, r: Awaited<ReturnType<typeof runLine>>
       expect(r.stdout).toMatch(new RegExp(`^dataset ${dir}: jsonl \\(compression none\\), version 1, committed `));
       expect(r.stdout).toContain("read_json('warehouse/messages/**/*.jsonl', hive_partitioning = true)");
     }
+  } else if (plan.command === 'forget') {
+    if (!quiet) expect(r.stderr).toMatch(/^forgot \d+ (person|people) in /);
   } else if (plan.command === 'validate') {
     expect(r.stdout).toMatch(/^Mapping \S+: \d+ records read, \d+ mapped, 0 failed/);
     if (report) expect(report.records_failed).toBe(0);

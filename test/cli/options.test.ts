@@ -56,6 +56,11 @@ function baseGroups(command: string): string[][] {
       ];
     case 'dataset':
       return [['show', path.join(dir, 'no-dataset')]]; // its words: the action and the directory
+    case 'forget':
+      return [
+        ['--dataset', path.join(dir, 'no-dataset')],
+        ['--ids-file', path.join(dir, 'ids.txt')],
+      ];
     case 'sync':
       return [
         ['--from', 'dashly'],

@@ -40,7 +40,8 @@ describe('the packed package', () => {
       cwd: project,
       env: { ...process.env, SAMPLE: path.join(ROOT, 'samples/dashly/parts.json'), OUT: out },
     });
-    expect(stdout).toBe('25 parts, 25 messages, 1 redacted\n5 customer messages\nCONFIG_UNKNOWN_VENDOR\n');
+    // 12 of the 24 messages with text: the forgotten customer's conversation keeps none
+    expect(stdout).toBe('25 parts, 25 messages, 1 redacted\n5 customer messages\n12 messages keep their text\nCONFIG_UNKNOWN_VENDOR\n');
     expect((await readdir(out)).sort()).toEqual(['conversations.parquet', 'messages.parquet']);
   }, 120_000);
 
@@ -48,12 +49,17 @@ describe('the packed package', () => {
     await writeFile(
       path.join(project, 'consumer.ts'),
       [
-        "import { exportTranscripts, canonicalRows, compileMapping, ChatportError, TABLES, type Row, type ErrorCode, type TableName } from 'chatport';",
+        "import { exportTranscripts, canonicalRows, compileMapping, forgetPeople, ChatportError, TABLES, type Row, type ErrorCode, type TableName } from 'chatport';",
         "const mapping = compileMapping({ chatport_mapping: 1, vendor: 'mine', tables: { messages: { columns: { conversation_id: 'c', message_id: 'id', text: 'body' } } } }, 'inline');",
         "const stats = await exportTranscripts({ from: mapping, input: ['a.jsonl'], out: 'out', format: 'csv', threads: 2, signal: new AbortController().signal });",
         'const n: number = stats.recordsRead;',
         "for await (const { table, row } of canonicalRows({ from: 'dashly', input: '-' })) { const r: Row = row; const t: TableName = table; void r; void t; }",
         "const code: ErrorCode = 'READ_EMPTY';",
+        "const audit = await forgetPeople({ dataset: 'warehouse', customers: ['5113'], drop: false });",
+        'const forgottenRows: number = audit.rows;',
+        "await exportTranscripts({ from: 'dashly', input: 'x', out: 'o', privacy: { maskPii: ['email'], forget: { customers: ['5113'] } } });",
+        "// @ts-expect-error a PII kind is a closed list\nawait exportTranscripts({ from: 'dashly', input: 'x', out: 'o', privacy: { maskPii: ['names'] } });",
+        'void forgottenRows;',
         'const failure: ChatportError | null = null;',
         'const columns: number = TABLES.messages.columns.length;',
         'void n; void code; void failure; void columns;',
@@ -98,7 +104,7 @@ describe('the packed package', () => {
     expect(stderr).toBe('');
     expect(r.after).toEqual(r.before);
     expect(r.exports).toEqual(
-      expect.arrayContaining(['exportTranscripts', 'canonicalRows', 'validateMapping', 'loadMapping', 'compileMapping', 'ChatportError']),
+      expect.arrayContaining(['exportTranscripts', 'canonicalRows', 'validateMapping', 'loadMapping', 'compileMapping', 'forgetPeople', 'ChatportError']),
     );
   }, 60_000);
 });

@@ -86,7 +86,7 @@ describe('--pseudonymize and --mask-pii on the command line', () => {
     expect(files['messages.jsonl']).toContain('we call you at [phone]');
     const reject = JSON.parse(files['rejects.jsonl']!.trim()) as { raw: unknown; raw_withheld: string };
     expect(reject.raw).toBeNull();
-    expect(reject.raw_withheld).toMatch(/pseudonymizing or masking/);
+    expect(reject.raw_withheld).toMatch(/pseudonymizing, masking or forgetting is on/);
   });
 
   it('without the options the same search finds every value (the control)', async () => {

@@ -236,3 +236,28 @@ describe('sync --dataset (Expertflow day windows)', () => {
     ]);
   });
 });
+
+describe('sync --dataset with a forget list', () => {
+  it("keeps a forgotten customer's content out of the run and, remembered by the dataset, out of the next night", async () => {
+    const s = await new DashlyApiServer(TOKEN, '4242').start();
+    servers.push(s);
+    const theirs = s.add(3, `${T0}.000000`);
+    const other = s.add(2, `${T0 + 600}.000000`);
+    for (const p of other.parts) p.from = '88';
+    for (const p of theirs.parts) p.body = `mine ${p.id} private words`;
+    const dataset = path.join(await tempDir(), 'warehouse');
+    await night(s, dataset, { forget: { ids: ['77'], emails: [] } });
+    const after1 = await messages(dataset);
+    expect(after1.filter((m) => m.text !== null).map((m) => m.message_id)).toEqual(other.parts.map((p) => p.id).sort());
+    expect(await filesContaining(dataset, 'private words')).toEqual([]);
+    // positive control: the other customer's text is there
+    expect(await filesContaining(dataset, `part 0 of ${other.id}`)).not.toEqual([]);
+
+    // night 2, no forget list given: their new part stays out because the dataset remembers them
+    s.addPart(theirs, 'mine again, private words');
+    theirs.last_update = `${T0 + 1200}.000000`;
+    await night(s, dataset);
+    expect(await filesContaining(dataset, 'private words')).toEqual([]);
+    expect((await messages(dataset)).filter((m) => m.text !== null)).toHaveLength(2);
+  });
+});
