@@ -6,7 +6,7 @@
 import type { Row, TableDef } from '../model/canonical-schema.js';
 import type { AtomicFile } from './atomic-file.js';
 import { ByteBuffer, readCells, typeCode } from './column-values.js';
-import type { EncodedFragment, TableEncoder, TableWriter } from './writer.js';
+import { encodeInOneStep, type EncodedFragment, type TableEncoder, type TableWriter } from './writer.js';
 
 export abstract class TextRowEncoder implements TableEncoder {
   protected readonly types: number[];
@@ -32,14 +32,7 @@ export abstract class TextRowEncoder implements TableEncoder {
   private added = 0;
 
   encode(rows: readonly Row[], firstRow: number): EncodedFragment {
-    this.discard();
-    try {
-      this.add(rows, firstRow);
-    } catch (e) {
-      this.discard();
-      throw e;
-    }
-    return this.take();
+    return encodeInOneStep(this, rows, firstRow);
   }
 
   add(rows: readonly Row[], firstRow: number): void {

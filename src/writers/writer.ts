@@ -82,3 +82,15 @@ export interface WriterDef {
   encoder(options: EncoderOptions): TableEncoder;
   open(options: WriterOptions): Promise<TableWriter>;
 }
+
+/** `encode` of an encoder built on add / take / discard: the rows in one step, nothing left behind when one fails. */
+export function encodeInOneStep(encoder: TableEncoder, rows: readonly Row[], firstRow: number): EncodedFragment {
+  encoder.discard();
+  try {
+    encoder.add(rows, firstRow);
+  } catch (e) {
+    encoder.discard();
+    throw e;
+  }
+  return encoder.take();
+}

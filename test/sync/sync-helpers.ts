@@ -23,24 +23,24 @@ export const FAST_RETRY = { attempts: 8, baseMs: 2, maxMs: 20 };
 
 export type SyncTestOptions = Partial<Omit<SyncToOut, 'mapping'>> & { vendor: string; apiUrl: string; token: string };
 
+/** What every sync of these tests shares: fast, generous limits and retries; the test's options win. */
+const TEST_RUN = {
+  params: {},
+  tokenName: 'TEST_TOKEN',
+  format: 'jsonl',
+  onError: 'fail',
+  rps: 1000,
+  concurrency: 4,
+  maxRequests: 100_000,
+  timeoutMs: 5000,
+  retry: FAST_RETRY,
+} as const;
+
 export async function sync(o: SyncTestOptions) {
   const outDir = o.outDir ?? (await tempDir());
   const mapping = await loadMapping(o.vendor);
   const { vendor: _v, ...rest } = o;
-  const result = await runSync({
-    params: {},
-    tokenName: 'TEST_TOKEN',
-    format: 'jsonl',
-    onError: 'fail',
-    rps: 1000,
-    concurrency: 4,
-    maxRequests: 100_000,
-    timeoutMs: 5000,
-    retry: FAST_RETRY,
-    ...rest,
-    mapping,
-    outDir,
-  });
+  const result = await runSync({ ...TEST_RUN, ...rest, mapping, outDir });
   return { ...result, outDir };
 }
 
@@ -67,18 +67,5 @@ export type DatasetSyncTestOptions = Partial<Omit<SyncToDataset, 'mapping'>> & {
 export async function syncDataset(o: DatasetSyncTestOptions) {
   const mapping = await loadMapping(o.vendor);
   const { vendor: _v, ...rest } = o;
-  return runSync({
-    params: {},
-    tokenName: 'TEST_TOKEN',
-    format: 'jsonl',
-    onError: 'fail',
-    rps: 1000,
-    concurrency: 4,
-    maxRequests: 100_000,
-    timeoutMs: 5000,
-    retry: FAST_RETRY,
-    chatportVersion: 'test',
-    ...rest,
-    mapping,
-  });
+  return runSync({ ...TEST_RUN, chatportVersion: 'test', ...rest, mapping });
 }

@@ -38,7 +38,16 @@ import {
   type RowGroupMeta,
 } from './parquet-metadata.js';
 import { maxCompressedLength, snappyCompressInto } from './snappy.js';
-import type { EncodedFragment, EncoderOptions, FragmentColumn, TableEncoder, TableWriter, WriterDef, WriterOptions } from '../writer.js';
+import {
+  encodeInOneStep,
+  type EncodedFragment,
+  type EncoderOptions,
+  type FragmentColumn,
+  type TableEncoder,
+  type TableWriter,
+  type WriterDef,
+  type WriterOptions,
+} from '../writer.js';
 
 export interface ParquetTuning {
   /** Rows per row group: the unit of memory and of parallel reading. */
@@ -574,14 +583,7 @@ class ParquetEncoder implements TableEncoder {
   private added = 0;
 
   encode(rows: readonly Row[], firstRow: number): EncodedFragment {
-    this.discard();
-    try {
-      this.add(rows, firstRow);
-    } catch (e) {
-      this.discard();
-      throw e;
-    }
-    return this.take();
+    return encodeInOneStep(this, rows, firstRow);
   }
 
   add(rows: readonly Row[], firstRow: number): void {
