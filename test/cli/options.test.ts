@@ -130,6 +130,15 @@ const OPTION_NEEDS: Record<string, { add?: string[]; drop?: string[] }> = {
   dataset: { drop: ['out'] },
 };
 
+/** What an option needs on one command beyond OPTION_NEEDS (sync's --compression and --full-refresh apply to --dataset only). */
+function needsOf(command: string, name: string): { add?: string[]; drop?: string[] } {
+  if (command === 'sync' && (name === 'compression' || name === 'full-refresh')) {
+    const toDataset = ['--dataset', path.join(dir, 'never-written-dataset')];
+    return name === 'compression' ? { add: ['--format', 'parquet', ...toDataset], drop: ['out'] } : { add: toDataset, drop: ['out'] };
+  }
+  return OPTION_NEEDS[name] ?? {};
+}
+
 function camel(name: string): string {
   return name.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
@@ -154,7 +163,7 @@ for (const command of COMMANDS) {
 
     for (const [name, d] of Object.entries(command.options) as [string, OptionDef][]) {
       const opt = `--${name}`;
-      const needs = OPTION_NEEDS[name] ?? {};
+      const needs = needsOf(command.name, name);
       // this option's command line: the base without it (and without what it replaces), with what it needs
       const argvFor = (...extra: string[]) => argvWith(command.name, [name, ...(needs.drop ?? [])], ...extra, ...(needs.add ?? []));
       describe(opt, () => {
