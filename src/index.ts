@@ -21,8 +21,8 @@ import { runSync } from './sources/run-sync.js';
 import type { CursorReport } from './sources/http/http-source.js';
 import type { DatasetResult } from './sinks/dataset-sink.js';
 import type { CodecName } from './writers/parquet/parquet-metadata.js';
-import { privacySettingsFrom, withForget, type PrivacySettings } from './redact/privacy-rule.js';
-import { emptyForget, withRequest, type ForgetRequest } from './redact/forget-rule.js';
+import { privacySettingsFrom, withRunForget, type PrivacySettings } from './redact/privacy-rule.js';
+import type { ForgetRequest } from './redact/forget-rule.js';
 import { forgetInDataset, type ForgetResult } from './redact/forget-dataset.js';
 import type { PiiKind } from './redact/pii-detectors.js';
 import { CHATPORT_VERSION } from './version.js';
@@ -190,7 +190,7 @@ function privacyOf(p: PrivacyOptions | undefined): PrivacySettings | null {
     p.pseudonymKey !== undefined ? { [KEY]: p.pseudonymKey } : {},
   );
   const request = forgetRequestOf(p);
-  return withForget(settings, request ? withRequest(emptyForget(), request) : null);
+  return withRunForget(settings, request);
 }
 
 /** The people of privacy.forget as a request for a dataset (which hashes them with its own salt), or null. */

@@ -20,8 +20,7 @@ import type { DatasetResult } from '../sinks/dataset-sink.js';
 import { CHATPORT_VERSION, mappingFileGuard, type CommandRun, type RunContext } from './run-command.js';
 import type { OptionSpec, OptionValues } from './option-spec.js';
 import { forgetEarlierRows, forgetRequestOf, PRIVACY_OPTIONS } from './privacy-options.js';
-import { privacySettingsFrom, withForget } from '../redact/privacy-rule.js';
-import { emptyForget, withRequest } from '../redact/forget-rule.js';
+import { privacySettingsFrom, withRunForget } from '../redact/privacy-rule.js';
 import type { ForgetResult } from '../redact/forget-dataset.js';
 import { forgetText } from './forget-command.js';
 import { MAX_SHARDS, shardFrom } from '../pipeline/shard-filter.js';
@@ -218,7 +217,7 @@ export async function exportCommand(args: ExportArgs, ctx: RunContext): Promise<
         maxRecordBytes: Math.floor(args.maxRecordMb * 1024 * 1024),
         workers,
         stats,
-        privacy: withForget(privacy, forget ? withRequest(emptyForget(), forget) : null),
+        privacy: withRunForget(privacy, forget),
         shard,
         signal: ctx.signal,
         ...(codec ? { writerDef: parquetWriterWith({ codec }) } : {}),

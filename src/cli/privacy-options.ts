@@ -1,8 +1,8 @@
 // The privacy options of every command that runs the engine (export, validate, sync, migrate): pseudonymizing, masking and
 // forgetting, as src/redact/privacy-rule.ts and forget-rule.ts read them. One table, so the commands cannot drift apart.
 
-import { emptyForget, readForgetFile, withRequest, type ForgetRequest } from '../redact/forget-rule.js';
-import { privacySettingsFrom, withForget, type PrivacyChoices, type PrivacySettings } from '../redact/privacy-rule.js';
+import { readForgetFile, type ForgetRequest } from '../redact/forget-rule.js';
+import { privacySettingsFrom, withRunForget, type PrivacyChoices, type PrivacySettings } from '../redact/privacy-rule.js';
 import type { OptionSpec } from './option-spec.js';
 import type { CompiledMapping } from '../mapping/compile-mapping.js';
 import { forgetInDataset, type ForgetResult } from '../redact/forget-dataset.js';
@@ -46,7 +46,7 @@ export async function forgetRequestOf(a: { readonly forget?: string | undefined 
 export async function privacyOf(a: PrivacyChoices & { readonly forget?: string | undefined }, env: NodeJS.ProcessEnv): Promise<PrivacySettings | null> {
   const settings = privacySettingsFrom(a, env);
   const request = await forgetRequestOf(a);
-  return withForget(settings, request ? withRequest(emptyForget(), request) : null);
+  return withRunForget(settings, request);
 }
 
 /**

@@ -15,8 +15,7 @@ import type { DatasetResult } from '../sinks/dataset-sink.js';
 import { exportOutputFiles } from './export-command.js';
 import { forgetEarlierRows, forgetRequestOf, PRIVACY_OPTIONS } from './privacy-options.js';
 import { forgetText } from './forget-command.js';
-import { privacySettingsFrom, withForget } from '../redact/privacy-rule.js';
-import { emptyForget, withRequest } from '../redact/forget-rule.js';
+import { privacySettingsFrom, withRunForget } from '../redact/privacy-rule.js';
 import type { ForgetResult } from '../redact/forget-dataset.js';
 import type { OptionSpec, OptionValues } from './option-spec.js';
 import { CHATPORT_VERSION, mappingFileGuard, type CommandRun, type RunContext } from './run-command.js';
@@ -205,7 +204,7 @@ export async function syncCommand(args: SyncArgs, ctx: RunContext): Promise<void
       onSource: (s: HttpSource) => (source = s),
     };
     // a dataset hashes the people with its own salt and remembers them; an --out run with one of its own
-    const outPrivacy = withForget(privacy, forget ? withRequest(emptyForget(), forget) : null);
+    const outPrivacy = withRunForget(privacy, forget);
     const result =
       args.dataset !== undefined
         ? await runSync({

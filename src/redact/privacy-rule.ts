@@ -14,7 +14,7 @@ import { keptOnRedaction } from './redact.js';
 import { maskJson, maskText, type MaskSettings } from './mask-pii.js';
 import { PII_KINDS, type PiiKind } from './pii-detectors.js';
 import { Pseudonymizer } from './pseudonymize.js';
-import { belongsTo, ForgetList, forgetRow, type ForgetSettings } from './forget-rule.js';
+import { belongsTo, emptyForget, ForgetList, forgetRow, withRequest, type ForgetRequest, type ForgetSettings } from './forget-rule.js';
 
 /** What a run pseudonymizes and masks, as plain data (it crosses to worker threads). */
 export interface PrivacySettings {
@@ -111,6 +111,11 @@ export const WITHHELD_FOR_PRIVACY = 'pseudonymizing, masking or forgetting is on
 export function withForget(settings: PrivacySettings | null, forget: ForgetSettings | null): PrivacySettings | null {
   if (forget === null) return settings;
   return { ...(settings ?? { pseudonymize: null, maskPii: [], phoneRegions: [] }), forget };
+}
+
+/** A run's settings with the people of a forget request, hashed with a salt of this run (a run outside any dataset). */
+export function withRunForget(settings: PrivacySettings | null, request: ForgetRequest | null): PrivacySettings | null {
+  return withForget(settings, request ? withRequest(emptyForget(), request) : null);
 }
 
 export class PrivacyRule {
