@@ -25,7 +25,8 @@ export interface CommandDef<S extends OptionSpec> {
   readonly examples: readonly [string, string][];
   /** Words the command takes before its options, by name (`dataset show DIR`: action, dir). */
   readonly words?: readonly string[];
-  readonly check?: (values: OptionValues<S>) => void;
+  /** A method, as CommandRun's are: a command of any option table is then a CommandDef<OptionSpec>, whose check only gets the values of its own options. */
+  check?(values: OptionValues<S>): void;
   readonly run: CommandRun<OptionValues<S>>;
 }
 
@@ -132,7 +133,7 @@ export async function parseCommandLine(argv: readonly string[], printer: Printer
       throw new ChatportError('CONFIG_BAD_OPTION', msg.replace(/\s*\n\s*/g, '; '), 'cli');
     })
     .exitProcess(false);
-  const all = COMMANDS as readonly CommandDef<OptionSpec>[];
+  const all: readonly CommandDef<OptionSpec>[] = COMMANDS;
   for (const def of all.filter((d) => d.parent === undefined)) {
     const children = all.filter((d) => d.parent === def.name);
     parser.command(

@@ -41,7 +41,7 @@ export interface RuleScope {
   /** Inside a JSON value (attachments, object): timestamps become ISO strings there. */
   readonly inJson: boolean;
   /** Told every path the rule reads, conditions included (the removal rule needs the paths removed_at reads). */
-  readonly onPath?: (path: ParsedPath) => void;
+  readonly onPath?: ((path: ParsedPath) => void) | undefined;
 }
 
 /** Where a condition sits, who wants to know the paths it reads, and how many levels `^` may climb (unlimited if absent). */

@@ -29,17 +29,17 @@ export interface MigrateCommandOptions {
   to?: string;
   apiUrl?: string;
   tokenEnv?: string;
-  mapConversations?: string;
+  mapConversations?: string | undefined;
   allowSharedTargets?: boolean;
-  mapAdmins?: string;
-  mapUsers?: string;
+  mapAdmins?: string | undefined;
+  mapUsers?: string | undefined;
   startConversations?: boolean;
   /** A plan directory (conversations.csv, users.csv, admins.csv) instead of the --map-* files. */
-  plan?: string;
+  plan?: string | undefined;
   /** A conversation without a target fails the run before anything is sent (default true). */
   strict?: boolean;
   /** Hosts attachments may be fetched from to upload them as files (none: links). */
-  attachmentHosts?: readonly string[];
+  attachmentHosts?: readonly string[] | undefined;
   attachmentMaxMb?: number;
   /** Seconds. */
   attachmentTimeout?: number;
@@ -48,15 +48,15 @@ export interface MigrateCommandOptions {
   carry?: string;
   /** Statuses that mean closed, comma-separated (default closed,resolved,solved). */
   closedStatuses?: string;
-  state?: string;
+  state?: string | undefined;
   dryRun?: boolean;
   concurrency?: number;
   rps?: number;
   events?: string;
-  template?: string;
-  eventTemplate?: string;
-  startTemplate?: string;
-  maxBody?: number;
+  template?: string | undefined;
+  eventTemplate?: string | undefined;
+  startTemplate?: string | undefined;
+  maxBody?: number | undefined;
   maxRetries?: number;
   /** Seconds. */
   timeout?: number;
@@ -64,17 +64,17 @@ export interface MigrateCommandOptions {
   settle?: number;
   /** Seconds: the longest Retry-After honoured; a longer one stops the run (resumable). */
   maxWait?: number;
-  report?: string;
+  report?: string | undefined;
   onError?: 'fail' | 'skip';
   /** With onError 'skip': where the rejected input records go (default: beside --state; a dry run writes none). */
-  rejects?: string;
+  rejects?: string | undefined;
   quiet?: boolean;
   spillDir?: string;
   /** PII masked in what is sent (as --mask-pii, --phone-regions of export). */
-  maskPii?: readonly string[];
-  phoneRegions?: readonly string[];
+  maskPii?: readonly string[] | undefined;
+  phoneRegions?: readonly string[] | undefined;
   /** A file of people to forget (as --forget of export): their conversations are sent cleared, as removed parts. */
-  forget?: string;
+  forget?: string | undefined;
 }
 
 export interface MigrateCommandDeps {

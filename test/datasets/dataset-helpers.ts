@@ -50,7 +50,7 @@ export async function night(
   dataset: string,
   input: string,
   format: FormatName,
-  extra: { onError?: 'fail' | 'skip'; workers?: number; compression?: CodecName } = {},
+  extra: { onError?: 'fail' | 'skip'; workers?: number; compression?: CodecName | undefined } = {},
 ) {
   const mapping = await loadMapping('dashly');
   const sources = await expandInputs([input]);

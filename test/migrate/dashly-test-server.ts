@@ -80,9 +80,10 @@ export interface TestServerOptions {
   /** ReplyTooBig when the body has more characters (code points) than this. */
   maxBody?: number;
   /** Decide a fault for a request; `n` counts requests to the same method and path so far (0-based). */
-  fault?: (req: { method: string; path: string; form: Record<string, string>; n: number }) => Fault | null;
+  fault?: ((req: { method: string; path: string; form: Record<string, string>; n: number }) => Fault | null) | undefined;
   /** A 4xx envelope for a reply that should be refused. */
-  reject?: (form: Record<string, string>, req: { authorization: string | undefined }) => { status?: number; error: string; message: string } | null;
+  reject?:
+    ((form: Record<string, string>, req: { authorization: string | undefined }) => { status?: number; error: string; message: string } | null) | undefined;
   /** Include random_id in listed parts (default true; Dashly's docs are unclear whether it is listed). */
   listRandomId?: boolean;
   /** Answer ids as bare numbers even when id_as_string=true is asked for (tests lossless parsing). */

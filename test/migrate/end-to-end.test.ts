@@ -65,7 +65,7 @@ afterAll(async () => {
 
 function run(
   args: string[],
-  opts: { statePath?: string; kill?: { records: number; inFlight: boolean } } = {},
+  opts: { statePath?: string; kill?: { records: number; inFlight: boolean } | undefined } = {},
 ): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const journal = opts.statePath ? new JournalWatcher(opts.statePath) : null;

@@ -26,7 +26,7 @@ export interface DashlyConversation {
   /** Oldest first. */
   parts: DashlyPart[];
   /** parts_count to report instead of the real count (a conversation whose parts the API hides). */
-  reportedCount?: number;
+  reportedCount?: number | undefined;
 }
 
 export const ID_BASE = 9_007_199_254_740_993n; // 2^53 + 1

@@ -20,7 +20,7 @@ afterEach(() => tmp.cleanup());
 
 async function writeCsv(rows: Array<Record<string, unknown>>, csvRaw?: boolean, table: TableDef = TABLES.messages): Promise<string> {
   const path = join(tmp.dir, `${table.name}.csv`);
-  const w = await WRITERS.csv.open({ table, path, csvRaw });
+  const w = await WRITERS.csv.open({ table, path, ...(csvRaw === undefined ? {} : { csvRaw }) });
   await w.write(rows);
   await w.close();
   return path;

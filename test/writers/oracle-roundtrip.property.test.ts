@@ -48,12 +48,17 @@ function writerDef(plan: Plan): WriterDef {
   return plan.tuning ? parquetWriterWith(plan.tuning) : WRITERS[plan.flavour.format];
 }
 
+/** csvRaw as the flavour sets it, left out where the flavour has none: the writers' default is what most flavours test. */
+function rawOf(plan: Plan): { csvRaw?: boolean } {
+  return plan.flavour.csvRaw === undefined ? {} : { csvRaw: plan.flavour.csvRaw };
+}
+
 /** Encoders live across property runs, as a worker's do across segments: state left behind by one batch shows later. */
 const encoders = new Map<string, TableEncoder>();
 function reusedEncoder(table: TableDef, plan: Plan): TableEncoder {
   const key = JSON.stringify([table.name, plan.flavour, plan.tuning]);
   let enc = encoders.get(key);
-  if (!enc) encoders.set(key, (enc = writerDef(plan).encoder({ table, csvRaw: plan.flavour.csvRaw })));
+  if (!enc) encoders.set(key, (enc = writerDef(plan).encoder({ table, ...rawOf(plan) })));
   return enc;
 }
 
@@ -63,7 +68,7 @@ let fileNo = 0;
 async function writeByPlan(table: TableDef, rows: readonly Row[], plan: Plan): Promise<{ path: string; fragments: number[] }> {
   const def = writerDef(plan);
   const path = join(tmp.dir, `f${fileNo++}${def.extension}`);
-  const w = await def.open({ table, path, csvRaw: plan.flavour.csvRaw });
+  const w = await def.open({ table, path, ...rawOf(plan) });
   const fragments: number[] = [];
   let at = 0;
   for (const n of plan.cuts) {
@@ -71,10 +76,10 @@ async function writeByPlan(table: TableDef, rows: readonly Row[], plan: Plan): P
     if (plan.viaFragments) {
       const fragment = reusedEncoder(table, plan).encode(batch, at);
       // the same rows through a fresh encoder: the same bytes (nothing carried over from earlier batches)
-      const fresh = def.encoder({ table, csvRaw: plan.flavour.csvRaw }).encode(batch, at);
+      const fresh = def.encoder({ table, ...rawOf(plan) }).encode(batch, at);
       expectSameFragment(fragment, fresh);
       // the same rows added in three steps (as a segment feeds its encoder): the same bytes again
-      const stepped = def.encoder({ table, csvRaw: plan.flavour.csvRaw });
+      const stepped = def.encoder({ table, ...rawOf(plan) });
       const thirds = [0, Math.floor(n / 3), Math.floor((2 * n) / 3), n];
       for (let k = 0; k < 3; k++) stepped.add(batch.slice(thirds[k], thirds[k + 1]), at + thirds[k]!);
       expectSameFragment(stepped.take(), fresh);
@@ -232,7 +237,9 @@ async function roundTrip(table: TableDef, rows: readonly Row[], plan: Plan): Pro
   if (plan.flavour.format === 'parquet') checkParquetLayout(path, table, want, plan, fragments);
   else {
     // text formats: the same bytes however the rows were batched (the file is the header plus every row's text)
-    const whole = writerDef(plan).encoder({ table, csvRaw: plan.flavour.csvRaw }).encode(rows, 0).bytes;
+    const whole = writerDef(plan)
+      .encoder({ table, ...rawOf(plan) })
+      .encode(rows, 0).bytes;
     const file = readFileSync(path);
     expect(Buffer.compare(file.subarray(file.length - whole.length), Buffer.from(whole))).toBe(0);
   }
