@@ -49,14 +49,14 @@ export type { PiiKind } from './redact/pii-detectors.js';
  */
 export interface PrivacyOptions {
   /** The pseudonym key (at least 16 bytes of UTF-8; keep it secret and stable). Alone, it pseudonymizes customer_id, author_id and author_name. */
-  readonly pseudonymKey?: string;
+  readonly pseudonymKey?: string | undefined;
   /** The columns to pseudonymize instead of the default three (needs pseudonymKey). */
-  readonly pseudonymize?: readonly string[];
-  readonly maskPii?: readonly PiiKind[];
+  readonly pseudonymize?: readonly string[] | undefined;
+  readonly maskPii?: readonly PiiKind[] | undefined;
   /** Regions whose national phone numbers are masked too (with maskPii phone). */
-  readonly phoneRegions?: readonly string[];
+  readonly phoneRegions?: readonly string[] | undefined;
   /** People to forget: every row of their conversations is cleared, as a part removed at the vendor. */
-  readonly forget?: { readonly customers?: readonly string[]; readonly emails?: readonly string[] };
+  readonly forget?: { readonly customers?: readonly string[] | undefined; readonly emails?: readonly string[] | undefined } | undefined;
 }
 
 /** Where records come from and how they are read: shared by every call that reads an export. */
@@ -66,25 +66,25 @@ export interface ReadOptions {
   /** Files, directories, globs, or `-` for standard input (gzip is read by its magic bytes). */
   readonly input: string | readonly string[];
   /** `fail` (default): the first bad record stops the run; `skip`: bad records are rejected and counted. */
-  readonly onError?: ErrorPolicy;
+  readonly onError?: ErrorPolicy | undefined;
   /** Threads that parse, map, redact and encode: 1 keeps everything on the calling thread. Default: cores, at most 4. */
-  readonly threads?: number;
+  readonly threads?: number | undefined;
   /** Largest single record accepted, in MiB (default 64). */
-  readonly maxRecordMb?: number;
+  readonly maxRecordMb?: number | undefined;
   /** Stops the run between segments: it rejects with RUN_INTERRUPTED and leaves no output behind. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** The run's counters, updated as it goes (for a progress display). */
-  readonly stats?: RunStats;
+  readonly stats?: RunStats | undefined;
   /** Pseudonyms, PII masking, people to forget (none by default). */
-  readonly privacy?: PrivacyOptions;
+  readonly privacy?: PrivacyOptions | undefined;
 }
 
 export interface ExportTranscriptsOptions extends ReadOptions {
   /** Output directory: one file per table (`messages.jsonl`, ...), and `rejects.jsonl` with onError `skip`. */
   readonly out: string;
-  readonly format?: FormatName;
+  readonly format?: FormatName | undefined;
   /** CSV only: leave cells that start with = + - @ TAB CR as they are (machine loads). */
-  readonly csvRaw?: boolean;
+  readonly csvRaw?: boolean | undefined;
 }
 
 /**
@@ -100,9 +100,9 @@ export async function exportTranscripts(options: ExportTranscriptsOptions): Prom
 
 export interface CanonicalRowsOptions extends ReadOptions {
   /** Only these tables' rows (default: every table the mapping writes). */
-  readonly tables?: readonly TableName[];
+  readonly tables?: readonly TableName[] | undefined;
   /** Each rejected record (with onError `skip`), in input order among the rows. */
-  readonly onReject?: (entry: RejectEntry) => void | Promise<void>;
+  readonly onReject?: ((entry: RejectEntry) => void | Promise<void>) | undefined;
 }
 
 /**
@@ -140,15 +140,15 @@ export async function validateMapping(options: ValidateMappingOptions): Promise<
 export interface ForgetOptions {
   /** A dataset directory that `chatport export --dataset` built. */
   readonly dataset: string;
-  readonly customers?: readonly string[];
-  readonly emails?: readonly string[];
+  readonly customers?: readonly string[] | undefined;
+  readonly emails?: readonly string[] | undefined;
   /** Drop the rows instead of keeping them cleared. */
-  readonly drop?: boolean;
+  readonly drop?: boolean | undefined;
   /** The key the dataset was pseudonymized with, if it was. */
-  readonly pseudonymKey?: string;
+  readonly pseudonymKey?: string | undefined;
   /** The mapping that built the dataset: needed only when it holds a mapping's own tables. */
-  readonly from?: string | CompiledMapping;
-  readonly signal?: AbortSignal;
+  readonly from?: string | CompiledMapping | undefined;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /**
@@ -236,32 +236,32 @@ export interface SyncApiOptions {
   /** The environment variable that holds the API token (the token is only ever read from the environment). */
   readonly tokenEnv: string;
   /** Values of the parameters the mapping declares (Dashly: `{ app_id: '12345' }`). */
-  readonly params?: Readonly<Record<string, string>>;
+  readonly params?: Readonly<Record<string, string>> | undefined;
   /** Overrides the mapping's base URL (regional hosts, proxies; required for Expertflow). */
-  readonly apiUrl?: string;
+  readonly apiUrl?: string | undefined;
   /** The dataset directory: rows merged by key, cursors stored with them. */
   readonly dataset: string;
-  readonly format?: FormatName;
+  readonly format?: FormatName | undefined;
   /** Parquet: the page codec (default snappy); JSONL and CSV: gzip or none. */
-  readonly compression?: CodecName;
+  readonly compression?: CodecName | undefined;
   /** A first run's bound (a Date or an ISO-8601 text with a zone); a stored cursor takes its place afterwards. */
-  readonly since?: Date | string;
+  readonly since?: Date | string | undefined;
   /** Read everything and remove from the dataset what the API no longer returns. */
-  readonly fullRefresh?: boolean;
+  readonly fullRefresh?: boolean | undefined;
   /** Request starts per second, retries included (default 5). */
-  readonly rps?: number;
+  readonly rps?: number | undefined;
   /** Requests in flight (default 4). */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   /** Requests in the run, retries included (default 1,000,000). */
-  readonly maxRequests?: number;
+  readonly maxRequests?: number | undefined;
   /** Seconds to wait for one answer before trying again (default 60). */
-  readonly timeoutSeconds?: number;
-  readonly onError?: ErrorPolicy;
+  readonly timeoutSeconds?: number | undefined;
+  readonly onError?: ErrorPolicy | undefined;
   /** Stops the run (requests in flight are cancelled): it rejects with RUN_INTERRUPTED, the dataset and cursors as they were. */
-  readonly signal?: AbortSignal;
-  readonly stats?: RunStats;
+  readonly signal?: AbortSignal | undefined;
+  readonly stats?: RunStats | undefined;
   /** As for an export; the people in `forget` are also remembered by the dataset and kept out of every later run. */
-  readonly privacy?: PrivacyOptions;
+  readonly privacy?: PrivacyOptions | undefined;
 }
 
 export interface SyncApiResult {

@@ -1,6 +1,6 @@
 // The library as another project gets it: `npm pack` of this repository, the tarball installed into a fresh project,
 // then imported from there. The example of docs/library.md runs verbatim against it, a TypeScript file type-checks
-// against its declarations, and importing it changes nothing process-wide.
+// against its declarations (with and without exactOptionalPropertyTypes), and importing it changes nothing process-wide.
 
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -45,51 +45,61 @@ describe('the packed package', () => {
     expect((await readdir(out)).sort()).toEqual(['conversations.parquet', 'messages.parquet']);
   }, 120_000);
 
-  it('type-checks a TypeScript consumer against its declarations', async () => {
-    await writeFile(
-      path.join(project, 'consumer.ts'),
-      [
-        "import { exportTranscripts, canonicalRows, compileMapping, forgetPeople, ChatportError, TABLES, type Row, type ErrorCode, type TableName } from 'chatport';",
-        "const mapping = compileMapping({ chatport_mapping: 1, vendor: 'mine', tables: { messages: { columns: { conversation_id: 'c', message_id: 'id', text: 'body' } } } }, 'inline');",
-        "const stats = await exportTranscripts({ from: mapping, input: ['a.jsonl'], out: 'out', format: 'csv', threads: 2, signal: new AbortController().signal });",
-        'const n: number = stats.recordsRead;',
-        "for await (const { table, row } of canonicalRows({ from: 'dashly', input: '-' })) { const r: Row = row; const t: TableName = table; void r; void t; }",
-        "const code: ErrorCode = 'READ_EMPTY';",
-        "const audit = await forgetPeople({ dataset: 'warehouse', customers: ['5113'], drop: false });",
-        'const forgottenRows: number = audit.rows;',
-        "await exportTranscripts({ from: 'dashly', input: 'x', out: 'o', privacy: { maskPii: ['email'], forget: { customers: ['5113'] } } });",
-        "// @ts-expect-error a PII kind is a closed list\nawait exportTranscripts({ from: 'dashly', input: 'x', out: 'o', privacy: { maskPii: ['names'] } });",
-        'void forgottenRows;',
-        'const failure: ChatportError | null = null;',
-        'const columns: number = TABLES.messages.columns.length;',
-        'void n; void code; void failure; void columns;',
-        // a table name is any string (a mapping may declare custom tables), not a number
-        '// @ts-expect-error a table name is a string\nconst wrong: number = TABLES.messages.name;\nvoid wrong;',
-        // a mistake the types must catch
-        "// @ts-expect-error format is a closed list\nawait exportTranscripts({ from: 'dashly', input: 'x', out: 'o', format: 'xml' });",
-        '',
-      ].join('\n'),
-    );
-    await writeFile(
-      path.join(project, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'ES2022',
-          module: 'NodeNext',
-          moduleResolution: 'NodeNext',
-          strict: true,
-          noEmit: true,
-          skipLibCheck: false,
-          types: ['node'],
-          typeRoots: [path.join(ROOT, 'node_modules/@types')],
-        },
-        files: ['consumer.ts'],
-      }),
-    );
-    const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
-    const r = await exec(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project }).catch((e: { stdout: string; stderr: string }) => e);
-    expect('stdout' in r ? r.stdout : '', 'stderr' in r ? r.stderr : '').toBe('');
-  }, 120_000);
+  // a consumer with exactOptionalPropertyTypes too: an option given as undefined means its default, as when left out
+  it.each([false, true])(
+    'type-checks a TypeScript consumer against its declarations (exactOptionalPropertyTypes: %s)',
+    async (exact) => {
+      await writeFile(
+        path.join(project, 'consumer.ts'),
+        [
+          "import { exportTranscripts, canonicalRows, compileMapping, forgetPeople, sync, ChatportError, TABLES, type Row, type ErrorCode, type TableName } from 'chatport';",
+          "const mapping = compileMapping({ chatport_mapping: 1, vendor: 'mine', tables: { messages: { columns: { conversation_id: 'c', message_id: 'id', text: 'body' } } } }, 'inline');",
+          "const stats = await exportTranscripts({ from: mapping, input: ['a.jsonl'], out: 'out', format: 'csv', threads: 2, signal: new AbortController().signal });",
+          'const n: number = stats.recordsRead;',
+          "for await (const { table, row } of canonicalRows({ from: 'dashly', input: '-' })) { const r: Row = row; const t: TableName = table; void r; void t; }",
+          "const code: ErrorCode = 'READ_EMPTY';",
+          "const audit = await forgetPeople({ dataset: 'warehouse', customers: ['5113'], drop: false });",
+          'const forgottenRows: number = audit.rows;',
+          "await exportTranscripts({ from: 'dashly', input: 'x', out: 'o', privacy: { maskPii: ['email'], forget: { customers: ['5113'] } } });",
+          "// @ts-expect-error a PII kind is a closed list\nawait exportTranscripts({ from: 'dashly', input: 'x', out: 'o', privacy: { maskPii: ['names'] } });",
+          // values passed on from the environment or the caller's own options, which may be undefined
+          "await sync({ from: 'dashly', tokenEnv: 'DASHLY_TOKEN', dataset: 'd', params: { app_id: '1' }, apiUrl: process.env.API_URL, since: process.env.SINCE });",
+          "await exportTranscripts({ from: 'dashly', input: 'x', out: 'o', threads: process.env.THREADS ? Number(process.env.THREADS) : undefined, privacy: { pseudonymKey: process.env.KEY } });",
+          'void forgottenRows;',
+          'const failure: ChatportError | null = null;',
+          'const columns: number = TABLES.messages.columns.length;',
+          'void n; void code; void failure; void columns;',
+          // a table name is any string (a mapping may declare custom tables), not a number
+          '// @ts-expect-error a table name is a string\nconst wrong: number = TABLES.messages.name;\nvoid wrong;',
+          // a mistake the types must catch
+          "// @ts-expect-error format is a closed list\nawait exportTranscripts({ from: 'dashly', input: 'x', out: 'o', format: 'xml' });",
+          '',
+        ].join('\n'),
+      );
+      const tsconfig = `tsconfig-${String(exact)}.json`;
+      await writeFile(
+        path.join(project, tsconfig),
+        JSON.stringify({
+          compilerOptions: {
+            target: 'ES2022',
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            strict: true,
+            exactOptionalPropertyTypes: exact,
+            noEmit: true,
+            skipLibCheck: false,
+            types: ['node'],
+            typeRoots: [path.join(ROOT, 'node_modules/@types')],
+          },
+          files: ['consumer.ts'],
+        }),
+      );
+      const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
+      const r = await exec(process.execPath, [tsc, '-p', tsconfig], { cwd: project }).catch((e: { stdout: string; stderr: string }) => e);
+      expect('stdout' in r ? r.stdout : '', 'stderr' in r ? r.stderr : '').toBe('');
+    },
+    120_000,
+  );
 
   it('changes nothing process-wide when imported (no signal handlers, no output)', async () => {
     const script = [
