@@ -38,6 +38,11 @@ import { Pseudonymizer } from './pseudonymize.js';
 export interface ForgetDatasetOptions {
   readonly dataset: string;
   readonly request: ForgetRequest;
+  /**
+   * After a run into the dataset: the request may be empty, the list the dataset remembers (the conversations the run
+   * found theirs included) is applied to the rows earlier runs wrote.
+   */
+  readonly remembered?: boolean;
   /** Drop the forgotten rows instead of keeping them cleared (ids, times and classification). */
   readonly drop: boolean;
   /** The pseudonym key the dataset was written with (--pseudonym-key-env): its rows hold pseudonyms of the ids. */
@@ -77,7 +82,7 @@ export interface ForgetResult {
 }
 
 export async function forgetInDataset(o: ForgetDatasetOptions): Promise<ForgetResult> {
-  if (o.request.ids.length === 0 && o.request.emails.length === 0) {
+  if (o.request.ids.length === 0 && o.request.emails.length === 0 && o.remembered !== true) {
     throw new ChatportError('CONFIG_BAD_OPTION', 'forget needs at least one person: --customer ID, --ids-file FILE or --emails-file FILE', 'cli');
   }
   const store = await DatasetStore.open(o.dataset, o.store);
