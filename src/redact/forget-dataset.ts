@@ -27,6 +27,7 @@ import {
   forgetRow,
   forgottenText,
   isForgotten,
+  leftByForgetting,
   normalEmail,
   parseForgotten,
   saltedHash,
@@ -112,7 +113,8 @@ export async function forgetInDataset(o: ForgetDatasetOptions): Promise<ForgetRe
       const def = defs.get(entry.table)!;
       const notForgotten = new Uint8Array(entry.rows);
       await rewriteFile({ versionDir: from, file, def, format, gzip }, null, (row, r) => {
-        if (belongsTo(entry.table, row, list) !== null) {
+        // also a conversation an earlier run forgot a customer's part of (their other parts may have been missed)
+        if (belongsTo(entry.table, row, list) !== null || leftByForgetting(entry.table, row)) {
           list.addConversation(row.conversation_id);
           conversationPrint(row.conversation_id, print, 0);
           convs.addPair(print[0]!, print[1]!);

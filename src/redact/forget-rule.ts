@@ -227,6 +227,17 @@ export function belongsTo(table: TableName, row: Row, list: ForgetList): Belongi
   return list.isConversation(row.conversation_id) ? 'row' : null;
 }
 
+/**
+ * Whether a row read back from a dataset is what forgetting leaves of a customer's message: a customer row cleared
+ * (redacted) with its author id cleared too, and no removal time. A vendor's removal keeps the author id (Dashly also
+ * sets removed_at), so such a row says that its conversation is a forgotten person's, whoever they were. A dataset
+ * written before runs redid conversations found theirs late can hold such a conversation whose earlier parts (an
+ * agent's, before the customer's first own part) were not forgotten: `chatport forget` finds them by this mark.
+ */
+export function leftByForgetting(table: TableName, row: Row): boolean {
+  return table === 'messages' && row.role === 'customer' && row.redacted === true && (row.author_id ?? null) === null && (row.removed_at ?? null) === null;
+}
+
 /** Clears a forgotten row in place: what redaction of a vendor-removed row clears, and the ids of whose it was. */
 export function forgetRow(def: TableDef, row: Row): void {
   redactRow(def, row);

@@ -6,7 +6,7 @@
 // customer's part came (erased after the commit), and the night after (the dataset remembers the conversation).
 // Positive controls: without the forget list the same search finds every one of those texts.
 
-import { rm, writeFile } from 'node:fs/promises';
+import { cp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDatasetExport } from '../../src/datasets/run-dataset.js';
@@ -14,6 +14,7 @@ import type { CompiledMapping } from '../../src/mapping/compile-mapping.js';
 import { loadMapping } from '../../src/mapping/load-mapping.js';
 import { runExport } from '../../src/pipeline/run-export.js';
 import { expandInputs } from '../../src/readers/input-sources.js';
+import { forgetInDataset } from '../../src/redact/forget-dataset.js';
 import { withRunForget } from '../../src/redact/privacy-rule.js';
 import type { FormatName } from '../../src/writers/writer.js';
 import { filesContaining } from '../datasets/dataset-helpers.js';
@@ -191,4 +192,20 @@ describe('a Dashly part before the forgotten customer’s first part', () => {
     });
     await expectThere(ds, [...THEIR_CONTENT, OTHER_TEXT]);
   }, 120_000);
+
+  // written by chatport before runs redid late-found conversations (e7121f4, test/privacy/fixtures/): the agent's
+  // greeting before the forgotten customer's first part kept its text; their own part and the reply after were cleared
+  it('chatport forget finds such a conversation in a dataset written before, by what forgetting left of their part', async () => {
+    const fixture = path.join(import.meta.dirname, 'fixtures/dataset-before-late-forget');
+    for (const request of [forget, { ids: ['someone-else-entirely'], emails: [] }]) {
+      const ds = path.join(dir, `old-${request.ids[0]}`);
+      await cp(fixture, ds, { recursive: true, verbatimSymlinks: true });
+      await expectThere(ds, [AGENT_BEFORE, OTHER_TEXT, OTHER]);
+      const result = await forgetInDataset({ dataset: ds, request, drop: false, pseudonymKey: null, mapping: null, chatportVersion: 'test' });
+      // the agent's part, and the conversation row (derived before, from parts not yet known theirs)
+      expect(result.rows).toBe(2);
+      await expectGone(ds, THEIR_CONTENT);
+      await expectThere(ds, [OTHER_TEXT, OTHER]);
+    }
+  });
 });
