@@ -51,6 +51,9 @@ export interface RunState {
   files(): ReadonlyMap<string, string>;
 }
 
+/** How long a shard's forget pass after its commit waits for another shard's merge and commit to let the dataset go. */
+const SHARD_FORGET_WAIT_MS = 15 * 60_000;
+
 /** The writer of a dataset's files, by its format and codec (the dataset's settings). */
 export function datasetWriterDef(format: FormatName, compression: string): WriterDef {
   return format === 'parquet' ? parquetWriterWith({ codec: compression as CodecName }) : gzipped(writerFor(format), compression === 'gzip');
@@ -150,7 +153,12 @@ export async function runDatasetExport(options: DatasetExportOptions): Promise<D
           pseudonymKey: options.privacy?.pseudonymize?.key ?? null,
           mapping: options.mapping,
           chatportVersion: options.chatportVersion,
-          ...(options.store ? { store: options.store } : {}),
+          // a shard's sibling may be committing: take a turn after it, as the shards' own commits do
+          ...(options.shard
+            ? { store: { ...options.store, lock: { ...options.store?.lock, waitMs: options.store?.lock?.waitMs ?? SHARD_FORGET_WAIT_MS } } }
+            : options.store
+              ? { store: options.store }
+              : {}),
           ...(options.signal ? { signal: options.signal } : {}),
         })
       : null;
