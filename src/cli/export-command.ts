@@ -19,7 +19,7 @@ import { datasetReport, datasetText } from '../datasets/dataset-summary.js';
 import type { DatasetResult } from '../sinks/dataset-sink.js';
 import { CHATPORT_VERSION, mappingFileGuard, type CommandRun, type RunContext } from './run-command.js';
 import type { OptionSpec, OptionValues } from './option-spec.js';
-import { forgetEarlierRows, forgetRequestOf, PRIVACY_OPTIONS } from './privacy-options.js';
+import { forgetRequestOf, PRIVACY_OPTIONS } from './privacy-options.js';
 import { privacySettingsFrom, withRunForget } from '../redact/privacy-rule.js';
 import type { ForgetResult } from '../redact/forget-dataset.js';
 import { forgetText } from './forget-command.js';
@@ -178,34 +178,23 @@ export async function exportCommand(args: ExportArgs, ctx: RunContext): Promise<
   const progress = startProgress(stats, ctx.printer, !args.quiet);
   try {
     if (args.dataset !== undefined) {
-      dataset = (
-        await runDatasetExport({
-          mapping,
-          sources,
-          dataset: args.dataset,
-          format: args.format,
-          compression: args.format === 'parquet' ? (codec ?? 'snappy') : args.compression === 'gzip' ? 'gzip' : 'none',
-          chatportVersion: CHATPORT_VERSION,
-          onError: args.onError,
-          maxRecordBytes: Math.floor(args.maxRecordMb * 1024 * 1024),
-          workers,
-          stats,
-          privacy,
-          shard,
-          forget,
-          signal: ctx.signal,
-        })
-      ).dataset;
-      // what earlier runs wrote of the people --forget names leaves the dataset too: chatport forget, after the run
-      if (forget)
-        forgotten = await forgetEarlierRows({
-          dataset: args.dataset,
-          request: forget,
-          privacy,
-          mapping,
-          chatportVersion: CHATPORT_VERSION,
-          signal: ctx.signal,
-        });
+      // what earlier runs wrote of the people --forget names (or of conversations found theirs) leaves too: after the commit
+      ({ dataset, forgotten } = await runDatasetExport({
+        mapping,
+        sources,
+        dataset: args.dataset,
+        format: args.format,
+        compression: args.format === 'parquet' ? (codec ?? 'snappy') : args.compression === 'gzip' ? 'gzip' : 'none',
+        chatportVersion: CHATPORT_VERSION,
+        onError: args.onError,
+        maxRecordBytes: Math.floor(args.maxRecordMb * 1024 * 1024),
+        workers,
+        stats,
+        privacy,
+        shard,
+        forget,
+        signal: ctx.signal,
+      }));
     } else {
       await runExport({
         mapping,

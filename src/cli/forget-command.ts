@@ -82,7 +82,8 @@ export const FORGET_RUN: CommandRun<ForgetArgs> = {
 };
 
 export function forgetText(dataset: string, r: ForgetResult): string[] {
-  const people = countOf(r.ids.length + r.emails.length, 'person', 'people');
+  // after a run with no --forget: the people the dataset remembers, in conversations the run found theirs
+  const people = r.ids.length + r.emails.length ? countOf(r.ids.length + r.emails.length, 'person', 'people') : 'the people it remembers';
   const how = r.mode === 'drop' ? 'dropped' : 'cleared';
   const lines = [
     `forgot ${people} in ${dataset}: ${countOf(r.rows, 'row')} ${how} in ${countOf(r.files.length, 'file')} (${countOf(r.conversations, 'conversation')} found theirs), version ${r.version}`,

@@ -4,8 +4,6 @@
 import { readForgetFile, type ForgetRequest } from '../redact/forget-rule.js';
 import { privacySettingsFrom, withRunForget, type PrivacyChoices, type PrivacySettings } from '../redact/privacy-rule.js';
 import type { OptionSpec } from './option-spec.js';
-import type { CompiledMapping } from '../mapping/compile-mapping.js';
-import { forgetInDataset, type ForgetResult } from '../redact/forget-dataset.js';
 
 export const PRIVACY_OPTIONS = {
   pseudonymize: {
@@ -47,27 +45,4 @@ export async function privacyOf(a: PrivacyChoices & { readonly forget?: string |
   const settings = privacySettingsFrom(a, env);
   const request = await forgetRequestOf(a);
   return withRunForget(settings, request);
-}
-
-/**
- * After a run into a dataset with --forget: what earlier runs wrote of those people leaves the dataset too (chatport
- * forget, under the dataset's lock); the run itself already kept them out and made the dataset remember them.
- */
-export async function forgetEarlierRows(o: {
-  readonly dataset: string;
-  readonly request: ForgetRequest;
-  readonly privacy: PrivacySettings | null;
-  readonly mapping: CompiledMapping;
-  readonly chatportVersion: string;
-  readonly signal: AbortSignal;
-}): Promise<ForgetResult> {
-  return forgetInDataset({
-    dataset: o.dataset,
-    request: o.request,
-    drop: false,
-    pseudonymKey: o.privacy?.pseudonymize?.key ?? null,
-    mapping: o.mapping,
-    chatportVersion: o.chatportVersion,
-    signal: o.signal,
-  });
 }

@@ -13,7 +13,7 @@ import { runSync } from '../sources/run-sync.js';
 import { datasetReport, datasetText } from '../datasets/dataset-summary.js';
 import type { DatasetResult } from '../sinks/dataset-sink.js';
 import { exportOutputFiles } from './export-command.js';
-import { forgetEarlierRows, forgetRequestOf, PRIVACY_OPTIONS } from './privacy-options.js';
+import { forgetRequestOf, PRIVACY_OPTIONS } from './privacy-options.js';
 import { forgetText } from './forget-command.js';
 import { privacySettingsFrom, withRunForget } from '../redact/privacy-rule.js';
 import type { ForgetResult } from '../redact/forget-dataset.js';
@@ -218,9 +218,7 @@ export async function syncCommand(args: SyncArgs, ctx: RunContext): Promise<void
           })
         : await runSync({ ...common, outDir: args.out!, privacy: outPrivacy });
     dataset = result.dataset;
-    if (forget && args.dataset !== undefined) {
-      forgotten = await forgetEarlierRows({ dataset: args.dataset, request: forget, privacy, mapping, chatportVersion: CHATPORT_VERSION, signal: ctx.signal });
-    }
+    forgotten = result.forgotten;
     finished = true;
   } finally {
     if (timer) clearInterval(timer);

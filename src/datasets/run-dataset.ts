@@ -19,6 +19,7 @@ import { newRunId } from './layout.js';
 import { shardLabel } from '../pipeline/shard-filter.js';
 import { emptyForget, FORGOTTEN_STATE, forgottenText, parseForgotten, withRequest, type ForgetRequest } from '../redact/forget-rule.js';
 import { withForget } from '../redact/privacy-rule.js';
+import { forgetInDataset, type ForgetResult } from '../redact/forget-dataset.js';
 
 export interface DatasetExportOptions extends Omit<PipelineOptions, 'tempDir' | 'checkpoint'> {
   readonly dataset: string;
@@ -50,12 +51,26 @@ export interface RunState {
   files(): ReadonlyMap<string, string>;
 }
 
+/** How long a shard's forget pass after its commit waits for another shard's merge and commit to let the dataset go. */
+const SHARD_FORGET_WAIT_MS = 15 * 60_000;
+
 /** The writer of a dataset's files, by its format and codec (the dataset's settings). */
 export function datasetWriterDef(format: FormatName, compression: string): WriterDef {
   return format === 'parquet' ? parquetWriterWith({ codec: compression as CodecName }) : gzipped(writerFor(format), compression === 'gzip');
 }
 
-export async function runDatasetExport(options: DatasetExportOptions): Promise<{ stats: RunStats; dataset: DatasetResult }> {
+/**
+ * What a run into a dataset did: its counters, its commit, and, when earlier versions could hold rows of people it
+ * forgets (--forget named them now, or the run found a conversation theirs that was not known before), the forget pass
+ * that erased those rows after the commit (chatport forget's, under the dataset's lock), else null.
+ */
+export interface DatasetExportResult {
+  readonly stats: RunStats;
+  readonly dataset: DatasetResult;
+  readonly forgotten: ForgetResult | null;
+}
+
+export async function runDatasetExport(options: DatasetExportOptions): Promise<DatasetExportResult> {
   const stats = options.stats ?? new RunStats();
   const compression: CodecName = options.compression ?? (options.format === 'parquet' ? 'snappy' : 'none');
   if (options.format !== 'parquet' && compression !== 'none' && compression !== 'gzip') {
@@ -65,6 +80,8 @@ export async function runDatasetExport(options: DatasetExportOptions): Promise<{
   // shards of one dataset work side by side and take turns only to merge and commit
   const sharing = options.shard ? 'shared' : 'exclusive';
   const store = await DatasetStore.open(options.dataset, options.store, sharing, { format: options.format, compression });
+  let adds = false;
+  let dataset: DatasetResult;
   try {
     const runId = newRunId();
     await options.state?.begin(await store.readStateFiles());
@@ -94,12 +111,15 @@ export async function runDatasetExport(options: DatasetExportOptions): Promise<{
     // the people this dataset forgets (src/redact/forget-rule.ts): every run into it forgets them
     const remembered = parseForgotten(await store.readStateFile(FORGOTTEN_STATE));
     const request = options.forget ?? null;
-    const adds = request !== null && (request.ids.length > 0 || request.emails.length > 0);
-    const forget = adds ? withRequest(remembered ?? emptyForget(), request) : remembered;
+    adds = request !== null && (request.ids.length > 0 || request.emails.length > 0);
+    const forget = request !== null && adds ? withRequest(remembered ?? emptyForget(), request) : remembered;
     const privacy = withForget(options.privacy ?? null, forget);
     let sink: DatasetSink | null = null;
-    await runPipeline({ ...options, privacy, stats, tempDir: store.scratchDir, checkpoint: () => store.assertHeld() }, async () => {
-      if (adds) await store.writeState(FORGOTTEN_STATE, forgottenText(forget!));
+    await runPipeline({ ...options, privacy, stats, tempDir: store.scratchDir, checkpoint: () => store.assertHeld() }, async (attempt) => {
+      // the list as this attempt applies it: a repeated attempt's holds the conversations the run found theirs
+      const applied = attempt?.forget ?? null;
+      if (adds || (applied && applied.conversations.length > (forget?.conversations.length ?? 0)))
+        await store.writeState(FORGOTTEN_STATE, forgottenText(applied!));
       sink = new DatasetSink({
         store,
         writerDef,
@@ -117,8 +137,30 @@ export async function runDatasetExport(options: DatasetExportOptions): Promise<{
       });
       return sink;
     });
-    return { stats, dataset: (sink as DatasetSink | null)!.result! };
+    dataset = (sink as DatasetSink | null)!.result!;
   } finally {
     await store.close();
   }
+  // rows of theirs that earlier runs wrote leave too: the people named now, and conversations this run found theirs
+  // (a Dashly part of one written by an earlier night, before their first own part came)
+  const forgotten =
+    adds || stats.lateForgotten > 0
+      ? await forgetInDataset({
+          dataset: options.dataset,
+          request: options.forget ?? { ids: [], emails: [] },
+          remembered: true,
+          drop: false,
+          pseudonymKey: options.privacy?.pseudonymize?.key ?? null,
+          mapping: options.mapping,
+          chatportVersion: options.chatportVersion,
+          // a shard's sibling may be committing: take a turn after it, as the shards' own commits do
+          ...(options.shard
+            ? { store: { ...options.store, lock: { ...options.store?.lock, waitMs: options.store?.lock?.waitMs ?? SHARD_FORGET_WAIT_MS } } }
+            : options.store
+              ? { store: options.store }
+              : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        })
+      : null;
+  return { stats, dataset, forgotten };
 }

@@ -50,6 +50,13 @@ export class ApplyStage {
   private readonly errors: RecordErrors;
   private local: SegmentProcessor | null = null;
   private readonly privacy: PrivacyRule;
+  private readonly recordsAreConversations: boolean;
+  /**
+   * Conversations a thread found to be a forgotten person's during this attempt (salted hashes, as many as their
+   * conversations in the input): their records before the finding one, in the input or on another thread, went out
+   * unforgotten, so the run is done again with these known from the start (run-pipeline.ts).
+   */
+  readonly foundConversations = new Set<string>();
   /** Some record of the run had a field read beyond its keys; some had other fields and none was read. */
   private matched = false;
   private unmatched = false;
@@ -63,6 +70,7 @@ export class ApplyStage {
     for (const d of mapping.derived) stats.table(d.name);
     this.derivers = mapping.derived.map((d) => new ConversationDeriver(d, o.spillDir, o.maxConversationsInMemory));
     this.privacy = new PrivacyRule(o.privacy, mapping.outputTables);
+    this.recordsAreConversations = mapping.tables.some((t) => t.onePerRecord && t.def.key.length === 1 && t.def.key[0] === 'conversation_id');
     this.errors = new RecordErrors(o.onError, stats, o.ledger, this.privacy.rejectTextWithheld);
   }
 
@@ -93,10 +101,13 @@ export class ApplyStage {
     if (seg.records.kind === 'records' && seg.relativeFrom !== null) input.relativeBase ??= base;
     let result = computed ?? this.processor().process(file, orderBase, seg.records, null);
     if (result.fatal) throw chatportError(shift(result.fatal, base));
+    this.foundForgotten(result.forgottenConversations);
     const verdicts = this.judgeKeys(result);
     // rare: the segment is done again here with the verdicts (its keys are already registered)
     if (verdicts) result = this.processor().process(file, orderBase, seg.records, verdicts);
     if (result.fatal) throw chatportError(shift(result.fatal, base));
+    if (verdicts) this.foundForgotten(result.forgottenConversations);
+    stats.recordsForgotten += result.forgotten;
     stats.recordsRead += result.records;
     input.counts.records += result.records;
     input.sawContent ||= result.sawContent;
@@ -158,7 +169,7 @@ export class ApplyStage {
       for await (const row of d.rows()) {
         stats.table(d.derive.name).emitted++;
         // built from rows before pseudonymizing and masking (a pseudonymized customer_id is the pseudonym of the raw id)
-        this.privacy.applyTo(d.derive.name, row);
+        this.privacy.applyToDerived(d.derive.name, row);
         batch.push(row);
         if (batch.length >= DERIVED_BATCH_ROWS) {
           checkAbort();
@@ -168,6 +179,15 @@ export class ApplyStage {
       }
       if (batch.length) await sink.writeRows(d.derive.name, batch);
     }
+  }
+
+  /** Conversations a thread found a forgotten person's: every derived row of them is forgotten, and the run redone. */
+  private foundForgotten(hashes: readonly string[]): void {
+    if (hashes.length === 0) return;
+    this.privacy.learnConversations(hashes);
+    // a record that is a whole conversation (one row of a table keyed by conversation_id alone: Intercom, LiveChat,
+    // Zendesk Chat, OnceHub) was forgotten whole; a record that is a part of one (Dashly, Expertflow) may have others
+    if (!this.recordsAreConversations) for (const h of hashes) this.foundConversations.add(h);
   }
 
   /** Removes spilled aggregates; safe to call more than once (also on failure). */

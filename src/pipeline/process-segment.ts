@@ -142,6 +142,7 @@ export class SegmentProcessor {
     let unmatched = false;
     let mapped = 0;
     let redacted = 0;
+    let forgotten = 0;
     let otherShard = 0;
 
     for (let i = 0; i < raws.length; i++) {
@@ -192,7 +193,7 @@ export class SegmentProcessor {
       const redactedByRow = redactRows(rows, removed);
       finishRecordRows(mapping, rows, this.ctx);
       // a forgotten person's record is cleared like a removed one, before any derived table aggregates it
-      this.privacy.forgetRecord(rows);
+      if (this.privacy.forgetRecord(rows)) forgotten++;
       mapped++;
       if (removed || redactedByRow) redacted++;
       if (removed || redactedByRow) for (let k = 0; k < this.recordEnums.length; k += 2) enums.push(this.recordEnums[k]!, WITHHELD_VALUE);
@@ -250,6 +251,8 @@ export class SegmentProcessor {
       fragments,
       rows: rowsOut,
       derived: derivedStates.map(partialOf),
+      forgotten,
+      forgottenConversations: this.privacy.takeFoundConversations(),
       fatal,
       sawContent,
     };
@@ -439,6 +442,8 @@ function emptyResult(derived: number, fatal: PlainError): SegmentResult {
     fragments: {},
     rows: {},
     derived: Array.from({ length: derived }, () => ({ ids: [], slots: [] })),
+    forgotten: 0,
+    forgottenConversations: [],
     fatal,
     sawContent: true,
   };

@@ -5,7 +5,9 @@
 //
 // A run is done again from the start when a removed copy of a part turns up after another copy of it already went
 // out (the removal ledger's "late" keys): the first attempt's sink is aborted, and the second attempt removes those
-// keys from their first copy on. Standard input is copied to the run's temporary folder as it is read, so that it
+// keys from their first copy on. So is a run that finds a conversation to be a forgotten person's (their own part, a
+// Dashly record being one part) after other records of it went out (earlier in the input, or on another thread): the
+// second attempt knows the conversation from the start (as a salted hash) and forgets every record of it. Standard input is copied to the run's temporary folder as it is read, so that it
 // can be read again; files are simply reopened.
 
 import { once } from 'node:events';
@@ -19,7 +21,7 @@ import { claimOsTempFolder } from '../fs/temp-folder.js';
 import type { CompiledMapping } from '../mapping/compile-mapping.js';
 import type { InputSource } from '../readers/input-sources.js';
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD_BYTES } from '../readers/record-splitter.js';
-import type { PrivacySettings } from '../redact/privacy-rule.js';
+import { withFoundConversations, type PrivacySettings } from '../redact/privacy-rule.js';
 import { RemovalLedger } from '../redact/removal-ledger.js';
 import type { Sink, SinkFactory } from '../sinks/sink.js';
 import type { PageSource } from '../sources/page-source.js';
@@ -82,27 +84,42 @@ export async function runPipeline(o: PipelineOptions, makeSink: SinkFactory): Pr
   const inputs = new InputReplay(temp, o.open);
   try {
     let forced: DuplicateKeys | null = null;
+    // conversations found a forgotten person's late: a repeated attempt knows them from the start
+    let privacy = o.privacy ?? null;
+    let lateForgotten = 0;
     for (let attempt = 1; ; attempt++) {
-      if (forced) stats.restart(forced.size);
-      const sink = await makeSink();
+      if (attempt > 1) stats.restart(forced?.size ?? 0, lateForgotten);
+      const sink = await makeSink(privacy);
       try {
         const written = new WrittenKeys(temp, o.writtenKeysInMemory);
         const ledger: RemovalLedger = new RemovalLedger(written, forced);
+        let found: string[];
         try {
-          await runAttempt(o, stats, sink, ledger, written, inputs.opener(attempt), temp, attempt);
+          found = await runAttempt({ ...o, privacy }, stats, sink, ledger, written, inputs.opener(attempt), temp, attempt);
         } finally {
           written.close();
         }
-        if (ledger.late.size > 0) {
-          if (forced) {
+        if (ledger.late.size > 0 || found.length > 0) {
+          if (ledger.late.size > 0 && forced) {
             throw new ChatportError(
               'INTERNAL_RECONCILIATION',
               `a repeated run found ${ledger.late.size} more parts removed late (a bug in chatport)`,
               'internal',
             );
           }
+          if (found.length > 0 && lateForgotten > 0) {
+            throw new ChatportError(
+              'INTERNAL_RECONCILIATION',
+              `a repeated run found ${found.length} more conversations of forgotten people (a bug in chatport)`,
+              'internal',
+            );
+          }
           await sink.abort();
-          forced = ledger.late;
+          if (ledger.late.size > 0) forced = ledger.late;
+          if (found.length > 0) {
+            privacy = withFoundConversations(privacy, found);
+            lateForgotten = found.length;
+          }
           continue;
         }
         // every record must be accounted for before anything gets a final name
@@ -133,7 +150,7 @@ async function runAttempt(
   open: ((source: InputSource) => Readable) | undefined,
   temp: string,
   attempt: number,
-): Promise<void> {
+): Promise<string[]> {
   const { mapping } = o;
   const limits: ReadLimits = { maxRecordBytes: o.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES, maxDepth: o.maxDepth ?? DEFAULT_MAX_DEPTH };
   const workers = o.workers ?? 0;
@@ -200,6 +217,7 @@ async function runAttempt(
     await pool?.close();
     await apply.finish(checkAbort);
     checkAbort();
+    return [...apply.foundConversations];
   } finally {
     await pool?.close();
     await apply.cleanup();

@@ -28,6 +28,13 @@ export class RunStats {
    * them removed (run-pipeline.ts). 0 when the run went through once.
    */
   lateRemovals = 0;
+  /**
+   * Conversations found a forgotten person's only after other records of them had gone out (a Dashly part before the
+   * customer's first own part): the run was done again with them forgotten from the start. 0 otherwise.
+   */
+  lateForgotten = 0;
+  /** Records of forgotten people (--forget, a dataset's remembered list) cleared by the run. */
+  recordsForgotten = 0;
   /** The mapping read nothing but key columns from any record (set at the end of a run). */
   onlyKeysRead = false;
   recordsRead = 0;
@@ -47,8 +54,10 @@ export class RunStats {
   rejectsFile: string | null = null;
 
   /** Forgets what the first attempt counted: the run starts again because `lateRemovals` parts were removed late. */
-  restart(lateRemovals: number): void {
+  restart(lateRemovals: number, lateForgotten = 0): void {
     this.lateRemovals = lateRemovals;
+    this.lateForgotten = lateForgotten;
+    this.recordsForgotten = 0;
     this.onlyKeysRead = false;
     this.recordsRead = 0;
     this.recordsMapped = 0;
@@ -127,6 +136,7 @@ export class RunStats {
       records_redacted: this.recordsRedacted,
       ...(this.shard !== null ? { shard: this.shard, records_other_shards: this.recordsOtherShards } : {}),
       late_removals: this.lateRemovals,
+      ...(this.recordsForgotten || this.lateForgotten ? { records_forgotten: this.recordsForgotten, late_forgotten_conversations: this.lateForgotten } : {}),
       rejects_by_code: Object.fromEntries([...this.rejectsByCode].sort()),
       rejects_file: this.rejectsFile,
       tables: Object.fromEntries([...this.tables].map(([name, t]) => [name, { rows_written: t.written, skipped_by_rule: t.skippedByRule }])),
@@ -164,6 +174,10 @@ export class RunStats {
       `${countOf(this.recordsRedacted, 'removed (GDPR) record')} redacted.`,
       this.lateRemovals
         ? `${countOf(this.lateRemovals, 'part')} ${this.lateRemovals === 1 ? 'was' : 'were'} marked removed in a copy that came after another copy: the input was read again so that no copy keeps its content.`
+        : '',
+      this.recordsForgotten ? `${countOf(this.recordsForgotten, 'record')} of forgotten people cleared.` : '',
+      this.lateForgotten
+        ? `${countOf(this.lateForgotten, 'conversation')} of forgotten people ${this.lateForgotten === 1 ? 'was' : 'were'} found theirs after other records of ${this.lateForgotten === 1 ? 'it' : 'them'} had gone out: the input was read again so that none keeps its content.`
         : '',
       this.recordsRejected
         ? `${countOf(this.recordsRejected, 'record')} rejected${this.rejectsFile ? ` (see ${this.rejectsFile})` : ''}: ${[...this.rejectsByCode].map(([c, n]) => `${c} x${formatCount(n)}`).join(', ')}.`

@@ -174,6 +174,13 @@ export interface SegmentResult {
   readonly rows: Partial<Record<TableName, Row[]>>;
   /** Per derived table of the mapping: this segment's partial aggregates (LosslessNumbers tagged across threads). */
   readonly derived: PartialStates[];
+  /** Records of forgotten people cleared (src/redact/privacy-rule.ts forgetRecord). */
+  readonly forgotten: number;
+  /**
+   * Conversations this thread found to be a forgotten person's while doing the segment, as salted hashes (never an
+   * id): other records of them may have gone out before, here or on another thread (the run is then done again).
+   */
+  readonly forgottenConversations: string[];
   /** A failure of the whole segment (a row a column cannot hold, a broken start of input): the run stops with it. */
   readonly fatal: PlainError | null;
   /** Block segments: whether the block held anything but blank space (an input of blank lines is empty). */

@@ -27,6 +27,7 @@ import {
   forgetRow,
   forgottenText,
   isForgotten,
+  leftByForgetting,
   normalEmail,
   parseForgotten,
   saltedHash,
@@ -38,6 +39,11 @@ import { Pseudonymizer } from './pseudonymize.js';
 export interface ForgetDatasetOptions {
   readonly dataset: string;
   readonly request: ForgetRequest;
+  /**
+   * After a run into the dataset: the request may be empty, the list the dataset remembers (the conversations the run
+   * found theirs included) is applied to the rows earlier runs wrote.
+   */
+  readonly remembered?: boolean;
   /** Drop the forgotten rows instead of keeping them cleared (ids, times and classification). */
   readonly drop: boolean;
   /** The pseudonym key the dataset was written with (--pseudonym-key-env): its rows hold pseudonyms of the ids. */
@@ -77,7 +83,7 @@ export interface ForgetResult {
 }
 
 export async function forgetInDataset(o: ForgetDatasetOptions): Promise<ForgetResult> {
-  if (o.request.ids.length === 0 && o.request.emails.length === 0) {
+  if (o.request.ids.length === 0 && o.request.emails.length === 0 && o.remembered !== true) {
     throw new ChatportError('CONFIG_BAD_OPTION', 'forget needs at least one person: --customer ID, --ids-file FILE or --emails-file FILE', 'cli');
   }
   const store = await DatasetStore.open(o.dataset, o.store);
@@ -107,7 +113,8 @@ export async function forgetInDataset(o: ForgetDatasetOptions): Promise<ForgetRe
       const def = defs.get(entry.table)!;
       const notForgotten = new Uint8Array(entry.rows);
       await rewriteFile({ versionDir: from, file, def, format, gzip }, null, (row, r) => {
-        if (belongsTo(entry.table, row, list) !== null) {
+        // also a conversation an earlier run forgot a customer's part of (their other parts may have been missed)
+        if (belongsTo(entry.table, row, list) !== null || leftByForgetting(entry.table, row)) {
           list.addConversation(row.conversation_id);
           conversationPrint(row.conversation_id, print, 0);
           convs.addPair(print[0]!, print[1]!);

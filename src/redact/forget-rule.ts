@@ -73,6 +73,11 @@ export function withRequest(base: ForgetSettings, req: ForgetRequest): ForgetSet
   };
 }
 
+/** A list with conversations (their hashes, found theirs by a run) added. */
+export function withConversations(base: ForgetSettings, hashes: readonly string[]): ForgetSettings {
+  return { ...base, conversations: [...new Set([...base.conversations, ...hashes])] };
+}
+
 export function emptyForget(salt = newSalt()): ForgetSettings {
   return { salt, ids: [], emails: [], conversations: [] };
 }
@@ -120,6 +125,8 @@ export class ForgetList {
   private readonly ids: ReadonlySet<string>;
   private readonly emails: ReadonlySet<string>;
   private readonly conversations = new Set<string>();
+  /** Conversations found theirs since the last takeFound (not in the settings, not learned): hashes only. */
+  private found = new Set<string>();
   private readonly pseudonyms: ReadonlySet<string>;
   /** Hashes of recent values: the same conversation and author recur row after row. Bounded. */
   private readonly recent = new Map<string, string>();
@@ -172,10 +179,27 @@ export class ForgetList {
     return t !== null && this.conversations.size > 0 && this.conversations.has(this.hash('conversation', t));
   }
 
-  /** Remembers a conversation as belonging to a forgotten person; returns its hash. */
+  /** Remembers a conversation as belonging to a forgotten person (found, when it was not known yet). */
   addConversation(id: unknown): void {
     const t = idText(id);
-    if (t !== null) this.conversations.add(this.hash('conversation', t));
+    if (t === null) return;
+    const h = this.hash('conversation', t);
+    if (this.conversations.has(h)) return;
+    this.conversations.add(h);
+    this.found.add(h);
+  }
+
+  /** The hashes of the conversations found theirs since the last call (a run's other rows of them may have gone out). */
+  takeFound(): string[] {
+    if (this.found.size === 0) return [];
+    const found = [...this.found];
+    this.found = new Set();
+    return found;
+  }
+
+  /** Conversations found theirs elsewhere (another thread), as hashes: known from now on, not found here. */
+  learn(hashes: readonly string[]): void {
+    for (const h of hashes) this.conversations.add(h);
   }
 
   /** The list as it now stands (conversations found added), for the dataset to remember. */
@@ -201,6 +225,17 @@ export function belongsTo(table: TableName, row: Row, list: ForgetList): Belongi
     if (list.isEmail(row.value) || list.holdsEmail(row.extra)) return 'conversation';
   }
   return list.isConversation(row.conversation_id) ? 'row' : null;
+}
+
+/**
+ * Whether a row read back from a dataset is what forgetting leaves of a customer's message: a customer row cleared
+ * (redacted) with its author id cleared too, and no removal time. A vendor's removal keeps the author id (Dashly also
+ * sets removed_at), so such a row says that its conversation is a forgotten person's, whoever they were. A dataset
+ * written before runs redid conversations found theirs late can hold such a conversation whose earlier parts (an
+ * agent's, before the customer's first own part) were not forgotten: `chatport forget` finds them by this mark.
+ */
+export function leftByForgetting(table: TableName, row: Row): boolean {
+  return table === 'messages' && row.role === 'customer' && row.redacted === true && (row.author_id ?? null) === null && (row.removed_at ?? null) === null;
 }
 
 /** Clears a forgotten row in place: what redaction of a vendor-removed row clears, and the ids of whose it was. */

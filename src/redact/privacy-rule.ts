@@ -14,7 +14,7 @@ import { keptOnRedaction } from './redact.js';
 import { maskJson, maskText, type MaskSettings } from './mask-pii.js';
 import { PII_KINDS, type PiiKind } from './pii-detectors.js';
 import { Pseudonymizer } from './pseudonymize.js';
-import { belongsTo, emptyForget, ForgetList, forgetRow, withRequest, type ForgetRequest, type ForgetSettings } from './forget-rule.js';
+import { belongsTo, emptyForget, ForgetList, forgetRow, withConversations, withRequest, type ForgetRequest, type ForgetSettings } from './forget-rule.js';
 
 /** What a run pseudonymizes and masks, as plain data (it crosses to worker threads). */
 export interface PrivacySettings {
@@ -118,6 +118,13 @@ export function withRunForget(settings: PrivacySettings | null, request: ForgetR
   return withForget(settings, request ? withRequest(emptyForget(), request) : null);
 }
 
+/** A run's settings with conversations found a forgotten person's (hashes) known from the start (a repeated run). */
+export function withFoundConversations(settings: PrivacySettings | null, hashes: readonly string[]): PrivacySettings | null {
+  const forget = settings?.forget;
+  if (!settings || !forget || hashes.length === 0) return settings;
+  return { ...settings, forget: withConversations(forget, hashes) };
+}
+
 export class PrivacyRule {
   private readonly pseudonymizer: Pseudonymizer | null;
   private readonly pseudonymized: ReadonlySet<string>;
@@ -126,8 +133,9 @@ export class PrivacyRule {
   private readonly maskedOf = new Map<TableName, readonly string[]>();
   private readonly forget: ForgetList | null;
   private readonly defs = new Map<TableName, TableDef>();
-  /** Rows forgotten so far by this rule (records' rows and derived rows). */
+  /** Rows forgotten so far by this rule (records' rows and derived rows), and records. */
   forgottenRows = 0;
+  forgottenRecords = 0;
 
   /** `tables`: every table the run writes; a mapping's custom table is masked in what redaction would clear. */
   constructor(settings: PrivacySettings | null, tables: readonly TableDef[]) {
@@ -158,8 +166,9 @@ export class PrivacyRule {
 
   /**
    * The rows of one record, before anything aggregates them: when one of them belongs to a person on the forget list
-   * (belongsTo), every row of the record is forgotten, since a record is one conversation or one part of it. Returns
-   * whether the record was forgotten.
+   * (belongsTo, once per row), every row of the record is forgotten, since a record is one conversation or one part
+   * of it. Returns whether the record was forgotten. Its rows then go to applyTo, which does not ask again: no row of
+   * a record that was not forgotten belongs to them (a row that made its conversation theirs forgot the record).
    */
   forgetRecord(rows: readonly { readonly table: TableName; readonly def: TableDef; readonly row: Row }[]): boolean {
     const list = this.forget;
@@ -167,18 +176,33 @@ export class PrivacyRule {
     let theirs = false;
     for (const r of rows) {
       const b = belongsTo(r.table, r.row, list);
-      // later records of the conversation (its other parts) are theirs too, on this thread
+      // later records of the conversation (its other parts) are theirs too; earlier ones: takeFoundConversations
       if (b === 'conversation') list.addConversation(r.row.conversation_id);
       theirs ||= b !== null;
     }
     if (!theirs) return false;
     for (const r of rows) forgetRow(r.def, r.row);
     this.forgottenRows += rows.length;
+    this.forgottenRecords++;
     return true;
   }
 
-  /** Forgets, pseudonymizes and masks one row in place (the row's nested values are replaced, never modified). */
-  applyTo(table: TableName, row: Row): void {
+  /**
+   * Conversations found to be a forgotten person's since the last call, as salted hashes: a record of theirs that
+   * came before (in the input, or on another thread) went out unforgotten, so the run is done again with them known
+   * from the start (run-pipeline.ts).
+   */
+  takeFoundConversations(): string[] {
+    return this.forget?.takeFound() ?? [];
+  }
+
+  /** Conversations found theirs on other threads (hashes): a derived row of one of them is forgotten here. */
+  learnConversations(hashes: readonly string[]): void {
+    this.forget?.learn(hashes);
+  }
+
+  /** A derived row (conversations built from messages): forgotten when it belongs to them, then as applyTo. */
+  applyToDerived(table: TableName, row: Row): void {
     const b = this.forget ? belongsTo(table, row, this.forget) : null;
     if (b !== null) {
       if (b === 'conversation') this.forget!.addConversation(row.conversation_id);
@@ -188,6 +212,14 @@ export class PrivacyRule {
         this.forgottenRows++;
       }
     }
+    this.applyTo(table, row);
+  }
+
+  /**
+   * Pseudonymizes and masks one row in place (the row's nested values are replaced, never modified). A record's rows
+   * come here after forgetRecord, derived rows through applyToDerived.
+   */
+  applyTo(table: TableName, row: Row): void {
     if (this.pseudonymizer) {
       for (const col of this.pseudonymized) if (col in row) row[col] = this.pseudonymizer.value(row[col]);
     }

@@ -7,6 +7,7 @@
 
 import type { Row, TableDef, TableName } from '../model/canonical-schema.js';
 import type { RejectEntry } from '../pipeline/record-errors.js';
+import type { PrivacySettings } from '../redact/privacy-rule.js';
 import type { CodecName } from '../writers/parquet/parquet-metadata.js';
 import type { EncodedFragment, FormatName } from '../writers/writer.js';
 
@@ -47,5 +48,8 @@ export interface RemovedKeys {
   forEachRemoved(fn: (h1: number, h2: number) => void): void;
 }
 
-/** Makes the sink of one attempt of a run (a run done again gets a fresh one). */
-export type SinkFactory = () => Sink | Promise<Sink>;
+/**
+ * Makes the sink of one attempt of a run (a run done again gets a fresh one), given the attempt's privacy settings:
+ * a repeated attempt's forget list holds the conversations found a forgotten person's (a dataset remembers them).
+ */
+export type SinkFactory = (privacy: PrivacySettings | null) => Sink | Promise<Sink>;

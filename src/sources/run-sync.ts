@@ -19,6 +19,7 @@ import { HttpSource } from './http/http-source.js';
 import { syncRunState } from './sync-state.js';
 import type { PrivacySettings } from '../redact/privacy-rule.js';
 import type { ForgetRequest } from '../redact/forget-rule.js';
+import type { ForgetResult } from '../redact/forget-dataset.js';
 
 interface SyncCommon {
   readonly mapping: CompiledMapping;
@@ -68,6 +69,8 @@ export interface SyncResult {
   readonly source: HttpSource;
   /** What the run did to the dataset (null with --out). */
   readonly dataset: DatasetResult | null;
+  /** What earlier runs wrote of the people the dataset forgets, erased after the commit (run-dataset.ts), or null. */
+  readonly forgotten: ForgetResult | null;
 }
 
 export async function runSync(o: SyncOptions): Promise<SyncResult> {
@@ -114,9 +117,9 @@ export async function runSync(o: SyncOptions): Promise<SyncResult> {
   };
   if (o.dataset === undefined) {
     await runExport({ ...common, format: o.format, outDir: o.outDir, csvRaw: false });
-    return { stats, source, dataset: null };
+    return { stats, source, dataset: null, forgotten: null };
   }
-  const { dataset } = await runDatasetExport({
+  const { dataset, forgotten } = await runDatasetExport({
     ...common,
     dataset: o.dataset,
     format: o.format,
@@ -128,5 +131,5 @@ export async function runSync(o: SyncOptions): Promise<SyncResult> {
     forget: o.forget ?? null,
     state: syncRunState({ api, vendor: o.mapping.vendor, params: source.params, source, fullRefresh }),
   });
-  return { stats, source, dataset };
+  return { stats, source, dataset, forgotten };
 }

@@ -1,8 +1,8 @@
 // Property: after `chatport forget` (forgetInDataset), no content of a forgotten person's conversations and none of
 // their ids reaches any byte of any file under the dataset (Parquet and gzip decoded, _chatport/ with its manifests,
 // state and audit record included), and a later run that brings their data again (the same parts, an agent's new
-// reply in their conversation, their own message in a new conversation) does not bring it back, although that run
-// is given no forget list: the dataset remembers it. Positive controls: before forget every one of those values IS
+// reply in their conversation, their own message in a new conversation with an agent's part, in any order) does not
+// bring it back, although that run is given no forget list: the dataset remembers it. Positive controls: before forget every one of those values IS
 // found by the same search, and the other customers' content stays.
 
 import { rm, writeFile } from 'node:fs/promises';
@@ -63,7 +63,18 @@ const scenario = fc.record({
   forgotten: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
   format: fc.constantFrom<FormatName>('jsonl', 'parquet', 'csv'),
   drop: fc.boolean(),
+  // the order of the parts in each night's input: a Dashly record is one part, and an agent's part of a new
+  // conversation may come before the customer's first own part
+  order: fc.array(fc.nat(1000), { minLength: 8, maxLength: 8 }),
 });
+
+/** The parts in an order the scenario chose (stable: each part's sort key is a generated number, ties keep order). */
+function shuffled<T>(parts: readonly T[], keys: readonly number[]): T[] {
+  return parts
+    .map((p, i) => ({ p, i, k: keys[(i * 7 + (i >> 3)) % keys.length]! }))
+    .sort((a, b) => a.k - b.k || a.i - b.i)
+    .map((x) => x.p);
+}
 
 describe('forget a person from a dataset', () => {
   it('no forgotten content or id reaches any byte of the dataset, also after a later run brings it again; the rest stays', async () => {
@@ -89,7 +100,7 @@ describe('forget a person from a dataset', () => {
           const first = convs.flatMap((c) => [part(c.id, c.customer, false, 'opening'), ...c.parts.map((agent) => part(c.id, c.customer, agent, 'reply'))]);
           const dataset = path.join(dir, 'ds');
           const input = path.join(dir, 'night.jsonl');
-          await night(dataset, input, first, s.format);
+          await night(dataset, input, shuffled(first, s.order), s.format);
 
           const theirs = (p: Part) => forgotten.has(convs.find((c) => c.id === p.conversation)!.customer);
           // positive control: before forget, every body and id is there
@@ -114,13 +125,14 @@ describe('forget a person from a dataset', () => {
           for (const id of present.filter((c) => !forgotten.has(c))) expect(await filesContaining(dataset, id)).not.toEqual([]);
           expect(JSON.stringify(result)).not.toMatch(/secret-|customer-/);
 
-          // the next night: the same parts, an agent's new reply in every conversation, each customer's message in a new one
+          // the next night: the same parts, an agent's new reply in every conversation, each customer's message in a new
+          // one with an agent's part (before or after it, as the order falls)
           const later = [
             ...first,
             ...convs.map((c) => part(c.id, c.customer, true, 'late')),
-            ...present.map((customer, i) => part(8000 + i, customer, false, 'new')),
+            ...present.flatMap((customer, i) => [part(8000 + i, customer, true, 'new-agent'), part(8000 + i, customer, false, 'new')]),
           ];
-          await night(dataset, input, later, s.format);
+          await night(dataset, input, shuffled(later, s.order), s.format);
           const theirsLater = (p: Part) => (p.conversation >= 8000 ? forgotten.has(p.customer) : theirs(p));
           for (const p of later) {
             const hits = await filesContaining(dataset, p.body);

@@ -2,8 +2,9 @@
 // times, classification), that a pseudonymized column is not masked as well, nulls stay null, and the settings
 // checks that have no command line of their own.
 
-import { describe, expect, it } from 'vitest';
-import { PrivacyRule, privacySettingsFrom, WITHHELD_FOR_PRIVACY } from '../../src/redact/privacy-rule.js';
+import { describe, expect, it, vi } from 'vitest';
+import { ForgetList, emptyForget, withRequest } from '../../src/redact/forget-rule.js';
+import { PrivacyRule, privacySettingsFrom, withForget, WITHHELD_FOR_PRIVACY } from '../../src/redact/privacy-rule.js';
 import { Pseudonymizer } from '../../src/redact/pseudonymize.js';
 import { customTableDef, TABLES } from '../../src/model/canonical-schema.js';
 
@@ -107,5 +108,30 @@ describe('PrivacyRule', () => {
     const s = privacySettingsFrom({ pseudonymize: ['assignee_id,bot_id'], pseudonymKeyEnv: 'K', maskPii: ['Email, IP'] }, env)!;
     expect(s.pseudonymize!.columns).toEqual(['assignee_id', 'bot_id']);
     expect(s.maskPii).toEqual(['email', 'ip']);
+  });
+
+  it('forgetting asks belongsTo once per row of a record (forgetRecord decides, applyTo does not ask again)', () => {
+    const settings = withForget(privacySettingsFrom({ maskPii: ['email'] }, env), withRequest(emptyForget(), { ids: ['forgotten-1'], emails: [] }));
+    const rule = new PrivacyRule(settings, Object.values(TABLES));
+    const isId = vi.spyOn(ForgetList.prototype, 'isId');
+    try {
+      for (const author of ['someone-else', 'forgotten-1']) {
+        const row: Record<string, unknown> = {
+          conversation_id: `c-${author}`,
+          message_id: '1',
+          role: 'customer',
+          author_id: author,
+          text: 'hi a@b.example.com',
+        };
+        isId.mockClear();
+        const forgotten = rule.forgetRecord([{ table: 'messages', def: TABLES.messages, row }]);
+        rule.applyTo('messages', row);
+        expect(isId).toHaveBeenCalledTimes(1);
+        expect(forgotten).toBe(author === 'forgotten-1');
+        expect(row.text).toBe(forgotten ? null : 'hi [email]');
+      }
+    } finally {
+      isId.mockRestore();
+    }
   });
 });
