@@ -12,7 +12,16 @@ export function compileCondition(raw: ConditionSpec, scope: ConditionScope): Tes
     const list = (spec.all ?? spec.any)!;
     const key = spec.all !== undefined ? 'all' : 'any';
     const tests = list.map((c, i) => compileCondition(c, { ...scope, at: `${scope.at}.${key}[${i}]` }));
-    return key === 'all' ? (r, p, c) => tests.every((t) => t(r, p, c)) : (r, p, c) => tests.some((t) => t(r, p, c));
+    // plain loops: every() and some() would allocate a callback on each evaluation
+    if (key === 'all')
+      return (r, p, c) => {
+        for (let i = 0; i < tests.length; i++) if (!tests[i]!(r, p, c)) return false;
+        return true;
+      };
+    return (r, p, c) => {
+      for (let i = 0; i < tests.length; i++) if (tests[i]!(r, p, c)) return true;
+      return false;
+    };
   }
   if (spec.not !== undefined) {
     const t = compileCondition(spec.not, { ...scope, at: `${scope.at}.not` });

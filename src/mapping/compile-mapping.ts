@@ -9,7 +9,7 @@ import { customTableDef, isCanonicalTable, TABLES, TABLE_NAMES, type Row, type T
 import { compileRule } from './compile-rule.js';
 import { compileCondition } from './compile-condition.js';
 import { elementError, invalid, type Evaluate, type Test } from './rule-scope.js';
-import { ConsumptionScope } from './consumed-tree.js';
+import { ConsumptionScope, type BranchMark } from './consumed-tree.js';
 import { compileDerive, type CompiledDerive } from './compile-derive.js';
 import { checkApiReferences, type ApiSpec } from './api-spec.js';
 import { compileRecordAggregates, type RecordAggregates } from './record-aggregates.js';
@@ -52,7 +52,7 @@ export interface CompiledSource {
   readonly columnPaths: ReadonlyMap<string, readonly (readonly PathStep[])[]>;
   readonly removedWhenPaths: readonly (readonly PathStep[])[];
   /** Per level: says that the level's array (or object) was taken by this element's rows (consumed in the level above). */
-  readonly levelMarks: readonly (() => void)[];
+  readonly levelMarks: readonly BranchMark[];
   /** Where the source sits in the mapping file (tables.messages.sources[1]), for messages. */
   readonly where: string;
   /**

@@ -10,7 +10,7 @@ import { formatMicros } from '../model/timestamp.js';
 import { ConversionError, converterFor, describeType, TIMESTAMP_CONVERSIONS, type Converter } from './conversions.js';
 import type { Conversion, RuleSpec } from './mapping-types.js';
 import { ALL, compileGetter, type ParsedPath, type PathStep } from './paths.js';
-import { ConsumptionScope } from './consumed-tree.js';
+import { ConsumptionScope, type BranchMark } from './consumed-tree.js';
 import { compileCondition, scalarKey } from './compile-condition.js';
 import {
   elementError,
@@ -20,7 +20,7 @@ import {
   parseRulePath,
   placeError,
   sourceGetter,
-  tracked,
+  trackedGetter,
   type Ancestors,
   type Evaluate,
   type RuleScope,
@@ -43,7 +43,7 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
   // per element, and so is what a first_of branch after the first, or a path of a list after the first, consumes.
   const guarded = scope.guarded === true || spec.when !== undefined;
   // extract may find nothing in a value: the value is then consumed only where it matched (marked after the match)
-  const deferred: (() => void)[] | null = spec.extract !== undefined ? [] : null;
+  const deferred: BranchMark[] | null = spec.extract !== undefined ? [] : null;
   const inner: RuleScope = { ...scope, guarded: guarded || deferred !== null };
   // the source paths of the rule, for errors that name where the failing value was (placed by the mapper)
   let rulePaths: readonly ParsedPath[] | null = null;
@@ -78,7 +78,7 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
         deferred.push(mark);
         return sourceGetter(p);
       }
-      return tracked(sourceGetter(p), mark);
+      return trackedGetter(p, mark);
     });
     if (getters.length === 1) {
       source = getters[0]!;
@@ -292,7 +292,7 @@ function defaultConversion(scope: RuleScope): Conversion | undefined {
 /** `each: path` with `fields`: an array of sub-records (attachments); each keeps its unmapped rest in `extra`. */
 function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
   const arrayPath = parseRulePath(spec.each, { ...scope, levels: scope.upConsumed.length, at: `${scope.at}.each` });
-  const get = tracked(sourceGetter(arrayPath), markConsumed(arrayPath, scope, false));
+  const get = trackedGetter(arrayPath, markConsumed(arrayPath, scope, false));
   const elementConsumed = new ConsumptionScope();
   const fields = Object.entries(spec.fields!).map(([k, r]) => {
     return [
@@ -382,7 +382,7 @@ function compileTemplate(text: string, scope: RuleScope): Evaluate {
       if (inner === 'index') parts.push((_r, _u, index) => index);
       else {
         const p = parseRulePath(inner, { ...scope, levels: scope.upConsumed.length, at: `${scope.at}.template` });
-        const get = tracked(sourceGetter(p), markConsumed(p, scope, true));
+        const get = trackedGetter(p, markConsumed(p, scope, true));
         const read = (rec: unknown, up: Ancestors) => get(rec, up);
         placeholders.set(read, p);
         parts.push(read);
@@ -427,7 +427,7 @@ function compileTransforms(
   spec: RuleSpec,
   scope: RuleScope,
   source: Evaluate,
-  deferred: (() => void)[] | null,
+  deferred: BranchMark[] | null,
   failure: (code: ErrorCode, message: string) => ChatportError,
 ): Evaluate {
   let value = source;
@@ -496,7 +496,7 @@ function compileTransforms(
       if (typeof v !== 'string') return v === null || v === undefined ? null : v;
       const m = re.exec(v);
       if (!m || m[1] === undefined) return null; // the value stays in extra: nothing of it reached the column
-      for (const mark of marks) mark();
+      for (const mark of marks) mark.set();
       return m[1];
     };
   }

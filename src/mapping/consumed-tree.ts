@@ -80,6 +80,26 @@ interface Mark {
 const MASK_BITS = 30;
 
 /**
+ * Says that one guarded branch was evaluated on the current element of its scope: sets the branch's bit in the
+ * scope's mask (or lists it, past MASK_BITS). Getters read `scope` and `bit` to set the bit inline, without a call.
+ */
+export class BranchMark {
+  /** The branch's bit in `scope.mask`; 0 when the branch is numbered past MASK_BITS. */
+  readonly bit: number;
+  constructor(
+    readonly scope: ConsumptionScope,
+    private readonly n: number,
+  ) {
+    this.bit = n <= MASK_BITS ? 1 << (n - 1) : 0;
+  }
+
+  set(): void {
+    if (this.bit !== 0) this.scope.mask |= this.bit;
+    else this.scope.addOverflow(this.n);
+  }
+}
+
+/**
  * The consumption of one level of a record (the record itself, a for_each element, an `each` element): marks that
  * always apply, and marks of branches that apply only when evaluated. The mapper sets `mask` to 0 before the level's
  * rules run on an element, the rules set the bits of the branches they evaluate, and `rest` then subtracts exactly
@@ -93,8 +113,8 @@ export class ConsumptionScope {
   mask = 0;
   private overflow: number[] = [];
 
-  /** Registers a path the scope's rules read; returns a function that says "this branch was evaluated", or null. */
-  track(segments: readonly PathStep[], scalarOnly: boolean, conditional: boolean): (() => void) | null {
+  /** Registers a path the scope's rules read; returns the mark that says "this branch was evaluated", or null. */
+  track(segments: readonly PathStep[], scalarOnly: boolean, conditional: boolean): BranchMark | null {
     if (!conditional) {
       this.marks.push({ segments, scalarOnly, bit: 0 });
       this.trees.clear();
@@ -103,15 +123,12 @@ export class ConsumptionScope {
     const n = ++this.conditionals;
     this.marks.push({ segments, scalarOnly, bit: n });
     this.trees.clear();
-    if (n <= MASK_BITS) {
-      const bit = 1 << (n - 1);
-      return () => {
-        this.mask |= bit;
-      };
-    }
-    return () => {
-      this.overflow.push(n);
-    };
+    return new BranchMark(this, n);
+  }
+
+  /** Lists a branch evaluated on the current element whose number is past MASK_BITS. */
+  addOverflow(n: number): void {
+    this.overflow.push(n);
   }
 
   /** Starts a new element: no branch evaluated yet. */

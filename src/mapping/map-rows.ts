@@ -130,7 +130,7 @@ function visitElements(
         { path: formatPath([...location, ...level.segments]) },
       );
     }
-    source.levelMarks[k]!();
+    source.levelMarks[k]!.set();
     for (let i = 0; i < value.length; i++) step(k, value[i], around, i, [...location, ...level.segments, i]);
   };
   const step = (k: number, el: unknown, up: Ancestors, index: number, location: readonly Segment[]) => {
@@ -171,8 +171,11 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ou
   const ctx: MapContext = obs ? { unknownEnum: (c, v) => outer.unknownEnum(c, v), kept: (r, at) => obs.kept(r, at), locationUp: (n) => here(n) } : outer;
   obs?.begin(record, wrapper);
   const rows: MappedRow[] = [];
-  const skippedByRule: Partial<Record<TableName, number>> = {};
-  let recordRows: Row[] | null = null;
+  // most records skip nothing: they share one empty object instead of each allocating its own
+  let skippedByRule: Partial<Record<TableName, number>> = NOTHING_SKIPPED;
+  // the rows of the record's one-per-record sources, which carry the record's rest as their extra (usually one)
+  let recordRow: Row | null = null;
+  let moreRecordRows: Row[] | null = null;
   let removedElements: RemovedElement[] | null = null;
   let rowless: Record<string, unknown> | null = null;
   let skipped = false;
@@ -183,18 +186,20 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ou
     const table = source.table;
     if (source.levels.length === 0) {
       if (source.when && !source.when(record, NO_ANCESTORS, ctx)) {
+        if (skippedByRule === NOTHING_SKIPPED) skippedByRule = {};
         skippedByRule[table.name] = (skippedByRule[table.name] ?? 0) + 1;
         skipped = true;
         continue;
       }
       let row: Row;
-      here = TOP;
+      if (obs) here = TOP;
       try {
         row = buildRow(source, record, NO_ANCESTORS, 0, ctx);
       } catch (e) {
         throw placeError(e, () => []);
       }
-      (recordRows ??= []).push(row);
+      if (!recordRow) recordRow = row;
+      else (moreRecordRows ??= []).push(row);
       rows.push({ table: table.name, def: table.def, row });
       continue;
     }
@@ -207,6 +212,7 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ou
       record,
       (el, up, index, location) => {
         if (source.when && !source.when(el, up, ctx)) {
+          if (skippedByRule === NOTHING_SKIPPED) skippedByRule = {};
           skippedByRule[table.name] = (skippedByRule[table.name] ?? 0) + 1;
           skipped = true;
           return;
@@ -219,7 +225,7 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ou
           // the error names the rule's path inside the element: say which element (history[3].timestamp)
           throw placeError(e, (n) => locationUp(source, location, n));
         }
-        if (source.levels[depth - 1]!.kind === 'one') source.levelMarks[depth - 1]!();
+        if (source.levels[depth - 1]!.kind === 'one') source.levelMarks[depth - 1]!.set();
         row.extra = scopes[depth]!.rest(el);
         if (obs && row.extra) obs.kept(row.extra as Record<string, unknown>, location);
         const item: MappedRow = { table: table.name, def: table.def, row };
@@ -249,8 +255,9 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ou
   if (obs && rest) obs.kept(rest, []);
   if (wrapper) setOwn((rest ??= {}), '$wrapper', wrapper);
   if (rowless) setOwn((rest ??= {}), '$rowless', rowless);
-  if (recordRows) {
-    for (const row of recordRows) row.extra = rest;
+  if (recordRow) {
+    recordRow.extra = rest;
+    if (moreRecordRows) for (const row of moreRecordRows) row.extra = rest;
   } else if (rest !== null) {
     const first = rows[0];
     if (first) setOwn((first.row.extra ??= {}) as Record<string, unknown>, '$record', rest);
@@ -267,6 +274,7 @@ export function mapRows(mapping: CompiledMapping, unwrapped: UnwrappedRecord, ou
 }
 
 const TOP = (): readonly Segment[] => [];
+const NOTHING_SKIPPED: Partial<Record<TableName, number>> = Object.freeze({});
 
 /**
  * Per-record aggregates (a conversations row's message_count from the messages the record gave), computed on the

@@ -6,7 +6,7 @@
 import { ChatportError, type ErrorCode } from '../errors.js';
 import type { ColumnType } from '../model/canonical-schema.js';
 import { compileGetter, formatPath, parsePath, PathSyntaxError, type ParsedPath, type PathStep } from './paths.js';
-import type { ConsumptionScope } from './consumed-tree.js';
+import type { BranchMark, ConsumptionScope } from './consumed-tree.js';
 
 export interface MapContext {
   unknownEnum(column: string, raw: string): void;
@@ -116,19 +116,41 @@ export function sourceGetter(p: ParsedPath): (rec: unknown, up: Ancestors) => un
   return (_rec, up) => get(up[up.length - n]);
 }
 
-/** Marks what a path read consumes; for a guarded rule, returns the function that marks it on the current element. */
-export function markConsumed(p: ParsedPath, scope: RuleScope, scalarOnly: boolean): (() => void) | null {
+/** Marks what a path read consumes; for a guarded rule, returns the mark to set on each element where it is read. */
+export function markConsumed(p: ParsedPath, scope: RuleScope, scalarOnly: boolean): BranchMark | null {
   const tree = p.up === 0 ? scope.consumed : scope.upConsumed[scope.upConsumed.length - p.up];
   // a read of a level around is consumed only when some element's rule really made it (a record whose array is empty
   // had nothing read through ^)
   return tree?.track(p.segments, scalarOnly, scope.guarded === true || p.up > 0) ?? null;
 }
 
-/** A getter that, when it runs, also says that its (guarded) branch was evaluated on this element. */
-export function tracked(get: (rec: unknown, up: Ancestors) => unknown, mark: (() => void) | null): (rec: unknown, up: Ancestors) => unknown {
+/**
+ * The getter of a path a rule reads that, when it runs, also says that its (guarded) branch was evaluated on this
+ * element. The mark's bit is set inside the getter itself: guarded reads are most of a first_of's, on every record.
+ */
+export function trackedGetter(p: ParsedPath, mark: BranchMark | null): (rec: unknown, up: Ancestors) => unknown {
+  const get = sourceGetter(p);
   if (!mark) return get;
+  const { scope, bit } = mark;
+  if (bit === 0) {
+    return (rec, up) => {
+      mark.set();
+      return get(rec, up);
+    };
+  }
+  const first = p.segments[0];
+  if (p.up === 0 && p.segments.length === 1 && typeof first === 'string') {
+    // compileGetter's one-key read, with the bit set in the same call
+    const hasOwn = Object.prototype.hasOwnProperty;
+    return (root) => {
+      scope.mask |= bit;
+      return root !== null && typeof root === 'object' && !Array.isArray(root) && hasOwn.call(root, first)
+        ? (root as Record<string, unknown>)[first]
+        : undefined;
+    };
+  }
   return (rec, up) => {
-    mark();
+    scope.mask |= bit;
     return get(rec, up);
   };
 }

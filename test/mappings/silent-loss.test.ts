@@ -50,6 +50,20 @@ describe('silent loss', () => {
     expect(edit.extra).toEqual({ part_type: 'edit', author: { type: 'admin', email: 'e@x' } });
   });
 
+  it('2b. the same holds for branches numbered past the 30 a record caches by bit mask', () => {
+    // 34 guarded branches: the last ones are tracked in the scope's overflow list, not in its mask
+    const branches = Array.from({ length: 34 }, (_, i) => ({ when: { path: 'k', equals: i }, path: `f${i}` }));
+    const tables = { messages: { columns: { conversation_id: 'c', message_id: 'id', text: { first_of: branches } } } };
+    const record = (k: number) => ({ c: '1', id: 'm', k, f2: 'two', f32: 'thirty-two', f33: 'thirty-three' });
+    const late = rowsOf(tables, record(32))[0]!.row;
+    expect(late.text).toBe('thirty-two');
+    // k is only tested by the whens (no column holds it); f2 and f33 belong to branches this record did not apply
+    expect(late.extra).toEqual({ k: 32, f2: 'two', f33: 'thirty-three' });
+    const early = rowsOf(tables, record(2))[0]!.row;
+    expect(early.text).toBe('two');
+    expect(early.extra).toEqual({ k: 2, f32: 'thirty-two', f33: 'thirty-three' });
+  });
+
   it("3. when every table uses for_each, the record's own fields still reach a row", () => {
     const rows = rowsOf(
       { messages: { for_each: 'parts', columns: { conversation_id: '^.id', message_id: 'id', text: 'body' } } },
