@@ -202,26 +202,30 @@ describe('dictionary encoding and statistics for every type', () => {
     },
   );
 
-  it('drops a fragment dictionary at the first checkpoint where half the values are distinct, with statistics intact', async () => {
-    // 1,024 distinct names, then 3,072 rows of three: at the end the fragment would pay a dictionary, but the encoder
-    // decides at 1,024 values (so a column of ids or text does not hold every string until the fragment ends)
-    const all = Array.from({ length: 4_096 }, (_, i) =>
-      messageRow({ message_id: String(i), author_name: i < 1_024 ? `early ${String(i).padStart(4, '0')}` : `late ${i % 3}` }),
-    );
-    const def = parquetWriterWith({ rowGroupRows: 100_000 });
-    const path = join(tmp.dir, 'early-drop.parquet');
-    const w = await def.open({ table: TABLES.messages, path });
-    const enc = def.encoder({ table: TABLES.messages });
-    for (let at = 0; at < all.length; at += 700) enc.add(all.slice(at, at + 700), at);
-    await w.writeFragment(enc.take());
-    await w.close();
-    await expectReadBack(path, all);
-    const meta = await query(
-      `SELECT encodings, stats_min_value AS lo, stats_max_value AS hi FROM parquet_metadata(${sqlString(path)}) WHERE path_in_schema = 'author_name'`,
-    );
-    expect(String(meta[0]!.encodings)).not.toContain('RLE_DICTIONARY');
-    expect([meta[0]!.lo, meta[0]!.hi]).toEqual(['early 0000', 'late 2']);
-  });
+  it.each([1_024, 128])(
+    'drops a fragment dictionary at the first checkpoint where half the values are distinct, with statistics intact (%i distinct first)',
+    async (early) => {
+      // `early` distinct names, then rows of three: at the end the fragment would pay a dictionary, but the encoder
+      // decides at 128 values, and at every power of two after (so a column of ids, text or instants does not pay for
+      // dictionary lookups of every value, nor hold every value until the fragment ends)
+      const all = Array.from({ length: 4_096 }, (_, i) =>
+        messageRow({ message_id: String(i), author_name: i < early ? `early ${String(i).padStart(4, '0')}` : `late ${i % 3}` }),
+      );
+      const def = parquetWriterWith({ rowGroupRows: 100_000 });
+      const path = join(tmp.dir, 'early-drop.parquet');
+      const w = await def.open({ table: TABLES.messages, path });
+      const enc = def.encoder({ table: TABLES.messages });
+      for (let at = 0; at < all.length; at += 700) enc.add(all.slice(at, at + 700), at);
+      await w.writeFragment(enc.take());
+      await w.close();
+      await expectReadBack(path, all);
+      const meta = await query(
+        `SELECT encodings, stats_min_value AS lo, stats_max_value AS hi FROM parquet_metadata(${sqlString(path)}) WHERE path_in_schema = 'author_name'`,
+      );
+      expect(String(meta[0]!.encodings)).not.toContain('RLE_DICTIONARY');
+      expect([meta[0]!.lo, meta[0]!.hi]).toEqual(['early 0000', 'late 2']);
+    },
+  );
 
   it('makes low-cardinality text far smaller than PLAIN pages', async () => {
     const path = await writeFragments(parquetWriterWith({ rowGroupRows: 30_000 }));

@@ -80,8 +80,9 @@ const WRITE_SLICE_ROWS = 1024;
 /** A dictionary of up to this many entries is always kept; past it, only while it has at most half as many entries as values. */
 const MIN_DICTIONARY_CHECK = 64;
 /**
- * A fragment's dictionary is dropped as soon as half its values are distinct at one of these checkpoints (a power of
- * two): a high-cardinality column (ids, text) does not keep every string alive until the fragment ends.
+ * A fragment's dictionary is dropped as soon as half its values are distinct at a checkpoint: every power of two from
+ * 128 values, then every 1,024. A high-cardinality column (ids, text, instants, JSON documents) stops paying for its
+ * dictionary's lookups after 128 values and does not keep every value alive until the fragment ends.
  */
 const DICTIONARY_CHECK_EVERY = 1024;
 /**
@@ -348,7 +349,8 @@ class ColumnBuilder {
     }
     this.indices[this.indexCount++] = index;
     // mostly distinct so far (ids, message text, instants): stop collecting now rather than hold every value until finish()
-    if ((this.indexCount & (DICTIONARY_CHECK_EVERY - 1)) === 0 && dict.size * 2 > this.indexCount) this.dict = null;
+    const n = this.indexCount;
+    if (n > 2 * MIN_DICTIONARY_CHECK - 1 && ((n & (n - 1)) === 0 || (n & (DICTIONARY_CHECK_EVERY - 1)) === 0) && dict.size * 2 > n) this.dict = null;
     return fresh;
   }
 
