@@ -202,26 +202,30 @@ describe('dictionary encoding and statistics for every type', () => {
     },
   );
 
-  it('drops a fragment dictionary at the first checkpoint where half the values are distinct, with statistics intact', async () => {
-    // 1,024 distinct names, then 3,072 rows of three: at the end the fragment would pay a dictionary, but the encoder
-    // decides at 1,024 values (so a column of ids or text does not hold every string until the fragment ends)
-    const all = Array.from({ length: 4_096 }, (_, i) =>
-      messageRow({ message_id: String(i), author_name: i < 1_024 ? `early ${String(i).padStart(4, '0')}` : `late ${i % 3}` }),
-    );
-    const def = parquetWriterWith({ rowGroupRows: 100_000 });
-    const path = join(tmp.dir, 'early-drop.parquet');
-    const w = await def.open({ table: TABLES.messages, path });
-    const enc = def.encoder({ table: TABLES.messages });
-    for (let at = 0; at < all.length; at += 700) enc.add(all.slice(at, at + 700), at);
-    await w.writeFragment(enc.take());
-    await w.close();
-    await expectReadBack(path, all);
-    const meta = await query(
-      `SELECT encodings, stats_min_value AS lo, stats_max_value AS hi FROM parquet_metadata(${sqlString(path)}) WHERE path_in_schema = 'author_name'`,
-    );
-    expect(String(meta[0]!.encodings)).not.toContain('RLE_DICTIONARY');
-    expect([meta[0]!.lo, meta[0]!.hi]).toEqual(['early 0000', 'late 2']);
-  });
+  it.each([1_024, 128])(
+    'drops a fragment dictionary at the first checkpoint where half the values are distinct, with statistics intact (%i distinct first)',
+    async (early) => {
+      // `early` distinct names, then rows of three: at the end the fragment would pay a dictionary, but the encoder
+      // decides at 128 values, and at every power of two after (so a column of ids, text or instants does not pay for
+      // dictionary lookups of every value, nor hold every value until the fragment ends)
+      const all = Array.from({ length: 4_096 }, (_, i) =>
+        messageRow({ message_id: String(i), author_name: i < early ? `early ${String(i).padStart(4, '0')}` : `late ${i % 3}` }),
+      );
+      const def = parquetWriterWith({ rowGroupRows: 100_000 });
+      const path = join(tmp.dir, 'early-drop.parquet');
+      const w = await def.open({ table: TABLES.messages, path });
+      const enc = def.encoder({ table: TABLES.messages });
+      for (let at = 0; at < all.length; at += 700) enc.add(all.slice(at, at + 700), at);
+      await w.writeFragment(enc.take());
+      await w.close();
+      await expectReadBack(path, all);
+      const meta = await query(
+        `SELECT encodings, stats_min_value AS lo, stats_max_value AS hi FROM parquet_metadata(${sqlString(path)}) WHERE path_in_schema = 'author_name'`,
+      );
+      expect(String(meta[0]!.encodings)).not.toContain('RLE_DICTIONARY');
+      expect([meta[0]!.lo, meta[0]!.hi]).toEqual(['early 0000', 'late 2']);
+    },
+  );
 
   it('makes low-cardinality text far smaller than PLAIN pages', async () => {
     const path = await writeFragments(parquetWriterWith({ rowGroupRows: 30_000 }));
@@ -230,6 +234,111 @@ describe('dictionary encoding and statistics for every type', () => {
     expect(size('role')).toBeLessThan(size('text') / 20);
     // one value in 30,000 rows: the dictionary page and 30 data pages (one per fragment) of one RLE run each
     expect(size('source')).toBeLessThan(1_000);
+  });
+});
+
+describe('dictionary encoding of INT64 and JSON columns', () => {
+  // message_count and tags repeat (as in a real export: DuckDB dictionary-encodes both), created_at is one per row
+  const counts: (number | bigint | null)[] = [3, -7, 0, 2n ** 62n + 12_345n, -(2n ** 63n), null, 2n ** 63n - 1n, 9_007_199_254_740_993n];
+  const tagSets: unknown[] = [[], ['vip'], '', {}, ['vip', 'billing'], null, { k: '' }];
+  const repeating = (i: number): Row => ({
+    source: 'dashly',
+    conversation_id: `c${i}`,
+    created_at: T1 + i,
+    message_count: counts[i % counts.length]!,
+    tags: tagSets[i % tagSets.length],
+  });
+  const distinct = (i: number): Row => ({ ...repeating(i), message_count: -i * 1_000_003, tags: [`t${i}`] });
+  const colAt = (name: string) => TABLES.conversations.columns.findIndex((c) => c.name === name);
+
+  /** Writes the rows as fragments of the given sizes (as workers send them) into row groups of `groupRows`. */
+  async function writeInFragments(rows: Row[], sizes: number[], groupRows: number): Promise<string> {
+    const def = parquetWriterWith({ rowGroupRows: groupRows, codec: 'none' });
+    const path = join(tmp.dir, 'conversations.parquet');
+    const w = await def.open({ table: TABLES.conversations, path });
+    const enc = def.encoder({ table: TABLES.conversations });
+    let at = 0;
+    for (const n of sizes) {
+      await w.writeFragment(enc.encode(rows.slice(at, at + n), at));
+      at += n;
+    }
+    expect(at).toBe(rows.length);
+    await w.close();
+    return path;
+  }
+
+  async function chunks(path: string) {
+    return query(
+      `SELECT row_group_id AS g, path_in_schema AS col, encodings, dictionary_page_offset AS d, stats_min_value AS lo, stats_max_value AS hi, stats_null_count AS nulls FROM parquet_metadata(${sqlString(path)}) ORDER BY g, column_id`,
+    );
+  }
+
+  /** min, max and null count of message_count over rows, as DuckDB prints INT64 statistics. */
+  function countStats(rows: Row[]): [string, string, bigint] {
+    const values = rows.map((r) => r.message_count as number | bigint | null).filter((v) => v !== null);
+    const lo = values.reduce((a, b) => (b < a ? b : a));
+    const hi = values.reduce((a, b) => (b > a ? b : a));
+    return [String(lo), String(hi), BigInt(rows.length - values.length)];
+  }
+
+  it('gives repeating message_count and tags one dictionary a chunk, merged from several fragments, with exact statistics', async () => {
+    const rows = Array.from({ length: 6_000 }, (_, i) => repeating(i));
+    const path = await writeInFragments(rows, Array(6).fill(1_000), 3_000);
+    await expectReadBack(path, rows, TABLES.conversations);
+    const meta = await chunks(path);
+    const at = (g: number, col: string) => meta.find((m) => Number(m.g) === g && m.col === col)!;
+    const pages = parquetPages(path, parquetFooter(path));
+    for (let g = 0; g < 2; g++) {
+      for (const col of ['message_count', 'tags']) {
+        expect(String(at(g, col).encodings)).toContain('RLE_DICTIONARY');
+        expect(at(g, col).d).not.toBeNull();
+        // one dictionary page (the fragments' dictionaries merged), then a data page of indices per fragment
+        expect(pages[g]![colAt(col)]!.map((p) => p.type)).toEqual(['DICTIONARY_PAGE', ...Array(3).fill('DATA_PAGE')]);
+      }
+      expect(pages[g]![colAt('message_count')]![0]!.numValues).toBe(counts.filter((c) => c !== null).length);
+      expect(pages[g]![colAt('tags')]![0]!.numValues).toBe(tagSets.filter((t) => t !== null).length);
+      // an instant per row: a dictionary would not pay
+      expect(String(at(g, 'created_at').encodings)).not.toContain('RLE_DICTIONARY');
+      const m = at(g, 'message_count');
+      expect([m.lo, m.hi, m.nulls]).toEqual(countStats(rows.slice(g * 3_000, (g + 1) * 3_000)));
+    }
+    // DuckDB prunes and filters by the statistics and the values of the dictionary pages
+    expect((await query(`SELECT count(*) AS n FROM ${from(path)} WHERE message_count = ${2n ** 62n + 12_345n}`))[0]!.n).toBe(750n);
+    expect((await query(`SELECT count(*) AS n FROM ${from(path)} WHERE tags::VARCHAR = '""'`))[0]!.n).toBe(857n);
+  });
+
+  it('falls back to PLAIN for a chunk where one fragment stops paying mid-row-group, or the merged dictionary grows too large', async () => {
+    // group 0: fragments of repeating values around one of distinct values (its dictionary is dropped);
+    // group 1: 30 fragments of 50 values each, every fragment's own dictionary small, their union half the rows
+    const rows = [
+      ...Array.from({ length: 1_000 }, (_, i) => repeating(i)),
+      ...Array.from({ length: 1_000 }, (_, i) => distinct(1_000 + i)),
+      ...Array.from({ length: 1_000 }, (_, i) => repeating(2_000 + i)),
+      ...Array.from({ length: 3_000 }, (_, i) => (i % 2 ? repeating(3_000 + i) : distinct(3_000 + Math.floor(i / 2)))),
+    ];
+    const path = await writeInFragments(rows, [1_000, 1_000, 1_000, ...Array(30).fill(100)], 3_000);
+    await expectReadBack(path, rows, TABLES.conversations);
+    const meta = await chunks(path);
+    const pages = parquetPages(path, parquetFooter(path));
+    for (let g = 0; g < 2; g++) {
+      for (const col of ['message_count', 'tags']) {
+        const m = meta.find((x) => Number(x.g) === g && x.col === col)!;
+        expect(String(m.encodings)).not.toContain('RLE_DICTIONARY');
+        expect(m.d).toBeNull();
+        expect(pages[g]![colAt(col)]!.every((p) => p.type === 'DATA_PAGE')).toBe(true);
+      }
+      const m = meta.find((x) => Number(x.g) === g && x.col === 'message_count')!;
+      expect([m.lo, m.hi, m.nulls]).toEqual(countStats(rows.slice(g * 3_000, (g + 1) * 3_000)));
+    }
+  });
+
+  it('makes a repeating INT64 column far smaller than PLAIN pages', async () => {
+    const rows = Array.from({ length: 6_000 }, (_, i) => repeating(i));
+    const path = await writeInFragments(rows, Array(6).fill(1_000), 6_000);
+    const sizes = await query(`SELECT path_in_schema AS col, total_compressed_size AS size FROM parquet_metadata(${sqlString(path)})`);
+    const size = (col: string) => Number(sizes.find((s) => s.col === col)!.size);
+    // 8 bytes a value PLAIN (48 kB), about 3 bits a value as indices
+    expect(size('message_count')).toBeLessThan(size('created_at') / 10);
   });
 });
 

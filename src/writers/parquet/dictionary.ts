@@ -1,6 +1,7 @@
 // Dictionary encoding of a column chunk (RLE_DICTIONARY, as DuckDB, Arrow and Spark write low-cardinality
 // columns): the chunk's distinct values once in a dictionary page, then each row's index into it, in the RLE /
-// bit-packed hybrid. Fragments are encoded apart (on worker threads), each with its own small dictionary; the writer
+// bit-packed hybrid. Every physical type but BOOLEAN may take one: BYTE_ARRAY (text and JSON) and INT64 (counts,
+// timestamps), under the same rule; only how a PLAIN value is delimited differs (see plainValues). Fragments are encoded apart (on worker threads), each with its own small dictionary; the writer
 // merges a row group's dictionaries into one, as Parquet allows a single dictionary page per column chunk, and
 // falls back to PLAIN pages when the merged dictionary grows too large to pay.
 
@@ -76,8 +77,24 @@ export function encodeHybrid(values: ArrayLike<number>, n: number, bitWidth: num
 }
 
 /**
- * A row group's merged dictionary: the distinct values of its fragments' dictionaries (PLAIN: 4-byte length and
- * bytes each), in first-seen order, and for each fragment the map from its indices to the merged ones.
+ * The `entries` values of a PLAIN run, each as its whole PLAIN bytes: BYTE_ARRAY values with their 4-byte length
+ * (`fixedWidth` undefined), fixed-width ones (INT64: 8 bytes) as they are.
+ */
+export function plainValues(plain: Uint8Array, entries: number, fixedWidth: number | undefined): Uint8Array[] {
+  const out = new Array<Uint8Array>(entries);
+  const view = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
+  let at = 0;
+  for (let e = 0; e < entries; e++) {
+    const end = fixedWidth === undefined ? at + 4 + view.getUint32(at, true) : at + fixedWidth;
+    out[e] = plain.subarray(at, end);
+    at = end;
+  }
+  return out;
+}
+
+/**
+ * A row group's merged dictionary: the distinct values of its fragments' dictionaries (PLAIN), in first-seen order,
+ * and for each fragment the map from its indices to the merged ones.
  */
 export class MergedDictionary {
   private readonly index = new Map<string, number>();
@@ -88,15 +105,16 @@ export class MergedDictionary {
     return this.index.size;
   }
 
+  /** The values' PLAIN width: 8 for INT64, undefined for length-prefixed BYTE_ARRAY values. */
+  constructor(private readonly fixedWidth: number | undefined) {}
+
   /** Adds one fragment's PLAIN dictionary of `entries` values; returns its index map, or null past the size limit. */
   add(plain: Uint8Array, entries: number): Uint32Array | null {
     const map = new Uint32Array(entries);
-    const view = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
-    let at = 0;
+    const values = plainValues(plain, entries, this.fixedWidth);
     for (let e = 0; e < entries; e++) {
-      const len = view.getUint32(at, true);
-      const value = plain.subarray(at, at + 4 + len);
-      const key = Buffer.from(value.buffer, value.byteOffset + 4, len).toString('latin1');
+      const value = values[e]!;
+      const key = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
       let k = this.index.get(key);
       if (k === undefined) {
         k = this.index.size;
@@ -106,7 +124,6 @@ export class MergedDictionary {
         if (this.bytes > MAX_DICTIONARY_BYTES) return null;
       }
       map[e] = k;
-      at += 4 + len;
     }
     return map;
   }

@@ -26,7 +26,7 @@ import {
   writeJson,
 } from '../column-values.js';
 import { CHATPORT_VERSION } from '../../version.js';
-import { bitWidthFor, encodeHybrid, MAX_FRAGMENT_ENTRIES, MergedDictionary } from './dictionary.js';
+import { bitWidthFor, encodeHybrid, MAX_FRAGMENT_ENTRIES, MergedDictionary, plainValues } from './dictionary.js';
 import {
   dataPageHeader,
   dictionaryPageHeader,
@@ -80,10 +80,31 @@ const WRITE_SLICE_ROWS = 1024;
 /** A dictionary of up to this many entries is always kept; past it, only while it has at most half as many entries as values. */
 const MIN_DICTIONARY_CHECK = 64;
 /**
- * A fragment's dictionary is dropped as soon as half its values are distinct at one of these checkpoints (a power of
- * two): a high-cardinality column (ids, text) does not keep every string alive until the fragment ends.
+ * A fragment's dictionary is dropped as soon as half its values are distinct at a checkpoint: every power of two from
+ * 128 values, then every 1,024. A high-cardinality column (ids, text, instants, JSON documents) stops paying for its
+ * dictionary's lookups after 128 values and does not keep every value alive until the fragment ends.
  */
 const DICTIONARY_CHECK_EVERY = 1024;
+/**
+ * A fragment dictionary's key for a value: the JS string of a text cell, the number (or, past 2^53, bigint) of an
+ * INT64 cell (column-values.ts gives each value one form), the PLAIN bytes as latin1 for a JSON cell.
+ */
+type DictionaryKey = string | number | bigint;
+
+/**
+ * Whether a column of this type may be dictionary-encoded: text, JSON and INT64 columns, under one rule (a fragment
+ * keeps its dictionary while it pays; the writer keeps the merged one only while it pays). BOOLEAN is one bit a value.
+ */
+function takesDictionary(type: number): boolean {
+  return type !== T_BOOLEAN;
+}
+
+/** How a PLAIN value of the column is delimited: 8 bytes for INT64, undefined for length-prefixed BYTE_ARRAY. */
+function plainWidth(col: ColumnDef): number | undefined {
+  const type = typeCode(col);
+  return type === T_INTEGER || type === T_TIMESTAMP ? 8 : undefined;
+}
+
 /** Below this length a JS byte loop beats Buffer#write for ASCII text (measured). */
 const SHORT_STRING = 64;
 
@@ -178,8 +199,8 @@ class ColumnBuilder {
   /** Statistics of BYTE_ARRAY columns: the bytes of the least and greatest value, in reused buffers. */
   private readonly low = new ByteBound();
   private readonly high = new ByteBound();
-  /** String columns: the fragment's dictionary while it may pay (null once it cannot: too many values, a page cut). */
-  dict: Map<string, number> | null = null;
+  /** The fragment's dictionary while it may pay (null once it cannot: too many values, a page cut; BOOLEAN columns). */
+  dict: Map<DictionaryKey, number> | null = null;
   readonly dictPlain = new ByteBuffer(1 << 12);
   indices = new Uint32Array(1024);
   indexCount = 0;
@@ -192,7 +213,7 @@ class ColumnBuilder {
     private readonly scratch: PageScratch,
   ) {
     this.type = typeCode(col);
-    if (this.type === T_STRING) this.dict = new Map();
+    if (takesDictionary(this.type)) this.dict = new Map();
   }
 
   /** Makes room for `n` more definition levels in the current page. */
@@ -297,25 +318,29 @@ class ColumnBuilder {
     if (n < len) n = buf.write(s, at, 'utf8');
     putLength(buf, v.length, n);
     v.length = at + n;
-    const dict = this.dict;
-    if (dict === null) {
-      this.bytesStats(buf, at, at + n);
-      return;
-    }
-    let index = dict.get(s);
+    // a value seen before in this fragment cannot move its bounds: only new ones are compared
+    if (this.dict === null || this.remember(s, at - 4, at + n)) this.bytesStats(buf, at, at + n);
+  }
+
+  /**
+   * Records the value just written PLAIN at values[from..to) in the fragment's dictionary under `key` (the one place
+   * every type's dictionary is kept); returns whether the fragment had not seen it (its statistics may move).
+   */
+  private remember(key: DictionaryKey, from: number, to: number): boolean {
+    const dict = this.dict!;
+    let index = dict.get(key);
+    const fresh = index === undefined;
     if (index === undefined) {
-      // a value seen before in this fragment cannot move its bounds: only new ones are compared
-      this.bytesStats(buf, at, at + n);
       if (dict.size >= MAX_FRAGMENT_ENTRIES) {
         this.dict = null;
-        return;
+        return true;
       }
       index = dict.size;
-      dict.set(s, index);
+      dict.set(key, index);
       const d = this.dictPlain;
-      d.ensure(4 + n);
-      buf.copy(d.buf, d.length, at - 4, at + n);
-      d.length += 4 + n;
+      d.ensure(to - from);
+      this.values.buf.copy(d.buf, d.length, from, to);
+      d.length += to - from;
     }
     if (this.indexCount === this.indices.length) {
       const next = new Uint32Array(this.indices.length * 2);
@@ -323,8 +348,10 @@ class ColumnBuilder {
       this.indices = next;
     }
     this.indices[this.indexCount++] = index;
-    // mostly distinct so far (ids, message text): stop collecting now rather than hold every value until finish()
-    if ((this.indexCount & (DICTIONARY_CHECK_EVERY - 1)) === 0 && dict.size * 2 > this.indexCount) this.dict = null;
+    // mostly distinct so far (ids, message text, instants): stop collecting now rather than hold every value until finish()
+    const n = this.indexCount;
+    if (n > 2 * MIN_DICTIONARY_CHECK - 1 && ((n & (n - 1)) === 0 || (n & (DICTIONARY_CHECK_EVERY - 1)) === 0) && dict.size * 2 > n) this.dict = null;
+    return fresh;
   }
 
   /** min/max of a BYTE_ARRAY value at buf[from..to): unsigned byte order, as Parquet's TYPE_ORDER for UTF8 and JSON. */
@@ -341,7 +368,7 @@ class ColumnBuilder {
     v.length = at + 4;
     writeJson(v, value);
     putLength(v.buf, at, v.length - at - 4);
-    this.bytesStats(v.buf, at + 4, v.length);
+    if (this.dict === null || this.remember(v.buf.toString('latin1', at + 4, v.length), at, v.length)) this.bytesStats(v.buf, at + 4, v.length);
   }
 
   private addInt64(n: number | bigint): void {
@@ -356,6 +383,7 @@ class ColumnBuilder {
     v.length += 8;
     if (this.minNumber === undefined || n < this.minNumber) this.minNumber = n;
     if (this.maxNumber === undefined || n > this.maxNumber) this.maxNumber = n;
+    if (this.dict !== null) this.remember(n, v.length - 8, v.length);
   }
 
   private addBoolean(b: boolean): void {
@@ -465,7 +493,7 @@ class ColumnBuilder {
     this.pageNulls = 0;
     this.dictPlain.length = 0;
     this.indexCount = 0;
-    this.dict = this.type === T_STRING ? new Map() : null;
+    this.dict = takesDictionary(this.type) ? new Map() : null;
   }
 }
 
@@ -711,7 +739,7 @@ class ParquetWriter implements TableWriter {
         if (c.min !== undefined && (min === undefined || lessThan(c.min, min))) min = c.min;
         if (c.max !== undefined && (max === undefined || lessThan(max, c.max))) max = c.max;
       }
-      const dictionary = this.mergedDictionary(parts, numValues - nullCount);
+      const dictionary = this.mergedDictionary(col, parts, numValues - nullCount);
       let uncompressedSize = 0;
       let dictionaryPageOffset: number | undefined;
       if (dictionary) {
@@ -759,11 +787,12 @@ class ParquetWriter implements TableWriter {
 
   /** The group's merged dictionary of a column, when every fragment has one and the merge pays; else null. */
   private mergedDictionary(
+    col: ColumnDef,
     parts: readonly { f: EncodedFragment; c: FragmentColumn }[],
     present: number,
   ): { merged: MergedDictionary; maps: Uint32Array[] } | null {
     if (parts.length === 0 || parts.some(({ c }) => c.dictEntries === undefined)) return null;
-    const merged = new MergedDictionary();
+    const merged = new MergedDictionary(plainWidth(col));
     const maps: Uint32Array[] = [];
     for (const { f, c } of parts) {
       const map = merged.add(f.bytes.subarray(c.offset, c.offset + c.dictBytes!), c.dictEntries!);
@@ -792,13 +821,8 @@ class ParquetWriter implements TableWriter {
   private plainPage(col: ColumnDef, c: FragmentColumn, section: Uint8Array): { bytes: Uint8Array; uncompressed: number } {
     const present = c.numValues - c.nullCount;
     const view = Buffer.from(section.buffer, section.byteOffset, section.byteLength);
-    const entries: Buffer[] = [];
-    for (let at = 0; at < c.dictBytes!;) {
-      const len = view.readUInt32LE(at);
-      entries.push(view.subarray(at, at + 4 + len));
-      at += 4 + len;
-    }
-    const values: Buffer[] = [];
+    const entries = plainValues(view.subarray(0, c.dictBytes!), c.dictEntries!, plainWidth(col));
+    const values: Uint8Array[] = [];
     for (let i = 0; i < present; i++) values.push(entries[view.readUInt32LE(c.dictBytes! + i * 4)]!);
     const levels = col.nullable ? levelsOf(view.subarray(c.dictBytes! + present * 4), c.numValues, c.nullCount) : null;
     return this.page(Buffer.concat([...(levels ?? []), ...values]), c.numValues, ENCODING_PLAIN);
