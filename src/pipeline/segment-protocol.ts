@@ -24,7 +24,10 @@ export interface PlainError {
 export interface PackedRecords {
   /** All records' bytes back to back; record i is bytes [ends[i-1] (or 0), ends[i]). */
   readonly bytes: ArrayBuffer;
-  /** Per record, META_FIELDS numbers: end offset in `bytes`, recordIndex, byteOffset, line, shape and boundary, kept-number count (-1: null). */
+  /**
+   * Per record, META_FIELDS numbers: end offset in `bytes`, recordIndex, byteOffset, line, shape and boundary (and
+   * escapeOpensString) in one, kept-number count (-1: null).
+   */
   readonly meta: Float64Array;
   /** Every record's kept-number ranges (RawRecord.longNumbers) back to back. */
   readonly numbers: Float64Array;
@@ -67,7 +70,7 @@ export function packRecords(raws: readonly RawRecord[]): PackedRecords {
     meta[m + 1] = r.recordIndex;
     meta[m + 2] = r.byteOffset;
     meta[m + 3] = r.line;
-    meta[m + 4] = SHAPES.indexOf(r.shape) * 2 + BOUNDARIES.indexOf(r.boundary);
+    meta[m + 4] = (SHAPES.indexOf(r.shape) * 2 + BOUNDARIES.indexOf(r.boundary)) * 2 + (r.escapeOpensString ? 1 : 0);
     const ranges = r.longNumbers;
     meta[m + 5] = ranges ? ranges.length : -1;
     if (ranges) for (let k = 0; k < ranges.length; k++) numbers[n++] = ranges[k]!;
@@ -104,9 +107,10 @@ export function unpackRecords(req: PackedRecords): RawRecord[] {
       recordIndex: meta[m + 1]!,
       byteOffset: meta[m + 2]!,
       line: meta[m + 3]!,
-      shape: SHAPES[kinds >> 1]!,
-      boundary: BOUNDARIES[kinds & 1]!,
+      shape: SHAPES[kinds >> 2]!,
+      boundary: BOUNDARIES[(kinds >> 1) & 1]!,
       longNumbers,
+      escapeOpensString: (kinds & 1) === 1,
       ...(problem ? { problem: chatportError(problem) } : {}),
     };
     start = end;
@@ -140,6 +144,7 @@ export function plainRaw(raw: RawRecord): PlainRaw {
     shape: raw.shape,
     boundary: raw.boundary,
     longNumbers: raw.longNumbers,
+    escapeOpensString: raw.escapeOpensString,
   };
 }
 

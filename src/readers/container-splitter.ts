@@ -9,7 +9,7 @@
 // instead of skipped. Empty arrays hold nothing and are allowed; arrays nested inside other members (a `meta`
 // object) are not records and are allowed.
 
-import type { JsonLexer } from './json-lexer.js';
+import { NOTHING_LEXED, type JsonLexer } from './json-lexer.js';
 import type { RawRecord } from './raw-record.js';
 import { LAST_LINE_CUT, type RecordCursor } from './record-cursor.js';
 
@@ -133,7 +133,7 @@ export class ContainerReader {
         }
         this.inValue = false;
         i = end;
-        if (this.valueIsRecord) cur.finish(chunk, end, this.ctx === Ctx.EnvelopeItems ? 'envelope' : 'array', this.boundary(), lex.ranges, lex.tooDeep, out);
+        if (this.valueIsRecord) cur.finish(chunk, end, this.ctx === Ctx.EnvelopeItems ? 'envelope' : 'array', this.boundary(), lex, lex.tooDeep, out);
         else if (this.keyParts !== null) this.pendingKey = this.takeKey(chunk, end - 1);
         continue;
       }
@@ -228,7 +228,7 @@ export class ContainerReader {
     if (this.broken) return;
     if (cur.collecting) {
       lex.finishNumber(cur.offset + lf);
-      cur.finish(chunk, lf, 'object', 'line', lex.ranges, lex.tooDeep, out, true);
+      cur.finish(chunk, lf, 'object', 'line', lex, lex.tooDeep, out, true);
     } else {
       cur.push(
         out,
@@ -237,7 +237,7 @@ export class ContainerReader {
         cur.line,
         'object',
         'line',
-        null,
+        NOTHING_LEXED,
         cur.error('READ_INVALID_JSON', `line ${cur.line} ends inside an unclosed array or envelope`, cur.offset + lf),
       );
     }
@@ -249,7 +249,7 @@ export class ContainerReader {
     if (this.broken) return;
     if (cur.collecting) {
       lex.finishNumber(cur.offset);
-      cur.finishCut(lex.ranges, lex.tooDeep, out);
+      cur.finishCut(lex, lex.tooDeep, out);
     } else {
       cur.push(
         out,
@@ -258,7 +258,7 @@ export class ContainerReader {
         this.startLine,
         'object',
         'line',
-        null,
+        NOTHING_LEXED,
         cur.error('READ_TRUNCATED', LAST_LINE_CUT, this.start, this.startLine),
       );
     }
@@ -291,7 +291,7 @@ export class ContainerReader {
     const error = cur.error('READ_INVALID_JSON', message, cur.offset + i);
     if (!this.lines) throw error;
     cur.abandon();
-    cur.push(out, Buffer.alloc(0), cur.offset + i, cur.line, 'object', 'line', null, error);
+    cur.push(out, Buffer.alloc(0), cur.offset + i, cur.line, 'object', 'line', NOTHING_LEXED, error);
     this.broken = true;
     return -1;
   }
@@ -305,7 +305,7 @@ export class ContainerReader {
     if (this.ctx === Ctx.Members) {
       // the first value of an input not named .jsonl, an object record on one line: the input is JSONL
       if (this.firstValue && cur.startLine === cur.line) this.oneLineRecord = true;
-      cur.finish(chunk, end, 'object', this.lines || this.oneLineRecord ? 'line' : 'structure', lex.ranges, lex.tooDeep, out);
+      cur.finish(chunk, end, 'object', this.lines || this.oneLineRecord ? 'line' : 'structure', lex, lex.tooDeep, out);
     }
     cur.hadValue = true;
     return end;

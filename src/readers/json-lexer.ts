@@ -38,7 +38,16 @@ const PLAIN_DIGITS = 15;
 /** A number literal has a fraction, an exponent or a minus: its text may have to be kept. */
 const SPELLED = 1;
 
-export class JsonLexer {
+/** What the lexer noted of a record's bytes, handed to the RawRecord it becomes. */
+export interface LexedRecord {
+  readonly ranges: number[] | null;
+  readonly escapeOpensString: boolean;
+}
+
+/** Nothing noted: a record whose bytes are not kept (a problem), or one the lexer did not scan. */
+export const NOTHING_LEXED: LexedRecord = { ranges: null, escapeOpensString: true };
+
+export class JsonLexer implements LexedRecord {
   /** Nesting depth inside the value being scanned (its own opening bracket is depth 1). */
   depth = 0;
   inString = false;
@@ -49,6 +58,13 @@ export class JsonLexer {
    * text may have to be kept (see the file comment); null when there are none.
    */
   ranges: number[] | null = null;
+  /**
+   * A string of the record (a key or a value) opens with a backslash: only then can a parsed string begin with a
+   * control character, which parse-record.ts uses as the marker of kept number literals.
+   */
+  escapeOpensString = false;
+  /** The last byte scanned opened a string: the next scan's first byte says whether it opens with a backslash. */
+  private quoteOpened = false;
 
   /** Newlines scanned since the caller last took them. */
   private lines = 0;
@@ -76,6 +92,8 @@ export class JsonLexer {
     this.recordStart = start;
     this.tooDeep = false;
     this.ranges = null;
+    this.escapeOpensString = false;
+    this.quoteOpened = false;
   }
 
   /** A value of the record (the record itself: `depthInRecord` 0) starts with the next byte scanned. */
@@ -115,6 +133,7 @@ export class JsonLexer {
     let inString = this.inString === true;
     let tooDeep = this.tooDeep === true;
     let ranges = this.ranges;
+    let escapeOpensString = this.escapeOpensString === true;
     let lines = 0;
     let inNumber = this.inNumber === true;
     let numberStart = this.numberStart;
@@ -126,6 +145,10 @@ export class JsonLexer {
     let stringStart = from - LONG_STRING;
     let end = -1;
     let i = from;
+    if (this.quoteOpened && i < limit) {
+      this.quoteOpened = false;
+      if (chunk[i] === Ch.Backslash) escapeOpensString = true;
+    }
     if (escape && i < limit) {
       escape = false;
       if (chunk[i] === Ch.Lf) lines++;
@@ -201,6 +224,8 @@ export class JsonLexer {
       if (c === Ch.Quote) {
         inString = true;
         stringStart = i;
+        if (i + 1 >= limit) this.quoteOpened = true;
+        else if (chunk[i + 1] === Ch.Backslash) escapeOpensString = true;
       } else if (c === Ch.OpenBrace || c === Ch.OpenBracket) {
         if (++depth > depthLeft) tooDeep = true;
       } else if (c === Ch.CloseBrace || c === Ch.CloseBracket) {
@@ -215,6 +240,7 @@ export class JsonLexer {
     this.escape = escape;
     this.tooDeep = tooDeep;
     this.ranges = ranges;
+    this.escapeOpensString = escapeOpensString;
     this.lines += lines;
     if (nextNewline !== -2) {
       this.newlineChunk = chunk;

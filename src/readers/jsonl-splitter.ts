@@ -60,8 +60,8 @@ export class JsonlSplitter {
     if (this.open === Open.Record) {
       lex.finishNumber(cur.offset);
       // an object is cut short when it did not close; a line of something else only inside a string
-      if (!this.lineValue || lex.inString) cur.finishCut(lex.ranges, this.tooDeep(), out);
-      else cur.finish(Buffer.alloc(0), 0, 'object', 'line', lex.ranges, this.tooDeep(), out);
+      if (!this.lineValue || lex.inString) cur.finishCut(lex, this.tooDeep(), out);
+      else cur.finish(Buffer.alloc(0), 0, 'object', 'line', lex, this.tooDeep(), out);
     } else if (this.open === Open.Container) this.reader.cutLastLine(out);
     this.open = Open.None;
   }
@@ -123,7 +123,7 @@ export class JsonlSplitter {
   }
 
   private finishRecord(chunk: Buffer, end: number, out: RawRecord[]): void {
-    this.cur.finish(chunk, end, 'object', 'line', this.lex.ranges, this.tooDeep(), out);
+    this.cur.finish(chunk, end, 'object', 'line', this.lex, this.tooDeep(), out);
     this.cur.hadValue = true;
     this.open = Open.None;
   }
@@ -133,7 +133,7 @@ export class JsonlSplitter {
     const { cur, lex } = this;
     if (this.open === Open.Record) {
       lex.finishNumber(cur.offset + lf);
-      cur.finish(chunk, lf, 'object', 'line', lex.ranges, this.tooDeep(), out, true);
+      cur.finish(chunk, lf, 'object', 'line', lex, this.tooDeep(), out, true);
     } else if (this.open === Open.Container) this.reader.cutLine(chunk, lf, out);
     this.open = Open.None;
   }

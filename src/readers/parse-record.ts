@@ -10,8 +10,10 @@ import type { RawRecord } from './record-splitter.js';
 // The splitter notes the ranges of the literals that may need it (a fraction, an exponent, a minus, or many
 // digits); the rule picks those that do, and they are kept exact by quoting them with a leading NUL before
 // JSON.parse (fast, native) and turning those strings into LosslessNumber afterwards. A NUL can only reach a parsed
-// string through the escape \u0000 (raw control characters are invalid JSON), so when the record has no such
-// escape the marker is unambiguous. A record that holds that escape itself gets another control character as its
+// string through the escape \u0000 (raw control characters are invalid JSON), and only a string that begins with it
+// could pass for a marked one: when the lexer saw no string open with a backslash (RawRecord.escapeOpensString), the
+// marker is unambiguous without a search of the bytes; otherwise it is unambiguous when the record holds no such
+// escape anywhere. A record that holds that escape itself gets another control character as its
 // marker (U+0001 ... U+0019, spelled only as \u00XX with digits), and one that holds all of them (never seen) is
 // checked by JSON.parse and read by the JS reader of json/partial-json.ts, which applies the same rule to every
 // literal itself: no V8 flag, nothing set at import.
@@ -110,7 +112,8 @@ export function parseRecord(raw: RawRecord, file: string): { value: unknown } {
   checkUtf8(raw, file);
   const ranges = raw.longNumbers === null ? null : keptRanges(raw.bytes, raw.longNumbers);
   if (ranges === null) return { value: parseJson(raw.bytes.toString('utf8'), raw, file, false) };
-  const marker = markerFor(raw.bytes);
+  // NUL, unless a string of the record opens with an escape and so might begin with a control character itself
+  const marker = raw.escapeOpensString ? markerFor(raw.bytes) : 0;
   if (marker < 0) return { value: parseJson(raw.bytes.toString('utf8'), raw, file, true) };
   let value: unknown;
   try {

@@ -23,5 +23,10 @@ export interface RawRecord {
    * parse-record.ts turns them into LosslessNumber.
    */
   readonly longNumbers: number[] | null;
+  /**
+   * A string of the record opens with a backslash (or may: json-lexer.ts), so a parsed string may begin with a
+   * control character; when false, parse-record.ts marks kept numbers with NUL without searching the bytes.
+   */
+  readonly escapeOpensString: boolean;
   readonly problem?: ChatportError;
 }

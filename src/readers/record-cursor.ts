@@ -4,6 +4,7 @@
 // bytes are dropped as they arrive (memory stays bounded) and it becomes a READ_RECORD_TOO_LARGE record.
 
 import { ChatportError, type ErrorCode } from '../errors.js';
+import { NOTHING_LEXED, type LexedRecord } from './json-lexer.js';
 import type { ContainerShape, RawRecord } from './raw-record.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -72,7 +73,7 @@ export class RecordCursor {
     end: number,
     shape: ContainerShape,
     boundary: RawRecord['boundary'],
-    ranges: number[] | null,
+    lexed: LexedRecord,
     tooDeep: boolean,
     out: RawRecord[],
     trimCr = false,
@@ -103,16 +104,16 @@ export class RecordCursor {
     } else if (tooDeep) {
       problem = this.error('READ_TOO_DEEP', `record nests deeper than ${this.maxDepth} levels`, this.start, this.startLine);
     }
-    this.push(out, problem ? EMPTY : bytes, this.start, this.startLine, shape, boundary, problem ? null : ranges, problem);
+    this.push(out, problem ? EMPTY : bytes, this.start, this.startLine, shape, boundary, problem ? NOTHING_LEXED : lexed, problem);
   }
 
   /**
    * JSONL: the input ends inside the record (no newline after it): pushes what was collected as READ_TRUNCATED,
    * whatever else was wrong with it.
    */
-  finishCut(ranges: number[] | null, tooDeep: boolean, out: RawRecord[]): void {
+  finishCut(lexed: LexedRecord, tooDeep: boolean, out: RawRecord[]): void {
     const problem = this.error('READ_TRUNCATED', LAST_LINE_CUT, this.start, this.startLine);
-    this.finish(EMPTY, 0, 'object', 'line', ranges, tooDeep, out);
+    this.finish(EMPTY, 0, 'object', 'line', lexed, tooDeep, out);
     out[out.length - 1] = { ...out[out.length - 1]!, problem };
   }
 
@@ -124,14 +125,16 @@ export class RecordCursor {
     line: number,
     shape: ContainerShape,
     boundary: RawRecord['boundary'],
-    longNumbers: number[] | null,
+    lexed: LexedRecord,
     problem?: ChatportError,
   ): void {
     const recordIndex = this.recordIndex++;
+    const longNumbers = lexed.ranges;
+    const escapeOpensString = lexed.escapeOpensString;
     out.push(
       problem
-        ? { bytes, recordIndex, byteOffset, line, shape, boundary, longNumbers, problem }
-        : { bytes, recordIndex, byteOffset, line, shape, boundary, longNumbers },
+        ? { bytes, recordIndex, byteOffset, line, shape, boundary, longNumbers, escapeOpensString, problem }
+        : { bytes, recordIndex, byteOffset, line, shape, boundary, longNumbers, escapeOpensString },
     );
   }
 
