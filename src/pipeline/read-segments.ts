@@ -7,6 +7,7 @@
 
 import type { Readable } from 'node:stream';
 import { ChatportError } from '../errors.js';
+import type { BlockPool } from '../readers/block-pool.js';
 import type { InputSource } from '../readers/input-sources.js';
 import { lineBlocks } from '../readers/line-blocks.js';
 import { isJsonlName, readBytes } from '../readers/record-stream.js';
@@ -66,6 +67,8 @@ export interface ReadSegmentsOptions {
   readonly pageSources?: readonly PageSource[];
   readonly attempt?: number;
   readonly tempDir?: string;
+  /** Memory for JSONL blocks; the caller gives each block back once its segment is applied. */
+  readonly blocks?: BlockPool;
 }
 
 export async function* readSegments(o: ReadSegmentsOptions): AsyncGenerator<Segment> {
@@ -118,7 +121,7 @@ export async function* readSegments(o: ReadSegmentsOptions): AsyncGenerator<Segm
 
   /** A JSONL input: blocks of whole lines; a very long line hands the rest to readRecords. */
   async function* readBlocks(input: InputState, bytes: AsyncGenerator<Buffer>): AsyncGenerator<Segment> {
-    for await (const item of lineBlocks(bytes, SEGMENT_BYTES, SEGMENT_RECORDS, o.limits.maxRecordBytes)) {
+    for await (const item of lineBlocks(bytes, SEGMENT_BYTES, SEGMENT_RECORDS, o.limits.maxRecordBytes, o.blocks ?? null)) {
       if (item.kind === 'block') {
         const { block } = item;
         yield {

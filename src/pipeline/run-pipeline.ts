@@ -19,6 +19,7 @@ import { finished } from 'node:stream/promises';
 import { ChatportError } from '../errors.js';
 import { claimOsTempFolder } from '../fs/temp-folder.js';
 import type { CompiledMapping } from '../mapping/compile-mapping.js';
+import { BlockPool } from '../readers/block-pool.js';
 import type { InputSource } from '../readers/input-sources.js';
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD_BYTES } from '../readers/record-splitter.js';
 import { withFoundConversations, type PrivacySettings } from '../redact/privacy-rule.js';
@@ -187,7 +188,9 @@ async function runAttempt(
   try {
     checkAbort();
     await sink.open(mapping.outputTables);
+    const blocks = new BlockPool();
     const segments = readSegments({
+      blocks,
       sources: o.sources,
       envelopeKeys: mapping.envelopeKeys,
       limits,
@@ -209,6 +212,8 @@ async function runAttempt(
       for await (const { seg, result } of inOrder(segments, start, pool ? workers * 2 : 1)) {
         checkAbort();
         await apply.apply(seg, result);
+        // the block's rows are written and its failures copied: its memory can take the next block
+        if (seg.records.kind === 'block') blocks.give(seg.records.bytes);
       }
     } catch (e) {
       if (e instanceof RelativeReadError) throw apply.placeReadError(e.error, e.input);

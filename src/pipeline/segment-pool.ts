@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { isSlab } from '../readers/block-pool.js';
 import { untagRows } from './cross-thread.js';
 import { untagLossless } from './derive-conversations.js';
 import type { SegmentInput } from './process-segment.js';
@@ -111,7 +112,7 @@ export class SegmentPool {
     const block = { bytes: input.bytes, byteOffset: input.byteOffset, line: input.line };
     // a small Buffer may share its memory with others (Node's pool): that one is copied
     const b = input.bytes;
-    const owns = b.byteLength >= TRANSFER_MIN_BYTES && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+    const owns = isSlab(b) || (b.byteLength >= TRANSFER_MIN_BYTES && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength);
     target.worker.postMessage({ seq, file, orderBase, records: null, block } satisfies SegmentRequest, owns ? [input.bytes.buffer as ArrayBuffer] : []);
     return { reply: promise, transferred: owns };
   }

@@ -4,6 +4,8 @@
 // `start` and `block`) with the same records, positions and problems as the whole input would give. The main
 // thread only copies bytes and counts newlines (for the absolute line number each block starts at).
 
+import type { BlockPool } from './block-pool.js';
+
 /** A block of whole lines (the last block may end without a newline). */
 export interface LineBlock {
   readonly bytes: Buffer;
@@ -30,10 +32,17 @@ export type BlockItem = { readonly kind: 'block'; readonly block: LineBlock } | 
 
 /**
  * Blocks that end at the first newline after `maxBytes` bytes or `maxLines` lines, whichever comes first (the
- * last block ends where the input ends), each a fresh buffer of its own. A partial line of more than `maxLineBytes`
- * ends the blocks with a `long-line` item; the caller reads on from the same iterator.
+ * last block ends where the input ends), each a buffer of its own: from `pool` when given (the caller gives each
+ * block back when done with it), else fresh. A partial line of more than `maxLineBytes` ends the blocks with a
+ * `long-line` item; the caller reads on from the same iterator.
  */
-export async function* lineBlocks(chunks: AsyncIterator<Buffer>, maxBytes: number, maxLines: number, maxLineBytes: number): AsyncGenerator<BlockItem> {
+export async function* lineBlocks(
+  chunks: AsyncIterator<Buffer>,
+  maxBytes: number,
+  maxLines: number,
+  maxLineBytes: number,
+  pool: BlockPool | null = null,
+): AsyncGenerator<BlockItem> {
   /** Bytes of the block being collected: whole chunks, then `tail` bytes of the current one. */
   let parts: Buffer[] = [];
   let size = 0;
@@ -42,9 +51,16 @@ export async function* lineBlocks(chunks: AsyncIterator<Buffer>, maxBytes: numbe
   let line = 1;
   /** Bytes since the last newline (the line being read). */
   let lineBytes = 0;
+  const join = (list: readonly Buffer[], total: number): Buffer => {
+    if (pool === null) return Buffer.concat(list, total);
+    const out = pool.take(total);
+    let at = 0;
+    for (const part of list) at += part.copy(out, at);
+    return out;
+  };
   const cut = (chunk: Buffer, end: number): LineBlock => {
     parts.push(chunk.subarray(0, end));
-    const bytes = Buffer.concat(parts, size + end);
+    const bytes = join(parts, size + end);
     const block: LineBlock = { bytes, byteOffset, line, last: false, endLine: line + lines };
     byteOffset += bytes.length;
     line += lines;
@@ -81,6 +97,6 @@ export async function* lineBlocks(chunks: AsyncIterator<Buffer>, maxBytes: numbe
       return;
     }
   }
-  const bytes = Buffer.concat(parts, size);
+  const bytes = join(parts, size);
   yield { kind: 'block', block: { bytes, byteOffset, line, last: true, endLine: line + lines } };
 }
