@@ -5,7 +5,10 @@
 // of a shared machine (two runs of one build agree within ~1%), so it can tell a 3% change apart. It counts the main
 // thread's work only: GC and compilation on V8's helper threads are not in it (map-rows-ab.mjs measures those too).
 // Needs valgrind (Debian package `valgrind`) and each build's `npm run build`. Slow: ~1 minute a build at N=10,000.
-// Usage: node bench/map-rows-instructions.mjs <dir> [<dir> ...] [--records 10000] [--repeat 2]
+// `--numbers exact` parses the parts as the readers do (each build's own exact reader, json/partial-json.js): ids past
+// 2^53 and timestamps with 6 decimals are then LosslessNumbers, as in an export, instead of the doubles JSON.parse
+// gives, whose printing (String of a double) is ~15% of the default run and which no export maps.
+// Usage: node bench/map-rows-instructions.mjs <dir> [<dir> ...] [--records 10000] [--repeat 2] [--numbers exact]
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,17 +16,47 @@ import { parseArgs } from 'node:util';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { records: { type: 'string', default: '10000' }, repeat: { type: 'string', default: '2' }, driver: { type: 'string' }, rounds: { type: 'string' } },
+  options: {
+    records: { type: 'string', default: '10000' },
+    repeat: { type: 'string', default: '2' },
+    numbers: { type: 'string', default: 'json-parse' },
+    driver: { type: 'string' },
+    rounds: { type: 'string' },
+  },
 });
+
+/**
+ * Parses as the readers do: the build's exact reader picks the literals kept as text, and the objects are then built
+ * by JSON.parse with those literals marked and turned into the build's LosslessNumber in place (readers/parse-record),
+ * so that they have the shapes an export's records have.
+ */
+function exactParser({ parsePartialJson }, { LosslessNumber }) {
+  // a marker no generated text begins with (some texts do begin with a NUL)
+  const MARK = '\u0000\u0001number:';
+  const unmark = (v) => {
+    if (typeof v === 'string') return v.startsWith(MARK) ? new LosslessNumber(v.slice(MARK.length)) : v;
+    if (v !== null && typeof v === 'object') for (const k of Object.keys(v)) v[k] = unmark(v[k]);
+    return v;
+  };
+  return (text) => {
+    const marked = JSON.stringify(parsePartialJson(text).value, function (k, v) {
+      return this[k] instanceof LosslessNumber ? MARK + this[k].raw : v;
+    });
+    return { value: unmark(JSON.parse(marked)) };
+  };
+}
 
 if (values.driver !== undefined) {
   // the measured process: generate, parse, then map the records `rounds` times
   const { recordBatches } = await import('./generate.mjs');
-  const dist = (f) => pathToFileURL(path.resolve(values.driver, 'dist', 'mapping', f)).href;
+  const dist = (f, folder = 'mapping') => pathToFileURL(path.resolve(values.driver, 'dist', folder, f)).href;
+  const parse =
+    values.numbers === 'exact' ? exactParser(await import(dist('partial-json.js', 'json')), await import(dist('lossless-number.js', 'json'))) : null;
   const { loadMapping } = await import(dist('load-mapping.js'));
   const { mapRows, unwrapRecord } = await import(dist('map-rows.js')).catch(() => import(dist('compile-mapping.js')));
   const records = [];
-  for (const batch of recordBatches({ vendor: 'dashly', records: Number(values.records), seed: 1 })) for (const t of batch) records.push(JSON.parse(t));
+  for (const batch of recordBatches({ vendor: 'dashly', records: Number(values.records), seed: 1 }))
+    for (const t of batch) records.push(parse ? parse(t).value : JSON.parse(t));
   const mapping = await loadMapping('dashly');
   const ctx = { unknownEnum() {} };
   for (let r = 0; r < Number(values.rounds); r++) for (const record of records) mapRows(mapping, unwrapRecord(mapping, record), ctx);
@@ -47,6 +80,8 @@ if (values.driver !== undefined) {
         String(n),
         '--rounds',
         String(rounds),
+        '--numbers',
+        values.numbers,
       ],
       { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 },
     );

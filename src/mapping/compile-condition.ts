@@ -67,22 +67,18 @@ export function compileCondition(raw: ConditionSpec, scope: ConditionScope): Tes
       // valueType(v) in the list, without building the type's name for every record
       const has = (t: ValueType) => types.includes(t);
       const [str, num, bool, obj, arr, nul] = [has('string'), has('number'), has('boolean'), has('object'), has('array'), has('null')];
+      // if-chains, not switch (typeof v): a typeof whose result is switched on is a call to a builtin
       return (r, p) => {
         const v = get(r, p);
-        switch (typeof v) {
-          case 'string':
-            return str;
-          case 'number':
-            return num;
-          case 'boolean':
-            return bool;
-          case 'object':
-            if (v === null) return nul;
-            if (Array.isArray(v)) return arr;
-            return v instanceof LosslessNumber ? num : obj;
-          default:
-            return false; // undefined (missing), bigint, function, symbol: no type a mapping can name
+        if (typeof v === 'string') return str;
+        if (typeof v === 'number') return num;
+        if (typeof v === 'boolean') return bool;
+        if (typeof v === 'object') {
+          if (v === null) return nul;
+          if (Array.isArray(v)) return arr;
+          return v instanceof LosslessNumber ? num : obj;
         }
+        return false; // undefined (missing), bigint, function, symbol: no type a mapping can name
       };
     }
     default: {
@@ -134,6 +130,13 @@ export function isTruthy(v: unknown): boolean {
 function isNonEmpty(v: unknown): boolean {
   if (v === undefined || v === null || v === '') return false;
   if (Array.isArray(v)) return v.length > 0;
-  if (typeof v === 'object' && !(v instanceof LosslessNumber)) return Object.keys(v).length > 0;
+  if (typeof v === 'object' && !(v instanceof LosslessNumber)) {
+    // an own enumerable key is enough: no Object.keys array for every `{}` a vendor sends
+    if (Object.getPrototypeOf(v) === Object.prototype) {
+      for (const _ in v) return true;
+      return false;
+    }
+    return Object.keys(v).length > 0;
+  }
   return true;
 }

@@ -189,7 +189,9 @@ function decimalToMicros(text: string, unitDigits: 6 | 3): number {
   const sign = text.charCodeAt(0) === 45;
   let i = sign ? 1 : 0;
   const wholeStart = i;
-  while (i < n && isDigit(text.charCodeAt(i))) i++;
+  // the whole part's value as it is scanned: exact up to 15 digits (below 2^53); longer ones are read by Number below
+  let whole = 0;
+  for (let c = text.charCodeAt(i); i < n && isDigit(c); c = text.charCodeAt(++i)) whole = whole * 10 + (c - 48);
   const wholeEnd = i;
   let fracStart = n;
   let ok = wholeEnd > wholeStart;
@@ -205,7 +207,7 @@ function decimalToMicros(text: string, unitDigits: 6 | 3): number {
     // exponent notation or junk: go through a double (exponent forms only come from short literals)
     const x = Number(text);
     if (!Number.isFinite(x)) throw new ConversionError('MAP_INVALID_TIMESTAMP', `not a timestamp`);
-    return checkRange(Math.round(x * 10 ** unitDigits));
+    return checkRange(Math.round(x * (unitDigits === 6 ? 1e6 : 1e3)));
   }
   const fracLen = n - fracStart;
   for (let k = fracStart + unitDigits; k < n; k++) {
@@ -218,7 +220,9 @@ function decimalToMicros(text: string, unitDigits: 6 | 3): number {
   }
   let frac = 0;
   for (let k = 0; k < unitDigits; k++) frac = frac * 10 + (k < fracLen ? text.charCodeAt(fracStart + k) - 48 : 0);
-  const micros = Number(text.slice(wholeStart, wholeEnd)) * 10 ** unitDigits + frac;
+  // the power as a literal: `10 ** unitDigits` is a call to pow for every timestamp
+  if (wholeEnd - wholeStart > 15) whole = Number(text.slice(wholeStart, wholeEnd));
+  const micros = whole * (unitDigits === 6 ? 1e6 : 1e3) + frac;
   // + 0: the literal -0 (or -0.0) is the epoch itself, 0, not -0
   return checkRange((sign ? -micros : micros) + 0);
 }

@@ -136,13 +136,26 @@ export function arrayCrossedAt(root: unknown, segments: readonly PathStep[]): nu
   return -1;
 }
 
-/** A getter specialised for the common one-segment string path. */
+/** A getter specialised for the common paths: one key, and keys only. */
 export function compileGetter(segments: readonly PathStep[]): (root: unknown) => unknown {
   const hasOwn = Object.prototype.hasOwnProperty;
   if (segments.length === 1 && typeof segments[0] === 'string') {
     const k = segments[0];
     return (root) =>
       root !== null && typeof root === 'object' && !Array.isArray(root) && hasOwn.call(root, k) ? (root as Record<string, unknown>)[k] : undefined;
+  }
+  if (segments.every((s) => typeof s === 'string')) {
+    // object keys only (from.id): getAt's checks for [*] and indexes at each step are not needed
+    const keys = segments as readonly string[];
+    return (root) => {
+      let v = root;
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!;
+        if (v === null || typeof v !== 'object' || Array.isArray(v) || !hasOwn.call(v, k)) return undefined;
+        v = (v as Record<string, unknown>)[k];
+      }
+      return v;
+    };
   }
   return (root) => getAt(root, segments);
 }

@@ -1,6 +1,7 @@
 // Fast paths in the mapping engine, held to what they replaced on random values: unix timestamps from integer
 // numbers (no digits printed), null_if on objects and arrays (no Object.keys or JSON text for {} and []), `is`
-// conditions (no type name built), and the rest that goes to `extra` (a for-in walk instead of Object.keys).
+// conditions (no type name built), and the rest that goes to `extra` (a for-in walk instead of Object.keys);
+// decimal timestamps against BigInt arithmetic, `nonempty` (a for-in count) and key-only paths against getAt.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +12,8 @@ import { compileCondition, valueType } from '../../src/mapping/compile-condition
 import { type MapContext } from '../../src/mapping/rule-scope.js';
 import { ConsumedTree } from '../../src/mapping/consumed-tree.js';
 import { VALUE_TYPES, type ValueType } from '../../src/mapping/mapping-types.js';
-import { ALL, type PathStep } from '../../src/mapping/paths.js';
+import { ALL, compileGetter, getAt, type PathStep } from '../../src/mapping/paths.js';
+import { MAX_MICROS, MIN_MICROS } from '../../src/model/timestamp.js';
 
 const SLOW = 120_000;
 
@@ -250,4 +252,80 @@ describe('ConsumedTree.rest', () => {
     },
     SLOW,
   );
+});
+
+describe('unix timestamps from decimal text', () => {
+  // the exact micros of the text, computed with BigInt: what the scan of decimalToMicros must give
+  const oracle = (text: string, digits: 6 | 3): { micros: number } | { fails: 'range' | 'finer' } => {
+    const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text)!;
+    const frac = m[3] ?? '';
+    if (/[1-9]/.test(frac.slice(digits))) return { fails: 'finer' };
+    const abs = BigInt(m[2]!) * 10n ** BigInt(digits) + BigInt((frac.slice(0, digits) + '000000').slice(0, digits));
+    const micros = m[1] ? -abs : abs;
+    if (micros < BigInt(MIN_MICROS) || micros >= BigInt(MAX_MICROS)) return { fails: 'range' };
+    return { micros: Number(micros) };
+  };
+  const digitText = (max: number) => fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: max }).map((d) => d.join(''));
+  const text = fc
+    .tuple(fc.boolean(), fc.oneof(digitText(20), fc.integer({ min: 0, max: 4_102_444_799 }).map(String)), fc.option(digitText(9)))
+    .map(([neg, whole, frac]) => `${neg ? '-' : ''}${whole}${frac === null ? '' : `.${frac}`}`);
+
+  it('give the exact micros of the digits, whatever their length (the whole part is read as it is scanned)', () => {
+    const seconds = compileRule({ path: 'x', convert: 'unix_seconds' }, { ...scope, type: 'timestamp', inJson: false });
+    const millis = compileRule({ path: 'x', convert: 'unix_millis' }, { ...scope, type: 'timestamp', inJson: false });
+    fc.assert(
+      fc.property(text, (t) => {
+        for (const [evaluate, digits] of [
+          [seconds, 6],
+          [millis, 3],
+        ] as const) {
+          const want = oracle(t, digits);
+          for (const v of [t, new LosslessNumber(t)]) {
+            const got = outcome(() => evaluate({ x: v }, [], 0, ctx()));
+            if ('micros' in want) expect(got).toEqual({ value: want.micros });
+            else expect(String((got as { threw?: string }).threw)).toMatch(want.fails === 'range' ? /outside 1970/ : /finer than a microsecond/);
+          }
+        }
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+});
+
+describe('nonempty', () => {
+  it('holds for the same values as before the for-in count (Object.keys for objects)', () => {
+    const before = (v: unknown): boolean => {
+      if (v === undefined || v === null || v === '') return false;
+      if (Array.isArray(v)) return v.length > 0;
+      if (typeof v === 'object' && !(v instanceof LosslessNumber)) return Object.keys(v).length > 0;
+      return true;
+    };
+    for (const want of [true, false]) {
+      const test = compileCondition({ path: 'x', nonempty: want }, scope);
+      fc.assert(
+        fc.property(value, (v) => {
+          expect(test({ x: v }, [], ctx())).toBe(before(v) === want);
+        }),
+        { numRuns: 5_000 },
+      );
+      const inherited = Object.create({ a: 1 }) as object;
+      expect(test({ x: inherited }, [], ctx())).toBe(before(inherited) === want);
+      expect(test({ x: Object.create(null) }, [], ctx())).toBe(!want);
+    }
+  });
+});
+
+describe('paths of keys only', () => {
+  it('read what getAt reads, own properties only', () => {
+    const key = fc.constantFrom('a', 'b', '0', '__proto__', 'toString', 'constructor');
+    fc.assert(
+      fc.property(fc.array(key, { minLength: 2, maxLength: 3 }), value, (keys, v) => {
+        const get = compileGetter(keys);
+        for (const root of [v, { a: v, b: { a: v } }, { a: { b: { a: v } } }, JSON.parse('{"__proto__": {"a": 1}}') as unknown]) {
+          expect(outcome(() => get(root))).toEqual(outcome(() => getAt(root, keys)));
+        }
+      }),
+      { numRuns: 5_000 },
+    );
+  });
 });
