@@ -112,17 +112,21 @@ export class ConsumptionScope {
   /** Bits of the branches evaluated on the current element; beyond MASK_BITS, the list in `overflow`. */
   mask = 0;
   private overflow: number[] = [];
+  private lastMask = 0;
+  private lastTree: ConsumedTree | null = null;
 
   /** Registers a path the scope's rules read; returns the mark that says "this branch was evaluated", or null. */
   track(segments: readonly PathStep[], scalarOnly: boolean, conditional: boolean): BranchMark | null {
     if (!conditional) {
       this.marks.push({ segments, scalarOnly, bit: 0 });
       this.trees.clear();
+      this.lastTree = null;
       return null;
     }
     const n = ++this.conditionals;
     this.marks.push({ segments, scalarOnly, bit: n });
     this.trees.clear();
+    this.lastTree = null;
     return new BranchMark(this, n);
   }
 
@@ -144,12 +148,16 @@ export class ConsumptionScope {
   /** The tree of the current element's mask. */
   tree(): ConsumedTree {
     if (this.overflow.length) return this.build((bit) => (bit <= MASK_BITS ? (this.mask & (1 << (bit - 1))) !== 0 : this.overflow.includes(bit)));
+    // most elements have the mask of the one before: that tree is at hand without a lookup
+    if (this.mask === this.lastMask && this.lastTree !== null) return this.lastTree;
     let t = this.trees.get(this.mask);
     if (!t) {
       const mask = this.mask;
       t = this.build((bit) => bit <= MASK_BITS && (mask & (1 << (bit - 1))) !== 0);
       this.trees.set(mask, t);
     }
+    this.lastMask = this.mask;
+    this.lastTree = t;
     return t;
   }
 
