@@ -2,22 +2,32 @@
 // and build B in alternating rounds (A B, then B A), and each round's CPU time (user + system, GC included) per
 // record is compared with its pair's. On a shared machine this is steadier than comparing separate runs, whose load
 // differs from one run to the next. A build is a checkout with `npm run build` done (its dist/ is imported).
-// Usage: node bench/map-rows-ab.mjs <dir A> <dir B> [--records 100000] [--rounds 20] [--vendor dashly]
+// `--numbers exact` parses the records as the readers do, with each build's own reader (exact-parse.mjs).
+// Usage: node bench/map-rows-ab.mjs <dir A> <dir B> [--records 100000] [--rounds 20] [--vendor dashly] [--numbers exact]
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { recordBatches } from './generate.mjs';
+import { exactParser } from './exact-parse.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { records: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '20' }, vendor: { type: 'string', default: 'dashly' } },
+  options: {
+    records: { type: 'string', default: '100000' },
+    rounds: { type: 'string', default: '20' },
+    vendor: { type: 'string', default: 'dashly' },
+    numbers: { type: 'string', default: 'json-parse' },
+  },
 });
 if (positionals.length !== 2) throw new Error('usage: node bench/map-rows-ab.mjs <dir A> <dir B> [--records N] [--rounds N]');
 const n = Number(values.records);
-const records = [];
-for (const batch of recordBatches({ vendor: values.vendor, records: n, seed: 1 })) for (const t of batch) records.push(JSON.parse(t));
+const texts = [];
+for (const batch of recordBatches({ vendor: values.vendor, records: n, seed: 1 })) for (const t of batch) texts.push(t);
+const parsed = values.numbers === 'exact' ? null : texts.map((t) => JSON.parse(t));
 const builds = [];
 for (const dir of positionals) {
+  // with exact numbers each build maps its own copy: they are instances of that build's LosslessNumber
+  const records = parsed ?? texts.map(await exactParser(dir));
   const dist = (f) => pathToFileURL(path.resolve(dir, 'dist', 'mapping', f)).href;
   const { loadMapping } = await import(dist('load-mapping.js'));
   // the per-record path lives in map-rows.js since the split of compile-mapping.ts; older builds export it there

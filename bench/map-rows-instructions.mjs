@@ -2,10 +2,10 @@
 // Dashly parts under valgrind (cachegrind, no cache simulation) with 2 and with 6 rounds, one V8 thread
 // (--single-threaded), and prints (instructions of 6 rounds - instructions of 2) / (4 N): the instructions one
 // record's unwrapRecord + mapRows costs once the JIT has settled. Unlike CPU time this does not move with the load
-// of a shared machine (two runs of one build agree within ~1%), so it can tell a 3% change apart. It counts the main
+// of a shared machine (runs of one build agree within ~1-3%: repeat them, 3 or more), so it can tell a 5% change apart. It counts the main
 // thread's work only: GC and compilation on V8's helper threads are not in it (map-rows-ab.mjs measures those too).
 // Needs valgrind (Debian package `valgrind`) and each build's `npm run build`. Slow: ~1 minute a build at N=10,000.
-// `--numbers exact` parses the parts as the readers do (each build's own exact reader, json/partial-json.js): ids past
+// `--numbers exact` parses the parts as the readers do (exact-parse.mjs: each build's own exact reader): ids past
 // 2^53 and timestamps with 6 decimals are then LosslessNumbers, as in an export, instead of the doubles JSON.parse
 // gives, whose printing (String of a double) is ~15% of the default run and which no export maps.
 // Usage: node bench/map-rows-instructions.mjs <dir> [<dir> ...] [--records 10000] [--repeat 2] [--numbers exact]
@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { exactParser } from './exact-parse.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -25,38 +26,15 @@ const { values, positionals } = parseArgs({
   },
 });
 
-/**
- * Parses as the readers do: the build's exact reader picks the literals kept as text, and the objects are then built
- * by JSON.parse with those literals marked and turned into the build's LosslessNumber in place (readers/parse-record),
- * so that they have the shapes an export's records have.
- */
-function exactParser({ parsePartialJson }, { LosslessNumber }) {
-  // a marker no generated text begins with (some texts do begin with a NUL)
-  const MARK = '\u0000\u0001number:';
-  const unmark = (v) => {
-    if (typeof v === 'string') return v.startsWith(MARK) ? new LosslessNumber(v.slice(MARK.length)) : v;
-    if (v !== null && typeof v === 'object') for (const k of Object.keys(v)) v[k] = unmark(v[k]);
-    return v;
-  };
-  return (text) => {
-    const marked = JSON.stringify(parsePartialJson(text).value, function (k, v) {
-      return this[k] instanceof LosslessNumber ? MARK + this[k].raw : v;
-    });
-    return { value: unmark(JSON.parse(marked)) };
-  };
-}
-
 if (values.driver !== undefined) {
   // the measured process: generate, parse, then map the records `rounds` times
   const { recordBatches } = await import('./generate.mjs');
-  const dist = (f, folder = 'mapping') => pathToFileURL(path.resolve(values.driver, 'dist', folder, f)).href;
-  const parse =
-    values.numbers === 'exact' ? exactParser(await import(dist('partial-json.js', 'json')), await import(dist('lossless-number.js', 'json'))) : null;
+  const dist = (f) => pathToFileURL(path.resolve(values.driver, 'dist', 'mapping', f)).href;
+  const parse = values.numbers === 'exact' ? await exactParser(values.driver) : JSON.parse;
   const { loadMapping } = await import(dist('load-mapping.js'));
   const { mapRows, unwrapRecord } = await import(dist('map-rows.js')).catch(() => import(dist('compile-mapping.js')));
   const records = [];
-  for (const batch of recordBatches({ vendor: 'dashly', records: Number(values.records), seed: 1 }))
-    for (const t of batch) records.push(parse ? parse(t).value : JSON.parse(t));
+  for (const batch of recordBatches({ vendor: 'dashly', records: Number(values.records), seed: 1 })) for (const t of batch) records.push(parse(t));
   const mapping = await loadMapping('dashly');
   const ctx = { unknownEnum() {} };
   for (let r = 0; r < Number(values.rounds); r++) for (const record of records) mapRows(mapping, unwrapRecord(mapping, record), ctx);
