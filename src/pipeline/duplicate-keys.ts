@@ -13,6 +13,36 @@ export function fingerprintInto(key: string, out: Uint32Array, at: number): void
     h2 = Math.imul(h2 ^ c, 0x5bd1e995);
     h2 ^= h2 >>> 15;
   }
+  writePrint(h1, h2, out, at);
+}
+
+/**
+ * The fingerprint of `parts[0] + '\u0000' + ... + parts[count - 1] + '\u0000'` (the shape of a row's key text,
+ * record-errors.ts `rowKeyText`), the same words fingerprintInto gives for that text, without building it: the hot
+ * path takes one per keyed row, and the joined text was a new string to allocate and flatten for each.
+ */
+export function fingerprintPartsInto(parts: readonly string[], count: number, out: Uint32Array, at: number): void {
+  let length = count;
+  for (let p = 0; p < count; p++) length += parts[p]!.length;
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ length;
+  for (let p = 0; p < count; p++) {
+    const part = parts[p]!;
+    for (let i = 0; i < part.length; i++) {
+      const c = part.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+      h2 ^= h2 >>> 15;
+    }
+    // the separator, a 0 character
+    h1 = Math.imul(h1, 0x01000193);
+    h2 = Math.imul(h2, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  writePrint(h1, h2, out, at);
+}
+
+function writePrint(h1: number, h2: number, out: Uint32Array, at: number): void {
   h1 >>>= 0;
   h2 >>>= 0;
   if (h1 === 0 && h2 === 0) h2 = 1; // (0, 0) marks an empty slot
@@ -25,20 +55,42 @@ export class PrintList {
   private words = new Uint32Array(1024);
   private length = 0;
 
-  append(prints: Uint32Array): void {
-    const need = this.length + prints.length;
-    if (need > this.words.length) {
-      const next = new Uint32Array(Math.max(need, this.words.length * 2));
-      next.set(this.words.subarray(0, this.length));
-      this.words = next;
-    }
-    this.words.set(prints, this.length);
-    this.length = need;
+  /** Words appended so far (two a fingerprint). */
+  get size(): number {
+    return this.length;
+  }
+
+  /** Appends the fingerprint of a key given as its parts (fingerprintPartsInto). */
+  appendParts(parts: readonly string[], count: number): void {
+    this.ensure(2);
+    fingerprintPartsInto(parts, count, this.words, this.length);
+    this.length += 2;
+  }
+
+  /** Whether `set` holds any fingerprint appended since word `from`. */
+  anyIn(set: FingerprintSet, from: number): boolean {
+    for (let k = from; k < this.length; k += 2) if (set.hasPair(this.words[k]!, this.words[k + 1]!)) return true;
+    return false;
+  }
+
+  /** The words appended since word `from`, copied out, and the list cut back to `from`. */
+  cut(from: number): Uint32Array {
+    const out = this.words.slice(from, this.length);
+    this.length = from;
+    return out;
   }
 
   /** The words appended, in a fresh array of exactly their length. */
   take(): Uint32Array {
     return this.words.slice(0, this.length);
+  }
+
+  private ensure(more: number): void {
+    const need = this.length + more;
+    if (need <= this.words.length) return;
+    const next = new Uint32Array(Math.max(need, this.words.length * 2));
+    next.set(this.words.subarray(0, this.length));
+    this.words = next;
   }
 }
 

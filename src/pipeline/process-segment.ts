@@ -22,8 +22,8 @@ import { RemovalRule, type TextRemoval } from '../redact/removal-rule.js';
 import type { EncodedFragment, TableEncoder } from '../writers/writer.js';
 import { addToStates, partialOf } from './derive-conversations.js';
 import { SegmentTables } from './segment-tables.js';
-import { DuplicateKeys, PrintList, fingerprintInto } from './duplicate-keys.js';
-import { duplicateError, rowKeyText } from './record-errors.js';
+import { DuplicateKeys, PrintList } from './duplicate-keys.js';
+import { duplicateError } from './record-errors.js';
 import { plainError, plainRaw, type PlainError, type RecordFailure, type SegmentResult } from './segment-protocol.js';
 import { ShardFilter, type Shard } from './shard-filter.js';
 
@@ -72,6 +72,8 @@ const OTHER_SHARD = { ok: 'other-shard' } as const;
 export class SegmentProcessor {
   private readonly tableIndex = new Map<TableName, number>();
   private readonly keysOf: (readonly string[] | null)[];
+  /** Reused for the parts of one row's key text (printRows). */
+  private readonly keyParts: string[] = [];
   /** Per table: the derived tables built from its rows (indexes in mapping.derived). */
   private readonly derivesOf: number[][];
   private readonly removal: RemovalRule;
@@ -155,10 +157,11 @@ export class SegmentProcessor {
         continue;
       }
       let result: Mapped = one;
-      let prints: Uint32Array | null = null;
+      // the record's key fingerprints go straight into the segment's list; a failed record takes them out again
+      const printsFrom = keyPrints.size;
       if (result.ok) {
-        prints = this.printsOf(result.rows);
-        const removed = result.removed || verdict?.removed === true || this.isForced(prints);
+        this.printRows(result.rows, keyPrints);
+        const removed = result.removed || verdict?.removed === true || (this.forced !== null && keyPrints.anyIn(this.forced, printsFrom));
         if (verdict?.duplicateRow !== undefined) {
           result = {
             ok: false,
@@ -169,7 +172,8 @@ export class SegmentProcessor {
         } else if (removed !== result.removed) result = { ...result, removed };
       }
       if (!result.ok) {
-        const keys = prints ?? (result.unwrapped ? this.printsOf(keysOf_(mapping, result.unwrapped)) : new Uint32Array(0));
+        if (!one.ok && result.unwrapped) this.printRows(keysOf_(mapping, result.unwrapped), keyPrints);
+        const keys = keyPrints.cut(printsFrom);
         // a failed copy of a key this run removes from the start is removed, whatever its own text shows
         const removal = result.removal === 'kept' && this.isForced(keys) ? 'removed' : result.removal;
         failures.push({
@@ -199,8 +203,7 @@ export class SegmentProcessor {
       if (removed || redactedByRow) for (let k = 0; k < this.recordEnums.length; k += 2) enums.push(this.recordEnums[k]!, WITHHELD_VALUE);
       else enums.push(...this.recordEnums);
       for (const table in skipped) skippedByRule[table as TableName] = (skippedByRule[table as TableName] ?? 0) + skipped[table as TableName]!;
-      // redaction keeps every key column, so the fingerprints taken before it are those of the redacted rows
-      keyPrints.append(prints!);
+      // redaction keeps every key column, so the fingerprints taken before it (in keyPrints) are those of the redacted rows
       for (let r = 0; r < rows.length; r++) {
         const { table, row } = rows[r]!;
         const t = tableIndex.get(table)!;
@@ -330,16 +333,17 @@ export class SegmentProcessor {
     }
   }
 
-  /** The key fingerprints of rows (of keyed tables), as flat word pairs. */
-  private printsOf(rows: readonly { table: TableName; row: Row }[]): Uint32Array {
-    const texts: string[] = [];
+  /** Appends the key fingerprints of rows (of keyed tables) to `list`, one a keyed row in row order. */
+  private printRows(rows: readonly { table: TableName; row: Row }[], list: PrintList): void {
+    const parts = this.keyParts;
     for (const { table, row } of rows) {
       const keys = this.keysOf[this.tableIndex.get(table)!];
-      if (keys) texts.push(rowKeyText(table, row, keys));
+      if (!keys) continue;
+      // the parts of rowKeyText (record-errors.ts), which the apply stage and datasets fingerprint as one text
+      parts[0] = table;
+      for (let k = 0; k < keys.length; k++) parts[k + 1] = String(row[keys[k]!]);
+      list.appendParts(parts, keys.length + 1);
     }
-    const out = new Uint32Array(texts.length * 2);
-    for (let k = 0; k < texts.length; k++) fingerprintInto(texts[k]!, out, k * 2);
-    return out;
   }
 
   private isForced(prints: Uint32Array): boolean {
