@@ -411,6 +411,8 @@ function compileSource(table: CompiledTable, spec: SourceSpec, base: string, ctx
     if (!colDef) throw invalid({ file, at: where }, `table ${name} has no column "${col}" (columns: ${def.columns.map((c) => c.name).join(', ')})`);
     if (rule === undefined) continue;
     if (RESERVED_COLUMNS.has(col)) throw invalid({ file, at: where }, `column ${col} is filled by chatport and cannot be mapped`);
+    // buildRow leaves a mapped column that gives null as the template has it
+    if (table.rowTemplate[col] !== null) throw new Error(`internal: the row template of ${name} has a value in mapped column ${col}`);
     if (table.aggregates?.columns.includes(col)) throw invalid({ file, at: where }, `column ${col} is computed by aggregate`);
     const isKey = (def.key as readonly string[]).includes(col);
     const reads: PathStep[][] = [];
