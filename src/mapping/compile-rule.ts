@@ -9,7 +9,7 @@ import { ChatportError, type ErrorCode } from '../errors.js';
 import { formatMicros } from '../model/timestamp.js';
 import { ConversionError, converterFor, describeType, TIMESTAMP_CONVERSIONS, type Converter } from './conversions.js';
 import type { Conversion, RuleSpec } from './mapping-types.js';
-import { ALL, compileGetter, type ParsedPath, type PathStep } from './paths.js';
+import { ALL, compileGetter, internalized, type ParsedPath, type PathStep } from './paths.js';
 import { ConsumptionScope, type BranchMark } from './consumed-tree.js';
 import { compileCondition, scalarKey } from './compile-condition.js';
 import {
@@ -229,7 +229,7 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
  * value has as many keys or elements (null_if: [{}] used to stringify every non-empty body_json).
  */
 function nullIfMatcher(list: readonly unknown[]): (v: unknown, keys: readonly string[]) => boolean {
-  const strings = new Set(list.filter((x) => typeof x === 'string'));
+  const strings = new Set(list.filter((x) => typeof x === 'string').map(internalized));
   // numbers and booleans: JSON text equals String() for the finite numbers JSON.parse gives
   const others = new Set(list.filter((x) => typeof x === 'number' || typeof x === 'boolean').map((x) => JSON.stringify(x)));
   const arrayLengths = new Set(list.filter(Array.isArray).map((x) => x.length));
