@@ -28,7 +28,7 @@ export function compileCondition(raw: ConditionSpec, scope: ConditionScope): Tes
     const t = compileCondition(spec.not, { ...scope, at: `${scope.at}.not` });
     return (r, p, c) => !t(r, p, c);
   }
-  const get = sourceGetter(parseRulePath(spec.path!, { ...scope, at: `${scope.at}.path` }));
+  const get = sourceGetter(parseRulePath(spec.path!, { ...scope, at: `${scope.at}.path` }), scope);
   const op = ['equals', 'in', 'exists', 'truthy', 'nonempty', 'is', 'matches'].find((k) => k in spec)!;
   switch (op) {
     case 'equals': {
