@@ -8,7 +8,10 @@
 // `--numbers exact` parses the parts as the readers do (exact-parse.mjs: each build's own exact reader): ids past
 // 2^53 and timestamps with 6 decimals are then LosslessNumbers, as in an export, instead of the doubles JSON.parse
 // gives, whose printing (String of a double) is ~15% of the default run and which no export maps.
-// Usage: node bench/map-rows-instructions.mjs <dir> [<dir> ...] [--records 10000] [--repeat 2] [--numbers exact]
+// `--predictable` runs V8 with its flag of that name (no heuristics driven by time or randomness: GC scheduling, hash
+// seeds), under which repeated runs of one build agree within a few instructions a record instead of ~1-5%; V8 is
+// then not exactly the one an export runs, so it is a way to tell two builds apart, and CPU time has the last word.
+// Usage: node bench/map-rows-instructions.mjs <dir> [<dir> ...] [--records 10000] [--repeat 2] [--numbers exact] [--predictable]
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -23,6 +26,7 @@ const { values, positionals } = parseArgs({
     numbers: { type: 'string', default: 'json-parse' },
     driver: { type: 'string' },
     rounds: { type: 'string' },
+    predictable: { type: 'boolean', default: false },
   },
 });
 
@@ -51,6 +55,7 @@ if (values.driver !== undefined) {
         '--cachegrind-out-file=/dev/null',
         process.execPath,
         '--single-threaded',
+        ...(values.predictable ? ['--predictable'] : []),
         self,
         '--driver',
         dir,

@@ -4,6 +4,7 @@
 
 import { LosslessNumber, comparableNumberText, exactDouble } from '../json/lossless-number.js';
 import type { ConditionSpec, ValueType } from './mapping-types.js';
+import { internalized } from './paths.js';
 import { invalid, parseRulePath, sourceGetter, type ConditionScope, type Test } from './rule-scope.js';
 
 export function compileCondition(raw: ConditionSpec, scope: ConditionScope): Test {
@@ -27,12 +28,12 @@ export function compileCondition(raw: ConditionSpec, scope: ConditionScope): Tes
     const t = compileCondition(spec.not, { ...scope, at: `${scope.at}.not` });
     return (r, p, c) => !t(r, p, c);
   }
-  const get = sourceGetter(parseRulePath(spec.path!, { ...scope, at: `${scope.at}.path` }));
+  const get = sourceGetter(parseRulePath(spec.path!, { ...scope, at: `${scope.at}.path` }), scope);
   const op = ['equals', 'in', 'exists', 'truthy', 'nonempty', 'is', 'matches'].find((k) => k in spec)!;
   switch (op) {
     case 'equals': {
       // a string value is compared as it is: scalarKey would only build "s:" + value to compare the same way
-      const want = spec.equals;
+      const want = typeof spec.equals === 'string' ? internalized(spec.equals) : spec.equals;
       const wantKey = scalarKey(want);
       return (r, p) => {
         const v = get(r, p);
@@ -41,7 +42,7 @@ export function compileCondition(raw: ConditionSpec, scope: ConditionScope): Tes
     }
     case 'in': {
       const set = new Set(spec.in!.map(scalarKey));
-      const strings = new Set(spec.in!.filter((x): x is string => typeof x === 'string'));
+      const strings = new Set(spec.in!.filter((x): x is string => typeof x === 'string').map(internalized));
       return (r, p) => {
         const v = get(r, p);
         return typeof v === 'string' ? strings.has(v) : set.has(scalarKey(v));

@@ -8,6 +8,7 @@ import { ChatportError, type ErrorCode } from '../errors.js';
 import { customTableDef, isCanonicalTable, TABLES, TABLE_NAMES, type Row, type TableName, type TableDef } from '../model/canonical-schema.js';
 import { compileRule } from './compile-rule.js';
 import { compileCondition } from './compile-condition.js';
+import { repeatedReads, type RepeatedReads } from './once-per-element.js';
 import { elementError, invalid, type Evaluate, type Test } from './rule-scope.js';
 import { ConsumptionScope, type BranchMark } from './consumed-tree.js';
 import { compileDerive, type CompiledDerive } from './compile-derive.js';
@@ -154,11 +155,15 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** For tests that hold the shared reads (once-per-element.ts) to each rule reading on its own (`shareReads: false`). */
+const NOTHING_REPEATED: RepeatedReads = { conditions: new Set(), paths: new Set() };
+
 /**
  * `shapeChecked`: the spec is one whose shape a compileMapping of this process or of the main thread already checked
  * (a worker thread recompiling mapping.spec), so the check, and loading the library that does it, is skipped.
+ * `shareReads: false` (tests only): every rule evaluates its conditions and reads its paths on its own.
  */
-export function compileMapping(spec: unknown, file: string, options: { readonly shapeChecked?: boolean } = {}): CompiledMapping {
+export function compileMapping(spec: unknown, file: string, options: { readonly shapeChecked?: boolean; readonly shareReads?: boolean } = {}): CompiledMapping {
   const at = (path: string) => ({ file, at: path });
   const m = options.shapeChecked ? (spec as MappingSpec) : checkMappingShape(spec, file);
   const input = m.input ?? {};
@@ -190,7 +195,14 @@ export function compileMapping(spec: unknown, file: string, options: { readonly 
   const keySources = new Set<string>();
   const tables: CompiledTable[] = [];
   const derived: CompiledDerive[] = [];
-  const ctx: CompileContext = { file, vendor: m.vendor, recordConsumed, removalPaths: recordPaths, keySources };
+  const ctx: CompileContext = {
+    file,
+    vendor: m.vendor,
+    recordConsumed,
+    removalPaths: recordPaths,
+    keySources,
+    repeated: options.shareReads === false ? NOTHING_REPEATED : repeatedReads(m.tables),
+  };
   for (const [name, tableSpec] of Object.entries(m.tables)) {
     if (tableSpec === undefined) continue;
     const def = isCanonicalTable(name) ? TABLES[name] : customDefs.get(name);
@@ -251,6 +263,7 @@ interface CompileContext {
   readonly recordConsumed: ConsumptionScope;
   readonly removalPaths: RemovalPath[];
   readonly keySources: Set<string>;
+  readonly repeated: RepeatedReads;
 }
 
 /**
@@ -411,6 +424,8 @@ function compileSource(table: CompiledTable, spec: SourceSpec, base: string, ctx
     if (!colDef) throw invalid({ file, at: where }, `table ${name} has no column "${col}" (columns: ${def.columns.map((c) => c.name).join(', ')})`);
     if (rule === undefined) continue;
     if (RESERVED_COLUMNS.has(col)) throw invalid({ file, at: where }, `column ${col} is filled by chatport and cannot be mapped`);
+    // buildRow leaves a mapped column that gives null as the template has it
+    if (table.rowTemplate[col] !== null) throw new Error(`internal: the row template of ${name} has a value in mapped column ${col}`);
     if (table.aggregates?.columns.includes(col)) throw invalid({ file, at: where }, `column ${col} is computed by aggregate`);
     const isKey = (def.key as readonly string[]).includes(col);
     const reads: PathStep[][] = [];
@@ -424,6 +439,7 @@ function compileSource(table: CompiledTable, spec: SourceSpec, base: string, ctx
       upConsumed,
       type: colDef.type,
       inJson: false,
+      repeated: ctx.repeated,
       onPath: (p: ParsedPath) => {
         if (p.up === 0) reads.push([...p.segments]);
         readPaths.push(absolute(p));

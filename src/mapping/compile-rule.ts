@@ -9,9 +9,10 @@ import { ChatportError, type ErrorCode } from '../errors.js';
 import { formatMicros } from '../model/timestamp.js';
 import { ConversionError, converterFor, describeType, TIMESTAMP_CONVERSIONS, type Converter } from './conversions.js';
 import type { Conversion, RuleSpec } from './mapping-types.js';
-import { ALL, compileGetter, type ParsedPath, type PathStep } from './paths.js';
+import { ALL, compileGetter, internalized, type ParsedPath, type PathStep } from './paths.js';
 import { ConsumptionScope, type BranchMark } from './consumed-tree.js';
 import { compileCondition, scalarKey } from './compile-condition.js';
+import { conditionKey, sharedTest } from './once-per-element.js';
 import {
   elementError,
   invalid,
@@ -76,9 +77,9 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
         : null;
       if (deferred && mark) {
         deferred.push(mark);
-        return sourceGetter(p);
+        return sourceGetter(p, inner);
       }
-      return trackedGetter(p, mark);
+      return trackedGetter(p, mark, inner);
     });
     if (getters.length === 1) {
       source = getters[0]!;
@@ -151,7 +152,9 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
   let value = source;
   // when: the rule applies only if the condition holds
   if (spec.when !== undefined) {
-    const test = compileCondition(spec.when, { ...scope, levels: scope.upConsumed.length, at: `${scope.at}.when` });
+    let test = compileCondition(spec.when, { ...scope, levels: scope.upConsumed.length, at: `${scope.at}.when` });
+    const key = scope.consumed && scope.repeated ? conditionKey(spec.when) : null;
+    if (key !== null && scope.repeated!.conditions.has(key)) test = sharedTest(scope.consumed!, key, test);
     const inner = value;
     value = (rec, up, index, ctx) => (test(rec, up, ctx) ? inner(rec, up, index, ctx) : null);
   }
@@ -229,7 +232,7 @@ export function compileRule(raw: RuleSpec | string, scope: RuleScope): Evaluate 
  * value has as many keys or elements (null_if: [{}] used to stringify every non-empty body_json).
  */
 function nullIfMatcher(list: readonly unknown[]): (v: unknown, keys: readonly string[]) => boolean {
-  const strings = new Set(list.filter((x) => typeof x === 'string'));
+  const strings = new Set(list.filter((x) => typeof x === 'string').map(internalized));
   // numbers and booleans: JSON text equals String() for the finite numbers JSON.parse gives
   const others = new Set(list.filter((x) => typeof x === 'number' || typeof x === 'boolean').map((x) => JSON.stringify(x)));
   const arrayLengths = new Set(list.filter(Array.isArray).map((x) => x.length));
@@ -292,7 +295,7 @@ function defaultConversion(scope: RuleScope): Conversion | undefined {
 /** `each: path` with `fields`: an array of sub-records (attachments); each keeps its unmapped rest in `extra`. */
 function compileEach(spec: RuleSpec, scope: RuleScope): Evaluate {
   const arrayPath = parseRulePath(spec.each, { ...scope, levels: scope.upConsumed.length, at: `${scope.at}.each` });
-  const get = trackedGetter(arrayPath, markConsumed(arrayPath, scope, false));
+  const get = trackedGetter(arrayPath, markConsumed(arrayPath, scope, false), scope);
   const elementConsumed = new ConsumptionScope();
   const fields = Object.entries(spec.fields!).map(([k, r]) => {
     return [
@@ -382,7 +385,7 @@ function compileTemplate(text: string, scope: RuleScope): Evaluate {
       if (inner === 'index') parts.push((_r, _u, index) => index);
       else {
         const p = parseRulePath(inner, { ...scope, levels: scope.upConsumed.length, at: `${scope.at}.template` });
-        const get = trackedGetter(p, markConsumed(p, scope, true));
+        const get = trackedGetter(p, markConsumed(p, scope, true), scope);
         const read = (rec: unknown, up: Ancestors) => get(rec, up);
         placeholders.set(read, p);
         parts.push(read);

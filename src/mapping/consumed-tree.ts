@@ -111,6 +111,11 @@ export class ConsumptionScope {
   private readonly trees = new Map<number, ConsumedTree>();
   /** Bits of the branches evaluated on the current element; beyond MASK_BITS, the list in `overflow`. */
   mask = 0;
+  /**
+   * Counts the elements the level's rules have started on (each reset): what a rule computed for one element is
+   * known to belong to it (once-per-element.ts) while this number is unchanged.
+   */
+  element = 0;
   private overflow: number[] = [];
   private lastMask = 0;
   private lastTree: ConsumedTree | null = null;
@@ -138,6 +143,9 @@ export class ConsumptionScope {
   /** Starts a new element: no branch evaluated yet. */
   reset(): void {
     this.mask = 0;
+    // kept a small integer (V8 stores it unboxed); a wrapped count is harmless, once-per-element.ts also compares
+    // the element itself
+    this.element = (this.element + 1) & 0x3fffffff;
     if (this.overflow.length) this.overflow = [];
   }
 

@@ -351,7 +351,9 @@ function buildRow(source: CompiledSource, rec: unknown, up: Ancestors, index: nu
   for (let i = 0; i < columns.length; i++) {
     const c = columns[i]!;
     const v = c.evaluate(rec, up, index, ctx);
-    row[c.name] = v === undefined ? null : v;
+    // the template already holds null in every mapped column (compileSource checks it): a store by a column's name
+    // is a generic lookup among the row's ~20 properties, so a null is not stored again
+    if (v !== undefined && v !== null) row[c.name] = v;
   }
   return row;
 }

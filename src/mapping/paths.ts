@@ -80,7 +80,17 @@ export function parsePath(text: string): ParsedPath {
   if (current !== '') segments.push(current);
   else if (!afterBracket && segments.length > 0) throw new PathSyntaxError(`path "${text}" ends with "."`);
   if (segments.length === 0) throw new PathSyntaxError(`empty path`);
-  return { up, segments, text };
+  return { up, segments: segments.map((s) => (typeof s === 'string' ? internalized(s) : s)), text };
+}
+
+/**
+ * The one copy of a string that V8 keeps for a property name (the keys of a parsed record are such copies). A key
+ * built character by character is another string: every read of a record by it (and every Map lookup of the
+ * consumed tree) would then look the name up or compare its characters, where the name's own copy compares by
+ * reference.
+ */
+export function internalized(s: string): string {
+  return Object.keys({ [s]: 0 })[0]!;
 }
 
 /** Reads a value by segments; undefined when any step is missing or not a container. */

@@ -7,6 +7,7 @@ import { ChatportError, type ErrorCode } from '../errors.js';
 import type { ColumnType } from '../model/canonical-schema.js';
 import { compileGetter, formatPath, parsePath, PathSyntaxError, type ParsedPath, type PathStep } from './paths.js';
 import type { BranchMark, ConsumptionScope } from './consumed-tree.js';
+import { shareableRead, sharedGetter, type RepeatedReads } from './once-per-element.js';
 
 export interface MapContext {
   unknownEnum(column: string, raw: string): void;
@@ -42,10 +43,18 @@ export interface RuleScope {
   readonly inJson: boolean;
   /** Told every path the rule reads, conditions included (the removal rule needs the paths removed_at reads). */
   readonly onPath?: ((path: ParsedPath) => void) | undefined;
+  /** Conditions and paths the mapping's rules repeat (once-per-element.ts): evaluated or read once per element. */
+  readonly repeated?: RepeatedReads | undefined;
 }
 
-/** Where a condition sits, who wants to know the paths it reads, and how many levels `^` may climb (unlimited if absent). */
-export type ConditionScope = Pick<RuleScope, 'file' | 'at' | 'onPath'> & { readonly levels?: number };
+/**
+ * Where a condition sits, who wants to know the paths it reads, and how many levels `^` may climb (unlimited if absent);
+ * a rule's condition also has the rule's level and what the mapping repeats, to share its reads (ReadScope).
+ */
+export type ConditionScope = Pick<RuleScope, 'file' | 'at' | 'onPath'> & ReadScope & { readonly levels?: number };
+
+/** The level whose elements a path is read from, and the paths the mapping repeats: enough to share the read. */
+export type ReadScope = Partial<Pick<RuleScope, 'consumed' | 'repeated'>>;
 
 /** Errors whose position names source paths relative to the element the failing rule read (see elementError). */
 const relativePaths = new WeakMap<ChatportError, readonly ParsedPath[]>();
@@ -108,7 +117,12 @@ export function parseRulePath(text: unknown, scope: ConditionScope): ParsedPath 
  * A getter that reads from the element or, for `^.` paths, from a level around it. An element path is the compiled
  * getter itself (it ignores the ancestors): each wrapper here is one more call per read, for every record.
  */
-export function sourceGetter(p: ParsedPath): (rec: unknown, up: Ancestors) => unknown {
+export function sourceGetter(p: ParsedPath, scope?: ReadScope): (rec: unknown, up: Ancestors) => unknown {
+  const get = plainGetter(p);
+  return scope?.consumed && shareableRead(p, scope.repeated) ? sharedGetter(scope.consumed, p, get) : get;
+}
+
+function plainGetter(p: ParsedPath): (rec: unknown, up: Ancestors) => unknown {
   const get = compileGetter(p.segments);
   if (p.up === 0) return get;
   const n = p.up;
@@ -128,8 +142,8 @@ export function markConsumed(p: ParsedPath, scope: RuleScope, scalarOnly: boolea
  * The getter of a path a rule reads that, when it runs, also says that its (guarded) branch was evaluated on this
  * element. The mark's bit is set inside the getter itself: guarded reads are most of a first_of's, on every record.
  */
-export function trackedGetter(p: ParsedPath, mark: BranchMark | null): (rec: unknown, up: Ancestors) => unknown {
-  const get = sourceGetter(p);
+export function trackedGetter(p: ParsedPath, mark: BranchMark | null, at?: ReadScope): (rec: unknown, up: Ancestors) => unknown {
+  const get = sourceGetter(p, at);
   if (!mark) return get;
   const { scope, bit } = mark;
   if (bit === 0) {
@@ -139,7 +153,7 @@ export function trackedGetter(p: ParsedPath, mark: BranchMark | null): (rec: unk
     };
   }
   const first = p.segments[0];
-  if (p.up === 0 && p.segments.length === 1 && typeof first === 'string') {
+  if (p.up === 0 && p.segments.length === 1 && typeof first === 'string' && !(at?.consumed && shareableRead(p, at.repeated))) {
     // compileGetter's one-key read, with the bit set in the same call
     const hasOwn = Object.prototype.hasOwnProperty;
     return (root) => {
