@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { DuplicateKeys, PrintList, fingerprintInto, fingerprintPartsInto } from '../../src/pipeline/duplicate-keys.js';
 import { rowKeyText } from '../../src/pipeline/record-errors.js';
 
-const part = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('', '\u0000', 'messages', '9007199254740993'));
+const part = fc.oneof(fc.string(), fc.fullUnicodeString(), fc.string16bits(), fc.constantFrom('', '\u0000', 'messages', '9007199254740993'));
 
 function joined(parts: readonly string[]): Uint32Array {
   const out = new Uint32Array(2);
