@@ -161,7 +161,7 @@ export class SegmentProcessor {
       const printsFrom = keyPrints.size;
       if (result.ok) {
         this.printRows(result.rows, keyPrints);
-        const removed = result.removed || verdict?.removed === true || (this.forced !== null && keyPrints.anyIn(this.forced, printsFrom));
+        const removed = result.removed || verdict?.removed === true || this.isForced(keyPrints, printsFrom);
         if (verdict?.duplicateRow !== undefined) {
           result = {
             ok: false,
@@ -173,9 +173,9 @@ export class SegmentProcessor {
       }
       if (!result.ok) {
         if (!one.ok && result.unwrapped) this.printRows(keysOf_(mapping, result.unwrapped), keyPrints);
-        const keys = keyPrints.cut(printsFrom);
         // a failed copy of a key this run removes from the start is removed, whatever its own text shows
-        const removal = result.removal === 'kept' && this.isForced(keys) ? 'removed' : result.removal;
+        const removal = result.removal === 'kept' && this.isForced(keyPrints, printsFrom) ? 'removed' : result.removal;
+        const keys = keyPrints.cut(printsFrom);
         failures.push({
           index: i,
           error: plainError(result.error.at(positionOf(raw, file))),
@@ -346,10 +346,9 @@ export class SegmentProcessor {
     }
   }
 
-  private isForced(prints: Uint32Array): boolean {
-    if (!this.forced) return false;
-    for (let k = 0; k < prints.length; k += 2) if (this.forced.hasPair(prints[k]!, prints[k + 1]!)) return true;
-    return false;
+  /** Whether a fingerprint appended to `list` since word `from` is one this run removes from the start. */
+  private isForced(list: PrintList, from: number): boolean {
+    return this.forced !== null && list.anyIn(this.forced, from);
   }
 
   private anyRemovedAt(rows: readonly { row: Row }[]): boolean {
