@@ -29,7 +29,8 @@ function startWorker(options: WorkerOptions): Worker {
 /**
  * A worker's young generation: a segment's records, parsed values and rows die young (its rows reach the encoders in
  * small batches), so 8 MB holds the peak RSS of a 2-worker export lower than 16 MB at the same CPU time
- * (docs/performance.md, round 3).
+ * (docs/performance.md, round 3). This is what a library user's process gets; the CLI's entry point sets
+ * `--max-semi-space-size=4` for every isolate, which V8 lets override this limit, to the same size.
  */
 const WORKER_YOUNG_GENERATION_MB = 8;
 
