@@ -100,6 +100,8 @@ export interface FingerprintSet {
   addPair(h1: number, h2: number): void;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 export class DuplicateKeys implements FingerprintSet {
   private table = new Uint32Array(1 << 16); // pairs of words; (0,0) means empty
   private count = 0;
@@ -143,6 +145,36 @@ export class DuplicateKeys implements FingerprintSet {
       out[at++] = h2;
     });
     return out;
+  }
+
+  /**
+   * Empties the set and returns what it held as sorted 64-bit keys (h1 << 32 | h2), in the table's own memory: the
+   * written keys spill a full table (16 MB) without a second copy of its keys beside it. On a big-endian machine
+   * (where the words would pair the other way round) the keys are copied.
+   */
+  drainSorted(): BigUint64Array {
+    const t = this.table;
+    const n = this.count;
+    this.table = new Uint32Array(1 << 16);
+    this.count = 0;
+    if (!LITTLE_ENDIAN) {
+      const keys = new BigUint64Array(n);
+      let at = 0;
+      for (let i = 0; i < t.length; i += 2) if (t[i] !== 0 || t[i + 1] !== 0) keys[at++] = (BigInt(t[i]!) << 32n) | BigInt(t[i + 1]!);
+      return keys.sort();
+    }
+    // compact the held pairs to the front, high word second: a little-endian 64-bit view then reads h1 << 32 | h2.
+    // The write position never passes the read position, so each pair is read before it could be overwritten.
+    let at = 0;
+    for (let i = 0; i < t.length; i += 2) {
+      const h1 = t[i]!;
+      const h2 = t[i + 1]!;
+      if (h1 === 0 && h2 === 0) continue;
+      t[at++] = h2;
+      t[at++] = h1;
+    }
+    // a typed array without a comparator is sorted in place (V8 copies only a shared buffer)
+    return new BigUint64Array(t.buffer, t.byteOffset, n).sort();
   }
 
   static fromPairs(pairs: Uint32Array): DuplicateKeys {

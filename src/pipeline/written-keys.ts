@@ -26,7 +26,7 @@ interface SpilledRun {
 }
 
 export class WrittenKeys {
-  private memory = new DuplicateKeys();
+  private readonly memory = new DuplicateKeys();
   private readonly runs: SpilledRun[] = [];
   private readonly block = new BigUint64Array(BLOCK_KEYS);
 
@@ -64,10 +64,8 @@ export class WrittenKeys {
   }
 
   private spill(): void {
-    const keys = new BigUint64Array(this.memory.size);
-    let at = 0;
-    this.memory.forEachPair((h1, h2) => (keys[at++] = (BigInt(h1) << 32n) | BigInt(h2)));
-    keys.sort();
+    // sorted in the table's own memory, which the set gives up (it goes on with a small new table)
+    const keys = this.memory.drainSorted();
     const bloomBits = Math.max(64, keys.length * BLOOM_BITS_PER_KEY);
     const bloom = new Uint32Array(Math.ceil(bloomBits / 32));
     const index = new BigUint64Array(Math.ceil(keys.length / BLOCK_KEYS));
@@ -85,8 +83,6 @@ export class WrittenKeys {
       closeSync(fd);
     }
     this.runs.push({ file, count: keys.length, index, bloom, bloomBits });
-    // a fresh table: the old one's memory goes back before the next fills up
-    this.memory = new DuplicateKeys();
   }
 
   /** Binary search of the one block of a run that could hold the key. */
