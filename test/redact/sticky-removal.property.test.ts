@@ -90,6 +90,19 @@ async function exportText(bytes: Buffer, format: 'jsonl' | 'csv' | 'parquet', wo
   }
 }
 
+/** A JSONL export of `bytes` into `outDir` with --on-error skip. */
+const exportJsonlTo = (outDir: string, bytes: Buffer, workers?: number) =>
+  runExport({
+    mapping,
+    sources: [{ name: 'copies.jsonl', path: '/unused' }],
+    format: 'jsonl',
+    outDir,
+    onError: 'skip',
+    csvRaw: false,
+    ...(workers === undefined ? {} : { workers }),
+    open: () => Readable.from([bytes]),
+  });
+
 const jsonl = (copies: Copy[]) => Buffer.from(copies.map((c) => JSON.stringify(dashlyPart(c))).join('\n') + '\n');
 
 describe('removal is sticky across copies of a part', () => {
@@ -148,15 +161,7 @@ describe('removal is sticky across copies of a part', () => {
       { part: 1, copy: 1, removed: true, broken: false },
     ];
     const outDir = await tempDir();
-    const stats = await runExport({
-      mapping,
-      sources: [{ name: 'copies.jsonl', path: '/unused' }],
-      format: 'jsonl',
-      outDir,
-      onError: 'skip',
-      csvRaw: false,
-      open: () => Readable.from([jsonl(copies)]),
-    });
+    const stats = await exportJsonlTo(outDir, jsonl(copies));
     expect(stats.lateRemovals).toBe(1);
     expect(stats.recordsRead).toBe(3);
     expect(stats.recordsRejected).toBe(1);
@@ -180,16 +185,7 @@ describe('a failed copy of a key the run removes from the start', () => {
       const removed = dashlyPart({ part: 1, copy: 2, removed: true, broken: false });
       const outDir = await tempDir();
       try {
-        const stats = await runExport({
-          mapping,
-          sources: [{ name: 'copies.jsonl', path: '/unused' }],
-          format: 'jsonl',
-          outDir,
-          onError: 'skip',
-          csvRaw: false,
-          workers,
-          open: () => Readable.from([Buffer.from([first, failed, removed].map((r) => JSON.stringify(r)).join('\n') + '\n')]),
-        });
+        const stats = await exportJsonlTo(outDir, Buffer.from([first, failed, removed].map((r) => JSON.stringify(r)).join('\n') + '\n'), workers);
         expect(stats.lateRemovals).toBe(1);
         expect(stats.recordsRejected).toBe(2);
         const rejectsText = await readFile(stats.rejectsFile!, 'utf8');
