@@ -161,7 +161,7 @@ export class DuplicateKeys implements FingerprintSet {
       const keys = new BigUint64Array(n);
       let at = 0;
       for (let i = 0; i < t.length; i += 2) if (t[i] !== 0 || t[i + 1] !== 0) keys[at++] = (BigInt(t[i]!) << 32n) | BigInt(t[i + 1]!);
-      return keys.sort();
+      return keys.subarray(0, at).sort();
     }
     // compact the held pairs to the front, high word second: a little-endian 64-bit view then reads h1 << 32 | h2.
     // The write position never passes the read position, so each pair is read before it could be overwritten.
@@ -173,8 +173,9 @@ export class DuplicateKeys implements FingerprintSet {
       t[at++] = h2;
       t[at++] = h1;
     }
-    // a typed array without a comparator is sorted in place (V8 copies only a shared buffer)
-    return new BigUint64Array(t.buffer, t.byteOffset, n).sort();
+    // a typed array without a comparator is sorted in place (V8 copies only a shared buffer); the length is the pairs
+    // moved, not the count, so that nothing but held keys is ever read
+    return new BigUint64Array(t.buffer, t.byteOffset, at >>> 1).sort();
   }
 
   static fromPairs(pairs: Uint32Array): DuplicateKeys {

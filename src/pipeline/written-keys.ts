@@ -64,7 +64,8 @@ export class WrittenKeys {
   }
 
   private spill(): void {
-    // sorted in the table's own memory, which the set gives up (it goes on with a small new table)
+    // sorted in the table's own memory, which the set gives up (it goes on with a small new table). A failed write
+    // loses these keys: the error ends the run (apply-stage -> run-pipeline aborts the sink), nothing goes on using it.
     const keys = this.memory.drainSorted();
     const bloomBits = Math.max(64, keys.length * BLOOM_BITS_PER_KEY);
     const bloom = new Uint32Array(Math.ceil(bloomBits / 32));

@@ -30,6 +30,26 @@ describe('DuplicateKeys.drainSorted (a spill sorts the table in its own memory)'
       { numRuns: 60 },
     );
   });
+
+  it('does the same for a table that has grown several times (100,000 keys)', () => {
+    const set = new DuplicateKeys();
+    const want: bigint[] = [];
+    let x = 0x9e3779b9;
+    for (let i = 0; i < 100_000; i++) {
+      // xorshift words: spread over the whole table, with both halves varying
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      const h1 = x >>> 0;
+      const h2 = (i * 2654435761) >>> 0 || 1;
+      set.addPair(h1, h2);
+      want.push((BigInt(h1) << 32n) | BigInt(h2));
+    }
+    want.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const got = set.drainSorted();
+    expect(got.length).toBe(want.length);
+    expect([...got]).toEqual(want);
+  });
 });
 
 describe('WrittenKeys', () => {
