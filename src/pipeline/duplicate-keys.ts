@@ -3,6 +3,8 @@
 // kept between 0.35 and 0.7), with no per-key objects. Two different keys share a fingerprint with probability
 // about n^2 / 2^65 (below one in a million at 5 million rows).
 
+import { endianness } from 'node:os';
+
 /** Writes key's 64-bit fingerprint as two words at out[at], out[at + 1] (worker threads send fingerprints, not keys). */
 export function fingerprintInto(key: string, out: Uint32Array, at: number): void {
   let h1 = 0x811c9dc5;
@@ -100,8 +102,6 @@ export interface FingerprintSet {
   addPair(h1: number, h2: number): void;
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
 export class DuplicateKeys implements FingerprintSet {
   private table = new Uint32Array(1 << 16); // pairs of words; (0,0) means empty
   private count = 0;
@@ -157,7 +157,7 @@ export class DuplicateKeys implements FingerprintSet {
     const n = this.count;
     this.table = new Uint32Array(1 << 16);
     this.count = 0;
-    if (!LITTLE_ENDIAN) {
+    if (endianness() !== 'LE') {
       const keys = new BigUint64Array(n);
       let at = 0;
       for (let i = 0; i < t.length; i += 2) if (t[i] !== 0 || t[i + 1] !== 0) keys[at++] = (BigInt(t[i]!) << 32n) | BigInt(t[i + 1]!);
