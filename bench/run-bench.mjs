@@ -379,11 +379,24 @@ function lastLine(text) {
   return lines.length ? lines[lines.length - 1] : '';
 }
 
-/** Node flags from the entry point's `#!/usr/bin/env -S node ...` line, so the bench runs what `npx chatport` runs. */
-async function shebangFlags(bin) {
+/**
+ * The entry point's `#!/usr/bin/env -S [NAME=value ...] node [flags]` line: the environment it sets and the Node flags
+ * it passes, so the bench runs what `npx chatport` runs.
+ */
+async function shebangRun(bin) {
   const first = (await readFile(bin, 'utf8')).split('\n', 1)[0];
-  const m = /^#!\S*env -S node\s+(.*)$/.exec(first);
-  return m ? m[1].trim().split(/\s+/) : [];
+  if (!first.startsWith('#!')) return { flags: [], env: {} };
+  const m = /^#!\S*env -S\s+((?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*)node(?:\s+(.*))?$/.exec(first);
+  // a line this does not read would be measured without what it sets: numbers for another program
+  if (!m) throw new Error(`${bin}: the bench does not understand the entry point's first line: ${first}`);
+  const env = Object.fromEntries(
+    m[1]
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]),
+  );
+  return { flags: (m[2] ?? '').trim().split(/\s+/).filter(Boolean), env };
 }
 
 async function runOne(c, input, ctx) {
@@ -424,11 +437,13 @@ async function runOne(c, input, ctx) {
   ctx.log(`running ${c.id} (${input.records.toLocaleString('en-US')} records) ...`);
   const timeoutMs = ctx.timeoutSeconds !== undefined ? ctx.timeoutSeconds * 1000 : 120_000 + input.records / 2;
   const loadAverage = os.loadavg()[0];
-  const m = await measure(process.execPath, [...(duckdb ? [] : await shebangFlags(ctx.bin)), ...args], {
+  const entry = duckdb ? { flags: [], env: {} } : await shebangRun(ctx.bin);
+  const env = { ...entry.env, ...c.env };
+  const m = await measure(process.execPath, [...entry.flags, ...args], {
     method: ctx.rssMethod,
     timeoutMs,
     tmpDir: ctx.tmpDir,
-    ...(c.env ? { env: { ...process.env, ...c.env } } : {}),
+    ...(Object.keys(env).length ? { env: { ...process.env, ...env } } : {}),
   });
   const outputBytes = await dirBytes(outDir);
   let report = null;
@@ -633,7 +648,8 @@ export async function main(argv) {
   const results = [];
   // `${vendor}:${kind}:${format}:${records}:${extra args}` -> result, to reuse the N run in the growth case
   const okRuns = new Map();
-  const runKey = (c, n) => `${c.vendor}:${c.kind}:${c.format}:${n}:${(c.extraArgs ?? []).join(' ')}`;
+  // everything that makes two cases one run: DuckDB's baseline reads the same input into the same format
+  const runKey = (c, n) => `${c.engine ?? 'chatport'}:${c.vendor}:${c.kind}:${c.format}:${n}:${(c.extraArgs ?? []).join(' ')}:${JSON.stringify(c.env ?? {})}`;
   for (const c of selected) {
     const base = { id: c.id, vendor: c.vendor, input: c.kind, format: c.format, target: c.target };
     if (c.growth && !values.growth) {

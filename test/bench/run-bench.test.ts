@@ -4,7 +4,7 @@
 // methods, a failing run must surface its stderr line and make the bench exit 1.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,8 +15,8 @@ const FAKE = path.join(import.meta.dirname, 'fixtures', 'fake-chatport.mjs');
 
 let dir: string;
 
-function bench(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [RUN_BENCH, '--bin', FAKE, '--out-dir', dir, ...args], {
+function bench(args: string[], env: Record<string, string> = {}, bin = FAKE) {
+  const r = spawnSync(process.execPath, [RUN_BENCH, '--bin', bin, '--out-dir', dir, ...args], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
   });
@@ -162,6 +162,29 @@ describe('run-bench', () => {
     const n = byId(both.results, 'growth-dashly-jsonl-parquet').runs[0];
     expect(n.command).not.toContain('--threads');
     expect(n.command).toBe(byId(both.results, 'dashly-jsonl-parquet').command);
+    // nor DuckDB's baseline, which reads the same input into the same format after it
+    const duck = bench(['--records', '500', '--cases', 'dashly-jsonl-parquet,duckdb-jsonl-parquet', '--growth']);
+    expect(duck.status, duck.stderr).toBe(0);
+    const first = byId(duck.results, 'growth-dashly-jsonl-parquet').runs[0];
+    expect(first.command).toBe(byId(duck.results, 'dashly-jsonl-parquet').command);
+    expect(first.command).not.toBe(byId(duck.results, 'duckdb-jsonl-parquet').command);
+  });
+
+  it('runs the entry point as its first line says: the environment it sets and the Node flags it passes', () => {
+    const bin = path.join(dir, 'entry-line.mjs');
+    const fake = readFileSync(FAKE, 'utf8');
+    writeFileSync(bin, `#!/usr/bin/env -S FAKE_CHATPORT_ENTRY=from-the-line node --stack-size=900 --max-semi-space-size=4\n${fake}`);
+    const r = bench(['--records', '200', '--cases', 'dashly-jsonl-parquet'], {}, bin);
+    expect(r.status, r.stderr).toBe(0);
+    expect(byId(r.results, 'dashly-jsonl-parquet').report.entry).toEqual({
+      env: 'from-the-line',
+      execArgv: ['--stack-size=900', '--max-semi-space-size=4'],
+    });
+    // a first line the bench cannot read would be measured without what it sets: it refuses instead
+    writeFileSync(bin, `#!/usr/bin/env -S node-canary --flag\n${fake}`);
+    const refused = bench(['--records', '200', '--cases', 'dashly-jsonl-parquet'], {}, bin);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain("does not understand the entry point's first line");
   });
 
   it('fails with a usage error for a filter that matches nothing', () => {
