@@ -178,6 +178,21 @@ export class DuplicateKeys implements FingerprintSet {
     return new BigUint64Array(t.buffer, t.byteOffset, at >>> 1).sort();
   }
 
+  /**
+   * Takes back the memory of keys drainSorted returned, once they are written elsewhere: the set, still empty, goes on
+   * in it (zeroed) instead of a small table grown again by doubling. A spilling run then keeps one table's memory for
+   * its whole length rather than freeing it and allocating 2, 4, 8 and 16 MB again after every spill (freed blocks
+   * that large leave the allocator's heap fragmented: docs/performance.md, round 7).
+   */
+  recycle(keys: BigUint64Array): void {
+    if (!(keys.buffer instanceof ArrayBuffer)) return;
+    const words = new Uint32Array(keys.buffer);
+    // only a set nothing was added to since, only a table bigger than its own, only a power of two of slots
+    if (this.count !== 0 || words.length <= this.table.length || (words.length & (words.length - 1)) !== 0) return;
+    words.fill(0);
+    this.table = words;
+  }
+
   static fromPairs(pairs: Uint32Array): DuplicateKeys {
     const set = new DuplicateKeys();
     for (let k = 0; k < pairs.length; k += 2) set.addPair(pairs[k]!, pairs[k + 1]!);

@@ -64,7 +64,7 @@ export class WrittenKeys {
   }
 
   private spill(): void {
-    // sorted in the table's own memory, which the set gives up (it goes on with a small new table). A failed write
+    // sorted in the table's own memory, which the set takes back once they are written (recycle). A failed write
     // loses these keys: the error ends the run (apply-stage -> run-pipeline aborts the sink), nothing goes on using it.
     const keys = this.memory.drainSorted();
     const bloomBits = Math.max(64, keys.length * BLOOM_BITS_PER_KEY);
@@ -84,6 +84,7 @@ export class WrittenKeys {
       closeSync(fd);
     }
     this.runs.push({ file, count: keys.length, index, bloom, bloomBits });
+    this.memory.recycle(keys);
   }
 
   /** Binary search of the one block of a run that could hold the key. */

@@ -52,6 +52,38 @@ describe('DuplicateKeys.drainSorted (a spill sorts the table in its own memory)'
   });
 });
 
+describe('DuplicateKeys.recycle (a spilled table is used again, not grown again)', () => {
+  it('goes on empty in the drained memory: none of the drained keys is held, new ones are', () => {
+    const set = new DuplicateKeys();
+    const held: [number, number][] = [];
+    for (let i = 1; i <= 60_000; i++) held.push([(i * 2654435761) >>> 0, i]);
+    for (const [a, b] of held) set.addPair(a, b);
+    const keys = set.drainSorted();
+    set.recycle(keys);
+    // the set now runs in the drained buffer: the sorted keys there were cleared, so none of them reads as held
+    expect(new Uint32Array(keys.buffer).every((w) => w === 0)).toBe(true);
+    for (const [a, b] of held) expect(set.hasPair(a, b)).toBe(false);
+    for (let i = 1; i <= 60_000; i += 3) set.addPair(i, (i * 40503) >>> 0 || 1);
+    expect(set.size).toBe(20_000);
+    for (let i = 1; i <= 60_000; i++) expect(set.hasPair(i, (i * 40503) >>> 0 || 1)).toBe(i % 3 === 1);
+  });
+
+  it('leaves a set that was used since, or memory smaller than its own table, as it is', () => {
+    const small = new DuplicateKeys();
+    small.addPair(1, 2);
+    const keys = small.drainSorted();
+    small.recycle(keys); // the drained table was no bigger than the new one: nothing to gain
+    expect(new BigUint64Array(keys.buffer)[0]).toBe((1n << 32n) | 2n);
+    const used = new DuplicateKeys();
+    for (let i = 1; i <= 60_000; i++) used.addPair(i, 1);
+    const drained = used.drainSorted();
+    used.addPair(5, 5);
+    used.recycle(drained);
+    expect(used.hasPair(5, 5)).toBe(true);
+    expect(drained[0]).toBe((1n << 32n) | 1n);
+  });
+});
+
 describe('WrittenKeys', () => {
   it('answers exactly like a plain set, in memory and after spills', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'chatport-keys-'));
@@ -87,6 +119,22 @@ describe('WrittenKeys', () => {
       );
       expect(await readdir(dir)).toEqual([]);
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('finds keys across runs spilled from a grown table, which the next keys then reuse', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'chatport-keys-'));
+    // 60,000 keys grow the table past its first size, so each spill hands a bigger table back for reuse
+    const set = new WrittenKeys(dir, 60_000);
+    try {
+      for (let i = 1; i <= 200_000; i++) set.addPair((i * 2654435761) >>> 0, i);
+      expect(set.spilledRuns).toBe(3);
+      expect(set.size).toBe(200_000);
+      for (let i = 1; i <= 200_000; i += 7) expect(set.hasPair((i * 2654435761) >>> 0, i)).toBe(true);
+      for (let i = 200_001; i <= 210_000; i++) expect(set.hasPair((i * 2654435761) >>> 0, i)).toBe(false);
+    } finally {
+      set.close();
       await rm(dir, { recursive: true, force: true });
     }
   });
