@@ -8,7 +8,7 @@
 //   to 2 x 16 MB and costs ~30 MB of peak RSS in a 1M-part export at the same speed (docs/performance.md, round 6);
 // - MALLOC_MMAP_THRESHOLD_ fixes glibc's threshold for giving a freed block back to the system at 4 MB. By default
 //   every free of a big block raises it (up to 32 MB), after which blocks of a few MB come from the heap and leave
-//   it fragmented: peak RSS then grows with the length of a run, 1.12-1.22x from 1M to 4M parts, against 1.06-1.11x
+//   it fragmented: peak RSS then grows with the length of a run, 1.12-1.22x from 1M to 4M parts, against 1.07-1.10x
 //   with it (docs/performance.md, round 7). Other C libraries ignore the variable; npm's shims set it too.
 // bench/run-bench.mjs reads this line and runs what it says.
 
