@@ -494,6 +494,29 @@ async function runOne(c, input, ctx) {
   };
 }
 
+/**
+ * One result from a case's runs: the fastest run's figures, the highest peak RSS of them all (a memory target must
+ * hold in every run), and each run's rate and peak under `repeats`. The first failed run, if any, stands for the case.
+ */
+export function combineRuns(runs) {
+  const failed = runs.find((r) => r.status !== 'ok');
+  if (failed || runs.length === 1) return runs.length === 1 ? runs[0] : { ...failed, repeats: repeatsOf(runs) };
+  const best = runs.reduce((a, b) => (b.recordsPerSec > a.recordsPerSec ? b : a));
+  const peaks = runs.map((r) => r.peakRssBytes);
+  const peakRssBytes = peaks.includes(null) ? null : Math.max(...peaks);
+  return { ...best, peakRssBytes, warnings: [...new Set(runs.flatMap((r) => r.warnings))], repeats: repeatsOf(runs) };
+}
+
+function repeatsOf(runs) {
+  return runs.map((r) => ({
+    status: r.status,
+    seconds: r.seconds,
+    recordsPerSec: r.recordsPerSec,
+    peakRssBytes: r.peakRssBytes,
+    loadAverageBefore: r.loadAverageBefore,
+  }));
+}
+
 function judge(c, r) {
   if (r.status !== 'ok' || c.target === null) return null;
   const t = c.target;
@@ -579,6 +602,8 @@ const USAGE = `usage: node bench/run-bench.mjs [--records N] [--cases PATTERNS] 
   --rss-method M     auto | time | proc (default auto: GNU time if calibrated, else /proc VmHWM polling)
   --bin FILE         the chatport entry point (default dist/cli/bin.js)
   --timeout SEC      per-run timeout (default 120 s + 0.5 ms per record)
+  --repeat R         run each case R times, in R interleaved rounds (default 1); a case's records/s is its best
+                     run's and its peak RSS its highest, so a ratio compares the best of R of both engines
   --strict           exit 1 when a target is not met (default: only failures do)
   --warehouse        instead of the cases: Parquet size vs DuckDB's COPY per codec, and the merge of --changed
                      changed records into a dataset of --records (bench/warehouse-bench.mjs)
@@ -599,6 +624,7 @@ export async function main(argv) {
       bin: { type: 'string', default: path.join(ROOT, 'dist', 'cli', 'bin.js') },
       timeout: { type: 'string' },
       strict: { type: 'boolean', default: false },
+      repeat: { type: 'string', default: '1' },
       warehouse: { type: 'boolean', default: false },
       changed: { type: 'string', default: '10000' },
       list: { type: 'boolean', default: false },
@@ -614,6 +640,8 @@ export async function main(argv) {
   if (!['auto', 'time', 'proc'].includes(values['rss-method'])) throw new Error('--rss-method must be auto, time or proc');
   const timeoutSeconds = values.timeout === undefined ? undefined : Number(values.timeout);
   if (timeoutSeconds !== undefined && !(timeoutSeconds > 0)) throw new Error('--timeout must be a positive number of seconds');
+  const repeat = Number(values.repeat);
+  if (!Number.isSafeInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a positive integer, not ${values.repeat}`);
 
   if (values.warehouse) return warehouse(values, records);
 
@@ -645,11 +673,28 @@ export async function main(argv) {
   const inputs = await prepareInputs(toRun, { inputsDir: path.join(outDir, 'inputs'), seed: values.seed, genVersion, log });
   const ctx = { outDir, tmpDir, bin, keep: values.keep, rssMethod: rss.method, timeoutSeconds, log };
 
+  // the runs of each case, made in `repeat` rounds of every case in turn, so that a busy minute of the machine falls
+  // on several cases rather than on all the runs of one
+  const runsOf = new Map(); // case id -> runs
+  for (let round = 0; round < repeat; round++) {
+    if (repeat > 1) log(`round ${round + 1} of ${repeat}`);
+    for (const c of toRun) {
+      if (c.growth) continue;
+      const list = runsOf.get(c.id) ?? [];
+      list.push(await runOne(c, inputs.get(`${c.vendor}:${c.records}:${c.kind}`), ctx));
+      runsOf.set(c.id, list);
+    }
+  }
+
   const results = [];
-  // `${vendor}:${kind}:${format}:${records}:${extra args}` -> result, to reuse the N run in the growth case
+  // the runs at N of a case that did the growth case's work, to reuse for its N
   const okRuns = new Map();
   // everything that makes two cases one run: DuckDB's baseline reads the same input into the same format
   const runKey = (c, n) => `${c.engine ?? 'chatport'}:${c.vendor}:${c.kind}:${c.format}:${n}:${(c.extraArgs ?? []).join(' ')}:${JSON.stringify(c.env ?? {})}`;
+  for (const c of toRun) {
+    const tries = runsOf.get(c.id);
+    if (tries && tries.every((r) => r.status === 'ok')) okRuns.set(runKey(c, c.records), tries);
+  }
   for (const c of selected) {
     const base = { id: c.id, vendor: c.vendor, input: c.kind, format: c.format, target: c.target };
     if (c.growth && !values.growth) {
@@ -659,7 +704,12 @@ export async function main(argv) {
     if (c.growth) {
       const runs = [];
       for (const n of [c.records, c.records * 4]) {
-        runs.push(okRuns.get(runKey(c, n)) ?? (await runOne(c, inputs.get(`${c.vendor}:${n}:${c.kind}`), ctx)));
+        let tries = okRuns.get(runKey(c, n));
+        if (!tries) {
+          tries = [];
+          for (let k = 0; k < repeat; k++) tries.push(await runOne(c, inputs.get(`${c.vendor}:${n}:${c.kind}`), ctx));
+        }
+        runs.push(combineRuns(tries));
       }
       const failed = runs.find((r) => r.status !== 'ok');
       const ratio = failed || !runs[0].peakRssBytes || !runs[1].peakRssBytes ? null : runs[1].peakRssBytes / runs[0].peakRssBytes;
@@ -674,8 +724,7 @@ export async function main(argv) {
       });
       continue;
     }
-    const r = await runOne(c, inputs.get(`${c.vendor}:${c.records}:${c.kind}`), ctx);
-    if (r.status === 'ok') okRuns.set(runKey(c, c.records), r);
+    const r = combineRuns(runsOf.get(c.id));
     results.push({ ...base, ...r, met: judge(c, r) });
   }
 
@@ -697,6 +746,18 @@ export async function main(argv) {
       );
     }
   }
+  if (repeat > 1) {
+    notes.push(`each case ran ${repeat} times, in interleaved rounds: records/s is the best run's, peak RSS the highest.`);
+    for (const r of results.flatMap((x) => (x.runs ? x.runs.map((run) => ({ ...run, id: `${x.id} (${run.records})` })) : [x]))) {
+      if (!r.repeats) continue;
+      const ok = r.repeats.filter((x) => x.status === 'ok');
+      const rates = ok.map((x) => x.recordsPerSec);
+      const peaks = ok.map((x) => x.peakRssBytes).filter((x) => x !== null);
+      notes.push(
+        `${r.id}: ${ok.length} of ${r.repeats.length} runs ok, ${fmtInt(Math.min(...rates))}-${fmtInt(Math.max(...rates))} records/s, peak RSS ${peaks.length ? `${fmt(Math.min(...peaks) / MB, 0)}-${fmt(Math.max(...peaks) / MB, 0)} MB` : '-'}.`,
+      );
+    }
+  }
   for (const r of failed) notes.push(`FAILED ${r.id}: ${r.error}`);
   for (const r of results) for (const w of r.warnings ?? []) notes.push(`warning ${r.id}: ${w}`);
   for (const r of results) for (const run of r.runs ?? []) for (const w of run.warnings ?? []) notes.push(`warning ${r.id} (${run.records}): ${w}`);
@@ -713,7 +774,7 @@ export async function main(argv) {
       totalMemBytes: os.totalmem(),
       commit: gitCommit(),
     },
-    options: { records, seed: values.seed, cases: values.cases ?? null, growth: values.growth, generatorVersion: genVersion },
+    options: { records, seed: values.seed, cases: values.cases ?? null, growth: values.growth, repeat, generatorVersion: genVersion },
     rss: { method: rss.method, note: rss.note },
     units: { mb: 1e6, rss: 'bytes', seconds: 'wall clock, process start to exit' },
     results,

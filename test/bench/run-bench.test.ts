@@ -187,6 +187,28 @@ describe('run-bench', () => {
     expect(refused.stderr).toContain("does not understand the entry point's first line");
   });
 
+  it('with --repeat, runs every case that many times in rounds, and keeps the best rate and the highest peak', () => {
+    const r = bench(['--records', '300', '--cases', 'dashly-jsonl-parquet,dashly-jsonl-csv', '--growth', '--repeat', '3'], { FAKE_CHATPORT_HOLD_MB: '40' });
+    expect(r.status, r.stderr).toBe(0);
+    // rounds: each round runs every case once, so the two cases alternate
+    const order = [...r.stderr.matchAll(/running (\S+) \(300 records\)/g)].map((m) => m[1]);
+    expect(order).toEqual(['dashly-jsonl-parquet', 'dashly-jsonl-csv', 'dashly-jsonl-parquet', 'dashly-jsonl-csv', 'dashly-jsonl-parquet', 'dashly-jsonl-csv']);
+    for (const id of ['dashly-jsonl-parquet', 'dashly-jsonl-csv']) {
+      const c = byId(r.results, id);
+      expect(c.repeats).toHaveLength(3);
+      expect(c.recordsPerSec).toBe(Math.max(...c.repeats.map((x: any) => x.recordsPerSec)));
+      expect(c.peakRssBytes).toBe(Math.max(...c.repeats.map((x: any) => x.peakRssBytes)));
+      expect(c.seconds).toBe(Math.min(...c.repeats.map((x: any) => x.seconds)));
+    }
+    // the growth case's N is the same three runs; its 4N is run three times too
+    const g = byId(r.results, 'growth-dashly-jsonl-parquet');
+    expect(g.runs[0].repeats).toEqual(byId(r.results, 'dashly-jsonl-parquet').repeats);
+    expect(g.runs[1].repeats).toHaveLength(3);
+    expect(g.runs[1].records).toBe(1200);
+    expect(r.stdout).toContain('each case ran 3 times, in interleaved rounds');
+    expect(r.stdout).toMatch(/dashly-jsonl-csv: 3 of 3 runs ok, [\d,]+-[\d,]+ records\/s, peak RSS \d+-\d+ MB/);
+  });
+
   it('fails with a usage error for a filter that matches nothing', () => {
     const r = bench(['--records', '500', '--cases', 'zendesk']);
     expect(r.status).toBe(2);
