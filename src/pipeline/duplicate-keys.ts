@@ -103,11 +103,28 @@ export interface FingerprintSet {
 }
 
 export class DuplicateKeys implements FingerprintSet {
-  private table = new Uint32Array(1 << 16); // pairs of words; (0,0) means empty
+  private table: Uint32Array; // pairs of words; (0,0) means empty
   private count = 0;
+
+  /**
+   * `capacity`: fingerprints the table holds before it first grows (at most 7 in 10 slots used). A set that will
+   * hold many from the start (the run's written keys) takes its whole table at once: growing by doubling frees
+   * blocks of 0.5 to 8 MB on the way, and glibc raises its mmap and trim thresholds after each such free, which left
+   * the heap holding freed memory that grew with the length of a run (docs/performance.md, round 7).
+   */
+  constructor(capacity = 22_937) {
+    let slots = 1 << 15;
+    while (capacity * 10 > slots * 7) slots *= 2;
+    this.table = new Uint32Array(slots * 2);
+  }
 
   get size(): number {
     return this.count;
+  }
+
+  /** Slots of the table (two words each), for tests and the report. */
+  get slots(): number {
+    return this.table.length / 2;
   }
 
   /** Remembers a fingerprint made by fingerprintInto (once). */
@@ -148,49 +165,19 @@ export class DuplicateKeys implements FingerprintSet {
   }
 
   /**
-   * Empties the set and returns what it held as sorted 64-bit keys (h1 << 32 | h2), in the table's own memory: the
-   * written keys spill a full table (16 MB) without a second copy of its keys beside it. On a big-endian machine
-   * (where the words would pair the other way round) the keys are copied.
+   * Empties the set through `write`, which gets what it held as sorted 64-bit keys (h1 << 32 | h2) in the table's own
+   * memory: the written keys spill a full table (16 MB) without a second copy of its keys beside it. The set then
+   * goes on, empty, in the same memory (cleared), so a spilling run keeps one table for its whole length. On a
+   * big-endian machine (where the words would pair the other way round) the keys are copied.
    */
-  drainSorted(): BigUint64Array {
+  spillSorted(write: (keys: BigUint64Array) => void): void {
     const t = this.table;
-    const n = this.count;
-    this.table = new Uint32Array(1 << 16);
     this.count = 0;
-    if (endianness() !== 'LE') {
-      const keys = new BigUint64Array(n);
-      let at = 0;
-      for (let i = 0; i < t.length; i += 2) if (t[i] !== 0 || t[i + 1] !== 0) keys[at++] = (BigInt(t[i]!) << 32n) | BigInt(t[i + 1]!);
-      return keys.subarray(0, at).sort();
+    try {
+      write(sortedKeysIn(t));
+    } finally {
+      t.fill(0);
     }
-    // compact the held pairs to the front, high word second: a little-endian 64-bit view then reads h1 << 32 | h2.
-    // The write position never passes the read position, so each pair is read before it could be overwritten.
-    let at = 0;
-    for (let i = 0; i < t.length; i += 2) {
-      const h1 = t[i]!;
-      const h2 = t[i + 1]!;
-      if (h1 === 0 && h2 === 0) continue;
-      t[at++] = h2;
-      t[at++] = h1;
-    }
-    // a typed array without a comparator is sorted in place (V8 copies only a shared buffer); the length is the pairs
-    // moved, not the count, so that nothing but held keys is ever read
-    return new BigUint64Array(t.buffer, t.byteOffset, at >>> 1).sort();
-  }
-
-  /**
-   * Takes back the memory of keys drainSorted returned, once they are written elsewhere: the set, still empty, goes on
-   * in it (zeroed) instead of a small table grown again by doubling. A spilling run then keeps one table's memory for
-   * its whole length rather than freeing it and allocating 2, 4, 8 and 16 MB again after every spill (freed blocks
-   * that large leave the allocator's heap fragmented: docs/performance.md, round 7).
-   */
-  recycle(keys: BigUint64Array): void {
-    if (!(keys.buffer instanceof ArrayBuffer)) return;
-    const words = new Uint32Array(keys.buffer);
-    // only a set nothing was added to since, only a table bigger than its own, only a power of two of slots
-    if (this.count !== 0 || words.length <= this.table.length || (words.length & (words.length - 1)) !== 0) return;
-    words.fill(0);
-    this.table = words;
   }
 
   static fromPairs(pairs: Uint32Array): DuplicateKeys {
@@ -213,4 +200,26 @@ export class DuplicateKeys implements FingerprintSet {
     this.table = new Uint32Array(old.length * 2);
     for (let i = 0; i < old.length; i += 2) if (old[i] !== 0 || old[i + 1] !== 0) this.insert(old[i]!, old[i + 1]!);
   }
+}
+
+/** The keys held in table `t` as sorted 64-bit keys, in t's own memory on a little-endian machine (t is then spent). */
+function sortedKeysIn(t: Uint32Array): BigUint64Array {
+  if (endianness() !== 'LE') {
+    const keys: bigint[] = [];
+    for (let i = 0; i < t.length; i += 2) if (t[i] !== 0 || t[i + 1] !== 0) keys.push((BigInt(t[i]!) << 32n) | BigInt(t[i + 1]!));
+    return BigUint64Array.from(keys).sort();
+  }
+  // compact the held pairs to the front, high word second: a little-endian 64-bit view then reads h1 << 32 | h2.
+  // The write position never passes the read position, so each pair is read before it could be overwritten.
+  let at = 0;
+  for (let i = 0; i < t.length; i += 2) {
+    const h1 = t[i]!;
+    const h2 = t[i + 1]!;
+    if (h1 === 0 && h2 === 0) continue;
+    t[at++] = h2;
+    t[at++] = h1;
+  }
+  // a typed array without a comparator is sorted in place (V8 copies only a shared buffer); the length is the pairs
+  // moved, not the count, so that nothing but held keys is ever read
+  return new BigUint64Array(t.buffer, t.byteOffset, at >>> 1).sort();
 }

@@ -26,7 +26,8 @@ interface SpilledRun {
 }
 
 export class WrittenKeys {
-  private readonly memory = new DuplicateKeys();
+  /** Its whole table from the start (16 MB at the default size), used again after every spill. */
+  private readonly memory: DuplicateKeys;
   private readonly runs: SpilledRun[] = [];
   private readonly block = new BigUint64Array(BLOCK_KEYS);
 
@@ -34,11 +35,18 @@ export class WrittenKeys {
     /** Folder for the run files (the run's temporary folder). */
     private readonly dir: string,
     private readonly memoryKeys = DEFAULT_MEMORY_KEYS,
-  ) {}
+  ) {
+    this.memory = new DuplicateKeys(memoryKeys);
+  }
 
   /** Keys held in all (for tests and the report). */
   get size(): number {
     return this.memory.size + this.runs.reduce((n, r) => n + r.count, 0);
+  }
+
+  /** Slots of the in-memory table (for tests). */
+  get tableSlots(): number {
+    return this.memory.slots;
   }
 
   /** Run files written so far. */
@@ -64,27 +72,27 @@ export class WrittenKeys {
   }
 
   private spill(): void {
-    // sorted in the table's own memory, which the set takes back once they are written (recycle). A failed write
-    // loses these keys: the error ends the run (apply-stage -> run-pipeline aborts the sink), nothing goes on using it.
-    const keys = this.memory.drainSorted();
-    const bloomBits = Math.max(64, keys.length * BLOOM_BITS_PER_KEY);
-    const bloom = new Uint32Array(Math.ceil(bloomBits / 32));
-    const index = new BigUint64Array(Math.ceil(keys.length / BLOCK_KEYS));
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!;
-      setBits(bloom, bloomBits, Number(k >> 32n), Number(k & 0xffffffffn));
-      if (i % BLOCK_KEYS === 0) index[i / BLOCK_KEYS] = k;
-    }
-    const file = path.join(this.dir, `written-keys-${process.pid}-${this.runs.length}.bin`);
-    const fd = openSync(file, 'wx', 0o600);
-    try {
-      const bytes = new Uint8Array(keys.buffer, keys.byteOffset, keys.byteLength);
-      for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done);
-    } finally {
-      closeSync(fd);
-    }
-    this.runs.push({ file, count: keys.length, index, bloom, bloomBits });
-    this.memory.recycle(keys);
+    // sorted in the table's own memory, which the set goes on in once they are written. A failed write loses these
+    // keys: the error ends the run (apply-stage -> run-pipeline aborts the sink), nothing goes on using it.
+    this.memory.spillSorted((keys) => {
+      const bloomBits = Math.max(64, keys.length * BLOOM_BITS_PER_KEY);
+      const bloom = new Uint32Array(Math.ceil(bloomBits / 32));
+      const index = new BigUint64Array(Math.ceil(keys.length / BLOCK_KEYS));
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!;
+        setBits(bloom, bloomBits, Number(k >> 32n), Number(k & 0xffffffffn));
+        if (i % BLOCK_KEYS === 0) index[i / BLOCK_KEYS] = k;
+      }
+      const file = path.join(this.dir, `written-keys-${process.pid}-${this.runs.length}.bin`);
+      const fd = openSync(file, 'wx', 0o600);
+      try {
+        const bytes = new Uint8Array(keys.buffer, keys.byteOffset, keys.byteLength);
+        for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done);
+      } finally {
+        closeSync(fd);
+      }
+      this.runs.push({ file, count: keys.length, index, bloom, bloomBits });
+    });
   }
 
   /** Binary search of the one block of a run that could hold the key. */

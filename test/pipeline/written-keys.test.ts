@@ -9,7 +9,14 @@ import { describe, expect, it } from 'vitest';
 import { DuplicateKeys } from '../../src/pipeline/duplicate-keys.js';
 import { WrittenKeys } from '../../src/pipeline/written-keys.js';
 
-describe('DuplicateKeys.drainSorted (a spill sorts the table in its own memory)', () => {
+/** The keys `set` spills, copied out of the table's memory (which the set clears and goes on in). */
+function spilled(set: DuplicateKeys): bigint[] {
+  let got: bigint[] = [];
+  set.spillSorted((keys) => (got = [...keys]));
+  return got;
+}
+
+describe('DuplicateKeys.spillSorted (a spill sorts the table in its own memory, then goes on in it)', () => {
   it('gives every key held, as h1 << 32 | h2 in ascending order, and leaves an empty set that works', () => {
     fc.assert(
       fc.property(
@@ -19,12 +26,12 @@ describe('DuplicateKeys.drainSorted (a spill sorts the table in its own memory)'
           const set = new DuplicateKeys();
           for (const [a, b] of keys) set.addPair(a, b);
           const want = keys.map(([a, b]) => (BigInt(a) << 32n) | BigInt(b)).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
-          expect([...set.drainSorted()]).toEqual(want);
+          expect(spilled(set)).toEqual(want);
           expect(set.size).toBe(0);
           for (const [a, b] of keys) expect(set.hasPair(a, b)).toBe(false);
           set.addPair(7, 9);
           expect(set.hasPair(7, 9)).toBe(true);
-          expect([...set.drainSorted()]).toEqual([(7n << 32n) | 9n]);
+          expect(spilled(set)).toEqual([(7n << 32n) | 9n]);
         },
       ),
       { numRuns: 60 },
@@ -46,41 +53,42 @@ describe('DuplicateKeys.drainSorted (a spill sorts the table in its own memory)'
       want.push((BigInt(h1) << 32n) | BigInt(h2));
     }
     want.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const got = set.drainSorted();
+    const got = spilled(set);
     expect(got.length).toBe(want.length);
-    expect([...got]).toEqual(want);
+    expect(got).toEqual(want);
   });
-});
 
-describe('DuplicateKeys.recycle (a spilled table is used again, not grown again)', () => {
-  it('goes on empty in the drained memory: none of the drained keys is held, new ones are', () => {
-    const set = new DuplicateKeys();
+  it('goes on in the same memory, cleared: none of the spilled keys is held, new ones are', () => {
+    const set = new DuplicateKeys(60_000);
+    const slots = set.slots;
     const held: [number, number][] = [];
     for (let i = 1; i <= 60_000; i++) held.push([(i * 2654435761) >>> 0, i]);
     for (const [a, b] of held) set.addPair(a, b);
-    const keys = set.drainSorted();
-    set.recycle(keys);
-    // the set now runs in the drained buffer: the sorted keys there were cleared, so none of them reads as held
-    expect(new Uint32Array(keys.buffer).every((w) => w === 0)).toBe(true);
+    expect(set.slots).toBe(slots); // sized for its capacity: it never grew
+    let memory: ArrayBufferLike | null = null;
+    set.spillSorted((keys) => (memory = keys.buffer));
+    expect(new Uint32Array(memory!).every((w) => w === 0)).toBe(true);
     for (const [a, b] of held) expect(set.hasPair(a, b)).toBe(false);
     for (let i = 1; i <= 60_000; i += 3) set.addPair(i, (i * 40503) >>> 0 || 1);
     expect(set.size).toBe(20_000);
     for (let i = 1; i <= 60_000; i++) expect(set.hasPair(i, (i * 40503) >>> 0 || 1)).toBe(i % 3 === 1);
+    // the keys added since are in the memory the spill handed out: the set went on in it
+    expect(new Uint32Array(memory!).some((w) => w !== 0)).toBe(true);
+    expect(set.slots).toBe(slots);
   });
 
-  it('leaves a set that was used since, or memory smaller than its own table, as it is', () => {
-    const small = new DuplicateKeys();
-    small.addPair(1, 2);
-    const keys = small.drainSorted();
-    small.recycle(keys); // the drained table was no bigger than the new one: nothing to gain
-    expect(new BigUint64Array(keys.buffer)[0]).toBe((1n << 32n) | 2n);
-    const used = new DuplicateKeys();
-    for (let i = 1; i <= 60_000; i++) used.addPair(i, 1);
-    const drained = used.drainSorted();
-    used.addPair(5, 5);
-    used.recycle(drained);
-    expect(used.hasPair(5, 5)).toBe(true);
-    expect(drained[0]).toBe((1n << 32n) | 1n);
+  it('is cleared even when the write fails', () => {
+    const set = new DuplicateKeys();
+    set.addPair(1, 2);
+    expect(() =>
+      set.spillSorted(() => {
+        throw new Error('disk full');
+      }),
+    ).toThrow('disk full');
+    expect(set.size).toBe(0);
+    expect(set.hasPair(1, 2)).toBe(false);
+    set.addPair(3, 4);
+    expect(spilled(set)).toEqual([(3n << 32n) | 4n]);
   });
 });
 
@@ -123,13 +131,15 @@ describe('WrittenKeys', () => {
     }
   });
 
-  it('finds keys across runs spilled from a grown table, which the next keys then reuse', async () => {
+  it('holds its whole table from the start and keeps it through spills', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'chatport-keys-'));
-    // 60,000 keys grow the table past its first size, so each spill hands a bigger table back for reuse
     const set = new WrittenKeys(dir, 60_000);
     try {
+      const slots = set.tableSlots;
+      expect(slots * 0.7).toBeGreaterThanOrEqual(60_000);
       for (let i = 1; i <= 200_000; i++) set.addPair((i * 2654435761) >>> 0, i);
       expect(set.spilledRuns).toBe(3);
+      expect(set.tableSlots).toBe(slots);
       expect(set.size).toBe(200_000);
       for (let i = 1; i <= 200_000; i += 7) expect(set.hasPair((i * 2654435761) >>> 0, i)).toBe(true);
       for (let i = 200_001; i <= 210_000; i++) expect(set.hasPair((i * 2654435761) >>> 0, i)).toBe(false);
