@@ -380,14 +380,17 @@ function lastLine(text) {
 }
 
 /**
- * The entry point's `#!/usr/bin/env -S [NAME=value ...] node [flags]` line: the environment it sets and the Node flags
- * it passes, so the bench runs what `npx chatport` runs.
+ * What the entry point's first line runs: `#!/usr/bin/env node`, a path to node, or `#!/usr/bin/env -S [NAME=value ...]
+ * node [flags]`, as the environment it sets and the Node flags it passes, so the bench runs what `npx chatport` runs.
+ * A line in another form (or with quotes, escapes, `$` or `#`, which `env -S` would read differently) is refused:
+ * measuring without what it sets would be measuring another program.
  */
-async function shebangRun(bin) {
+export async function entryOf(bin) {
   const first = (await readFile(bin, 'utf8')).split('\n', 1)[0];
-  if (!first.startsWith('#!')) return { flags: [], env: {} };
-  const m = /^#!\S*env -S\s+((?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*)node(?:\s+(.*))?$/.exec(first);
-  // a line this does not read would be measured without what it sets: numbers for another program
+  const none = { flags: [], env: {} };
+  if (!first.startsWith('#!')) return none;
+  if (/^#!\s*(\/usr\/bin\/env\s+node|\S*\/node)\s*$/.test(first)) return none;
+  const m = /^#!\S*env -S\s+((?:[A-Za-z_][A-Za-z0-9_]*=[^\s$\\'"#]*\s+)*)node((?:\s+[^\s$\\'"#]+)*)\s*$/.exec(first);
   if (!m) throw new Error(`${bin}: the bench does not understand the entry point's first line: ${first}`);
   const env = Object.fromEntries(
     m[1]
@@ -396,7 +399,7 @@ async function shebangRun(bin) {
       .filter(Boolean)
       .map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]),
   );
-  return { flags: (m[2] ?? '').trim().split(/\s+/).filter(Boolean), env };
+  return { flags: m[2].trim().split(/\s+/).filter(Boolean), env };
 }
 
 async function runOne(c, input, ctx) {
@@ -437,7 +440,7 @@ async function runOne(c, input, ctx) {
   ctx.log(`running ${c.id} (${input.records.toLocaleString('en-US')} records) ...`);
   const timeoutMs = ctx.timeoutSeconds !== undefined ? ctx.timeoutSeconds * 1000 : 120_000 + input.records / 2;
   const loadAverage = os.loadavg()[0];
-  const entry = duckdb ? { flags: [], env: {} } : await shebangRun(ctx.bin);
+  const entry = duckdb ? { flags: [], env: {} } : ctx.entry;
   const env = { ...entry.env, ...c.env };
   const m = await measure(process.execPath, [...entry.flags, ...args], {
     method: ctx.rssMethod,
@@ -477,6 +480,7 @@ async function runOne(c, input, ctx) {
     error,
     warnings,
     command: ['node', ...args.map((a) => (path.isAbsolute(a) ? path.relative(ROOT, a) : a))].join(' '),
+    entry,
     exitCode: m.exitCode,
     signal: m.signal,
     records: input.records,
@@ -660,6 +664,8 @@ export async function main(argv) {
     throw new Error('dist/cli/bin.js not found: run `npm run build` first (npm run bench does)');
   }
 
+  // read before anything slow, so that a line the bench cannot run is refused at once
+  const entry = await entryOf(bin);
   forwardInterrupts();
   const outDir = path.resolve(values['out-dir']);
   // Per-process, since other tools share bench/out and this folder is removed at the end.
@@ -671,7 +677,7 @@ export async function main(argv) {
 
   const genVersion = await generatorVersion();
   const inputs = await prepareInputs(toRun, { inputsDir: path.join(outDir, 'inputs'), seed: values.seed, genVersion, log });
-  const ctx = { outDir, tmpDir, bin, keep: values.keep, rssMethod: rss.method, timeoutSeconds, log };
+  const ctx = { outDir, tmpDir, bin, entry, keep: values.keep, rssMethod: rss.method, timeoutSeconds, log };
 
   // the runs of each case, made in `repeat` rounds of every case in turn, so that a busy minute of the machine falls
   // on several cases rather than on all the runs of one

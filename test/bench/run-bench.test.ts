@@ -180,11 +180,19 @@ describe('run-bench', () => {
       env: 'from-the-line',
       execArgv: ['--stack-size=900', '--max-semi-space-size=4'],
     });
-    // a first line the bench cannot read would be measured without what it sets: it refuses instead
-    writeFileSync(bin, `#!/usr/bin/env -S node-canary --flag\n${fake}`);
-    const refused = bench(['--records', '200', '--cases', 'dashly-jsonl-parquet'], {}, bin);
-    expect(refused.status).not.toBe(0);
-    expect(refused.stderr).toContain("does not understand the entry point's first line");
+    // a plain `env node` line: no flags, no environment
+    writeFileSync(bin, `#!/usr/bin/env node\n${fake}`);
+    const plain = bench(['--records', '200', '--cases', 'dashly-jsonl-parquet'], {}, bin);
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(byId(plain.results, 'dashly-jsonl-parquet').report.entry).toEqual({ env: null, execArgv: [] });
+    // a first line the bench cannot read would be measured without what it sets: it refuses, before generating inputs
+    for (const line of ['#!/usr/bin/env -S node-canary --flag', '#!/usr/bin/env -S FAKE_CHATPORT_ENTRY=$HOME node', '#!/usr/bin/python3']) {
+      writeFileSync(bin, `${line}\n${fake}`);
+      const refused = bench(['--records', '201', '--cases', 'dashly-jsonl-parquet'], {}, bin);
+      expect(refused.status).not.toBe(0);
+      expect(refused.stderr).toContain("does not understand the entry point's first line");
+      expect(refused.stderr).not.toContain('generating');
+    }
   });
 
   it('with --repeat, runs every case that many times in rounds, and keeps the best rate and the highest peak', () => {
