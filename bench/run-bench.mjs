@@ -759,6 +759,10 @@ export async function main(argv) {
       const ok = r.repeats.filter((x) => x.status === 'ok');
       const rates = ok.map((x) => x.recordsPerSec);
       const peaks = ok.map((x) => x.peakRssBytes).filter((x) => x !== null);
+      if (ok.length === 0) {
+        notes.push(`${r.id}: none of ${r.repeats.length} runs ok.`);
+        continue;
+      }
       notes.push(
         `${r.id}: ${ok.length} of ${r.repeats.length} runs ok, ${fmtInt(Math.min(...rates))}-${fmtInt(Math.max(...rates))} records/s, peak RSS ${peaks.length ? `${fmt(Math.min(...peaks) / MB, 0)}-${fmt(Math.max(...peaks) / MB, 0)} MB` : '-'}.`,
       );

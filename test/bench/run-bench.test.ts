@@ -215,6 +215,12 @@ describe('run-bench', () => {
     expect(g.runs[1].records).toBe(1200);
     expect(r.stdout).toContain('each case ran 3 times, in interleaved rounds');
     expect(r.stdout).toMatch(/dashly-jsonl-csv: 3 of 3 runs ok, [\d,]+-[\d,]+ records\/s, peak RSS \d+-\d+ MB/);
+    // a case whose every run failed is a failed case, and its note says so
+    const failing = bench(['--records', '300', '--cases', 'dashly-jsonl-parquet,dashly-jsonl-csv', '--repeat', '2'], { FAKE_CHATPORT_FAIL_FORMAT: 'csv' });
+    expect(failing.status).toBe(1);
+    expect(byId(failing.results, 'dashly-jsonl-csv').status).toBe('failed');
+    expect(byId(failing.results, 'dashly-jsonl-parquet').status).toBe('ok');
+    expect(failing.stdout).toContain('dashly-jsonl-csv: none of 2 runs ok.');
   });
 
   it('fails with a usage error for a filter that matches nothing', () => {
