@@ -112,9 +112,9 @@ export class DuplicateKeys implements FingerprintSet {
    * blocks of 0.5 to 8 MB on the way, and glibc raises its mmap and trim thresholds after each such free, which left
    * the heap holding freed memory that grew with the length of a run (docs/performance.md, round 7).
    */
-  constructor(capacity = 22_937) {
+  constructor(capacity = 0) {
     let slots = 1 << 15;
-    while (capacity * 10 > slots * 7) slots *= 2;
+    while (overLoaded(capacity, slots)) slots *= 2;
     this.table = new Uint32Array(slots * 2);
   }
 
@@ -122,7 +122,7 @@ export class DuplicateKeys implements FingerprintSet {
     return this.count;
   }
 
-  /** Slots of the table (two words each), for tests and the report. */
+  /** Slots of the table (two words each), for tests. */
   get slots(): number {
     return this.table.length / 2;
   }
@@ -130,7 +130,7 @@ export class DuplicateKeys implements FingerprintSet {
   /** Remembers a fingerprint made by fingerprintInto (once). */
   addPair(h1: number, h2: number): void {
     if (this.hasPair(h1, h2)) return;
-    if ((this.count + 1) * 10 > (this.table.length / 2) * 7) this.grow();
+    if (overLoaded(this.count + 1, this.table.length / 2)) this.grow();
     this.insert(h1, h2);
     this.count++;
   }
@@ -200,6 +200,11 @@ export class DuplicateKeys implements FingerprintSet {
     this.table = new Uint32Array(old.length * 2);
     for (let i = 0; i < old.length; i += 2) if (old[i] !== 0 || old[i + 1] !== 0) this.insert(old[i]!, old[i + 1]!);
   }
+}
+
+/** Whether `keys` fingerprints would fill more than 7 in 10 of `slots` slots (the table then grows). */
+function overLoaded(keys: number, slots: number): boolean {
+  return keys * 10 > slots * 7;
 }
 
 /** The keys held in table `t` as sorted 64-bit keys, in t's own memory on a little-endian machine (t is then spent). */

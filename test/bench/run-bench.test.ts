@@ -223,6 +223,14 @@ describe('run-bench', () => {
     expect(failing.stdout).toContain('dashly-jsonl-csv: none of 2 runs ok.');
   });
 
+  it('refuses a --repeat that is not a positive integer, in one line', () => {
+    for (const bad of ['0', '-1', '1.5', 'x']) {
+      const r = bench(['--records', '300', '--cases', 'dashly-jsonl-parquet', `--repeat=${bad}`]);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim()).toBe(`bench: --repeat must be a positive integer, not ${bad}`);
+    }
+  });
+
   it('fails with a usage error for a filter that matches nothing', () => {
     const r = bench(['--records', '500', '--cases', 'zendesk']);
     expect(r.status).toBe(2);
